@@ -1,0 +1,57 @@
+# hmg: remote health-monitoring gateway. `make demo` and `make test` work on a fresh Debian/Ubuntu.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HMG_DATA_DIR ?= ../shared/data
+export HMG_DATA_DIR
+
+.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg eval-vitals bench bench-ecg bench-ingest bench-storage clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hmg demo $(DEMO_ARGS)
+
+# Real servers for the integration suite: Mosquitto, PostgreSQL (already on the machine), InfluxDB 1.x
+# and VictoriaMetrics (for the InfluxDB v2 write API), from Debian's packages.
+system-deps:
+	@bash deploy/system-deps.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check devices alerts gateway simulator tests bench
+	$(BIN)/ruff format --check devices alerts gateway simulator tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) system-deps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: system-deps lint typecheck pytest
+
+eval-ecg: $(STAMP)
+	$(BIN)/python -m bench.eval_ecg
+
+eval-vitals: $(STAMP)
+	$(BIN)/python -m bench.eval_vitals
+
+bench-ecg: $(STAMP)
+	$(BIN)/python -m bench.bench_ecg
+
+bench-ingest: $(STAMP) system-deps
+	$(BIN)/python -m bench.bench_ingest
+
+bench-storage: $(STAMP) system-deps
+	$(BIN)/python -m bench.bench_storage
+
+bench: bench-ecg bench-ingest bench-storage
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache hmg-data

@@ -1,0 +1,147 @@
+"""The alert code table: default priority, technical or clinical, and zh-CN / en message templates.
+
+Templates are `str.format` strings over the candidate's `params`; a missing parameter leaves the
+template's fallback text (see `render`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final
+
+from alerts.model import Priority
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSpec:
+    code: str
+    priority: Priority
+    en: str
+    zh: str
+    technical: bool = False
+
+
+_H, _M, _L = Priority.HIGH, Priority.MEDIUM, Priority.LOW
+
+_CODE_LIST: Final = (
+    CodeSpec(
+        "bp.hypertensive_crisis",
+        _H,
+        "Hypertensive crisis: BP {systolic:.0f}/{diastolic:.0f} mmHg",
+        "高血压危象：血压 {systolic:.0f}/{diastolic:.0f} mmHg",
+    ),
+    CodeSpec(
+        "bp.hypotension",
+        _M,
+        "Low blood pressure: BP {systolic:.0f}/{diastolic:.0f} mmHg",
+        "低血压：血压 {systolic:.0f}/{diastolic:.0f} mmHg",
+    ),
+    CodeSpec(
+        "bp.uncontrolled",
+        _L,
+        "Blood pressure above target: average {systolic:.0f}/{diastolic:.0f} mmHg over "
+        "{count} readings; consider review by the family doctor",
+        "血压未达标：{count} 次平均 {systolic:.0f}/{diastolic:.0f} mmHg，建议家庭医生复诊",
+    ),
+    CodeSpec(
+        "glucose.urgent_low",
+        _H,
+        "Urgent low glucose: {glucose:.1f} mmol/L",
+        "严重低血糖：{glucose:.1f} mmol/L",
+    ),
+    CodeSpec(
+        "glucose.low", _M, "Low glucose: {glucose:.1f} mmol/L", "低血糖：{glucose:.1f} mmol/L"
+    ),
+    CodeSpec(
+        "glucose.high", _M, "High glucose: {glucose:.1f} mmol/L", "高血糖：{glucose:.1f} mmol/L"
+    ),
+    CodeSpec(
+        "glucose.predicted_low",
+        _M,
+        "Glucose predicted to fall below {limit:.1f} mmol/L within {minutes:.0f} min",
+        "预计 {minutes:.0f} 分钟内血糖低于 {limit:.1f} mmol/L",
+    ),
+    CodeSpec(
+        "ecg.bradycardia",
+        _M,
+        "Bradycardia: heart rate {hr:.0f} /min",
+        "心动过缓：心率 {hr:.0f} 次/分",
+    ),
+    CodeSpec(
+        "ecg.tachycardia",
+        _M,
+        "Tachycardia: heart rate {hr:.0f} /min",
+        "心动过速：心率 {hr:.0f} 次/分",
+    ),
+    CodeSpec(
+        "ecg.pause", _H, "Pause of {seconds:.1f} s in the ECG", "心电图出现 {seconds:.1f} 秒停搏"
+    ),
+    CodeSpec(
+        "ecg.asystole",
+        _H,
+        "Asystole: no heartbeat for {seconds:.1f} s",
+        "心脏停搏：{seconds:.1f} 秒无心跳",
+    ),
+    CodeSpec(
+        "ecg.af",
+        _H,
+        "Atrial fibrillation, heart rate {hr:.0f} /min",
+        "心房颤动，心率 {hr:.0f} 次/分",
+    ),
+    CodeSpec(
+        "cv.crisis_with_arrhythmia",
+        _H,
+        "Hypertensive crisis with {rhythm}: stroke / acute coronary risk, refer now",
+        "高血压危象合并{rhythm_zh}：卒中/急性冠脉综合征风险，请立即转诊",
+    ),
+    CodeSpec(
+        "cv.hypoglycaemia_with_tachycardia",
+        _H,
+        "Low glucose {glucose:.1f} mmol/L with heart rate {hr:.0f} /min",
+        "低血糖 {glucose:.1f} mmol/L 伴心率 {hr:.0f} 次/分",
+    ),
+    CodeSpec(
+        "device.signal_quality",
+        _L,
+        "Poor signal from {device_id}: {reason}",
+        "设备 {device_id} 信号质量差：{reason}",
+        technical=True,
+    ),
+    CodeSpec(
+        "device.stale",
+        _L,
+        "No data from {device_id} for {minutes:.0f} min",
+        "设备 {device_id} 已 {minutes:.0f} 分钟无数据",
+        technical=True,
+    ),
+    CodeSpec(
+        "device.battery_low",
+        _L,
+        "Battery low on {device_id}: {percent:.0f}%",
+        "设备 {device_id} 电量低：{percent:.0f}%",
+        technical=True,
+    ),
+)
+
+CODES: Final = MappingProxyType({c.code: c for c in _CODE_LIST})
+
+
+def spec(code: str) -> CodeSpec:
+    try:
+        return CODES[code]
+    except KeyError:
+        raise KeyError(f"unknown alert code {code!r}") from None
+
+
+def render(code: str, params: Mapping[str, Any]) -> dict[str, str]:
+    """Both language texts; a template whose parameters are missing falls back to its code."""
+    s = spec(code)
+    out = {}
+    for lang, template in (("en", s.en), ("zh-CN", s.zh)):
+        try:
+            out[lang] = template.format(**params)
+        except (KeyError, ValueError, TypeError):
+            out[lang] = template.split(":")[0].split("：")[0]
+    return out

@@ -1,0 +1,111 @@
+"""Alert values: candidates from detectors, alerts, and the events that change them."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Priority(enum.StrEnum):
+    """IEC 60601-1-8 alarm priorities."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3}
+
+
+class State(enum.StrEnum):
+    OPEN = "open"
+    ESCALATED = "escalated"
+    ACKNOWLEDGED = "acknowledged"
+    REFERRED = "referred"
+    RESOLVED = "resolved"
+
+
+class EventType(enum.StrEnum):
+    OPENED = "opened"
+    UPDATED = "updated"
+    ESCALATED = "escalated"
+    ACKNOWLEDGED = "acknowledged"
+    REFERRED = "referred"
+    RESOLVED = "resolved"
+
+
+class Action(enum.StrEnum):
+    """What a detector says about an episode: it is (still) present, or it has ended."""
+
+    RAISE = "raise"
+    CLEAR = "clear"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertCandidate:
+    """A detector's finding for one patient. `group` keys one episode (default: the code).
+
+    `at` is the source time (the reading's measurement time), `params` fill the message templates,
+    `evidence` is stored with the alert for the clinician.
+    """
+
+    patient_id: str
+    code: str
+    at: datetime
+    action: Action = Action.RAISE
+    priority: Priority | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    group: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError("candidate time must be timezone-aware")
+
+    @property
+    def group_key(self) -> str:
+        return self.group or self.code
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert = one episode of one condition for one patient."""
+
+    alert_id: str
+    tenant: str
+    patient_id: str
+    code: str
+    group: str
+    priority: Priority
+    state: State
+    opened_at: datetime
+    updated_at: datetime
+    source_ts: datetime
+    message: Mapping[str, str]
+    evidence: Mapping[str, Any]
+    technical: bool = False
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    escalation_tier: int = 0
+    updates: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.state is not State.RESOLVED
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    event: EventType
+    at: datetime
+    alert: Alert
+    actor: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)

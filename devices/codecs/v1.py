@@ -1,0 +1,235 @@
+"""Wire contract v1 (`hm.reading/1`): one JSON object, or an array of them, per message."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from devices.codecs.base import number, require
+from devices.errors import DecodeError, RejectReason
+from devices.kinds import Kind
+from devices.model import AttrValue, EcgChunk, Reading, Topic
+from devices.timeparse import format_ts, parse_ts
+from devices.units import GLUCOSE, PRESSURE, converter
+from devices.validate import check_plausible
+
+SCHEMA = "hm.reading/1"
+MAX_BATCH = 1000
+MAX_ECG_SAMPLES = 60 * 1000  # one minute at 1 kHz per chunk
+
+GLUCOSE_SOURCES = frozenset({"fingerstick", "cgm"})
+GLUCOSE_CONTEXTS = frozenset({"fasting", "postprandial", "bedtime", "random"})
+
+Values = dict[str, float]
+Attrs = dict[str, AttrValue]
+
+
+def _bp(data: dict[str, Any]) -> tuple[Values, Attrs]:
+    conv = converter(PRESSURE, data.get("unit", "mmHg"), "pressure")
+    values = {
+        "systolic": conv(number(data, "systolic", "bp")),
+        "diastolic": conv(number(data, "diastolic", "bp")),
+    }
+    if data.get("pulse") is not None:
+        values["pulse"] = number(data, "pulse", "bp")
+    return values, {}
+
+
+def _glucose(data: dict[str, Any]) -> tuple[Values, Attrs]:
+    conv = converter(GLUCOSE, data.get("unit"), "glucose")
+    attrs: Attrs = {}
+    source = data.get("source", "fingerstick")
+    if source not in GLUCOSE_SOURCES:
+        raise DecodeError(RejectReason.SCHEMA, f"glucose: unknown source {source!r}")
+    attrs["source"] = source
+    context = data.get("context")
+    if context is not None:
+        if context not in GLUCOSE_CONTEXTS:
+            raise DecodeError(RejectReason.SCHEMA, f"glucose: unknown context {context!r}")
+        attrs["context"] = context
+    return {"glucose": conv(number(data, "value", "glucose"))}, attrs
+
+
+def _scalar(name: str) -> Callable[[dict[str, Any]], tuple[Values, Attrs]]:
+    def decode(data: dict[str, Any]) -> tuple[Values, Attrs]:
+        return {name: number(data, "value", name)}, {}
+
+    return decode
+
+
+def _status(data: dict[str, Any]) -> tuple[Values, Attrs]:
+    values: Values = {}
+    attrs: Attrs = {}
+    for key in ("battery", "rssi"):
+        if data.get(key) is not None:
+            values[key] = number(data, key, "status")
+    if data.get("lead_off") is not None:
+        attrs["lead_off"] = require(data, "lead_off", bool, "status")
+    if data.get("firmware") is not None:
+        attrs["firmware"] = require(data, "firmware", str, "status")
+    if not values and not attrs:
+        raise DecodeError(RejectReason.SCHEMA, "status: no known field")
+    return values, attrs
+
+
+def decode_ecg(data: dict[str, Any]) -> EcgChunk:
+    """The ECG part of a v1 payload: integer samples or base64 little-endian int16."""
+    fs = number(data, "fs", "ecg")
+    gain = number(data, "gain", "ecg")
+    lead = data.get("lead", "II")
+    if not isinstance(lead, str):
+        raise DecodeError(RejectReason.SCHEMA, "ecg: lead must be a string")
+    baseline = data.get("baseline", 0)
+    if not isinstance(baseline, int) or isinstance(baseline, bool):
+        raise DecodeError(RejectReason.SCHEMA, "ecg: baseline must be an integer")
+    if "samples_b64" in data:
+        raw = require(data, "samples_b64", str, "ecg")
+        try:
+            buf = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise DecodeError(RejectReason.ECG_FORMAT, "ecg: samples_b64 is not base64") from exc
+        if len(buf) % 2:
+            raise DecodeError(RejectReason.ECG_FORMAT, "ecg: odd byte count for int16 samples")
+        samples = np.frombuffer(buf, dtype="<i2").astype(np.int32)
+    else:
+        raw_list = require(data, "samples", list, "ecg")
+        try:
+            samples = np.asarray(raw_list, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise DecodeError(RejectReason.ECG_FORMAT, "ecg: samples must be integers") from exc
+        if samples.ndim != 1 or (samples.size and not np.issubdtype(samples.dtype, np.integer)):
+            raise DecodeError(RejectReason.ECG_FORMAT, "ecg: samples must be integers")
+        if samples.size and (samples.min() < -(2**31) or samples.max() >= 2**31):
+            raise DecodeError(RejectReason.ECG_FORMAT, "ecg: sample out of 32-bit range")
+        samples = samples.astype(np.int32)
+    if samples.size > MAX_ECG_SAMPLES:
+        raise DecodeError(RejectReason.TOO_LARGE, f"ecg: {samples.size} samples in one chunk")
+    if not 125.0 <= fs <= 1000.0:
+        raise DecodeError(RejectReason.ECG_FORMAT, f"ecg: fs {fs:g} Hz outside 125..1000")
+    return EcgChunk(fs=fs, lead=lead, gain=gain, baseline=baseline, samples=samples)
+
+
+_DATA_DECODERS: dict[Kind, Callable[[dict[str, Any]], tuple[Values, Attrs]]] = {
+    Kind.BP: _bp,
+    Kind.GLUCOSE: _glucose,
+    Kind.HR: _scalar("hr"),
+    Kind.SPO2: _scalar("spo2"),
+    Kind.STATUS: _status,
+}
+KINDS = frozenset(_DATA_DECODERS) | {Kind.ECG}
+
+
+class V1Codec:
+    """Codec for DESIGN.md's wire contract v1."""
+
+    name = "v1"
+
+    def accepts(self, doc: Any) -> bool:
+        first = doc[0] if isinstance(doc, list) and doc else doc
+        return isinstance(first, dict) and first.get("schema") == SCHEMA
+
+    def decode(self, topic: Topic, doc: Any, received_at: datetime) -> list[Reading]:
+        items = doc if isinstance(doc, list) else [doc]
+        if not items:
+            raise DecodeError(RejectReason.SCHEMA, "empty batch")
+        if len(items) > MAX_BATCH:
+            raise DecodeError(RejectReason.TOO_LARGE, f"batch of {len(items)} > {MAX_BATCH}")
+        return [self._one(topic, item, received_at) for item in items]
+
+    def _one(self, topic: Topic, obj: Any, received_at: datetime) -> Reading:
+        if not isinstance(obj, dict):
+            raise DecodeError(RejectReason.MALFORMED, "batch item is not a JSON object")
+        if obj.get("schema") != SCHEMA:
+            raise DecodeError(RejectReason.SCHEMA, f"schema {obj.get('schema')!r} is not {SCHEMA}")
+        device_id = require(obj, "device_id", str, "reading")
+        if device_id != topic.device_id:
+            raise DecodeError(
+                RejectReason.TOPIC_MISMATCH,
+                f"payload device_id {device_id!r} differs from topic device {topic.device_id!r}",
+            )
+        kind_s = require(obj, "kind", str, "reading")
+        if kind_s != topic.kind:
+            raise DecodeError(
+                RejectReason.TOPIC_MISMATCH, f"payload kind {kind_s!r} differs from topic"
+            )
+        try:
+            kind = Kind(kind_s)
+        except ValueError as exc:
+            raise DecodeError(RejectReason.SCHEMA, f"unknown kind {kind_s!r}") from exc
+        if kind not in KINDS:
+            raise DecodeError(RejectReason.SCHEMA, f"kind {kind_s!r} is not in wire contract v1")
+        seq = require(obj, "seq", int, "reading")
+        if seq < 0:
+            raise DecodeError(RejectReason.SCHEMA, "seq must be non-negative")
+        ts = parse_ts(obj.get("ts"))
+        patient_id = obj.get("patient_id")
+        if patient_id is not None and not isinstance(patient_id, str):
+            raise DecodeError(RejectReason.SCHEMA, "patient_id must be a string or null")
+        data = require(obj, "data", dict, "reading")
+        ecg = None
+        if kind is Kind.ECG:
+            ecg = decode_ecg(data)
+            values: Values = {}
+            attrs: Attrs = {}
+        else:
+            values, attrs = _DATA_DECODERS[kind](data)
+            check_plausible(values)
+        return Reading(
+            tenant=topic.tenant,
+            device_id=device_id,
+            kind=kind,
+            seq=seq,
+            ts=ts,
+            received_at=received_at,
+            patient_id=patient_id,
+            values=values,
+            attrs=attrs,
+            ecg=ecg,
+        )
+
+    def encode(self, readings: Sequence[Reading]) -> bytes:
+        docs = [to_wire(r) for r in readings]
+        return json.dumps(docs[0] if len(docs) == 1 else docs, separators=(",", ":")).encode()
+
+
+def to_wire(r: Reading, *, ecg_b64: bool = True) -> dict[str, Any]:
+    """A reading as a v1 wire object (canonical units: mmHg, mmol/L)."""
+    data: dict[str, Any]
+    if r.kind is Kind.BP:
+        data = {
+            "systolic": r.values["systolic"],
+            "diastolic": r.values["diastolic"],
+            "unit": "mmHg",
+        }
+        if "pulse" in r.values:
+            data["pulse"] = r.values["pulse"]
+    elif r.kind is Kind.GLUCOSE:
+        data = {"value": r.values["glucose"], "unit": "mmol/L", **r.attrs}
+    elif r.kind is Kind.ECG:
+        assert r.ecg is not None
+        e = r.ecg
+        data = {"fs": e.fs, "lead": e.lead, "gain": e.gain, "baseline": e.baseline}
+        if ecg_b64:
+            clipped = np.clip(e.samples, -32768, 32767).astype("<i2")
+            data["samples_b64"] = base64.b64encode(clipped.tobytes()).decode("ascii")
+        else:
+            data["samples"] = e.samples.tolist()
+    elif r.kind in (Kind.HR, Kind.SPO2):
+        data = {"value": r.values[r.kind.value]}
+    else:
+        data = {**r.values, **r.attrs}
+    return {
+        "schema": SCHEMA,
+        "device_id": r.device_id,
+        "seq": r.seq,
+        "ts": format_ts(r.ts),
+        "kind": r.kind.value,
+        "patient_id": r.patient_id,
+        "data": data,
+    }

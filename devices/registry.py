@@ -1,0 +1,117 @@
+"""Device registry: which device belongs to which patient, from when; which devices are kiosks.
+
+Pure and in-memory; the gateway loads it from the relational store and writes changes through.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from devices.errors import DecodeError, RejectReason
+from devices.model import Reading
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """`patient_id` owns the device's readings measured at or after `since`."""
+
+    patient_id: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    device_id: str
+    tenant: str
+    kind: str
+    kiosk: bool = False
+    retired_at: datetime | None = None
+    bindings: tuple[Binding, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.device_id or "/" in self.device_id or "+" in self.device_id:
+            raise ValueError(f"invalid device id {self.device_id!r}")
+        if any(a.since > b.since for a, b in zip(self.bindings, self.bindings[1:], strict=False)):
+            raise ValueError("bindings must be in time order")
+
+    def patient_at(self, ts: datetime) -> str | None:
+        """The patient bound at `ts` (a reading before the first binding has no patient)."""
+        idx = bisect.bisect_right([b.since for b in self.bindings], ts) - 1
+        return self.bindings[idx].patient_id if idx >= 0 else None
+
+
+class DeviceRegistry:
+    """Resolves readings to patients. `auto_bind` registers unknown devices (replay, demo)."""
+
+    def __init__(self, devices: list[Device] | None = None, *, auto_bind: bool = False) -> None:
+        self._devices: dict[str, Device] = {d.device_id: d for d in devices or []}
+        self.auto_bind = auto_bind
+
+    def __contains__(self, device_id: str) -> bool:
+        return device_id in self._devices
+
+    def __len__(self) -> int:
+        return len(self._devices)
+
+    def get(self, device_id: str) -> Device | None:
+        return self._devices.get(device_id)
+
+    def devices(self) -> list[Device]:
+        return list(self._devices.values())
+
+    def put(self, device: Device) -> None:
+        self._devices[device.device_id] = device
+
+    def bind(self, device_id: str, patient_id: str, since: datetime) -> Device:
+        """Rebind from `since` on; earlier readings keep their patient."""
+        dev = self._devices[device_id]
+        kept = tuple(b for b in dev.bindings if b.since < since)
+        dev = replace(dev, bindings=(*kept, Binding(patient_id, since)))
+        self._devices[device_id] = dev
+        return dev
+
+    def retire(self, device_id: str, at: datetime) -> Device:
+        dev = replace(self._devices[device_id], retired_at=at)
+        self._devices[device_id] = dev
+        return dev
+
+    def resolve(self, reading: Reading) -> Reading:
+        """Bind a decoded reading to its patient, or raise a DecodeError saying why not."""
+        dev = self._devices.get(reading.device_id)
+        if dev is None:
+            if not self.auto_bind:
+                raise DecodeError(RejectReason.UNKNOWN_DEVICE, f"device {reading.device_id!r}")
+            dev = Device(
+                reading.device_id,
+                reading.tenant,
+                reading.kind.value,
+                kiosk=False,
+                bindings=(Binding(reading.patient_id or reading.device_id, reading.ts),),
+            )
+            self._devices[dev.device_id] = dev
+            return replace(reading, patient_id=dev.bindings[0].patient_id)
+        if dev.tenant != reading.tenant:
+            raise DecodeError(
+                RejectReason.UNKNOWN_DEVICE,
+                f"device {dev.device_id!r} in tenant "
+                f"{reading.tenant!r} is registered to another tenant",
+            )
+        if dev.retired_at is not None and reading.ts >= dev.retired_at:
+            raise DecodeError(RejectReason.RETIRED_DEVICE, f"device {dev.device_id!r} is retired")
+        if dev.kiosk:
+            if not reading.patient_id:
+                raise DecodeError(RejectReason.SCHEMA, "kiosk reading without patient_id")
+            return reading
+        bound = dev.patient_at(reading.ts)
+        if reading.patient_id is not None and reading.patient_id != bound:
+            if self.auto_bind and bound is None:
+                return reading
+            raise DecodeError(
+                RejectReason.NOT_KIOSK,
+                f"patient_id {reading.patient_id!r} sent by personal device {dev.device_id!r}",
+            )
+        if bound is None:
+            raise DecodeError(RejectReason.UNKNOWN_DEVICE, f"device {dev.device_id!r} is unbound")
+        return replace(reading, patient_id=bound)
