@@ -1,0 +1,74 @@
+"""Tunable limits of the ECG analyser, with the sources of their defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class EcgConfig:
+    """Limits for QRS detection, signal quality and rhythm labels.
+
+    Rate limits:
+    - `brady_bpm` 50: the 2018 ACC/AHA/HRS Guideline on the Evaluation and Management of
+      Patients With Bradycardia and Cardiac Conduction Delay (Kusumoto et al., Circulation 2019;
+      140:e382) defines sinus bradycardia as a rate below 50 /min.
+    - `tachy_bpm` 120: the 2015 ACC/AHA/HRS SVT guideline (Page et al., Circulation 2016;133:e506)
+      defines tachycardia as a rate above 100 /min; we alarm at 120 /min, the usual adult monitor
+      default, because a rate of 100-120 /min during everyday activity of a person living at home
+      is common and not actionable by itself (alarm fatigue, see Sendelbach & Funk, AACN Adv Crit
+      Care 2013;24:378).
+    - `pause_s` 3.0: a pause longer than 3 s is the usual Holter reporting criterion and is named as
+      significant in the 2018 bradycardia guideline.
+    - `asystole_s` 4.0: no QRS for 4 s on good-quality signal, a common bedside-monitor asystole
+      delay; it must stay >= `pause_s` (an asystole is always also a pause).
+    - `af_alarm_s` 30: AF episodes count from 30 s (2020 ESC AF guideline, Hindricks et al.,
+      Eur Heart J 2021;42:373: "an episode lasting at least 30 s" for a diagnosis).
+    """
+
+    # QRS detection (Pan & Tompkins, IEEE TBME 1985;32:230, with our own adaptations).
+    band_hz: tuple[float, float] = (5.0, 15.0)
+    integration_s: float = 0.15
+    refractory_s: float = 0.2
+    twave_s: float = 0.36
+    searchback_factor: float = 1.66
+    learn_s: float = 2.0
+    block_s: float = 1.0  # samples are processed in blocks of at least this length
+    # Signal quality, judged on 1 s epochs with a 5 s centred context.
+    epoch_s: float = 1.0
+    quality_context: int = 2  # epochs on each side
+    flat_mv: float = 0.04
+    max_range_mv: float = 8.0
+    clip_run_s: float = 0.04
+    min_kurtosis: float = 5.0
+    max_hf_ratio: float = 0.6
+    max_wander_ratio: float = 6.0
+    noise_alarm_s: float = 30.0
+    # Rhythm.
+    brady_bpm: float = 50.0
+    tachy_bpm: float = 120.0
+    rate_hysteresis_bpm: float = 5.0
+    rate_window_beats: int = 8
+    rate_sustain_s: float = 10.0
+    pause_s: float = 3.0
+    asystole_s: float = 4.0
+    # AF from RR irregularity (see `alerts.ecg.rhythm`).
+    af_window_beats: int = 65
+    af_threshold: float = 0.08
+    af_premature: float = 0.85
+    af_compensatory: float = 1.05
+    af_reference_beats: int = 16
+    af_alarm_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        lo, hi = self.band_hz
+        if not 0 < lo < hi:
+            raise ValueError("band_hz must be increasing and positive")
+        if self.brady_bpm >= self.tachy_bpm:
+            raise ValueError("brady_bpm must be below tachy_bpm")
+        if self.asystole_s < self.pause_s:
+            raise ValueError("asystole_s must not be shorter than pause_s")
+        if self.af_window_beats < 3 or self.rate_window_beats < 1:
+            raise ValueError("windows must hold at least a few beats")
+        if self.epoch_s <= 0 or self.block_s < 0:
+            raise ValueError("epoch_s must be positive and block_s non-negative")

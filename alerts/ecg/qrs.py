@@ -1,0 +1,209 @@
+"""Streaming QRS detection: adaptive thresholds, T-wave rejection, search-back, R refinement.
+
+The decision logic follows Pan & Tompkins (IEEE TBME 1985;32:230): signal and noise peak levels
+`spk`/`npk` tracked by exponential averaging, a detection threshold a quarter of the way from noise
+to signal, a 200 ms refractory period, T-wave rejection by slope within 360 ms of a beat, and a
+search-back at half the threshold when no beat came for 1.66 mean RR intervals.
+
+Chunk independence: a peak candidate at sample `i` is a local maximum of the integrated feature
+over `i - W .. i + W`, so it is decided only once `W` samples of look-ahead have arrived, and
+candidates are judged strictly in time order. A search-back over `(anchor, limit]` runs after every
+candidate up to `limit` and before any later one, whichever block boundary triggers it. The
+output therefore does not depend on how the samples were chunked.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from scipy.ndimage import maximum_filter1d
+
+from alerts.ecg.config import EcgConfig
+from alerts.ecg.filters import FloatArray, QrsFeature, band_delay
+
+IntArray = npt.NDArray[np.int64]
+
+# A beat needs at least this feature height, in (mV/s)^2: about a 0.1 mV QRS. Below it the
+# signal is taken as flat and thresholds cannot decay into quantisation noise.
+MIN_PEAK = 0.5
+_RR_HISTORY = 8
+
+
+class _Candidate(NamedTuple):
+    idx: int  # feature-peak sample
+    height: float
+    r: int  # refined R-peak sample
+    slope: float
+
+
+class QrsDetector:
+    """Feed band-passed blocks via `process`; read beats from the returned arrays."""
+
+    def __init__(self, fs: float, config: EcgConfig) -> None:
+        self.fs = fs
+        self._feature = QrsFeature(fs, config.band_hz, config.integration_s)
+        self._half = max(1, round(config.refractory_s * fs))
+        self._back = self._feature.width + round(0.05 * fs)
+        self._delay = band_delay(fs, *config.band_hz)
+        self._twave = round(config.twave_s * fs)
+        self._sb_factor = config.searchback_factor
+        self._learn = max(1, round(config.learn_s * fs))
+        self._bp: FloatArray = np.empty(0)
+        self._mwi: FloatArray = np.empty(0)
+        self._buf0 = 0  # absolute index of the buffers' first sample
+        self.received = 0
+        self._cursor = 0  # candidates before this sample have been judged
+        self._learned = False
+        self._spk = 0.0
+        self._npk = 0.0
+        self._thr = 0.0
+        self._rr: deque[int] = deque(maxlen=_RR_HISTORY)
+        self._rr_mean = fs
+        self._last: _Candidate | None = None
+        self._last_r = -(10**9)
+        self._anchor = 0
+        self._limit = 0
+        self._pending: list[_Candidate] = []
+        self._out: list[int] = []
+
+    # -- public -------------------------------------------------------------------------------
+
+    def process(self, mv: FloatArray, *, final: bool = False) -> tuple[FloatArray, IntArray]:
+        """Filter a block, judge every candidate that now has its look-ahead; return the
+        band-passed block (for quality checks) and the new beats (absolute R-peak samples)."""
+        if mv.size:
+            bp, feat = self._feature(mv)
+            self._bp = np.concatenate((self._bp, bp))
+            self._mwi = np.concatenate((self._mwi, feat))
+            self.received += mv.size
+        else:
+            bp = np.empty(0)
+        end = self.received if final else self.received - self._half
+        if not self._learned:
+            if self.received < self._learn + self._half and not final:
+                return bp, np.empty(0, np.int64)
+            self._start()
+        if end > self._cursor:
+            self._judge_until(end, final=final)
+        out = np.asarray(self._out, dtype=np.int64)
+        self._out = []
+        self._trim()
+        return bp, out
+
+    @property
+    def final_until(self) -> int:
+        """Every beat before this sample has been reported; no earlier beat can still appear."""
+        if not self._learned:
+            return 0
+        return max(0, min(self._anchor + 1, self._cursor) - self._back - self._delay)
+
+    @property
+    def nbytes(self) -> int:
+        return self._bp.nbytes + self._mwi.nbytes + self._feature.nbytes + 64 * len(self._pending)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        learn = self._mwi[: self._learn]
+        self._spk = 0.5 * float(learn.max()) if learn.size else MIN_PEAK
+        self._npk = 0.5 * float(learn.mean()) if learn.size else 0.0
+        self._update_threshold()
+        self._learned = True
+        self._anchor = 0
+        self._limit = round(self._sb_factor * self._rr_mean)
+
+    def _update_threshold(self) -> None:
+        self._thr = max(self._npk + 0.25 * (self._spk - self._npk), MIN_PEAK)
+
+    def _judge_until(self, end: int, *, final: bool) -> None:
+        half = self._half
+        lo = max(self._cursor - half, self._buf0)
+        hi = min(end + half, self.received)
+        seg = self._mwi[lo - self._buf0 : hi - self._buf0]
+        peak = maximum_filter1d(seg, 2 * half + 1, mode="nearest")
+        first = self._cursor - lo
+        k = np.arange(max(first, 1), end - lo)
+        is_cand = (seg[k] == peak[k]) & (seg[k] > seg[k - 1])
+        cands = k[is_cand] + lo
+        if cands.size:
+            for c in self._describe(cands):
+                while c.idx > self._limit:
+                    self._search_back()
+                self._judge(c)
+        while end > self._limit:
+            self._search_back()
+        self._cursor = end
+
+    def _describe(self, cands: IntArray) -> list[_Candidate]:
+        """Heights, refined R peaks and QRS slopes of candidates, vectorised over the block."""
+        off = np.arange(-self._back, 1)
+        idx = np.maximum(cands[:, None] + off[None, :], self._buf0) - self._buf0
+        win = self._bp[idx]
+        r = idx[np.arange(cands.size), np.argmax(np.abs(win), axis=1)] + self._buf0
+        r = np.maximum(r - self._delay, 0)
+        slope = np.abs(np.diff(win, axis=1)).max(axis=1)
+        heights = self._mwi[cands - self._buf0]
+        return [
+            _Candidate(int(c), float(h), int(rr), float(s))
+            for c, h, rr, s in zip(cands, heights, r, slope, strict=True)
+        ]
+
+    def _judge(self, c: _Candidate) -> None:
+        self._pending.append(c)
+        last = self._last
+        if c.height > self._thr and (last is None or c.idx - last.idx > self._half):
+            is_t = (
+                last is not None and c.idx - last.idx < self._twave and c.slope < 0.5 * last.slope
+            )
+            if not is_t:
+                self._accept(c, searched=False)
+                return
+        self._npk = 0.125 * c.height + 0.875 * self._npk
+        self._update_threshold()
+
+    def _accept(self, c: _Candidate, *, searched: bool) -> None:
+        w = 0.25 if searched else 0.125
+        self._spk = w * c.height + (1.0 - w) * self._spk
+        if self._last is not None and self._anchor == self._last.idx:
+            self._rr.append(c.idx - self._last.idx)
+            self._rr_mean = sum(self._rr) / len(self._rr)
+        self._last = c
+        self._anchor = c.idx
+        self._limit = c.idx + round(self._sb_factor * self._rr_mean)
+        if c.r - self._last_r >= self._half // 2:
+            self._out.append(c.r)
+            self._last_r = c.r
+        self._pending = [p for p in self._pending if p.idx > c.idx]
+        self._update_threshold()
+
+    def _search_back(self) -> bool:
+        """Look again at `(anchor, limit]` with half the threshold; True if a beat was found."""
+        limit = self._limit
+        floor = max(0.5 * self._thr, MIN_PEAK)
+        start = self._anchor + self._half
+        best: _Candidate | None = None
+        for p in self._pending:
+            if start < p.idx <= limit and p.height > floor and (best is None or p.height > best.height):
+                best = p
+        if best is not None:
+            self._accept(best, searched=True)
+            return True
+        self._anchor = limit
+        self._limit = limit + round(self._sb_factor * self._rr_mean)
+        self._spk = max(0.75 * self._spk, 3.0 * self._npk)
+        self._pending = [p for p in self._pending if p.idx > limit]
+        self._update_threshold()
+        return False
+
+    def _trim(self) -> None:
+        if not self._learned:
+            return
+        keep_from = max(self._cursor - self._half - self._back - 2, self._buf0)
+        cut = keep_from - self._buf0
+        if cut > 0:
+            self._bp = self._bp[cut:]
+            self._mwi = self._mwi[cut:]
+            self._buf0 = keep_from
