@@ -98,7 +98,7 @@ class AlertBook:
             event = open_alert(self.tenant, c, now)
         else:
             event = update_alert(current, c, now)
-        self._record(event)
+        self.record(event)
         return event
 
     def acknowledge(self, patient_id: str, group: str, by: str, now: datetime) -> AlertEvent:
@@ -106,10 +106,11 @@ class AlertBook:
         if current is None:
             raise KeyError(f"no active alert {group!r} for {patient_id!r}")
         event = acknowledge_alert(current, by, now)
-        self._record(event)
+        self.record(event)
         return event
 
-    def _record(self, event: AlertEvent) -> None:
+    def record(self, event: AlertEvent) -> None:
+        """Take an event decided elsewhere (API, escalation) into the book."""
         a = event.alert
         if a.active:
             self._active[(a.patient_id, a.group)] = a

@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): one router per resource."""

@@ -1,0 +1,40 @@
+"""The FastAPI application; its lifespan owns the gateway (MQTT client, pipeline, timers)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway.api import alerts, deadletters, devices, health, patients
+from gateway.service import Gateway
+from gateway.settings import Settings
+
+ROUTERS = (health.router, patients.router, devices.router, alerts.router, deadletters.router)
+
+
+def create_app(
+    settings: Settings | None = None, *, gateway: Gateway | None = None, mqtt: bool = True
+) -> FastAPI:
+    """Build the app. Pass `gateway` to serve one that the caller starts and stops itself."""
+    owned = gateway is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gw = gateway or Gateway(settings or Settings())
+        if owned:
+            await gw.start(mqtt=mqtt)
+        app.state.gateway = gw
+        try:
+            yield
+        finally:
+            if owned:
+                await gw.stop()
+
+    app = FastAPI(title="hmg: remote health-monitoring gateway", version="0.1.0", lifespan=lifespan)
+    for router in ROUTERS:
+        app.include_router(router)
+    if gateway is not None:
+        app.state.gateway = gateway
+    return app

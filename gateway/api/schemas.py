@@ -1,0 +1,111 @@
+"""API models (pydantic at the edge only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from devices.model import Reading
+from devices.timeparse import format_ts
+
+
+class PatientOut(BaseModel):
+    patient_id: str
+    tenant: str
+    name: str | None = None
+    birth_year: int | None = None
+    lives_alone: bool = False
+    disability: bool = False
+    care_team: str | None = None
+    targets: dict[str, float] = Field(default_factory=dict)
+
+
+class PatientIn(BaseModel):
+    tenant: str
+    name: str | None = None
+    birth_year: int | None = None
+    lives_alone: bool = False
+    disability: bool = False
+    care_team: str | None = None
+
+
+class DeviceIn(BaseModel):
+    device_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+    tenant: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    kind: str
+    kiosk: bool = False
+    patient_id: str | None = None
+    since: datetime | None = None
+
+
+class BindIn(BaseModel):
+    patient_id: str
+    since: datetime | None = None
+
+
+class BindingOut(BaseModel):
+    patient_id: str
+    since: datetime
+
+
+class DeviceOut(BaseModel):
+    device_id: str
+    tenant: str
+    kind: str
+    kiosk: bool
+    retired_at: datetime | None
+    bindings: list[BindingOut]
+
+
+class ReadingOut(BaseModel):
+    device_id: str
+    kind: str
+    seq: int
+    ts: str
+    received_at: str
+    values: dict[str, float]
+    attrs: dict[str, Any]
+    flags: list[str]
+    ecg: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, r: Reading, *, with_samples: bool = False) -> ReadingOut:
+        ecg = None
+        if r.ecg is not None:
+            ecg = {
+                "fs": r.ecg.fs,
+                "lead": r.ecg.lead,
+                "gain": r.ecg.gain,
+                "baseline": r.ecg.baseline,
+                "n": int(r.ecg.samples.size),
+            }
+            if with_samples:
+                ecg["samples"] = r.ecg.samples.tolist()
+        return cls(
+            device_id=r.device_id,
+            kind=r.kind.value,
+            seq=r.seq,
+            ts=format_ts(r.ts),
+            received_at=format_ts(r.received_at),
+            values=dict(r.values),
+            attrs=dict(r.attrs),
+            flags=sorted(r.flags),
+            ecg=ecg,
+        )
+
+
+class AckIn(BaseModel):
+    by: str = Field(min_length=1, max_length=128)
+    comment: str | None = None
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    tenant: str
+    topic: str
+    reason: str
+    detail: str
+    payload: str
+    received_at: datetime

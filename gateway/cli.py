@@ -1,0 +1,126 @@
+"""The `hmg` command line: demo, gateway, simulate, replay, ecg analyze, devices."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from gateway.settings import Settings
+
+
+def _cmd_gateway(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.api.app import create_app
+
+    settings = Settings()
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="info")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from gateway.demo import run_demo
+
+    return asyncio.run(
+        run_demo(
+            duration=args.duration,
+            patients=args.patients,
+            api_port=args.api_port,
+            data_dir=args.data_dir,
+            broker_port=args.broker_port,
+        )
+    )
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from gateway.replay import ReplayLineError, make_processor, replay_lines
+
+    proc = make_processor(late_after_s=args.late_after)
+    with open(args.file, encoding="utf-8") as fh:
+        try:
+            for event in replay_lines(fh, proc):
+                sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
+        except ReplayLineError as exc:
+            print(f"hmg replay: {args.file}: {exc}", file=sys.stderr)
+            return 2
+    return 0
+
+
+def _cmd_ecg(args: argparse.Namespace) -> int:
+    from gateway.ecgtool import analyze_record
+
+    result = analyze_record(args.record, args.ann, args.channel)
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 0
+
+
+def _cmd_simulate(argv: list[str]) -> int:
+    from simulator.cli import main as simulate_main
+
+    return simulate_main(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hmg", description="Remote health-monitoring gateway")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="embedded broker + SQLite + simulated cohort + API")
+    d.add_argument("--duration", type=float, default=None, help="stop after S seconds")
+    d.add_argument("--patients", type=int, default=20)
+    d.add_argument("--api-port", type=int, default=8000)
+    d.add_argument(
+        "--broker-port",
+        type=int,
+        default=1883,
+        help="preferred broker port (a free one is used when it is taken)",
+    )
+    d.add_argument("--data-dir", default="hmg-data/demo")
+    d.set_defaults(func=_cmd_demo)
+
+    g = sub.add_parser("gateway", help="run the service (configured by HMG_* / HMG_CONFIG)")
+    g.set_defaults(func=_cmd_gateway)
+
+    sub.add_parser(
+        "simulate", help="publish scenarios, cohorts, load or recordings", add_help=False
+    )
+
+    r = sub.add_parser("replay", help="offline: JSONL capture -> alert events on stdout")
+    r.add_argument("file")
+    r.add_argument(
+        "--late-after",
+        type=float,
+        default=600.0,
+        help="seconds behind the replay clock after which a reading is late",
+    )
+    r.set_defaults(func=_cmd_replay)
+
+    e = sub.add_parser("ecg", help="ECG tools")
+    esub = e.add_subparsers(dest="ecg_command", required=True)
+    a = esub.add_parser("analyze", help="streaming analyser over a WFDB record")
+    a.add_argument("record", help="WFDB record path without extension")
+    a.add_argument("--ann", default=None, help="analyse this annotation file's beats instead")
+    a.add_argument("--channel", type=int, default=0)
+    a.set_defaults(func=_cmd_ecg)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] == "simulate":
+        return _cmd_simulate(args_list[1:])
+    args = build_parser().parse_args(args_list)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""Service wiring in one place: storage, registry, detectors, pipeline, MQTT ingest, timers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from alerts.engine import DetectionEngine
+from alerts.lifecycle import AlertBook
+from alerts.model import Alert
+from alerts.targets import DEFAULT_TARGETS, Targets
+from devices.model import utcnow
+from devices.registry import DeviceRegistry
+from gateway.ingest import MqttIngest
+from gateway.pipeline import AlertSink, Pipeline
+from gateway.processor import Processor
+from gateway.settings import Settings
+from gateway.storage import Database, ReadingStore, RecordStore, SqlReadingStore
+
+log = logging.getLogger(__name__)
+
+
+def make_reading_store(settings: Settings, db: Database) -> ReadingStore:
+    """The configured readings backend (SQL by default)."""
+    if settings.readings_backend == "sql":
+        return SqlReadingStore(db)
+    raise ValueError(f"readings backend {settings.readings_backend!r} is not available")
+
+
+class Gateway:
+    """Owns every long-lived part of the running service; `start`/`stop` bracket its life."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        sinks: list[AlertSink] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.db = Database(settings.db_url)
+        self.records = RecordStore(self.db)
+        self.readings = make_reading_store(settings, self.db)
+        self.registry = DeviceRegistry(auto_bind=settings.auto_register or settings.mode == "demo")
+        self.targets: dict[str, Targets] = {}
+        self.engine = DetectionEngine(settings.detectors, self.targets_for)
+        self.processor = Processor(
+            self.registry,
+            self.engine,
+            late_after=timedelta(seconds=settings.late_after_s),
+            future_skew=timedelta(seconds=settings.future_skew_s),
+            max_payload=settings.max_payload_bytes,
+        )
+        self.sinks = sinks if sinks is not None else []
+        self.ingest: MqttIngest | None = None
+        self.pipeline = Pipeline(
+            self.processor, self.readings, self.records, sinks=self.sinks, clock=clock
+        )
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def targets_for(self, patient_id: str) -> Targets:
+        return self.targets.get(patient_id, DEFAULT_TARGETS)
+
+    async def set_targets(self, patient_id: str, targets: Targets) -> None:
+        self.targets[patient_id] = targets
+        self.engine.reset_patient(patient_id)
+
+    async def start(self, *, mqtt: bool = True) -> None:
+        await self.db.create_schema()
+        for dev in await self.records.load_devices():
+            self.registry.put(dev)
+        for p in await self.records.list_patients():
+            if p.targets:
+                self.targets[p.patient_id] = DEFAULT_TARGETS.with_overrides(p.targets)
+        by_tenant: dict[str, list[Alert]] = {}
+        for a in await self.records.active_alerts():
+            by_tenant.setdefault(a.tenant, []).append(a)
+        self.processor.books = {t: AlertBook(t, alerts) for t, alerts in by_tenant.items()}
+        if mqtt:
+            s = self.settings
+            self.ingest = MqttIngest(
+                s.mqtt_host,
+                s.mqtt_port,
+                client_id=s.mqtt_client_id,
+                subscription=s.mqtt_subscription,
+                username=s.mqtt_username,
+                password=s.mqtt_password,
+                protocol=s.mqtt_protocol,
+                keepalive=s.mqtt_keepalive,
+                queue_max=s.queue_max,
+                batch_max=s.batch_max,
+                batch_linger_s=s.batch_linger_ms / 1000.0,
+                clock=self.clock,
+            )
+            self.pipeline.outbox = self.ingest
+            self.ingest.start()
+            self._tasks.append(asyncio.create_task(self.ingest.run(self.pipeline, self._stop)))
+        self._tasks.append(asyncio.create_task(self._ticker()))
+
+    async def _ticker(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.settings.tick_interval_s)
+            if self._stop.is_set():
+                return
+            try:
+                await self.pipeline.tick()
+            except Exception:
+                log.exception("timer tick failed")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self.ingest is not None:
+            await asyncio.to_thread(self.ingest.stop)
+        await self.readings.close()
+        await self.db.dispose()

@@ -1,0 +1,82 @@
+"""Service settings: `HMG_*` environment variables, optionally a TOML file (`HMG_CONFIG`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "password"})
+
+
+class Settings(BaseSettings):
+    """Every setting is documented in README.md (section Configuration)."""
+
+    model_config = SettingsConfigDict(env_prefix="HMG_", extra="forbid")
+
+    # Mode: `demo` relaxes secret checks and auto-registers unknown devices.
+    mode: Literal["production", "demo", "test"] = "production"
+    data_dir: Path = Path("hmg-data")
+    database_url: str = ""  # default: sqlite+aiosqlite:///{data_dir}/hmg.db
+    readings_backend: Literal["sql", "influx"] = "sql"
+
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    mqtt_client_id: str = "hmg-gateway"
+    mqtt_protocol: Literal["3.1.1", "5"] = "3.1.1"
+    mqtt_subscription: str = "hm/v1/+/+/+"
+    mqtt_keepalive: int = 30
+
+    # Pipeline: bounded in-flight work (backpressure) and write batching.
+    queue_max: int = Field(default=5000, ge=1)
+    batch_max: int = Field(default=500, ge=1)
+    batch_linger_ms: float = Field(default=20.0, ge=0)
+    max_payload_bytes: int = Field(default=512 * 1024, ge=1024)
+    late_after_s: float = Field(default=600.0, gt=0)
+    future_skew_s: float = Field(default=300.0, gt=0)
+    auto_register: bool = False
+    detectors: list[str] | None = None  # None: every registered detector
+    tick_interval_s: float = Field(default=5.0, gt=0)
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_secret: str = "change-me"
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.mode == "production" and self.api_secret in PLACEHOLDER_SECRETS:
+            raise ValueError("HMG_API_SECRET must be set to a real secret outside demo/test mode")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'hmg.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get("HMG_CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

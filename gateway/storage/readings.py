@@ -1,0 +1,117 @@
+"""Readings store: the contract every backend meets, and the SQL (SQLite/PostgreSQL) backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from devices.kinds import Kind
+from devices.model import EcgChunk, Reading
+from gateway.storage.database import Database
+from gateway.storage.models import ReadingRow
+
+
+class StoreUnavailableError(RuntimeError):
+    """The backend could not durably write; nothing of the batch may be acknowledged."""
+
+
+class ReadingStore(Protocol):
+    async def write(self, readings: Sequence[Reading]) -> list[Reading]:
+        """Durably store a batch; return the readings that were new (duplicates stored once).
+
+        Raises StoreUnavailableError when the write did not happen.
+        """
+        ...
+
+    async def query(
+        self, patient_id: str, kind: Kind | None, start: datetime, end: datetime, limit: int = 10000
+    ) -> list[Reading]: ...
+
+    async def close(self) -> None: ...
+
+
+def reading_to_row(r: Reading) -> dict[str, Any]:
+    e = r.ecg
+    return {
+        "tenant": r.tenant,
+        "patient_id": r.patient_id,
+        "device_id": r.device_id,
+        "kind": r.kind.value,
+        "seq": r.seq,
+        "ts": r.ts,
+        "received_at": r.received_at,
+        "values": dict(r.values),
+        "attrs": dict(r.attrs),
+        "flags": ",".join(sorted(r.flags)),
+        "ecg_fs": e.fs if e else None,
+        "ecg_gain": e.gain if e else None,
+        "ecg_baseline": e.baseline if e else None,
+        "ecg_lead": e.lead if e else None,
+        "ecg_samples": e.samples.astype("<i4").tobytes() if e else None,
+    }
+
+
+def row_to_reading(row: ReadingRow) -> Reading:
+    ecg = None
+    if row.ecg_samples is not None and row.ecg_fs is not None and row.ecg_gain is not None:
+        samples = np.frombuffer(row.ecg_samples, dtype="<i4").astype(np.int32)
+        ecg = EcgChunk(row.ecg_fs, row.ecg_lead or "", row.ecg_gain, row.ecg_baseline or 0, samples)
+    return Reading(
+        tenant=row.tenant,
+        device_id=row.device_id,
+        kind=Kind(row.kind),
+        seq=row.seq,
+        ts=row.ts,
+        received_at=row.received_at,
+        patient_id=row.patient_id,
+        values=row.values,
+        attrs=row.attrs,
+        ecg=ecg,
+        flags=frozenset(f for f in row.flags.split(",") if f),
+    )
+
+
+class SqlReadingStore:
+    """Readings in the relational database, de-duplicated on (device_id, seq)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._insert = (sqlite.insert if db.is_sqlite else postgresql.insert)(ReadingRow)
+
+    async def write(self, readings: Sequence[Reading]) -> list[Reading]:
+        unique: dict[tuple[str, int], Reading] = {}
+        for r in readings:
+            unique.setdefault(r.key, r)
+        if not unique:
+            return []
+        stmt = self._insert.on_conflict_do_nothing(index_elements=["device_id", "seq"]).returning(
+            ReadingRow.device_id, ReadingRow.seq
+        )
+        try:
+            async with self.db.session() as s, s.begin():
+                result = await s.execute(stmt, [reading_to_row(r) for r in unique.values()])
+                inserted = {(row[0], row[1]) for row in result.all()}
+        except Exception as exc:
+            raise StoreUnavailableError(f"readings write failed: {exc}") from exc
+        return [r for k, r in unique.items() if k in inserted]
+
+    async def query(
+        self, patient_id: str, kind: Kind | None, start: datetime, end: datetime, limit: int = 10000
+    ) -> list[Reading]:
+        stmt = select(ReadingRow).where(
+            ReadingRow.patient_id == patient_id, ReadingRow.ts >= start, ReadingRow.ts < end
+        )
+        if kind is not None:
+            stmt = stmt.where(ReadingRow.kind == kind.value)
+        stmt = stmt.order_by(ReadingRow.ts, ReadingRow.seq).limit(limit)
+        async with self.db.session() as s:
+            rows = (await s.scalars(stmt)).all()
+        return [row_to_reading(r) for r in rows]
+
+    async def close(self) -> None:
+        return None
