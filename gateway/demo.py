@@ -65,6 +65,13 @@ async def start_broker(port: int) -> Any:
     return broker
 
 
+def _fresh_database(db_path: Path) -> None:
+    """Each demo starts from a clean record."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db_path) + suffix).unlink(missing_ok=True)
+
+
 class ConsoleSink:
     """Prints alert openings and escalations as they happen, and counts every event."""
 
@@ -98,9 +105,7 @@ async def run_demo(
     port = pick_port(broker_port)
     api = pick_port(api_port)
     db_path = Path(data_dir) / "hmg.db"
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):  # each demo starts from a clean record
-        Path(str(db_path) + suffix).unlink(missing_ok=True)
+    await asyncio.to_thread(_fresh_database, db_path)
 
     broker = await start_broker(port)
     settings = Settings(
