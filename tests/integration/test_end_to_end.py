@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
