@@ -1,0 +1,135 @@
+"""Pipeline on a real SQLite file: store first, detect only what is new, never ack a failure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from alerts.detectors.base import PatientContext
+from alerts.engine import DetectionEngine
+from alerts.model import AlertCandidate
+from devices.kinds import Kind
+from devices.model import Reading
+from devices.registry import DeviceRegistry
+from gateway.pipeline import Pipeline
+from gateway.processor import Inbound, Processor
+from gateway.storage import (
+    Database,
+    RecordStore,
+    SqlReadingStore,
+    StoreUnavailableError,
+)
+
+T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+
+def bp(seq: int, sys_: float, dia: float, ts: datetime = T0) -> Inbound:
+    doc = {
+        "schema": "hm.reading/1",
+        "device_id": "cuff-1",
+        "seq": seq,
+        "ts": ts.isoformat(),
+        "kind": "bp",
+        "patient_id": None,
+        "data": {"systolic": sys_, "diastolic": dia, "unit": "mmHg"},
+    }
+    return Inbound("hm/v1/t/cuff-1/bp", json.dumps(doc).encode(), ts + timedelta(seconds=1), seq, 1)
+
+
+class FlakyStore(SqlReadingStore):
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.down = False
+
+    async def write(self, readings: Sequence[Reading]) -> list[Reading]:
+        if self.down:
+            raise StoreUnavailableError("simulated outage")
+        return await super().write(readings)
+
+
+class HighSystolic:
+    """A fake detector: every systolic over 180 raises the crisis code (one episode)."""
+
+    name: ClassVar[str] = "fake"
+    kinds: ClassVar[frozenset[Kind]] = frozenset({Kind.BP})
+
+    def __init__(self, ctx: PatientContext) -> None:
+        self.ctx = ctx
+
+    def update(self, reading: Reading) -> list[AlertCandidate]:
+        if reading.values["systolic"] > 180:
+            return [
+                AlertCandidate(
+                    self.ctx.patient_id,
+                    "bp.hypertensive_crisis",
+                    reading.ts,
+                    params=dict(reading.values),
+                )
+            ]
+        return []
+
+    def tick(self, now: datetime) -> list[AlertCandidate]:
+        return []
+
+
+@pytest.fixture
+async def pipeline(tmp_path: Path) -> AsyncIterator[Pipeline]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+    await db.create_schema()
+    engine = DetectionEngine(factories={"fake": HighSystolic})
+    proc = Processor(DeviceRegistry(auto_bind=True), engine, late_after=timedelta(minutes=10))
+    yield Pipeline(proc, FlakyStore(db), RecordStore(db), clock=lambda: T0)
+    await db.dispose()
+
+
+async def test_duplicates_stored_once_and_detected_once(pipeline: Pipeline) -> None:
+    first = await pipeline.handle([bp(1, 200, 125), bp(2, 130, 80)])
+    again = await pipeline.handle([bp(1, 200, 125)])
+    assert (first.stored, first.duplicates) == (2, 0)
+    assert (again.stored, again.duplicates) == (0, 1)
+    assert [(e.event.value, e.alert.code) for e in first.events] == [
+        ("opened", "bp.hypertensive_crisis")
+    ]
+    assert again.events == []
+    stored = await pipeline.records.list_alerts(patient_id="cuff-1")
+    assert [a.code for a in stored] == ["bp.hypertensive_crisis"]
+    rows = await pipeline.readings.query("cuff-1", Kind.BP, T0 - timedelta(1), T0 + timedelta(1))
+    assert [r.seq for r in rows] == [1, 2]
+
+
+async def test_store_outage_raises_and_nothing_is_detected(pipeline: Pipeline) -> None:
+    store = pipeline.readings
+    assert isinstance(store, FlakyStore)
+    store.down = True
+    batch = [bp(1, 200, 125)]
+    decoded = pipeline.decode(batch)
+    with pytest.raises(StoreUnavailableError):
+        await pipeline.commit(batch, decoded)
+    store.down = False
+    result = await pipeline.commit(batch, decoded)
+    assert result.stored == 1
+    assert [e.alert.code for e in result.events] == ["bp.hypertensive_crisis"]
+
+
+async def test_rejects_are_kept_with_reason(pipeline: Pipeline) -> None:
+    bad = Inbound("hm/v1/t/cuff-1/bp", b"\xff\xfe not json", T0)
+    spoof = Inbound("hm/v1/t/cuff-2/bp", bp(5, 120, 80).payload, T0)
+    result = await pipeline.handle([bad, spoof, bp(3, 120, 80)])
+    assert (result.rejected, result.stored) == (2, 1)
+    reasons = sorted(d.reason for d in await pipeline.records.list_deadletters())
+    assert reasons == ["malformed", "topic_mismatch"]
+
+
+async def test_late_reading_is_stored_but_not_alerted(pipeline: Pipeline) -> None:
+    old = bp(9, 210, 130, ts=T0 - timedelta(hours=3))
+    late = Inbound(old.topic, old.payload, T0, 9, 1)
+    result = await pipeline.handle([late])
+    assert result.stored == 1
+    assert result.events == []
+    rows = await pipeline.readings.query("cuff-1", None, T0 - timedelta(1), T0 + timedelta(1))
+    assert rows[0].flags == frozenset({"late"})

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from gateway.settings import Settings
+
+
+def test_production_refuses_placeholder_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HMG_API_SECRET", raising=False)
+    with pytest.raises(ValidationError, match="HMG_API_SECRET"):
+        Settings(mode="production")
+    assert Settings(mode="production", api_secret="s3cr3t-value").mode == "production"
+
+
+def test_environment_and_toml_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cfg = tmp_path / "hmg.toml"
+    cfg.write_text('mqtt_host = "broker.internal"\nbatch_max = 64\nmode = "demo"\n')
+    monkeypatch.setenv("HMG_CONFIG", str(cfg))
+    monkeypatch.setenv("HMG_BATCH_MAX", "128")
+    monkeypatch.setenv("HMG_DETECTORS", '["bp"]')
+    s = Settings()
+    assert s.mqtt_host == "broker.internal"
+    assert s.batch_max == 128  # the environment wins over the file
+    assert s.detectors == ["bp"]
+    assert s.db_url.endswith("hmg-data/hmg.db")
+
+
+def test_unknown_setting_in_file_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "hmg.toml"
+    cfg.write_text('mode = "demo"\nmqtt_hots = "typo"\n')
+    monkeypatch.setenv("HMG_CONFIG", str(cfg))
+    with pytest.raises(ValidationError, match="mqtt_hots"):
+        Settings()
