@@ -40,9 +40,9 @@ class EcgConfig:
     flat_mv: float = 0.04
     max_range_mv: float = 8.0
     clip_run_s: float = 0.04
-    min_kurtosis: float = 5.0
-    max_hf_ratio: float = 0.6
-    max_wander_ratio: float = 6.0
+    min_kurtosis: float = 4.0
+    max_hf_ratio: float = 0.5
+    max_wander_ratio: float = 1.0
     noise_alarm_s: float = 30.0
     # Rhythm.
     brady_bpm: float = 50.0

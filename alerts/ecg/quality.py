@@ -1,0 +1,143 @@
+"""Streaming signal-quality labels on fixed epochs (1 s by default) of one ECG stream.
+
+Each epoch is judged once, from its own statistics and those of a few epochs either side, so the
+label does not depend on how samples were chunked. Checks, in order:
+
+- flat line: peak-to-peak below `flat_mv` (leads off, or a disconnected/idle front end);
+- clipping: the signal sits on its extreme value for `clip_run_s` or more (saturated amplifier);
+- out of range: peak-to-peak above `max_range_mv`, which no surface ECG reaches (leads off/motion);
+- noise: low kurtosis of the QRS-band signal (kSQI, Li, Clifford & Clifford, Physiol Meas
+  2008;29:15 and Clifford et al., Physiol Meas 2012;33:1419: a clean ECG is dominated by sharp QRS
+  peaks, noise is near-Gaussian), a high share of energy above the QRS band (EMG, mains), or
+  baseline wander large against the QRS amplitude (motion).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+
+import numpy as np
+from scipy import signal
+
+from alerts.ecg.config import EcgConfig
+from alerts.ecg.filters import FloatArray, StatefulFilter
+
+
+class Defect(enum.IntEnum):
+    """Why an epoch is unusable (0 = usable). Higher codes are checked first."""
+
+    OK = 0
+    NOISE = 1
+    WANDER = 2
+    OUT_OF_RANGE = 3
+    CLIPPED = 4
+    FLAT = 5
+
+
+class QualityMonitor:
+    """Feed the same blocks as the QRS detector; get per-epoch defects once they are decided."""
+
+    def __init__(self, fs: float, config: EcgConfig) -> None:
+        self.fs = fs
+        self.cfg = config
+        self.epoch = max(8, round(config.epoch_s * fs))
+        self._ctx = config.quality_context
+        self._clip_n = max(3, round(config.clip_run_s * fs))
+        hp = min(40.0, 0.4 * fs)
+        b, a = signal.butter(2, hp, btype="highpass", fs=fs)
+        self._hf = StatefulFilter(b, a)
+        self._raw: FloatArray = np.empty(0)
+        self._bp: FloatArray = np.empty(0)
+        self._hfbuf: FloatArray = np.empty(0)
+        self._next_epoch = 0  # index of the next epoch whose statistics are computed
+        self._next_label = 0  # index of the next epoch to be labelled
+        # Per-epoch statistics of the recent epochs (index `_stats_base` is the oldest kept).
+        self._stats: deque[tuple[float, float, float, float, float, float]] = deque()
+        self._stats_base = 0
+
+    def process(self, mv: FloatArray, bp: FloatArray, *, final: bool = False) -> list[Defect]:
+        """Add a block; return labels of the epochs decided now, in order from `labelled`."""
+        if mv.size:
+            self._raw = np.concatenate((self._raw, mv))
+            self._bp = np.concatenate((self._bp, bp))
+            self._hfbuf = np.concatenate((self._hfbuf, self._hf(mv)))
+        self._epoch_stats(final=final)
+        last = self._next_epoch if final else self._next_epoch - self._ctx
+        out: list[Defect] = []
+        while self._next_label < last:
+            out.append(self._label(self._next_label, self._next_epoch - 1))
+            self._next_label += 1
+        while self._stats and self._stats_base < self._next_label - self._ctx:
+            self._stats.popleft()
+            self._stats_base += 1
+        return out
+
+    @property
+    def labelled(self) -> int:
+        """Number of epochs labelled so far."""
+        return self._next_label
+
+    @property
+    def nbytes(self) -> int:
+        return self._raw.nbytes + self._bp.nbytes + self._hfbuf.nbytes + 100 * len(self._stats)
+
+    def _epoch_stats(self, *, final: bool) -> None:
+        e = self.epoch
+        n = self._raw.size // e
+        if n:
+            raw = self._raw[: n * e].reshape(n, e)
+            bp = self._bp[: n * e].reshape(n, e)
+            hf = self._hfbuf[: n * e].reshape(n, e)
+            self._add_stats(raw, bp, hf)
+            self._raw = self._raw[n * e :]
+            self._bp = self._bp[n * e :]
+            self._hfbuf = self._hfbuf[n * e :]
+        if final and self._raw.size:
+            m = self._raw.size
+            self._add_stats(
+                self._raw.reshape(1, m), self._bp.reshape(1, m), self._hfbuf.reshape(1, m)
+            )
+            self._raw = self._bp = self._hfbuf = np.empty(0)
+
+    def _add_stats(self, raw: FloatArray, bp: FloatArray, hf: FloatArray) -> None:
+        hi = raw.max(axis=1)
+        lo = raw.min(axis=1)
+        at_hi = (raw == hi[:, None]).sum(axis=1)
+        at_lo = (raw == lo[:, None]).sum(axis=1)
+        b2 = bp * bp
+        s2 = b2.sum(axis=1)
+        s4 = (b2 * b2).sum(axis=1)
+        h2 = (hf * hf).sum(axis=1)
+        mean = raw.mean(axis=1)
+        clip = np.maximum(at_hi, at_lo).astype(np.float64)
+        for row in zip(hi - lo, clip, s2, s4, h2, mean, strict=True):
+            self._stats.append(tuple(float(v) for v in row))  # type: ignore[arg-type]
+        self._next_epoch += raw.shape[0]
+
+    def _label(self, k: int, newest: int) -> Defect:
+        cfg = self.cfg
+        ptp, clip, _, _, _, _ = self._stats[k - self._stats_base]
+        if ptp < cfg.flat_mv:
+            return Defect.FLAT
+        if clip >= self._clip_n:
+            return Defect.CLIPPED
+        if ptp > cfg.max_range_mv:
+            return Defect.OUT_OF_RANGE
+        lo = max(k - self._ctx, self._stats_base)
+        hi = min(k + self._ctx, newest)
+        ctx = [self._stats[j - self._stats_base] for j in range(lo, hi + 1)]
+        s2 = sum(c[2] for c in ctx)
+        s4 = sum(c[3] for c in ctx)
+        h2 = sum(c[4] for c in ctx)
+        count = self.epoch * len(ctx)
+        if s2 <= 0.0:
+            return Defect.FLAT
+        kurt = count * s4 / (s2 * s2)
+        if kurt < cfg.min_kurtosis or h2 / s2 > cfg.max_hf_ratio:
+            return Defect.NOISE
+        means = [c[5] for c in ctx]
+        qrs_amp = float(np.sqrt(s2 / count))
+        if (max(means) - min(means)) > cfg.max_wander_ratio * 4.0 * qrs_amp:
+            return Defect.WANDER
+        return Defect.OK

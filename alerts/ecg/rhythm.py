@@ -1,0 +1,269 @@
+"""Streaming rhythm labels from beat times: rate, pause, asystole and atrial fibrillation.
+
+Input is the sequence of beats (sample indices) and of unusable stretches (`bad` intervals from
+the quality stage, or from annotations), each final up to a given sample. Beats are handled one
+at a time in order (per-beat Python work is a few microseconds), so the labels depend only on the
+beat sequence, never on how it was split into updates.
+
+AF detection from RR irregularity, after Petrenas, Marozas & Sornmo, "Low-complexity detection of
+atrial fibrillation in continuous long-term monitoring", Comput Biol Med 2015;65:184-191: ectopic
+beats are filtered out first, then the normalised successive RR differences are median-filtered
+over a sliding window of beats and compared with a fixed threshold. Our ectopic rule is the
+classical premature-beat/compensatory-pause pattern: an RR interval shorter than `af_premature`
+times the running median followed by one longer than `af_compensatory` times it; both intervals
+are dropped, so frequent isolated premature beats do not look irregular. A median over
+`af_window_beats` beats (centred, so labels wait for half a window of later beats) keeps
+transient irregularity from flipping the label.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from alerts.ecg.config import EcgConfig
+from alerts.ecg.episodes import Episode, EpisodeLog, Label
+
+_REF_MIN = 4  # RR intervals needed before the ectopic rule applies
+
+
+def _median(values: list[float] | list[int]) -> float:
+    """Median of a short list (sorting a few dozen numbers beats numpy's call overhead)."""
+    s = sorted(values)
+    n = len(s)
+    mid = n // 2
+    return float(s[mid]) if n % 2 else 0.5 * (s[mid - 1] + s[mid])
+
+
+class RhythmAnalyzer:
+    """Feed beats and bad intervals with `update`; `finish` closes everything at the end."""
+
+    def __init__(self, fs: float, config: EcgConfig | None = None) -> None:
+        cfg = config or EcgConfig()
+        self.fs = fs
+        self.cfg = cfg
+        self.log = EpisodeLog()
+        self._pause = cfg.pause_s * fs
+        self._asys = cfg.asystole_s * fs
+        self._sustain = cfg.rate_sustain_s * fs
+        self._beats: deque[int] = deque()  # received, not yet processed
+        self._bad: list[tuple[int, int]] = []  # received bad intervals, not yet processed
+        self._until = 0  # processed up to here
+        self._prev: int | None = None  # last processed beat
+        self._origin = 0  # a clean gap without beats is measured from here
+        self._origin_is_beat = False
+        self._clean = False  # no bad stretch since `_prev`
+        # Rate.
+        self._rate: deque[tuple[int, int]] = deque(maxlen=cfg.rate_window_beats)
+        self._since: dict[Label, int | None] = {Label.BRADYCARDIA: None, Label.TACHYCARDIA: None}
+        self._hr_sum: dict[Label, list[float]] = {
+            Label.BRADYCARDIA: [0.0, 0.0],
+            Label.TACHYCARDIA: [0.0, 0.0],
+        }
+        # AF.
+        self._ref: deque[int] = deque(maxlen=cfg.af_reference_beats)
+        self._held: tuple[int, int, int, float] | None = None  # (start, end, rr, ref) awaiting
+        self._last_normal: int | None = None
+        self._af: deque[tuple[int, int, float]] = deque()  # (start, end, d)
+        self._af_next = 0  # index in `_af` of the next entry to label
+        self._af_end: int | None = None
+        self._af_rr = [0.0, 0.0]
+
+    # -- public -------------------------------------------------------------------------------
+
+    def update(
+        self, beats: list[int] | tuple[int, ...], bad: list[tuple[int, int]], until: int
+    ) -> tuple[tuple[Episode, ...], tuple[Episode, ...]]:
+        """Add beats and bad intervals (both complete before `until`); return (opened, closed)."""
+        self._beats.extend(beats)
+        self._bad.extend(bad)
+        self._advance(until, final=False)
+        return self.log.take()
+
+    def finish(self, until: int) -> tuple[tuple[Episode, ...], tuple[Episode, ...]]:
+        """Process everything up to `until` and close all episodes there."""
+        self._advance(until, final=True)
+        self._gap(until, closing=True)
+        self._flush_af()
+        for label in (Label.BRADYCARDIA, Label.TACHYCARDIA):
+            self._close_rate(label, self._prev if self._prev is not None else until)
+        return self.log.take()
+
+    @property
+    def heart_rate(self) -> float | None:
+        """Rate (/min) from the median of the last clean RR intervals, None while unknown."""
+        if len(self._rate) < 2:
+            return None
+        return 60.0 * self.fs / _median([r for _, r in self._rate])
+
+    def open_episodes(self) -> list[Episode]:
+        return self.log.current()
+
+    @property
+    def nbytes(self) -> int:
+        return 64 * (len(self._af) + len(self._beats) + len(self._rate) + len(self._ref)) + 512
+
+    # -- event loop ---------------------------------------------------------------------------
+
+    def _advance(self, until: int, *, final: bool) -> None:
+        self._bad.sort()
+        while True:
+            b = self._beats[0] if self._beats and (final or self._beats[0] < until) else None
+            s = self._bad[0] if self._bad and (final or self._bad[0][0] < until) else None
+            if b is None and s is None:
+                break
+            if s is not None and (b is None or s[0] <= b):
+                self._bad.pop(0)
+                self._on_bad(*s)
+            elif b is not None:
+                self._beats.popleft()
+                self._on_beat(b)
+        self._until = max(self._until, until)
+        self._gap(until, closing=False)
+
+    def _on_bad(self, start: int, end: int) -> None:
+        self._gap(start, closing=True)
+        if self._prev is not None:
+            for label in (Label.BRADYCARDIA, Label.TACHYCARDIA):
+                self._close_rate(label, self._prev)
+        self._rate.clear()
+        self._clean = False
+        self._origin = max(self._origin, end)
+        self._origin_is_beat = False
+
+    def _on_beat(self, b: int) -> None:
+        if b < self._origin:  # inside a bad stretch: not a usable interval
+            self._prev = b
+            self._clean = False
+            return
+        self._gap(b, closing=True)
+        if self._prev is not None and self._clean and b > self._prev:
+            self._on_rr(self._prev, b)
+        self._prev = b
+        self._clean = True
+        self._origin = b
+        self._origin_is_beat = True
+
+    def _gap(self, at: int, *, closing: bool) -> None:
+        """Pause/asystole over the clean stretch without beats from `_origin` to `at`."""
+        gap = at - self._origin
+        if self._origin_is_beat and gap > self._pause:
+            self.log.open(Label.PAUSE, self._origin)
+        if gap >= self._asys:
+            self.log.open(Label.ASYSTOLE, self._origin)
+        if closing:
+            self.log.close(Label.PAUSE, at)
+            self.log.close(Label.ASYSTOLE, at)
+
+    # -- rate ---------------------------------------------------------------------------------
+
+    def _on_rr(self, start: int, end: int) -> None:
+        rr = end - start
+        self._rate.append((start, rr))
+        if len(self._rate) == self._rate.maxlen:
+            hr = 60.0 * self.fs / _median([r for _, r in self._rate])
+            cfg = self.cfg
+            self._rate_rule(Label.BRADYCARDIA, hr < cfg.brady_bpm,
+                            hr >= cfg.brady_bpm + cfg.rate_hysteresis_bpm, hr, end)
+            self._rate_rule(Label.TACHYCARDIA, hr > cfg.tachy_bpm,
+                            hr <= cfg.tachy_bpm - cfg.rate_hysteresis_bpm, hr, end)
+        self._on_af_rr(start, end, rr)
+
+    def _rate_rule(self, label: Label, bad: bool, good: bool, hr: float, at: int) -> None:
+        if bad:
+            if self._since[label] is None:
+                self._since[label] = self._rate[0][0]
+                self._hr_sum[label] = [0.0, 0.0]
+            since = self._since[label]
+            acc = self._hr_sum[label]
+            acc[0] += hr
+            acc[1] += 1.0
+            if since is not None and at - since >= self._sustain:
+                self.log.open(label, since)
+        elif good:
+            self._close_rate(label, at)
+        elif self._since[label] is not None:
+            acc = self._hr_sum[label]
+            acc[0] += hr
+            acc[1] += 1.0
+
+    def _close_rate(self, label: Label, at: int) -> None:
+        acc = self._hr_sum[label]
+        mean = acc[0] / acc[1] if acc[1] else None
+        self.log.close(label, at, mean_hr=mean)
+        self._since[label] = None
+
+    # -- atrial fibrillation ------------------------------------------------------------------
+
+    def _on_af_rr(self, start: int, end: int, rr: int) -> None:
+        ref = _median(list(self._ref)) if len(self._ref) >= _REF_MIN else float(rr)
+        self._ref.append(rr)
+        held = self._held
+        self._held = None
+        if held is not None and held[1] != start:  # a gap broke the sequence
+            self._emit_normal(held)
+            held = None
+        if held is not None:
+            h_start, h_end, h_rr, h_ref = held
+            if h_rr < self.cfg.af_premature * h_ref and rr > self.cfg.af_compensatory * h_ref:
+                return  # premature beat + compensatory pause: drop both intervals
+            self._emit_normal(held)
+        self._held = (start, end, rr, ref)
+
+    def _emit_normal(self, item: tuple[int, int, int, float]) -> None:
+        start, end, rr, ref = item
+        if self._last_normal is not None:
+            self._af.append((start, end, abs(rr - self._last_normal) / ref))
+            self._label_af(final=False)
+        self._last_normal = rr
+
+    def _label_af(self, *, final: bool) -> None:
+        half = self.cfg.af_window_beats // 2
+        while self._af_next < len(self._af) and (
+            final or len(self._af) - 1 - self._af_next >= half
+        ):
+            i = self._af_next
+            window = [self._af[j][2] for j in range(max(0, i - half), min(len(self._af), i + half + 1))]
+            start, end, _ = self._af[i]
+            self._af_beat(start, end, _median(window) > self.cfg.af_threshold)
+            self._af_next += 1
+        drop = self._af_next - half
+        while drop > 0:
+            self._af.popleft()
+            self._af_next -= 1
+            drop -= 1
+
+    def _af_beat(self, start: int, end: int, is_af: bool) -> None:
+        if is_af:
+            if not self.log.is_open(Label.AF):
+                self.log.open(Label.AF, start)
+                self._af_rr = [0.0, 0.0]
+            self._af_end = end
+            self._af_rr[0] += end - start
+            self._af_rr[1] += 1.0
+        elif self.log.is_open(Label.AF):
+            self._close_af()
+
+    def _close_af(self) -> None:
+        if self._af_end is not None and self.log.is_open(Label.AF):
+            rr = self._af_rr[0] / self._af_rr[1] if self._af_rr[1] else 0.0
+            self.log.close(Label.AF, self._af_end, mean_hr=60.0 * self.fs / rr if rr else None)
+
+    def _flush_af(self) -> None:
+        if self._held is not None:
+            self._emit_normal(self._held)
+            self._held = None
+        self._label_af(final=True)
+        self._close_af()
+
+
+def analyze_beats(
+    beats: list[int], fs: float, until: int, config: EcgConfig | None = None,
+    bad: list[tuple[int, int]] | None = None,
+) -> list[Episode]:
+    """Rhythm episodes of a whole beat sequence (beats-only mode), in order of their end."""
+    ana = RhythmAnalyzer(fs, config)
+    _, closed = ana.update(sorted(beats), sorted(bad or []), until)
+    _, rest = ana.finish(until)
+    return [*closed, *rest]
+
+
