@@ -39,6 +39,13 @@ _CODE_LIST: Final = (
         "低血压：血压 {systolic:.0f}/{diastolic:.0f} mmHg",
     ),
     CodeSpec(
+        "bp.repeat_measurement",
+        _L,
+        "Very high or doubtful BP {systolic:.0f}/{diastolic:.0f} mmHg: please rest 5 minutes "
+        "and measure again",
+        "血压 {systolic:.0f}/{diastolic:.0f} mmHg 过高或可疑：请休息 5 分钟后复测",
+    ),
+    CodeSpec(
         "bp.uncontrolled",
         _L,
         "Blood pressure above target: average {systolic:.0f}/{diastolic:.0f} mmHg over "

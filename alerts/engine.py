@@ -1,4 +1,9 @@
-"""Routes readings to each patient's detectors; creates detector state on first sight."""
+"""Routes readings to each patient's detectors; creates detector state on first sight.
+
+Cross-signal detectors (`alerts.detectors.base.Observer`) also receive, after the readings'
+detectors ran, every candidate the *other* detectors produced for the same patient whose code they
+`consume` (from `process` and from `tick`). Their own output is not fed back (no cycles).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,43 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from alerts.detectors import DETECTORS, Detector, DetectorFactory, PatientContext
+from alerts.detectors.base import DEFAULT_SETTINGS, DetectorSettings, Observer
 from alerts.model import AlertCandidate
 from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.kinds import Kind
 from devices.model import Reading
 
+# Flags that keep a stored reading away from the detectors: an old value must not raise an alert
+# as if it were current. `late` is set at ingest (older than the late-data limit), `stale` by any
+# stage that knows the reading is outdated (e.g. a store-and-forward batch upload).
+SKIP_FLAGS = frozenset({"late", "stale"})
+
+
+class _Patient:
+    """One patient's detector instances, routed by kind."""
+
+    def __init__(self, detectors: list[Detector]) -> None:
+        self.detectors = detectors
+        self.routes: dict[Kind, list[Detector]] = {}
+        for det in detectors:
+            for kind in det.kinds:
+                self.routes.setdefault(kind, []).append(det)
+        self.observers = [d for d in detectors if isinstance(d, Observer)]
+
+    def fan_out(self, produced: list[tuple[Detector, AlertCandidate]]) -> list[AlertCandidate]:
+        out = [c for _, c in produced]
+        for obs in self.observers:
+            for source, cand in produced:
+                if source is not obs and cand.code in obs.consumes:
+                    out.extend(obs.observe(cand))
+        return out
+
 
 class DetectionEngine:
     """Per-patient detector instances over a registered set of factories.
 
-    Late readings (flagged ``late`` at ingest) are stored by the gateway but never reach the
-    detectors: an old value must not raise an alert as if it were current.
+    Late or stale readings (flags in `SKIP_FLAGS`) are stored by the gateway but never reach the
+    detectors.
     """
 
     def __init__(
@@ -24,6 +55,7 @@ class DetectionEngine:
         enabled: Iterable[str] | None = None,
         targets_for: Callable[[str], Targets] | None = None,
         factories: Mapping[str, DetectorFactory] = DETECTORS,
+        settings: DetectorSettings = DEFAULT_SETTINGS,
     ) -> None:
         names = list(factories) if enabled is None else list(enabled)
         unknown = [n for n in names if n not in factories]
@@ -31,39 +63,44 @@ class DetectionEngine:
             raise ValueError(f"unknown detector(s): {', '.join(unknown)}")
         self._factories = [factories[n] for n in names]
         self._targets_for = targets_for or (lambda _pid: DEFAULT_TARGETS)
-        self._patients: dict[str, dict[Kind, list[Detector]]] = {}
+        self._settings = settings
+        self._patients: dict[str, _Patient] = {}
 
-    def _detectors(self, patient_id: str) -> dict[Kind, list[Detector]]:
-        routes = self._patients.get(patient_id)
-        if routes is None:
-            ctx = PatientContext(patient_id, self._targets_for(patient_id))
-            routes = {}
-            for factory in self._factories:
-                det = factory(ctx)
-                for kind in det.kinds:
-                    routes.setdefault(kind, []).append(det)
-            self._patients[patient_id] = routes
-        return routes
+    def _patient(self, patient_id: str) -> _Patient:
+        p = self._patients.get(patient_id)
+        if p is None:
+            ctx = PatientContext(patient_id, self._targets_for(patient_id), self._settings)
+            p = self._patients[patient_id] = _Patient([f(ctx) for f in self._factories])
+        return p
 
     def reset_patient(self, patient_id: str) -> None:
         """Forget a patient's detector state (e.g. after the care team changed targets)."""
         self._patients.pop(patient_id, None)
 
+    def retarget(self, patient_id: str) -> None:
+        """Apply new targets (`targets_for` now answers differently) while keeping episode state.
+
+        Detectors that hold their context as `ctx` get the new one; any other is rebuilt.
+        """
+        p = self._patients.get(patient_id)
+        if p is None:
+            return
+        ctx = PatientContext(patient_id, self._targets_for(patient_id), self._settings)
+        if all(hasattr(d, "ctx") for d in p.detectors):
+            for d in p.detectors:
+                d.ctx = ctx  # type: ignore[attr-defined]
+        else:
+            self.reset_patient(patient_id)
+
     def process(self, reading: Reading) -> list[AlertCandidate]:
-        if reading.patient_id is None or "late" in reading.flags:
+        if reading.patient_id is None or reading.flags & SKIP_FLAGS:
             return []
-        out: list[AlertCandidate] = []
-        for det in self._detectors(reading.patient_id).get(reading.kind, ()):
-            out.extend(det.update(reading))
-        return out
+        p = self._patient(reading.patient_id)
+        produced = [(d, c) for d in p.routes.get(reading.kind, ()) for c in d.update(reading)]
+        return p.fan_out(produced)
 
     def tick(self, now: datetime) -> list[AlertCandidate]:
         out: list[AlertCandidate] = []
-        for routes in self._patients.values():
-            seen: set[int] = set()
-            for dets in routes.values():
-                for det in dets:
-                    if id(det) not in seen:
-                        seen.add(id(det))
-                        out.extend(det.tick(now))
+        for p in self._patients.values():
+            out.extend(p.fan_out([(d, c) for d in p.detectors for c in d.tick(now)]))
         return out

@@ -1,25 +1,50 @@
-"""Detectors, registered in one explicit list; settings switch them on by name."""
+"""Detectors, registered in one explicit list; settings switch them on by name.
+
+Every factory here goes through the same contract tests (tests/alerts/detectors/test_contract.py).
+"""
 
 from __future__ import annotations
 
 from types import MappingProxyType
 from typing import Final
 
-from alerts.detectors.base import Detector, DetectorFactory, PatientContext
-from alerts.detectors.threshold import BloodPressureDetector, GlucoseDetector
+from alerts.detectors.base import (
+    DEFAULT_SETTINGS,
+    Detector,
+    DetectorFactory,
+    DetectorSettings,
+    Observer,
+    PatientContext,
+)
+from alerts.detectors.bp import BloodPressureDetector
+from alerts.detectors.bp_trend import BloodPressureTrendDetector
+from alerts.detectors.cv import CardiovascularDetector
+from alerts.detectors.glucose import GlucoseDetector
+from alerts.detectors.glucose_forecast import GlucoseForecastDetector
+
+_FACTORIES: tuple[DetectorFactory, ...] = (
+    BloodPressureDetector,
+    BloodPressureTrendDetector,
+    GlucoseDetector,
+    GlucoseForecastDetector,
+    CardiovascularDetector,
+)
 
 DETECTORS: Final[MappingProxyType[str, DetectorFactory]] = MappingProxyType(
-    {
-        BloodPressureDetector.name: BloodPressureDetector,
-        GlucoseDetector.name: GlucoseDetector,
-    }
+    {f.name: f for f in _FACTORIES}  # type: ignore[attr-defined]
 )
 
 __all__ = [
+    "DEFAULT_SETTINGS",
     "DETECTORS",
     "BloodPressureDetector",
+    "BloodPressureTrendDetector",
+    "CardiovascularDetector",
     "Detector",
     "DetectorFactory",
+    "DetectorSettings",
     "GlucoseDetector",
+    "GlucoseForecastDetector",
+    "Observer",
     "PatientContext",
 ]

@@ -1,21 +1,60 @@
 """The detector contract: small per-patient state, readings in, candidates out, time injected.
 
-A detector instance belongs to one patient. `update` sees each current (not late) reading of the
-kinds it declares, in arrival order, and judges it on the reading's own clock. `tick` lets timers
-(confirmations, staleness) fire on the gateway's clock. Neither does I/O nor notifies anyone.
+A detector instance belongs to one patient. `update` sees each current (not late, not stale)
+reading of the kinds it declares, in arrival order, and judges it on the reading's own clock
+(`reading.ts`), never the wall clock. `tick(now)` lets timers (repeat-measurement deadlines,
+expiring forecasts) fire on the gateway's or replay's clock. Neither does I/O nor notifies anyone.
+
+Warm-up is explicit: every detector documents what it needs before it may alert (`warm_up`, a
+human-readable statement shown by the contract tests), and trend detectors keep their buffers per
+(patient, signal) and drop readings that arrive out of order.
+
+Cross-signal detectors (`cv.*`) additionally implement `Observer`: the engine hands them every
+candidate the other detectors produced for the same patient (`consumes` filters by code), so they
+can combine, e.g., a confirmed hypertensive crisis with AF from the ECG analyser.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import ClassVar, Protocol
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import ClassVar, Protocol, runtime_checkable
 
-from alerts.model import AlertCandidate
+from alerts.model import AlertCandidate, Priority
 from alerts.targets import DEFAULT_TARGETS, Targets
-from devices.kinds import Kind
+from devices.kinds import MGDL_PER_MMOLL, Kind
 from devices.model import Reading
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorSettings:
+    """Deployment-wide detector parameters (gateway settings), as opposed to per-patient targets.
+
+    - `bp_repeat_window`: how long a repeat measurement is awaited after a suspect crisis reading
+      before the crisis is escalated anyway (2017 ACC/AHA: repeat after >= 1-5 min seated rest).
+    - `cv_window`: how close in time two conditions must be to count as simultaneous.
+    - `cv_priorities`: priority per `cv.*` code (both default to high: immediate referral).
+    - `forecast_max_gap`: a CGM gap longer than this restarts the trend buffer (warm-up again).
+    """
+
+    bp_repeat_window: timedelta = timedelta(minutes=15)
+    cv_window: timedelta = timedelta(minutes=30)
+    cv_priorities: dict[str, Priority] = field(
+        default_factory=lambda: {
+            "cv.crisis_with_arrhythmia": Priority.HIGH,
+            "cv.hypoglycaemia_with_tachycardia": Priority.HIGH,
+        }
+    )
+    forecast_max_gap: timedelta = timedelta(minutes=16)
+
+    def __post_init__(self) -> None:
+        for name in ("bp_repeat_window", "cv_window", "forecast_max_gap"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"{name} must be positive")
+
+
+DEFAULT_SETTINGS = DetectorSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +63,7 @@ class PatientContext:
 
     patient_id: str
     targets: Targets = DEFAULT_TARGETS
+    settings: DetectorSettings = DEFAULT_SETTINGS
 
 
 class Detector(Protocol):
@@ -35,4 +75,47 @@ class Detector(Protocol):
     def tick(self, now: datetime) -> list[AlertCandidate]: ...
 
 
+@runtime_checkable
+class Observer(Protocol):
+    """A detector that also consumes other detectors' candidates for the same patient."""
+
+    consumes: ClassVar[frozenset[str]]
+
+    def observe(self, candidate: AlertCandidate) -> list[AlertCandidate]: ...
+
+
 DetectorFactory = Callable[[PatientContext], Detector]
+
+
+def _from_mgdl(g: float) -> int | None:
+    """The integer mg/dL a value was sent as, if it was sent in mg/dL (exact conversion)."""
+    mg = g * MGDL_PER_MMOLL
+    return round(mg) if abs(mg - round(mg)) < 1e-6 else None
+
+
+def glucose_below(g: float, limit: float) -> bool:
+    """`g < limit`, honouring the guideline's cut-point in the unit the device reported.
+
+    ADA publishes each level in both units ("< 54 mg/dL (3.0 mmol/L)", "< 70 mg/dL (3.9 mmol/L)")
+    but 70 mg/dL is 3.885 mmol/L. Readings arrive in mmol/L (converted once at decode); a value
+    that is an exact whole mg/dL was sent in mg/dL and is compared with the limit rounded to whole
+    mg/dL, so 70 mg/dL is not "< 70 mg/dL" while 3.85 mmol/L is "< 3.9 mmol/L".
+    """
+    mg = _from_mgdl(g)
+    return mg < round(limit * MGDL_PER_MMOLL) if mg is not None else g < limit
+
+
+def glucose_above(g: float, limit: float) -> bool:
+    """`g > limit` with the same unit rule as `glucose_below` (250 mg/dL is not > 250 mg/dL)."""
+    mg = _from_mgdl(g)
+    return mg > round(limit * MGDL_PER_MMOLL) if mg is not None else g > limit
+
+
+def reading_ref(reading: Reading) -> dict[str, object]:
+    """A JSON-serialisable pointer to a reading, for alert evidence."""
+    return {
+        "device_id": reading.device_id,
+        "seq": reading.seq,
+        "ts": reading.ts.isoformat().replace("+00:00", "Z"),
+        **{k: round(v, 2) for k, v in reading.values.items()},
+    }
