@@ -1,0 +1,278 @@
+"""`make eval-vitals`: the labelled scenario suite, predictive lows on real CGM, false alarms.
+
+1. Scenarios: every `tests/fixtures/vitals/<name>.jsonl` goes through `hmg replay`'s path
+   (`gateway.replay.replay_lines`: decode -> registry auto-bind -> DetectionEngine -> AlertBook).
+   Each expected alert of `<name>.expected.json` must be *opened* within its tolerance; any other
+   opened alert is a false alarm unless its code is allowed.
+2. Predictive low on real CGM (`$HMG_DATA_DIR/glucose/dubosson2018_cgm.csv`, times taken as UTC):
+   for episodes with CGM < 3.9 mmol/L for >= 15 min, the share preceded by a `glucose.predicted_low`
+   opened in the 60 min before the first low reading, the median lead time to that reading, and
+   the precision (share of predicted-low alerts followed by a reading < 3.9 within 30 min).
+   Targets: median lead >= 15 min, precision >= 0.7.
+3. False alarms per patient-day on long normal cohorts from a seeded generator (BP twice daily,
+   CGM every 5 min with meals and sensor noise, hourly HR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import random
+import statistics
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from gateway.replay import replay_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "vitals"
+MGDL = 18.016
+LOW = 3.9
+
+
+def _ts(s: str) -> datetime:
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def opened(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """The `opened` events of a replay, flattened to patient, code, priority, at."""
+    return [
+        {
+            "patient_id": e["alert"]["patient_id"],
+            "code": e["alert"]["code"],
+            "priority": e["alert"]["priority"],
+            "at": _ts(e["at"]),
+            "evidence": e["alert"]["evidence"],
+        }
+        for e in replay_lines(lines)
+        if e["event"] == "opened"
+    ]
+
+
+# -- 1. scenarios ------------------------------------------------------------------------------
+def score_scenario(path: Path) -> dict[str, Any]:
+    spec = json.loads(path.read_text())
+    name = path.name.removesuffix(".expected.json")
+    with open(FIXTURES / f"{name}.jsonl") as f:
+        raised = opened(f)
+    tol = timedelta(seconds=float(spec.get("tolerance_s", 120)))
+    allow = set(spec.get("allow", []))
+    unmatched = list(raised)
+    missed = []
+    for exp in spec["expected"]:
+        at = _ts(exp["at"])
+        hit = next(
+            (
+                r
+                for r in unmatched
+                if r["code"] == exp["code"]
+                and r["patient_id"] == exp["patient_id"]
+                and abs(r["at"] - at) <= tol
+            ),
+            None,
+        )
+        if hit is None:
+            missed.append(exp)
+        else:
+            unmatched.remove(hit)
+    extra = [r for r in unmatched if r["code"] not in allow]
+    return {
+        "name": name,
+        "expected": len(spec["expected"]),
+        "raised": len([r for r in raised if r["code"] not in allow]),
+        "matched": len(spec["expected"]) - len(missed),
+        "missed": [f"{m['patient_id']}:{m['code']}@{m['at'][11:16]}" for m in missed],
+        "false": [f"{r['patient_id']}:{r['code']}@{_iso(r['at'])[11:16]}" for r in extra],
+        "codes": sorted({e["code"] for e in spec["expected"]}),
+    }
+
+
+def run_scenarios() -> list[dict[str, Any]]:
+    rows = [score_scenario(p) for p in sorted(FIXTURES.glob("*.expected.json"))]
+    print("\n== Scenario suite (tests/fixtures/vitals) ==")
+    print(f"{'scenario':28s} {'exp':>4s} {'raised':>6s} {'hit':>4s}  result  details")
+    for r in rows:
+        ok = not r["missed"] and not r["false"]
+        detail = "; ".join(
+            [f"missed {', '.join(r['missed'])}"] * bool(r["missed"])
+            + [f"false {', '.join(r['false'])}"] * bool(r["false"])
+        )
+        print(
+            f"{r['name']:28s} {r['expected']:4d} {r['raised']:6d} {r['matched']:4d}  "
+            f"{'PASS' if ok else 'FAIL':6s}  {detail or ', '.join(r['codes']) or '(silent)'}"
+        )
+    return rows
+
+
+# -- 2. predictive low on real CGM -------------------------------------------------------------
+def _line(device: str, seq: int, t: datetime, kind: str, data: dict[str, Any]) -> str:
+    payload = {
+        "schema": "hm.reading/1",
+        "device_id": device,
+        "seq": seq,
+        "ts": _iso(t),
+        "kind": kind,
+        "data": data,
+    }
+    return json.dumps({"topic": f"hm/v1/eval/{device}/{kind}", "payload": payload})
+
+
+def _cgm_lines(device: str, series: list[tuple[datetime, float]]) -> Iterator[str]:
+    for i, (t, mgdl) in enumerate(series):
+        yield _line(device, i, t, "glucose", {"value": mgdl, "unit": "mg/dL", "source": "cgm"})
+
+
+def low_episodes(series: list[tuple[datetime, float]]) -> list[datetime]:
+    """Start times of runs of readings < 3.9 mmol/L lasting >= 15 min."""
+    starts: list[datetime] = []
+    start: datetime | None = None
+    last: datetime | None = None
+    for t, mgdl in [*series, (datetime.max.replace(tzinfo=UTC), 999.0)]:
+        if mgdl / MGDL < LOW and (last is None or t - last <= timedelta(minutes=16)):
+            start = start or t
+            last = t
+            continue
+        if start is not None and last is not None and last - start >= timedelta(minutes=15):
+            starts.append(start)
+        start = t if mgdl / MGDL < LOW else None
+        last = t if start else None
+    return starts
+
+
+def predictive_low(path: Path) -> dict[str, Any]:
+    by_patient: dict[str, list[tuple[datetime, float]]] = {}
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            t = datetime.fromisoformat(row["time"]).replace(tzinfo=UTC)
+            by_patient.setdefault(row["id"], []).append((t, float(row["gl"])))
+    episodes = predicted = alerts = true_alerts = 0
+    leads: list[float] = []
+    for pid, series in sorted(by_patient.items()):
+        series.sort()
+        alerts_at = [
+            r["at"]
+            for r in opened(_cgm_lines(f"cgm-{pid}", series))
+            if r["code"] == "glucose.predicted_low"
+        ]
+        lows = [t for t, v in series if v / MGDL < LOW]
+        for start in low_episodes(series):
+            episodes += 1
+            before = [a for a in alerts_at if start - timedelta(minutes=60) <= a <= start]
+            if before:
+                predicted += 1
+                leads.append((start - before[0]).total_seconds() / 60)
+        for a in alerts_at:
+            alerts += 1
+            true_alerts += any(a < t <= a + timedelta(minutes=30) for t in lows)
+    out = {
+        "episodes": episodes,
+        "predicted": predicted,
+        "share": predicted / episodes if episodes else math.nan,
+        "median_lead_min": statistics.median(leads) if leads else math.nan,
+        "alerts": alerts,
+        "precision": true_alerts / alerts if alerts else math.nan,
+    }
+    print(f"\n== Predictive low on real CGM ({path.name}) ==")
+    print(
+        f"low episodes (< 3.9 mmol/L >= 15 min): {episodes}; preceded by predicted_low: "
+        f"{predicted} ({out['share']:.2f})\nmedian lead: {out['median_lead_min']:.1f} min "
+        f"(target >= 15); predicted_low alerts: {alerts}, precision "
+        f"{out['precision']:.2f} (target >= 0.7)"
+    )
+    return out
+
+
+# -- 3. false alarms on normal cohorts ----------------------------------------------------------
+def normal_patient(rng: random.Random, idx: int, days: int) -> Iterator[str]:
+    """One well-controlled elder: BP twice daily, 5-min CGM with meals, hourly HR."""
+    t0 = datetime(2026, 3, 1, 6, 30, tzinfo=UTC)
+    sys_mean, dia_mean = rng.uniform(118, 134), rng.uniform(70, 82)
+    base_glu = rng.uniform(5.2, 6.8)
+    level = base_glu
+    for k in range(days * 288):
+        seq = k
+        t = t0 + timedelta(minutes=5 * k)
+        minute = (k * 5) % 1440
+        if minute in (30, 750):
+            s = round(sys_mean + rng.gauss(0, 8))
+            d = round(dia_mean + rng.gauss(0, 5))
+            yield _line(
+                f"cuff-{idx}",
+                seq,
+                t,
+                "bp",
+                {"systolic": s, "diastolic": min(d, s - 25), "pulse": round(rng.gauss(70, 6))},
+            )
+        meal = sum(
+            rng.uniform(2.0, 2.6) * math.exp(-(((minute - m) / 50.0) ** 2)) for m in (90, 360, 720)
+        )
+        level = 0.85 * level + 0.15 * (base_glu + meal) + rng.gauss(0, 0.06)
+        yield _line(
+            f"cgm-{idx}",
+            seq,
+            t,
+            "glucose",
+            {"value": round(level + rng.gauss(0, 0.15), 1), "unit": "mmol/L", "source": "cgm"},
+        )
+        if k % 12 == 0:
+            yield _line(f"band-{idx}", seq, t, "hr", {"value": round(rng.gauss(72, 7))})
+
+
+def false_alarms(patients: int, days: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    counts: Counter[str] = Counter()
+    for idx in range(patients):
+        for r in opened(normal_patient(rng, idx, days)):
+            counts[r["code"]] += 1
+    pdays = patients * days
+    bp = sum(v for k, v in counts.items() if k.startswith("bp."))
+    glu = sum(v for k, v in counts.items() if k.startswith("glucose."))
+    print(
+        f"\n== False alarms on normal cohorts ({patients} patients x {days} days, seed {seed}) =="
+    )
+    print(
+        f"BP: {bp / pdays:.3f} per patient-day; CGM: {glu / pdays:.3f} per patient-day; "
+        f"all: {sum(counts.values()) / pdays:.3f}; by code: {dict(counts) or 'none'}"
+    )
+    return {"patient_days": pdays, "bp": bp / pdays, "cgm": glu / pdays, "by_code": dict(counts)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--patients", type=int, default=20)
+    ap.add_argument("--days", type=int, default=7)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    ap.add_argument("--strict", action="store_true", help="exit 1 if a scenario fails")
+    args = ap.parse_args(argv)
+    rows = run_scenarios()
+    data_dir = Path(os.environ.get("HMG_DATA_DIR", ROOT.parent / "shared" / "data"))
+    if not data_dir.is_absolute():
+        data_dir = ROOT / data_dir
+    cgm_path = data_dir / "glucose" / "dubosson2018_cgm.csv"
+    cgm = predictive_low(cgm_path) if cgm_path.exists() else None
+    if cgm is None:
+        print(f"\n(no CGM file at {cgm_path}: predictive-low figures skipped)")
+    fa = false_alarms(args.patients, args.days, args.seed)
+    if args.json:
+        args.json.write_text(
+            json.dumps({"scenarios": rows, "cgm": cgm, "false_alarms": fa}, indent=1, default=str)
+        )
+    failed = [r["name"] for r in rows if r["missed"] or r["false"]]
+    print(f"\nscenarios: {len(rows) - len(failed)}/{len(rows)} pass")
+    return 1 if failed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
