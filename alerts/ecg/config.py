@@ -33,7 +33,7 @@ class EcgConfig:
     twave_s: float = 0.36
     searchback_factor: float = 1.66
     learn_s: float = 2.0
-    block_s: float = 1.0  # samples are processed in blocks of at least this length
+    block_s: float = 2.0  # samples are processed in blocks of at least this length
     # Signal quality, judged on 1 s epochs with a 5 s centred context.
     epoch_s: float = 1.0
     quality_context: int = 2  # epochs on each side
@@ -41,6 +41,7 @@ class EcgConfig:
     max_range_mv: float = 8.0
     clip_run_s: float = 0.04
     min_kurtosis: float = 4.0
+    quiet_mv: float = 0.03
     max_hf_ratio: float = 0.5
     max_wander_ratio: float = 1.0
     noise_alarm_s: float = 30.0

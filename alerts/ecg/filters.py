@@ -60,24 +60,35 @@ class QrsFeature:
     """Band-passed ECG and its integrated squared slope (the Pan-Tompkins feature signal).
 
     The derivative is the central difference scaled to mV/s, so the feature is in (mV/s)^2 at any
-    sampling rate and absolute floors mean the same thing at 125 Hz and at 1000 Hz.
+    sampling rate and absolute floors mean the same thing at 125 Hz and at 1000 Hz. The two FIR
+    stages keep their last inputs as state and run as array slicing/`numpy.convolve`, which
+    computes every output from the same inputs in the same order whatever the blocks are.
     """
 
-    __slots__ = ("_band", "_deriv", "_mwi", "width")
+    __slots__ = ("_band", "_kernel", "_scale", "_tail_bp", "_tail_sq", "width")
 
     def __init__(self, fs: float, band_hz: tuple[float, float], integration_s: float) -> None:
         self._band = band_pass(fs, *band_hz)
-        scale = fs / 2.0
-        self._deriv = StatefulFilter(np.array([scale, 0.0, -scale]), np.array([1.0]))
+        self._scale = fs / 2.0
         self.width = max(1, round(integration_s * fs))
-        self._mwi = StatefulFilter(np.full(self.width, 1.0 / self.width), np.array([1.0]))
+        self._kernel = np.full(self.width, 1.0 / self.width)
+        self._tail_bp: FloatArray | None = None
+        self._tail_sq: FloatArray = np.zeros(self.width - 1)
 
     def __call__(self, mv: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Return (band-passed signal, integrated feature) for the next block of millivolts."""
         bp = self._band(mv)
-        d = self._deriv(bp)
-        return bp, self._mwi(d * d)
+        if self._tail_bp is None:
+            self._tail_bp = np.full(2, bp[0])
+        ext = np.concatenate((self._tail_bp, bp))
+        self._tail_bp = ext[-2:]
+        d = (ext[2:] - ext[:-2]) * self._scale
+        sq = np.concatenate((self._tail_sq, d * d))
+        self._tail_sq = sq[sq.size - (self.width - 1) :]
+        mwi: FloatArray = np.convolve(sq, self._kernel, mode="valid")
+        return bp, mwi
 
     @property
     def nbytes(self) -> int:
-        return self._band.nbytes + self._deriv.nbytes + self._mwi.nbytes
+        tail = 0 if self._tail_bp is None else self._tail_bp.nbytes
+        return self._band.nbytes + self._kernel.nbytes + self._tail_sq.nbytes + tail

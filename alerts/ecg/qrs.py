@@ -186,7 +186,11 @@ class QrsDetector:
         start = self._anchor + self._half
         best: _Candidate | None = None
         for p in self._pending:
-            if start < p.idx <= limit and p.height > floor and (best is None or p.height > best.height):
+            if (
+                start < p.idx <= limit
+                and p.height > floor
+                and (best is None or p.height > best.height)
+            ):
                 best = p
         if best is not None:
             self._accept(best, searched=True)

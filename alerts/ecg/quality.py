@@ -9,7 +9,8 @@ label does not depend on how samples were chunked. Checks, in order:
 - noise: low kurtosis of the QRS-band signal (kSQI, Li, Clifford & Clifford, Physiol Meas
   2008;29:15 and Clifford et al., Physiol Meas 2012;33:1419: a clean ECG is dominated by sharp QRS
   peaks, noise is near-Gaussian), a high share of energy above the QRS band (EMG, mains), or
-  baseline wander large against the QRS amplitude (motion).
+  baseline wander large against the QRS amplitude (motion). A quiet signal (QRS-band RMS below
+  `quiet_mv`) is never called noise, so an asystole on a clean baseline still counts.
 """
 
 from __future__ import annotations
@@ -134,10 +135,11 @@ class QualityMonitor:
         if s2 <= 0.0:
             return Defect.FLAT
         kurt = count * s4 / (s2 * s2)
-        if kurt < cfg.min_kurtosis or h2 / s2 > cfg.max_hf_ratio:
+        qrs_amp = float(np.sqrt(s2 / count))
+        # A quiet baseline (asystole!) is near-Gaussian too: only energetic signals can be noise.
+        if qrs_amp > cfg.quiet_mv and (kurt < cfg.min_kurtosis or h2 / s2 > cfg.max_hf_ratio):
             return Defect.NOISE
         means = [c[5] for c in ctx]
-        qrs_amp = float(np.sqrt(s2 / count))
-        if (max(means) - min(means)) > cfg.max_wander_ratio * 4.0 * qrs_amp:
+        if qrs_amp > cfg.quiet_mv and (max(means) - min(means)) > cfg.max_wander_ratio * 4.0 * qrs_amp:
             return Defect.WANDER
         return Defect.OK

@@ -162,10 +162,20 @@ class RhythmAnalyzer:
         if len(self._rate) == self._rate.maxlen:
             hr = 60.0 * self.fs / _median([r for _, r in self._rate])
             cfg = self.cfg
-            self._rate_rule(Label.BRADYCARDIA, hr < cfg.brady_bpm,
-                            hr >= cfg.brady_bpm + cfg.rate_hysteresis_bpm, hr, end)
-            self._rate_rule(Label.TACHYCARDIA, hr > cfg.tachy_bpm,
-                            hr <= cfg.tachy_bpm - cfg.rate_hysteresis_bpm, hr, end)
+            self._rate_rule(
+                Label.BRADYCARDIA,
+                hr < cfg.brady_bpm,
+                hr >= cfg.brady_bpm + cfg.rate_hysteresis_bpm,
+                hr,
+                end,
+            )
+            self._rate_rule(
+                Label.TACHYCARDIA,
+                hr > cfg.tachy_bpm,
+                hr <= cfg.tachy_bpm - cfg.rate_hysteresis_bpm,
+                hr,
+                end,
+            )
         self._on_af_rr(start, end, rr)
 
     def _rate_rule(self, label: Label, bad: bool, good: bool, hr: float, at: int) -> None:
@@ -222,7 +232,9 @@ class RhythmAnalyzer:
             final or len(self._af) - 1 - self._af_next >= half
         ):
             i = self._af_next
-            window = [self._af[j][2] for j in range(max(0, i - half), min(len(self._af), i + half + 1))]
+            window = [
+                self._af[j][2] for j in range(max(0, i - half), min(len(self._af), i + half + 1))
+            ]
             start, end, _ = self._af[i]
             self._af_beat(start, end, _median(window) > self.cfg.af_threshold)
             self._af_next += 1
@@ -257,7 +269,10 @@ class RhythmAnalyzer:
 
 
 def analyze_beats(
-    beats: list[int], fs: float, until: int, config: EcgConfig | None = None,
+    beats: list[int],
+    fs: float,
+    until: int,
+    config: EcgConfig | None = None,
     bad: list[tuple[int, int]] | None = None,
 ) -> list[Episode]:
     """Rhythm episodes of a whole beat sequence (beats-only mode), in order of their end."""
@@ -265,5 +280,3 @@ def analyze_beats(
     _, closed = ana.update(sorted(beats), sorted(bad or []), until)
     _, rest = ana.finish(until)
     return [*closed, *rest]
-
-
