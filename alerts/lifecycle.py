@@ -67,9 +67,27 @@ def acknowledge_alert(alert: Alert, by: str, now: datetime) -> AlertEvent:
     if not alert.active:
         raise ValueError(f"alert {alert.alert_id} is resolved")
     new = replace(
-        alert, state=State.ACKNOWLEDGED, updated_at=now, acknowledged_by=by, acknowledged_at=now
+        alert,
+        state=State.ACKNOWLEDGED,
+        updated_at=now,
+        acknowledged_by=by,
+        acknowledged_at=now,
+        assignee=alert.assignee or by,
     )
     return AlertEvent(EventType.ACKNOWLEDGED, now, new, actor=by)
+
+
+def refer_alert(alert: Alert, by: str, now: datetime, referral_id: str) -> AlertEvent:
+    """The alert is handed over to a hospital; notification stops as for an acknowledgement."""
+    if not alert.active:
+        raise ValueError(f"alert {alert.alert_id} is resolved")
+    new = replace(alert, state=State.REFERRED, updated_at=now, assignee=alert.assignee or by)
+    return AlertEvent(EventType.REFERRED, now, new, actor=by, detail={"referral_id": referral_id})
+
+
+def assign_alert(alert: Alert, assignee: str | None, now: datetime) -> Alert:
+    """Assignment is bookkeeping, not a lifecycle event: it is audited, never notified."""
+    return replace(alert, assignee=assignee, updated_at=now)
 
 
 class AlertBook:
@@ -86,6 +104,16 @@ class AlertBook:
 
     def get(self, patient_id: str, group: str) -> Alert | None:
         return self._active.get((patient_id, group))
+
+    def find(self, patient_id: str, code: str) -> Alert | None:
+        """The active alert of a patient with this code (whatever its group)."""
+        return self._active.get((patient_id, code)) or next(
+            (a for a in self._active.values() if a.patient_id == patient_id and a.code == code),
+            None,
+        )
+
+    def by_id(self, alert_id: str) -> Alert | None:
+        return next((a for a in self._active.values() if a.alert_id == alert_id), None)
 
     def apply(self, c: AlertCandidate, now: datetime) -> AlertEvent | None:
         key = (c.patient_id, c.group_key)

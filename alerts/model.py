@@ -96,6 +96,7 @@ class Alert:
     resolved_at: datetime | None = None
     escalation_tier: int = 0
     updates: int = 0
+    assignee: str | None = None
 
     @property
     def active(self) -> bool:

@@ -26,6 +26,7 @@ def alert_to_json(a: Alert) -> dict[str, Any]:
         "acknowledged_at": format_ts(a.acknowledged_at) if a.acknowledged_at else None,
         "resolved_at": format_ts(a.resolved_at) if a.resolved_at else None,
         "escalation_tier": a.escalation_tier,
+        "assignee": a.assignee,
     }
 
 
@@ -37,4 +38,6 @@ def event_to_json(e: AlertEvent) -> dict[str, Any]:
     }
     if e.actor:
         out["by"] = e.actor
+    if e.detail:
+        out["detail"] = dict(e.detail)
     return out

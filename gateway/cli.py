@@ -38,9 +38,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    from alerts.policy import PolicyError
+    from gateway.policies import load_policies
     from gateway.replay import ReplayLineError, make_processor, replay_lines
 
-    proc = make_processor(late_after_s=args.late_after)
+    try:
+        policies = list(load_policies(args.policy).values()) if args.policy else []
+    except (OSError, PolicyError) as exc:
+        print(f"hmg replay: policy: {exc}", file=sys.stderr)
+        return 2
+    proc = make_processor(late_after_s=args.late_after, policies=policies)
     with open(args.file, encoding="utf-8") as fh:
         try:
             for event in replay_lines(fh, proc):
@@ -97,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=600.0,
         help="seconds behind the replay clock after which a reading is late",
+    )
+    r.add_argument(
+        "--policy",
+        default=None,
+        help="escalation policy file (or directory of per-tenant files): timers run on the "
+        'replay clock; acknowledge with {"ack": {...}} lines',
     )
     r.set_defaults(func=_cmd_replay)
 

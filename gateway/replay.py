@@ -4,20 +4,41 @@ Each line is `{"topic": ..., "payload": ...}`; the payload is the message's JSON
 string holding the raw bytes for non-JSON input. The replay clock is the latest reading time seen
 so far; readings older than it by more than the late-data limit are stored-as-late (no alerts).
 Unknown devices are bound to the payload's `patient_id`, else to a patient named like the device.
+
+With a policy (`hmg replay --policy FILE`), escalation timers run on the replay clock: before a
+line moves the clock forward, every timer due up to the new time fires at its own due time, so
+an unacknowledged alert climbs the tiers at exactly its deadlines. Extra line kinds:
+
+- `{"ack": {"code": ..., "patient_id": ..., "at": ..., "by": ...}}` acknowledges the active
+  alert of that patient and code at `at` (optional `"comment"`);
+- `{"resolve": {"code": ..., "patient_id": ..., "at": ..., "by": ...}}` resolves it by hand;
+- `{"tick": "<ts>"}` advances the replay clock with no reading (lets timers fire);
+- `{"patient": {"patient_id": ..., "lives_alone": true, "disability": false}}` sets the
+  patient context the policy's context rules look at.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alerts.engine import DetectionEngine
-from alerts.model import AlertEvent
+from alerts.escalation import Escalator
+from alerts.lifecycle import acknowledge_alert, resolve_alert
+from alerts.model import Alert, AlertEvent
+from alerts.policy import EscalationPolicy
 from alerts.serialize import event_to_json
+from devices.errors import DecodeError
 from devices.registry import DeviceRegistry
+from devices.timeparse import parse_ts
+from gateway.escalation import EscalatingProcessor
 from gateway.processor import Inbound, Processor
+
+log = logging.getLogger(__name__)
 
 TICK = timedelta(seconds=5)
 # Receive time of messages before the first reading has set the replay clock.
@@ -36,13 +57,93 @@ def _payload_bytes(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def make_processor(late_after_s: float = 600.0, detectors: list[str] | None = None) -> Processor:
-    return Processor(
+def make_processor(
+    late_after_s: float = 600.0,
+    detectors: list[str] | None = None,
+    policies: Iterable[EscalationPolicy] = (),
+) -> EscalatingProcessor:
+    """A replay processor; with policies, escalation timers run on the replay clock.
+
+    A single policy also serves tenants it does not name (a replay file rarely mixes tenants).
+    """
+    by_tenant = {p.tenant: p for p in policies}
+    default = next(iter(by_tenant.values())) if len(by_tenant) == 1 else None
+    return EscalatingProcessor(
         DeviceRegistry(auto_bind=True),
         DetectionEngine(detectors),
         late_after=timedelta(seconds=late_after_s),
         replay=True,
+        escalator=Escalator(by_tenant, default=default),
     )
+
+
+def _due(proc: Processor, until: datetime | None) -> Iterator[AlertEvent]:
+    """Fire escalation timers at their own due times up to `until`."""
+    if until is None or not isinstance(proc, EscalatingProcessor):
+        return
+    for _ in range(100_000):
+        due = proc.next_due()
+        if due is None or due > until:
+            return
+        yield from proc.escalate_due(due)
+
+
+def _advance(proc: Processor, at: datetime) -> Iterator[AlertEvent]:
+    yield from _due(proc, at)
+    if proc.replay_clock is None or at > proc.replay_clock:
+        proc.replay_clock = at
+
+
+def _action_line(lineno: int, doc: dict[str, Any], key: str) -> tuple[str, str, datetime, str]:
+    body = doc[key]
+    if not isinstance(body, dict):
+        raise ReplayLineError(lineno, f"{key!r} must be an object")
+    try:
+        code, patient_id, by = str(body["code"]), str(body["patient_id"]), str(body["by"])
+        at = parse_ts(body["at"])
+    except KeyError as exc:
+        raise ReplayLineError(lineno, f"{key!r} needs {exc.args[0]!r}") from None
+    except DecodeError as exc:
+        raise ReplayLineError(lineno, f"{key!r}: {exc.detail}") from exc
+    return code, patient_id, at, by
+
+
+def _find(proc: Processor, patient_id: str, code: str) -> Alert | None:
+    for book in proc.books.values():
+        if (a := book.find(patient_id, code)) is not None:
+            return a
+    return None
+
+
+def _act(proc: Processor, lineno: int, doc: dict[str, Any], key: str) -> Iterator[AlertEvent]:
+    """An acknowledgement or a manual resolution fed from the replay file."""
+    code, patient_id, at, by = _action_line(lineno, doc, key)
+    yield from _advance(proc, at)
+    at = max(at, proc.replay_clock or at)
+    alert = _find(proc, patient_id, code)
+    if alert is None:
+        log.warning("line %d: no active %s alert for %s; %s ignored", lineno, code, patient_id, key)
+        return
+    if key == "ack":
+        event = acknowledge_alert(alert, by, at)
+        comment = doc[key].get("comment")
+        if comment:
+            event = replace(event, detail={**event.detail, "comment": str(comment)})
+    else:
+        event = resolve_alert(alert, at, by)
+    if isinstance(proc, EscalatingProcessor):
+        yield proc.record(event)
+    else:
+        proc.book(alert.tenant).record(event)
+        yield event
+
+
+def _patient_line(proc: Processor, lineno: int, body: object) -> None:
+    if not isinstance(body, dict) or not isinstance(body.get("patient_id"), str):
+        raise ReplayLineError(lineno, '"patient" needs a "patient_id"')
+    if isinstance(proc, EscalatingProcessor):
+        flags = frozenset(f for f in ("lives_alone", "disability") if body.get(f))
+        proc.patient_flags[body["patient_id"]] = flags
 
 
 def replay_events(lines: Iterable[str], processor: Processor | None = None) -> Iterator[AlertEvent]:
@@ -56,11 +157,25 @@ def replay_events(lines: Iterable[str], processor: Processor | None = None) -> I
             doc = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ReplayLineError(lineno, f"not JSON: {exc}") from exc
+        if isinstance(doc, dict) and ("ack" in doc or "resolve" in doc):
+            yield from _act(proc, lineno, doc, "ack" if "ack" in doc else "resolve")
+            continue
+        if isinstance(doc, dict) and "tick" in doc:
+            try:
+                yield from _advance(proc, parse_ts(doc["tick"]))
+            except DecodeError as exc:
+                raise ReplayLineError(lineno, f"tick: {exc.detail}") from exc
+            continue
+        if isinstance(doc, dict) and "patient" in doc:
+            _patient_line(proc, lineno, doc["patient"])
+            continue
         if not isinstance(doc, dict) or "topic" not in doc or "payload" not in doc:
             raise ReplayLineError(lineno, 'expected {"topic": ..., "payload": ...}')
         clock = proc.replay_clock
         msg = Inbound(str(doc["topic"]), _payload_bytes(doc["payload"]), clock or REPLAY_START)
         decoded = proc.decode([msg])
+        # Timers due before this reading's time fire first, each at its own due time.
+        yield from _due(proc, proc.replay_clock)
         yield from proc.detect(decoded.readings)
         clock = proc.replay_clock
         if clock is not None and (last_tick is None or clock - last_tick >= TICK):

@@ -1,0 +1,320 @@
+"""Escalation timers as pure transitions over `EscalationState`, plus a small book (`Escalator`).
+
+One `EscalationState` per active clinical alert, keyed by alert_id, holds the tier the alert has
+reached and the one pending timer (`due_at` + `reason`):
+
+- `deadline`: the current tier must acknowledge by `due_at`; then the alert moves to the next
+  tier (event `escalated`), or, at the last tier, is re-notified every `repeat_interval`.
+- `repeat`: re-notify the last tier (event `escalated`, detail reason `repeat`).
+- `ack_expired`: the acknowledgement silences re-notification until `due_at` (policy
+  `ack_silence`); then the alert re-opens at its tier (event `escalated`, reason `ack_expired`).
+- `expedite`: a notification channel failed for the whole tier; move on at `due_at` (= now).
+
+Timers advance from their own due time, not from when they were noticed, so a replay that ticks at
+each due time and a live gateway that ticks every few seconds reach the same tiers at the same
+deadlines. Technical (device) alerts never escalate. The clock is always passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from alerts.model import Alert, AlertEvent, EventType, Priority, State
+from alerts.policy import EscalationPlan, EscalationPolicy
+from devices.timeparse import format_ts
+
+REASONS: Final = frozenset({"deadline", "repeat", "ack_expired", "expedite"})
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationState:
+    alert_id: str
+    tenant: str
+    patient_id: str
+    group: str
+    priority: Priority
+    tier: int = 0
+    due_at: datetime | None = None
+    reason: str = "deadline"
+    repeats: int = 0
+    flags: frozenset[str] = frozenset()
+    policy_version: str = ""
+
+    def __post_init__(self) -> None:
+        if self.reason not in REASONS:
+            raise ValueError(f"unknown timer reason {self.reason!r}")
+        if self.due_at is not None and self.due_at.tzinfo is None:
+            raise ValueError("due_at must be timezone-aware")
+        if self.tier < 0:
+            raise ValueError("tier must not be negative")
+
+
+def _after(plan: EscalationPlan, at: datetime, delay: timedelta, prio: Priority) -> datetime:
+    """`at + delay`, pushed past quiet hours for the priorities they defer."""
+    due = at + delay
+    quiet = plan.policy.quiet_hours
+    return quiet.defer_until(due, prio) if quiet is not None else due
+
+
+def _tier_timer(
+    plan: EscalationPlan, st: EscalationState, tier: int, base: datetime
+) -> EscalationState:
+    deadline = plan.deadline(tier, st.priority)
+    if deadline is None:
+        return replace(st, tier=tier, due_at=None, reason="deadline")
+    return replace(
+        st, tier=tier, due_at=_after(plan, base, deadline, st.priority), reason="deadline"
+    )
+
+
+def arm(plan: EscalationPlan, alert: Alert, now: datetime) -> EscalationState:
+    """The timer of a newly opened alert: tier 0 must acknowledge within its deadline."""
+    st = EscalationState(
+        alert.alert_id,
+        alert.tenant,
+        alert.patient_id,
+        alert.group,
+        alert.priority,
+        tier=0,
+        flags=plan.flags,
+        policy_version=plan.policy.version,
+    )
+    return _tier_timer(plan, st, 0, now)
+
+
+def observe(
+    plan: EscalationPlan, st: EscalationState | None, event: AlertEvent
+) -> EscalationState | None:
+    """Follow a lifecycle event (opened, updated, acknowledged, referred, resolved)."""
+    a, now = event.alert, event.at
+    if a.technical or event.event is EventType.RESOLVED or not a.active:
+        return None
+    if st is None:
+        return arm(plan, a, now) if event.event in (EventType.OPENED, EventType.UPDATED) else None
+    if event.event is EventType.UPDATED:
+        if not event.detail.get("worse"):
+            return st
+        # A worse condition re-opens notification at the current tier with the new deadline.
+        return _tier_timer(plan, replace(st, priority=a.priority, repeats=0), st.tier, now)
+    if event.event in (EventType.ACKNOWLEDGED, EventType.REFERRED):
+        silence = plan.policy.ack_silence.get(a.priority)
+        if silence is None:
+            return replace(st, due_at=None, reason="ack_expired")
+        return replace(st, due_at=now + silence, reason="ack_expired")
+    return st
+
+
+def _escalated(alert: Alert, st: EscalationState, now: datetime) -> Alert:
+    return replace(
+        alert,
+        state=State.ESCALATED if st.tier > 0 else State.OPEN,
+        escalation_tier=st.tier,
+        updated_at=now,
+    )
+
+
+def fire(
+    plan: EscalationPlan, st: EscalationState, alert: Alert, now: datetime
+) -> tuple[EscalationState | None, AlertEvent | None]:
+    """The due timer of `st` at `now`: the new state and the `escalated` event, if any."""
+    if st.due_at is None or st.due_at > now or not alert.active:
+        return st, None
+    base = st.due_at
+    if st.reason == "ack_expired":
+        if alert.state not in (State.ACKNOWLEDGED, State.REFERRED):
+            return _tier_timer(plan, st, st.tier, base), None
+        new_st = _tier_timer(plan, replace(st, repeats=0), st.tier, base)
+        return new_st, _event(plan, new_st, _escalated(alert, new_st, now), now, st.reason)
+    if alert.state in (State.ACKNOWLEDGED, State.REFERRED):
+        return replace(st, due_at=None), None  # acknowledged in the meantime: nothing to do
+    nxt = st.tier + 1 if st.reason == "expedite" and st.tier + 1 < len(plan.tiers) else None
+    nxt = nxt if nxt is not None else plan.next_tier(st.tier, st.priority)
+    if nxt is not None:
+        new_st = _tier_timer(plan, replace(st, repeats=0), nxt, base)
+        return new_st, _event(plan, new_st, _escalated(alert, new_st, now), now, "deadline")
+    interval = plan.policy.repeat_interval
+    if interval is None or st.repeats >= plan.policy.max_repeats:
+        return replace(st, due_at=None), None
+    new_st = replace(
+        st,
+        repeats=st.repeats + 1,
+        reason="repeat",
+        due_at=_after(plan, base, interval, st.priority),
+    )
+    event = _event(plan, new_st, _escalated(alert, new_st, now), now, "repeat")
+    return new_st, event
+
+
+def escalate_now(
+    plan: EscalationPlan, st: EscalationState, alert: Alert, now: datetime, by: str | None
+) -> tuple[EscalationState, AlertEvent]:
+    """A clinician escalates by hand: the next tier (the last one stays the last) now."""
+    tier = min(st.tier + 1, len(plan.tiers) - 1)
+    new_st = _tier_timer(plan, replace(st, repeats=0), tier, now)
+    event = _event(plan, new_st, _escalated(alert, new_st, now), now, "manual")
+    return new_st, replace(event, actor=by)
+
+
+def escalation_detail(plan: EscalationPlan, st: EscalationState, reason: str) -> dict[str, Any]:
+    """What notifiers need: the tier, its roster targets and channels, and the next deadline."""
+    tier = plan.tier(st.tier)
+    return {
+        "tier": st.tier,
+        "tier_name": tier.name,
+        "targets": list(tier.targets),
+        "channels": list(tier.channels),
+        "reason": reason,
+        "repeat": st.repeats,
+        "next_due_at": format_ts(st.due_at) if st.due_at else None,
+        "next_action": st.reason if st.due_at else None,
+        "policy_version": plan.policy.version,
+        "context": sorted(st.flags),
+    }
+
+
+def _event(
+    plan: EscalationPlan, st: EscalationState, alert: Alert, now: datetime, reason: str
+) -> AlertEvent:
+    return AlertEvent(
+        EventType.ESCALATED,
+        now,
+        alert,
+        detail={"escalation": escalation_detail(plan, st, reason)},
+    )
+
+
+class Escalator:
+    """Escalation timers of every tenant; policies per tenant, patient flags via a callback.
+
+    `changes()` hands the shell what to persist since the last call (upserts and deletions).
+    """
+
+    def __init__(
+        self,
+        policies: Mapping[str, EscalationPolicy] | None = None,
+        *,
+        default: EscalationPolicy | None = None,
+        flags_for: Callable[[str], frozenset[str]] | None = None,
+        timers: Iterable[EscalationState] = (),
+    ) -> None:
+        self.policies = dict(policies or {})
+        self.default = default
+        self.flags_for: Callable[[str], frozenset[str]] | None = flags_for
+        self._timers: dict[str, EscalationState] = {t.alert_id: t for t in timers}
+        self._dirty: set[str] = set()
+
+    def policy(self, tenant: str) -> EscalationPolicy | None:
+        return self.policies.get(tenant, self.default)
+
+    def plan(self, tenant: str, flags: frozenset[str]) -> EscalationPlan | None:
+        policy = self.policy(tenant)
+        return policy.plan_for(flags) if policy is not None else None
+
+    def get(self, alert_id: str) -> EscalationState | None:
+        return self._timers.get(alert_id)
+
+    def timers(self) -> list[EscalationState]:
+        return list(self._timers.values())
+
+    def _set(self, alert_id: str, st: EscalationState | None) -> None:
+        if st is None:
+            if self._timers.pop(alert_id, None) is not None:
+                self._dirty.add(alert_id)
+        elif self._timers.get(alert_id) != st:
+            self._timers[alert_id] = st
+            self._dirty.add(alert_id)
+
+    def _plan_of(self, alert: Alert) -> EscalationPlan | None:
+        st = self._timers.get(alert.alert_id)
+        if st is not None:
+            flags = st.flags
+        else:
+            flags = self.flags_for(alert.patient_id) if self.flags_for else frozenset()
+        return self.plan(alert.tenant, flags)
+
+    def observe(self, event: AlertEvent) -> AlertEvent:
+        """Track a lifecycle event; return it with escalation detail when it notifies a tier."""
+        plan = self._plan_of(event.alert)
+        if plan is None or event.event is EventType.ESCALATED:
+            return event
+        st = observe(plan, self._timers.get(event.alert.alert_id), event)
+        self._set(event.alert.alert_id, st)
+        notifies = event.event is EventType.OPENED or (
+            event.event is EventType.UPDATED and bool(event.detail.get("worse"))
+        )
+        if st is None or not notifies:
+            return event
+        detail = escalation_detail(plan, st, event.event.value)
+        return replace(event, detail={**event.detail, "escalation": detail})
+
+    def next_due(self) -> datetime | None:
+        dues = [t.due_at for t in self._timers.values() if t.due_at is not None]
+        return min(dues) if dues else None
+
+    def due(self, now: datetime) -> list[EscalationState]:
+        out = [t for t in self._timers.values() if t.due_at is not None and t.due_at <= now]
+        return sorted(out, key=lambda t: (t.due_at or now, t.alert_id))
+
+    def fire(self, alert: Alert, now: datetime) -> AlertEvent | None:
+        st = self._timers.get(alert.alert_id)
+        plan = self._plan_of(alert)
+        if st is None or plan is None:
+            return None
+        new_st, event = fire(plan, st, alert, now)
+        self._set(alert.alert_id, new_st)
+        return event
+
+    def escalate(self, alert: Alert, now: datetime, by: str | None) -> AlertEvent:
+        """Manual escalation (API); arms a timer for alerts that had none."""
+        plan = self._plan_of(alert)
+        if plan is None:
+            raise LookupError(f"no escalation policy for tenant {alert.tenant!r}")
+        st = self._timers.get(alert.alert_id) or replace(
+            arm(plan, alert, now), tier=alert.escalation_tier
+        )
+        new_st, event = escalate_now(plan, st, alert, now, by)
+        self._set(alert.alert_id, new_st)
+        return event
+
+    def expedite(self, alert_id: str, now: datetime) -> bool:
+        """Move an alert on to its next tier at the next tick (all channels of a tier failed)."""
+        st = self._timers.get(alert_id)
+        if st is None or st.reason == "ack_expired":
+            return False
+        self._set(alert_id, replace(st, due_at=now, reason="expedite"))
+        return True
+
+    def restore(self, timers: Iterable[EscalationState]) -> None:
+        """Timers loaded from storage (not reported by `changes`)."""
+        for t in timers:
+            self._timers[t.alert_id] = t
+
+    def rearm(self, alert: Alert) -> None:
+        """An active alert without a stored timer (e.g. a crash before it was saved) gets one,
+        counted from its last change, so missed deadlines fire at the next tick."""
+        if alert.technical or not alert.active or alert.alert_id in self._timers:
+            return
+        plan = self._plan_of(alert)
+        if plan is None:
+            return
+        st = _tier_timer(
+            plan, arm(plan, alert, alert.opened_at), alert.escalation_tier, alert.updated_at
+        )
+        if alert.state in (State.ACKNOWLEDGED, State.REFERRED):
+            silence = plan.policy.ack_silence.get(alert.priority)
+            due = alert.updated_at + silence if silence is not None else None
+            st = replace(st, due_at=due, reason="ack_expired")
+        self._set(alert.alert_id, st)
+
+    def forget(self, alert_id: str) -> None:
+        self._set(alert_id, None)
+
+    def changes(self) -> tuple[list[EscalationState], list[str]]:
+        """Timers changed since the last call: (current states, deleted alert ids)."""
+        upserts = [self._timers[a] for a in sorted(self._dirty) if a in self._timers]
+        deleted = sorted(a for a in self._dirty if a not in self._timers)
+        self._dirty.clear()
+        return upserts, deleted
