@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import migrate, throwaway_database, truncate_all
 from tests.support.servers import Mosquitto, mosquitto_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,3 +28,26 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     """A fresh Mosquitto with persistence, anonymous access, on a free port."""
     with mosquitto_server(tmp_path / "mosquitto") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """One throwaway PostgreSQL database for the session (`hmg_test_<random>`, dropped at the end),
+    migrated with Alembic to `head`."""
+    try:
+        with throwaway_database() as url:
+            migrate(url)
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The relational store on each backend: a fresh SQLite file, or the session PostgreSQL
+    database emptied for this test."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'hmg.db'}"
+    url: str = request.getfixturevalue("pg_database")
+    truncate_all(url)
+    return url

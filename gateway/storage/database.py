@@ -1,11 +1,20 @@
-"""Engine and sessions for the relational store (SQLite by default, PostgreSQL in production)."""
+"""Engine and sessions for the relational store (SQLite by default, PostgreSQL in production).
+
+Schema management differs by backend, on purpose:
+- SQLite (embedded, single process): `create_schema` runs `create_all`, so a demo or a fresh
+  gateway needs no migration step.
+- PostgreSQL (production): `create_schema` runs the Alembic migrations to `head` inside the same
+  connection, so a gateway start upgrades the schema and the `alembic` CLI sees the same history.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from gateway.storage.models import Base
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -27,11 +38,43 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def all_metadata() -> MetaData:
+    """`Base.metadata` after importing every module of `gateway.storage` (each registers its
+    tables, including ones added by other modules such as `care`)."""
+    import gateway.storage as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if mod.name != "migrations":
+            importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    return Base.metadata
+
+
+def alembic_config(url: str | None = None) -> Any:
+    """An Alembic `Config` for the packaged migrations (works from a wheel install too)."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade_head(connection: Connection) -> None:
+    """Run the migrations to `head` on an open (sync) connection."""
+    from alembic import command
+
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")
+
+
 class Database:
-    """Owns the async engine; `create_schema` makes the tables when they are missing."""
+    """Owns the async engine; `create_schema` brings the schema up to date (see module doc)."""
 
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
+        self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -41,8 +84,12 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def create_schema(self) -> None:
+        metadata = all_metadata()
         async with self.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+            if self.is_sqlite:
+                await conn.run_sync(metadata.create_all)
+            else:
+                await conn.run_sync(upgrade_head)
 
     def session(self) -> AsyncSession:
         return self.sessions()

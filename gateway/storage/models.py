@@ -89,6 +89,8 @@ class ReadingRow(Base):
     __table_args__ = (
         UniqueConstraint("device_id", "seq", name="uq_readings_device_seq"),
         Index("ix_readings_patient_kind_ts", "patient_id", "kind", "ts"),
+        # Retention deletes by kind and age.
+        Index("ix_readings_kind_ts", "kind", "ts"),
     )
 
     id: Mapped[int] = mapped_column(

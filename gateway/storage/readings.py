@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from devices.kinds import Kind
 from devices.model import EcgChunk, Reading
 from gateway.storage.database import Database
+from gateway.storage.history import (
+    ECG_CHUNK_MARGIN,
+    Bucket,
+    EcgStrip,
+    bucketize,
+    cut_strip,
+    metric_names,
+)
 from gateway.storage.models import ReadingRow
+
+VITAL_KINDS = (Kind.BP, Kind.GLUCOSE, Kind.HR, Kind.SPO2, Kind.WEIGHT, Kind.STATUS)
 
 
 class StoreUnavailableError(RuntimeError):
@@ -31,6 +41,29 @@ class ReadingStore(Protocol):
     async def query(
         self, patient_id: str, kind: Kind | None, start: datetime, end: datetime, limit: int = 10000
     ) -> list[Reading]: ...
+
+    async def latest(
+        self, patient_id: str, kinds: Iterable[Kind] = VITAL_KINDS, since: datetime | None = None
+    ) -> dict[Kind, Reading]:
+        """The most recent reading of each kind (measured at or after `since`, if given)."""
+        ...
+
+    async def aggregate(
+        self, patient_id: str, kind: Kind, start: datetime, end: datetime, every: timedelta
+    ) -> list[Bucket]:
+        """Mean/min/max/count per field in windows of `every` aligned on `start`."""
+        ...
+
+    async def ecg_strip(
+        self, patient_id: str, start: datetime, end: datetime, device_id: str | None = None
+    ) -> EcgStrip | None:
+        """The ECG of one device for `[start, end)`, joined from its chunks."""
+        ...
+
+    async def delete_before(self, kind: Kind, cutoff: datetime) -> int:
+        """Retention: drop readings of `kind` measured before `cutoff`; return how many
+        (-1 when the backend cannot count)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -112,6 +145,52 @@ class SqlReadingStore:
         async with self.db.session() as s:
             rows = (await s.scalars(stmt)).all()
         return [row_to_reading(r) for r in rows]
+
+    async def latest(
+        self, patient_id: str, kinds: Iterable[Kind] = VITAL_KINDS, since: datetime | None = None
+    ) -> dict[Kind, Reading]:
+        out: dict[Kind, Reading] = {}
+        async with self.db.session() as s:
+            for kind in kinds:
+                stmt = select(ReadingRow).where(
+                    ReadingRow.patient_id == patient_id, ReadingRow.kind == kind.value
+                )
+                if since is not None:
+                    stmt = stmt.where(ReadingRow.ts >= since)
+                stmt = stmt.order_by(ReadingRow.ts.desc(), ReadingRow.seq.desc()).limit(1)
+                row = (await s.scalars(stmt)).first()
+                if row is not None:
+                    out[kind] = row_to_reading(row)
+        return out
+
+    async def aggregate(
+        self, patient_id: str, kind: Kind, start: datetime, end: datetime, every: timedelta
+    ) -> list[Bucket]:
+        # Values live in a JSON column (portable across SQLite and PostgreSQL), so windows are
+        # computed here; the range is bounded by the caller.
+        rows = await self.query(patient_id, kind, start, end, limit=1_000_000)
+        return bucketize(rows, start, every, metric_names(kind))
+
+    async def ecg_strip(
+        self, patient_id: str, start: datetime, end: datetime, device_id: str | None = None
+    ) -> EcgStrip | None:
+        stmt = select(ReadingRow).where(
+            ReadingRow.patient_id == patient_id,
+            ReadingRow.kind == Kind.ECG.value,
+            ReadingRow.ts >= start - ECG_CHUNK_MARGIN,
+            ReadingRow.ts < end,
+        )
+        if device_id is not None:
+            stmt = stmt.where(ReadingRow.device_id == device_id)
+        async with self.db.session() as s:
+            rows = (await s.scalars(stmt.order_by(ReadingRow.ts, ReadingRow.seq))).all()
+        return cut_strip((row_to_reading(r) for r in rows), start, end, device_id)
+
+    async def delete_before(self, kind: Kind, cutoff: datetime) -> int:
+        stmt = delete(ReadingRow).where(ReadingRow.kind == kind.value, ReadingRow.ts < cutoff)
+        async with self.db.session() as s, s.begin():
+            result = await s.execute(stmt)
+        return int(getattr(result, "rowcount", -1))
 
     async def close(self) -> None:
         return None
