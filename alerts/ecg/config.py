@@ -43,7 +43,7 @@ class EcgConfig:
     min_kurtosis: float = 4.0
     quiet_mv: float = 0.03
     max_hf_ratio: float = 0.5
-    max_wander_ratio: float = 1.0
+    max_wander_ratio: float = 2.0
     noise_alarm_s: float = 30.0
     # Rhythm.
     brady_bpm: float = 50.0

@@ -54,7 +54,7 @@ class QualityMonitor:
         self._next_epoch = 0  # index of the next epoch whose statistics are computed
         self._next_label = 0  # index of the next epoch to be labelled
         # Per-epoch statistics of the recent epochs (index `_stats_base` is the oldest kept).
-        self._stats: deque[tuple[float, float, float, float, float, float]] = deque()
+        self._stats: deque[tuple[float, float, float, float, float, float, float]] = deque()
         self._stats_base = 0
 
     def process(self, mv: FloatArray, bp: FloatArray, *, final: bool = False) -> list[Defect]:
@@ -112,13 +112,14 @@ class QualityMonitor:
         h2 = (hf * hf).sum(axis=1)
         mean = raw.mean(axis=1)
         clip = np.maximum(at_hi, at_lo).astype(np.float64)
-        for row in zip(hi - lo, clip, s2, s4, h2, mean, strict=True):
+        peak = np.abs(bp).max(axis=1)
+        for row in zip(hi - lo, clip, s2, s4, h2, mean, peak, strict=True):
             self._stats.append(tuple(float(v) for v in row))  # type: ignore[arg-type]
         self._next_epoch += raw.shape[0]
 
     def _label(self, k: int, newest: int) -> Defect:
         cfg = self.cfg
-        ptp, clip, _, _, _, _ = self._stats[k - self._stats_base]
+        ptp, clip, _, _, _, _, _ = self._stats[k - self._stats_base]
         if ptp < cfg.flat_mv:
             return Defect.FLAT
         if clip >= self._clip_n:
@@ -140,6 +141,7 @@ class QualityMonitor:
         if qrs_amp > cfg.quiet_mv and (kurt < cfg.min_kurtosis or h2 / s2 > cfg.max_hf_ratio):
             return Defect.NOISE
         means = [c[5] for c in ctx]
-        if qrs_amp > cfg.quiet_mv and (max(means) - min(means)) > cfg.max_wander_ratio * 4.0 * qrs_amp:
+        qrs_peak = max(c[6] for c in ctx)
+        if qrs_amp > cfg.quiet_mv and (max(means) - min(means)) > cfg.max_wander_ratio * qrs_peak:
             return Defect.WANDER
         return Defect.OK
