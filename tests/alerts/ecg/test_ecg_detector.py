@@ -1,0 +1,58 @@
+"""The ECG alert detector: readings of kind ECG in, rhythm and signal-quality candidates out."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from alerts.detectors.base import PatientContext
+from alerts.detectors.ecg import EcgDetector
+from alerts.model import Action
+from devices.kinds import Kind
+from devices.model import EcgChunk, Reading
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_ecg_analyzer import synth_ecg  # noqa: E402
+
+
+def feed(x: np.ndarray, fs: float = 250.0) -> list:  # type: ignore[type-arg]
+    det = EcgDetector(PatientContext("p1"))
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    out = []
+    step = int(fs)
+    for i, lo in enumerate(range(0, x.size, step)):
+        adc = np.round(x[lo : lo + step] * 200).astype(np.int32)
+        chunk = EcgChunk(fs, "II", 200.0, 0, adc)
+        ts = t0 + timedelta(seconds=lo / fs)
+        out += det.update(Reading("t", "patch-1", Kind.ECG, i, ts, ts, "p1", ecg=chunk))
+    return out
+
+
+def test_asystole_raises_with_evidence() -> None:
+    cands = feed(synth_ecg(250.0, [0.8] * 15 + [6.0] + [0.8] * 15))
+    codes = [(c.code, c.action) for c in cands]
+    assert ("ecg.asystole", Action.RAISE) in codes
+    assert ("ecg.asystole", Action.CLEAR) in codes
+    raise_ = next(c for c in cands if c.code == "ecg.asystole")
+    assert raise_.evidence["strip"]["device_id"] == "patch-1"
+    assert raise_.evidence["episode"]["start"].startswith("2026-01-01T00:00:1")
+
+
+def test_af_needs_thirty_seconds() -> None:
+    rng = np.random.default_rng(5)
+    short = feed(synth_ecg(250.0, [0.8] * 30 + list(rng.uniform(0.45, 1.1, 15)) + [0.8] * 60))
+    assert "ecg.af" not in [c.code for c in short]
+    long = feed(synth_ecg(250.0, [0.8] * 30 + list(rng.uniform(0.45, 1.1, 150))))
+    assert "ecg.af" in [c.code for c in long if c.action is Action.RAISE]
+
+
+def test_persistent_noise_is_a_technical_alert() -> None:
+    rng = np.random.default_rng(2)
+    x = synth_ecg(250.0, [0.8] * 80)
+    x[2500:15000] += 0.8 * rng.standard_normal(12500)
+    codes = [c.code for c in feed(x)]
+    assert "device.signal_quality" in codes
+    assert not {"ecg.af", "ecg.tachycardia", "ecg.pause"} & set(codes)
