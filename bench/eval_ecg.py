@@ -50,7 +50,9 @@ def eval_qrs(root: Path) -> None:
         path = str(root / "ecg" / rec)
         out = analyze_record(path, None, 0)
         ann = wfdb.rdann(path, "atr")
-        ref = np.array([s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEAT_SYMBOLS])
+        ref = np.array(
+            [s for s, y in zip(ann.sample, ann.symbol, strict=True) if y in BEAT_SYMBOLS]
+        )
         det = np.asarray(out["beats"], dtype=np.int64)
         cmp = compare_annotations(ref, det, round(0.15 * out["fs"]))
         tp, fn, fp = cmp.tp, cmp.fn, cmp.fp
@@ -127,8 +129,10 @@ def eval_cinc(root: Path, pool: ProcessPoolExecutor) -> None:
         sel = [r for n, r in zip(names, res, strict=True) if ref[n] == cls]
         noisy = sum(1 for _, nz in sel if nz >= 0.5)
         calls = sum(1 for af, _ in sel if af)
-        print(f"  class {cls}: {len(sel):>4} records, labelled noisy {noisy:>3} "
-              f"({pct(noisy, len(sel)):5.1f}%), called AF {calls:>3} ({pct(calls, len(sel)):5.1f}%)")
+        print(
+            f"  class {cls}: {len(sel):>4} records, labelled noisy {noisy:>3} "
+            f"({pct(noisy, len(sel)):5.1f}%), called AF {calls:>3} ({pct(calls, len(sel)):5.1f}%)"
+        )
     print()
 
 

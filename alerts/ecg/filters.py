@@ -36,8 +36,8 @@ class StatefulFilter:
 
     @property
     def nbytes(self) -> int:
-        zi = 0 if self._zi is None else self._zi.nbytes
-        return self._b.nbytes + self._a.nbytes + self._zi_unit.nbytes + zi
+        zi = 0 if self._zi is None else int(self._zi.nbytes)
+        return int(self._b.nbytes + self._a.nbytes + self._zi_unit.nbytes) + zi
 
 
 def band_pass(fs: float, low_hz: float, high_hz: float) -> StatefulFilter:

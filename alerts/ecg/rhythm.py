@@ -213,7 +213,7 @@ class RhythmAnalyzer:
             self._emit_normal(held)
             held = None
         if held is not None:
-            h_start, h_end, h_rr, h_ref = held
+            _h_start, _h_end, h_rr, h_ref = held
             if h_rr < self.cfg.af_premature * h_ref and rr > self.cfg.af_compensatory * h_ref:
                 return  # premature beat + compensatory pause: drop both intervals
             self._emit_normal(held)

@@ -8,25 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import wfdb
+from ecg_synth import synth_ecg
 from wfdb.processing import compare_annotations
 
 from alerts.ecg import EcgAnalyzer, EcgConfig, Episode, Label
 from gateway.ecgtool import BEAT_SYMBOLS, analyze_signal
 
-DATA = Path(os.environ.get("HMG_DATA_DIR", str(Path(__file__).parents[3] / ".." / "shared" / "data")))
-
-
-def synth_ecg(fs: float, rr_s: list[float], noise: float = 0.01, seed: int = 0) -> np.ndarray:
-    """A crude ECG: Gaussian QRS spikes (1 mV, 10 ms) and T waves at the given RR intervals."""
-    beats = np.cumsum([0.5, *rr_s])
-    n = int((beats[-1] + 1.0) * fs)
-    t = np.arange(n) / fs
-    x = np.zeros(n)
-    for b in beats:
-        x += np.exp(-((t - b) ** 2) / (2 * 0.01**2))
-        x += 0.25 * np.exp(-((t - b - 0.25) ** 2) / (2 * 0.04**2))
-    rng = np.random.default_rng(seed)
-    return x + noise * rng.standard_normal(n) + 0.1 * np.sin(2 * np.pi * 0.2 * t)
+DATA = Path(
+    os.environ.get("HMG_DATA_DIR", str(Path(__file__).parents[3] / ".." / "shared" / "data"))
+)
 
 
 def run(x: np.ndarray, fs: float, chunk: int) -> tuple[list[int], list[Episode]]:
@@ -59,9 +49,15 @@ def test_chunked_equals_single_pass_real(chunk: int) -> None:
 
 @pytest.mark.parametrize("chunk", [1, 13, 360])
 def test_chunked_equals_single_pass_with_rhythm_events(chunk: int) -> None:
-    rr = [0.8] * 20 + [3.5] + [0.8] * 10 + [5.0] + list(np.random.default_rng(3).uniform(0.4, 1.2, 80))
+    rr = (
+        [0.8] * 20
+        + [3.5]
+        + [0.8] * 10
+        + [5.0]
+        + list(np.random.default_rng(3).uniform(0.4, 1.2, 80))
+    )
     x = synth_ecg(360.0, rr)
-    x[int(20 * 360) : int(24 * 360)] = 0.0  # flat line
+    x[(20 * 360) : (24 * 360)] = 0.0  # flat line
     whole = run(x, 360.0, x.size)
     assert whole[1]
     assert run(x, 360.0, chunk) == whole
@@ -88,7 +84,7 @@ def test_synthetic_beats_at_any_rate(fs: float) -> None:
 def test_pause_asystole_and_noise() -> None:
     fs = 250.0
     x = synth_ecg(fs, [0.8] * 15 + [3.4] + [0.8] * 10 + [6.0] + [0.8] * 10)
-    beats, eps = run(x, fs, 250)
+    _beats, eps = run(x, fs, 250)
     labels = [e.label for e in eps]
     assert labels.count(Label.PAUSE) == 2
     assert labels.count(Label.ASYSTOLE) == 1
@@ -96,7 +92,8 @@ def test_pause_asystole_and_noise() -> None:
     flat[int(5 * fs) : int(15 * fs)] = 0.0
     _, eps = run(flat, fs, 250)
     noise = [e for e in eps if e.label is Label.NOISE]
-    assert noise and noise[0].detail == "flat"
+    assert noise
+    assert noise[0].detail == "flat"
     gaps = [e for e in eps if e.label in (Label.PAUSE, Label.ASYSTOLE)]
     assert all(e.start > 15 * fs for e in gaps)  # only the real asystole after the flat line
 
@@ -111,7 +108,8 @@ def test_rates_and_af() -> None:
     rr = list(np.random.default_rng(7).uniform(0.45, 1.1, 150))
     _, af = run(synth_ecg(fs, rr), fs, 250)
     af_eps = [e for e in af if e.label is Label.AF]
-    assert af_eps and af_eps[0].duration_s(fs) > 60
+    assert af_eps
+    assert af_eps[0].duration_s(fs) > 60
 
 
 def test_frequent_ectopics_are_not_af() -> None:

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
+from ecg_synth import synth_ecg
 
 from alerts.detectors.base import PatientContext
 from alerts.detectors.ecg import EcgDetector
 from alerts.model import Action
 from devices.kinds import Kind
 from devices.model import EcgChunk, Reading
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_ecg_analyzer import synth_ecg  # noqa: E402
 
 
 def feed(x: np.ndarray, fs: float = 250.0) -> list:  # type: ignore[type-arg]
