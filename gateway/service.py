@@ -24,9 +24,30 @@ log = logging.getLogger(__name__)
 
 
 def make_reading_store(settings: Settings, db: Database) -> ReadingStore:
-    """The configured readings backend (SQL by default)."""
+    """The configured readings backend (SQL by default, InfluxDB: see docs/storage.md)."""
     if settings.readings_backend == "sql":
         return SqlReadingStore(db)
+    if settings.readings_backend == "influx":
+        from gateway.storage.influx import InfluxConfig, InfluxReadingStore
+
+        s = settings
+        return InfluxReadingStore(
+            InfluxConfig(
+                url=s.influx_url,
+                mode=s.influx_mode,
+                database=s.influx_database,
+                retention_policy=s.influx_retention_policy,
+                username=s.influx_username,
+                password=s.influx_password,
+                token=s.influx_token,
+                org=s.influx_org,
+                bucket=s.influx_bucket,
+                query_url=s.influx_query_url,
+                batch_points=s.influx_batch_points,
+                timeout_s=s.influx_timeout_s,
+                create_database=s.influx_create_database,
+            )
+        )
     raise ValueError(f"readings backend {settings.readings_backend!r} is not available")
 
 

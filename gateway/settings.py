@@ -28,6 +28,29 @@ class Settings(BaseSettings):
     database_url: str = ""  # default: sqlite+aiosqlite:///{data_dir}/hmg.db
     readings_backend: Literal["sql", "influx"] = "sql"
 
+    # InfluxDB readings backend (docs/storage.md): `v1` writes /write (InfluxDB 1.x, or 2.x/3.x
+    # v1 compatibility), `v2` writes /api/v2/write with a token; reads use InfluxQL /query.
+    influx_mode: Literal["v1", "v2"] = "v1"
+    influx_url: str = "http://127.0.0.1:8086"
+    influx_query_url: str = ""  # v1-compatible /query endpoint; default: influx_url
+    influx_database: str = "hmg"
+    influx_retention_policy: str = ""
+    influx_username: str | None = None
+    influx_password: str | None = None
+    influx_token: str | None = None
+    influx_org: str = "hmg"
+    influx_bucket: str = "hmg"
+    influx_batch_points: int = Field(default=5000, ge=1)
+    influx_timeout_s: float = Field(default=10.0, gt=0)
+    influx_create_database: bool = True
+
+    # Data lifecycle: readings older than N days are deleted by the retention job (0 keeps them).
+    retention_ecg_days: float = Field(default=30.0, ge=0)  # raw ECG chunks and derived beats
+    retention_vitals_days: float = Field(default=3650.0, ge=0)  # bp, glucose, hr, spo2, weight
+    retention_status_days: float = Field(default=90.0, ge=0)  # device status readings
+    retention_deadletter_days: float = Field(default=30.0, ge=0)
+    retention_interval_s: float = Field(default=3600.0, ge=0)  # 0: the job does not run
+
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_username: str | None = None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.influx import InfluxD, VictoriaMetrics, influxd_server, victoria_server
 from tests.support.postgres import migrate, throwaway_database, truncate_all
 from tests.support.servers import Mosquitto, mosquitto_server
 
@@ -51,3 +52,24 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("pg_database")
     truncate_all(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def influxd_shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxD]:
+    """One InfluxDB 1.x for the session; tests use their own database in it."""
+    with influxd_server(tmp_path_factory.mktemp("influxd")) as server:
+        yield server
+
+
+@pytest.fixture
+def influxd(tmp_path: Path) -> Iterator[InfluxD]:
+    """A private InfluxDB 1.x (for tests that stop and restart it)."""
+    with influxd_server(tmp_path / "influxd") as server:
+        yield server
+
+
+@pytest.fixture
+def victoria(tmp_path: Path) -> Iterator[VictoriaMetrics]:
+    """VictoriaMetrics serving the InfluxDB v2 write API on a free port."""
+    with victoria_server(tmp_path / "victoria") as server:
+        yield server
