@@ -187,8 +187,8 @@ def predictive_low(path: Path) -> dict[str, Any]:
     print(
         f"low episodes (< 3.9 mmol/L >= 15 min): {episodes}; preceded by predicted_low: "
         f"{predicted} ({out['share']:.2f})\nmedian lead: {out['median_lead_min']:.1f} min "
-        f"(target >= 15); predicted_low alerts: {alerts}, precision "
-        f"{out['precision']:.2f} (target >= 0.7)"
+        f"(target >= 15); predicted_low alerts: {alerts}, followed by a low within 30 min: "
+        f"{true_alerts}, precision {out['precision']:.3f} (target >= 0.7)"
     )
     return out
 
