@@ -91,7 +91,7 @@ class DeviceRegistry:
                 bindings=(Binding(reading.patient_id or reading.device_id, reading.ts),),
             )
             self._devices[dev.device_id] = dev
-            return replace(reading, patient_id=dev.bindings[0].patient_id)
+            return reading.evolve(dev.bindings[0].patient_id)
         if dev.tenant != reading.tenant:
             raise DecodeError(
                 RejectReason.UNKNOWN_DEVICE,
@@ -114,4 +114,4 @@ class DeviceRegistry:
             )
         if bound is None:
             raise DecodeError(RejectReason.UNKNOWN_DEVICE, f"device {dev.device_id!r} is unbound")
-        return replace(reading, patient_id=bound)
+        return reading.evolve(bound)

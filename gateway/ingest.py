@@ -25,7 +25,7 @@ from paho.mqtt.properties import Properties
 from devices.model import utcnow
 from gateway import metrics
 from gateway.pipeline import BatchResult, Pipeline
-from gateway.processor import Inbound
+from gateway.processor import Decoded, Inbound
 from gateway.storage import StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,12 @@ class MqttIngest:
         self.queue: queue.Queue[Inbound] = queue.Queue(maxsize=queue_max)
         self.connected = threading.Event()
         self._stopping = threading.Event()
+        # Connection generation: a message may only be acknowledged on the connection that
+        # delivered it. After a reconnect the broker redelivers everything unacknowledged, and a
+        # stale PUBACK could otherwise acknowledge a *different* message that reuses the packet id.
+        self._conn = 0
+        self.received = 0  # messages taken from the socket (handed to the queue)
+        self.acked = 0  # PUBACKs sent
         v5 = protocol == "5"
         self._v5 = v5
         self.client = mqtt.Client(
@@ -83,6 +89,7 @@ class MqttIngest:
         if reason.is_failure:
             log.error("MQTT connect refused: %s", reason)
             return
+        self._conn += 1
         client.subscribe(self.subscription, qos=1)
         self.connected.set()
         log.info(
@@ -93,11 +100,16 @@ class MqttIngest:
         self, _client: mqtt.Client, _ud: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
         self.connected.clear()
+        self._conn += 1  # nothing delivered on the lost connection may be acknowledged now
         if not self._stopping.is_set():
             log.warning("MQTT disconnected (%s); paho reconnects", reason)
 
     def _on_message(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
-        item = Inbound(msg.topic, bytes(msg.payload), self.clock(), msg.mid, msg.qos)
+        payload = msg.payload
+        if type(payload) is not bytes:
+            payload = bytes(payload)
+        item = Inbound(msg.topic, payload, self.clock(), msg.mid, msg.qos, self._conn)
+        self.received += 1
         while not self._stopping.is_set():
             try:
                 self.queue.put(item, timeout=0.5)  # blocks while the pipeline is full
@@ -158,17 +170,38 @@ class MqttIngest:
         return batch
 
     async def run(self, pipeline: Pipeline, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            batch = await asyncio.to_thread(self._take_batch)
-            metrics.QUEUE_DEPTH.set(self.queue.qsize())
-            if batch:
-                await self._process_until_stored(pipeline, batch, stop)
+        """Two-stage loop: while batch N is being written (and then acknowledged), batch N+1 is
+        taken from the queue and decoded. Commits stay strictly sequential, so PUBACKs go out in
+        arrival order; at most two batches plus the queue are in flight (bounded)."""
+        pending: asyncio.Task[BatchResult | None] | None = None
+        try:
+            while not stop.is_set():
+                batch = await asyncio.to_thread(self._take_batch)
+                metrics.QUEUE_DEPTH.set(self.queue.qsize())
+                decoded = pipeline.decode(batch) if batch else None
+                if pending is not None:
+                    await pending
+                    pending = None
+                if batch and decoded is not None:
+                    pending = asyncio.create_task(
+                        self._process_until_stored(pipeline, batch, stop, decoded)
+                    )
+        finally:
+            if pending is not None:
+                await pending
 
     async def _process_until_stored(
-        self, pipeline: Pipeline, batch: list[Inbound], stop: asyncio.Event
+        self,
+        pipeline: Pipeline,
+        batch: list[Inbound],
+        stop: asyncio.Event,
+        decoded: Decoded | None = None,
     ) -> BatchResult | None:
+        """Retry the durable write until it succeeds; acknowledge only then. On stop, give up
+        without acknowledging: the broker redelivers the batch to the next session."""
         delay = 0.2
-        decoded = pipeline.decode(batch)
+        if decoded is None:
+            decoded = pipeline.decode(batch)
         while True:
             try:
                 result = await pipeline.commit(batch, decoded)
@@ -185,9 +218,15 @@ class MqttIngest:
             return result
 
     def ack(self, batch: list[Inbound]) -> None:
+        """PUBACK a stored batch, in arrival order; skip what a lost connection delivered."""
+        conn = self._conn
+        ack = self.client.ack
+        n = 0
         for m in batch:
-            if m.qos > 0:
-                self.client.ack(m.mid, m.qos)
+            if m.qos > 0 and m.conn == conn:
+                ack(m.mid, m.qos)
+                n += 1
+        self.acked += n
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
         self.client.publish(topic, payload, qos=qos)

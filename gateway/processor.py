@@ -7,13 +7,14 @@ Shared by the live gateway (wrapped with storage and MQTT in `gateway.pipeline`)
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from alerts.engine import DetectionEngine
 from alerts.lifecycle import AlertBook
 from alerts.model import AlertCandidate, AlertEvent
 from devices.codecs import decode_payload
+from devices.continuity import ContinuityTracker
 from devices.errors import DecodeError, RejectReason
 from devices.model import Reading, Topic
 from devices.registry import Device, DeviceRegistry
@@ -21,13 +22,18 @@ from devices.registry import Device, DeviceRegistry
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    """One MQTT message as received; `mid`/`qos` identify it for the acknowledgement."""
+    """One MQTT message as received; `mid`/`qos`/`conn` identify it for the acknowledgement.
+
+    `conn` is the ingest's connection generation: a message is acknowledged only on the
+    connection that delivered it (after a reconnect the broker redelivers it instead).
+    """
 
     topic: str
     payload: bytes
     received_at: datetime
     mid: int = 0
     qos: int = 0
+    conn: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +58,16 @@ def _tenant_of(topic: str) -> str:
     return parts[2] if len(parts) > 2 and parts[0] == "hm" and parts[2] else "unknown"
 
 
+KIOSK_TOPIC_KIND = "kiosk"
+
+
 class Processor:
-    """Stateful but I/O-free. `replay=True` runs on the readings' own clock."""
+    """Stateful but I/O-free. `replay=True` runs on the readings' own clock.
+
+    `future_policy` says what happens to a reading stamped further in the future than
+    `future_skew`: ``reject`` (dead-letter with reason ``timestamp``) or ``flag`` (store it with the
+    ``clock_skew`` flag). ECG chunk continuity is tracked per device (`continuity`).
+    """
 
     def __init__(
         self,
@@ -65,15 +79,20 @@ class Processor:
         max_payload: int = 512 * 1024,
         replay: bool = False,
         active_alerts: Iterable[AlertBook] = (),
+        future_policy: str = "reject",
     ) -> None:
+        if future_policy not in ("reject", "flag"):
+            raise ValueError(f"future_policy must be 'reject' or 'flag', not {future_policy!r}")
         self.registry = registry
         self.engine = engine
         self.late_after = late_after
         self.future_skew = future_skew
         self.max_payload = max_payload
         self.replay = replay
+        self.future_policy = future_policy
         self.books: dict[str, AlertBook] = {b.tenant: b for b in active_alerts}
         self.replay_clock: datetime | None = None
+        self.continuity = ContinuityTracker()
         self._tenants: dict[str, str] = {}
 
     def book(self, tenant: str) -> AlertBook:
@@ -89,6 +108,8 @@ class Processor:
             try:
                 topic = Topic.parse(msg.topic)
                 readings = decode_payload(topic, msg.payload, msg.received_at, self.max_payload)
+                if topic.kind == KIOSK_TOPIC_KIND:
+                    self._require_kiosk(topic, out)
                 resolved = [self._resolve(r, out) for r in readings]
             except DecodeError as exc:
                 out.rejected.append(
@@ -102,14 +123,32 @@ class Processor:
                     )
                 )
                 continue
+            if topic.kind == "ecg":
+                resolved = [self.continuity.check(r) for r in resolved]
             out.readings.extend(resolved)
         return out
 
+    def _require_kiosk(self, topic: Topic, out: Decoded) -> None:
+        """The kiosk batch format is accepted only from devices registered as kiosks."""
+        dev = self.registry.get(topic.device_id)
+        if dev is None and self.registry.auto_bind:
+            dev = Device(topic.device_id, topic.tenant, KIOSK_TOPIC_KIND, kiosk=True)
+            self.registry.put(dev)
+            out.new_devices.append(dev)
+        if dev is None:
+            raise DecodeError(RejectReason.UNKNOWN_DEVICE, f"device {topic.device_id!r}")
+        if not dev.kiosk:
+            raise DecodeError(
+                RejectReason.NOT_KIOSK,
+                f"kiosk batch from {topic.device_id!r}, which is not registered as a kiosk",
+            )
+
     def _resolve(self, reading: Reading, out: Decoded) -> Reading:
-        known = reading.device_id in self.registry
-        resolved = self.registry.resolve(reading)
+        registry = self.registry
+        known = reading.device_id in registry
+        resolved = registry.resolve(reading)
         if not known:
-            dev = self.registry.get(reading.device_id)
+            dev = registry.get(reading.device_id)
             if dev is not None:
                 out.new_devices.append(dev)
         if self.replay:
@@ -117,16 +156,19 @@ class Processor:
             if clock is None or resolved.ts > clock:
                 self.replay_clock = clock = resolved.ts
             if clock - resolved.ts > self.late_after:
-                return replace(resolved, flags=resolved.flags | {"late"})
+                return resolved.evolve(resolved.patient_id, resolved.flags | {"late"})
             return resolved
-        if resolved.ts - resolved.received_at > self.future_skew:
-            raise DecodeError(
-                RejectReason.TIMESTAMP,
-                f"ts {resolved.ts.isoformat()} is ahead of the gateway clock by more than "
-                f"{self.future_skew.total_seconds():.0f} s",
-            )
-        if resolved.received_at - resolved.ts > self.late_after:
-            return replace(resolved, flags=resolved.flags | {"late"})
+        ahead = resolved.ts - resolved.received_at
+        if ahead > self.future_skew:
+            if self.future_policy == "reject":
+                raise DecodeError(
+                    RejectReason.TIMESTAMP,
+                    f"ts {resolved.ts.isoformat()} is ahead of the gateway clock by more than "
+                    f"{self.future_skew.total_seconds():.0f} s",
+                )
+            return resolved.evolve(resolved.patient_id, resolved.flags | {"clock_skew"})
+        if -ahead > self.late_after:
+            return resolved.evolve(resolved.patient_id, resolved.flags | {"late"})
         return resolved
 
     # -- detect ---------------------------------------------------------------------------
