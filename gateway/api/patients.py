@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Query
 
-from alerts.targets import DEFAULT_TARGETS
+from alerts.targets import DEFAULT_TARGETS, TargetError
 from devices.kinds import Kind
 from gateway.api.deps import GatewayDep
 from gateway.api.schemas import PatientIn, PatientOut, ReadingOut
@@ -58,8 +58,8 @@ async def put_targets(gw: GatewayDep, patient_id: str, body: dict[str, float]) -
     merged = {**(p.targets or {}), **body}
     try:
         targets = DEFAULT_TARGETS.with_overrides(merged)
-    except (ValueError, TypeError) as exc:
-        raise HTTPException(422, str(exc)) from exc
+    except TargetError as exc:
+        raise HTTPException(422, {"detail": str(exc), "fields": list(exc.fields)}) from exc
     row = await gw.records.upsert_patient(patient_id, p.tenant, gw.clock(), targets=merged)
     await gw.set_targets(patient_id, targets)
     return _out(row)
