@@ -128,20 +128,22 @@ class Pipeline:
         except Exception:
             log.exception("alert processing failed for %d readings", len(new))
             return []
-        self._publish([], events)
         await self.notify(events)
         return events
 
     async def tick(self) -> list[AlertEvent]:
         events = self.processor.tick(self.clock())
         await self.records.save_events(events, client="scheduler")
-        self._publish([], events)
         await self.notify(events)
         return events
 
     async def notify(self, events: Sequence[AlertEvent]) -> None:
+        """Every alert event goes out here. With no sinks (bare pipelines in tests) the events
+        go to the outbox's alert topic directly; the gateway's dispatcher has an MQTT channel."""
         if not events:
             return
+        if not self.sinks:
+            self._publish([], events)
         for sink in self.sinks:
             try:
                 await sink.send(events)

@@ -5,20 +5,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from alerts.engine import DetectionEngine
+from alerts.escalation import Escalator
 from alerts.lifecycle import AlertBook
 from alerts.model import Alert
+from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.model import utcnow
 from devices.registry import DeviceRegistry
+from gateway.escalation import EscalatingProcessor, TimerPersistence
 from gateway.ingest import MqttIngest
+from gateway.notifiers import Dispatcher, NotifierConfig, SseChannel, build_channels
 from gateway.pipeline import AlertSink, Pipeline
-from gateway.processor import Processor
+from gateway.policies import load_policies
 from gateway.settings import Settings
-from gateway.storage import Database, ReadingStore, RecordStore, SqlReadingStore
+from gateway.storage import CareStore, Database, ReadingStore, RecordStore, SqlReadingStore
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,8 @@ class Gateway:
         *,
         clock: Callable[[], datetime] = utcnow,
         sinks: list[AlertSink] | None = None,
+        policies: Mapping[str, EscalationPolicy] | None = None,
+        notifiers: NotifierConfig | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -69,20 +77,52 @@ class Gateway:
         self.registry = DeviceRegistry(auto_bind=settings.auto_register or settings.mode == "demo")
         self.targets: dict[str, Targets] = {}
         self.engine = DetectionEngine(settings.detectors, self.targets_for)
-        self.processor = Processor(
+        self.care = CareStore(self.db)
+        if policies is None:  # HMG_POLICIES: a policy file or a directory of per-tenant files
+            path = os.environ.get("HMG_POLICIES")
+            policies = load_policies(path) if path else {}
+        # A policy for tenant "*" serves every tenant without its own.
+        self.escalator = Escalator(policies, default=policies.get("*"))
+        self.processor = EscalatingProcessor(
             self.registry,
             self.engine,
             late_after=timedelta(seconds=settings.late_after_s),
             future_skew=timedelta(seconds=settings.future_skew_s),
             max_payload=settings.max_payload_bytes,
+            escalator=self.escalator,
         )
-        self.sinks = sinks if sinks is not None else []
+        self.sse = SseChannel()
+        self.timers = TimerPersistence(self.escalator, self.care)
+        self.dispatcher = Dispatcher(
+            build_channels(notifiers or NotifierConfig.from_env(), self._outbox, self.sse),
+            roster_for=self.care.roster,
+            deliveries=self.care,
+            on_tier_failure=self._tier_failed,
+            clock=clock,
+        )
+        # Timers are saved before anyone is told; user sinks (demo console, tests) come last.
+        self.sinks: list[AlertSink] = [self.timers, self.dispatcher, *(sinks or [])]
         self.ingest: MqttIngest | None = None
         self.pipeline = Pipeline(
             self.processor, self.readings, self.records, sinks=self.sinks, clock=clock
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+
+    def _outbox(self) -> MqttIngest | None:
+        return self.ingest
+
+    def _tier_failed(self, alert_id: str) -> None:
+        self.escalator.expedite(alert_id, self.clock())
+
+    async def refresh_patient_flags(self) -> None:
+        """Patient context for escalation (lives_alone, disability) from the patient records."""
+        self.processor.patient_flags = {
+            p.patient_id: frozenset(
+                f for f, on in (("lives_alone", p.lives_alone), ("disability", p.disability)) if on
+            )
+            for p in await self.records.list_patients()
+        }
 
     def targets_for(self, patient_id: str) -> Targets:
         return self.targets.get(patient_id, DEFAULT_TARGETS)
@@ -101,7 +141,18 @@ class Gateway:
         by_tenant: dict[str, list[Alert]] = {}
         for a in await self.records.active_alerts():
             by_tenant.setdefault(a.tenant, []).append(a)
+        active = [a for alerts in by_tenant.values() for a in alerts]
+        assignees = await self.care.assignees([a.alert_id for a in active])
+        if assignees:
+            by_tenant = {
+                t: [replace(a, assignee=assignees.get(a.alert_id, a.assignee)) for a in alerts]
+                for t, alerts in by_tenant.items()
+            }
         self.processor.books = {t: AlertBook(t, alerts) for t, alerts in by_tenant.items()}
+        await self.refresh_patient_flags()
+        self.escalator.restore(await self.care.load_timers())
+        self.processor.rearm(active)  # alerts whose timer was lost get one; missed ones fire
+        await self.timers.flush()
         if mqtt:
             s = self.settings
             self.ingest = MqttIngest(
@@ -124,13 +175,18 @@ class Gateway:
         self._tasks.append(asyncio.create_task(self._ticker()))
 
     async def _ticker(self) -> None:
+        ticks = 0
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.settings.tick_interval_s)
             if self._stop.is_set():
                 return
             try:
+                ticks += 1
+                if ticks % 12 == 0:
+                    await self.refresh_patient_flags()
                 await self.pipeline.tick()
+                await self.timers.flush()
             except Exception:
                 log.exception("timer tick failed")
 
@@ -140,6 +196,10 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.dispatcher.drain(), 10.0)
+        with contextlib.suppress(Exception):
+            await self.timers.flush()
         if self.ingest is not None:
             await asyncio.to_thread(self.ingest.stop)
         await self.readings.close()

@@ -1,0 +1,105 @@
+"""Notification channels, registered in one list and switched on by configuration.
+
+`CHANNELS` names every channel kind the gateway can build; `build_channels` turns a
+`NotifierConfig` into channel instances for the `Dispatcher`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gateway.notifiers.apprise_channel import AppriseChannel
+from gateway.notifiers.base import Channel, Notification, Receipt, idempotency_key, render_text
+from gateway.notifiers.dispatch import DeliveryLog, Dispatcher
+from gateway.notifiers.mqtt import MqttTopicChannel, Publisher, alert_topic
+from gateway.notifiers.sse import SseChannel
+from gateway.notifiers.webhook import WebhookChannel, sign, verify
+
+CHANNELS = ("mqtt", "sse", "webhook", "email", "sms")
+
+
+@dataclass(frozen=True, slots=True)
+class NotifierConfig:
+    """Which channels run. `webhooks` are (url, secret) pairs; email/SMS take Apprise URL
+    templates with an `{address}` placeholder."""
+
+    enabled: tuple[str, ...] = ("mqtt", "sse", "webhook", "email", "sms")
+    webhooks: tuple[tuple[str, str], ...] = ()
+    email_url: str | None = None
+    sms_url: str | None = None
+    webhook_attempts: int = 5
+    webhook_backoff_s: float = 0.5
+    extra: tuple[Channel, ...] = field(default=())
+
+    @classmethod
+    def from_env(cls) -> NotifierConfig:
+        """`HMG_NOTIFY_CHANNELS`, `HMG_WEBHOOK_URL` + `HMG_WEBHOOK_SECRET`, `HMG_EMAIL_URL`,
+        `HMG_SMS_URL` (until these move into `Settings`)."""
+        env = os.environ
+        hooks: tuple[tuple[str, str], ...] = ()
+        if env.get("HMG_WEBHOOK_URL") and env.get("HMG_WEBHOOK_SECRET"):
+            hooks = ((env["HMG_WEBHOOK_URL"], env["HMG_WEBHOOK_SECRET"]),)
+        enabled = tuple(
+            c.strip() for c in env.get("HMG_NOTIFY_CHANNELS", ",".join(CHANNELS)).split(",")
+        )
+        return cls(
+            enabled=enabled,
+            webhooks=hooks,
+            email_url=env.get("HMG_EMAIL_URL"),
+            sms_url=env.get("HMG_SMS_URL"),
+        )
+
+
+def build_channels(
+    config: NotifierConfig, outbox: Callable[[], Publisher | None], sse: SseChannel
+) -> list[Channel]:
+    unknown = set(config.enabled) - set(CHANNELS)
+    if unknown:
+        raise ValueError(f"unknown notification channel(s): {', '.join(sorted(unknown))}")
+    out: list[Channel] = []
+    for name in CHANNELS:
+        if name not in config.enabled:
+            continue
+        if name == "mqtt":
+            out.append(MqttTopicChannel(outbox))
+        elif name == "sse":
+            out.append(sse)
+        elif name == "webhook":
+            out.extend(
+                WebhookChannel(
+                    url,
+                    secret,
+                    attempts=config.webhook_attempts,
+                    backoff=config.webhook_backoff_s,
+                )
+                for url, secret in config.webhooks
+            )
+        elif name == "email" and config.email_url:
+            out.append(AppriseChannel("email", config.email_url))
+        elif name == "sms" and config.sms_url:
+            out.append(AppriseChannel("sms", config.sms_url))
+    out.extend(config.extra)
+    return out
+
+
+__all__ = [
+    "CHANNELS",
+    "AppriseChannel",
+    "Channel",
+    "DeliveryLog",
+    "Dispatcher",
+    "MqttTopicChannel",
+    "Notification",
+    "NotifierConfig",
+    "Receipt",
+    "SseChannel",
+    "WebhookChannel",
+    "alert_topic",
+    "build_channels",
+    "idempotency_key",
+    "render_text",
+    "sign",
+    "verify",
+]

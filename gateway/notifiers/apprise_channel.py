@@ -1,0 +1,39 @@
+"""E-mail and SMS through Apprise (one library, many providers).
+
+Each channel is configured with an Apprise URL template whose `{address}` is replaced by the
+recipient's contact address, e.g. `mailtos://user:pass@smtp.example.org?to={address}` or
+`twilio://SID:TOKEN@+8610000000/{address}`. Apprise is imported lazily: without it (or without a
+template) the channel reports a failed delivery, which the dispatcher treats like any failure.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from gateway.notifiers.base import Notification, Receipt, render_text
+
+
+class AppriseChannel:
+    personal = True
+    slow = True
+
+    def __init__(self, name: str, url_template: str) -> None:
+        if "{address}" not in url_template:
+            raise ValueError("the Apprise URL template needs an {address} placeholder")
+        self.name = name
+        self.url_template = url_template
+
+    async def deliver(self, n: Notification) -> Receipt:
+        target = n.address or ""
+        try:
+            apprise: Any = importlib.import_module("apprise")
+        except ImportError:
+            return Receipt(self.name, target, False, error="apprise is not installed")
+        lang = n.recipient.lang if n.recipient else "zh-CN"
+        title, body = render_text(n.event, lang)
+        client = apprise.Apprise()
+        if not client.add(self.url_template.format(address=target)):
+            return Receipt(self.name, target, False, error="invalid Apprise URL")
+        ok = bool(await client.async_notify(body=body, title=title))
+        return Receipt(self.name, target, ok, error=None if ok else "provider refused")

@@ -1,0 +1,86 @@
+"""What every notification channel shares: the notification, the receipt, the channel protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from alerts.model import AlertEvent
+from alerts.roster import Member
+from devices.timeparse import format_ts
+
+# Short bilingual headlines; the alert's own message (both languages) follows.
+HEADLINES: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "opened": "[{priority}] New alert for {patient}",
+        "updated": "[{priority}] Alert worsened for {patient}",
+        "escalated": "[{priority}] ESCALATED (tier {tier}: {tier_name}) for {patient}",
+        "acknowledged": "Alert acknowledged by {by} for {patient}",
+        "referred": "Patient {patient} referred",
+        "resolved": "Alert resolved for {patient}",
+    },
+    "zh-CN": {
+        "opened": "【{priority_zh}】患者 {patient} 新告警",
+        "updated": "【{priority_zh}】患者 {patient} 病情加重",
+        "escalated": "【{priority_zh}】告警已升级（第 {tier} 级：{tier_name}），患者 {patient}",
+        "acknowledged": "{by} 已确认患者 {patient} 的告警",
+        "referred": "患者 {patient} 已转诊",
+        "resolved": "患者 {patient} 的告警已解除",
+    },
+}
+_PRIORITY_ZH = {"high": "高", "medium": "中", "low": "低"}
+
+
+def idempotency_key(e: AlertEvent) -> str:
+    """Stable across retries and restarts: the same event always has the same key."""
+    esc = e.detail.get("escalation") or {}
+    return f"{e.alert.alert_id}:{e.event.value}:{format_ts(e.at)}:{esc.get('tier', '')}"
+
+
+def render_text(e: AlertEvent, lang: str) -> tuple[str, str]:
+    """(title, body) for a person, in their language (zh-CN or en)."""
+    esc = e.detail.get("escalation") or {}
+    params = {
+        "priority": e.alert.priority.value.upper(),
+        "priority_zh": _PRIORITY_ZH[e.alert.priority.value],
+        "patient": e.alert.patient_id,
+        "tier": esc.get("tier", e.alert.escalation_tier),
+        "tier_name": esc.get("tier_name", ""),
+        "by": e.actor or "",
+    }
+    lang = lang if lang in HEADLINES else "zh-CN"
+    title = HEADLINES[lang][e.event.value].format(**params)
+    body = e.alert.message.get(lang) or next(iter(e.alert.message.values()), e.alert.code)
+    return title, f"{body} ({e.alert.code}, {format_ts(e.at)})"
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    key: str
+    event: AlertEvent
+    payload: Mapping[str, Any]
+    recipient: Member | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    channel: str
+    target: str
+    ok: bool
+    attempts: int = 1
+    error: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Channel(Protocol):
+    """A notification channel. Broadcast channels (`personal = False`) get every event;
+    personal ones (email, SMS) get one notification per recipient address of the tier."""
+
+    name: str
+    personal: bool
+    # Slow channels (network round trips, retries) run in the background, off the ingest path.
+    slow: bool
+
+    async def deliver(self, n: Notification) -> Receipt: ...
