@@ -198,6 +198,8 @@ class InfluxReadingStore:
         series: list[dict[str, Any]] = []
         for result in resp.json().get("results", []):
             if "error" in result:
+                if str(result["error"]).startswith("database not found"):
+                    return []  # nothing written yet
                 raise StoreUnavailableError(f"InfluxQL error: {result['error']}")
             series.extend(result.get("series", []))
         return series
