@@ -19,6 +19,7 @@ from alerts.detectors.base import (
 from alerts.detectors.bp import BloodPressureDetector
 from alerts.detectors.bp_trend import BloodPressureTrendDetector
 from alerts.detectors.cv import CardiovascularDetector
+from alerts.detectors.ecg import EcgDetector
 from alerts.detectors.glucose import GlucoseDetector
 from alerts.detectors.glucose_forecast import GlucoseForecastDetector
 
@@ -27,6 +28,7 @@ _FACTORIES: tuple[DetectorFactory, ...] = (
     BloodPressureTrendDetector,
     GlucoseDetector,
     GlucoseForecastDetector,
+    EcgDetector,  # before `cv`, which combines its rhythm findings with BP and glucose
     CardiovascularDetector,
 )
 
@@ -42,6 +44,7 @@ __all__ = [
     "CardiovascularDetector",
     "Detector",
     "DetectorFactory",
+    "EcgDetector",
     "DetectorSettings",
     "GlucoseDetector",
     "GlucoseForecastDetector",
