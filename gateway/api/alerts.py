@@ -1,19 +1,68 @@
-"""Alerts: list and filter, one alert with its audit trail, acknowledge, resolve."""
+"""Alerts: list and filter, one alert with its audit trail, and the clinician's actions.
+
+Actions (acknowledge, resolve, comment, assign, escalate, refer) are taken under the acting
+user's own identity: `by` in the body (until authentication arrives, the `X-HMG-User` header
+overrides it). The client is recorded from `X-HMG-Client`, else the User-Agent and address.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Header, HTTPException, Request
+from pydantic import BaseModel, Field
 
-from alerts.lifecycle import acknowledge_alert, resolve_alert
-from alerts.model import AlertEvent
+from alerts.lifecycle import acknowledge_alert, assign_alert, refer_alert, resolve_alert
+from alerts.model import Alert, AlertEvent, EventType
+from alerts.referral import Referral, Urgency, referral_id_for, to_fhir
 from alerts.serialize import alert_to_json
+from devices.timeparse import format_ts
 from gateway.api.deps import GatewayDep
-from gateway.api.schemas import AckIn
+from gateway.service import Gateway
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
+audit_router = APIRouter(tags=["audit"])
+
+UserHeader = Annotated[str | None, Header(alias="X-HMG-User")]
+ClientHeader = Annotated[str | None, Header(alias="X-HMG-Client")]
+
+
+class ActionIn(BaseModel):
+    by: str = Field(min_length=1, max_length=128)
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class CommentIn(BaseModel):
+    by: str = Field(min_length=1, max_length=128)
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class AssignIn(BaseModel):
+    by: str = Field(min_length=1, max_length=128)
+    assignee: str | None = Field(default=None, max_length=128)
+
+
+class ReferIn(BaseModel):
+    by: str = Field(min_length=1, max_length=128)
+    target_org: str = Field(min_length=1, max_length=200)
+    department: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=4000)
+    urgency: Urgency = Urgency.URGENT
+    green_channel: bool = False
+    evidence_hours: float = Field(default=24.0, gt=0, le=24 * 14)
+
+
+def _client(request: Request, header: str | None) -> str | None:
+    if header:
+        return header[:200]
+    agent = request.headers.get("user-agent", "")
+    host = request.client.host if request.client else ""
+    return f"{agent} @{host}".strip()[:200] or None
+
+
+def _actor(body_by: str, header: str | None) -> str:
+    return header or body_by
 
 
 @router.get("")
@@ -36,17 +85,66 @@ async def list_alerts(
         until=until,
         limit=limit,
     )
-    return [alert_to_json(a) for a in rows]
+    assignees = await gw.care.assignees([a.alert_id for a in rows])
+    return [{**alert_to_json(a), "assignee": assignees.get(a.alert_id)} for a in rows]
+
+
+async def _current(gw: Gateway, alert_id: str) -> Alert:
+    """The live state (the processor's book) when active, else the stored one."""
+    a = gw.processor.find(alert_id) or await gw.records.get_alert(alert_id)
+    if a is None:
+        raise HTTPException(404, f"alert {alert_id!r} not found")
+    return a
+
+
+def _timer_json(gw: Gateway, alert_id: str) -> dict[str, Any] | None:
+    st = gw.escalator.get(alert_id)
+    if st is None:
+        return None
+    return {
+        "tier": st.tier,
+        "due_at": format_ts(st.due_at) if st.due_at else None,
+        "next_action": st.reason if st.due_at else None,
+        "repeats": st.repeats,
+        "context": sorted(st.flags),
+        "policy_version": st.policy_version,
+    }
+
+
+async def _audit_entries(gw: Gateway, alert_id: str) -> list[dict[str, Any]]:
+    entries = [
+        {
+            "kind": "event",
+            "action": e.event,
+            "at": format_ts(e.at),
+            "by": e.actor,
+            "client": e.client,
+            "detail": e.detail,
+        }
+        for e in await gw.records.alert_events(alert_id)
+    ]
+    entries += [
+        {
+            "kind": "action",
+            "action": r.action,
+            "at": format_ts(r.at),
+            "by": r.actor,
+            "client": r.client,
+            "detail": r.detail,
+        }
+        for r in await gw.care.audit_log(subject_id=alert_id)
+    ]
+    return sorted(entries, key=lambda e: str(e["at"]))
 
 
 @router.get("/{alert_id}")
 async def get_alert(gw: GatewayDep, alert_id: str) -> dict[str, Any]:
-    a = await gw.records.get_alert(alert_id)
-    if a is None:
-        raise HTTPException(404, f"alert {alert_id!r} not found")
+    a = await _current(gw, alert_id)
     events = await gw.records.alert_events(alert_id)
+    assignees = await gw.care.assignees([alert_id])
     return {
         **alert_to_json(a),
+        "assignee": assignees.get(alert_id, a.assignee),
         "events": [
             {
                 "event": e.event,
@@ -57,39 +155,245 @@ async def get_alert(gw: GatewayDep, alert_id: str) -> dict[str, Any]:
             }
             for e in events
         ],
+        "comments": [
+            {"at": format_ts(r.at), "by": r.actor, "text": r.detail.get("text")}
+            for r in await gw.care.audit_log(subject_id=alert_id)
+            if r.action == "comment"
+        ],
+        "escalation": _timer_json(gw, alert_id),
+        "referrals": [r.referral_id for r in await gw.care.list_referrals(alert_id=alert_id)],
+        "deliveries": [
+            {
+                "channel": d.channel,
+                "target": d.target,
+                "status": d.status,
+                "attempts": d.attempts,
+                "error": d.error,
+                "at": format_ts(d.at),
+                "event": d.event,
+            }
+            for d in await gw.care.deliveries(alert_id)
+        ],
     }
 
 
+@router.get("/{alert_id}/audit")
+async def alert_audit(gw: GatewayDep, alert_id: str) -> list[dict[str, Any]]:
+    await _current(gw, alert_id)
+    return await _audit_entries(gw, alert_id)
+
+
 async def _transition(
-    gw: GatewayDep, request: Request, alert_id: str, event: AlertEvent
+    gw: Gateway, client: str | None, event: AlertEvent, comment: str | None = None
 ) -> dict[str, Any]:
-    client = request.headers.get("user-agent") or (request.client.host if request.client else None)
-    book = gw.processor.book(event.alert.tenant)
-    book.record(event)  # keep the live book in step with the stored state
+    event = gw.processor.record(event)  # book and escalation timers follow
     await gw.records.save_events([event], client=client)
+    if comment:
+        await gw.care.audit(
+            event.at,
+            event.actor,
+            client,
+            "comment",
+            "alert",
+            event.alert.alert_id,
+            {"text": comment, "with": event.event.value},
+        )
     await gw.pipeline.notify([event])
     return alert_to_json(event.alert)
 
 
 @router.post("/{alert_id}/ack")
 async def acknowledge(
-    gw: GatewayDep, request: Request, alert_id: str, body: AckIn
+    gw: GatewayDep,
+    request: Request,
+    alert_id: str,
+    body: ActionIn,
+    user: UserHeader = None,
+    client: ClientHeader = None,
 ) -> dict[str, Any]:
-    a = await gw.records.get_alert(alert_id)
-    if a is None:
-        raise HTTPException(404, f"alert {alert_id!r} not found")
+    a = await _current(gw, alert_id)
+    by = _actor(body.by, user)
     try:
-        event = acknowledge_alert(a, body.by, gw.clock())
+        event = acknowledge_alert(a, by, gw.clock())
     except ValueError as exc:
         raise HTTPException(409, str(exc)) from exc
-    return await _transition(gw, request, alert_id, event)
+    if event.alert.assignee != a.assignee:
+        await gw.care.assign(alert_id, event.alert.assignee, by, event.at)
+    return await _transition(gw, _client(request, client), event, body.comment)
 
 
 @router.post("/{alert_id}/resolve")
-async def resolve(gw: GatewayDep, request: Request, alert_id: str, body: AckIn) -> dict[str, Any]:
-    a = await gw.records.get_alert(alert_id)
-    if a is None:
-        raise HTTPException(404, f"alert {alert_id!r} not found")
+async def resolve(
+    gw: GatewayDep,
+    request: Request,
+    alert_id: str,
+    body: ActionIn,
+    user: UserHeader = None,
+    client: ClientHeader = None,
+) -> dict[str, Any]:
+    a = await _current(gw, alert_id)
     if not a.active:
         raise HTTPException(409, f"alert {alert_id} is already resolved")
-    return await _transition(gw, request, alert_id, resolve_alert(a, gw.clock(), body.by))
+    event = resolve_alert(a, gw.clock(), _actor(body.by, user))
+    return await _transition(gw, _client(request, client), event, body.comment)
+
+
+@router.post("/{alert_id}/escalate")
+async def escalate(
+    gw: GatewayDep,
+    request: Request,
+    alert_id: str,
+    body: ActionIn,
+    user: UserHeader = None,
+    client: ClientHeader = None,
+) -> dict[str, Any]:
+    a = await _current(gw, alert_id)
+    if not a.active:
+        raise HTTPException(409, f"alert {alert_id} is resolved")
+    try:
+        event = gw.processor.escalate(alert_id, gw.clock(), _actor(body.by, user))
+    except LookupError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    cl = _client(request, client)
+    await gw.records.save_events([event], client=cl)
+    if body.comment:
+        await gw.care.audit(
+            event.at, event.actor, cl, "comment", "alert", alert_id, {"text": body.comment}
+        )
+    await gw.pipeline.notify([event])
+    return {**alert_to_json(event.alert), "escalation": _timer_json(gw, alert_id)}
+
+
+@router.post("/{alert_id}/comment")
+async def comment(
+    gw: GatewayDep,
+    request: Request,
+    alert_id: str,
+    body: CommentIn,
+    user: UserHeader = None,
+    client: ClientHeader = None,
+) -> dict[str, Any]:
+    await _current(gw, alert_id)
+    at, by = gw.clock(), _actor(body.by, user)
+    await gw.care.audit(
+        at, by, _client(request, client), "comment", "alert", alert_id, {"text": body.text}
+    )
+    return {"alert_id": alert_id, "at": format_ts(at), "by": by, "text": body.text}
+
+
+@router.post("/{alert_id}/assign")
+async def assign(
+    gw: GatewayDep,
+    request: Request,
+    alert_id: str,
+    body: AssignIn,
+    user: UserHeader = None,
+    client: ClientHeader = None,
+) -> dict[str, Any]:
+    a = await _current(gw, alert_id)
+    at, by = gw.clock(), _actor(body.by, user)
+    new = assign_alert(a, body.assignee, at)
+    if a.active:
+        # Keep the live book in step; assignment itself is audited, not a lifecycle event.
+        gw.processor.book(a.tenant).record(AlertEvent(EventType.UPDATED, at, new))
+    await gw.care.assign(alert_id, body.assignee, by, at)
+    await gw.care.audit(
+        at, by, _client(request, client), "assign", "alert", alert_id, {"to": body.assignee}
+    )
+    return {**alert_to_json(new), "assignee": body.assignee}
+
+
+async def _evidence(gw: Gateway, a: Alert, hours: float) -> dict[str, Any]:
+    """Recent readings and an ECG strip reference, frozen into the referral."""
+    end = gw.clock()
+    start = end - timedelta(hours=hours)
+    readings = await gw.readings.query(a.patient_id, None, start, end, limit=200)
+    out: list[dict[str, Any]] = []
+    ecg_ref = None
+    for r in readings:
+        if r.ecg is not None:
+            ecg_ref = {
+                "ref": f"urn:hmg:ecg:{r.device_id}:{r.seq}",
+                "device_id": r.device_id,
+                "ts": format_ts(r.ts),
+                "fs": r.ecg.fs,
+                "lead": r.ecg.lead,
+            }
+            continue
+        out.append(
+            {
+                "id": f"{r.device_id}-{r.seq}",
+                "kind": r.kind.value,
+                "ts": format_ts(r.ts),
+                "values": dict(r.values),
+                "display": f"{r.kind.value} {dict(r.values)}",
+            }
+        )
+    return {
+        "alert": {"code": a.code, "priority": a.priority.value, "message": dict(a.message)},
+        "alert_evidence": dict(a.evidence),
+        "readings": out[-50:],
+        "ecg_strip": ecg_ref,
+        "window": {"start": format_ts(start), "end": format_ts(end)},
+    }
+
+
+@router.post("/{alert_id}/refer", status_code=201)
+async def refer(
+    gw: GatewayDep,
+    request: Request,
+    alert_id: str,
+    body: ReferIn,
+    user: UserHeader = None,
+    client: ClientHeader = None,
+) -> dict[str, Any]:
+    a = await _current(gw, alert_id)
+    if not a.active:
+        raise HTTPException(409, f"alert {alert_id} is resolved")
+    now, by = gw.clock(), _actor(body.by, user)
+    referral = Referral(
+        referral_id=referral_id_for(alert_id, now),
+        alert_id=alert_id,
+        tenant=a.tenant,
+        patient_id=a.patient_id,
+        target_org=body.target_org,
+        department=body.department,
+        reason=body.reason,
+        urgency=body.urgency,
+        green_channel=body.green_channel,
+        requested_by=by,
+        requested_at=now,
+        evidence=await _evidence(gw, a, body.evidence_hours),
+    )
+    await gw.care.save_referral(referral)
+    cl = _client(request, client)
+    await gw.care.audit(
+        now, by, cl, "refer", "referral", referral.referral_id, {"alert_id": alert_id}
+    )
+    alert = await _transition(gw, cl, refer_alert(a, by, now, referral.referral_id))
+    return {"referral_id": referral.referral_id, "alert": alert, "fhir": to_fhir(referral)}
+
+
+@audit_router.get("/audit")
+async def audit_log(
+    gw: GatewayDep,
+    actor: str | None = None,
+    subject_id: str | None = None,
+    since: datetime | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Non-transition actions (comments, assignments, roster and referral edits); alert
+    transitions are in each alert's `/alerts/{id}/audit`."""
+    rows = await gw.care.audit_log(subject_id=subject_id, actor=actor, since=since, limit=limit)
+    return [
+        {
+            "at": format_ts(r.at),
+            "by": r.actor,
+            "client": r.client,
+            "action": r.action,
+            "subject_type": r.subject_type,
+            "subject_id": r.subject_id,
+            "detail": r.detail,
+        }
+        for r in rows
+    ]

@@ -7,11 +7,30 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway.api import alerts, deadletters, devices, health, patients
+from gateway.api import (
+    alerts,
+    deadletters,
+    devices,
+    health,
+    patients,
+    referrals,
+    rosters,
+    stream,
+)
 from gateway.service import Gateway
 from gateway.settings import Settings
 
-ROUTERS = (health.router, patients.router, devices.router, alerts.router, deadletters.router)
+ROUTERS = (
+    health.router,
+    patients.router,
+    devices.router,
+    alerts.router,
+    deadletters.router,
+    alerts.audit_router,
+    referrals.router,
+    rosters.router,
+    stream.router,
+)
 
 
 def create_app(
