@@ -5,14 +5,18 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from devices.kinds import Kind
+from gateway.service import Gateway
+from gateway.settings import Settings
 from gateway.storage import StoreUnavailableError
 from gateway.storage.influx import InfluxConfig, InfluxReadingStore
 from tests.gateway.storage.helpers import FS, T0, bp, ecg_chunks, ecg_signal, glucose
+from tests.gateway.storage.history_cases import check_history_api
 from tests.support.influx import InfluxD
 
 pytestmark = pytest.mark.integration
@@ -128,3 +132,19 @@ async def test_outage_raises_and_recovers_without_loss(influxd: InfluxD) -> None
         assert [r.seq for r in rows] == [1, 2]
     finally:
         await store.close()
+
+
+async def test_history_api_on_influx(influxd_shared: InfluxD, tmp_path: Path) -> None:
+    settings = Settings(
+        mode="test",
+        data_dir=tmp_path,
+        readings_backend="influx",
+        influx_url=influxd_shared.url,
+        influx_database=f"hmg_{secrets.token_hex(4)}",
+    )
+    gw = Gateway(settings)
+    await gw.start(mqtt=False)
+    try:
+        await check_history_api(gw)
+    finally:
+        await gw.stop()

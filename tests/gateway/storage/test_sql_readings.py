@@ -1,4 +1,4 @@
-"""The SQL readings store on SQLite and PostgreSQL: dedup, range queries, history, ECG, retention."""
+"""The SQL readings store on SQLite and PostgreSQL: dedup, ranges, history, ECG, retention."""
 
 from __future__ import annotations
 

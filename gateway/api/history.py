@@ -1,0 +1,165 @@
+"""History for charts and evidence: readings by kind and range (raw or aggregated), the latest
+vitals per patient, and ECG strips. Served by whichever readings store is configured."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from alerts.ecg.analyzer import EcgAnalyzer
+from devices.kinds import Kind
+from devices.timeparse import format_ts
+from gateway.api.deps import GatewayDep
+from gateway.api.schemas import ReadingOut
+
+router = APIRouter(prefix="/history", tags=["history"])
+
+MAX_BUCKETS = 10_000
+MAX_STRIP = timedelta(minutes=10)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_EVERY = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
+
+
+def parse_every(text: str) -> timedelta:
+    """`300`, `300s`, `5m`, `1h`, `1d` -> a positive window."""
+    m = _EVERY.match(text.strip())
+    if not m or float(m.group(1)) <= 0:
+        raise HTTPException(422, f"bad aggregation window {text!r} (e.g. 300s, 5m, 1h, 1d)")
+    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2) or "s"])
+
+
+def _range(
+    gw: GatewayDep, start: datetime | None, end: datetime | None, default: timedelta
+) -> tuple[datetime, datetime]:
+    end = end or gw.clock() + timedelta(minutes=5)
+    start = start or end - default
+    if start.tzinfo is None or end.tzinfo is None:
+        raise HTTPException(422, "start and end need a UTC offset")
+    if start >= end:
+        raise HTTPException(422, "start must be before end")
+    return start, end
+
+
+class StatsOut(BaseModel):
+    mean: float
+    min: float
+    max: float
+    count: int
+
+
+class BucketOut(BaseModel):
+    start: str
+    fields: dict[str, StatsOut]
+
+
+class HistoryOut(BaseModel):
+    patient_id: str
+    kind: Kind
+    start: str
+    end: str
+    every_s: float | None = None
+    readings: list[ReadingOut] | None = None
+    buckets: list[BucketOut] | None = None
+
+
+class LatestOut(BaseModel):
+    patient_id: str
+    latest: dict[str, ReadingOut]
+
+
+class StripOut(BaseModel):
+    patient_id: str
+    device_id: str
+    lead: str
+    fs: float
+    start: str
+    end: str
+    unit: str = "mV"
+    samples: list[float]
+    gaps: list[tuple[int, float]]
+    beats: list[str]
+    heart_rate: float | None  # /min, median RR of the strip
+
+
+@router.get("/{patient_id}/readings")
+async def history(
+    gw: GatewayDep,
+    patient_id: str,
+    kind: Kind,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    every: Annotated[str | None, Query(description="aggregation window: 300s, 5m, 1h, 1d")] = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> HistoryOut:
+    """Readings of one kind in [start, end) (default: the last 7 days); with `every`, windows of
+    mean/min/max/count per field (for ECG: heart rate from the derived beats, InfluxDB only)."""
+    start, end = _range(gw, start, end, timedelta(days=7))
+    out = HistoryOut(patient_id=patient_id, kind=kind, start=format_ts(start), end=format_ts(end))
+    if every is None:
+        rows = await gw.readings.query(patient_id, kind, start, end, limit)
+        out.readings = [ReadingOut.of(r) for r in rows]
+        return out
+    window = parse_every(every)
+    if (end - start) / window > MAX_BUCKETS:
+        raise HTTPException(422, f"more than {MAX_BUCKETS} windows: choose a larger `every`")
+    buckets = await gw.readings.aggregate(patient_id, kind, start, end, window)
+    out.every_s = window.total_seconds()
+    out.buckets = [
+        BucketOut(
+            start=format_ts(b.start),
+            fields={
+                k: StatsOut(mean=v.mean, min=v.min, max=v.max, count=v.count)
+                for k, v in b.fields.items()
+            },
+        )
+        for b in buckets
+    ]
+    return out
+
+
+@router.get("/{patient_id}/latest")
+async def latest(gw: GatewayDep, patient_id: str, since: datetime | None = None) -> LatestOut:
+    """The most recent reading of each vital kind (BP, glucose, HR, SpO2, weight, status)."""
+    found = await gw.readings.latest(patient_id, since=since)
+    return LatestOut(
+        patient_id=patient_id, latest={k.value: ReadingOut.of(r) for k, r in found.items()}
+    )
+
+
+@router.get("/{patient_id}/ecg")
+async def ecg_strip(
+    gw: GatewayDep,
+    patient_id: str,
+    start: datetime,
+    end: datetime,
+    device_id: str | None = None,
+) -> StripOut:
+    """The ECG of [start, end) (at most 10 minutes) in millivolts, with the beats found in it:
+    the evidence strip for an ECG alert."""
+    start, end = _range(gw, start, end, MAX_STRIP)
+    if end - start > MAX_STRIP:
+        raise HTTPException(422, "an ECG strip is at most 10 minutes long")
+    strip = await gw.readings.ecg_strip(patient_id, start, end, device_id)
+    if strip is None:
+        raise HTTPException(404, "no ECG in that window")
+    ana = EcgAnalyzer(strip.fs)
+    beats = [*ana.feed(strip.mv).beats, *ana.finish().beats]
+    rr = np.diff(np.asarray(beats, dtype=np.float64)) / strip.fs
+    rate = float(60.0 / np.median(rr)) if rr.size else None
+    return StripOut(
+        patient_id=patient_id,
+        device_id=strip.device_id,
+        lead=strip.lead,
+        fs=strip.fs,
+        start=format_ts(strip.start),
+        end=format_ts(strip.end),
+        samples=[round(float(v), 4) for v in strip.mv],
+        gaps=list(strip.gaps),
+        beats=[format_ts(strip.start + timedelta(seconds=i / strip.fs)) for i in beats],
+        heart_rate=rate,
+    )
