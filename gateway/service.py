@@ -173,6 +173,8 @@ class Gateway:
             self.ingest.start()
             self._tasks.append(asyncio.create_task(self.ingest.run(self.pipeline, self._stop)))
         self._tasks.append(asyncio.create_task(self._ticker()))
+        if self.settings.retention_interval_s > 0:
+            self._tasks.append(asyncio.create_task(self._retention()))
 
     async def _ticker(self) -> None:
         ticks = 0
@@ -189,6 +191,25 @@ class Gateway:
                 await self.timers.flush()
             except Exception:
                 log.exception("timer tick failed")
+
+    async def _retention(self) -> None:
+        from gateway.storage.retention import RetentionPolicy, run_retention
+
+        s = self.settings
+        policy = RetentionPolicy.of(
+            ecg_days=s.retention_ecg_days,
+            vitals_days=s.retention_vitals_days,
+            status_days=s.retention_status_days,
+            deadletter_days=s.retention_deadletter_days,
+        )
+        await run_retention(
+            self.readings,
+            self.db,
+            policy,
+            interval_s=s.retention_interval_s,
+            clock=self.clock,
+            stop=self._stop,
+        )
 
     async def stop(self) -> None:
         self._stop.set()

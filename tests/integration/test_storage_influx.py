@@ -141,6 +141,7 @@ async def test_history_api_on_influx(influxd_shared: InfluxD, tmp_path: Path) ->
         readings_backend="influx",
         influx_url=influxd_shared.url,
         influx_database=f"hmg_{secrets.token_hex(4)}",
+        retention_interval_s=0,
     )
     gw = Gateway(settings)
     await gw.start(mqtt=False)

@@ -10,7 +10,9 @@ from tests.gateway.storage.history_cases import check_history_api
 
 
 async def test_history_api_on_sql(db_url: str, tmp_path: Path) -> None:
-    gw = Gateway(Settings(mode="test", data_dir=tmp_path, database_url=db_url))
+    gw = Gateway(
+        Settings(mode="test", data_dir=tmp_path, database_url=db_url, retention_interval_s=0)
+    )
     await gw.start(mqtt=False)
     try:
         await check_history_api(gw)
