@@ -33,6 +33,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             api_port=args.api_port,
             data_dir=args.data_dir,
             broker_port=args.broker_port,
+            speed=args.speed,
         )
     )
 
@@ -88,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="preferred broker port (a free one is used when it is taken)",
     )
     d.add_argument("--data-dir", default="hmg-data/demo")
+    d.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second (scenario time scale)",
+    )
     d.set_defaults(func=_cmd_demo)
 
     g = sub.add_parser("gateway", help="run the service (configured by HMG_* / HMG_CONFIG)")

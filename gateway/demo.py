@@ -99,7 +99,8 @@ async def run_demo(
     data_dir: str = "hmg-data/demo",
     speed: float = 1.0,
 ) -> int:
-    logging.getLogger("amqtt").setLevel(logging.WARNING)
+    for noisy in ("amqtt", "transitions"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("uvicorn").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     port = pick_port(broker_port)
