@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from simulator.cohort import Cohort
-from simulator.publisher import Publisher
 
 from alerts.model import AlertEvent, EventType
 from devices.model import utcnow
@@ -25,6 +23,8 @@ from devices.registry import Binding, Device
 from gateway.api.app import create_app
 from gateway.service import Gateway
 from gateway.settings import Settings
+from simulator.cohort import Cohort
+from simulator.publisher import Publisher
 
 log = logging.getLogger("hmg.demo")
 
