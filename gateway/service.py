@@ -129,7 +129,7 @@ class Gateway:
 
     async def set_targets(self, patient_id: str, targets: Targets) -> None:
         self.targets[patient_id] = targets
-        self.engine.reset_patient(patient_id)
+        self.engine.retarget(patient_id)  # keeps open episodes so they still resolve
 
     async def start(self, *, mqtt: bool = True) -> None:
         await self.db.create_schema()
