@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from gateway.notifiers.base import Notification, Receipt
 
@@ -44,7 +44,7 @@ class SseChannel:
 
     async def stream(
         self, last_event_id: int | None = None, heartbeat_s: float = 15.0
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """The text/event-stream body: missed events first, then live ones, with heartbeats."""
         q: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue(self._queue_max)
         self._subscribers.add(q)

@@ -1,0 +1,225 @@
+"""Notification channels: signed webhooks with retries, SSE fan-out, MQTT topic, dispatcher
+fallback from channel to channel and to the next tier."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from alerts.lifecycle import open_alert
+from alerts.model import AlertCandidate, AlertEvent
+from alerts.roster import CareTeam, Contact, Member, Roster
+from alerts.serialize import event_to_json
+from gateway.notifiers import (
+    Dispatcher,
+    MqttTopicChannel,
+    Notification,
+    Receipt,
+    SseChannel,
+    WebhookChannel,
+    idempotency_key,
+    render_text,
+    verify,
+)
+
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def crisis_event(escalation: bool = True) -> AlertEvent:
+    ev = open_alert(
+        "demo",
+        AlertCandidate(
+            "p-001", "bp.hypertensive_crisis", T0, params={"systolic": 190, "diastolic": 124}
+        ),
+        T0,
+    )
+    if not escalation:
+        return ev
+    detail = {"tier": 0, "tier_name": "family_doctor", "targets": ["team:fd"],
+              "channels": ["sms", "email"], "reason": "opened"}  # fmt: skip
+    return AlertEvent(ev.event, ev.at, ev.alert, detail={"escalation": detail})
+
+
+def note(ev: AlertEvent) -> Notification:
+    return Notification(idempotency_key(ev), ev, event_to_json(ev))
+
+
+async def test_webhook_signs_retries_with_backoff_and_keeps_the_idempotency_key() -> None:
+    seen: list[httpx.Request] = []
+    responses = iter([503, 500, 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(next(responses), json={"ok": True})
+
+    sleeps: list[float] = []
+
+    async def fake_sleep(s: float) -> None:
+        sleeps.append(s)
+
+    hook = WebhookChannel(
+        "http://hook.test/in",
+        "s3cret",
+        backoff=0.5,
+        sleep=fake_sleep,
+        transport=httpx.MockTransport(handler),
+    )
+    n = note(crisis_event())
+    receipt = await hook.deliver(n)
+    assert receipt.ok
+    assert receipt.attempts == 3
+    assert receipt.detail == {"status": 200, "body": {"ok": True}}
+    assert sleeps == [0.5, 1.0]
+    assert {r.headers["Idempotency-Key"] for r in seen} == {n.key}
+    for r in seen:
+        assert verify(
+            "s3cret", r.headers["X-HMG-Timestamp"], r.content, r.headers["X-HMG-Signature"]
+        )
+        assert not verify(
+            "other", r.headers["X-HMG-Timestamp"], r.content, r.headers["X-HMG-Signature"]
+        )
+    body = json.loads(seen[0].content)
+    assert body["event"] == "opened"
+    assert body["delivery_id"] == n.key
+    assert set(body["alert"]["message"]) == {"en", "zh-CN"}
+
+
+async def test_webhook_does_not_retry_a_client_error() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(400)
+
+    async def no_sleep(s: float) -> None:
+        return None
+
+    hook = WebhookChannel(
+        "http://hook.test/in", "k", sleep=no_sleep, transport=httpx.MockTransport(handler)
+    )
+    receipt = await hook.deliver(note(crisis_event()))
+    assert (receipt.ok, receipt.attempts, receipt.error, calls) == (False, 1, "HTTP 400", 1)
+
+
+async def test_sse_fans_out_and_replays_after_last_event_id() -> None:
+    sse = SseChannel()
+    stream = sse.stream(heartbeat_s=5)
+    assert await anext(stream) == "retry: 3000\n\n"
+    got = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0)
+    await sse.deliver(note(crisis_event()))
+    frame = await asyncio.wait_for(got, 2)
+    assert frame.startswith("id: 1\nevent: opened\ndata: {")
+    await stream.aclose()
+    assert sse.subscribers == 0
+    await sse.deliver(note(crisis_event()))
+    again = sse.stream(last_event_id=1)
+    assert await anext(again) == "retry: 3000\n\n"
+    assert (await anext(again)).startswith("id: 2\n")
+    await again.aclose()
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, int]] = []
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        self.sent.append((topic, payload, qos))
+
+
+async def test_mqtt_channel_publishes_the_contract_to_the_alert_topic() -> None:
+    box = Outbox()
+    r = await MqttTopicChannel(lambda: box).deliver(note(crisis_event(escalation=False)))
+    assert r.ok
+    topic, payload, qos = box.sent[0]
+    assert (topic, qos) == ("hm/alerts/v1/demo/p-001", 1)
+    assert json.loads(payload)["alert"]["code"] == "bp.hypertensive_crisis"
+    assert not (await MqttTopicChannel(lambda: None).deliver(note(crisis_event()))).ok
+
+
+class FakePersonal:
+    personal = True
+    slow = True
+
+    def __init__(self, name: str, ok: bool) -> None:
+        self.name = name
+        self.ok = ok
+        self.sent: list[tuple[str | None, str]] = []
+
+    async def deliver(self, n: Notification) -> Receipt:
+        lang = n.recipient.lang if n.recipient else "zh-CN"
+        self.sent.append((n.address, render_text(n.event, lang)[0]))
+        return Receipt(self.name, n.address or "", self.ok, error=None if self.ok else "down")
+
+
+def roster() -> Roster:
+    li_contacts = (Contact("sms", "+8613800000001"), Contact("email", "li@example.org"))
+    doc = Member("dr.li", "demo", "Dr Li", lang="zh-CN", contacts=li_contacts)
+    nurse = Member(
+        "nurse.wu", "demo", "Nurse Wu", lang="en", contacts=(Contact("email", "wu@example.org"),)
+    )
+    return Roster(
+        members={m.member_id: m for m in (doc, nurse)},
+        teams={"fd": CareTeam("fd", "demo", "Family doctors", members=("dr.li", "nurse.wu"))},
+    )
+
+
+async def _roster(_tenant: str) -> Roster:
+    return roster()
+
+
+async def test_dispatcher_falls_back_from_failed_sms_to_email_in_each_language() -> None:
+    sms, email = FakePersonal("sms", ok=False), FakePersonal("email", ok=True)
+    failures: list[str] = []
+    d = Dispatcher([sms, email], roster_for=_roster, on_tier_failure=failures.append)
+    await d.send([crisis_event()])
+    await d.drain()
+    assert [a for a, _ in sms.sent] == ["+8613800000001"]
+    assert [a for a, _ in email.sent] == ["li@example.org", "wu@example.org"]
+    assert "新告警" in email.sent[0][1]  # Dr Li reads zh-CN
+    assert "New alert" in email.sent[1][1]  # Nurse Wu reads en
+    assert failures == []
+
+
+async def test_dispatcher_moves_to_the_next_tier_when_nobody_is_reached() -> None:
+    failures: list[str] = []
+    ev = crisis_event()
+    d = Dispatcher(
+        [FakePersonal("sms", ok=False), FakePersonal("email", ok=False)],
+        roster_for=_roster,
+        on_tier_failure=failures.append,
+    )
+    await d.send([ev])
+    await d.drain()
+    assert failures == [ev.alert.alert_id]
+
+
+async def test_a_raising_channel_is_recorded_as_a_failed_delivery() -> None:
+    class Broken:
+        name, personal, slow = "broken", False, False
+
+        async def deliver(self, n: Notification) -> Receipt:
+            raise RuntimeError("boom")
+
+    recorded: list[dict[str, object]] = []
+
+    class Log:
+        async def record_delivery(self, **kw: object) -> None:
+            recorded.append(kw)
+
+    d = Dispatcher([Broken()], deliveries=Log(), clock=lambda: T0 + timedelta(seconds=1))
+    await d.send([crisis_event(escalation=False)])
+    assert recorded[0]["status"] == "failed"
+    assert recorded[0]["channel"] == "broken"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_messages_in_both_languages(lang: str) -> None:
+    title, body = render_text(crisis_event(), lang)
+    assert "p-001" in title
+    assert "190/124" in body
