@@ -9,6 +9,7 @@ template) the channel reports a failed delivery, which the dispatcher treats lik
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any
 
 from gateway.notifiers.base import Notification, Receipt, render_text
@@ -26,14 +27,18 @@ class AppriseChannel:
 
     async def deliver(self, n: Notification) -> Receipt:
         target = n.address or ""
-        try:
-            apprise: Any = importlib.import_module("apprise")
-        except ImportError:
-            return Receipt(self.name, target, False, error="apprise is not installed")
         lang = n.recipient.lang if n.recipient else "zh-CN"
         title, body = render_text(n.event, lang)
-        client = apprise.Apprise()
-        if not client.add(self.url_template.format(address=target)):
+        # Apprise loads its plug-ins lazily and some still import the deprecated `imghdr`.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                apprise: Any = importlib.import_module("apprise")
+            except ImportError:
+                return Receipt(self.name, target, False, error="apprise is not installed")
+            client = apprise.Apprise()
+            added = client.add(self.url_template.format(address=target))
+        if not added:
             return Receipt(self.name, target, False, error="invalid Apprise URL")
         ok = bool(await client.async_notify(body=body, title=title))
         return Receipt(self.name, target, ok, error=None if ok else "provider refused")

@@ -223,3 +223,41 @@ def test_messages_in_both_languages(lang: str) -> None:
     title, body = render_text(crisis_event(), lang)
     assert "p-001" in title
     assert "190/124" in body
+
+
+async def test_apprise_channel_delivers_through_a_real_local_endpoint() -> None:
+    """Apprise's `json://` plug-in stands in for an SMS/e-mail provider."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from gateway.notifiers import AppriseChannel
+
+    got: list[tuple[str, dict[str, object]]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.append((self.path, json.loads(body)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        sms = AppriseChannel("sms", f"json://127.0.0.1:{port}/sms/{{address}}")
+        member = Member("dr.li", "demo", "Dr Li", lang="en")
+        ev = crisis_event()
+        n = Notification(idempotency_key(ev), ev, event_to_json(ev), member, "8613800000001")
+        receipt = await sms.deliver(n)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert receipt.ok, receipt.error
+    path, body = got[0]
+    assert path == "/sms/8613800000001"
+    assert "New alert" in str(body["title"])
+    assert "190/124" in str(body["message"])
