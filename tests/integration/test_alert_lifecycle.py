@@ -267,3 +267,61 @@ async def test_living_alone_patient_escalates_faster_in_the_gateway(
     assert alert_id not in {t.alert_id for t in await gw.care.load_timers()}
     await gw.dispatcher.drain()
     await gw.stop()
+
+
+async def test_rosters_are_editable_through_the_api_and_audited(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    clock = Clock(T0)
+    gw = make_gateway(tmp_path, clock, receiver)
+    await gw.start(mqtt=False)
+    await gw.records.upsert_patient("p-001", "demo", T0, care_team="fd-1", lives_alone=True)
+    app = create_app(gateway=gw)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        for mid, lang in (("dr.li", "zh-CN"), ("dr.chen", "en")):
+            r = await c.put(
+                f"/rosters/members/{mid}",
+                json={"by": "admin", "tenant": "demo", "name": mid, "lang": lang,
+                      "contacts": [{"channel": "sms", "address": f"+86-{mid}"}]},
+            )  # fmt: skip
+            assert r.status_code == 200, r.text
+        bad = await c.put(
+            "/rosters/teams/fd-1",
+            json={"by": "admin", "tenant": "demo", "name": "FD", "members": ["nobody"]},
+        )
+        assert bad.status_code == 422
+        r = await c.put(
+            "/rosters/teams/fd-1",
+            json={"by": "admin", "tenant": "demo", "name": "FD", "members": ["dr.li"]},
+        )
+        assert r.status_code == 200
+        r = await c.put(
+            "/rosters/rotations/oncall",
+            json={"by": "admin", "tenant": "demo", "team_id": "fd-1",
+                  "members": ["dr.li", "dr.chen"], "start": "2026-11-22T00:00:00Z",
+                  "shift_hours": 8},
+        )  # fmt: skip
+        assert r.json()["on_call_now"] == "dr.chen"  # 10:00 is in the second 8 h shift
+        on_call = (
+            await c.get("/rosters/rotations/oncall/on-call", params={"at": "2026-11-22T17:00:00Z"})
+        ).json()
+        assert on_call["member_id"] == "dr.li"
+        r = await c.put(
+            "/rosters/patients/p-001/emergency-contacts",
+            json={"by": "admin", "contacts": [{"name": "Daughter", "relation": "daughter",
+                  "contacts": [{"channel": "sms", "address": "+86-daughter"}]}]},
+        )  # fmt: skip
+        assert r.status_code == 200
+        roster = await gw.care.roster("demo")
+        people = roster.resolve(
+            ["patient:care_team", "patient:emergency_contact", "rotation:oncall"], "p-001", T0
+        )
+        assert [p.name for p in people] == ["dr.li", "Daughter", "dr.chen"]
+        audit = (await c.get("/audit", params={"actor": "admin"})).json()
+        assert [a["subject_type"] for a in audit] == [
+            "member", "member", "team", "rotation", "emergency_contacts",
+        ]  # fmt: skip
+        assert (
+            await c.delete("/rosters/rotations/oncall", params={"by": "admin"})
+        ).status_code == 204
+    await gw.stop()
