@@ -107,9 +107,9 @@ class Processor:
         for msg in batch:
             try:
                 topic = Topic.parse(msg.topic)
-                readings = decode_payload(topic, msg.payload, msg.received_at, self.max_payload)
                 if topic.kind == KIOSK_TOPIC_KIND:
                     self._require_kiosk(topic, out)
+                readings = decode_payload(topic, msg.payload, msg.received_at, self.max_payload)
                 resolved = [self._resolve(r, out) for r in readings]
             except DecodeError as exc:
                 out.rejected.append(
