@@ -111,8 +111,12 @@ async def sql(url: str, readings: list[Reading]) -> tuple[float, float, float]:
         await db.dispose()
 
 
-async def influx_v1(url: str, readings: list[Reading]) -> tuple[float, float, float]:
-    store = InfluxReadingStore(InfluxConfig(url=url, database="bench"))
+async def influx_v1(
+    url: str, readings: list[Reading], *, derive_beats: bool = True
+) -> tuple[float, float, float]:
+    store = InfluxReadingStore(
+        InfluxConfig(url=url, database=f"bench{int(derive_beats)}"), derive_beats=derive_beats
+    )
     try:
         return await bench_store(store, readings)
     finally:
@@ -161,6 +165,9 @@ async def main_async(n: int) -> None:
             results["postgresql"] = await sql(url, readings)
         with influxd_server(d / "influxd") as server:
             results["influxdb-v1 (1.6)"] = await influx_v1(server.url, readings)
+            results["influxdb-v1, no ecg_beat derivation"] = await influx_v1(
+                server.url, readings, derive_beats=False
+            )
         with victoria_server(d / "vm") as vm:
             results["influx-v2-write (VictoriaMetrics)"] = await influx_v2(vm.url, readings)
     print(

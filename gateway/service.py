@@ -52,7 +52,8 @@ def make_reading_store(settings: Settings, db: Database) -> ReadingStore:
                 batch_points=s.influx_batch_points,
                 timeout_s=s.influx_timeout_s,
                 create_database=s.influx_create_database,
-            )
+            ),
+            derive_beats=s.influx_derive_beats,
         )
     raise ValueError(f"readings backend {settings.readings_backend!r} is not available")
 

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     influx_batch_points: int = Field(default=5000, ge=1)
     influx_timeout_s: float = Field(default=10.0, gt=0)
     influx_create_database: bool = True
+    influx_derive_beats: bool = True  # store the `ecg_beat` series (RR, heart rate) from ECG
 
     # Data lifecycle: readings older than N days are deleted by the retention job (0 keeps them).
     retention_ecg_days: float = Field(default=30.0, ge=0)  # raw ECG chunks and derived beats

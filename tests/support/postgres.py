@@ -109,11 +109,12 @@ async def _migrate(url: str) -> None:
 
 
 async def _truncate(url: str) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in all_metadata().sorted_tables)
+    # DELETE is much faster than TRUNCATE on small tables (no new relation files).
+    deletes = "; ".join(f'DELETE FROM "{t.name}"' for t in reversed(all_metadata().sorted_tables))
     name = url.rsplit("/", 1)[1]
     conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database=name)
     try:
-        await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        await conn.execute(deletes)
     finally:
         await conn.close()
 
