@@ -23,7 +23,7 @@ from simulator.patient import DeviceSpec, PatientSpec, PatientStream, Pending, m
 from simulator.profiles import profile
 from simulator.rhythm import Pause, Rhythm, Segment
 from simulator.truth import Episode
-from simulator.wire import DeviceWire
+from simulator.wire import DeviceWire, Message
 
 _CYCLE = (
     "healthy",
@@ -157,10 +157,14 @@ class Cohort:
 
     def due(self, now: datetime) -> list[tuple[str, bytes]]:
         """Messages whose send time is <= `now` and not yet handed out, in time order."""
-        out: list[tuple[str, bytes]] = []
+        return [(m.topic, m.payload) for m in self.due_messages(now)]
+
+    def due_messages(self, now: datetime) -> list[Message]:
+        """As `due`, with each message's send time (ECG chunks are sent when complete)."""
+        out: list[Message] = []
         while self._next is not None and self._next.at <= now:
             msg = self._next.make(self._wires[self._next.device_id])
-            out.append((msg.topic, msg.payload))
+            out.append(Message(self._next.at, msg.topic, msg.payload))
             self._next = next(self._pending, None)
         return out
 

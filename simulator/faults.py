@@ -115,8 +115,9 @@ def reorder(msgs: list[Message], f: FaultDef, ctx: FaultContext) -> list[Message
     for m in msgs:
         if _selected(m, f, ctx) and _hit(f, ctx):
             _note(ctx, f, m, f"delayed {delay.total_seconds():g} s")
-            m = replace(m, at=m.at + delay)
-        out.append(m)
+            out.append(replace(m, at=m.at + delay))
+        else:
+            out.append(m)
     return out
 
 
@@ -129,8 +130,9 @@ def clock_skew(msgs: list[Message], f: FaultDef, ctx: FaultContext) -> list[Mess
         if doc is not None and "ts" in doc and _selected(m, f, ctx):
             doc["ts"] = format_ts(parse_ts(doc["ts"]) + skew)
             _note(ctx, f, m, f"ts {skew.total_seconds():+g} s")
-            m = replace(m, payload=dumps(doc))
-        out.append(m)
+            out.append(replace(m, payload=dumps(doc)))
+        else:
+            out.append(m)
     return out
 
 
@@ -183,8 +185,9 @@ def malformed(msgs: list[Message], f: FaultDef, ctx: FaultContext) -> list[Messa
         if _selected(m, f, ctx) and _hit(f, ctx):
             variant = str(variants[int(ctx.rng.integers(len(variants)))])
             _note(ctx, f, m, variant)
-            m = _malform(m, variant)
-        out.append(m)
+            out.append(_malform(m, variant))
+        else:
+            out.append(m)
     return out
 
 

@@ -192,3 +192,15 @@ class Publisher:
                 len(self._inflight),
                 max(self._connects - 1, 0),
             )
+
+
+def interrupt(publisher: Publisher, seconds: float) -> None:
+    """Simulate a broker/network outage: drop the connection for `seconds`, then reconnect."""
+    client = publisher._client  # the fault is about this very connection
+    client.disconnect()
+    client.loop_stop()
+    publisher._connected.clear()
+    time.sleep(seconds)
+    client.reconnect()
+    client.loop_start()
+    publisher._connected.wait(publisher.connect_timeout)
