@@ -184,6 +184,8 @@ def malformed(msgs: list[Message], f: FaultDef, ctx: FaultContext) -> list[Messa
     for m in msgs:
         if _selected(m, f, ctx) and _hit(f, ctx):
             variant = str(variants[int(ctx.rng.integers(len(variants)))])
+            if variant == "bad_unit" and (_doc(m) or {}).get("kind") not in ("bp", "glucose"):
+                variant = "wrong_type"  # only BP and glucose carry a unit
             _note(ctx, f, m, variant)
             out.append(_malform(m, variant))
         else:
