@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -79,9 +78,8 @@ class Gateway:
         self.targets: dict[str, Targets] = {}
         self.engine = DetectionEngine(settings.detectors, self.targets_for)
         self.care = CareStore(self.db)
-        if policies is None:  # HMG_POLICIES: a policy file or a directory of per-tenant files
-            path = os.environ.get("HMG_POLICIES")
-            policies = load_policies(path) if path else {}
+        if policies is None:  # a policy file or a directory of per-tenant files
+            policies = load_policies(settings.policies) if settings.policies else {}
         # A policy for tenant "*" serves every tenant without its own.
         self.escalator = Escalator(policies, default=policies.get("*"))
         self.processor = EscalatingProcessor(
@@ -95,7 +93,9 @@ class Gateway:
         self.sse = SseChannel()
         self.timers = TimerPersistence(self.escalator, self.care)
         self.dispatcher = Dispatcher(
-            build_channels(notifiers or NotifierConfig.from_env(), self._outbox, self.sse),
+            build_channels(
+                notifiers or NotifierConfig.from_settings(settings), self._outbox, self.sse
+            ),
             roster_for=self.care.roster,
             deliveries=self.care,
             on_tier_failure=self._tier_failed,

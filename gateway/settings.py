@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     detectors: list[str] | None = None  # None: every registered detector
     tick_interval_s: float = Field(default=5.0, gt=0)
 
+    # Alerting: escalation policies (a TOML file or a directory of per-tenant files) and
+    # notification channels (see docs/alerts.md).
+    policies: Path | None = None
+    notify_channels: list[str] | None = None  # None: mqtt, sse, webhook, email, sms
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    email_url: str | None = None  # Apprise URL template with an {address} placeholder
+    sms_url: str | None = None
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_secret: str = "change-me"
@@ -80,6 +89,8 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.mode == "production" and self.api_secret in PLACEHOLDER_SECRETS:
             raise ValueError("HMG_API_SECRET must be set to a real secret outside demo/test mode")
+        if self.webhook_url and (self.webhook_secret or "") in PLACEHOLDER_SECRETS:
+            raise ValueError("HMG_WEBHOOK_SECRET must be set when HMG_WEBHOOK_URL is")
         return self
 
     @property

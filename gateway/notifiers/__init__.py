@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +15,7 @@ from gateway.notifiers.dispatch import DeliveryLog, Dispatcher
 from gateway.notifiers.mqtt import MqttTopicChannel, Publisher, alert_topic
 from gateway.notifiers.sse import SseChannel
 from gateway.notifiers.webhook import WebhookChannel, sign, verify
+from gateway.settings import Settings
 
 CHANNELS = ("mqtt", "sse", "webhook", "email", "sms")
 
@@ -34,21 +34,15 @@ class NotifierConfig:
     extra: tuple[Channel, ...] = field(default=())
 
     @classmethod
-    def from_env(cls) -> NotifierConfig:
-        """`HMG_NOTIFY_CHANNELS`, `HMG_WEBHOOK_URL` + `HMG_WEBHOOK_SECRET`, `HMG_EMAIL_URL`,
-        `HMG_SMS_URL` (until these move into `Settings`)."""
-        env = os.environ
+    def from_settings(cls, settings: Settings) -> NotifierConfig:
         hooks: tuple[tuple[str, str], ...] = ()
-        if env.get("HMG_WEBHOOK_URL") and env.get("HMG_WEBHOOK_SECRET"):
-            hooks = ((env["HMG_WEBHOOK_URL"], env["HMG_WEBHOOK_SECRET"]),)
-        enabled = tuple(
-            c.strip() for c in env.get("HMG_NOTIFY_CHANNELS", ",".join(CHANNELS)).split(",")
-        )
+        if settings.webhook_url and settings.webhook_secret:
+            hooks = ((settings.webhook_url, settings.webhook_secret),)
         return cls(
-            enabled=enabled,
+            enabled=tuple(settings.notify_channels or CHANNELS),
             webhooks=hooks,
-            email_url=env.get("HMG_EMAIL_URL"),
-            sms_url=env.get("HMG_SMS_URL"),
+            email_url=settings.email_url,
+            sms_url=settings.sms_url,
         )
 
 
