@@ -42,3 +42,10 @@ def converter(table: MappingProxyType[str, Converter], unit: object, quantity: s
 
 def mmol_to_mgdl(x: float) -> float:
     return x * MGDL_PER_MMOLL
+
+
+def _lb(x: float) -> float:
+    return x * 0.45359237
+
+
+MASS: Final = MappingProxyType({"kg": _identity, "[lb_av]": _lb, "lb": _lb})

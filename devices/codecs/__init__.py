@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from devices.codecs.base import MAX_PAYLOAD_BYTES, Codec, parse_json
+from devices.codecs.fhir import FhirCodec, bundle, to_fhir
+from devices.codecs.kiosk import KioskCodec
 from devices.codecs.v1 import V1Codec, to_wire
 from devices.errors import DecodeError, RejectReason
 from devices.model import Reading, Topic
 
-# Order matters: the first codec that accepts a document decodes it.
-CODECS: tuple[Codec, ...] = (V1Codec(),)
+# Order matters: the first codec that accepts a document decodes it (v1, the bulk of traffic,
+# first). Each `accepts` is a cheap key check on the parsed document.
+CODECS: tuple[Codec, ...] = (V1Codec(), FhirCodec(), KioskCodec())
 
 
 def codec_for(doc: object) -> Codec:
@@ -29,4 +32,15 @@ def decode_payload(
     return codec_for(doc).decode(parsed, doc, received_at)
 
 
-__all__ = ["CODECS", "Codec", "V1Codec", "codec_for", "decode_payload", "to_wire"]
+__all__ = [
+    "CODECS",
+    "Codec",
+    "FhirCodec",
+    "KioskCodec",
+    "V1Codec",
+    "bundle",
+    "codec_for",
+    "decode_payload",
+    "to_fhir",
+    "to_wire",
+]

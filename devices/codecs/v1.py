@@ -45,12 +45,12 @@ def _glucose(data: dict[str, Any]) -> tuple[Values, Attrs]:
     conv = converter(GLUCOSE, data.get("unit"), "glucose")
     attrs: Attrs = {}
     source = data.get("source", "fingerstick")
-    if source not in GLUCOSE_SOURCES:
+    if not isinstance(source, str) or source not in GLUCOSE_SOURCES:
         raise DecodeError(RejectReason.SCHEMA, f"glucose: unknown source {source!r}")
     attrs["source"] = source
     context = data.get("context")
     if context is not None:
-        if context not in GLUCOSE_CONTEXTS:
+        if not isinstance(context, str) or context not in GLUCOSE_CONTEXTS:
             raise DecodeError(RejectReason.SCHEMA, f"glucose: unknown context {context!r}")
         attrs["context"] = context
     return {"glucose": conv(number(data, "value", "glucose"))}, attrs

@@ -1,0 +1,384 @@
+"""HL7 FHIR R4 Observation JSON (vital-signs profile), a Bundle of them, and FHIR export.
+
+A FHIR payload arrives on the same topics as wire v1 (`hm/v1/{tenant}/{device_id}/{kind}`) and is
+recognised by its shape (`"resourceType"`). Identity still comes from the topic: an
+`Observation.device` reference, when present, must name the topic's device, and every
+Observation's kind must be the topic's kind. `Observation.subject` (`Patient/{id}`) is the
+payload patient, honoured only for kiosks (the registry decides, as for v1).
+
+De-duplication needs a per-device sequence number: it is `Observation.identifier` with system
+`urn:hmg:seq` when present, else the effective time in epoch milliseconds (a device never takes
+two measurements in the same millisecond). Units are UCUM codes, converted once at decode.
+ECG is `valueSampledData` (top level or the first ECG `component`): value = origin + factor * data,
+`period` in milliseconds, so fs = 1000/period, gain = 1/factor (ADC units per mV) and
+baseline = -origin/factor; `data` must be integers (no `E`/`L`/`U` markers).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Final
+
+import numpy as np
+
+from devices.codecs.base import number
+from devices.codecs.v1 import MAX_BATCH, MAX_ECG_SAMPLES
+from devices.errors import DecodeError, RejectReason
+from devices.kinds import METRICS, Kind
+from devices.model import AttrValue, EcgChunk, Reading, Topic
+from devices.timeparse import format_ts, parse_ts
+from devices.units import GLUCOSE, MASS, PRESSURE, Converter, converter
+from devices.validate import check_plausible
+
+LOINC: Final = "http://loinc.org"
+UCUM: Final = "http://unitsofmeasure.org"
+MDC: Final = "urn:oid:2.16.840.1.113883.6.24"
+SEQ_SYSTEM: Final = "urn:hmg:seq"
+CATEGORY: Final = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "vital-signs",
+            "display": "Vital Signs",
+        }
+    ]
+}
+ACCEPTED_STATUS: Final = frozenset({"final", "amended", "corrected", "preliminary"})
+
+
+def _same(*units: str) -> MappingProxyType[str, Converter]:
+    return MappingProxyType({u: (lambda x: x) for u in units})
+
+
+HEART_RATE_UNITS: Final = _same("/min", "{beats}/min", "{Beats}/min", "beats/minute")
+PERCENT: Final = _same("%")
+
+
+# LOINC code -> (kind, metric, accepted UCUM units with converters, attrs). One table.
+SIMPLE: Final = MappingProxyType(
+    {
+        "8867-4": (Kind.HR, "hr", HEART_RATE_UNITS, {}),
+        "59408-5": (Kind.SPO2, "spo2", PERCENT, {}),
+        "2708-6": (Kind.SPO2, "spo2", PERCENT, {}),
+        "15074-8": (Kind.GLUCOSE, "glucose", GLUCOSE, {"source": "fingerstick"}),
+        "2339-0": (Kind.GLUCOSE, "glucose", GLUCOSE, {"source": "fingerstick"}),
+        "105272-9": (Kind.GLUCOSE, "glucose", GLUCOSE, {"source": "cgm"}),
+        "99504-3": (Kind.GLUCOSE, "glucose", GLUCOSE, {"source": "cgm"}),
+        "29463-7": (Kind.WEIGHT, "weight", MASS, {}),
+    }
+)
+# Export code per metric (mmol/L codes for glucose: canonical unit).
+EXPORT_CODE: Final = MappingProxyType(
+    {
+        ("hr", ""): "8867-4",
+        ("spo2", ""): "59408-5",
+        ("weight", ""): "29463-7",
+        ("glucose", "fingerstick"): "15074-8",
+        ("glucose", "cgm"): "105272-9",
+    }
+)
+BP_PANEL: Final = "85354-9"
+BP_COMPONENTS: Final = MappingProxyType(
+    {"8480-6": "systolic", "8462-4": "diastolic", "8867-4": "pulse"}
+)
+ECG_CODE: Final = "131328"  # MDC_ECG_ELEC_POTL
+LEADS: Final = MappingProxyType(
+    {
+        "131329": "I",
+        "131330": "II",
+        "131389": "III",
+        "131390": "aVR",
+        "131391": "aVL",
+        "131392": "aVF",
+        "131331": "V1",
+        "131332": "V2",
+        "131333": "V3",
+        "131334": "V4",
+        "131335": "V5",
+        "131336": "V6",
+    }
+)
+LEAD_CODES: Final = MappingProxyType({v: k for k, v in LEADS.items()})
+DISPLAY: Final = MappingProxyType({m.loinc: m.display for m in METRICS.values() if m.loinc})
+
+
+def _obj(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise DecodeError(RejectReason.SCHEMA, f"{where} must be an object")
+    return value
+
+
+def _codes(concept: Any, where: str) -> set[str]:
+    """The codes of a CodeableConcept (any system we know)."""
+    codings = _obj(concept, where).get("coding")
+    if not isinstance(codings, list):
+        raise DecodeError(RejectReason.SCHEMA, f"{where}.coding must be a list")
+    out = set()
+    for c in codings:
+        if isinstance(c, dict) and isinstance(c.get("code"), str):
+            out.add(c["code"])
+    return out
+
+
+def _quantity(q: Any, table: MappingProxyType[str, Converter], where: str) -> float:
+    q = _obj(q, where)
+    unit = q.get("code", q.get("unit"))
+    conv = converter(table, unit, where)
+    value = conv(number(q, "value", where))
+    if not math.isfinite(value):
+        raise DecodeError(RejectReason.SCHEMA, f"{where}: value out of range")
+    return value
+
+
+def _ref_id(ref: Any, resource: str, where: str) -> str | None:
+    if ref is None:
+        return None
+    ref = _obj(ref, where)
+    r = ref.get("reference")
+    if isinstance(r, str) and r.startswith(f"{resource}/") and len(r) > len(resource) + 1:
+        return r[len(resource) + 1 :]
+    ident = ref.get("identifier")
+    if isinstance(ident, dict) and isinstance(ident.get("value"), str):
+        return str(ident["value"])
+    raise DecodeError(RejectReason.SCHEMA, f"{where}: expected {resource}/<id> or an identifier")
+
+
+def _effective(obs: dict[str, Any]) -> datetime:
+    if "effectiveDateTime" in obs:
+        return parse_ts(obs["effectiveDateTime"])
+    if "effectiveInstant" in obs:
+        return parse_ts(obs["effectiveInstant"])
+    period = obs.get("effectivePeriod")
+    if isinstance(period, dict) and "start" in period:
+        return parse_ts(period["start"])
+    raise DecodeError(RejectReason.TIMESTAMP, "Observation without an effective time")
+
+
+def _seq(obs: dict[str, Any], ts: datetime) -> int:
+    idents = obs.get("identifier")
+    if isinstance(idents, list):
+        for ident in idents:
+            if isinstance(ident, dict) and ident.get("system") == SEQ_SYSTEM:
+                value = ident.get("value")
+                if isinstance(value, str) and value.isascii() and value.isdigit():
+                    seq = int(value)
+                    if seq < 2**63:
+                        return seq
+                raise DecodeError(RejectReason.SCHEMA, f"identifier {SEQ_SYSTEM} must be digits")
+    return int(ts.timestamp() * 1000)
+
+
+def _sampled(sd: Any) -> tuple[float, float, int, np.ndarray[Any, np.dtype[np.int32]]]:
+    """(fs, gain, baseline, samples) from a SampledData."""
+    sd = _obj(sd, "valueSampledData")
+    period = number(sd, "period", "valueSampledData")
+    factor = number(sd, "factor", "valueSampledData") if "factor" in sd else 1.0
+    if not factor > 0:
+        raise DecodeError(RejectReason.ECG_FORMAT, "valueSampledData.factor must be positive")
+    origin_q = _obj(sd.get("origin"), "valueSampledData.origin")
+    origin = number(origin_q, "value", "valueSampledData.origin")
+    if sd.get("dimensions", 1) != 1:
+        raise DecodeError(RejectReason.ECG_FORMAT, "only one-dimensional SampledData")
+    data = sd.get("data")
+    if not isinstance(data, str):
+        raise DecodeError(RejectReason.ECG_FORMAT, "valueSampledData.data must be a string")
+    if not period > 0:
+        raise DecodeError(RejectReason.ECG_FORMAT, "valueSampledData.period must be positive")
+    fs = 1000.0 / period
+    if not 125.0 <= fs <= 1000.0:
+        raise DecodeError(RejectReason.ECG_FORMAT, f"ecg: fs {fs:g} Hz outside 125..1000")
+    tokens = data.split()
+    if len(tokens) > MAX_ECG_SAMPLES:
+        raise DecodeError(RejectReason.TOO_LARGE, f"ecg: {len(tokens)} samples in one chunk")
+    try:
+        values = np.array(tokens, dtype=np.float64)
+    except ValueError as exc:
+        raise DecodeError(RejectReason.ECG_FORMAT, "ecg: data must be numbers") from exc
+    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+        raise DecodeError(RejectReason.ECG_FORMAT, "ecg: data must be integers")
+    if np.any(np.abs(values) >= 2**31):
+        raise DecodeError(RejectReason.ECG_FORMAT, "ecg: sample out of 32-bit range")
+    gain = 1.0 / factor
+    baseline_f = -origin / factor
+    if not (math.isfinite(gain) and math.isfinite(baseline_f) and abs(baseline_f) < 2**31):
+        raise DecodeError(RejectReason.ECG_FORMAT, "ecg: origin/factor out of range")
+    return fs, gain, round(baseline_f), values.astype(np.int32)
+
+
+class FhirCodec:
+    """Codec for FHIR R4 Observation / Bundle-of-Observation JSON."""
+
+    name = "fhir"
+
+    def accepts(self, doc: Any) -> bool:
+        return isinstance(doc, dict) and doc.get("resourceType") in ("Observation", "Bundle")
+
+    def decode(self, topic: Topic, doc: Any, received_at: datetime) -> list[Reading]:
+        if doc.get("resourceType") == "Bundle":
+            entries = doc.get("entry")
+            if not isinstance(entries, list) or not entries:
+                raise DecodeError(RejectReason.SCHEMA, "Bundle without entries")
+            if len(entries) > MAX_BATCH:
+                raise DecodeError(RejectReason.TOO_LARGE, f"Bundle of {len(entries)} > {MAX_BATCH}")
+            resources = [_obj(e, "Bundle.entry").get("resource") for e in entries]
+        else:
+            resources = [doc]
+        return [self._observation(topic, r, received_at) for r in resources]
+
+    def _observation(self, topic: Topic, obs: Any, received_at: datetime) -> Reading:
+        if not isinstance(obs, dict) or obs.get("resourceType") != "Observation":
+            raise DecodeError(RejectReason.SCHEMA, "Bundle entries must be Observations")
+        status = obs.get("status")
+        if not isinstance(status, str) or status not in ACCEPTED_STATUS:
+            raise DecodeError(RejectReason.SCHEMA, f"Observation.status {status!r}")
+        device = _ref_id(obs.get("device"), "Device", "Observation.device")
+        if device is not None and device != topic.device_id:
+            raise DecodeError(
+                RejectReason.TOPIC_MISMATCH,
+                f"Observation.device {device!r} differs from topic device {topic.device_id!r}",
+            )
+        patient_id = _ref_id(obs.get("subject"), "Patient", "Observation.subject")
+        codes = _codes(obs.get("code"), "Observation.code")
+        ts = _effective(obs)
+        seq = _seq(obs, ts)
+        values: dict[str, float] = {}
+        attrs: dict[str, AttrValue] = {}
+        ecg = None
+        if BP_PANEL in codes:
+            kind = Kind.BP
+            comps = obs.get("component")
+            if not isinstance(comps, list):
+                raise DecodeError(RejectReason.SCHEMA, "BP panel without components")
+            for item in comps:
+                comp = _obj(item, "Observation.component")
+                for code in _codes(comp.get("code"), "component.code") & BP_COMPONENTS.keys():
+                    name = BP_COMPONENTS[code]
+                    table = HEART_RATE_UNITS if name == "pulse" else PRESSURE
+                    values[name] = _quantity(comp.get("valueQuantity"), table, name)
+            if "systolic" not in values or "diastolic" not in values:
+                raise DecodeError(RejectReason.SCHEMA, "BP panel needs 8480-6 and 8462-4")
+        elif ECG_CODE in codes:
+            kind = Kind.ECG
+            sd, lead = obs.get("valueSampledData"), "II"
+            if sd is None and isinstance(obs.get("component"), list):
+                for comp in obs["component"]:
+                    if isinstance(comp, dict) and "valueSampledData" in comp:
+                        sd = comp["valueSampledData"]
+                        lead_codes = _codes(comp.get("code"), "component.code") & LEADS.keys()
+                        lead = LEADS[min(lead_codes)] if lead_codes else lead
+                        break
+            lead_codes = codes & LEADS.keys()
+            if lead_codes:
+                lead = LEADS[min(lead_codes)]
+            fs, gain, baseline, samples = _sampled(sd)
+            ecg = EcgChunk(fs=fs, lead=lead, gain=gain, baseline=baseline, samples=samples)
+        else:
+            known = codes & SIMPLE.keys()
+            if not known:
+                raise DecodeError(
+                    RejectReason.SCHEMA, f"no supported LOINC code in {sorted(codes)}"
+                )
+            kind, metric, table, extra = SIMPLE[min(known)]
+            values[metric] = _quantity(obs.get("valueQuantity"), table, metric)
+            attrs.update(extra)
+        if kind.value != topic.kind:
+            raise DecodeError(
+                RejectReason.TOPIC_MISMATCH,
+                f"Observation is {kind.value!r}, topic is {topic.kind!r}",
+            )
+        check_plausible(values)
+        return Reading(
+            topic.tenant,
+            topic.device_id,
+            kind,
+            seq,
+            ts,
+            received_at,
+            patient_id,
+            values,
+            attrs,
+            ecg,
+        )
+
+    def encode(self, readings: Sequence[Reading]) -> bytes:
+        doc = to_fhir(readings[0]) if len(readings) == 1 else bundle(readings, "collection")
+        return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def _coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
+    out = {"system": system, "code": code}
+    if display:
+        out["display"] = display
+    return out
+
+
+def _qty(value: float, ucum: str) -> dict[str, Any]:
+    return {"value": value, "unit": ucum, "system": UCUM, "code": ucum}
+
+
+def to_fhir(r: Reading) -> dict[str, Any]:
+    """A stored reading as a FHIR R4 Observation (vital-signs profile, canonical UCUM units)."""
+    obs: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": f"{r.device_id}-{r.seq}",
+        "identifier": [{"system": SEQ_SYSTEM, "value": str(r.seq)}],
+        "status": "final",
+        "category": [CATEGORY],
+        "effectiveDateTime": format_ts(r.ts),
+        "device": {"reference": f"Device/{r.device_id}"},
+    }
+    if r.patient_id:
+        obs["subject"] = {"reference": f"Patient/{r.patient_id}"}
+    if r.kind is Kind.BP:
+        obs["code"] = {"coding": [_coding(LOINC, BP_PANEL, "Blood pressure panel")]}
+        comps = []
+        for code, name in BP_COMPONENTS.items():
+            if name in r.values:
+                unit = "/min" if name == "pulse" else "mm[Hg]"
+                comps.append(
+                    {
+                        "code": {"coding": [_coding(LOINC, code, DISPLAY.get(code))]},
+                        "valueQuantity": _qty(r.values[name], unit),
+                    }
+                )
+        obs["component"] = comps
+    elif r.kind is Kind.ECG:
+        assert r.ecg is not None
+        e = r.ecg
+        codings = [_coding(MDC, ECG_CODE, "MDC_ECG_ELEC_POTL")]
+        if e.lead in LEAD_CODES:
+            codings.append(_coding(MDC, LEAD_CODES[e.lead], f"MDC_ECG_ELEC_POTL_{e.lead.upper()}"))
+        obs["code"] = {"coding": codings, "text": f"ECG lead {e.lead}"}
+        obs["valueSampledData"] = {
+            "origin": {"value": -e.baseline / e.gain, "unit": "mV", "system": UCUM, "code": "mV"},
+            "period": 1000.0 / e.fs,
+            "factor": 1.0 / e.gain,
+            "dimensions": 1,
+            "data": " ".join(map(str, e.samples.tolist())),
+        }
+    else:
+        metric = r.kind.value if r.kind is not Kind.GLUCOSE else "glucose"
+        source = str(r.attrs.get("source", "fingerstick")) if r.kind is Kind.GLUCOSE else ""
+        export = EXPORT_CODE.get((metric, source))
+        if export is None or metric not in r.values:
+            raise ValueError(f"no FHIR mapping for a {r.kind.value} reading")
+        obs["code"] = {"coding": [_coding(LOINC, export, DISPLAY.get(export))]}
+        obs["valueQuantity"] = _qty(r.values[metric], METRICS[metric].ucum)
+    return obs
+
+
+def exportable(r: Reading) -> bool:
+    return r.kind is not Kind.STATUS
+
+
+def bundle(readings: Sequence[Reading], type_: str = "searchset") -> dict[str, Any]:
+    """Readings as a FHIR Bundle (status readings have no vital-signs mapping and are skipped)."""
+    entries = [{"resource": to_fhir(r)} for r in readings if exportable(r)]
+    doc: dict[str, Any] = {"resourceType": "Bundle", "type": type_, "entry": entries}
+    if type_ == "searchset":
+        doc["total"] = len(entries)
+    return doc
