@@ -127,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--ann", default=None, help="analyse this annotation file's beats instead")
     a.add_argument("--channel", type=int, default=0)
     a.set_defaults(func=_cmd_ecg)
+
+    from gateway.provision import add_cli  # `hmg devices ...` and `hmg provision`
+
+    add_cli(sub)
     return p
 
 
