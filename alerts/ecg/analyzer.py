@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from alerts.ecg.beats import BeatQuality
 from alerts.ecg.config import EcgConfig
 from alerts.ecg.episodes import Episode, EpisodeLog, Label
 from alerts.ecg.qrs import QrsDetector
@@ -50,6 +51,7 @@ class EcgAnalyzer:
         self._qrs = QrsDetector(self.fs, cfg)
         self._quality = QualityMonitor(self.fs, cfg)
         self._rhythm = RhythmAnalyzer(self.fs, cfg)
+        self._morph = BeatQuality(self.fs)
         self._noise = EpisodeLog()
         self._block = max(1, round(cfg.block_s * self.fs))
         self._pending: list[npt.NDArray[np.float64]] = []
@@ -100,6 +102,7 @@ class EcgAnalyzer:
             self._qrs.nbytes
             + self._quality.nbytes
             + self._rhythm.nbytes
+            + self._morph.nbytes
             + 8 * (self._pending_n + len(self._beats) + 2 * len(self._defects))
             + 1024
         )
@@ -109,6 +112,7 @@ class EcgAnalyzer:
         self._pending = []
         self._pending_n = 0
         bp, beats = self._qrs.process(x, final=final)
+        self._morph.add(x)
         self._beats.extend(beats.tolist())
         first = self._quality.labelled
         defects = self._quality.process(x, bp, final=final)
@@ -127,16 +131,18 @@ class EcgAnalyzer:
             elif self._defects.get(b // epoch, Defect.OK) is not Defect.FLAT:
                 out.append(b)
         self._beats = keep
+        corr = self._morph.score(out)
+        self._morph.trim(min(keep[0] if keep else labelled_end, self._qrs.final_until))
         oldest = (keep[0] if keep else labelled_end) // epoch
         for k in [k for k in self._defects if k < oldest]:
             del self._defects[k]
         if final:
             self._noise.close(Label.NOISE, self._received, detail=self._worst.name.lower())
-            opened, closed = self._rhythm.update(out, bad, self._received)
+            opened, closed = self._rhythm.update(out, bad, self._received, corr)
             o2, c2 = self._rhythm.finish(self._received)
             opened, closed = opened + o2, closed + c2
         else:
-            opened, closed = self._rhythm.update(out, bad, self._rhythm_until())
+            opened, closed = self._rhythm.update(out, bad, self._rhythm_until(), corr)
         n_open, n_closed = self._noise.take()
         return EcgUpdate(tuple(out), opened + n_open, closed + n_closed, self._rhythm_until(final))
 

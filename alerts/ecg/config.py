@@ -60,6 +60,10 @@ class EcgConfig:
     af_compensatory: float = 1.05
     af_reference_beats: int = 16
     af_alarm_s: float = 30.0
+    af_max_ectopic: float = 0.6  # at most this share of a window's intervals may be ectopic
+    # Beat morphology: mean correlation of QRS complexes with the median template below this is
+    # noise (Orphanidou et al., IEEE J Biomed Health Inform 2015;19:832: threshold 0.66).
+    min_beat_corr: float = 0.66
 
     def __post_init__(self) -> None:
         lo, hi = self.band_hz

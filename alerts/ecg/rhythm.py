@@ -45,7 +45,7 @@ class RhythmAnalyzer:
         self._pause = cfg.pause_s * fs
         self._asys = cfg.asystole_s * fs
         self._sustain = cfg.rate_sustain_s * fs
-        self._beats: deque[int] = deque()  # received, not yet processed
+        self._beats: deque[tuple[int, float | None]] = deque()  # received, not processed
         self._bad: list[tuple[int, int]] = []  # received bad intervals, not yet processed
         self._until = 0  # processed up to here
         self._prev: int | None = None  # last processed beat
@@ -61,9 +61,13 @@ class RhythmAnalyzer:
         }
         # AF.
         self._ref: deque[int] = deque(maxlen=cfg.af_reference_beats)
-        self._held: tuple[int, int, int, float] | None = None  # (start, end, rr, ref) awaiting
+        # (start, end, rr, ref, corr) awaiting the next interval
+        self._held: tuple[int, int, int, float, float | None] | None = None
+        self._corr: float | None = None  # morphology correlation of the latest beat
+        self._dropped = 0  # ectopic intervals dropped since the last normal one
         self._last_normal: int | None = None
-        self._af: deque[tuple[int, int, float]] = deque()  # (start, end, d)
+        # (start, end, d, QRS correlation of the end beat, ectopic intervals dropped just before)
+        self._af: deque[tuple[int, int, float, float | None, int]] = deque()
         self._af_next = 0  # index in `_af` of the next entry to label
         self._af_end: int | None = None
         self._af_rr = [0.0, 0.0]
@@ -71,10 +75,20 @@ class RhythmAnalyzer:
     # -- public -------------------------------------------------------------------------------
 
     def update(
-        self, beats: list[int] | tuple[int, ...], bad: list[tuple[int, int]], until: int
+        self,
+        beats: list[int] | tuple[int, ...],
+        bad: list[tuple[int, int]],
+        until: int,
+        corr: list[float | None] | None = None,
     ) -> tuple[tuple[Episode, ...], tuple[Episode, ...]]:
-        """Add beats and bad intervals (both complete before `until`); return (opened, closed)."""
-        self._beats.extend(beats)
+        """Add beats and bad intervals (both complete before `until`); return (opened, closed).
+
+        `corr` (optional, one per beat) is the beat's correlation with the recent QRS template
+        (`alerts.ecg.beats`); without it (beats-only mode) AF is judged from RR intervals alone."""
+        if corr is None:
+            self._beats.extend((b, None) for b in beats)
+        else:
+            self._beats.extend(zip(beats, corr, strict=True))
         self._bad.extend(bad)
         self._advance(until, final=False)
         return self.log.take()
@@ -107,16 +121,16 @@ class RhythmAnalyzer:
     def _advance(self, until: int, *, final: bool) -> None:
         self._bad.sort()
         while True:
-            b = self._beats[0] if self._beats and (final or self._beats[0] < until) else None
+            b = self._beats[0] if self._beats and (final or self._beats[0][0] < until) else None
             s = self._bad[0] if self._bad and (final or self._bad[0][0] < until) else None
             if b is None and s is None:
                 break
-            if s is not None and (b is None or s[0] <= b):
+            if s is not None and (b is None or s[0] <= b[0]):
                 self._bad.pop(0)
                 self._on_bad(*s)
             elif b is not None:
                 self._beats.popleft()
-                self._on_beat(b)
+                self._on_beat(*b)
         self._until = max(self._until, until)
         self._gap(until, closing=False)
 
@@ -130,7 +144,8 @@ class RhythmAnalyzer:
         self._origin = max(self._origin, end)
         self._origin_is_beat = False
 
-    def _on_beat(self, b: int) -> None:
+    def _on_beat(self, b: int, corr: float | None) -> None:
+        self._corr = corr
         if b < self._origin:  # inside a bad stretch: not a usable interval
             self._prev = b
             self._clean = False
@@ -213,16 +228,18 @@ class RhythmAnalyzer:
             self._emit_normal(held)
             held = None
         if held is not None:
-            _h_start, _h_end, h_rr, h_ref = held
+            h_rr, h_ref = held[2], held[3]
             if h_rr < self.cfg.af_premature * h_ref and rr > self.cfg.af_compensatory * h_ref:
+                self._dropped += 2
                 return  # premature beat + compensatory pause: drop both intervals
             self._emit_normal(held)
-        self._held = (start, end, rr, ref)
+        self._held = (start, end, rr, ref, self._corr)
 
-    def _emit_normal(self, item: tuple[int, int, int, float]) -> None:
-        start, end, rr, ref = item
+    def _emit_normal(self, item: tuple[int, int, int, float, float | None]) -> None:
+        start, end, rr, ref, corr = item
         if self._last_normal is not None:
-            self._af.append((start, end, abs(rr - self._last_normal) / ref))
+            self._af.append((start, end, abs(rr - self._last_normal) / ref, corr, self._dropped))
+            self._dropped = 0
             self._label_af(final=False)
         self._last_normal = rr
 
@@ -232,17 +249,32 @@ class RhythmAnalyzer:
             final or len(self._af) - 1 - self._af_next >= half
         ):
             i = self._af_next
-            window = [
-                self._af[j][2] for j in range(max(0, i - half), min(len(self._af), i + half + 1))
+            entries = [
+                self._af[j] for j in range(max(0, i - half), min(len(self._af), i + half + 1))
             ]
-            start, end, _ = self._af[i]
-            self._af_beat(start, end, _median(window) > self.cfg.af_threshold)
+            start, end = self._af[i][0], self._af[i][1]
+            self._af_beat(start, end, self._af_window(entries))
             self._af_next += 1
         drop = self._af_next - half
         while drop > 0:
             self._af.popleft()
             self._af_next -= 1
             drop -= 1
+
+    def _af_window(self, entries: list[tuple[int, int, float, float | None, int]]) -> bool:
+        """AF decision for a window of normal intervals: irregular RR (median normalised
+        successive difference above `af_threshold`), most intervals not ectopic (a run of
+        ectopic pairs, e.g. bigeminy, leaves too few normal intervals to judge), and, when beat
+        morphology is known, QRS complexes alike (mean template correlation at least
+        `min_beat_corr`; noise detected as beats is irregular but not AF)."""
+        cfg = self.cfg
+        if _median([e[2] for e in entries]) <= cfg.af_threshold:
+            return False
+        dropped = sum(e[4] for e in entries)
+        if dropped > cfg.af_max_ectopic * (dropped + len(entries)):
+            return False
+        corr = [e[3] for e in entries if e[3] is not None]
+        return not corr or sum(corr) / len(corr) >= cfg.min_beat_corr
 
     def _af_beat(self, start: int, end: int, is_af: bool) -> None:
         if is_af:
