@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from alerts.detectors.device import StaleWatch
 from alerts.engine import DetectionEngine
 from alerts.lifecycle import AlertBook
 from alerts.model import AlertCandidate, AlertEvent
@@ -93,6 +94,8 @@ class Processor:
         self.books: dict[str, AlertBook] = {b.tenant: b for b in active_alerts}
         self.replay_clock: datetime | None = None
         self.continuity = ContinuityTracker()
+        # device.stale runs on the server clock, which a replay does not have.
+        self.stale: StaleWatch | None = None if replay else StaleWatch()
         self._tenants: dict[str, str] = {}
 
     def book(self, tenant: str) -> AlertBook:
@@ -171,6 +174,10 @@ class Processor:
             return resolved.evolve(resolved.patient_id, resolved.flags | {"late"})
         return resolved
 
+    def _is_kiosk(self, device_id: str) -> bool:
+        dev = self.registry.get(device_id)
+        return dev is not None and dev.kiosk
+
     # -- detect ---------------------------------------------------------------------------
     def detect(self, readings: Sequence[Reading], now: datetime | None = None) -> list[AlertEvent]:
         """Run detectors over newly stored readings and apply candidates to the alert books.
@@ -182,7 +189,12 @@ class Processor:
             if r.patient_id is not None:
                 self._tenants[r.patient_id] = r.tenant
             at = (self.replay_clock or r.ts) if self.replay else (now or r.received_at)
-            events.extend(self.apply(self.engine.process(r), r.tenant, at))
+            candidates = self.engine.process(r)
+            if self.stale is not None and not self._is_kiosk(r.device_id):
+                cleared = self.stale.seen(r)
+                if cleared:
+                    candidates = [*candidates, *cleared]
+            events.extend(self.apply(candidates, r.tenant, at))
         return events
 
     def apply(
@@ -199,7 +211,8 @@ class Processor:
     def tick(self, now: datetime) -> list[AlertEvent]:
         """Timers: detector timeouts on the given clock (escalation hooks in here too)."""
         events: list[AlertEvent] = []
-        for c in self.engine.tick(now):
+        stale = self.stale.tick(now) if self.stale is not None else []
+        for c in [*self.engine.tick(now), *stale]:
             tenant = self._tenants.get(c.patient_id, "default")
             events.extend(self.apply([c], tenant, now))
         return events

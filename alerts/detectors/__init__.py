@@ -19,6 +19,7 @@ from alerts.detectors.base import (
 from alerts.detectors.bp import BloodPressureDetector
 from alerts.detectors.bp_trend import BloodPressureTrendDetector
 from alerts.detectors.cv import CardiovascularDetector
+from alerts.detectors.device import DeviceStatusDetector
 from alerts.detectors.ecg import EcgDetector
 from alerts.detectors.glucose import GlucoseDetector
 from alerts.detectors.glucose_forecast import GlucoseForecastDetector
@@ -30,6 +31,7 @@ _FACTORIES: tuple[DetectorFactory, ...] = (
     GlucoseForecastDetector,
     EcgDetector,  # before `cv`, which combines its rhythm findings with BP and glucose
     CardiovascularDetector,
+    DeviceStatusDetector,
 )
 
 DETECTORS: Final[MappingProxyType[str, DetectorFactory]] = MappingProxyType(
@@ -44,8 +46,9 @@ __all__ = [
     "CardiovascularDetector",
     "Detector",
     "DetectorFactory",
-    "EcgDetector",
     "DetectorSettings",
+    "DeviceStatusDetector",
+    "EcgDetector",
     "GlucoseDetector",
     "GlucoseForecastDetector",
     "Observer",

@@ -1,0 +1,188 @@
+"""The synchronous hot path: decode -> resolve -> flag, and the device technical alerts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from alerts.engine import DetectionEngine
+from alerts.model import EventType
+from devices.kinds import Kind
+from devices.registry import Binding, Device, DeviceRegistry
+from devices.timeparse import format_ts
+from gateway.processor import Inbound, Processor
+
+T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def registry() -> DeviceRegistry:
+    return DeviceRegistry(
+        [
+            Device("cuff-1", "t1", "bp", bindings=(Binding("p-1", T0 - DAY),)),
+            Device("patch-1", "t1", "ecg", bindings=(Binding("p-2", T0 - DAY),)),
+            Device("kiosk-1", "t1", "kiosk", kiosk=True),
+        ]
+    )
+
+
+def proc(**kw: Any) -> Processor:
+    return Processor(registry(), DetectionEngine(), **kw)
+
+
+def v1(device: str, kind: str, seq: int, data: dict[str, Any], ts: datetime) -> bytes:
+    return json.dumps(
+        {
+            "schema": "hm.reading/1",
+            "device_id": device,
+            "seq": seq,
+            "ts": format_ts(ts),
+            "kind": kind,
+            "patient_id": None,
+            "data": data,
+        }
+    ).encode()
+
+
+def msg(topic: str, payload: bytes, rx: datetime = T0) -> Inbound:
+    return Inbound(topic, payload, rx, 1, 1)
+
+
+def kiosk(device: str = "kiosk-1", seq: int = 1) -> bytes:
+    return json.dumps(
+        {
+            "schema": "hm.kiosk/1",
+            "device_id": device,
+            "seq": seq,
+            "ts": format_ts(T0),
+            "patient_id": "p-9",
+            "measurements": {
+                "bp": {"systolic": 150, "diastolic": 90, "unit": "mmHg"},
+                "glucose": {"value": 6.1, "unit": "mmol/L"},
+                "pulse": {"value": 70},
+            },
+        }
+    ).encode()
+
+
+def test_kiosk_batches_only_from_registered_kiosks() -> None:
+    p = proc()
+    out = p.decode([msg("hm/v1/t1/kiosk-1/kiosk", kiosk())])
+    assert [(r.kind, r.patient_id, r.seq) for r in out.readings] == [
+        (Kind.BP, "p-9", 8),
+        (Kind.GLUCOSE, "p-9", 9),
+        (Kind.HR, "p-9", 10),
+    ]
+    out = p.decode([msg("hm/v1/t1/cuff-1/kiosk", kiosk("cuff-1"))])
+    assert [d.reason.value for d in out.rejected] == ["not_kiosk"]
+    out = p.decode([msg("hm/v1/t1/ghost/kiosk", kiosk("ghost"))])
+    assert [d.reason.value for d in out.rejected] == ["unknown_device"]
+
+
+def test_patient_id_from_a_personal_device_is_refused() -> None:
+    doc = json.loads(v1("cuff-1", "bp", 1, {"systolic": 120, "diastolic": 80}, T0))
+    doc["patient_id"] = "p-other"
+    out = proc().decode([msg("hm/v1/t1/cuff-1/bp", json.dumps(doc).encode())])
+    assert [d.reason.value for d in out.rejected] == ["not_kiosk"]
+
+
+def test_rebinding_from_a_time_splits_readings_between_patients() -> None:
+    p = proc()
+    p.registry.bind("cuff-1", "p-new", T0)
+    data = {"systolic": 120, "diastolic": 80}
+    out = p.decode(
+        [
+            msg("hm/v1/t1/cuff-1/bp", v1("cuff-1", "bp", i, data, T0 + timedelta(minutes=m)))
+            for i, m in ((1, -5), (2, 5))
+        ]
+    )
+    assert [r.patient_id for r in out.readings] == ["p-1", "p-new"]
+    p.registry.retire("cuff-1", T0 + timedelta(minutes=10))
+    out = p.decode(
+        [
+            msg(
+                "hm/v1/t1/cuff-1/bp",
+                v1("cuff-1", "bp", 3, data, T0 + timedelta(minutes=11)),
+                T0 + timedelta(minutes=11),
+            )
+        ]
+    )
+    assert [d.reason.value for d in out.rejected] == ["retired_device"]
+
+
+@pytest.mark.parametrize(("policy", "expect"), [("reject", "timestamp"), ("flag", "clock_skew")])
+def test_future_timestamps_rejected_or_flagged(policy: str, expect: str) -> None:
+    p = proc(future_skew=timedelta(minutes=5), future_policy=policy)
+    future = v1("cuff-1", "bp", 1, {"systolic": 120, "diastolic": 80}, T0 + timedelta(minutes=6))
+    out = p.decode([msg("hm/v1/t1/cuff-1/bp", future)])
+    if policy == "reject":
+        assert [d.reason.value for d in out.rejected] == [expect]
+    else:
+        assert expect in out.readings[0].flags
+
+
+def test_late_readings_are_stored_but_never_alerted() -> None:
+    p = proc(late_after=timedelta(minutes=10))
+    crisis = v1("cuff-1", "bp", 1, {"systolic": 230, "diastolic": 130}, T0 - timedelta(hours=1))
+    out = p.decode([msg("hm/v1/t1/cuff-1/bp", crisis)])
+    assert "late" in out.readings[0].flags
+    assert p.detect(out.readings, T0) == []
+
+
+def ecg(seq: int, ts: datetime, n: int = 250) -> bytes:
+    data = {"fs": 250, "gain": 200, "lead": "II", "samples": np.zeros(n, dtype=int).tolist()}
+    return v1("patch-1", "ecg", seq, data, ts)
+
+
+def test_ecg_continuity_gaps_and_overlaps_per_device() -> None:
+    p = proc()
+    second = timedelta(seconds=1)
+    msgs = [
+        ecg(1, T0),
+        ecg(2, T0 + second),  # continues exactly
+        ecg(3, T0 + 3 * second),  # 1 s gap
+        ecg(4, T0 + 3.5 * second),  # 0.5 s overlap
+        ecg(4, T0 + 3.5 * second),  # redelivery: not judged
+    ]
+    out = p.decode([msg("hm/v1/t1/patch-1/ecg", m, T0 + 5 * second) for m in msgs])
+    assert [sorted(r.flags) for r in out.readings] == [[], [], ["ecg_gap"], ["ecg_overlap"], []]
+    assert out.readings[2].attrs["ecg_gap_ms"] == pytest.approx(1000.0)
+    assert out.readings[3].attrs["ecg_overlap_ms"] == pytest.approx(500.0)
+
+
+def test_status_messages_raise_battery_and_signal_alerts() -> None:
+    p = proc()
+
+    def status(seq: int, data: dict[str, Any]) -> list[EventType]:
+        rx = T0 + timedelta(minutes=seq)
+        out = p.decode([msg("hm/v1/t1/patch-1/status", v1("patch-1", "status", seq, data, rx), rx)])
+        return [e.event for e in p.detect(out.readings, rx) if e.alert.technical]
+
+    assert status(1, {"battery": 0.10, "lead_off": True}) == [EventType.OPENED, EventType.OPENED]
+    assert status(2, {"battery": 0.20, "lead_off": False}) == [EventType.RESOLVED]
+    assert status(3, {"battery": 0.30}) == [EventType.RESOLVED]
+
+
+def test_stale_device_on_the_server_clock() -> None:
+    p = proc()
+    data = {"systolic": 120, "diastolic": 80}
+    for i in range(3):  # a device that normally reports: three readings
+        rx = T0 + timedelta(hours=i)
+        out = p.decode([msg("hm/v1/t1/cuff-1/bp", v1("cuff-1", "bp", i, data, rx), rx)])
+        p.detect(out.readings, rx)
+    last = T0 + timedelta(hours=2)
+    assert p.tick(last + timedelta(hours=36)) == []  # within 1.5 x the 36 h BP interval
+    events = p.tick(last + timedelta(hours=55))
+    assert [(e.event, e.alert.code, e.alert.patient_id) for e in events] == [
+        (EventType.OPENED, "device.stale", "p-1")
+    ]
+    assert p.tick(last + timedelta(hours=60)) == []  # one episode
+    rx = last + timedelta(hours=61)
+    out = p.decode([msg("hm/v1/t1/cuff-1/bp", v1("cuff-1", "bp", 9, data, rx), rx)])
+    assert [(e.event, e.alert.code) for e in p.detect(out.readings, rx)] == [
+        (EventType.RESOLVED, "device.stale")
+    ]
