@@ -11,6 +11,7 @@ from gateway.api import (
     alerts,
     deadletters,
     devices,
+    fhir,
     health,
     history,
     patients,
@@ -32,6 +33,7 @@ ROUTERS = (
     referrals.router,
     rosters.router,
     stream.router,
+    fhir.router,
 )
 
 

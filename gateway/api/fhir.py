@@ -1,0 +1,57 @@
+"""FHIR R4 export of stored readings: `GET /fhir/Observation` returns a searchset Bundle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+
+from devices.codecs.fhir import BP_PANEL, ECG_CODE, SIMPLE, bundle
+from devices.kinds import Kind
+from devices.timeparse import parse_ts
+from gateway.api.deps import GatewayDep
+
+router = APIRouter(prefix="/fhir", tags=["fhir"])
+
+CODE_TO_KIND = {BP_PANEL: Kind.BP, ECG_CODE: Kind.ECG, **{c: k for c, (k, *_) in SIMPLE.items()}}
+FHIR_JSON = "application/fhir+json"
+
+
+def _bounds(dates: list[str]) -> tuple[datetime, datetime]:
+    """FHIR `date` search parameters with ge/gt/le/lt prefixes (default: the last 30 days)."""
+    end = datetime.now(UTC) + timedelta(minutes=5)
+    start = end - timedelta(days=30)
+    for d in dates:
+        prefix, value = (d[:2], d[2:]) if d[:2] in ("ge", "gt", "le", "lt") else ("eq", d)
+        try:
+            ts = parse_ts(value)
+        except ValueError as exc:
+            raise HTTPException(400, f"bad date {d!r}: {exc}") from exc
+        if prefix in ("ge", "gt"):
+            start = ts
+        elif prefix in ("le", "lt"):
+            end = ts
+        else:
+            start, end = ts, ts + timedelta(milliseconds=1)
+    return start, end
+
+
+@router.get("/Observation")
+async def search_observations(
+    gw: GatewayDep,
+    patient: str,
+    code: str | None = None,
+    date: Annotated[list[str] | None, Query()] = None,
+    count: Annotated[int, Query(alias="_count", ge=1, le=10000)] = 1000,
+) -> dict[str, Any]:
+    """Readings of one patient as FHIR Observations (vital-signs profile, canonical UCUM)."""
+    kind = None
+    if code is not None:
+        kind = CODE_TO_KIND.get(code.split("|")[-1])
+        if kind is None:
+            raise HTTPException(400, f"unsupported code {code!r}")
+    start, end = _bounds(date or [])
+    patient_id = patient.removeprefix("Patient/")
+    readings = await gw.readings.query(patient_id, kind, start, end, count)
+    return bundle(readings, "searchset")
