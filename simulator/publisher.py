@@ -9,6 +9,9 @@ reconnect, and `publish` waits for the connection before handing a message to pa
 
 from __future__ import annotations
 
+import contextlib
+import math
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -195,12 +198,18 @@ class Publisher:
 
 
 def interrupt(publisher: Publisher, seconds: float) -> None:
-    """Simulate a broker/network outage: drop the connection for `seconds`, then reconnect."""
+    """Simulate a network outage: cut the TCP connection under paho and keep it down for about
+    `seconds` (paho's reconnect back-off), then wait for the automatic reconnect."""
     client = publisher._client  # the fault is about this very connection
-    client.disconnect()
-    client.loop_stop()
-    publisher._connected.clear()
-    time.sleep(seconds)
-    client.reconnect()
-    client.loop_start()
-    publisher._connected.wait(publisher.connect_timeout)
+    sock = client.socket()
+    if not isinstance(sock, socket.socket):
+        return
+    delay = max(1, math.ceil(seconds))
+    client.reconnect_delay_set(delay, delay)
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    deadline = time.monotonic() + 5.0
+    while publisher._connected.is_set() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    publisher._connected.wait(delay + publisher.connect_timeout)
+    client.reconnect_delay_set(1, 5)

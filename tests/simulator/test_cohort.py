@@ -52,7 +52,8 @@ def test_everything_decodes_and_guarantees_hold() -> None:
                 units.add(json.loads(payload)["data"]["unit"])
                 hypo += r.values["glucose"] < 3.0
             if r.kind is Kind.ECG:
-                assert r.ecg is not None and r.ecg.samples.size == 250
+                assert r.ecg is not None
+                assert r.ecg.samples.size == 250
                 ecg_chunks += 1
     assert crisis >= 2
     assert hypo >= 2

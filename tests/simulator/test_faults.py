@@ -44,7 +44,8 @@ def test_dropout_removes_exactly_the_recorded() -> None:
     msgs, recs, _ = apply(_stream(), (FaultDef("dropout", {"device": "hr-1", "probability": 0.3}),),
                           T0, 1)  # fmt: skip
     dropped = {r.seq for r in recs}
-    assert dropped and set(_seqs(msgs, "hr-1")) == set(range(1, 61)) - dropped
+    assert dropped
+    assert set(_seqs(msgs, "hr-1")) == set(range(1, 61)) - dropped
     assert _seqs(msgs, "hr-2") == list(range(1, 61))
 
 
@@ -54,12 +55,14 @@ def test_duplicate_and_reorder() -> None:
     msgs, recs, _ = apply(_stream(), (FaultDef("reorder", {"device": "hr-1", "probability": 0.2,
                                                            "delay": 300}),), T0, 2)  # fmt: skip
     seqs = _seqs(msgs, "hr-1")
-    assert recs and seqs != sorted(seqs) and sorted(seqs) == list(range(1, 61))
+    assert recs
+    assert seqs != sorted(seqs)
+    assert sorted(seqs) == list(range(1, 61))
 
 
 def test_clock_skew_shifts_ts_only() -> None:
-    msgs, recs, _ = apply(_stream(), (FaultDef("clock_skew", {"device": "hr-2", "seconds": 900,
-                                                              "from": "00:30"}),), T0, 3)  # fmt: skip
+    f = FaultDef("clock_skew", {"device": "hr-2", "seconds": 900, "from": "00:30"})
+    msgs, recs, _ = apply(_stream(), (f,), T0, 3)
     assert len(recs) == 30
     for m in msgs:
         ts = parse_ts(json.loads(m.payload)["ts"])
@@ -71,7 +74,8 @@ def test_late_batch_is_one_array_at_the_end() -> None:
     f = FaultDef("late_batch", {"device": "hr-1", "from": "00:10", "to": "00:20"})
     msgs, recs, _ = apply(_stream(), (f,), T0, 4)
     batches = [m for m in msgs if m.payload.startswith(b"[")]
-    assert len(batches) == 1 and batches[0].at == T0 + timedelta(minutes=20)
+    assert len(batches) == 1
+    assert batches[0].at == T0 + timedelta(minutes=20)
     readings = decode_payload(batches[0].topic, batches[0].payload, T0)
     assert [r.seq for r in readings] == [r.seq for r in recs] == list(range(11, 21))
 
@@ -93,6 +97,7 @@ def test_malformed_and_spoofed_fail_decode() -> None:
 
 
 def test_broker_disconnect_is_a_control() -> None:
-    msgs, recs, controls = apply(_stream(), (FaultDef("broker_disconnect", {"at": "00:05",
-                                                                             "for": 2}),), T0, 7)  # fmt: skip
-    assert len(msgs) == 120 and controls[0].at == T0 + timedelta(minutes=5)
+    f = FaultDef("broker_disconnect", {"at": "00:05", "for": 2})
+    msgs, _recs, controls = apply(_stream(), (f,), T0, 7)
+    assert len(msgs) == 120
+    assert controls[0].at == T0 + timedelta(minutes=5)
