@@ -62,6 +62,9 @@ def build(s: Scenario) -> tuple[list[PatientSpec], list[Episode]]:
                 truths += handler(ev, b)
             except (ValueError, TypeError) as exc:
                 raise ScenarioError(str(exc), f"{p.patient_id} {ev.type}") from exc
+        if b.spec.profile.hr < 50 and any(d.kind == "ecg" for d in p.devices):
+            # The profile itself is bradycardic (sick sinus): true all along, outside any event.
+            truths.append(Truth("baseline_bradycardia", 0.0, s.duration, ("ecg.bradycardia",)))
         truths += combined(truths)
         specs.append(b.finish())
         for t in truths:
