@@ -3,17 +3,15 @@
 After Orphanidou et al., "Signal-quality indices for the electrocardiogram and photoplethysmogram:
 derivation and applications to wireless monitoring", IEEE J Biomed Health Inform 2015;19:832-838:
 on clean ECG successive QRS complexes look alike, so the average correlation of beats with the
-median template is high; noise and artefact detected as beats are unlike each other. Their
+average template is high; noise and artefact detected as beats are unlike each other. Their
 acceptance threshold for the average correlation is 0.66 (`EcgConfig.min_beat_corr`).
 
-Streaming form: each beat is compared with the median of the previous `_TEMPLATE_BEATS` beats
+Streaming form: each beat is compared with the average of the previous `_TEMPLATE_BEATS` beats
 (a trailing template, so the value of a beat depends only on the signal and the beats before it,
 never on chunking). The signal is the ECG band-passed 0.5-40 Hz with carried filter state.
 """
 
 from __future__ import annotations
-
-from collections import deque
 
 import numpy as np
 from scipy import signal
@@ -37,7 +35,8 @@ class BeatQuality:
         self._post = max(2, round(_POST_S * fs))
         self._buf: FloatArray = np.empty(0)
         self._buf0 = 0  # absolute index of `_buf[0]`
-        self._windows: deque[FloatArray] = deque(maxlen=_TEMPLATE_BEATS)
+        self._ring = np.zeros((_TEMPLATE_BEATS, self._pre + self._post + 1))
+        self._seen = 0  # beats stored in the ring so far
 
     def add(self, mv: FloatArray) -> None:
         if mv.size:
@@ -57,11 +56,13 @@ class BeatQuality:
             w = self._buf[lo:hi]
             w = w - w.mean()
             q: float | None = None
-            if len(self._windows) >= _MIN_TEMPLATE:
-                tpl = np.median(np.stack(self._windows), axis=0)
+            if self._seen >= _MIN_TEMPLATE:
+                n = min(self._seen, _TEMPLATE_BEATS)
+                tpl = self._ring[:n].mean(axis=0)
                 den = float(np.sqrt(np.dot(w, w) * np.dot(tpl, tpl)))
                 q = float(np.dot(w, tpl)) / den if den > 0.0 else 0.0
-            self._windows.append(w)
+            self._ring[self._seen % _TEMPLATE_BEATS] = w
+            self._seen += 1
             out.append(q)
         return out
 
@@ -74,4 +75,4 @@ class BeatQuality:
 
     @property
     def nbytes(self) -> int:
-        return int(self._buf.nbytes) + sum(int(w.nbytes) for w in self._windows) + 256
+        return int(self._buf.nbytes) + int(self._ring.nbytes) + 256
