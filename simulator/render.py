@@ -41,6 +41,11 @@ class Rendered:
             "start": format_ts(s.start),
             "end": format_ts(s.start + timedelta(seconds=s.duration)),
             "intended": list(s.intended),
+            # Personal device -> patient (what a registry binding would say); kiosks are shared.
+            "bindings": {
+                d.device_id: p.patient_id for p in s.patients for d in p.devices if not d.kiosk
+            },
+            "kiosks": sorted({d.device_id for p in s.patients for d in p.devices if d.kiosk}),
             "episodes": [e.record() for e in self.episodes],
             "faults": [f.record() for f in self.faults],
         }
