@@ -41,7 +41,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from alerts.policy import PolicyError
     from gateway.policies import load_policies
-    from gateway.replay import ReplayLineError, make_processor, replay_lines
+    from gateway.replay import ReplayLineError, make_processor, register_devices, replay_lines
 
     try:
         policies = list(load_policies(args.policy).values()) if args.policy else []
@@ -49,6 +49,13 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         print(f"hmg replay: policy: {exc}", file=sys.stderr)
         return 2
     proc = make_processor(late_after_s=args.late_after, policies=policies)
+    if args.devices:
+        try:
+            with open(args.devices, encoding="utf-8") as dfh:
+                register_devices(proc, json.load(dfh))
+        except (OSError, ValueError) as exc:
+            print(f"hmg replay: devices: {exc}", file=sys.stderr)
+            return 2
     with open(args.file, encoding="utf-8") as fh:
         try:
             for event in replay_lines(fh, proc):
@@ -117,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="escalation policy file (or directory of per-tenant files): timers run on the "
         'replay clock; acknowledge with {"ack": {...}} lines',
+    )
+    r.add_argument(
+        "--devices",
+        default=None,
+        help='device registrations: {"tenant", "bindings": {device: patient}, "kiosks": [...]} '
+        "(e.g. the file written by `hmg simulate --truth-to`)",
     )
     r.set_defaults(func=_cmd_replay)
 

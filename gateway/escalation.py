@@ -52,7 +52,8 @@ class EscalatingProcessor(Processor):
         return super().tick(now) + self.escalate_due(now)
 
     def next_due(self) -> datetime | None:
-        return self.escalator.next_due()
+        dues = [d for d in (self.escalator.next_due(), super().next_due()) if d is not None]
+        return min(dues) if dues else None
 
     def escalate_due(self, now: datetime) -> list[AlertEvent]:
         """Fire every timer due at or before `now`, catching up several tiers if needed."""

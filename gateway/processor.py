@@ -94,8 +94,8 @@ class Processor:
         self.books: dict[str, AlertBook] = {b.tenant: b for b in active_alerts}
         self.replay_clock: datetime | None = None
         self.continuity = ContinuityTracker()
-        # device.stale runs on the server clock, which a replay does not have.
-        self.stale: StaleWatch | None = None if replay else StaleWatch()
+        # device.stale runs on the server clock (the replay clock in a replay).
+        self.stale = StaleWatch()
         self._tenants: dict[str, str] = {}
 
     def book(self, tenant: str) -> AlertBook:
@@ -190,8 +190,8 @@ class Processor:
                 self._tenants[r.patient_id] = r.tenant
             at = (self.replay_clock or r.ts) if self.replay else (now or r.received_at)
             candidates = self.engine.process(r)
-            if self.stale is not None and not self._is_kiosk(r.device_id):
-                cleared = self.stale.seen(r)
+            if not self._is_kiosk(r.device_id):
+                cleared = self.stale.seen(r, at if self.replay else None)
                 if cleared:
                     candidates = [*candidates, *cleared]
             events.extend(self.apply(candidates, r.tenant, at))
@@ -208,11 +208,14 @@ class Processor:
                 events.append(ev)
         return events
 
+    def next_due(self) -> datetime | None:
+        """When the next timer (device staleness) is due; a replay fires it at that time."""
+        return self.stale.next_due()
+
     def tick(self, now: datetime) -> list[AlertEvent]:
         """Timers: detector timeouts on the given clock (escalation hooks in here too)."""
         events: list[AlertEvent] = []
-        stale = self.stale.tick(now) if self.stale is not None else []
-        for c in [*self.engine.tick(now), *stale]:
+        for c in [*self.engine.tick(now), *self.stale.tick(now)]:
             tenant = self._tenants.get(c.patient_id, "default")
             events.extend(self.apply([c], tenant, now))
         return events

@@ -14,14 +14,20 @@ an unacknowledged alert climbs the tiers at exactly its deadlines. Extra line ki
 - `{"resolve": {"code": ..., "patient_id": ..., "at": ..., "by": ...}}` resolves it by hand;
 - `{"tick": "<ts>"}` advances the replay clock with no reading (lets timers fire);
 - `{"patient": {"patient_id": ..., "lives_alone": true, "disability": false}}` sets the
-  patient context the policy's context rules look at.
+  patient context the policy's context rules look at;
+- `{"device": {"device_id": ..., "patient_id": ..., "kiosk": false, "tenant": ..., "kind": ...}}`
+  registers a device as provisioning would (a personal device bound to its patient, or a kiosk),
+  so that several devices of one elder meet in that elder's detectors. `hmg replay --devices F`
+  reads the same from a file holding `{"tenant": ..., "bindings": {device: patient},
+  "kiosks": [device, ...]}`
+  (the ground-truth file of `hmg simulate --truth-to` has that shape).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +39,7 @@ from alerts.model import Alert, AlertEvent
 from alerts.policy import EscalationPolicy
 from alerts.serialize import event_to_json
 from devices.errors import DecodeError
-from devices.registry import DeviceRegistry
+from devices.registry import Binding, Device, DeviceRegistry
 from devices.timeparse import parse_ts
 from gateway.escalation import EscalatingProcessor
 from gateway.processor import Inbound, Processor
@@ -78,14 +84,14 @@ def make_processor(
 
 
 def _due(proc: Processor, until: datetime | None) -> Iterator[AlertEvent]:
-    """Fire escalation timers at their own due times up to `until`."""
-    if until is None or not isinstance(proc, EscalatingProcessor):
+    """Fire timers (escalation, device staleness) at their own due times up to `until`."""
+    if until is None:
         return
     for _ in range(100_000):
         due = proc.next_due()
         if due is None or due > until:
             return
-        yield from proc.escalate_due(due)
+        yield from proc.tick(due)
 
 
 def _advance(proc: Processor, at: datetime) -> Iterator[AlertEvent]:
@@ -146,6 +152,42 @@ def _patient_line(proc: Processor, lineno: int, body: object) -> None:
         proc.patient_flags[body["patient_id"]] = flags
 
 
+def register_device(proc: Processor, body: object) -> None:
+    """Register one device from a `device` line (see the module docstring)."""
+    if not isinstance(body, dict) or not isinstance(body.get("device_id"), str):
+        raise ValueError('"device" needs a "device_id"')
+    if not isinstance(body.get("tenant"), str):
+        raise ValueError(f"device {body['device_id']!r} needs its tenant")
+    kiosk = bool(body.get("kiosk", False))
+    patient = body.get("patient_id")
+    if not kiosk and not isinstance(patient, str):
+        raise ValueError(f"personal device {body['device_id']!r} needs a patient_id")
+    bindings = () if kiosk else (Binding(str(patient), REPLAY_START),)
+    proc.registry.put(
+        Device(
+            body["device_id"],
+            body["tenant"],
+            str(body.get("kind", "")),
+            kiosk=kiosk,
+            bindings=bindings,
+        )
+    )
+
+
+def register_devices(proc: Processor, doc: Mapping[str, Any]) -> int:
+    """Register the devices of a `{"tenant", "bindings": {...}, "kiosks": [...]}` document."""
+    tenant = doc.get("tenant")
+    bindings = doc.get("bindings") or {}
+    kiosks = doc.get("kiosks") or []
+    if not isinstance(bindings, dict) or not isinstance(kiosks, list):
+        raise ValueError('expected {"bindings": {device: patient}, "kiosks": [device, ...]}')
+    for device_id, patient_id in bindings.items():
+        register_device(proc, {"device_id": device_id, "patient_id": patient_id, "tenant": tenant})
+    for device_id in kiosks:
+        register_device(proc, {"device_id": device_id, "kiosk": True, "tenant": tenant})
+    return len(bindings) + len(kiosks)
+
+
 def replay_events(lines: Iterable[str], processor: Processor | None = None) -> Iterator[AlertEvent]:
     """Alert events in the order the replay produces them."""
     proc = processor or make_processor()
@@ -168,6 +210,12 @@ def replay_events(lines: Iterable[str], processor: Processor | None = None) -> I
             continue
         if isinstance(doc, dict) and "patient" in doc:
             _patient_line(proc, lineno, doc["patient"])
+            continue
+        if isinstance(doc, dict) and "device" in doc:
+            try:
+                register_device(proc, doc["device"])
+            except ValueError as exc:
+                raise ReplayLineError(lineno, str(exc)) from exc
             continue
         if not isinstance(doc, dict) or "topic" not in doc or "payload" not in doc:
             raise ReplayLineError(lineno, 'expected {"topic": ..., "payload": ...}')

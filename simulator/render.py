@@ -41,6 +41,7 @@ class Rendered:
             "start": format_ts(s.start),
             "end": format_ts(s.start + timedelta(seconds=s.duration)),
             "intended": list(s.intended),
+            "tenant": s.tenant,
             # Personal device -> patient (what a registry binding would say); kiosks are shared.
             "bindings": {
                 d.device_id: p.patient_id for p in s.patients for d in p.devices if not d.kiosk

@@ -8,9 +8,11 @@ per device (the alert group carries the device id). Warm-up: none.
 
 `StaleWatch` is not per patient but per device, on the *server* clock (`received_at` and the
 gateway's `now`), because silence is a property of the device: a device that normally reports
-(at least `min_reports` messages seen) and has been silent for longer than its kind's expected
-interval (`devices.kinds.EXPECTED_INTERVAL_S`) times `grace` raises `device.stale` for the patient
-it reports for; its next message clears it. The gateway processor feeds it every stored reading
+(at least `min_reports` messages seen) and has been silent for longer than `grace` times its
+usual interval raises `device.stale` for the patient it reports for; its next message clears it.
+The usual interval is the larger of the kind's expected interval
+(`devices.kinds.EXPECTED_INTERVAL_S`) and the device's own cadence (a moving average of the gaps
+between its messages), so a wristband set to report hourly is not stale after 23 minutes. The gateway processor feeds it every stored reading
 and ticks it with the timers.
 
 >>> from datetime import UTC, datetime
@@ -97,6 +99,7 @@ class _Seen:
     last: datetime
     reports: int = 1
     stale: bool = False
+    cadence_s: float = 0.0  # moving average of the gaps between messages
 
 
 class StaleWatch:
@@ -118,33 +121,50 @@ class StaleWatch:
         seen = self._devices.get(device_id)
         return seen.tenant if seen else None
 
-    def seen(self, reading: Reading) -> list[AlertCandidate]:
-        """Note a stored reading; a stale device that reports again clears its alert."""
+    def seen(self, reading: Reading, at: datetime | None = None) -> list[AlertCandidate]:
+        """Note a stored reading received at `at` (default: its receive time; a replay passes
+        its own clock); a stale device that reports again clears its alert."""
         if reading.patient_id is None:
             return []
+        at = at or reading.received_at
         s = self._devices.get(reading.device_id)
         if s is None:
             self._devices[reading.device_id] = _Seen(
-                reading.kind, reading.patient_id, reading.tenant, reading.received_at
+                reading.kind, reading.patient_id, reading.tenant, at
             )
             return []
         out = []
         if s.stale:
             s.stale = False
-            out.append(self._cand(reading.device_id, s, reading.received_at, Action.CLEAR))
+            out.append(self._cand(reading.device_id, s, at, Action.CLEAR))
         if reading.kind is not Kind.STATUS:
             s.kind = reading.kind  # the data kind sets the cadence, not status heartbeats
-        s.patient_id, s.last = reading.patient_id, max(s.last, reading.received_at)
+        gap = (at - s.last).total_seconds()
+        if gap > 0:
+            s.cadence_s = gap if s.cadence_s == 0.0 else 0.7 * s.cadence_s + 0.3 * gap
+        s.patient_id, s.last = reading.patient_id, max(s.last, at)
         s.reports += 1
         return out
+
+    def _limit(self, s: _Seen) -> timedelta:
+        usual = max(self.intervals.get(s.kind, 3600.0), s.cadence_s)
+        return timedelta(seconds=usual * self.grace)
+
+    def next_due(self) -> datetime | None:
+        """The earliest time at which a watched device would turn stale."""
+        dues = [
+            s.last + self._limit(s)
+            for s in self._devices.values()
+            if not s.stale and s.reports >= self.min_reports
+        ]
+        return min(dues) if dues else None
 
     def tick(self, now: datetime) -> list[AlertCandidate]:
         out = []
         for device_id, s in self._devices.items():
             if s.stale or s.reports < self.min_reports:
                 continue
-            limit = timedelta(seconds=self.intervals.get(s.kind, 3600.0) * self.grace)
-            if now - s.last > limit:
+            if now - s.last >= self._limit(s):
                 s.stale = True
                 out.append(self._cand(device_id, s, now, Action.RAISE))
         return out
