@@ -12,7 +12,8 @@ gateway's `now`), because silence is a property of the device: a device that nor
 usual interval raises `device.stale` for the patient it reports for; its next message clears it.
 The usual interval is the larger of the kind's expected interval
 (`devices.kinds.EXPECTED_INTERVAL_S`) and the device's own cadence (a moving average of the gaps
-between its messages), so a wristband set to report hourly is not stale after 23 minutes. The gateway processor feeds it every stored reading
+between its messages), so a wristband set to report hourly is not stale after 23 minutes.
+The gateway processor feeds it every stored reading
 and ticks it with the timers.
 
 >>> from datetime import UTC, datetime

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from gateway.replay import make_processor, register_devices, replay_events
-
 from simulator.render import render
 from simulator.scenario import library, load
 
