@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -34,11 +33,7 @@ def secured(tmp_path: Path) -> Iterator[tuple[Mosquitto, dict[str, str]]]:
     creds = json.loads(out.credentials_file.read_text())
     assert "old-c" not in creds  # retired devices get no credentials
     assert oct(out.password_file.stat().st_mode & 0o777) == "0o600"
-    extra = (
-        "allow_anonymous false\n"
-        f"password_file {out.password_file}\n"
-        f"acl_file {out.acl_file}\n" + ("user root\n" if os.geteuid() == 0 else "")
-    )
+    extra = f"allow_anonymous false\npassword_file {out.password_file}\nacl_file {out.acl_file}\n"
     with mosquitto_server(tmp_path / "mosquitto", extra) as server:
         yield server, creds
 

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -38,19 +38,9 @@ from gateway.api.app import create_app
 from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.storage import Database, SqlReadingStore, StoreUnavailableError
-from tests.support.servers import Mosquitto, free_port, mosquitto_server
+from tests.support.servers import Mosquitto, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
-    """Mosquitto whose persistence really works: run as root, Mosquitto 2 otherwise switches to
-    the `mosquitto` user, which cannot write into pytest's private tmp dir, and silently keeps
-    nothing across a restart."""
-    extra = "allow_anonymous true\n" + ("user root\n" if os.geteuid() == 0 else "")
-    with mosquitto_server(tmp_path / "mosquitto", extra) as server:
-        yield server
 
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -55,6 +56,9 @@ class Mosquitto:
             "max_queued_messages 0\n"
             "max_queued_bytes 0\n"
             f"log_dest file {self.workdir}/mosquitto.log\n"
+            # Started as root, Mosquitto switches to the `mosquitto` user, which cannot write
+            # the persistence file into a private temporary directory: stay root instead.
+            + ("user root\n" if os.geteuid() == 0 else "")
             + (self.extra_config or "allow_anonymous true\n")
         )
         self.proc = subprocess.Popen(
