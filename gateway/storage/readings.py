@@ -114,7 +114,15 @@ class SqlReadingStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._insert = (sqlite.insert if db.is_sqlite else postgresql.insert)(ReadingRow)
+        # A Core insert on the table (not the ORM entity) skips the ORM bulk-persistence layer,
+        # which would otherwise cost more than the database work on this hot path.
+        table = ReadingRow.__table__
+        insert = sqlite.insert if db.is_sqlite else postgresql.insert
+        self._stmt = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["device_id", "seq"])
+            .returning(table.c.device_id, table.c.seq)
+        )
 
     async def write(self, readings: Sequence[Reading]) -> list[Reading]:
         unique: dict[tuple[str, int], Reading] = {}
@@ -122,12 +130,10 @@ class SqlReadingStore:
             unique.setdefault(r.key, r)
         if not unique:
             return []
-        stmt = self._insert.on_conflict_do_nothing(index_elements=["device_id", "seq"]).returning(
-            ReadingRow.device_id, ReadingRow.seq
-        )
+        rows = [reading_to_row(r) for r in unique.values()]
         try:
-            async with self.db.session() as s, s.begin():
-                result = await s.execute(stmt, [reading_to_row(r) for r in unique.values()])
+            async with self.db.engine.begin() as conn:
+                result = await conn.execute(self._stmt, rows)
                 inserted = {(row[0], row[1]) for row in result.all()}
         except Exception as exc:
             raise StoreUnavailableError(f"readings write failed: {exc}") from exc
