@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from devices.kinds import Kind
@@ -116,7 +116,7 @@ class SqlReadingStore:
         self.db = db
         # A Core insert on the table (not the ORM entity) skips the ORM bulk-persistence layer,
         # which would otherwise cost more than the database work on this hot path.
-        table = ReadingRow.__table__
+        table = cast(Table, ReadingRow.__table__)
         insert = sqlite.insert if db.is_sqlite else postgresql.insert
         self._stmt = (
             insert(table)
