@@ -2,6 +2,8 @@
 
 Many patients' streams (250 Hz, real ECG from MIT-BIH 100 resampled, each patient starting at a
 different offset) are fed round-robin in 1-second chunks, all rhythm checks on, on one core.
+Throughput is measured in process CPU time (`time.process_time`), so other jobs on a shared
+machine do not distort it; the wall-clock figure is printed alongside.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from bench.eval_ecg import data_dir
 FS = 250
 PATIENTS = 200
 SECONDS = 120
+ROUNDS = 3  # best of: other jobs on a shared machine only ever slow a round down
 
 
-def load_ecg() -> np.ndarray:  # type: ignore[type-arg]
+def load_ecg() -> np.ndarray:
     rec = wfdb.rdrecord(str(data_dir() / "ecg" / "mitdb" / "100"), channels=[0])
     x = rec.p_signal[:, 0]
     return np.asarray(signal.resample_poly(x, FS, int(rec.fs)), dtype=np.float64)
@@ -33,14 +36,21 @@ def main() -> None:
     rng = np.random.default_rng(1)
     offsets = rng.integers(0, ecg.size - FS * SECONDS, PATIENTS)
     streams = [ecg[o : o + FS * SECONDS] for o in offsets]
-    analysers = [EcgAnalyzer(FS) for _ in range(PATIENTS)]
     beats = 0
-    t0 = time.perf_counter()
-    for sec in range(SECONDS):
-        lo, hi = sec * FS, (sec + 1) * FS
-        for ana, x in zip(analysers, streams, strict=True):
-            beats += len(ana.feed(x[lo:hi]).beats)
-    elapsed = time.perf_counter() - t0
+    cpu: list[float] = []
+    wall: list[float] = []
+    for _ in range(ROUNDS):
+        analysers = [EcgAnalyzer(FS) for _ in range(PATIENTS)]
+        beats = 0
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        for sec in range(SECONDS):
+            lo, hi = sec * FS, (sec + 1) * FS
+            for ana, x in zip(analysers, streams, strict=True):
+                beats += len(ana.feed(x[lo:hi]).beats)
+        cpu.append(time.process_time() - c0)  # CPU time: the machine may be shared
+        wall.append(time.perf_counter() - t0)
+    elapsed = min(cpu)
     samples = PATIENTS * SECONDS * FS
     held = [a.nbytes for a in analysers]
     # Memory actually allocated per stream, measured on fresh analysers after 60 s of data.
@@ -52,11 +62,16 @@ def main() -> None:
             ana.feed(x[sec * FS : (sec + 1) * FS])
     traced = (tracemalloc.get_traced_memory()[0] - before) / len(extra)
     tracemalloc.stop()
-    print(f"streams: {PATIENTS} x {SECONDS} s at {FS} Hz, 1 s chunks, all rhythm checks on")
+    print(
+        f"streams: {PATIENTS} x {SECONDS} s at {FS} Hz, 1 s chunks, all rhythm checks on, "
+        f"best of {ROUNDS} rounds"
+    )
     per_chunk_us = elapsed / (PATIENTS * SECONDS) * 1e6
     print(
-        f"throughput: {samples / elapsed / 1e6:.2f} M samples/s per core "
-        f"({per_chunk_us:.0f} us per 1 s chunk; {beats} beats)"
+        f"throughput: {samples / elapsed / 1e6:.2f} M samples/s per core, CPU time "
+        f"({per_chunk_us:.0f} us CPU per 1 s chunk; {beats} beats; "
+        f"median round {samples / float(np.median(cpu)) / 1e6:.2f} M/s CPU, "
+        f"best wall-clock {samples / min(wall) / 1e6:.2f} M/s)"
     )
     print(
         f"state per stream: ~{np.mean(held) / 1024:.1f} KiB (self-reported), "

@@ -8,7 +8,8 @@ alert carries the episode bounds as times, the heart rate, and an ECG strip refe
 10 s before and after the episode, for the clinician to review.
 
 A chunk that does not continue the previous one of the same device (time gap or new sampling
-rate) starts a new analyser. Warm-up: about 2 s of ECG before the first beat decision.
+rate) starts a new analyser. Warm-up: about 4 s of ECG (one processing block, `block_s`) before
+the first beat decision; later decisions can also lag by up to one block.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class EcgDetector:
 
     name: ClassVar[str] = "ecg"
     kinds: ClassVar[frozenset[Kind]] = frozenset({Kind.ECG})
-    warm_up: ClassVar[str] = "about 2 s of continuous ECG per device"
+    warm_up: ClassVar[str] = "about 4 s of continuous ECG per device"
 
     def __init__(self, ctx: PatientContext, config: EcgConfig | None = None) -> None:
         self.ctx = ctx

@@ -9,6 +9,9 @@ acceptance threshold for the average correlation is 0.66 (`EcgConfig.min_beat_co
 Streaming form: each beat is compared with the average of the previous `_TEMPLATE_BEATS` beats
 (a trailing template, so the value of a beat depends only on the signal and the beats before it,
 never on chunking). The signal is the ECG band-passed 0.5-40 Hz with carried filter state.
+All beats of a block are scored together: their windows are cut with one fancy index and each
+template is the sum of the preceding windows added in a fixed order (the mean's 1/n factor
+cancels in a correlation), so a beat's value is the same whichever block it falls in.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ class BeatQuality:
         self._post = max(2, round(_POST_S * fs))
         self._buf: FloatArray = np.empty(0)
         self._buf0 = 0  # absolute index of `_buf[0]`
-        self._ring = np.zeros((_TEMPLATE_BEATS, self._pre + self._post + 1))
-        self._seen = 0  # beats stored in the ring so far
+        self._offsets = np.arange(-self._pre, self._post + 1)
+        self._pad = np.zeros((_TEMPLATE_BEATS, self._offsets.size))
+        self._hist = self._pad[:0]  # centred windows of the last beats, oldest first
+        self._seen = 0  # beats scored so far
 
     def add(self, mv: FloatArray) -> None:
         if mv.size:
@@ -45,25 +50,33 @@ class BeatQuality:
     def score(self, beats: list[int]) -> list[float | None]:
         """Correlation of each beat with the template of the beats before it (None while the
         template is being learned). Beats must be increasing and at least as late as before."""
-        out: list[float | None] = []
-        end = self._buf0 + self._buf.size
-        for r in beats:
-            lo = r - self._pre - self._buf0
-            hi = r + self._post + 1 - self._buf0
-            if lo < 0 or hi > self._buf.size or r + self._post >= end:
-                out.append(None)  # at the very start or end of the stream
-                continue
-            w = self._buf[lo:hi]
-            w = w - w.mean()
-            q: float | None = None
-            if self._seen >= _MIN_TEMPLATE:
-                n = min(self._seen, _TEMPLATE_BEATS)
-                tpl = self._ring[:n].mean(axis=0)
-                den = float(np.sqrt(np.dot(w, w) * np.dot(tpl, tpl)))
-                q = float(np.dot(w, tpl)) / den if den > 0.0 else 0.0
-            self._ring[self._seen % _TEMPLATE_BEATS] = w
-            self._seen += 1
-            out.append(q)
+        if not beats:
+            return []
+        r = np.asarray(beats, dtype=np.int64) - self._buf0
+        ok = (r >= self._pre) & (r + self._post < self._buf.size)  # not at the stream's ends
+        out: list[float | None] = [None] * len(beats)
+        k = int(ok.sum())
+        if not k:
+            return out
+        w = self._buf[r[ok][:, None] + self._offsets[None, :]]
+        w -= w.mean(axis=1)[:, None]
+        m = self._hist.shape[0]
+        # Row j + _TEMPLATE_BEATS of `rows` is the j-th new beat; the rows before it are the
+        # previous beats, oldest first, with zero rows where there were none.
+        rows = np.concatenate((self._pad[: _TEMPLATE_BEATS - m], self._hist, w))
+        tpl = rows[0:k].copy()
+        for d in range(1, _TEMPLATE_BEATS):
+            tpl += rows[d : d + k]
+        wt = (w * tpl).sum(axis=1)
+        den = np.sqrt((w * w).sum(axis=1) * (tpl * tpl).sum(axis=1))
+        q = np.divide(wt, den, out=np.zeros(k), where=den > 0.0)
+        seen = self._seen + np.arange(k)  # beats in the template of each new beat
+        where = np.flatnonzero(ok)
+        for i, s, v in zip(where.tolist(), seen.tolist(), q.tolist(), strict=True):
+            if s >= _MIN_TEMPLATE:
+                out[i] = v
+        self._hist = rows[-_TEMPLATE_BEATS:][-min(self._seen + k, _TEMPLATE_BEATS) :].copy()
+        self._seen += k
         return out
 
     def trim(self, keep_from: int) -> None:
@@ -75,4 +88,4 @@ class BeatQuality:
 
     @property
     def nbytes(self) -> int:
-        return int(self._buf.nbytes) + int(self._ring.nbytes) + 256
+        return int(self._buf.nbytes) + int(self._hist.nbytes) + 256

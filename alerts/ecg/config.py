@@ -33,7 +33,13 @@ class EcgConfig:
     twave_s: float = 0.36
     searchback_factor: float = 1.66
     learn_s: float = 2.0
-    block_s: float = 2.0  # samples are processed in blocks of at least this length
+    # Samples are processed in blocks of at least this length: the numeric work per block has a
+    # fixed cost, so longer blocks mean more streams per core (4 s: ~2x the throughput of 2 s).
+    # The price is latency: a decision can wait up to `block_s` for its block to be processed,
+    # on top of the look-ahead it needs anyway (QRS ~0.2 s, quality 2 epochs, AF half a window).
+    # 4 s is well inside the 10 s rate-sustain delay and the 30 s AF alarm minimum; a pause or
+    # asystole alarm can come up to 4 s after the 3-4 s gap that defines it.
+    block_s: float = 4.0
     # Signal quality, judged on 1 s epochs with a 5 s centred context.
     epoch_s: float = 1.0
     quality_context: int = 2  # epochs on each side

@@ -16,7 +16,7 @@ label does not depend on how samples were chunked. Checks, in order:
 from __future__ import annotations
 
 import enum
-from collections import deque
+import math
 
 import numpy as np
 from scipy import signal
@@ -53,8 +53,9 @@ class QualityMonitor:
         self._hfbuf: FloatArray = np.empty(0)
         self._next_epoch = 0  # index of the next epoch whose statistics are computed
         self._next_label = 0  # index of the next epoch to be labelled
-        # Per-epoch statistics of the recent epochs (index `_stats_base` is the oldest kept).
-        self._stats: deque[tuple[float, float, float, float, float, float, float]] = deque()
+        # Per-epoch statistics of the recent epochs, one list per quantity (peak-to-peak, clipped
+        # run, sum of bp^2, of bp^4, of hf^2, mean, peak |bp|); item 0 is epoch `_stats_base`.
+        self._stats: tuple[list[float], ...] = tuple([] for _ in range(7))
         self._stats_base = 0
 
     def process(self, mv: FloatArray, bp: FloatArray, *, final: bool = False) -> list[Defect]:
@@ -66,12 +67,15 @@ class QualityMonitor:
         self._epoch_stats(final=final)
         last = self._next_epoch if final else self._next_epoch - self._ctx
         out: list[Defect] = []
-        while self._next_label < last:
-            out.append(self._label(self._next_label, self._next_epoch - 1))
-            self._next_label += 1
-        while self._stats and self._stats_base < self._next_label - self._ctx:
-            self._stats.popleft()
-            self._stats_base += 1
+        newest = self._next_epoch - 1
+        for k in range(self._next_label, last):
+            out.append(self._label(k, newest))
+        self._next_label = max(self._next_label, last)
+        drop = self._next_label - self._ctx - self._stats_base
+        if drop > 0:
+            for col in self._stats:
+                del col[:drop]
+            self._stats_base += drop
         return out
 
     @property
@@ -81,7 +85,7 @@ class QualityMonitor:
 
     @property
     def nbytes(self) -> int:
-        return self._raw.nbytes + self._bp.nbytes + self._hfbuf.nbytes + 100 * len(self._stats)
+        return self._raw.nbytes + self._bp.nbytes + self._hfbuf.nbytes + 56 * len(self._stats[0])
 
     def _epoch_stats(self, *, final: bool) -> None:
         e = self.epoch
@@ -107,41 +111,48 @@ class QualityMonitor:
         at_hi = (raw == hi[:, None]).sum(axis=1)
         at_lo = (raw == lo[:, None]).sum(axis=1)
         b2 = bp * bp
-        s2 = b2.sum(axis=1)
-        s4 = (b2 * b2).sum(axis=1)
-        h2 = (hf * hf).sum(axis=1)
-        mean = raw.mean(axis=1)
-        clip = np.maximum(at_hi, at_lo).astype(np.float64)
-        peak = np.abs(bp).max(axis=1)
-        for row in zip(hi - lo, clip, s2, s4, h2, mean, peak, strict=True):
-            self._stats.append(tuple(float(v) for v in row))  # type: ignore[arg-type]
+        cols = (
+            hi - lo,
+            np.maximum(at_hi, at_lo).astype(np.float64),
+            b2.sum(axis=1),
+            (b2 * b2).sum(axis=1),
+            (hf * hf).sum(axis=1),
+            raw.mean(axis=1),
+            np.abs(bp).max(axis=1),
+        )
+        for col, values in zip(self._stats, cols, strict=True):
+            col.extend(values.tolist())
         self._next_epoch += raw.shape[0]
 
     def _label(self, k: int, newest: int) -> Defect:
+        """Label of epoch `k` from its statistics and its context's (plain floats: for the few
+        epochs of a block this is cheaper than any array expression)."""
         cfg = self.cfg
-        ptp, clip, _, _, _, _, _ = self._stats[k - self._stats_base]
+        ptp_, clip_, s2_, s4_, h2_, mean_, peak_ = self._stats
+        base = self._stats_base
+        i = k - base
+        ptp = ptp_[i]
         if ptp < cfg.flat_mv:
             return Defect.FLAT
-        if clip >= self._clip_n:
+        if clip_[i] >= self._clip_n:
             return Defect.CLIPPED
         if ptp > cfg.max_range_mv:
             return Defect.OUT_OF_RANGE
-        lo = max(k - self._ctx, self._stats_base)
-        hi = min(k + self._ctx, newest)
-        ctx = [self._stats[j - self._stats_base] for j in range(lo, hi + 1)]
-        s2 = sum(c[2] for c in ctx)
-        s4 = sum(c[3] for c in ctx)
-        h2 = sum(c[4] for c in ctx)
-        count = self.epoch * len(ctx)
+        lo = max(k - self._ctx, base) - base
+        hi = min(k + self._ctx, newest) + 1 - base
+        s2 = sum(s2_[lo:hi])
+        count = self.epoch * (hi - lo)
         if s2 <= 0.0:
             return Defect.FLAT
+        s4 = sum(s4_[lo:hi])
+        h2 = sum(h2_[lo:hi])
         kurt = count * s4 / (s2 * s2)
-        qrs_amp = float(np.sqrt(s2 / count))
+        qrs_amp = math.sqrt(s2 / count)
         # A quiet baseline (asystole!) is near-Gaussian too: only energetic signals can be noise.
         if qrs_amp > cfg.quiet_mv and (kurt < cfg.min_kurtosis or h2 / s2 > cfg.max_hf_ratio):
             return Defect.NOISE
-        means = [c[5] for c in ctx]
-        qrs_peak = max(c[6] for c in ctx)
+        means = mean_[lo:hi]
+        qrs_peak = max(peak_[lo:hi])
         if qrs_amp > cfg.quiet_mv and (max(means) - min(means)) > cfg.max_wander_ratio * qrs_peak:
             return Defect.WANDER
         return Defect.OK

@@ -19,6 +19,7 @@ transient irregularity from flipping the label.
 from __future__ import annotations
 
 from collections import deque
+from itertools import islice
 
 from alerts.ecg.config import EcgConfig
 from alerts.ecg.episodes import Episode, EpisodeLog, Label
@@ -68,7 +69,13 @@ class RhythmAnalyzer:
         self._last_normal: int | None = None
         # (start, end, d, QRS correlation of the end beat, ectopic intervals dropped just before)
         self._af: deque[tuple[int, int, float, float | None, int]] = deque()
-        self._af_next = 0  # index in `_af` of the next entry to label
+        self._af_base = 0  # absolute index of `_af[0]`
+        self._af_next = 0  # absolute index of the next entry to label
+        # Running statistics of the current window `_win_lo.._win_hi-1` (absolute indices).
+        self._win_lo = 0
+        self._win_hi = 0
+        self._win_high = 0  # entries with d above `af_threshold`
+        self._win_dropped = 0  # ectopic intervals dropped before its entries
         self._af_end: int | None = None
         self._af_rr = [0.0, 0.0]
 
@@ -244,37 +251,65 @@ class RhythmAnalyzer:
         self._last_normal = rr
 
     def _label_af(self, *, final: bool) -> None:
-        half = self.cfg.af_window_beats // 2
-        while self._af_next < len(self._af) and (
-            final or len(self._af) - 1 - self._af_next >= half
-        ):
-            i = self._af_next
-            entries = [
-                self._af[j] for j in range(max(0, i - half), min(len(self._af), i + half + 1))
-            ]
-            start, end = self._af[i][0], self._af[i][1]
-            self._af_beat(start, end, self._af_window(entries))
-            self._af_next += 1
-        drop = self._af_next - half
-        while drop > 0:
-            self._af.popleft()
-            self._af_next -= 1
-            drop -= 1
+        """Label every entry whose centred window is complete (all of them when `final`).
 
-    def _af_window(self, entries: list[tuple[int, int, float, float | None, int]]) -> bool:
-        """AF decision for a window of normal intervals: irregular RR (median normalised
-        successive difference above `af_threshold`), most intervals not ectopic (a run of
-        ectopic pairs, e.g. bigeminy, leaves too few normal intervals to judge), and, when beat
-        morphology is known, QRS complexes alike (mean template correlation at least
-        `min_beat_corr`; noise detected as beats is irregular but not AF)."""
+        The window statistics are kept as running integer counts (intervals above the threshold,
+        ectopic intervals dropped) updated as the window slides, so a beat costs O(1) instead of
+        a sort of the whole window; the decision is the same as from the full window."""
+        half = self.cfg.af_window_beats // 2
+        af = self._af
+        while True:
+            i = self._af_next
+            total = self._af_base + len(af)
+            if i >= total or (not final and total - 1 - i < half):
+                break
+            lo, hi = max(0, i - half), min(total, i + half + 1)
+            while self._win_hi < hi:
+                e = af[self._win_hi - self._af_base]
+                self._win_high += e[2] > self.cfg.af_threshold
+                self._win_dropped += e[4]
+                self._win_hi += 1
+            while self._win_lo < lo:
+                e = af[self._win_lo - self._af_base]
+                self._win_high -= e[2] > self.cfg.af_threshold
+                self._win_dropped -= e[4]
+                self._win_lo += 1
+            entry = af[i - self._af_base]
+            self._af_beat(entry[0], entry[1], self._af_window(lo, hi))
+            self._af_next += 1
+        # Keep the entries a later window can still reach (one more, to slide its start out).
+        while self._af_base < self._af_next - half - 1:
+            af.popleft()
+            self._af_base += 1
+
+    def _af_window(self, lo: int, hi: int) -> bool:
+        """AF decision for the window of normal intervals `lo..hi-1` (absolute entry indices):
+        irregular RR (median normalised successive difference above `af_threshold`), most
+        intervals not ectopic (a run of ectopic pairs, e.g. bigeminy, leaves too few normal
+        intervals to judge), and, when beat morphology is known, QRS complexes alike (mean
+        template correlation at least `min_beat_corr`; noise detected as beats is irregular but
+        not AF)."""
         cfg = self.cfg
-        if _median([e[2] for e in entries]) <= cfg.af_threshold:
+        n = hi - lo
+        mid = n // 2
+        high = self._win_high  # entries above the threshold
+        # The median exceeds the threshold iff enough entries do; only when an even window splits
+        # exactly in half does the mean of the two middle values have to be computed.
+        if high < n - mid:
             return False
-        dropped = sum(e[4] for e in entries)
-        if dropped > cfg.af_max_ectopic * (dropped + len(entries)):
+        if n % 2 == 0 and high == mid:
+            d = [e[2] for e in self._window(lo, hi)]
+            if _median(d) <= cfg.af_threshold:
+                return False
+        dropped = self._win_dropped
+        if dropped > cfg.af_max_ectopic * (dropped + n):
             return False
-        corr = [e[3] for e in entries if e[3] is not None]
+        corr = [e[3] for e in self._window(lo, hi) if e[3] is not None]
         return not corr or sum(corr) / len(corr) >= cfg.min_beat_corr
+
+    def _window(self, lo: int, hi: int) -> list[tuple[int, int, float, float | None, int]]:
+        base = self._af_base
+        return list(islice(self._af, lo - base, hi - base))
 
     def _af_beat(self, start: int, end: int, is_af: bool) -> None:
         if is_af:

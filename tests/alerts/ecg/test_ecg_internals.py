@@ -1,0 +1,44 @@
+"""Fast paths of the ECG stages give the same values as their plain definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+from alerts.ecg.config import EcgConfig
+from alerts.ecg.filters import StatefulFilter
+from alerts.ecg.rhythm import RhythmAnalyzer, _median
+
+
+def test_stateful_filter_equals_lfilter_bit_for_bit() -> None:
+    b, a = signal.butter(2, [5.0, 15.0], btype="bandpass", fs=250.0)
+    x = np.random.default_rng(3).normal(size=2000)
+    f = StatefulFilter(b, a)
+    pieces = [f(x[i : i + 333]) for i in range(0, x.size, 333)]
+    ref, _ = signal.lfilter(b, a, x, zi=signal.lfilter_zi(b, a) * x[0])
+    assert np.array_equal(np.concatenate(pieces), ref)
+
+
+def test_af_window_counts_match_plain_median() -> None:
+    """The running counts decide like the median of the whole window, including even windows
+    split exactly at the threshold."""
+    cfg = EcgConfig()
+    rng = np.random.default_rng(5)
+    for trial in range(200):
+        ana = RhythmAnalyzer(250.0, cfg)
+        n = int(rng.integers(1, 20))
+        d = rng.choice([0.02, cfg.af_threshold, 0.2], size=n).tolist()
+        if trial % 3 == 0:
+            d = rng.uniform(0.0, 0.2, size=n).tolist()
+        dropped = rng.integers(0, 2, size=n).tolist()
+        entries = [
+            (i, i + 1, v, None, int(k)) for i, (v, k) in enumerate(zip(d, dropped, strict=True))
+        ]
+        ana._af.extend(entries)
+        ana._win_hi = n
+        ana._win_high = sum(v > cfg.af_threshold for v in d)
+        ana._win_dropped = sum(dropped)
+        want = _median(d) > cfg.af_threshold and sum(dropped) <= cfg.af_max_ectopic * (
+            sum(dropped) + n
+        )
+        assert ana._af_window(0, n) == want
