@@ -28,6 +28,10 @@ from simulator.publisher import Publisher
 
 log = logging.getLogger("hmg.demo")
 
+# The example escalation policy (family doctor -> on-call physician -> emergency), when the demo
+# runs from a source checkout.
+DEMO_POLICY = Path(__file__).resolve().parent.parent / "deploy" / "policies" / "demo.toml"
+
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -116,11 +120,13 @@ async def run_demo(
         api_port=api,
         mqtt_client_id="hmg-demo-gateway",
         tick_interval_s=2.0,
+        policies=DEMO_POLICY if DEMO_POLICY.is_file() else None,
     )
     sink = ConsoleSink()
     gw = Gateway(settings, sinks=[sink])
     await gw.start()
-    await gw.ingest.wait_connected(10.0) if gw.ingest else None
+    if gw.ingest is not None:
+        await gw.ingest.wait_connected(10.0)
 
     start = utcnow()
     cohort = Cohort(patients, seed=7, tenant="demo", start=start, time_scale=speed)
