@@ -9,10 +9,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from alerts.detectors import DetectorSettings
 from alerts.engine import DetectionEngine
 from alerts.escalation import Escalator
 from alerts.lifecycle import AlertBook
-from alerts.model import Alert
+from alerts.model import Alert, Priority
 from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.model import utcnow
@@ -57,6 +58,19 @@ def make_reading_store(settings: Settings, db: Database) -> ReadingStore:
     raise ValueError(f"readings backend {settings.readings_backend!r} is not available")
 
 
+def detector_settings(settings: Settings) -> DetectorSettings:
+    """Deployment-wide detector parameters from the service settings."""
+    defaults = DetectorSettings()
+    return DetectorSettings(
+        bp_repeat_window=timedelta(seconds=settings.bp_repeat_window_s),
+        cv_window=timedelta(seconds=settings.cv_window_s),
+        cv_priorities={
+            **defaults.cv_priorities,
+            **{code: Priority(p) for code, p in settings.cv_priorities.items()},
+        },
+    )
+
+
 class Gateway:
     """Owns every long-lived part of the running service; `start`/`stop` bracket its life."""
 
@@ -76,7 +90,9 @@ class Gateway:
         self.readings = make_reading_store(settings, self.db)
         self.registry = DeviceRegistry(auto_bind=settings.auto_register or settings.mode == "demo")
         self.targets: dict[str, Targets] = {}
-        self.engine = DetectionEngine(settings.detectors, self.targets_for)
+        self.engine = DetectionEngine(
+            settings.detectors, self.targets_for, settings=detector_settings(settings)
+        )
         self.care = CareStore(self.db)
         if policies is None:  # a policy file or a directory of per-tenant files
             policies = load_policies(settings.policies) if settings.policies else {}

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     future_skew_s: float = Field(default=300.0, gt=0)
     auto_register: bool = False
     detectors: list[str] | None = None  # None: every registered detector
+    # Detector parameters shared by all patients (per-patient limits are care-team targets).
+    bp_repeat_window_s: float = Field(default=900.0, gt=0)  # await a repeat BP this long
+    cv_window_s: float = Field(default=1800.0, gt=0)  # conditions this close in time combine
+    cv_priorities: dict[str, Literal["high", "medium", "low"]] = Field(default_factory=dict)
     tick_interval_s: float = Field(default=5.0, gt=0)
 
     # Alerting: escalation policies (a TOML file or a directory of per-tenant files) and

@@ -36,3 +36,19 @@ def test_unknown_setting_in_file_is_an_error(
     monkeypatch.setenv("HMG_CONFIG", str(cfg))
     with pytest.raises(ValidationError, match="mqtt_hots"):
         Settings()
+
+
+def test_detector_parameters_reach_the_detectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from alerts.model import Priority
+    from gateway.service import detector_settings
+
+    monkeypatch.setenv("HMG_CV_WINDOW_S", "600")
+    monkeypatch.setenv("HMG_CV_PRIORITIES", '{"cv.hypoglycaemia_with_tachycardia": "medium"}')
+    ds = detector_settings(Settings(mode="test"))
+    assert ds.cv_window == timedelta(minutes=10)
+    assert ds.cv_priorities["cv.hypoglycaemia_with_tachycardia"] is Priority.MEDIUM
+    assert ds.cv_priorities["cv.crisis_with_arrhythmia"] is Priority.HIGH
+    with pytest.raises(ValidationError):
+        Settings(mode="test", cv_priorities={"cv.crisis_with_arrhythmia": "urgent"})
