@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from alerts.model import Priority
+from gateway.service import detector_settings
 from gateway.settings import Settings
 
 
@@ -39,11 +42,6 @@ def test_unknown_setting_in_file_is_an_error(
 
 
 def test_detector_parameters_reach_the_detectors(monkeypatch: pytest.MonkeyPatch) -> None:
-    from datetime import timedelta
-
-    from alerts.model import Priority
-    from gateway.service import detector_settings
-
     monkeypatch.setenv("HMG_CV_WINDOW_S", "600")
     monkeypatch.setenv("HMG_CV_PRIORITIES", '{"cv.hypoglycaemia_with_tachycardia": "medium"}')
     ds = detector_settings(Settings(mode="test"))
