@@ -3,8 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-HMG_DATA_DIR ?= ../shared/data
-export HMG_DATA_DIR
+HMG_RECORDS ?= ../shared/data
+export HMG_RECORDS
 
 .PHONY: demo test lint typecheck pytest venv system-deps eval-ecg eval-vitals bench bench-ecg bench-ingest bench-storage clean
 

@@ -1,4 +1,4 @@
-"""`make eval-ecg`: accuracy of the streaming ECG analyser on the public records in HMG_DATA_DIR.
+"""`make eval-ecg`: accuracy of the streaming ECG analyser on the public records in HMG_RECORDS.
 
 - QRS detection, EC57-style beat-by-beat matching within 150 ms (wfdb compare_annotations), on
   MIT-BIH Arrhythmia 100 and 105 and SVDB 800, whole records, first channel.
@@ -35,7 +35,7 @@ AFDB = (
 
 def data_dir() -> Path:
     default = Path(__file__).resolve().parent.parent / ".." / "shared" / "data"
-    return Path(os.environ.get("HMG_DATA_DIR", str(default))).resolve()
+    return Path(os.environ.get("HMG_RECORDS", str(default))).resolve()
 
 
 def pct(a: float, b: float) -> float:

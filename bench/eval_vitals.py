@@ -4,7 +4,7 @@
    (`gateway.replay.replay_lines`: decode -> registry auto-bind -> DetectionEngine -> AlertBook).
    Each expected alert of `<name>.expected.json` must be *opened* within its tolerance; any other
    opened alert is a false alarm unless its code is allowed.
-2. Predictive low on real CGM (`$HMG_DATA_DIR/glucose/dubosson2018_cgm.csv`, times taken as UTC):
+2. Predictive low on real CGM (`$HMG_RECORDS/glucose/dubosson2018_cgm.csv`, times taken as UTC):
    for episodes with CGM < 3.9 mmol/L for >= 15 min, the share preceded by a `glucose.predicted_low`
    opened in the 60 min before the first low reading, the median lead time to that reading, and
    the precision (share of predicted-low alerts followed by a reading < 3.9 within 30 min).
@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strict", action="store_true", help="exit 1 if a scenario fails")
     args = ap.parse_args(argv)
     rows = run_scenarios()
-    data_dir = Path(os.environ.get("HMG_DATA_DIR", ROOT.parent / "shared" / "data"))
+    data_dir = Path(os.environ.get("HMG_RECORDS", ROOT.parent / "shared" / "data"))
     if not data_dir.is_absolute():
         data_dir = ROOT / data_dir
     cgm_path = data_dir / "glucose" / "dubosson2018_cgm.csv"

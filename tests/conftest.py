@@ -17,10 +17,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """Public PhysioNet/CGM records (HMG_DATA_DIR, default ../shared/data)."""
-    path = Path(os.environ.get("HMG_DATA_DIR", REPO.parent / "shared" / "data")).resolve()
+    """Public PhysioNet/CGM records (HMG_RECORDS, default ../shared/data)."""
+    path = Path(os.environ.get("HMG_RECORDS", REPO.parent / "shared" / "data")).resolve()
     if not (path / "ecg").is_dir():
-        pytest.fail(f"data directory {path} missing: set HMG_DATA_DIR (see README)")
+        pytest.fail(f"data directory {path} missing: set HMG_RECORDS (see README)")
     return path
 
 

@@ -15,7 +15,7 @@ from alerts.ecg import EcgAnalyzer, EcgConfig, Episode, Label
 from gateway.ecgtool import BEAT_SYMBOLS, analyze_signal
 
 DATA = Path(
-    os.environ.get("HMG_DATA_DIR", str(Path(__file__).parents[3] / ".." / "shared" / "data"))
+    os.environ.get("HMG_RECORDS", str(Path(__file__).parents[3] / ".." / "shared" / "data"))
 )
 
 
