@@ -16,6 +16,8 @@ cancels in a correlation), so a beat's value is the same whichever block it fall
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import signal
 
@@ -38,8 +40,8 @@ class BeatQuality:
         self._post = max(2, round(_POST_S * fs))
         self._buf: FloatArray = np.empty(0)
         self._buf0 = 0  # absolute index of `_buf[0]`
-        self._offsets = np.arange(-self._pre, self._post + 1)
-        self._pad = np.zeros((_TEMPLATE_BEATS, self._offsets.size))
+        self._offsets = np.arange(-self._pre, self._post + 1)[None, :]
+        self._pad = np.zeros((_TEMPLATE_BEATS, self._offsets.shape[1]))
         self._hist = self._pad[:0]  # centred windows of the last beats, oldest first
         self._seen = 0  # beats scored so far
 
@@ -52,31 +54,39 @@ class BeatQuality:
         template is being learned). Beats must be increasing and at least as late as before."""
         if not beats:
             return []
-        r = np.asarray(beats, dtype=np.int64) - self._buf0
-        ok = (r >= self._pre) & (r + self._post < self._buf.size)  # not at the stream's ends
+        buf0, size = self._buf0, self._buf.size
+        if beats[0] - buf0 >= self._pre and beats[-1] - buf0 + self._post < size:
+            where = list(range(len(beats)))  # the usual case: every window is in the buffer
+            use = beats
+        else:  # at the very start or end of the stream
+            where = [
+                i
+                for i, b in enumerate(beats)
+                if b - buf0 >= self._pre and b - buf0 + self._post < size
+            ]
+            use = [beats[i] for i in where]
         out: list[float | None] = [None] * len(beats)
-        k = int(ok.sum())
+        k = len(use)
         if not k:
             return out
-        w = self._buf[r[ok][:, None] + self._offsets[None, :]]
-        w -= w.mean(axis=1)[:, None]
+        w = self._buf[(np.asarray(use) - buf0)[:, None] + self._offsets]
+        w -= (w.sum(axis=1) / w.shape[1])[:, None]
         m = self._hist.shape[0]
         # Row j + _TEMPLATE_BEATS of `rows` is the j-th new beat; the rows before it are the
         # previous beats, oldest first, with zero rows where there were none.
         rows = np.concatenate((self._pad[: _TEMPLATE_BEATS - m], self._hist, w))
-        tpl = rows[0:k].copy()
-        for d in range(1, _TEMPLATE_BEATS):
+        tpl = rows[0:k] + rows[1 : 1 + k]
+        for d in range(2, _TEMPLATE_BEATS):
             tpl += rows[d : d + k]
-        wt = (w * tpl).sum(axis=1)
-        den = np.sqrt((w * w).sum(axis=1) * (tpl * tpl).sum(axis=1))
-        q = np.divide(wt, den, out=np.zeros(k), where=den > 0.0)
-        seen = self._seen + np.arange(k)  # beats in the template of each new beat
-        where = np.flatnonzero(ok)
-        for i, s, v in zip(where.tolist(), seen.tolist(), q.tolist(), strict=True):
-            if s >= _MIN_TEMPLATE:
-                out[i] = v
-        self._hist = rows[-_TEMPLATE_BEATS:][-min(self._seen + k, _TEMPLATE_BEATS) :].copy()
+        wt = (w * tpl).sum(axis=1).tolist()
+        ww = (w * w).sum(axis=1).tolist()
+        tt = (tpl * tpl).sum(axis=1).tolist()
+        for j, i in enumerate(where):
+            if self._seen + j >= _MIN_TEMPLATE:
+                den = math.sqrt(ww[j] * tt[j])
+                out[i] = wt[j] / den if den > 0.0 else 0.0
         self._seen += k
+        self._hist = rows[-min(self._seen, _TEMPLATE_BEATS) :].copy()
         return out
 
     def trim(self, keep_from: int) -> None:

@@ -84,39 +84,67 @@ def band_delay(fs: float, low_hz: float, high_hz: float) -> int:
     return round(float(gd[0]))
 
 
+_ANCHOR = 1 << 14  # the running sum of `QrsFeature` restarts exactly at multiples of this
+
+
 class QrsFeature:
     """Band-passed ECG and its integrated squared slope (the Pan-Tompkins feature signal).
 
     The derivative is the central difference scaled to mV/s, so the feature is in (mV/s)^2 at any
-    sampling rate and absolute floors mean the same thing at 125 Hz and at 1000 Hz. The two FIR
-    stages keep their last inputs as state and run as array slicing/`numpy.convolve`, which
-    computes every output from the same inputs in the same order whatever the blocks are.
+    sampling rate and absolute floors mean the same thing at 125 Hz and at 1000 Hz. The
+    derivative and integration keep their last inputs (and the running sum) as state and run as
+    array slicing and `numpy.cumsum`, which compute every output from the same inputs in the same
+    order whatever the blocks are.
     """
 
-    __slots__ = ("_band", "_kernel", "_scale", "_tail_bp", "_tail_sq", "width")
+    __slots__ = ("_band", "_inv", "_n", "_scale", "_sum", "_tail_bp", "_tail_sq", "width")
 
     def __init__(self, fs: float, band_hz: tuple[float, float], integration_s: float) -> None:
         self._band = band_pass(fs, *band_hz)
         self._scale = fs / 2.0
         self.width = max(1, round(integration_s * fs))
-        self._kernel = np.full(self.width, 1.0 / self.width)
+        self._inv = 1.0 / self.width
         self._tail_bp: FloatArray | None = None
-        self._tail_sq: FloatArray = np.zeros(self.width - 1)
+        self._tail_sq: FloatArray = np.zeros(self.width)  # the last `width` squared slopes
+        self._sum = 0.0  # their running sum
+        self._n = 0  # samples seen
 
     def __call__(self, mv: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Return (band-passed signal, integrated feature) for the next block of millivolts."""
+        """Return (band-passed signal, integrated feature) for the next block of millivolts.
+
+        The moving-window integral is a running sum (add the newest squared slope, subtract the
+        one leaving the window) done by `numpy.cumsum` from the carried sum: the same sequence
+        of additions whatever the blocks. So that rounding cannot accumulate without bound, the
+        sum is recomputed from the window itself at every `_ANCHOR`-th sample of the stream."""
         bp = self._band(mv)
         if self._tail_bp is None:
             self._tail_bp = np.full(2, bp[0])
         ext = np.concatenate((self._tail_bp, bp))
         self._tail_bp = ext[-2:]
         d = (ext[2:] - ext[:-2]) * self._scale
-        sq = np.concatenate((self._tail_sq, d * d))
-        self._tail_sq = sq[sq.size - (self.width - 1) :]
-        mwi: FloatArray = np.convolve(sq, self._kernel, mode="valid")
+        w = self.width
+        sq = np.concatenate((self._tail_sq, d * d))  # sq[w + i] is sample i of this block
+        step = sq[w:] - sq[:-w]
+        total = np.empty(step.size)
+        lo, run = 0, self._sum
+        for a in range((-self._n) % _ANCHOR, step.size, _ANCHOR):
+            if a > lo:
+                step[lo] += run
+                np.cumsum(step[lo:a], out=total[lo:a])
+            run = float(sq[a + 1 : a + w + 1].sum())
+            total[a] = run
+            lo = a + 1
+        if step.size > lo:
+            step[lo] += run
+            np.cumsum(step[lo:], out=total[lo:])
+        if total.size:
+            self._sum = float(total[-1])
+        self._tail_sq = sq[sq.size - w :]
+        self._n += mv.size
+        mwi: FloatArray = total * self._inv
         return bp, mwi
 
     @property
     def nbytes(self) -> int:
         tail = 0 if self._tail_bp is None else self._tail_bp.nbytes
-        return self._band.nbytes + self._kernel.nbytes + self._tail_sq.nbytes + tail
+        return self._band.nbytes + self._tail_sq.nbytes + tail + 32

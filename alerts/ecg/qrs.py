@@ -47,6 +47,7 @@ class QrsDetector:
         self._feature = QrsFeature(fs, config.band_hz, config.integration_s)
         self._half = max(1, round(config.refractory_s * fs))
         self._back = self._feature.width + round(0.05 * fs)
+        self._offsets = np.arange(-self._back, 1)[None, :]
         self._delay = band_delay(fs, *config.band_hz)
         self._twave = round(config.twave_s * fs)
         self._sb_factor = config.searchback_factor
@@ -124,12 +125,13 @@ class QrsDetector:
         hi = min(end + half, self.received)
         seg = self._mwi[lo - self._buf0 : hi - self._buf0]
         peak = maximum_filter1d(seg, 2 * half + 1, mode="nearest")
-        first = self._cursor - lo
-        k = np.arange(max(first, 1), end - lo)
-        is_cand = (seg[k] == peak[k]) & (seg[k] > seg[k - 1])
-        cands = k[is_cand] + lo
+        first = max(self._cursor - lo, 1)
+        stop = end - lo
+        here = seg[first:stop]
+        is_cand = (here == peak[first:stop]) & (here > seg[first - 1 : stop - 1])
+        cands = np.flatnonzero(is_cand)
         if cands.size:
-            for c in self._describe(cands):
+            for c in self._describe(cands + (first + lo)):
                 while c.idx > self._limit:
                     self._search_back()
                 self._judge(c)
@@ -139,16 +141,19 @@ class QrsDetector:
 
     def _describe(self, cands: IntArray) -> list[_Candidate]:
         """Heights, refined R peaks and QRS slopes of candidates, vectorised over the block."""
-        off = np.arange(-self._back, 1)
-        idx = np.maximum(cands[:, None] + off[None, :], self._buf0) - self._buf0
+        rel = cands - self._buf0
+        idx = rel[:, None] + self._offsets
+        if rel[0] < self._back:  # only near the start of the stream
+            np.maximum(idx, 0, out=idx)
         win = self._bp[idx]
-        r = idx[np.arange(cands.size), np.argmax(np.abs(win), axis=1)] + self._buf0
-        r = np.maximum(r - self._delay, 0)
+        r = idx[np.arange(cands.size), np.abs(win).argmax(axis=1)] + (self._buf0 - self._delay)
         slope = np.abs(np.diff(win, axis=1)).max(axis=1)
-        heights = self._mwi[cands - self._buf0]
+        heights = self._mwi[rel]
         return [
-            _Candidate(int(c), float(h), int(rr), float(s))
-            for c, h, rr, s in zip(cands, heights, r, slope, strict=True)
+            _Candidate(c, h, max(rr, 0), s)
+            for c, h, rr, s in zip(
+                cands.tolist(), heights.tolist(), r.tolist(), slope.tolist(), strict=True
+            )
         ]
 
     def _judge(self, c: _Candidate) -> None:

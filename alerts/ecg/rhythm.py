@@ -46,6 +46,7 @@ class RhythmAnalyzer:
         self._pause = cfg.pause_s * fs
         self._asys = cfg.asystole_s * fs
         self._sustain = cfg.rate_sustain_s * fs
+        self._hr_scale = 60.0 * fs
         self._beats: deque[tuple[int, float | None]] = deque()  # received, not processed
         self._bad: list[tuple[int, int]] = []  # received bad intervals, not yet processed
         self._until = 0  # processed up to here
@@ -53,6 +54,7 @@ class RhythmAnalyzer:
         self._origin = 0  # a clean gap without beats is measured from here
         self._origin_is_beat = False
         self._clean = False  # no bad stretch since `_prev`
+        self._gap_open = False  # a pause or asystole may be open
         # Rate.
         self._rate: deque[tuple[int, int]] = deque(maxlen=cfg.rate_window_beats)
         self._since: dict[Label, int | None] = {Label.BRADYCARDIA: None, Label.TACHYCARDIA: None}
@@ -168,13 +170,16 @@ class RhythmAnalyzer:
     def _gap(self, at: int, *, closing: bool) -> None:
         """Pause/asystole over the clean stretch without beats from `_origin` to `at`."""
         gap = at - self._origin
-        if self._origin_is_beat and gap > self._pause:
-            self.log.open(Label.PAUSE, self._origin)
-        if gap >= self._asys:
-            self.log.open(Label.ASYSTOLE, self._origin)
-        if closing:
+        if gap > self._pause or gap >= self._asys:
+            if self._origin_is_beat and gap > self._pause:
+                self.log.open(Label.PAUSE, self._origin)
+            if gap >= self._asys:
+                self.log.open(Label.ASYSTOLE, self._origin)
+            self._gap_open = True
+        if closing and self._gap_open:
             self.log.close(Label.PAUSE, at)
             self.log.close(Label.ASYSTOLE, at)
+            self._gap_open = False
 
     # -- rate ---------------------------------------------------------------------------------
 
@@ -182,7 +187,7 @@ class RhythmAnalyzer:
         rr = end - start
         self._rate.append((start, rr))
         if len(self._rate) == self._rate.maxlen:
-            hr = 60.0 * self.fs / _median([r for _, r in self._rate])
+            hr = self._hr_scale / _median([r for _, r in self._rate])
             cfg = self.cfg
             self._rate_rule(
                 Label.BRADYCARDIA,
@@ -219,6 +224,8 @@ class RhythmAnalyzer:
             acc[1] += 1.0
 
     def _close_rate(self, label: Label, at: int) -> None:
+        if self._since[label] is None:  # nothing pending (an open episode always has a start)
+            return
         acc = self._hr_sum[label]
         mean = acc[0] / acc[1] if acc[1] else None
         self.log.close(label, at, mean_hr=mean)

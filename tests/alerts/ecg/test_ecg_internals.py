@@ -6,7 +6,7 @@ import numpy as np
 from scipy import signal
 
 from alerts.ecg.config import EcgConfig
-from alerts.ecg.filters import StatefulFilter
+from alerts.ecg.filters import _ANCHOR, QrsFeature, StatefulFilter
 from alerts.ecg.rhythm import RhythmAnalyzer, _median
 
 
@@ -42,3 +42,20 @@ def test_af_window_counts_match_plain_median() -> None:
             sum(dropped) + n
         )
         assert ana._af_window(0, n) == want
+
+
+def test_qrs_feature_running_sum_matches_window_sum_across_anchor() -> None:
+    """The running-sum integrator equals the plain moving average (to rounding), also after an
+    exact restart, and is bit-identical for any blocking."""
+    fs = 250.0
+    x = np.random.default_rng(9).normal(size=int(1.3 * _ANCHOR))
+    whole = QrsFeature(fs, (5.0, 15.0), 0.15)
+    bp, mwi = whole(x)
+    w = whole.width
+    ext = np.concatenate((np.full(2, bp[0]), bp))
+    d = (ext[2:] - ext[:-2]) * fs / 2.0
+    ref = np.convolve(np.concatenate((np.zeros(w - 1), d * d)), np.full(w, 1.0 / w), "valid")
+    assert np.allclose(mwi, ref, rtol=1e-9, atol=1e-9)
+    pieces = QrsFeature(fs, (5.0, 15.0), 0.15)
+    got = np.concatenate([pieces(x[i : i + 777])[1] for i in range(0, x.size, 777)])
+    assert np.array_equal(got, mwi)
