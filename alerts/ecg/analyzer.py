@@ -61,6 +61,7 @@ class EcgAnalyzer:
         self._defects: dict[int, Defect] = {}  # labelled epochs whose beats may still come
         self._worst = Defect.OK
         self._finished = False
+        self._idle = EcgUpdate((), (), (), 0)
 
     def feed(self, samples: npt.ArrayLike) -> EcgUpdate:
         """Add the next samples (millivolts) of the stream."""
@@ -72,7 +73,10 @@ class EcgAnalyzer:
             self._pending_n += x.size
             self._received += x.size
         if self._pending_n < self._block:
-            return EcgUpdate((), (), (), self._rhythm_until())
+            until = self._rhythm_until()
+            if self._idle.until != until:
+                self._idle = EcgUpdate((), (), (), until)
+            return self._idle  # nothing new: reuse the (immutable) empty update
         return self._run(final=False)
 
     def finish(self) -> EcgUpdate:

@@ -19,6 +19,7 @@ transient irregularity from flipping the label.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from itertools import islice
 
 from alerts.ecg.config import EcgConfig
@@ -27,7 +28,7 @@ from alerts.ecg.episodes import Episode, EpisodeLog, Label
 _REF_MIN = 4  # RR intervals needed before the ectopic rule applies
 
 
-def _median(values: list[float] | list[int]) -> float:
+def _median(values: Iterable[float] | Iterable[int]) -> float:
     """Median of a short list (sorting a few dozen numbers beats numpy's call overhead)."""
     s = sorted(values)
     n = len(s)
@@ -56,7 +57,8 @@ class RhythmAnalyzer:
         self._clean = False  # no bad stretch since `_prev`
         self._gap_open = False  # a pause or asystole may be open
         # Rate.
-        self._rate: deque[tuple[int, int]] = deque(maxlen=cfg.rate_window_beats)
+        self._rate: deque[tuple[int, int]] = deque(maxlen=cfg.rate_window_beats)  # (start, rr)
+        self._rate_rr: deque[int] = deque(maxlen=cfg.rate_window_beats)  # the same rr
         self._since: dict[Label, int | None] = {Label.BRADYCARDIA: None, Label.TACHYCARDIA: None}
         self._hr_sum: dict[Label, list[float]] = {
             Label.BRADYCARDIA: [0.0, 0.0],
@@ -116,7 +118,7 @@ class RhythmAnalyzer:
         """Rate (/min) from the median of the last clean RR intervals, None while unknown."""
         if len(self._rate) < 2:
             return None
-        return 60.0 * self.fs / _median([r for _, r in self._rate])
+        return 60.0 * self.fs / _median(self._rate_rr)
 
     def open_episodes(self) -> list[Episode]:
         return self.log.current()
@@ -149,6 +151,7 @@ class RhythmAnalyzer:
             for label in (Label.BRADYCARDIA, Label.TACHYCARDIA):
                 self._close_rate(label, self._prev)
         self._rate.clear()
+        self._rate_rr.clear()
         self._clean = False
         self._origin = max(self._origin, end)
         self._origin_is_beat = False
@@ -186,8 +189,9 @@ class RhythmAnalyzer:
     def _on_rr(self, start: int, end: int) -> None:
         rr = end - start
         self._rate.append((start, rr))
+        self._rate_rr.append(rr)
         if len(self._rate) == self._rate.maxlen:
-            hr = self._hr_scale / _median([r for _, r in self._rate])
+            hr = self._hr_scale / _median(self._rate_rr)
             cfg = self.cfg
             self._rate_rule(
                 Label.BRADYCARDIA,
@@ -234,7 +238,7 @@ class RhythmAnalyzer:
     # -- atrial fibrillation ------------------------------------------------------------------
 
     def _on_af_rr(self, start: int, end: int, rr: int) -> None:
-        ref = _median(list(self._ref)) if len(self._ref) >= _REF_MIN else float(rr)
+        ref = _median(self._ref) if len(self._ref) >= _REF_MIN else float(rr)
         self._ref.append(rr)
         held = self._held
         self._held = None
