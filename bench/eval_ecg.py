@@ -125,6 +125,13 @@ def eval_cinc(root: Path, pool: ProcessPoolExecutor) -> None:
     f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
     print(f"CinC 2017 ({len(names)} records): AF vs rest TP {tp} FP {fp} FN {fn}  "
           f"Se {pct(tp, tp + fn):.1f}%  +P {pct(tp, tp + fp):.1f}%  F1 {f1:.3f}")  # fmt: skip
+    for part, parity in (("odd", 1), ("even", 0)):  # tune on odd-numbered records only
+        sub = [(n, r) for n, r in zip(names, res, strict=True) if int(n[1:]) % 2 == parity]
+        ptp = sum(1 for n, (af, _) in sub if af and ref[n] == "A")
+        pfp = sum(1 for n, (af, _) in sub if af and ref[n] != "A")
+        pfn = sum(1 for n, (af, _) in sub if not af and ref[n] == "A")
+        pf1 = 2 * ptp / (2 * ptp + pfp + pfn) if ptp else 0.0
+        print(f"  {part}-numbered ({len(sub)}): TP {ptp} FP {pfp} FN {pfn}  F1 {pf1:.3f}")
     for cls in ("N", "A", "O", "~"):
         sel = [r for n, r in zip(names, res, strict=True) if ref[n] == cls]
         noisy = sum(1 for _, nz in sel if nz >= 0.5)

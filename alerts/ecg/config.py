@@ -67,6 +67,15 @@ class EcgConfig:
     af_reference_beats: int = 16
     af_alarm_s: float = 30.0
     af_max_ectopic: float = 0.6  # at most this share of a window's intervals may be ectopic
+    # Optional second AF condition: the coefficient of sample entropy of the window's RR intervals
+    # above this (`alerts.ecg.rhythm.cosen`); None (default) turns it off. Lake & Moorman (Am J
+    # Physiol Heart Circ Physiol 2011;300:H319) put the AF threshold near -1.4, but on top of the
+    # irregularity rule -1.4 cost AFDB sensitivity (97.10 -> 96.62 %). Tuned on odd-numbered
+    # CinC 2017 records only (-1.4/-1.6/-1.8/-2.0 with AFDB Se >= 97, Sp >= 98), -1.8 was best
+    # (odd F1 0.718 -> 0.726, AFDB Se 97.08 / Sp 98.45) but did not carry over to the
+    # even-numbered records (F1 0.673 -> 0.674), so it stays off until it earns its place.
+    af_cosen: float | None = None
+    af_cosen_min_beats: int = 12
     # Beat morphology: mean correlation of QRS complexes with the median template below this is
     # noise (Orphanidou et al., IEEE J Biomed Health Inform 2015;19:832: threshold 0.66).
     min_beat_corr: float = 0.66

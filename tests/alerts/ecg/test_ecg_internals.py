@@ -7,7 +7,7 @@ from scipy import signal
 
 from alerts.ecg.config import EcgConfig
 from alerts.ecg.filters import _ANCHOR, QrsFeature, StatefulFilter
-from alerts.ecg.rhythm import RhythmAnalyzer, _median
+from alerts.ecg.rhythm import RhythmAnalyzer, _median, cosen
 
 
 def test_stateful_filter_equals_lfilter_bit_for_bit() -> None:
@@ -59,3 +59,11 @@ def test_qrs_feature_running_sum_matches_window_sum_across_anchor() -> None:
     pieces = QrsFeature(fs, (5.0, 15.0), 0.15)
     got = np.concatenate([pieces(x[i : i + 777])[1] for i in range(0, x.size, 777)])
     assert np.array_equal(got, mwi)
+
+
+def test_cosen_separates_irregular_from_sinus_rr() -> None:
+    rng = np.random.default_rng(11)
+    af = cosen(rng.uniform(0.4, 1.1, 60).tolist())
+    sinus = cosen((0.8 + 0.02 * rng.standard_normal(60)).tolist())
+    assert af > -1.4 > sinus
+    assert np.isnan(cosen([0.8, 0.8]))
