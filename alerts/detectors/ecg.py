@@ -7,6 +7,11 @@ ESC diagnostic minimum) and the technical `device.signal_quality` when a noise e
 alert carries the episode bounds as times, the heart rate, and an ECG strip reference covering
 10 s before and after the episode, for the clinician to review.
 
+Pauses and asystole are events rather than lasting conditions: their alert is latched (in the
+manner of IEC 60601-1-8 latching alarms). When the rhythm resumes the alert is updated with the
+event's exact length and end, stays open for acknowledgement and escalation, takes in further
+events on the same device, and resolves by itself only after `LATCH` without another one.
+
 A chunk that does not continue the previous one of the same device (time gap or new sampling
 rate) starts a new analyser. Warm-up: about 4 s of ECG (one processing block, `block_s`) before
 the first beat decision; later decisions can also lag by up to one block.
@@ -27,6 +32,9 @@ from devices.timeparse import format_ts
 
 STRIP_MARGIN = timedelta(seconds=10)
 MAX_JOIN_GAP = timedelta(seconds=2)  # a later chunk still continues the stream
+
+LATCHED = frozenset({Label.PAUSE, Label.ASYSTOLE})
+LATCH = timedelta(hours=1)
 
 CODE_BY_LABEL = {
     Label.BRADYCARDIA: "ecg.bradycardia",
@@ -61,6 +69,8 @@ class EcgDetector:
         self.ctx = ctx
         self.config = config or EcgConfig()
         self._streams: dict[str, _Stream] = {}
+        # (device, label) of latched alerts -> end of their last event
+        self._latched: dict[tuple[str, Label], datetime] = {}
 
     def update(self, reading: Reading) -> list[AlertCandidate]:
         chunk = reading.ecg
@@ -85,27 +95,43 @@ class EcgDetector:
         return out + self._handle(reading.device_id, st, upd, reading.ts)
 
     def tick(self, now: datetime) -> list[AlertCandidate]:
-        return []
+        out = []
+        for (device_id, label), last in list(self._latched.items()):
+            if now - last >= LATCH:
+                del self._latched[(device_id, label)]
+                code = CODE_BY_LABEL[label]
+                out.append(
+                    AlertCandidate(
+                        self.ctx.patient_id, code, now, Action.CLEAR, group=f"{code}:{device_id}"
+                    )
+                )
+        return out
 
     def _handle(
         self, device_id: str, st: _Stream, upd: EcgUpdate, at: datetime
     ) -> list[AlertCandidate]:
         out: list[AlertCandidate] = []
         ana = st.analyzer
+        ended = {(ep.label, ep.start) for ep in upd.closed}
         for ep in (*upd.opened, *ana.open_episodes()):
             key = (ep.label, ep.start)
-            if key not in st.raised and self._due(ep, upd.until, st.fs):
+            if key not in st.raised and key not in ended and self._due(ep, upd.until, st.fs):
                 st.raised.add(key)
-                out.append(self._candidate(device_id, st, ep, at, Action.RAISE))
+                out.append(self._candidate(device_id, st, ep, at, upd.until, Action.RAISE))
         for ep in upd.closed:
             key = (ep.label, ep.start)
-            if key not in st.raised and self._due(ep, upd.until, st.fs):
-                # Became long enough and ended within one update: raise, then clear.
-                out.append(self._candidate(device_id, st, ep, at, Action.RAISE))
-                st.raised.add(key)
-            if key in st.raised:
-                st.raised.discard(key)
-                out.append(self._candidate(device_id, st, ep, at, Action.CLEAR))
+            latched = ep.label in LATCHED
+            if key not in st.raised and not self._due(ep, upd.until, st.fs):
+                continue
+            if key not in st.raised or latched:
+                # Ended within this update, or a latched event now known in full: (re)raise
+                # with the exact bounds.
+                out.append(self._candidate(device_id, st, ep, at, upd.until, Action.RAISE))
+            st.raised.discard(key)
+            if latched:
+                self._latched[(device_id, ep.label)] = st.time(ep.end or upd.until)
+            else:
+                out.append(self._candidate(device_id, st, ep, at, upd.until, Action.CLEAR))
         return out
 
     def _due(self, ep: Episode, now: int, fs: float) -> bool:
@@ -116,13 +142,14 @@ class EcgDetector:
         return True
 
     def _candidate(
-        self, device_id: str, st: _Stream, ep: Episode, at: datetime, action: Action
+        self, device_id: str, st: _Stream, ep: Episode, at: datetime, upto: int, action: Action
     ) -> AlertCandidate:
+        """`upto` is the sample the analysis has reached: an open episode lasts at least that."""
         code = CODE_BY_LABEL[ep.label]
         start = st.time(ep.start)
         end = st.time(ep.end) if ep.end is not None else None
         hr = ep.mean_hr if ep.mean_hr is not None else st.analyzer.heart_rate
-        seconds = ((end or at) - start).total_seconds()
+        seconds = ((end or st.time(upto)) - start).total_seconds()
         params: dict[str, Any] = {"seconds": round(seconds, 1), "device_id": device_id}
         if hr is not None:
             params["hr"] = round(hr, 1)
@@ -138,7 +165,7 @@ class EcgDetector:
             "strip": {
                 "device_id": device_id,
                 "from": format_ts(start - STRIP_MARGIN),
-                "to": format_ts((end or at) + STRIP_MARGIN),
+                "to": format_ts((end or st.time(upto)) + STRIP_MARGIN),
             },
         }
         return AlertCandidate(

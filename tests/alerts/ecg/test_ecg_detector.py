@@ -13,10 +13,12 @@ from alerts.model import Action
 from devices.kinds import Kind
 from devices.model import EcgChunk, Reading
 
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
-def feed(x: np.ndarray, fs: float = 250.0) -> list:  # type: ignore[type-arg]
-    det = EcgDetector(PatientContext("p1"))
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+def feed(x: np.ndarray, fs: float = 250.0, det: EcgDetector | None = None) -> list:  # type: ignore[type-arg]
+    det = det or EcgDetector(PatientContext("p1"))
+    t0 = T0
     out = []
     step = int(fs)
     for i, lo in enumerate(range(0, x.size, step)):
@@ -27,14 +29,24 @@ def feed(x: np.ndarray, fs: float = 250.0) -> list:  # type: ignore[type-arg]
     return out
 
 
-def test_asystole_raises_with_evidence() -> None:
-    cands = feed(synth_ecg(250.0, [0.8] * 15 + [6.0] + [0.8] * 15))
-    codes = [(c.code, c.action) for c in cands]
-    assert ("ecg.asystole", Action.RAISE) in codes
-    assert ("ecg.asystole", Action.CLEAR) in codes
-    raise_ = next(c for c in cands if c.code == "ecg.asystole")
-    assert raise_.evidence["strip"]["device_id"] == "patch-1"
-    assert raise_.evidence["episode"]["start"].startswith("2026-01-01T00:00:1")
+def test_asystole_raises_with_evidence_and_stays_latched() -> None:
+    det = EcgDetector(PatientContext("p1"))
+    cands = feed(synth_ecg(250.0, [0.8] * 15 + [6.0] + [0.8] * 15), det=det)
+    asystole = [c for c in cands if c.code == "ecg.asystole"]
+    assert asystole
+    assert all(c.action is Action.RAISE for c in asystole)  # the rhythm resumed: still open
+    final = asystole[-1]
+    assert final.evidence["strip"]["device_id"] == "patch-1"
+    assert final.evidence["episode"]["start"].startswith("2026-01-01T00:00:1")
+    assert final.evidence["episode"]["end"] is not None
+    assert 5.0 < final.params["seconds"] < 7.0  # the 6 s gap, not the time of the report
+    assert det.tick(T0 + timedelta(minutes=30)) == []
+    cleared = det.tick(T0 + timedelta(hours=2))
+    # A 6 s gap is both a pause and an asystole; both latched alerts resolve after quiet hours.
+    assert sorted((c.code, c.action) for c in cleared) == [
+        ("ecg.asystole", Action.CLEAR),
+        ("ecg.pause", Action.CLEAR),
+    ]
 
 
 def test_af_needs_thirty_seconds() -> None:
