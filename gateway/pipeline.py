@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -174,9 +175,10 @@ class Pipeline:
             for d in rejected:
                 metrics.DEADLETTERS.labels(d.reason.value).inc()
         metrics.DUPLICATES.inc(len(readings) - len(new))
-        for r in new:
-            metrics.READINGS_STORED.labels(r.kind.value).inc()
-            if "late" in r.flags:
-                metrics.LATE.inc()
+        for kind, n in Counter(r.kind.value for r in new).items():
+            metrics.READINGS_STORED.labels(kind).inc(n)
+        late = sum(1 for r in new if "late" in r.flags)
+        if late:
+            metrics.LATE.inc(late)
         for e in events:
             metrics.ALERT_EVENTS.labels(e.event.value, e.alert.code).inc()

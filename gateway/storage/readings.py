@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from devices.kinds import Kind
 from devices.model import EcgChunk, Reading
+from gateway.storage import sqlite_batch
 from gateway.storage.database import Database
 from gateway.storage.history import (
     ECG_CHUNK_MARGIN,
@@ -130,9 +131,11 @@ class SqlReadingStore:
             unique.setdefault(r.key, r)
         if not unique:
             return []
-        rows = [reading_to_row(r) for r in unique.values()]
         try:
             async with self.db.engine.begin() as conn:
+                if self.db.is_sqlite:
+                    return await conn.run_sync(sqlite_batch.write_batch, list(unique.values()))
+                rows = [reading_to_row(r) for r in unique.values()]
                 result = await conn.execute(self._stmt, rows)
                 inserted = {(row[0], row[1]) for row in result.all()}
         except Exception as exc:

@@ -1,0 +1,49 @@
+"""The SQLite fast write path stores what the ORM reads back, and de-duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from devices.kinds import Kind
+from devices.model import Reading
+from gateway.storage import Database, SqlReadingStore
+from gateway.storage.models import ReadingRow
+from gateway.storage.sqlite_batch import sqlite_datetime
+
+CST = timezone(timedelta(hours=8))
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqlReadingStore]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}")
+    await db.create_schema()
+    yield SqlReadingStore(db)
+    await db.dispose()
+
+
+def test_datetime_text_matches_sqlalchemy_storage_format() -> None:
+    assert (
+        sqlite_datetime(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02 03:04:05.000000"
+    )
+    assert sqlite_datetime(datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=CST)) == (
+        "2026-01-01 19:04:05.000007"
+    )
+
+
+async def test_rows_round_trip_through_the_orm(store: SqlReadingStore) -> None:
+    t = datetime(2026, 11, 22, 16, 0, tzinfo=CST)  # local time with an offset, whole seconds
+    r = Reading("t", "cuff-1", Kind.GLUCOSE, 7, t, t + timedelta(seconds=2), "p-1",
+                {"glucose": 3.2}, {"source": "cgm"}, flags=frozenset({"late"}))  # fmt: skip
+    assert await store.write([r, r]) == [r]
+    assert await store.write([r]) == []
+    async with store.db.session() as s:
+        row = (await s.scalars(select(ReadingRow))).one()
+    assert row.ts == t.astimezone(UTC)
+    assert (row.values, row.attrs, row.flags) == ({"glucose": 3.2}, {"source": "cgm"}, "late")
+    back = await store.query("p-1", Kind.GLUCOSE, t, t + timedelta(microseconds=1))
+    assert [b.key for b in back] == [r.key]  # the half-open range compares as the ORM writes
