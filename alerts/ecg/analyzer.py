@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from alerts.ecg.beats import BeatQuality
+from alerts.ecg.beats import BeatQuality, WindowSqi
 from alerts.ecg.config import EcgConfig
 from alerts.ecg.episodes import Episode, EpisodeLog, Label
 from alerts.ecg.qrs import QrsDetector
@@ -53,6 +53,11 @@ class EcgAnalyzer:
         self._rhythm = RhythmAnalyzer(self.fs, cfg)
         self._morph = BeatQuality(self.fs)
         self._noise = EpisodeLog()
+        self._sqi = (
+            WindowSqi(self.fs, cfg.sqi_window_s, cfg.sqi_min_corr)
+            if cfg.sqi_window_s is not None
+            else None
+        )
         self._block = max(1, round(cfg.block_s * self.fs))
         self._pending: list[npt.NDArray[np.float64]] = []
         self._pending_n = 0
@@ -88,7 +93,8 @@ class EcgAnalyzer:
 
     def open_episodes(self) -> list[Episode]:
         """Episodes open now (rhythm and noise)."""
-        return [*self._rhythm.open_episodes(), *self._noise.current()]
+        sqi = self._sqi.log.current() if self._sqi is not None else []
+        return [*self._rhythm.open_episodes(), *self._noise.current(), *sqi]
 
     @property
     def received(self) -> int:
@@ -107,6 +113,7 @@ class EcgAnalyzer:
             + self._quality.nbytes
             + self._rhythm.nbytes
             + self._morph.nbytes
+            + (self._sqi.nbytes if self._sqi is not None else 0)
             + 8 * (self._pending_n + len(self._beats) + 2 * len(self._defects))
             + 1024
         )
@@ -136,18 +143,26 @@ class EcgAnalyzer:
                 out.append(b)
         self._beats = keep
         corr = self._morph.score(out)
+        if self._sqi is not None and out:
+            bad.extend(self._sqi.add(out, corr))
+            bad.sort()
         self._morph.trim(min(keep[0] if keep else labelled_end, self._qrs.final_until))
         oldest = (keep[0] if keep else labelled_end) // epoch
         for k in [k for k in self._defects if k < oldest]:
             del self._defects[k]
         if final:
             self._noise.close(Label.NOISE, self._received, detail=self._worst.name.lower())
+            if self._sqi is not None:
+                self._sqi.finish(self._received)
             opened, closed = self._rhythm.update(out, bad, self._received, corr)
             o2, c2 = self._rhythm.finish(self._received)
             opened, closed = opened + o2, closed + c2
         else:
             opened, closed = self._rhythm.update(out, bad, self._rhythm_until(), corr)
         n_open, n_closed = self._noise.take()
+        if self._sqi is not None:
+            s_open, s_closed = self._sqi.log.take()
+            n_open, n_closed = n_open + s_open, n_closed + s_closed
         return EcgUpdate(tuple(out), opened + n_open, closed + n_closed, self._rhythm_until(final))
 
     def _note_quality(self, k: int, d: Defect, bad: list[tuple[int, int]]) -> None:

@@ -17,16 +17,19 @@ cancels in a correlation), so a beat's value is the same whichever block it fall
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 from scipy import signal
 
+from alerts.ecg.episodes import EpisodeLog, Label
 from alerts.ecg.filters import FloatArray, StatefulFilter
 
 _TEMPLATE_BEATS = 8
 _MIN_TEMPLATE = 3
 _PRE_S = 0.1  # window around the R peak, seconds before and after
 _POST_S = 0.15
+_MIN_SCORED = 5  # scored beats a window needs for a verdict
 
 
 class BeatQuality:
@@ -99,3 +102,75 @@ class BeatQuality:
     @property
     def nbytes(self) -> int:
         return int(self._buf.nbytes) + int(self._hist.nbytes) + 256
+
+
+class WindowSqi:
+    """Noise from the detected beats themselves, judged on a trailing window of beats.
+
+    After Orphanidou et al. (IEEE J Biomed Health Inform 2015;19:832-838): a stretch of ECG is
+    unacceptable when its beats do not look alike, i.e. the mean correlation of the beats with
+    the template is low. Here each beat's correlation is the one `BeatQuality` computed against
+    the trailing template, and the window is the `sqi_window_s` seconds of beats up to and
+    including the current one (Orphanidou et al. judge 10 s windows). A trailing window never
+    waits for later beats and never depends on chunking; at least `_MIN_SCORED` scored beats are
+    needed for a verdict. Their rate rule (40-180 /min) is not used: a rate outside it on alike
+    beats is a brady- or tachycardia to alarm on, not noise. Their RR rules (longest RR > 3 s,
+    longest/shortest RR > 2.2) are not used either: a pause is an alarm in its own right, and AF
+    routinely breaks the ratio rule. Our template covers the QRS only (0.25 s), not the whole
+    beat, so the threshold (`EcgConfig.sqi_min_corr`) is lower than their 0.66.
+
+    `add` takes beats in order with their correlations and returns the bad intervals (from just
+    after the previous beat to the current one) to hand to the rhythm stage, which then makes no
+    rhythm decision there. Noise episodes are reported through `log` (detail ``beats``): an
+    episode starts at the start of the first bad window (the evidence covers that stretch) and
+    ends at the first beat whose window is acceptable again.
+    """
+
+    def __init__(self, fs: float, window_s: float, min_corr: float) -> None:
+        self._w = round(window_s * fs)
+        self._min_corr = min_corr
+        self._win: deque[tuple[int, float | None]] = deque()
+        self._sum = 0.0
+        self._n = 0
+        self._prev: int | None = None
+        self._bad_until = -1  # end of the last noise episode
+        self.log = EpisodeLog()
+
+    def add(self, beats: list[int], corr: list[float | None]) -> list[tuple[int, int]]:
+        bad: list[tuple[int, int]] = []
+        win = self._win
+        for b, c in zip(beats, corr, strict=True):
+            win.append((b, c))
+            if c is not None:
+                self._sum += c
+                self._n += 1
+            lo = b - self._w
+            while win[0][0] < lo:
+                _, old = win.popleft()
+                if old is not None:
+                    self._sum -= old
+                    self._n -= 1
+            noisy = False
+            if self._n >= _MIN_SCORED:
+                noisy = self._sum < self._min_corr * self._n
+            prev = self._prev
+            self._prev = b
+            if noisy:
+                if prev is not None and b > prev + 1:
+                    if bad and bad[-1][1] == prev:
+                        bad[-1] = (bad[-1][0], b)
+                    else:
+                        bad.append((prev + 1, b))
+                if not self.log.is_open(Label.NOISE):
+                    self.log.open(Label.NOISE, max(win[0][0], self._bad_until), detail="beats")
+            elif self.log.is_open(Label.NOISE):
+                self.log.close(Label.NOISE, b)
+                self._bad_until = b
+        return bad
+
+    def finish(self, end: int) -> None:
+        self.log.close(Label.NOISE, end)
+
+    @property
+    def nbytes(self) -> int:
+        return 64 * len(self._win) + 128

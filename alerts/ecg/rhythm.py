@@ -195,10 +195,13 @@ class RhythmAnalyzer:
         if b < self._origin:  # inside a bad stretch: not a usable interval
             self._prev = b
             self._clean = False
+            self._dropped += 1  # AF: counts against the window like an ectopic interval
             return
         self._gap(b, closing=True)
         if self._prev is not None and self._clean and b > self._prev:
             self._on_rr(self._prev, b)
+        elif self._prev is not None:
+            self._dropped += 1
         self._prev = b
         self._clean = True
         self._origin = b
@@ -279,6 +282,7 @@ class RhythmAnalyzer:
         if held is not None and held[1] != start:  # a gap broke the sequence
             self._emit_normal(held)
             held = None
+            self._last_normal = None  # no successive difference across the gap
         if held is not None:
             h_rr, h_ref = held[2], held[3]
             if h_rr < self.cfg.af_premature * h_ref and rr > self.cfg.af_compensatory * h_ref:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+from alerts.ecg.beats import WindowSqi
 from alerts.ecg.config import EcgConfig
+from alerts.ecg.episodes import Label
 from alerts.ecg.filters import _ANCHOR, QrsFeature, StatefulFilter
 from alerts.ecg.rhythm import RhythmAnalyzer, _median, cosen
 
@@ -67,3 +69,24 @@ def test_cosen_separates_irregular_from_sinus_rr() -> None:
     sinus = cosen((0.8 + 0.02 * rng.standard_normal(60)).tolist())
     assert af > -1.4 > sinus
     assert np.isnan(cosen([0.8, 0.8]))
+
+
+def test_window_sqi_labels_unlike_beats_as_noise_and_cuts_rhythm() -> None:
+    """Beats that stop looking alike for longer than the window give one noise episode and bad
+    intervals between the noisy beats; alike beats again close it, whatever the split."""
+    fs = 250.0
+    beats = list(range(0, 250 * 60, 250))
+    corr: list[float | None] = [None] * 3 + [0.95] * 17 + [0.1] * 20 + [0.95] * 20
+    for split in (1, 7, len(beats)):
+        sqi = WindowSqi(fs, 10.0, 0.4)
+        bad: list[tuple[int, int]] = []
+        for i in range(0, len(beats), split):
+            bad.extend(sqi.add(beats[i : i + split], corr[i : i + split]))
+        sqi.finish(beats[-1] + 1)
+        _, closed = sqi.log.take()
+        assert [(e.label, e.detail) for e in closed] == [(Label.NOISE, "beats")]
+        ep = closed[0]
+        assert ep.end is not None
+        assert 20 * 250 - 2500 <= ep.start <= 20 * 250 + 250 < ep.end <= 50 * 250
+        assert bad
+        assert all(ep.start <= s < e <= ep.end for s, e in bad)
