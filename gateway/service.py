@@ -104,6 +104,7 @@ class Gateway:
             late_after=timedelta(seconds=settings.late_after_s),
             future_skew=timedelta(seconds=settings.future_skew_s),
             max_payload=settings.max_payload_bytes,
+            future_policy=settings.future_policy,
             escalator=self.escalator,
         )
         self.sse = SseChannel()

@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(default=512 * 1024, ge=1024)
     late_after_s: float = Field(default=600.0, gt=0)
     future_skew_s: float = Field(default=300.0, gt=0)
+    future_policy: Literal["reject", "flag"] = "reject"  # beyond the skew: dead-letter or flag
     auto_register: bool = False
     detectors: list[str] | None = None  # None: every registered detector
     # Detector parameters shared by all patients (per-patient limits are care-team targets).
