@@ -29,6 +29,11 @@ from alerts.ecg.config import EcgConfig
 from alerts.ecg.episodes import Episode, EpisodeLog, Label
 
 _REF_MIN = 4  # RR intervals needed before the ectopic rule applies
+# An interval awaiting the next: (start, end, rr, reference rr, QRS and P correlations of `end`).
+_Held = tuple[int, int, int, float, float | None, float | None]
+# A normal interval: (start, end, normalised successive difference, QRS correlation of the end
+# beat, ectopic intervals dropped just before, P-wave correlation of the end beat).
+_Entry = tuple[int, int, float, float | None, int, float | None]
 
 
 def _median(values: Iterable[float] | Iterable[int]) -> float:
@@ -82,7 +87,9 @@ class RhythmAnalyzer:
         self._asys = cfg.asystole_s * fs
         self._sustain = cfg.rate_sustain_s * fs
         self._hr_scale = 60.0 * fs
-        self._beats: deque[tuple[int, float | None]] = deque()  # received, not processed
+        self._beats: deque[tuple[int, float | None, float | None]] = (
+            deque()
+        )  # received, not processed
         self._bad: list[tuple[int, int]] = []  # received bad intervals, not yet processed
         self._until = 0  # processed up to here
         self._prev: int | None = None  # last processed beat
@@ -101,12 +108,13 @@ class RhythmAnalyzer:
         # AF.
         self._ref: deque[int] = deque(maxlen=cfg.af_reference_beats)
         # (start, end, rr, ref, corr) awaiting the next interval
-        self._held: tuple[int, int, int, float, float | None] | None = None
+        self._held: _Held | None = None
         self._corr: float | None = None  # morphology correlation of the latest beat
+        self._p_corr: float | None = None  # and its P-wave correlation
         self._dropped = 0  # ectopic intervals dropped since the last normal one
         self._last_normal: int | None = None
         # (start, end, d, QRS correlation of the end beat, ectopic intervals dropped just before)
-        self._af: deque[tuple[int, int, float, float | None, int]] = deque()
+        self._af: deque[_Entry] = deque()
         self._af_base = 0  # absolute index of `_af[0]`
         self._af_next = 0  # absolute index of the next entry to label
         # Running statistics of the current window `_win_lo.._win_hi-1` (absolute indices).
@@ -125,15 +133,18 @@ class RhythmAnalyzer:
         bad: list[tuple[int, int]],
         until: int,
         corr: list[float | None] | None = None,
+        p_corr: list[float | None] | None = None,
     ) -> tuple[tuple[Episode, ...], tuple[Episode, ...]]:
         """Add beats and bad intervals (both complete before `until`); return (opened, closed).
 
         `corr` (optional, one per beat) is the beat's correlation with the recent QRS template
         (`alerts.ecg.beats`); without it (beats-only mode) AF is judged from RR intervals alone."""
         if corr is None:
-            self._beats.extend((b, None) for b in beats)
+            self._beats.extend((b, None, None) for b in beats)
+        elif p_corr is None:
+            self._beats.extend((b, c, None) for b, c in zip(beats, corr, strict=True))
         else:
-            self._beats.extend(zip(beats, corr, strict=True))
+            self._beats.extend(zip(beats, corr, p_corr, strict=True))
         self._bad.extend(bad)
         self._advance(until, final=False)
         return self.log.take()
@@ -190,8 +201,9 @@ class RhythmAnalyzer:
         self._origin = max(self._origin, end)
         self._origin_is_beat = False
 
-    def _on_beat(self, b: int, corr: float | None) -> None:
+    def _on_beat(self, b: int, corr: float | None, p_corr: float | None) -> None:
         self._corr = corr
+        self._p_corr = p_corr
         if b < self._origin:  # inside a bad stretch: not a usable interval
             self._prev = b
             self._clean = False
@@ -289,12 +301,13 @@ class RhythmAnalyzer:
                 self._dropped += 2
                 return  # premature beat + compensatory pause: drop both intervals
             self._emit_normal(held)
-        self._held = (start, end, rr, ref, self._corr)
+        self._held = (start, end, rr, ref, self._corr, self._p_corr)
 
-    def _emit_normal(self, item: tuple[int, int, int, float, float | None]) -> None:
-        start, end, rr, ref, corr = item
+    def _emit_normal(self, item: _Held) -> None:
+        start, end, rr, ref, corr, p_corr = item
         if self._last_normal is not None:
-            self._af.append((start, end, abs(rr - self._last_normal) / ref, corr, self._dropped))
+            d = abs(rr - self._last_normal) / ref
+            self._af.append((start, end, d, corr, self._dropped, p_corr))
             self._dropped = 0
             self._label_af(final=False)
         self._last_normal = rr
@@ -357,11 +370,15 @@ class RhythmAnalyzer:
         corr = [e[3] for e in entries if e[3] is not None]
         if corr and sum(corr) / len(corr) < cfg.min_beat_corr:
             return False
+        if cfg.af_max_p_corr is not None:
+            p = [e[5] for e in entries if e[5] is not None]
+            if len(p) >= cfg.af_p_min_beats and sum(p) > cfg.af_max_p_corr * len(p):
+                return False
         if cfg.af_cosen is None or n < cfg.af_cosen_min_beats:
             return True
         return cosen([(e[1] - e[0]) / self.fs for e in entries]) > cfg.af_cosen
 
-    def _window(self, lo: int, hi: int) -> list[tuple[int, int, float, float | None, int]]:
+    def _window(self, lo: int, hi: int) -> list[_Entry]:
         base = self._af_base
         return list(islice(self._af, lo - base, hi - base))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from alerts.ecg.beats import WindowSqi
+from alerts.ecg.beats import BeatQuality, WindowSqi
 from alerts.ecg.config import EcgConfig
 from alerts.ecg.episodes import Label
 from alerts.ecg.filters import _ANCHOR, QrsFeature, StatefulFilter
@@ -34,7 +34,8 @@ def test_af_window_counts_match_plain_median() -> None:
             d = rng.uniform(0.0, 0.2, size=n).tolist()
         dropped = rng.integers(0, 2, size=n).tolist()
         entries = [
-            (i, i + 1, v, None, int(k)) for i, (v, k) in enumerate(zip(d, dropped, strict=True))
+            (i, i + 1, v, None, int(k), None)
+            for i, (v, k) in enumerate(zip(d, dropped, strict=True))
         ]
         ana._af.extend(entries)
         ana._win_hi = n
@@ -90,3 +91,26 @@ def test_window_sqi_labels_unlike_beats_as_noise_and_cuts_rhythm() -> None:
         assert 20 * 250 - 2500 <= ep.start <= 20 * 250 + 250 < ep.end <= 50 * 250
         assert bad
         assert all(ep.start <= s < e <= ep.end for s, e in bad)
+
+
+def test_p_wave_correlation_high_with_p_waves_low_with_fibrillatory_waves() -> None:
+    fs = 250.0
+    t = np.arange(int(40 * fs)) / fs
+    rng = np.random.default_rng(1)
+    beats = np.cumsum(rng.uniform(0.6, 1.1, size=40))
+    beats = beats[beats < 38.0]
+    qrs = sum(np.exp(-((t - b) ** 2) / (2 * 0.012**2)) for b in beats)
+    p_waves = sum(0.15 * np.exp(-((t - b + 0.2) ** 2) / (2 * 0.025**2)) for b in beats)
+    phase = np.cumsum(rng.uniform(5.0, 8.0, size=t.size)) / fs
+    f_waves = 0.1 * np.sin(2 * np.pi * phase)
+    idx = [round(b * fs) for b in beats]
+    means = []
+    for x in (qrs + p_waves, qrs + f_waves):
+        bq = BeatQuality(fs)
+        bq.add(np.asarray(x, dtype=np.float64))
+        bq.score(idx)
+        p = [v for v in bq.p_corr if v is not None]
+        assert len(p) > 20
+        means.append(sum(p) / len(p))
+    assert means[0] > 0.8
+    assert means[1] < 0.35
