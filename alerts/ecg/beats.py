@@ -55,9 +55,10 @@ class BeatQuality:
         self._p_offsets = np.arange(-self._p_from, -round(_P_TO_S * fs))[None, :]
         self._p_min_rr = round(_P_MIN_RR_S * fs)
         self._p_pad = np.zeros((_TEMPLATE_BEATS, self._p_offsets.shape[1]))
-        ramp = np.arange(self._p_offsets.shape[1], dtype=np.float64)
+        n = self._p_offsets.shape[1]
+        ramp = np.arange(n, dtype=np.float64)
         ramp -= ramp.mean()
-        self._p_ramp: FloatArray = ramp / math.sqrt(float(ramp @ ramp))  # unit, zero mean
+        self._p_ramp: FloatArray = ramp / math.sqrt(float((ramp * ramp).sum()))  # unit, mean 0
         self._p_hist = self._p_pad[:0]
         self._p_seen = 0
         self._last: int | None = None  # the last beat scored
@@ -127,26 +128,22 @@ class BeatQuality:
         windows ending nearer the QRS had a higher AUC overall but a lower one among records
         that RR irregularity alone calls AF.)"""
         out: list[float | None] = [None] * len(beats)
-        buf0, size, last = self._buf0, self._buf.size, self._last
-        use: list[int] = []
-        where: list[int] = []
-        for i, b in enumerate(beats):
-            if (
-                last is not None
-                and b - last >= self._p_min_rr
-                and b - buf0 >= self._p_from
-                and b - buf0 < size
-            ):
-                use.append(b)
-                where.append(i)
-            last = b
-        self._last = last
-        k = len(use)
+        buf0, size = self._buf0, self._buf.size
+        at = np.asarray(beats) - buf0
+        prev = np.empty_like(at)
+        prev[1:] = at[:-1]
+        prev[0] = (self._last - buf0) if self._last is not None else at[0]  # first: no RR
+        self._last = beats[-1]
+        ok = (at - prev >= self._p_min_rr) & (at >= self._p_from) & (at < size)
+        where = np.flatnonzero(ok).tolist()
+        k = len(where)
         if not k:
             return out
-        w = self._buf[(np.asarray(use) - buf0)[:, None] + self._p_offsets]
-        w -= (w.sum(axis=1) / w.shape[1])[:, None]
-        w -= (w @ self._p_ramp)[:, None] * self._p_ramp[None, :]  # and its linear trend
+        w = self._buf[at[ok][:, None] + self._p_offsets]
+        # Without its mean and linear trend (row by row, elementwise: no BLAS call whose
+        # rounding could depend on how many beats a block holds).
+        ramp = self._p_ramp
+        w -= (w.sum(axis=1) / w.shape[1])[:, None] + (w * ramp).sum(axis=1)[:, None] * ramp
         m = self._p_hist.shape[0]
         rows = np.concatenate((self._p_pad[: _TEMPLATE_BEATS - m], self._p_hist, w))
         tpl = rows[0:k] + rows[1 : 1 + k]
