@@ -36,7 +36,24 @@ _P_MIN_RR_S = 0.4  # shorter preceding RR: the P window would reach the previous
 
 
 class BeatQuality:
-    """Feed every block of samples with `add`; `score` beats (absolute R samples) in order."""
+    """Feed every block of samples with `add`; `score` beats (absolute R samples) in order.
+
+    P waves (`p_corr`, one value per beat of the last `score` call): the correlation of a beat's
+    pre-QRS window (R-300 to R-120 ms) with the sum of those of the previous beats, computed
+    together with the QRS correlation (the P window follows the QRS window in each row; beats
+    without one add zeros). Sinus (and most atrial) rhythms put the same P wave before every
+    QRS, so the window correlates with the template; in atrial fibrillation there is no P wave,
+    only fibrillatory waves unrelated to the QRS timing, so it does not. P-wave absence is the
+    second ECG criterion of AF (2020 ESC guideline, Hindricks et al., Eur Heart J 2021;42:373)
+    and P-wave features add to RR irregularity in automatic AF detection (e.g. Ladavich &
+    Ghoraani, Biomed Signal Process Control 2015;18:274-281, P-wave template correlation; Datta
+    et al., Comput Cardiol 2017;44, CinC 2017 challenge). Each window loses its mean and linear
+    trend (baseline, T-wave tail) first. Beats after an RR shorter than `_P_MIN_RR_S` get None:
+    the window would reach into the previous QRS. (0.4 s was chosen on odd-numbered CinC 2017
+    records by the AUC of the record-mean P correlation for AF against the rest: 0.4 s 0.89,
+    0.5 s 0.86, 0.6 s 0.83, 0.7 s 0.80; windows ending nearer the QRS had a higher AUC overall
+    but a lower one among records that RR irregularity alone calls AF.)
+    """
 
     def __init__(self, fs: float) -> None:
         high = min(40.0, 0.45 * fs)
@@ -46,21 +63,19 @@ class BeatQuality:
         self._post = max(2, round(_POST_S * fs))
         self._buf: FloatArray = np.empty(0)
         self._buf0 = 0  # absolute index of `_buf[0]`
-        self._offsets = np.arange(-self._pre, self._post + 1)[None, :]
-        self._pad = np.zeros((_TEMPLATE_BEATS, self._offsets.shape[1]))
-        self._hist = self._pad[:0]  # centred windows of the last beats, oldest first
-        self._seen = 0  # beats scored so far
-        # P waves (see `p_corr`).
+        qrs = np.arange(-self._pre, self._post + 1)
+        self._nq = qrs.size
+        self._cuts = np.array([0, qrs.size])
+        # P waves (see the class docstring): their window follows the QRS window in each row.
         self._p_from = max(self._pre, round(_P_FROM_S * fs))
-        self._p_offsets = np.arange(-self._p_from, -round(_P_TO_S * fs))[None, :]
+        p_win = np.arange(-self._p_from, -round(_P_TO_S * fs))
         self._p_min_rr = round(_P_MIN_RR_S * fs)
-        self._p_pad = np.zeros((_TEMPLATE_BEATS, self._p_offsets.shape[1]))
-        n = self._p_offsets.shape[1]
-        ramp = np.arange(n, dtype=np.float64)
-        ramp -= ramp.mean()
+        ramp = p_win - p_win.mean()
         self._p_ramp: FloatArray = ramp / math.sqrt(float((ramp * ramp).sum()))  # unit, mean 0
-        self._p_hist = self._p_pad[:0]
-        self._p_seen = 0
+        self._offsets = np.concatenate((qrs, p_win))[None, :]
+        self._pad = np.zeros((_TEMPLATE_BEATS, self._offsets.shape[1]))
+        self._hist = self._pad[:0]  # windows of the last beats, oldest first
+        self._seen = 0  # beats scored so far
         self._last: int | None = None  # the last beat scored
         self.p_corr: list[float | None] = []  # of the beats of the last `score` call
 
@@ -70,13 +85,16 @@ class BeatQuality:
 
     def score(self, beats: list[int]) -> list[float | None]:
         """Correlation of each beat with the template of the beats before it (None while the
-        template is being learned). Beats must be increasing and at least as late as before."""
+        template is being learned). Beats must be increasing and at least as late as before.
+        The P-wave correlations of the same beats are left in `p_corr` (see the class docstring)."""
+        p_out: list[float | None] = [None] * len(beats)
+        self.p_corr = p_out
         if not beats:
-            self.p_corr = []
             return []
-        self.p_corr = self._score_p(beats)
         buf0, size = self._buf0, self._buf.size
-        if beats[0] - buf0 >= self._pre and beats[-1] - buf0 + self._post < size:
+        last = self._last
+        self._last = beats[-1]
+        if beats[0] - buf0 >= self._p_from and beats[-1] - buf0 + self._post < size:
             where = list(range(len(beats)))  # the usual case: every window is in the buffer
             use = beats
         else:  # at the very start or end of the stream
@@ -90,8 +108,26 @@ class BeatQuality:
         k = len(use)
         if not k:
             return out
-        w = self._buf[(np.asarray(use) - buf0)[:, None] + self._offsets]
-        w -= (w.sum(axis=1) / w.shape[1])[:, None]
+        at = np.asarray(use) - buf0
+        # One row per beat: its QRS window (without its mean), then its P window (without mean
+        # and linear trend), zero where it has none (first beat, short RR, start of stream).
+        w = self._buf[np.maximum(at[:, None] + self._offsets, 0)]
+        nq = self._nq
+        q, pw = w[:, :nq], w[:, nq:]
+        q -= (q.sum(axis=1) / nq)[:, None]
+        ramp = self._p_ramp
+        pw -= (pw.sum(axis=1) / pw.shape[1])[:, None] + (pw * ramp).sum(axis=1)[:, None] * ramp
+        prev = np.empty_like(at)
+        prev[1:] = at[:-1]
+        prev[0] = at[0] if last is None else last - buf0
+        if k < len(beats):  # the previous beat of each is the one before it in `beats`
+            full = [last, *beats]
+            before = [
+                full[i] if full[i] is not None else b for i, b in zip(where, use, strict=True)
+            ]
+            prev = np.asarray(before) - buf0
+        p_ok = (at - prev >= self._p_min_rr) & (at >= self._p_from)
+        pw *= p_ok[:, None]
         m = self._hist.shape[0]
         # Row j + _TEMPLATE_BEATS of `rows` is the j-th new beat; the rows before it are the
         # previous beats, oldest first, with zero rows where there were none.
@@ -99,65 +135,22 @@ class BeatQuality:
         tpl = rows[0:k] + rows[1 : 1 + k]
         for d in range(2, _TEMPLATE_BEATS):
             tpl += rows[d : d + k]
-        wt = (w * tpl).sum(axis=1).tolist()
-        ww = (w * w).sum(axis=1).tolist()
-        tt = (tpl * tpl).sum(axis=1).tolist()
+        # Row sums of the QRS and the P part of each product, in one call per product.
+        cuts = self._cuts
+        wt = np.add.reduceat(w * tpl, cuts, axis=1).tolist()
+        ww = np.add.reduceat(w * w, cuts, axis=1).tolist()
+        tt = np.add.reduceat(tpl * tpl, cuts, axis=1).tolist()
+        ok = p_ok.tolist()
         for j, i in enumerate(where):
             if self._seen + j >= _MIN_TEMPLATE:
-                den = math.sqrt(ww[j] * tt[j])
-                out[i] = wt[j] / den if den > 0.0 else 0.0
+                den = math.sqrt(ww[j][0] * tt[j][0])
+                out[i] = wt[j][0] / den if den > 0.0 else 0.0
+                if ok[j]:
+                    den = math.sqrt(ww[j][1] * tt[j][1])
+                    if den > 0.0:
+                        p_out[i] = wt[j][1] / den
         self._seen += k
         self._hist = rows[-min(self._seen, _TEMPLATE_BEATS) :].copy()
-        return out
-
-    def _score_p(self, beats: list[int]) -> list[float | None]:
-        """P-wave consistency of each beat: correlation of its pre-QRS window (R-300 to R-120
-        ms) with the sum of those of the previous beats, as `score` does for the QRS.
-
-        Sinus (and most atrial) rhythms put the same P wave before every QRS, so the window
-        correlates with the template; in atrial fibrillation there is no P wave, only
-        fibrillatory waves unrelated to the QRS timing, so it does not. P-wave absence is the
-        second ECG criterion of AF (2020 ESC guideline, Hindricks et al., Eur Heart J 2021;42:
-        373) and P-wave features add to RR irregularity in automatic AF detection (e.g. Ladavich &
-        Ghoraani, Biomed Signal Process Control 2015;18:274-281, P-wave template correlation;
-        Datta et al., Comput Cardiol 2017;44, CinC 2017 challenge). Each window loses its mean
-        and linear trend (baseline, T-wave tail) first. Beats after an RR shorter than
-        `_P_MIN_RR_S` are skipped (None): the window would reach into the previous QRS. (0.4 s
-        was chosen on odd-numbered CinC 2017 records by the AUC of the record-mean P
-        correlation for AF against the rest: 0.4 s 0.89, 0.5 s 0.86, 0.6 s 0.83, 0.7 s 0.80;
-        windows ending nearer the QRS had a higher AUC overall but a lower one among records
-        that RR irregularity alone calls AF.)"""
-        out: list[float | None] = [None] * len(beats)
-        buf0, size = self._buf0, self._buf.size
-        at = np.asarray(beats) - buf0
-        prev = np.empty_like(at)
-        prev[1:] = at[:-1]
-        prev[0] = (self._last - buf0) if self._last is not None else at[0]  # first: no RR
-        self._last = beats[-1]
-        ok = (at - prev >= self._p_min_rr) & (at >= self._p_from) & (at < size)
-        where = np.flatnonzero(ok).tolist()
-        k = len(where)
-        if not k:
-            return out
-        w = self._buf[at[ok][:, None] + self._p_offsets]
-        # Without its mean and linear trend (row by row, elementwise: no BLAS call whose
-        # rounding could depend on how many beats a block holds).
-        ramp = self._p_ramp
-        w -= (w.sum(axis=1) / w.shape[1])[:, None] + (w * ramp).sum(axis=1)[:, None] * ramp
-        m = self._p_hist.shape[0]
-        rows = np.concatenate((self._p_pad[: _TEMPLATE_BEATS - m], self._p_hist, w))
-        tpl = rows[0:k] + rows[1 : 1 + k]
-        for d in range(2, _TEMPLATE_BEATS):
-            tpl += rows[d : d + k]
-        wt = (w * tpl).sum(axis=1).tolist()
-        ww = (w * w).sum(axis=1).tolist()
-        tt = (tpl * tpl).sum(axis=1).tolist()
-        for j, i in enumerate(where):
-            if self._p_seen + j >= _MIN_TEMPLATE:
-                den = math.sqrt(ww[j] * tt[j])
-                out[i] = wt[j] / den if den > 0.0 else 0.0
-        self._p_seen += k
-        self._p_hist = rows[-min(self._p_seen, _TEMPLATE_BEATS) :].copy()
         return out
 
     def trim(self, keep_from: int) -> None:
