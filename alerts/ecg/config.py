@@ -76,14 +76,14 @@ class EcgConfig:
     # even-numbered records (F1 0.673 -> 0.674), so it stays off until it earns its place.
     af_cosen: float | None = None
     af_cosen_min_beats: int = 12
-    # P waves (signal path only, `alerts.ecg.beats.BeatQuality._score_p`): a window whose beats'
+    # P waves (signal path only, `alerts.ecg.beats.BeatQuality.p_corr`): a window whose beats'
     # mean P-wave template correlation is above this has consistent P waves and is not AF
     # (None: off). Needs `af_p_min_beats` beats with a P window. Chosen on odd-numbered CinC
-    # 2017 records (AF vs rest F1, with the noise label on): off 0.707, 0.25 0.735, 0.3 and
-    # 0.35 0.752, 0.4 0.743, 0.5 0.741. On the even-numbered records it drops 8 true and 11
-    # false AF calls (F1 0.660 -> 0.619), overall 0.685 -> 0.692 with precision 62 -> 74 %
-    # (false AF calls on N/O records 15/27 -> 8/12): kept for the fewer false alarms.
-    af_max_p_corr: float | None = 0.35
+    # 2017 records (AF vs rest F1, with the noise label on): off 0.707, 0.25 0.735, 0.3 0.752,
+    # 0.35 0.750, 0.4 0.743, 0.5 0.741. On the even-numbered records it drops 8 true and 11
+    # false AF calls (F1 0.660 -> 0.619); overall F1 0.685 -> 0.692, precision 62 -> 74 % (false
+    # AF calls on N/O records 15/27 -> 8/12): kept for the fewer false alarms.
+    af_max_p_corr: float | None = 0.3
     af_p_min_beats: int = 5
     # Beat morphology: mean correlation of QRS complexes with the median template below this is
     # noise (Orphanidou et al., IEEE J Biomed Health Inform 2015;19:832: threshold 0.66).
