@@ -145,8 +145,10 @@ class EcgAnalyzer:
         corr = self._morph.score(out)
         p_corr = self._morph.p_corr
         if self._sqi is not None and out:
-            bad.extend(self._sqi.add(out, corr))
-            bad.sort()
+            noisy = self._sqi.add(out, corr)
+            if noisy:
+                bad.extend(noisy)
+                bad.sort()
         self._morph.trim(min(keep[0] if keep else labelled_end, self._qrs.final_until))
         oldest = (keep[0] if keep else labelled_end) // epoch
         for k in [k for k in self._defects if k < oldest]:

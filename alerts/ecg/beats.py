@@ -111,7 +111,8 @@ class BeatQuality:
         at = np.asarray(use) - buf0
         # One row per beat: its QRS window (without its mean), then its P window (without mean
         # and linear trend), zero where it has none (first beat, short RR, start of stream).
-        w = self._buf[np.maximum(at[:, None] + self._offsets, 0)]
+        idx = at[:, None] + self._offsets
+        w = self._buf[idx if k == len(beats) and use[0] - buf0 >= self._p_from else idx.clip(0)]
         nq = self._nq
         q, pw = w[:, :nq], w[:, nq:]
         q -= (q.sum(axis=1) / nq)[:, None]
