@@ -94,6 +94,8 @@ class EcgConfig:
     # records (share of records at least half labelled noise, N / ~): 0.66 gave 12.8 % / 93 %,
     # 0.5 7.6 % / 86 %, 0.4 4.1 % / 79 %, 0.3 3.4 % / 57 %; 0.4 keeps most noisy records while
     # few normal ones lose their rhythm labels (CinC "N" records do contain noisy stretches).
+    # Requiring the window to stay bad for 5 s before labelling did not help (0.4: N 3.8 %,
+    # ~ 57 %; 0.5: N 4.8 %, ~ 71 %), so a single bad window is enough.
     sqi_window_s: float | None = 10.0
     sqi_min_corr: float = 0.4
 
