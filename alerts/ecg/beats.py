@@ -118,17 +118,15 @@ class BeatQuality:
         q -= (q.sum(axis=1) / nq)[:, None]
         ramp = self._p_ramp
         pw -= (pw.sum(axis=1) / pw.shape[1])[:, None] + (pw * ramp).sum(axis=1)[:, None] * ramp
-        prev = np.empty_like(at)
-        prev[1:] = at[:-1]
-        prev[0] = at[0] if last is None else last - buf0
-        if k < len(beats):  # the previous beat of each is the one before it in `beats`
-            full = [last, *beats]
-            before = [
-                full[i] if full[i] is not None else b for i, b in zip(where, use, strict=True)
-            ]
-            prev = np.asarray(before) - buf0
-        p_ok = (at - prev >= self._p_min_rr) & (at >= self._p_from)
-        pw *= p_ok[:, None]
+        # The previous beat of each is the one before it in `beats` (None for the first ever).
+        full = [last, *beats]
+        min_rr, first = self._p_min_rr, buf0 + self._p_from
+        ok = [
+            (p := full[i]) is not None and b - p >= min_rr and b >= first
+            for i, b in zip(where, use, strict=True)
+        ]
+        if not all(ok):
+            pw *= np.asarray(ok, dtype=np.float64)[:, None]
         m = self._hist.shape[0]
         # Row j + _TEMPLATE_BEATS of `rows` is the j-th new beat; the rows before it are the
         # previous beats, oldest first, with zero rows where there were none.
@@ -141,7 +139,6 @@ class BeatQuality:
         wt = np.add.reduceat(w * tpl, cuts, axis=1).tolist()
         ww = np.add.reduceat(w * w, cuts, axis=1).tolist()
         tt = np.add.reduceat(tpl * tpl, cuts, axis=1).tolist()
-        ok = p_ok.tolist()
         for j, i in enumerate(where):
             if self._seen + j >= _MIN_TEMPLATE:
                 den = math.sqrt(ww[j][0] * tt[j][0])
@@ -191,7 +188,9 @@ class WindowSqi:
     def __init__(self, fs: float, window_s: float, min_corr: float) -> None:
         self._w = round(window_s * fs)
         self._min_corr = min_corr
-        self._win: deque[tuple[int, float | None]] = deque()
+        self._win_b: deque[int] = deque()  # the window's beats and their correlations
+        self._win_c: deque[float | None] = deque()
+        self._open = False  # a noise episode is open
         self._sum = 0.0
         self._n = 0
         self._prev: int | None = None
@@ -200,39 +199,42 @@ class WindowSqi:
 
     def add(self, beats: list[int], corr: list[float | None]) -> list[tuple[int, int]]:
         bad: list[tuple[int, int]] = []
-        win = self._win
+        win_b, win_c = self._win_b, self._win_c
+        total, n, prev, span, thr = self._sum, self._n, self._prev, self._w, self._min_corr
         for b, c in zip(beats, corr, strict=True):
-            win.append((b, c))
+            win_b.append(b)
+            win_c.append(c)
             if c is not None:
-                self._sum += c
-                self._n += 1
-            lo = b - self._w
-            while win[0][0] < lo:
-                _, old = win.popleft()
+                total += c
+                n += 1
+            lo = b - span
+            while win_b[0] < lo:
+                win_b.popleft()
+                old = win_c.popleft()
                 if old is not None:
-                    self._sum -= old
-                    self._n -= 1
-            noisy = False
-            if self._n >= _MIN_SCORED:
-                noisy = self._sum < self._min_corr * self._n
-            prev = self._prev
-            self._prev = b
-            if noisy:
+                    total -= old
+                    n -= 1
+            if n >= _MIN_SCORED and total < thr * n:  # noisy window
                 if prev is not None and b > prev + 1:
                     if bad and bad[-1][1] == prev:
                         bad[-1] = (bad[-1][0], b)
                     else:
                         bad.append((prev + 1, b))
-                if not self.log.is_open(Label.NOISE):
-                    self.log.open(Label.NOISE, max(win[0][0], self._bad_until), detail="beats")
-            elif self.log.is_open(Label.NOISE):
+                if not self._open:
+                    self._open = True
+                    self.log.open(Label.NOISE, max(win_b[0], self._bad_until), detail="beats")
+            elif self._open:
+                self._open = False
                 self.log.close(Label.NOISE, b)
                 self._bad_until = b
+            prev = b
+        self._sum, self._n, self._prev = total, n, prev
         return bad
 
     def finish(self, end: int) -> None:
         self.log.close(Label.NOISE, end)
+        self._open = False
 
     @property
     def nbytes(self) -> int:
-        return 64 * len(self._win) + 128
+        return 48 * len(self._win_b) + 128
