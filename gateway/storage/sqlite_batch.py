@@ -31,6 +31,9 @@ _KEYS_PER_QUERY = 4000
 
 def sqlite_datetime(dt: datetime) -> str:
     """The text SQLAlchemy's SQLite `DATETIME` type stores for a naive-UTC datetime."""
+    text = dt.isoformat(" ", "microseconds")
+    if text.endswith("+00:00"):  # every decoded reading is already in UTC
+        return text[:-6]
     return dt.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
