@@ -120,14 +120,34 @@ class QrsFeature:
         if self._tail_bp is None:
             self._tail_bp = np.full(2, bp[0])
         ext = np.concatenate((self._tail_bp, bp))
-        self._tail_bp = ext[-2:]
-        d = (ext[2:] - ext[:-2]) * self._scale
+        self._tail_bp = ext[-2:].copy()
+        d = ext[2:] - ext[:-2]
+        d *= self._scale
+        d *= d
         w = self.width
-        sq = np.concatenate((self._tail_sq, d * d))  # sq[w + i] is sample i of this block
+        sq = np.concatenate((self._tail_sq, d))  # sq[w + i] is sample i of this block
         step = sq[w:] - sq[:-w]
+        first = (-self._n) % _ANCHOR
+        if first >= step.size:  # the usual case: no anchor in this block
+            if step.size:
+                step[0] += self._sum
+            total = np.cumsum(step)
+        else:
+            total = self._anchored(sq, step, first)
+        if total.size:
+            self._sum = float(total[-1])
+        self._tail_sq = sq[sq.size - w :].copy()
+        self._n += mv.size
+        mwi: FloatArray = total * self._inv
+        return bp, mwi
+
+    def _anchored(self, sq: FloatArray, step: FloatArray, first: int) -> FloatArray:
+        """Running sums of a block that contains anchors: restart from the window's own sum at
+        each one, and carry on with `numpy.cumsum` in between."""
+        w = self.width
         total = np.empty(step.size)
         lo, run = 0, self._sum
-        for a in range((-self._n) % _ANCHOR, step.size, _ANCHOR):
+        for a in range(first, step.size, _ANCHOR):
             if a > lo:
                 step[lo] += run
                 np.cumsum(step[lo:a], out=total[lo:a])
@@ -137,12 +157,7 @@ class QrsFeature:
         if step.size > lo:
             step[lo] += run
             np.cumsum(step[lo:], out=total[lo:])
-        if total.size:
-            self._sum = float(total[-1])
-        self._tail_sq = sq[sq.size - w :]
-        self._n += mv.size
-        mwi: FloatArray = total * self._inv
-        return bp, mwi
+        return total
 
     @property
     def nbytes(self) -> int:

@@ -15,7 +15,8 @@ output therefore does not depend on how the samples were chunked.
 from __future__ import annotations
 
 from collections import deque
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +31,34 @@ IntArray = npt.NDArray[np.int64]
 # signal is taken as flat and thresholds cannot decay into quantisation noise.
 MIN_PEAK = 0.5
 _RR_HISTORY = 8
+
+
+def _public_max_filter(x: FloatArray, size: int) -> FloatArray:
+    out: FloatArray = maximum_filter1d(x, size, mode="nearest")
+    return out
+
+
+def _sliding_max() -> Callable[[FloatArray, int], FloatArray]:
+    """Sliding maximum (edges repeat the end values) by the C routine behind
+    `scipy.ndimage.maximum_filter1d`, without the wrapper's argument handling, which costs more
+    than the filtering of a block; falls back to the public function if SciPy moves it."""
+    try:
+        from scipy.ndimage import _nd_image, _ni_support
+
+        fn: Callable[..., Any] = _nd_image.min_or_max_filter1d
+        nearest = _ni_support._extend_mode_to_code("nearest")
+    except (ImportError, AttributeError):  # pragma: no cover - depends on the SciPy version
+        return _public_max_filter
+
+    def sliding_max(x: FloatArray, size: int) -> FloatArray:
+        out = np.empty_like(x)
+        fn(x, size, 0, out, nearest, 0.0, 0, 0)
+        return out
+
+    return sliding_max
+
+
+_max_filter = _sliding_max()
 
 
 class _Candidate(NamedTuple):
@@ -62,6 +91,7 @@ class QrsDetector:
         self._npk = 0.0
         self._thr = 0.0
         self._rr: deque[int] = deque(maxlen=_RR_HISTORY)
+        self._rr_sum = 0  # sum of `_rr`
         self._rr_mean = fs
         self._last: _Candidate | None = None
         self._last_r = -(10**9)
@@ -124,7 +154,7 @@ class QrsDetector:
         lo = max(self._cursor - half, self._buf0)
         hi = min(end + half, self.received)
         seg = self._mwi[lo - self._buf0 : hi - self._buf0]
-        peak = maximum_filter1d(seg, 2 * half + 1, mode="nearest")
+        peak = _max_filter(seg, 2 * half + 1)
         first = max(self._cursor - lo, 1)
         stop = end - lo
         here = seg[first:stop]
@@ -140,19 +170,27 @@ class QrsDetector:
         self._cursor = end
 
     def _describe(self, cands: IntArray) -> list[_Candidate]:
-        """Heights, refined R peaks and QRS slopes of candidates, vectorised over the block."""
+        """Heights, refined R peaks and QRS slopes of candidates, vectorised over the block: the
+        R peak is the largest |band-passed| sample in the `_back` samples up to the feature
+        peak, the slope the largest |step| between neighbouring samples there."""
         rel = cands - self._buf0
         idx = rel[:, None] + self._offsets
         if rel[0] < self._back:  # only near the start of the stream
             np.maximum(idx, 0, out=idx)
         win = self._bp[idx]
-        r = idx[np.arange(cands.size), np.abs(win).argmax(axis=1)] + (self._buf0 - self._delay)
-        slope = np.abs(np.diff(win, axis=1)).max(axis=1)
-        heights = self._mwi[rel]
+        k = np.abs(win).argmax(axis=1)
+        step = win[:, 1:] - win[:, :-1]
+        slope = np.maximum(step.max(axis=1), -step.min(axis=1))
+        shift = self._buf0 - self._delay
         return [
-            _Candidate(c, h, max(rr, 0), s)
-            for c, h, rr, s in zip(
-                cands.tolist(), heights.tolist(), r.tolist(), slope.tolist(), strict=True
+            _Candidate(c, h, max(i[j] + shift, 0), s)
+            for c, h, i, j, s in zip(
+                cands.tolist(),
+                self._mwi[rel].tolist(),
+                idx.tolist(),
+                k.tolist(),
+                slope.tolist(),
+                strict=True,
             )
         ]
 
@@ -173,15 +211,23 @@ class QrsDetector:
         w = 0.25 if searched else 0.125
         self._spk = w * c.height + (1.0 - w) * self._spk
         if self._last is not None and self._anchor == self._last.idx:
-            self._rr.append(c.idx - self._last.idx)
-            self._rr_mean = sum(self._rr) / len(self._rr)
+            rr = self._rr
+            if len(rr) == _RR_HISTORY:
+                self._rr_sum -= rr[0]
+            rr.append(c.idx - self._last.idx)
+            self._rr_sum += rr[-1]
+            self._rr_mean = self._rr_sum / len(rr)
         self._last = c
         self._anchor = c.idx
         self._limit = c.idx + round(self._sb_factor * self._rr_mean)
         if c.r - self._last_r >= self._half // 2:
             self._out.append(c.r)
             self._last_r = c.r
-        self._pending = [p for p in self._pending if p.idx > c.idx]
+        pending = self._pending
+        if pending and pending[-1] is c:  # the usual case: the newest candidate was accepted
+            self._pending = []
+        else:
+            self._pending = [p for p in pending if p.idx > c.idx]
         self._update_threshold()
 
     def _search_back(self) -> bool:

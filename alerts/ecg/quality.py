@@ -102,23 +102,29 @@ class QualityMonitor:
         return self._raw.nbytes + self._bp.nbytes + self._hfbuf.nbytes + 56 * len(self._stats[0])
 
     def _add_stats(self, raw: FloatArray, bp: FloatArray, hf: FloatArray) -> None:
+        n, e = raw.shape
         hi = raw.max(axis=1)
         lo = raw.min(axis=1)
-        at_hi = (raw == hi[:, None]).sum(axis=1)
-        at_lo = (raw == lo[:, None]).sum(axis=1)
+        at_hi = raw == hi[:, None]
+        at_lo = raw == lo[:, None]
+        # Counting per epoch is only needed when the block holds enough extreme samples at all.
+        if max(np.count_nonzero(at_hi), np.count_nonzero(at_lo)) >= self._clip_n:
+            clip = np.maximum(at_hi.sum(axis=1), at_lo.sum(axis=1)).tolist()
+        else:
+            clip = [0] * n
         b2 = bp * bp
-        cols = (
-            hi - lo,
-            np.maximum(at_hi, at_lo).astype(np.float64),
-            b2.sum(axis=1),
-            (b2 * b2).sum(axis=1),
-            (hf * hf).sum(axis=1),
-            raw.sum(axis=1) / raw.shape[1],  # = raw.mean(axis=1), without its overhead
-            np.abs(bp).max(axis=1),
-        )
-        for col, values in zip(self._stats, cols, strict=True):
-            col.extend(values.tolist())
-        self._next_epoch += raw.shape[0]
+        s2 = b2.sum(axis=1)
+        b2 *= b2
+        h2 = hf * hf
+        ptp_, clip_, s2_, s4_, h2_, mean_, peak_ = self._stats
+        ptp_.extend((hi - lo).tolist())
+        clip_.extend(clip)
+        s2_.extend(s2.tolist())
+        s4_.extend(b2.sum(axis=1).tolist())
+        h2_.extend(h2.sum(axis=1).tolist())
+        mean_.extend((raw.sum(axis=1) / e).tolist())  # = raw.mean(axis=1), without its overhead
+        peak_.extend(np.abs(bp).max(axis=1).tolist())
+        self._next_epoch += n
 
     def _label(self, k: int, newest: int) -> Defect:
         """Label of epoch `k` from its statistics and its context's (plain floats: for the few
