@@ -38,3 +38,35 @@ def test_clipped_epoch_is_labelled_whatever_the_other_epochs() -> None:
     labels = mon.process(x, x, final=True)
     assert labels[4] is Defect.CLIPPED
     assert Defect.CLIPPED not in labels[:4] + labels[5:]
+
+
+def _beats(x: np.ndarray, fs: float) -> np.ndarray:
+    det = QrsDetector(fs, EcgConfig())
+    out = [det.process(x[i : i + 1000])[1] for i in range(0, x.size, 1000)]
+    return np.concatenate([*out, det.process(np.empty(0), final=True)[1]])
+
+
+def _bumps(fs: float, n: int, at: np.ndarray, width_s: float, mv: float) -> np.ndarray:
+    t = np.arange(n) / fs
+    return sum((mv * np.exp(-((t - a) ** 2) / (2 * width_s**2)) for a in at), np.zeros(n))
+
+
+def test_shallow_premature_bumps_in_noise_are_not_beats() -> None:
+    fs, rr = 250.0, [0.9] * 40
+    x = synth_ecg(fs, rr, noise=0.08, seed=4)
+    beats = np.cumsum([0.5, *rr])
+    x += _bumps(fs, x.size, beats[:-1] + 0.5, 0.025, 0.7)  # slow bumps 0.5 s after each beat
+    found = _beats(x, fs) / fs
+    near = np.abs(found[:, None] - beats[None, :]).min(axis=1) < 0.15
+    assert near.sum() >= beats.size - 1
+    assert (~near).sum() <= 2
+
+
+def test_premature_beats_of_normal_shape_are_kept_in_noise() -> None:
+    fs = 250.0
+    rr = [0.9, 0.9, 0.5, 1.3] * 12  # atrial premature beats every fourth beat
+    x = synth_ecg(fs, rr, noise=0.08, seed=5)
+    beats = np.cumsum([0.5, *rr])
+    found = _beats(x, fs) / fs
+    hit = np.abs(beats[:, None] - found[None, :]).min(axis=1) < 0.15
+    assert hit.all()
