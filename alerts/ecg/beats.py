@@ -78,6 +78,8 @@ class BeatQuality:
         self._seen = 0  # beats scored so far
         self._last: int | None = None  # the last beat scored
         self.p_corr: list[float | None] = []  # of the beats of the last `score` call
+        # and their atrial-activity measures (see `score`)
+        self.atrial: list[tuple[float, float] | None] = []
 
     def add(self, mv: FloatArray) -> None:
         if mv.size:
@@ -88,7 +90,9 @@ class BeatQuality:
         template is being learned). Beats must be increasing and at least as late as before.
         The P-wave correlations of the same beats are left in `p_corr` (see the class docstring)."""
         p_out: list[float | None] = [None] * len(beats)
+        a_out: list[tuple[float, float] | None] = [None] * len(beats)
         self.p_corr = p_out
+        self.atrial = a_out
         if not beats:
             return []
         buf0, size = self._buf0, self._buf.size
@@ -137,6 +141,8 @@ class BeatQuality:
         # Row sums of the QRS and the P part of each product, in one call per product.
         cuts = self._cuts
         wt = np.add.reduceat(w * tpl, cuts, axis=1).tolist()
+        dp = np.diff(pw, axis=1)
+        pd = (dp * dp).sum(axis=1).tolist()
         ww = np.add.reduceat(w * w, cuts, axis=1).tolist()
         tt = np.add.reduceat(tpl * tpl, cuts, axis=1).tolist()
         for j, i in enumerate(where):
@@ -147,6 +153,8 @@ class BeatQuality:
                     den = math.sqrt(ww[j][1] * tt[j][1])
                     if den > 0.0:
                         p_out[i] = wt[j][1] / den
+                    if ww[j][0] > 0.0 and ww[j][1] > 0.0:
+                        a_out[i] = (ww[j][1] / ww[j][0], pd[j] / ww[j][1])
         self._seen += k
         self._hist = rows[-min(self._seen, _TEMPLATE_BEATS) :].copy()
         return out

@@ -67,6 +67,9 @@ class EcgConfig:
     af_reference_beats: int = 16
     af_alarm_s: float = 30.0
     af_max_ectopic: float = 0.6  # at most this share of a window's intervals may be ectopic
+    # With the signal (beat morphology known), AF windows are judged by the logistic model of
+    # `alerts.ecg.afmodel` (RR irregularity and P-wave features) instead of the rules below.
+    af_model: bool = True
     # Optional second AF condition: the coefficient of sample entropy of the window's RR intervals
     # above this (`alerts.ecg.rhythm.cosen`); None (default) turns it off. Lake & Moorman (Am J
     # Physiol Heart Circ Physiol 2011;300:H319) put the AF threshold near -1.4, but on top of the

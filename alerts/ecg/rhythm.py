@@ -25,15 +25,20 @@ from itertools import islice
 
 import numpy as np
 
+from alerts.ecg import afmodel
 from alerts.ecg.config import EcgConfig
 from alerts.ecg.episodes import Episode, EpisodeLog, Label
 
 _REF_MIN = 4  # RR intervals needed before the ectopic rule applies
-# An interval awaiting the next: (start, end, rr, reference rr, QRS and P correlations of `end`).
-_Held = tuple[int, int, int, float, float | None, float | None]
+# A received beat: (sample, QRS correlation, P correlation, atrial-activity measures).
+_Beat = tuple[int, float | None, float | None, tuple[float, float] | None]
+# An interval awaiting the next: (start, end, rr, reference rr, QRS and P correlations and
+# P-window energy ratio of `end`).
+_Held = tuple[int, int, int, float, float | None, float | None, tuple[float, float] | None]
 # A normal interval: (start, end, normalised successive difference, QRS correlation of the end
-# beat, ectopic intervals dropped just before, P-wave correlation of the end beat).
-_Entry = tuple[int, int, float, float | None, int, float | None]
+# beat, ectopic intervals dropped just before, P-wave correlation of the end beat, its
+# contributions to the window sums of `alerts.ecg.afmodel`, its Lorenz-plot cell).
+_Entry = tuple[int, int, float, float | None, int, float | None, tuple[int, ...], int]
 
 
 def _median(values: Iterable[float] | Iterable[int]) -> float:
@@ -87,9 +92,8 @@ class RhythmAnalyzer:
         self._asys = cfg.asystole_s * fs
         self._sustain = cfg.rate_sustain_s * fs
         self._hr_scale = 60.0 * fs
-        self._beats: deque[tuple[int, float | None, float | None]] = (
-            deque()
-        )  # received, not processed
+        # received, not processed
+        self._beats: deque[_Beat] = deque()
         self._bad: list[tuple[int, int]] = []  # received bad intervals, not yet processed
         self._until = 0  # processed up to here
         self._prev: int | None = None  # last processed beat
@@ -111,6 +115,9 @@ class RhythmAnalyzer:
         self._held: _Held | None = None
         self._corr: float | None = None  # morphology correlation of the latest beat
         self._p_corr: float | None = None  # and its P-wave correlation
+        self._atrial: tuple[float, float] | None = None  # and its atrial-activity measures
+        self._last_diff = 0  # previous signed successive RR difference (turning points)
+        self._last_normal2: int | None = None  # the normal interval before `_last_normal`
         self._dropped = 0  # ectopic intervals dropped since the last normal one
         self._last_normal: int | None = None
         # (start, end, d, QRS correlation of the end beat, ectopic intervals dropped just before)
@@ -122,6 +129,11 @@ class RhythmAnalyzer:
         self._win_hi = 0
         self._win_high = 0  # entries with d above `af_threshold`
         self._win_dropped = 0  # ectopic intervals dropped before its entries
+        self._win_sum = [0] * afmodel.N_SUMS  # sums of the entries' `afmodel` contributions
+        self._win_cells: dict[int, int] = {}  # Lorenz-plot cell -> entries of the window in it
+        self._last_cell = 0  # Lorenz coordinate of the previous successive difference
+        # Set to a list to record (start, end, features) of every window the AF model judges.
+        self.trace: list[tuple[int, int, tuple[float, ...]]] | None = None
         self._af_end: int | None = None
         self._af_rr = [0.0, 0.0]
 
@@ -134,17 +146,20 @@ class RhythmAnalyzer:
         until: int,
         corr: list[float | None] | None = None,
         p_corr: list[float | None] | None = None,
+        atrial: list[tuple[float, float] | None] | None = None,
     ) -> tuple[tuple[Episode, ...], tuple[Episode, ...]]:
         """Add beats and bad intervals (both complete before `until`); return (opened, closed).
 
         `corr` (optional, one per beat) is the beat's correlation with the recent QRS template
         (`alerts.ecg.beats`); without it (beats-only mode) AF is judged from RR intervals alone."""
         if corr is None:
-            self._beats.extend((b, None, None) for b in beats)
+            self._beats.extend((b, None, None, None) for b in beats)
         elif p_corr is None:
-            self._beats.extend((b, c, None) for b, c in zip(beats, corr, strict=True))
+            self._beats.extend((b, c, None, None) for b, c in zip(beats, corr, strict=True))
+        elif atrial is None:
+            self._beats.extend((b, c, p, None) for b, c, p in zip(beats, corr, p_corr, strict=True))
         else:
-            self._beats.extend(zip(beats, corr, p_corr, strict=True))
+            self._beats.extend(zip(beats, corr, p_corr, atrial, strict=True))
         self._bad.extend(bad)
         self._advance(until, final=False)
         return self.log.take()
@@ -201,9 +216,12 @@ class RhythmAnalyzer:
         self._origin = max(self._origin, end)
         self._origin_is_beat = False
 
-    def _on_beat(self, b: int, corr: float | None, p_corr: float | None) -> None:
+    def _on_beat(
+        self, b: int, corr: float | None, p_corr: float | None, atrial: tuple[float, float] | None
+    ) -> None:
         self._corr = corr
         self._p_corr = p_corr
+        self._atrial = atrial
         if b < self._origin:  # inside a bad stretch: not a usable interval
             self._prev = b
             self._clean = False
@@ -301,15 +319,29 @@ class RhythmAnalyzer:
                 self._dropped += 2
                 return  # premature beat + compensatory pause: drop both intervals
             self._emit_normal(held)
-        self._held = (start, end, rr, ref, self._corr, self._p_corr)
+        self._held = (start, end, rr, ref, self._corr, self._p_corr, self._atrial)
 
     def _emit_normal(self, item: _Held) -> None:
-        start, end, rr, ref, corr, p_corr = item
-        if self._last_normal is not None:
-            d = abs(rr - self._last_normal) / ref
-            self._af.append((start, end, d, corr, self._dropped, p_corr))
+        start, end, rr, ref, corr, p_corr, atrial = item
+        last = self._last_normal
+        if last is not None:
+            diff = rr - last
+            d = abs(diff) / ref
+            turn = diff * self._last_diff < 0
+            self._last_diff = diff
+            last2 = self._last_normal2
+            d2 = abs(rr - last2) / ref if last2 is not None else d
+            sums = afmodel.contributions(d, d2, turn, rr, corr, p_corr, atrial)
+            k = afmodel.lorenz_bin(diff / ref)
+            cell = k * afmodel.LORENZ_STRIDE + self._last_cell
+            self._last_cell = k
+            self._af.append((start, end, d, corr, self._dropped, p_corr, sums, cell))
             self._dropped = 0
             self._label_af(final=False)
+        else:
+            self._last_diff = 0
+            self._last_cell = 0
+        self._last_normal2 = last
         self._last_normal = rr
 
     def _label_af(self, *, final: bool) -> None:
@@ -326,15 +358,26 @@ class RhythmAnalyzer:
             if i >= total or (not final and total - 1 - i < half):
                 break
             lo, hi = max(0, i - half), min(total, i + half + 1)
+            sums, cells = self._win_sum, self._win_cells
             while self._win_hi < hi:
                 e = af[self._win_hi - self._af_base]
                 self._win_high += e[2] > self.cfg.af_threshold
                 self._win_dropped += e[4]
+                for k, v in enumerate(e[6]):
+                    sums[k] += v
+                cells[e[7]] = cells.get(e[7], 0) + 1
                 self._win_hi += 1
             while self._win_lo < lo:
                 e = af[self._win_lo - self._af_base]
                 self._win_high -= e[2] > self.cfg.af_threshold
                 self._win_dropped -= e[4]
+                for k, v in enumerate(e[6]):
+                    sums[k] -= v
+                c = cells[e[7]] - 1
+                if c:
+                    cells[e[7]] = c
+                else:
+                    del cells[e[7]]
                 self._win_lo += 1
             entry = af[i - self._af_base]
             self._af_beat(entry[0], entry[1], self._af_window(lo, hi))
@@ -353,6 +396,15 @@ class RhythmAnalyzer:
         not AF)."""
         cfg = self.cfg
         n = hi - lo
+        sums = self._win_sum
+        if cfg.af_model and sums[afmodel.CORR_N]:  # beat morphology known: the learned model
+            f = afmodel.features(
+                sums, n, self._win_high, self._win_dropped, len(self._win_cells), self.fs
+            )
+            if self.trace is not None:
+                e = self._af[lo - self._af_base]
+                self.trace.append((e[0], self._af[hi - 1 - self._af_base][1], f))
+            return afmodel.is_af(f)
         mid = n // 2
         high = self._win_high  # entries above the threshold
         # The median exceeds the threshold iff enough entries do; only when an even window splits

@@ -1,0 +1,150 @@
+"""AF decision for a window of beats when the ECG signal is known: a small logistic model.
+
+RR irregularity alone mistakes other irregular rhythms (sinus arrhythmia, frequent or
+multifocal ectopy, noise detected as beats) for AF. With the signal we also know whether each
+beat is preceded by the same P wave (P-wave absence is the second ECG criterion of AF: 2020
+ESC guideline, Hindricks et al., Eur Heart J 2021;42:373), so the window decision combines
+RR-irregularity and atrial-activity features in a logistic model, as in Ladavich & Ghoraani
+(Biomed Signal Process Control 2015;18:274-281: P-wave template features with RR features)
+and many CinC 2017 entries (Clifford et al., Comput Cardiol 2017;44).
+
+The features are window means kept as running integer sums (each normal RR interval adds its
+`contributions`; the window adds them as it slides), so a beat costs O(1) and the sums are
+exact: no drift over a long stream, and the same value whichever way the stream was chunked.
+
+Features of a window of `n` normal intervals (`FEATURES`, in this order):
+- `high`: share of normalised successive RR differences above `af_threshold` (the statistic
+  whose median Petrenas et al., Comput Biol Med 2015;65:184, compare with the threshold);
+- `mean_d`, `rms_d`: mean and root mean square of the normalised successive differences,
+  each capped at 1 (a missed or extra beat should not dominate a window);
+- `turns`: share of turning points of the RR series (about 2/3 for a random series, lower for
+  the slow swings of sinus arrhythmia; Dash et al., Ann Biomed Eng 2009;37:1701);
+- `ectopic`: share of intervals dropped as premature/compensatory pairs or as unusable;
+- `qrs_corr`: mean QRS template correlation (noise detected as beats is irregular but unlike);
+- `p_share`: share of intervals with a P window (none after an RR shorter than 0.4 s);
+- `p_corr`: mean P-wave template correlation (`alerts.ecg.beats.BeatQuality`): high when every
+  QRS has the same P wave before it, low with fibrillatory waves;
+- `p_log_power`: mean log of P-window over QRS-window energy (flat, fibrillating or noisy);
+- `hr`: mean rate (/min).
+"""
+
+from __future__ import annotations
+
+import math
+
+SCALE = 1 << 16  # fixed-point scale of the running sums
+_LOG_FLOOR = -8.0
+_LOG_CEIL = 4.0
+N_SUMS = 11
+_MISSING = math.nan
+CLIP = 3.0  # standardised features are clipped to +-CLIP
+# Lorenz plot of successive differences (Sarkar et al. 2008): cells of LORENZ_BIN (relative
+# to the reference RR), +-LORENZ_HALF cells per axis (larger differences share the edge cells).
+LORENZ_BIN = 0.05
+LORENZ_HALF = 10
+LORENZ_STRIDE = 2 * LORENZ_HALF + 1
+CORR_N = 5  # index of the sum counting intervals with a known QRS correlation
+
+FEATURES = (
+    "high",
+    "mean_d",
+    "rms_d",
+    "mean_d2",
+    "turns",
+    "lorenz",
+    "ectopic",
+    "qrs_corr",
+    "p_share",
+    "p_corr",
+    "p_log_power",
+    "p_log_diff",
+    "hr",
+)
+
+# Model: AF when B0 + sum(W[k] * clip((f[k] - MU[k]) / SD[k])) > 0. Fitted by `bench/train_af.py`
+# (L2 logistic regression, Newton's method, every record weighted equally) on the windows of
+# the 500 odd-numbered CinC 2017 training records (Clifford et al., Comput Cardiol 2017;44;
+# target: the record's reference label AF or not); MU and SD are the weighted feature means and
+# standard deviations, and B0 includes the threshold shift (+0.45) that maximised the
+# cross-validated (5-fold, by record) record-level F1 on those records.
+MU = (0.217304, 0.0846479, 0.132595, 0.0978752, 0.447237, 0.428324, 0.0943087, 0.895918,
+      0.932628, 0.432935, -5.3469, -3.06259, 75.7882)  # fmt: skip
+SD = (0.257139, 0.0986638, 0.13195, 0.100026, 0.149696, 0.27575, 0.17572, 0.155354, 0.0987653,
+      0.30377, 1.13896, 0.309185, 18.2057)  # fmt: skip
+W = (1.67488, -0.735719, -0.63384, 0.682912, 0.333202, 1.17516, -0.231697, 0.942177, 0.609817,
+     -1.05767, 0.0974327, -0.1559, 0.924803)  # fmt: skip
+B0 = -4.12105
+
+
+def _log(v: float) -> float:
+    return min(max(math.log(v), _LOG_FLOOR), _LOG_CEIL) if v > 0.0 else _LOG_FLOOR
+
+
+def contributions(
+    d: float,
+    d2: float,
+    turn: bool,
+    rr: int,
+    corr: float | None,
+    p_corr: float | None,
+    atrial: tuple[float, float] | None,
+) -> tuple[int, ...]:
+    """One normal interval's share of the window sums (fixed point, see `SCALE`): `d` and `d2`
+    are its normalised differences from the previous normal interval and the one before."""
+    dc = d if d < 1.0 else 1.0
+    d2c = d2 if d2 < 1.0 else 1.0
+    if p_corr is not None:
+        power, diff = atrial if atrial is not None else (0.0, 0.0)
+        p = (round(p_corr * SCALE), 1, round(_log(power) * SCALE), round(_log(diff) * SCALE))
+    else:
+        p = (0, 0, 0, 0)
+    c = (round(corr * SCALE), 1) if corr is not None else (0, 0)
+    return (round(dc * SCALE), round(dc * dc * SCALE), round(d2c * SCALE), int(turn), *c, *p, rr)
+
+
+def lorenz_bin(x: float) -> int:
+    """Lorenz-plot coordinate of a normalised signed successive RR difference."""
+    k = round(x / LORENZ_BIN)
+    return k if -LORENZ_HALF <= k <= LORENZ_HALF else (LORENZ_HALF if k > 0 else -LORENZ_HALF)
+
+
+def features(
+    sums: list[int], n: int, high: int, dropped: int, cells: int, fs: float
+) -> tuple[float, ...]:
+    """The `FEATURES` of a window of `n` normal intervals from its running sums and the
+    number of occupied Lorenz-plot `cells`."""
+    s = float(SCALE)
+    sn = s * n
+    p_n = sums[7]
+    sp = s * p_n
+    return (
+        high / n,
+        sums[0] / sn,
+        math.sqrt(sums[1] / sn),
+        sums[2] / sn,
+        sums[3] / n,
+        cells / n,
+        dropped / (dropped + n),
+        sums[4] / (s * sums[5]) if sums[5] else 1.0,
+        p_n / n,
+        sums[6] / sp if p_n else _MISSING,
+        sums[8] / sp if p_n else _MISSING,
+        sums[9] / sp if p_n else _MISSING,
+        60.0 * fs * n / sums[10] if sums[10] else 0.0,
+    )
+
+
+def score(f: tuple[float, ...]) -> float:
+    """The model's log-odds of AF for a window's features. A missing feature (NaN: no P
+    window in the whole window, e.g. at rates above 150 /min) counts as its mean, and every
+    standardised feature is clipped to +-`CLIP`, so no single outlying feature decides."""
+    z = B0
+    for w, x, mu, sd in zip(W, f, MU, SD, strict=True):
+        if not math.isnan(x):
+            v = (x - mu) / sd
+            z += w * (v if -CLIP <= v <= CLIP else math.copysign(CLIP, v))
+    return z
+
+
+def is_af(f: tuple[float, ...]) -> bool:
+    return score(f) > 0.0

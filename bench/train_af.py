@@ -1,0 +1,163 @@
+"""Fit the AF window model of `alerts.ecg.afmodel` on CinC 2017 records (HMG_RECORDS).
+
+    HMG_RECORDS=/work/shared/data .venv/bin/python -m bench.train_af [--cache FILE]
+
+Every CinC 2017 record is run through the streaming analyser exactly as `hmg ecg analyze` runs
+it (1 s chunks), recording the features of every window the model judges; the target of a
+window is its record's reference label (AF or not). Only odd-numbered records are used for
+fitting and for every choice made here; even-numbered records are the held-out check. Each
+record has the same total weight (its windows share it), so long records do not count more.
+
+The model is an L2-regularised logistic regression on standardised features, fitted by
+Newton's method (numpy only). The decision threshold (the intercept shift) maximises the
+record-level F1 over 5-fold cross-validation on the odd-numbered records, with the record
+rule of `bench.eval_ecg` approximated as "at least half of the record's windows are AF".
+Prints the constants to paste into `alerts/ecg/afmodel.py`, the cross-validated and held-out
+figures, and the per-feature weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import wfdb
+
+from alerts.ecg import EcgAnalyzer
+from alerts.ecg.afmodel import CLIP, FEATURES
+from bench.eval_ecg import data_dir
+
+L2 = 1.0  # ridge penalty on the standardised weights (per unit of total record weight)
+FOLDS = 5
+
+
+def record_windows(path: str) -> np.ndarray[Any, Any]:
+    """Feature rows of every window the AF model judges in one record."""
+    rec = wfdb.rdrecord(path, channels=[0])
+    fs = float(rec.fs)
+    x = np.nan_to_num(np.asarray(rec.p_signal[:, 0], dtype=np.float64))
+    ana = EcgAnalyzer(fs)
+    trace: list[tuple[int, int, tuple[float, ...]]] = []
+    ana.rhythm.trace = trace
+    step = max(1, round(fs))
+    for i in range(0, x.size, step):
+        ana.feed(x[i : i + step])
+    ana.finish()
+    return np.array([f for _, _, f in trace], dtype=np.float64).reshape(-1, len(FEATURES))
+
+
+def load(root: Path, cache: Path | None) -> tuple[list[str], list[str], list[np.ndarray[Any, Any]]]:
+    base = root / "ecg" / "cinc2017"
+    with (base / "REFERENCE.csv").open() as f:
+        ref = {row[0]: row[1] for row in csv.reader(f) if row}
+    names = sorted(ref)
+    if cache is not None and cache.exists():
+        data = np.load(cache)
+        rows = [data[n] for n in names]
+    else:
+        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            rows = list(pool.map(record_windows, [str(base / n) for n in names], chunksize=20))
+        if cache is not None:
+            np.savez_compressed(cache, **dict(zip(names, rows, strict=True)))
+    return names, [ref[n] for n in names], rows
+
+
+def fit(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], w: np.ndarray[Any, Any]) -> Any:
+    """Weighted L2 logistic regression (intercept not penalised) by Newton's method."""
+    a = np.hstack((np.ones((x.shape[0], 1)), x))
+    beta = np.zeros(a.shape[1])
+    pen = np.full(a.shape[1], L2)
+    pen[0] = 0.0
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-(a @ beta)))
+        g = a.T @ (w * (p - y)) + pen * beta
+        h = (a * (w * p * (1 - p))[:, None]).T @ a + np.diag(pen)
+        step = np.linalg.solve(h, g)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    return beta
+
+
+def standardise(x: Any, mu: Any, sd: Any) -> Any:
+    """As `alerts.ecg.afmodel.score` sees the features: missing (NaN) as the mean, clipped."""
+    z = np.nan_to_num((x - mu) / sd, nan=0.0)
+    return np.clip(z, -CLIP, CLIP)
+
+
+def record_scores(beta: Any, rows: list[np.ndarray[Any, Any]], mu: Any, sd: Any) -> Any:
+    """Per record: the median window log-odds (AF by the half-of-windows rule iff > 0)."""
+    out = np.full(len(rows), -np.inf)
+    for i, r in enumerate(rows):
+        if r.size:
+            z = beta[0] + standardise(r, mu, sd) @ beta[1:]
+            out[i] = float(np.median(z))
+    return out
+
+
+def f1(pred: Any, truth: Any) -> tuple[float, int, int, int]:
+    tp = int(np.sum(pred & truth))
+    fp = int(np.sum(pred & ~truth))
+    fn = int(np.sum(~pred & truth))
+    return (2 * tp / (2 * tp + fp + fn) if tp else 0.0), tp, fp, fn
+
+
+def train(rows: list[np.ndarray[Any, Any]], truth: Any) -> tuple[Any, Any, Any]:
+    keep = [i for i, r in enumerate(rows) if r.size]
+    x = np.vstack([rows[i] for i in keep])
+    y = np.concatenate([np.full(len(rows[i]), float(truth[i])) for i in keep])
+    w = np.concatenate([np.full(len(rows[i]), 1.0 / len(rows[i])) for i in keep])
+    ok = ~np.isnan(x)
+    wk = w[:, None] * ok
+    xz = np.where(ok, x, 0.0)
+    mu = (wk * xz).sum(axis=0) / wk.sum(axis=0)
+    sd = np.sqrt((wk * (xz - mu) ** 2).sum(axis=0) / wk.sum(axis=0))
+    sd[sd == 0] = 1.0
+    return fit(standardise(x, mu, sd), y, w), mu, sd
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--cache", type=Path, default=None, help="npz file of window features")
+    args = p.parse_args()
+    names, labels, rows = load(data_dir(), args.cache)
+    truth = np.array([lab == "A" for lab in labels])
+    odd = np.array([int(n[1:]) % 2 == 1 for n in names])
+    oi = np.flatnonzero(odd)
+    # Cross-validated record scores on the odd-numbered records (folds by record).
+    fold = np.arange(oi.size) % FOLDS
+    cv = np.empty(oi.size)
+    for k in range(FOLDS):
+        tr, te = oi[fold != k], oi[fold == k]
+        beta, mu, sd = train([rows[i] for i in tr], truth[tr])
+        cv[fold == k] = record_scores(beta, [rows[i] for i in te], mu, sd)
+    shifts = np.linspace(-3.0, 3.0, 121)
+    cv_f1 = [f1(cv > -s, truth[oi])[0] for s in shifts]
+    shift = float(shifts[int(np.argmax(cv_f1))])
+    print(f"5-fold CV on odd records: best shift {shift:+.2f}, F1 {max(cv_f1):.3f} "
+          f"(TP/FP/FN {f1(cv > -shift, truth[oi])[1:]}); at shift 0: "
+          f"{f1(cv > 0, truth[oi])[0]:.3f}")  # fmt: skip
+    beta, mu, sd = train([rows[i] for i in oi], truth[oi])
+    beta[0] += shift
+    ei = np.flatnonzero(~odd)
+    ev = record_scores(beta, [rows[i] for i in ei], mu, sd)
+    tr = record_scores(beta, [rows[i] for i in oi], mu, sd)
+    print(f"fit on odd, odd (training) F1 {f1(tr > 0, truth[oi])[0]:.3f}; "
+          f"even (held out) F1 {f1(ev > 0, truth[ei])[0]:.3f} "
+          f"(TP/FP/FN {f1(ev > 0, truth[ei])[1:]})")  # fmt: skip
+    for name, m, s, b in zip(FEATURES, mu, sd, beta[1:], strict=True):
+        print(f"  {name:<12} mean {m:9.4f}  sd {s:8.4f}  weight {b:+.3f}")
+
+    def fmt(v: Any) -> str:
+        return "(" + ", ".join(f"{float(t):.6g}" for t in v) + ")"
+
+    print(f"\nMU = {fmt(mu)}\nSD = {fmt(sd)}\nW = {fmt(beta[1:])}\nB0 = {float(beta[0]):.6g}")
+
+
+if __name__ == "__main__":
+    main()
