@@ -17,14 +17,20 @@ Features of a window of `n` normal intervals (`FEATURES`, in this order):
   whose median Petrenas et al., Comput Biol Med 2015;65:184, compare with the threshold);
 - `mean_d`, `rms_d`: mean and root mean square of the normalised successive differences,
   each capped at 1 (a missed or extra beat should not dominate a window);
+- `mean_d2`: mean normalised difference from the interval two before (capped at 1): small in
+  bigeminy-like alternation that the ectopic filter missed, large in AF;
 - `turns`: share of turning points of the RR series (about 2/3 for a random series, lower for
   the slow swings of sinus arrhythmia; Dash et al., Ann Biomed Eng 2009;37:1701);
+- `lorenz`: occupied cells of the Lorenz plot of successive differences per interval (AF
+  scatters the points, sinus rhythm and regular ectopy cluster them; Sarkar, Ritscher & Mehra,
+  IEEE Trans Biomed Eng 2008;55:1219);
 - `ectopic`: share of intervals dropped as premature/compensatory pairs or as unusable;
 - `qrs_corr`: mean QRS template correlation (noise detected as beats is irregular but unlike);
 - `p_share`: share of intervals with a P window (none after an RR shorter than 0.4 s);
 - `p_corr`: mean P-wave template correlation (`alerts.ecg.beats.BeatQuality`): high when every
   QRS has the same P wave before it, low with fibrillatory waves;
 - `p_log_power`: mean log of P-window over QRS-window energy (flat, fibrillating or noisy);
+- `p_log_diff`: mean log of the P window's first-difference energy over its energy;
 - `hr`: mean rate (/min).
 """
 

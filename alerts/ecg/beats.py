@@ -53,6 +53,12 @@ class BeatQuality:
     records by the AUC of the record-mean P correlation for AF against the rest: 0.4 s 0.89,
     0.5 s 0.86, 0.6 s 0.83, 0.7 s 0.80; windows ending nearer the QRS had a higher AUC overall
     but a lower one among records that RR irregularity alone calls AF.)
+
+    Atrial activity (`atrial`, with the same beats as `p_corr`): the P window's energy over the
+    QRS window's, and the energy of its first difference over its own (a measure of its
+    frequency content: a smooth P wave is low, 4-9 Hz fibrillatory waves and noise are
+    higher; f waves of AF lie in 4-9 Hz, Bollmann et al., Europace 2006;8:911). Both are
+    features of the AF model (`alerts.ecg.afmodel`).
     """
 
     def __init__(self, fs: float) -> None:

@@ -14,6 +14,11 @@ times the running median followed by one longer than `af_compensatory` times it;
 are dropped, so frequent isolated premature beats do not look irregular. A median over
 `af_window_beats` beats (centred, so labels wait for half a window of later beats) keeps
 transient irregularity from flipping the label.
+
+When the ECG signal is known (beats come with their QRS correlation, P-wave correlation and
+atrial-activity measures from `alerts.ecg.beats`), the same window is judged instead by the
+logistic model of `alerts.ecg.afmodel` over RR-irregularity and P-wave features, kept as
+running sums of the window's entries; beats-only input (no signal) keeps the rule above.
 """
 
 from __future__ import annotations

@@ -1,0 +1,105 @@
+"""AF window model: running sums equal their plain definitions; P waves weigh against AF."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from alerts.ecg import EcgAnalyzer, EcgConfig, Episode, Label, afmodel
+from alerts.ecg.rhythm import RhythmAnalyzer
+
+
+def synth(fs: float, rr: list[float], atrial: str, seed: int = 0) -> np.ndarray:
+    """QRS and T waves at the given RR intervals, with a P wave before every QRS (`p`),
+    continuous 5-8 Hz fibrillatory waves (`f`) or no atrial activity (`none`)."""
+    rng = np.random.default_rng(seed)
+    beats = np.cumsum([0.5, *rr])
+    n = int((beats[-1] + 1.0) * fs)
+    t = np.arange(n) / fs
+    x = np.zeros(n)
+    for b in beats:
+        x += np.exp(-((t - b) ** 2) / (2 * 0.01**2))
+        x += 0.25 * np.exp(-((t - b - 0.25) ** 2) / (2 * 0.04**2))
+        if atrial == "p":
+            x += 0.15 * np.exp(-((t - b + 0.18) ** 2) / (2 * 0.02**2))
+    if atrial == "f":
+        phase = np.cumsum(rng.uniform(5.0, 8.0, size=n)) / fs
+        x += 0.08 * np.sin(2 * np.pi * phase)
+    return x + 0.01 * rng.standard_normal(n)
+
+
+def run(
+    x: np.ndarray, fs: float, chunk: int
+) -> tuple[float, list[tuple[int, int, tuple[float, ...]]]]:
+    ana = EcgAnalyzer(fs)
+    trace: list[tuple[int, int, tuple[float, ...]]] = []
+    ana.rhythm.trace = trace
+    eps: list[Episode] = []
+    for i in range(0, x.size, chunk):
+        eps.extend(ana.feed(x[i : i + chunk]).closed)
+    eps.extend(ana.finish().closed)
+    return sum(e.duration_s(fs) for e in eps if e.label is Label.AF), trace
+
+
+def test_p_waves_before_every_beat_keep_an_irregular_rhythm_from_being_af() -> None:
+    fs = 250.0
+    rr = list(np.random.default_rng(7).uniform(0.65, 0.95, 150))
+    af_p, trace_p = run(synth(fs, rr, "p"), fs, 250)
+    af_f, trace_f = run(synth(fs, rr, "f"), fs, 250)
+    assert af_f > 100.0  # the same RR series with fibrillatory waves is AF throughout
+    assert af_p < 0.25 * af_f
+    p_corr = afmodel.FEATURES.index("p_corr")
+    assert np.median([f[p_corr] for *_, f in trace_p]) > 0.8
+    assert np.median([f[p_corr] for *_, f in trace_f]) < 0.3
+
+
+@pytest.mark.parametrize("chunk", [1, 97, 1000])
+def test_window_features_do_not_depend_on_chunking(chunk: int) -> None:
+    fs = 250.0
+    rr = list(np.random.default_rng(3).uniform(0.5, 1.1, 60))
+    x = synth(fs, rr, "f")
+    assert run(x, fs, chunk) == run(x, fs, x.size)
+
+
+def test_running_window_sums_equal_sums_over_the_window() -> None:
+    """The sliding sums and Lorenz cell count equal those recomputed from the window's entries."""
+    fs = 250.0
+    cfg = EcgConfig(af_window_beats=9)
+    ana = RhythmAnalyzer(fs, cfg)
+    checked = 0
+    plain = ana._af_window
+
+    def check(lo: int, hi: int) -> bool:
+        nonlocal checked
+        entries = ana._window(lo, hi)
+        want = [sum(e[6][k] for e in entries) for k in range(afmodel.N_SUMS)]
+        assert ana._win_sum == want
+        assert len(ana._win_cells) == len({e[7] for e in entries})
+        checked += 1
+        return plain(lo, hi)
+
+    ana._af_window = check  # type: ignore[method-assign]
+    rng = np.random.default_rng(11)
+    beats = np.cumsum(rng.uniform(0.3, 1.3, 300) * fs).astype(int).tolist()
+    n = len(beats)
+    corr: list[float | None] = [float(v) for v in rng.uniform(0.5, 1.0, n)]
+    p_corr: list[float | None] = [None if v < 0.2 else float(v) for v in rng.uniform(0.0, 1.0, n)]
+    atrial: list[tuple[float, float] | None] = [
+        (float(a), float(b)) for a, b in rng.uniform(0.001, 0.5, (n, 2))
+    ]
+    bad = [(beats[100] + 1, beats[104] - 1)]  # a gap restarts the successive differences
+    ana.update(beats, bad, beats[-1] + 1, corr, p_corr, atrial)
+    ana.finish(beats[-1] + 1)
+    assert checked > 150
+
+
+def test_score_treats_missing_features_as_their_mean_and_clips_outliers() -> None:
+    mean = afmodel.MU
+    assert afmodel.score(mean) == pytest.approx(afmodel.B0)
+    k = afmodel.FEATURES.index("p_corr")
+    missing = tuple(math.nan if i == k else v for i, v in enumerate(mean))
+    assert afmodel.score(missing) == pytest.approx(afmodel.B0)
+    far = tuple(v + (1e6 if i == k else 0.0) for i, v in enumerate(mean))
+    assert afmodel.score(far) == pytest.approx(afmodel.B0 + afmodel.CLIP * afmodel.W[k])
