@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from typing import TypeGuard
 
 from alerts.detectors import DETECTORS, Detector, DetectorFactory, PatientContext
 from alerts.detectors.base import DEFAULT_SETTINGS, DetectorSettings, Observer
@@ -23,6 +24,19 @@ from devices.model import Reading
 SKIP_FLAGS = frozenset({"late", "stale"})
 
 
+_OBSERVES: dict[type, bool] = {}
+
+
+def _is_observer(det: Detector) -> TypeGuard[Observer]:
+    """`isinstance(det, Observer)`, decided once per detector class (a runtime protocol check
+    inspects the class's attributes on every call, and patients are created on the ingest path)."""
+    cls = type(det)
+    known = _OBSERVES.get(cls)
+    if known is None:
+        known = _OBSERVES[cls] = isinstance(det, Observer)
+    return known
+
+
 class _Patient:
     """One patient's detector instances, routed by kind."""
 
@@ -32,13 +46,13 @@ class _Patient:
         for det in detectors:
             for kind in det.kinds:
                 self.routes.setdefault(kind, []).append(det)
-        self.observers = [d for d in detectors if isinstance(d, Observer)]
+        self.observers = [d for d in detectors if _is_observer(d)]
 
     def fan_out(self, produced: list[tuple[Detector, AlertCandidate]]) -> list[AlertCandidate]:
         out = [c for _, c in produced]
         for obs in self.observers:
             for source, cand in produced:
-                if source is not obs and cand.code in obs.consumes:
+                if cand.code in obs.consumes and id(source) != id(obs):
                     out.extend(obs.observe(cand))
         return out
 

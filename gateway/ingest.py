@@ -1,29 +1,35 @@
-"""MQTT ingest with paho-mqtt 2.x: QoS 1, persistent session, acknowledgement after the write.
+"""MQTT ingest: QoS 1, persistent session, acknowledgement only after the durable write.
 
-The paho network thread hands each message to a bounded queue; when the queue is full the
-callback blocks, paho stops reading the socket, and the broker keeps the rest (backpressure, not
-loss). The asyncio side drains the queue in batches, has the pipeline store each batch, and only
-then sends the PUBACKs, in arrival order as MQTT requires.
+The paho-mqtt client runs in the MQTT link process (`gateway.mqtt_link`), which forwards messages
+here in batches. A reader thread turns each batch into `Inbound` messages on a queue; the asyncio
+side drains the queue in batches of up to `batch_max`, has the pipeline store each batch, and only
+then tells the link to send the PUBACKs, in arrival order as MQTT requires.
+
+Bounded in-flight work: the link stops reading the socket while `queue_max` messages are out with
+the gateway (taken but not yet released), so the broker keeps the rest (backpressure, not loss).
+If the link process dies, the gateway starts a new one; what it had delivered but not acknowledged
+is redelivered by the broker (stored once: the store de-duplicates by device and sequence).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import queue
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from multiprocessing.connection import Connection
 from typing import Any
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from devices.model import utcnow
 from gateway import metrics
+from gateway.mqtt_link import LinkConfig, Wire, config_frame
 from gateway.pipeline import BatchResult, Pipeline
 from gateway.processor import Decoded, Inbound
 from gateway.storage import StoreUnavailableError
@@ -31,8 +37,41 @@ from gateway.storage import StoreUnavailableError
 log = logging.getLogger(__name__)
 
 
+class LinkProcess:
+    """A running `python -m gateway.mqtt_link` and its two pipes."""
+
+    def __init__(self, cfg: LinkConfig) -> None:
+        to_link_r, to_link_w = os.pipe()
+        from_link_r, from_link_w = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway.mqtt_link", str(to_link_r), str(from_link_w)],
+            pass_fds=(to_link_r, from_link_w),
+        )
+        os.close(to_link_r)
+        os.close(from_link_w)
+        self.commands = Connection(to_link_w, readable=False)
+        self.events = Connection(from_link_r, writable=False)
+        self._lock = threading.Lock()
+        self.send(config_frame(cfg))
+
+    def send(self, frame: object) -> None:
+        with self._lock:
+            self.commands.send(frame)
+
+    def close(self, timeout: float = 10.0) -> None:
+        with contextlib.suppress(OSError):
+            self.send(("stop",))
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.commands.close()
+        self.events.close()
+
+
 class MqttIngest:
-    """Owns the paho client; `run` drains messages into the pipeline until `stop`."""
+    """Owns the MQTT link; `run` drains its messages into the pipeline until `stop`."""
 
     def __init__(
         self,
@@ -49,94 +88,92 @@ class MqttIngest:
         batch_max: int = 500,
         batch_linger_s: float = 0.02,
         clock: Callable[[], datetime] = utcnow,
+        link: Callable[[LinkConfig], LinkProcess] = LinkProcess,
     ) -> None:
-        self.host, self.port, self.keepalive = host, port, keepalive
-        self.subscription = subscription
+        self.config = LinkConfig(
+            host, port, client_id, subscription, username, password, protocol, keepalive, queue_max
+        )
         self.batch_max = batch_max
         self.batch_linger_s = batch_linger_s
         self.clock = clock
-        self.queue: queue.Queue[Inbound] = queue.Queue(maxsize=queue_max)
+        self._spawn = link
+        self._link: LinkProcess | None = None
+        self.queue: queue.Queue[list[Inbound]] = queue.Queue()
+        self._carry: list[Inbound] = []
         self.connected = threading.Event()
         self._stopping = threading.Event()
-        # Connection generation: a message may only be acknowledged on the connection that
-        # delivered it. After a reconnect the broker redelivers everything unacknowledged, and a
-        # stale PUBACK could otherwise acknowledge a *different* message that reuses the packet id.
-        self._conn = 0
-        self.received = 0  # messages taken from the socket (handed to the queue)
-        self.acked = 0  # PUBACKs sent
-        v5 = protocol == "5"
-        self._v5 = v5
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            clean_session=None if v5 else False,
-            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
-            manual_ack=True,
-        )
-        if username:
-            self.client.username_pw_set(username, password)
-        self.client.max_inflight_messages_set(1000)
-        self.client.max_queued_messages_set(0)
-        self.client.reconnect_delay_set(1, 5)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
+        self._reader: threading.Thread | None = None
+        self.received = 0  # messages taken from the link
+        self.released = 0  # messages done with (acknowledged or left to redelivery)
+        self.acked = 0  # PUBACKs the link has sent
 
-    # -- paho thread ----------------------------------------------------------------------
-    def _on_connect(
-        self, client: mqtt.Client, _ud: Any, _flags: Any, reason: Any, _props: Any
-    ) -> None:
-        if reason.is_failure:
-            log.error("MQTT connect refused: %s", reason)
-            return
-        self._conn += 1
-        client.subscribe(self.subscription, qos=1)
-        self.connected.set()
-        log.info(
-            "MQTT connected to %s:%s, subscribed to %s", self.host, self.port, self.subscription
-        )
+    @property
+    def backlog(self) -> int:
+        """Messages taken from the broker and not yet done with."""
+        return self.received - self.released
 
-    def _on_disconnect(
-        self, _client: mqtt.Client, _ud: Any, _flags: Any, reason: Any, _props: Any
-    ) -> None:
-        self.connected.clear()
-        self._conn += 1  # nothing delivered on the lost connection may be acknowledged now
-        if not self._stopping.is_set():
-            log.warning("MQTT disconnected (%s); paho reconnects", reason)
+    @property
+    def link_pid(self) -> int | None:
+        """Process id of the running MQTT link, if any."""
+        return self._link.proc.pid if self._link is not None else None
 
-    def _on_message(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
-        payload = msg.payload
-        if type(payload) is not bytes:
-            payload = bytes(payload)
-        item = Inbound(msg.topic, payload, self.clock(), msg.mid, msg.qos, self._conn)
-        self.received += 1
+    # -- link events (reader thread) ------------------------------------------------------
+    def on_event(self, frame: tuple[Any, ...]) -> None:
+        op = frame[0]
+        if op == "msgs":
+            at = self.clock()
+            items: list[Wire] = frame[1]
+            self.received += len(items)
+            self.queue.put([Inbound(t, p, at, mid, qos, c) for t, p, mid, qos, c in items])
+        elif op == "acked":
+            self.acked = frame[1]
+        elif op == "up":
+            self.connected.set()
+            log.info(
+                "MQTT connected to %s:%s, subscribed to %s",
+                self.config.host,
+                self.config.port,
+                self.config.subscription,
+            )
+        elif op == "down":
+            self.connected.clear()
+            if not self._stopping.is_set():
+                log.warning("MQTT disconnected (%s); the link reconnects", frame[2])
+
+    def _read(self) -> None:
+        delay = 0.5
         while not self._stopping.is_set():
-            try:
-                self.queue.put(item, timeout=0.5)  # blocks while the pipeline is full
+            link = self._link
+            if link is None:
                 return
-            except queue.Full:
+            try:
+                frame = link.events.recv()
+            except (EOFError, OSError):
+                if self._stopping.is_set():
+                    return
+                self.connected.clear()
+                link.close(timeout=2.0)  # reap it (stopping it first if it only closed its pipe)
+                log.error("MQTT link exited (%s); starting a new one", link.proc.returncode)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                self._link = self._spawn(self.config)
                 continue
+            self.on_event(frame)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
-        props = None
-        if self._v5:
-            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            props.SessionExpiryInterval = 7 * 24 * 3600
-            props.ReceiveMaximum = min(65535, max(self.batch_max * 2, 20))
-        self.client.connect_async(
-            self.host,
-            self.port,
-            self.keepalive,
-            clean_start=False if self._v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
-            properties=props,
-        )
-        self.client.loop_start()
+        self._link = self._spawn(self.config)
+        self._reader = threading.Thread(target=self._read, name="mqtt-link-reader", daemon=True)
+        self._reader.start()
 
     def stop(self) -> None:
         self._stopping.set()
-        self.client.disconnect()
-        self.client.loop_stop()
+        link, self._link = self._link, None
+        if link is not None:
+            link.close()
+        if self._reader is not None:
+            self._reader.join(5)
+        self.connected.clear()
 
     async def wait_connected(self, seconds: float = 10.0) -> bool:
         return await asyncio.to_thread(self.connected.wait, seconds)
@@ -144,29 +181,28 @@ class MqttIngest:
     # -- asyncio side ---------------------------------------------------------------------
     def _take_batch(self) -> list[Inbound]:
         """Block briefly for a first message, then gather what arrives within the linger."""
-        try:
-            first = self.queue.get(timeout=0.2)
-        except queue.Empty:
-            return []
-        batch = [first]
-        deadline = None
+        batch, self._carry = self._carry, []
+        if not batch:
+            try:
+                batch = self.queue.get(timeout=0.2)
+            except queue.Empty:
+                return []
+        deadline = time.monotonic() + self.batch_linger_s
         while len(batch) < self.batch_max:
             try:
-                batch.append(self.queue.get_nowait())
+                batch.extend(self.queue.get_nowait())
                 continue
             except queue.Empty:
                 pass
-            if self.batch_linger_s <= 0:
-                break
-            now = time.monotonic()
-            if deadline is None:
-                deadline = now + self.batch_linger_s
-            if now >= deadline:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
                 break
             try:
-                batch.append(self.queue.get(timeout=deadline - now))
+                batch.extend(self.queue.get(timeout=wait))
             except queue.Empty:
                 break
+        if len(batch) > self.batch_max:
+            batch, self._carry = batch[: self.batch_max], batch[self.batch_max :]
         return batch
 
     async def run(self, pipeline: Pipeline, stop: asyncio.Event) -> None:
@@ -177,7 +213,7 @@ class MqttIngest:
         try:
             while not stop.is_set():
                 batch = await asyncio.to_thread(self._take_batch)
-                metrics.QUEUE_DEPTH.set(self.queue.qsize())
+                metrics.QUEUE_DEPTH.set(self.backlog)
                 decoded = pipeline.decode(batch) if batch else None
                 if pending is not None:
                     await pending
@@ -210,6 +246,7 @@ class MqttIngest:
                     "store unavailable, %d messages held unacknowledged: %s", len(batch), exc
                 )
                 if stop.is_set():
+                    self._release(batch, ack=False)
                     return None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -218,15 +255,27 @@ class MqttIngest:
             return result
 
     def ack(self, batch: list[Inbound]) -> None:
-        """PUBACK a stored batch, in arrival order; skip what a lost connection delivered."""
-        conn = self._conn
-        ack = self.client.ack
-        n = 0
-        for m in batch:
-            if m.qos > 0 and m.conn == conn:
-                ack(m.mid, m.qos)
-                n += 1
-        self.acked += n
+        """PUBACK a stored batch, in arrival order (the link skips what a lost connection
+        delivered: the broker redelivers those)."""
+        self._release(batch, ack=True)
+
+    def _release(self, batch: list[Inbound], *, ack: bool) -> None:
+        self.released += len(batch)
+        items = [(m.mid, m.qos, m.conn) for m in batch if m.qos > 0] if ack else []
+        link = self._link
+        if link is None:
+            return
+        try:
+            link.send(("ack", items, len(batch)))
+        except OSError as exc:  # the link died: its session's messages come again
+            log.warning("MQTT link gone before the acknowledgement: %s", exc)
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
-        self.client.publish(topic, payload, qos=qos)
+        link = self._link
+        if link is None:
+            log.warning("MQTT link down; not published to %s", topic)
+            return
+        try:
+            link.send(("pub", topic, payload, qos))
+        except OSError as exc:
+            log.warning("MQTT link gone; not published to %s: %s", topic, exc)

@@ -30,7 +30,7 @@ async def ready(gw: GatewayDep, response: Response) -> dict[str, object]:
     return {
         "database": db_ok,
         "mqtt": mqtt_ok,
-        "queue": gw.ingest.queue.qsize() if gw.ingest else 0,
+        "queue": gw.ingest.backlog if gw.ingest else 0,
     }
 
 

@@ -1,62 +1,40 @@
-"""MqttIngest without a broker: acknowledgement rules and backpressure."""
+"""MqttIngest without a broker or a link process: batching, acknowledgement after the write."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Sequence
-
-import paho.mqtt.client as mqtt
+from typing import Any
 
 from gateway.ingest import MqttIngest
+from gateway.mqtt_link import LinkConfig
 from gateway.pipeline import BatchResult
 from gateway.processor import Decoded, Inbound
 from gateway.storage import StoreUnavailableError
 
 
-def message(mid: int) -> mqtt.MQTTMessage:
-    m = mqtt.MQTTMessage(mid, b"hm/v1/t/d/hr")
-    m.payload = b"{}"
-    m.qos = 1
-    return m
+class FakeLink:
+    """Stands in for the link process: records the commands it is sent."""
+
+    def __init__(self, _cfg: LinkConfig) -> None:
+        self.sent: list[Any] = []
+
+    def send(self, frame: object) -> None:
+        self.sent.append(frame)
+
+    def acks(self) -> list[int]:
+        return [mid for f in self.sent if f[0] == "ack" for mid, _qos, _conn in f[1]]
 
 
-class Recorder(MqttIngest):
-    def __init__(self, **kw: int) -> None:
-        super().__init__("127.0.0.1", 1, **kw)  # type: ignore[arg-type]
-        self.acks: list[int] = []
-        self.client.ack = lambda mid, qos: self.acks.append(mid)  # type: ignore[method-assign,assignment,return-value]
+def ingest(**kw: Any) -> tuple[MqttIngest, FakeLink]:
+    ing = MqttIngest("127.0.0.1", 1, link=FakeLink, **kw)  # type: ignore[arg-type]
+    link = FakeLink(ing.config)
+    ing._link = link  # type: ignore[assignment]
+    return ing, link
 
 
-def test_only_the_delivering_connection_acknowledges() -> None:
-    ing = Recorder()
-    ing._conn = 1
-    ing._on_message(ing.client, None, message(1))
-    ing._on_message(ing.client, None, message(2))
-    batch = ing._take_batch()
-    ing._on_disconnect(ing.client, None, None, None, None)  # connection lost before the write
-    ing.ack(batch)
-    assert ing.acks == []  # the broker redelivers both on the next connection
-    ing._on_message(ing.client, None, message(1))
-    ing.ack(ing._take_batch())
-    assert ing.acks == [1]
-
-
-def test_full_queue_blocks_the_network_thread() -> None:
-    ing = Recorder(queue_max=2)
-    ing._on_message(ing.client, None, message(1))
-    ing._on_message(ing.client, None, message(2))
-    t = threading.Thread(target=ing._on_message, args=(ing.client, None, message(3)))
-    t.start()
-    time.sleep(0.3)
-    assert t.is_alive()  # paho stops reading the socket: the broker keeps the rest
-    assert ing.received == 3
-    assert ing.queue.qsize() == 2
-    ing.queue.get()
-    t.join(2)
-    assert not t.is_alive()
-    ing._stopping.set()
+def deliver(ing: MqttIngest, mids: Sequence[int], conn: int = 1) -> None:
+    ing.on_event(("msgs", [("hm/v1/t/d/hr", b"{}", mid, 1, conn) for mid in mids]))
 
 
 class FlakyPipeline:
@@ -77,20 +55,63 @@ class FlakyPipeline:
         return BatchResult(len(batch), len(batch), 0, 0, [])
 
 
+def test_link_events_set_the_connection_state_and_counters() -> None:
+    ing, _ = ingest()
+    ing.on_event(("up", 1))
+    assert ing.connected.is_set()
+    deliver(ing, [1, 2, 3])
+    assert ing.received == 3
+    assert ing.backlog == 3
+    ing.on_event(("acked", 2))
+    assert ing.acked == 2
+    ing.on_event(("down", 2, "lost"))
+    assert not ing.connected.is_set()
+
+
+def test_batches_are_cut_at_batch_max_and_keep_their_order() -> None:
+    ing, _ = ingest(batch_max=4, batch_linger_s=0.0)
+    deliver(ing, [1, 2, 3])
+    deliver(ing, [4, 5, 6])
+    assert [m.mid for m in ing._take_batch()] == [1, 2, 3, 4]
+    assert [m.mid for m in ing._take_batch()] == [5, 6]
+    assert ing._take_batch() == []
+
+
 async def test_acknowledged_in_order_and_only_after_the_write() -> None:
-    ing = Recorder(batch_max=3)
-    ing._conn = 0
-    for mid in range(1, 8):
-        ing._on_message(ing.client, None, message(mid))
+    ing, link = ingest(batch_max=3)
+    deliver(ing, range(1, 8))
     pipeline = FlakyPipeline(failures=2)
     stop = asyncio.Event()
     task = asyncio.create_task(ing.run(pipeline, stop))  # type: ignore[arg-type]
     for _ in range(100):
-        if len(ing.acks) == 7:
+        if len(link.acks()) == 7:
             break
         await asyncio.sleep(0.05)
     stop.set()
     await task
-    assert ing.acks == list(range(1, 8))
+    assert link.acks() == list(range(1, 8))
     assert [mid for b in pipeline.committed for mid in b] == list(range(1, 8))
-    assert ing.acked == 7
+    assert ing.backlog == 0
+    # Each acknowledgement also releases its messages from the link's window.
+    assert sum(f[2] for f in link.sent if f[0] == "ack") == 7
+
+
+async def test_stopping_during_an_outage_releases_without_acknowledging() -> None:
+    ing, link = ingest()
+    deliver(ing, [1, 2])
+    stop = asyncio.Event()
+    stop.set()
+    batch = ing._take_batch()
+    result = await ing._process_until_stored(FlakyPipeline(failures=1), batch, stop)  # type: ignore[arg-type]
+    assert result is None
+    assert link.acks() == []
+    assert link.sent == [("ack", [], 2)]
+    assert ing.backlog == 0
+
+
+def test_publish_goes_through_the_link() -> None:
+    ing, link = ingest()
+    ing.publish("hm/v1/t/deadletter", b"{}", 1)
+    assert link.sent == [("pub", "hm/v1/t/deadletter", b"{}", 1)]
+    ing._link = None
+    ing.publish("hm/v1/t/deadletter", b"{}", 1)  # link down: logged, not raised

@@ -274,6 +274,47 @@ async def test_broker_restart_mid_stream_loses_nothing(
         await gw.stop()
 
 
+# -- 2b. the MQTT link process dies mid-stream --------------------------------------------------
+async def test_link_process_killed_mid_stream_loses_nothing(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    n = 6000
+    messages = stream(n)
+    gw = await start_gateway(mosquitto, tmp_path, client_id="gw-link-kill")
+    await gw.start()
+    ingest = gw.ingest
+    assert ingest is not None
+    assert await ingest.wait_connected(10)
+    try:
+        pub = asyncio.create_task(asyncio.to_thread(publish, mosquitto.port, messages, "pub-k"))
+
+        async def some_in() -> bool:
+            return await stored(gw) >= n // 10
+
+        await await_until(some_in, 60, "a tenth of the stream stored")
+        first = ingest.link_pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        at_kill = await stored(gw)
+        await pub
+
+        async def all_in() -> bool:
+            return await stored(gw) >= n
+
+        await await_until(all_in, 120, f"{n} readings stored")
+        await asyncio.sleep(1.0)
+        total = await stored(gw)
+        print(
+            f"\nlink kill fault: N={n}, stored at kill={at_kill}, stored={total}, "
+            f"received={ingest.received}, acked={ingest.acked}"
+        )
+        assert total == n
+        assert ingest.link_pid not in (None, first)  # a new link took over
+        assert ingest.connected.is_set()
+    finally:
+        await gw.stop()
+
+
 # -- 3. storage outage ---------------------------------------------------------------------------
 class OutageStore(SqlReadingStore):
     """The real SQL store; while `down`, every write fails as an unavailable backend would."""

@@ -1,0 +1,236 @@
+"""The MQTT link: the gateway's paho-mqtt client, run in a small process of its own.
+
+Reading MQTT in Python costs tens of microseconds a message (packet parsing, callbacks, PUBACKs),
+about as much as decoding, detecting and storing it. In one process both share one interpreter
+lock, so the link runs as a child process (`python -m gateway.mqtt_link`) that imports nothing
+but paho: network work on one core, the gateway's pipeline on another.
+
+The link never decides what is stored and never acknowledges on its own. It forwards messages to
+the gateway in batches and sends a PUBACK only when the gateway says the message is stored. If the
+gateway dies, the link exits at once (end of its command pipe) without acknowledging anything
+more; the broker redelivers the rest to the next session.
+
+Frames on the two pipes (`multiprocessing.connection` framing, pickled tuples):
+
+- link -> gateway: ``("up", conn)``, ``("down", conn, reason)``,
+  ``("msgs", [(topic, payload, mid, qos, conn), ...])``, ``("acked", total)``;
+- gateway -> link: ``("ack", [(mid, qos, conn), ...], released)``, ``("pub", topic, payload,
+  qos)``, ``("stop",)``.
+
+``conn`` is the connection generation: a message is acknowledged only on the connection that
+delivered it (after a reconnect the broker redelivers it, and a stale PUBACK could acknowledge a
+different message that reuses the packet id). ``released`` counts messages the gateway is done
+with, acknowledged or not: at most `window` messages are out with the gateway at a time, and when
+the window is full the paho thread stops reading the socket (backpressure; the broker keeps the
+rest).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+log = logging.getLogger(__name__)
+
+# One forwarded message: topic, payload, packet id, QoS, connection generation.
+Wire = tuple[str, bytes, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkConfig:
+    host: str
+    port: int
+    client_id: str = "hmg-gateway"
+    subscription: str = "hm/v1/+/+/+"
+    username: str | None = None
+    password: str | None = None
+    protocol: str = "3.1.1"
+    keepalive: int = 30
+    window: int = 5000  # messages out with the gateway, not yet released
+    linger_s: float = 0.001  # gather messages this long before forwarding a batch
+
+
+def config_frame(cfg: LinkConfig) -> dict[str, Any]:
+    return asdict(cfg)
+
+
+class MqttLink:
+    """The paho client and the link's rules; `send` carries frames to the gateway."""
+
+    def __init__(self, cfg: LinkConfig, send: Any) -> None:
+        self.cfg = cfg
+        self._send = send
+        self._send_lock = threading.Lock()
+        self.conn = 0
+        self.taken = 0  # written by the paho thread only
+        self.released = 0  # written by the command thread only
+        self.acked = 0
+        self.stopping = threading.Event()
+        self._buf: deque[Wire] = deque()
+        self._wake = threading.Event()
+        self._room = threading.Condition()
+        v5 = cfg.protocol == "5"
+        self._v5 = v5
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=cfg.client_id,
+            clean_session=None if v5 else False,
+            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+            manual_ack=True,
+        )
+        if cfg.username:
+            self.client.username_pw_set(cfg.username, cfg.password)
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(0)
+        self.client.reconnect_delay_set(1, 5)
+        self.client.on_connect = self.on_connect
+        self.client.on_disconnect = self.on_disconnect
+        self.client.on_message = self.on_message
+
+    def send(self, frame: tuple[Any, ...]) -> None:
+        with self._send_lock:
+            self._send(frame)
+
+    # -- paho thread ----------------------------------------------------------------------
+    def on_connect(
+        self, client: mqtt.Client, _ud: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error("MQTT connect refused: %s", reason)
+            return
+        self.conn += 1
+        client.subscribe(self.cfg.subscription, qos=1)
+        self.send(("up", self.conn))
+
+    def on_disconnect(
+        self, _client: mqtt.Client, _ud: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        self.conn += 1  # nothing delivered on the lost connection may be acknowledged now
+        self.send(("down", self.conn, str(reason)))
+
+    def on_message(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
+        payload = msg.payload
+        if type(payload) is not bytes:
+            payload = bytes(payload)
+        self._buf.append((msg.topic, payload, msg.mid, msg.qos, self.conn))
+        self.taken += 1
+        if not self._wake.is_set():
+            self._wake.set()
+        if self.taken - self.released >= self.cfg.window:
+            with self._room:  # the gateway is full: stop reading the socket until it frees room
+                while self.taken - self.released >= self.cfg.window:
+                    if self.stopping.is_set():
+                        return
+                    self._room.wait(0.5)
+
+    # -- forwarding thread ----------------------------------------------------------------
+    def pump(self) -> None:
+        """Forward what the paho thread took, in arrival order, a batch at a time."""
+        buf = self._buf
+        while not self.stopping.is_set():
+            if not self._wake.wait(0.5):
+                continue
+            if self.cfg.linger_s > 0:
+                time.sleep(self.cfg.linger_s)
+            self._wake.clear()
+            n = len(buf)
+            if n:
+                self.send(("msgs", [buf.popleft() for _ in range(n)]))
+
+    # -- commands from the gateway --------------------------------------------------------
+    def ack(self, items: list[tuple[int, int, int]], released: int) -> None:
+        conn = self.conn
+        ack = self.client.ack
+        n = 0
+        for mid, qos, c in items:
+            if qos > 0 and c == conn:
+                ack(mid, qos)
+                n += 1
+        self.acked += n
+        with self._room:
+            self.released += released
+            self._room.notify_all()
+        self.send(("acked", self.acked))
+
+    def command(self, frame: tuple[Any, ...]) -> bool:
+        """Carry out one command; False on `stop`."""
+        op = frame[0]
+        if op == "ack":
+            self.ack(frame[1], frame[2])
+        elif op == "pub":
+            self.client.publish(frame[1], frame[2], qos=frame[3])
+        elif op == "stop":
+            return False
+        else:
+            log.error("unknown link command %r", op)
+        return True
+
+    def start(self) -> None:
+        cfg = self.cfg
+        props = None
+        if self._v5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = 7 * 24 * 3600
+            props.ReceiveMaximum = min(65535, max(cfg.window, 20))
+        self.client.connect_async(
+            cfg.host,
+            cfg.port,
+            cfg.keepalive,
+            clean_start=False if self._v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=props,
+        )
+        self.client.loop_start()
+        threading.Thread(target=self.pump, name="mqtt-link-pump", daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self._room:
+            self._room.notify_all()
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def serve(inp: Connection, out: Connection) -> int:
+    """The link process: first the `LinkConfig` (as a dict), then commands until `stop`."""
+    fields = inp.recv()
+    if not isinstance(fields, dict):
+        raise SystemExit("mqtt link: expected the link configuration first")
+    link = MqttLink(LinkConfig(**fields), out.send)
+    link.start()
+    while True:
+        try:
+            frame = inp.recv()
+        except (EOFError, OSError):
+            # The gateway is gone: acknowledge nothing more and leave the session to the broker.
+            os._exit(0)
+        if not link.command(frame):
+            break
+    link.stop()
+    return 0
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=os.environ.get("HMG_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s mqtt-link %(message)s",
+        stream=sys.stderr,
+    )
+    inp = Connection(int(sys.argv[1]), writable=False)
+    out = Connection(int(sys.argv[2]), readable=False)
+    return serve(inp, out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
