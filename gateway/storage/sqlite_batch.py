@@ -52,16 +52,23 @@ def row(r: Reading) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+def key_query(n: int) -> str:
+    """Which of `n` (device_id, seq) keys are stored. A join from the keys, not
+    `(device_id, seq) IN (VALUES ...)`: SQLite plans the IN form as a scan of the whole table
+    (every batch slower as the table grows), the join as one unique-index lookup per key."""
+    values = ", ".join("(?, ?)" for _ in range(n))
+    return (
+        f"WITH k(d, s) AS (VALUES {values}) "
+        "SELECT r.device_id, r.seq FROM k JOIN readings r ON r.device_id = k.d AND r.seq = k.s"
+    )
+
+
 def existing_keys(conn: Connection, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
     found: set[tuple[str, int]] = set()
     for lo in range(0, len(keys), _KEYS_PER_QUERY):
         part = keys[lo : lo + _KEYS_PER_QUERY]
-        values = ", ".join("(?, ?)" for _ in part)
         params = tuple(x for key in part for x in key)
-        result = conn.exec_driver_sql(
-            f"SELECT device_id, seq FROM readings WHERE (device_id, seq) IN (VALUES {values})",
-            params,
-        )
+        result = conn.exec_driver_sql(key_query(len(part)), params)
         found.update((str(d), int(s)) for d, s in result)
     return found
 

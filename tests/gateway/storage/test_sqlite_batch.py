@@ -13,7 +13,7 @@ from devices.kinds import Kind
 from devices.model import Reading
 from gateway.storage import Database, SqlReadingStore
 from gateway.storage.models import ReadingRow
-from gateway.storage.sqlite_batch import sqlite_datetime
+from gateway.storage.sqlite_batch import key_query, sqlite_datetime
 
 CST = timezone(timedelta(hours=8))
 
@@ -47,3 +47,16 @@ async def test_rows_round_trip_through_the_orm(store: SqlReadingStore) -> None:
     assert (row.values, row.attrs, row.flags) == ({"glucose": 3.2}, {"source": "cgm"}, "late")
     back = await store.query("p-1", Kind.GLUCOSE, t, t + timedelta(microseconds=1))
     assert [b.key for b in back] == [r.key]  # the half-open range compares as the ORM writes
+
+
+async def test_key_lookup_uses_the_unique_index_not_a_table_scan(store: SqlReadingStore) -> None:
+    """The de-duplication query runs once per batch: a scan would grow with the table."""
+    async with store.db.engine.connect() as conn:
+        plan = (
+            await conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + key_query(3), ("a", 1, "b", 2, "c", 3)
+            )
+        ).all()
+        details = [str(row[-1]) for row in plan]
+        assert any("SEARCH r USING" in d and "device_id=? AND seq=?" in d for d in details)
+        assert not any(d.startswith("SCAN r") or d == "SCAN readings" for d in details)
