@@ -84,6 +84,7 @@ B0 = -4.09856
 _SLOPE = tuple(w / sd for w, sd in zip(W, SD, strict=True))
 _LO = tuple(mu - CLIP * sd for mu, sd in zip(MU, SD, strict=True))
 _HI = tuple(mu + CLIP * sd for mu, sd in zip(MU, SD, strict=True))
+_TERMS = tuple(zip(MU, _SLOPE, _LO, _HI, strict=True))
 
 
 def _log(v: float) -> float:
@@ -149,7 +150,7 @@ def score(f: tuple[float, ...]) -> float:
     window in the whole window, e.g. at rates above 150 /min) counts as its mean, and every
     standardised feature is clipped to +-`CLIP`, so no single outlying feature decides."""
     z = B0
-    for x, mu, a, lo, hi in zip(f, MU, _SLOPE, _LO, _HI, strict=True):
+    for x, (mu, a, lo, hi) in zip(f, _TERMS, strict=True):
         if x == x:  # noqa: PLR0124 (not NaN; cheaper than a call)
             z += a * ((lo if x < lo else hi if x > hi else x) - mu)
     return z

@@ -16,6 +16,7 @@ beats that are final), which makes the output identical for any chunking of the 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,8 +64,11 @@ class EcgAnalyzer:
         self._pending_n = 0
         self._received = 0
         self._beats: list[int] = []  # detected, waiting for their epoch's quality label
-        self._defects: dict[int, Defect] = {}  # labelled epochs whose beats may still come
+        # Labelled epochs with a defect whose beats may still come (OK epochs are not kept).
+        self._defects: dict[int, Defect] = {}
+        self._flat = 0  # how many of them are FLAT (their beats are dropped)
         self._worst = Defect.OK
+        self._noisy = False  # a quality (noise) episode is open
         self._finished = False
         self._idle = EcgUpdate((), (), (), 0)
 
@@ -135,17 +139,21 @@ class EcgAnalyzer:
         epoch = self._quality.epoch
         bad: list[tuple[int, int]] = []
         for i, d in enumerate(defects):
-            k = first + i
-            self._defects[k] = d
-            self._note_quality(k, d, bad)
+            if d is not Defect.OK or self._noisy:
+                k = first + i
+                if d is not Defect.OK:
+                    self._defects[k] = d
+                    self._flat += d is Defect.FLAT
+                self._note_quality(k, d, bad)
         labelled_end = self._received if final else self._quality.labelled * epoch
-        out: list[int] = []
-        keep: list[int] = []
-        for b in self._beats:
-            if b >= labelled_end:
-                keep.append(b)
-            elif self._defects.get(b // epoch, Defect.OK) is not Defect.FLAT:
-                out.append(b)
+        # Beats are in order: those of labelled epochs go out (unless their epoch is flat).
+        pending = self._beats
+        cut = bisect_left(pending, labelled_end)
+        out = pending[:cut]
+        keep = pending[cut:]
+        if self._flat and out:
+            defects_of = self._defects
+            out = [b for b in out if defects_of.get(b // epoch) is not Defect.FLAT]
         self._beats = keep
         corr = self._morph.score(out)
         p_corr = self._morph.p_corr
@@ -156,9 +164,10 @@ class EcgAnalyzer:
                 bad.extend(noisy)
                 bad.sort()
         self._morph.trim(min(keep[0] if keep else labelled_end, self._qrs.final_until))
-        oldest = (keep[0] if keep else labelled_end) // epoch
-        for k in [k for k in self._defects if k < oldest]:
-            del self._defects[k]
+        if self._defects:
+            oldest = (keep[0] if keep else labelled_end) // epoch
+            for k in [k for k in self._defects if k < oldest]:
+                self._flat -= self._defects.pop(k) is Defect.FLAT
         if final:
             self._noise.close(Label.NOISE, self._received, detail=self._worst.name.lower())
             if self._sqi is not None:
@@ -182,10 +191,12 @@ class EcgAnalyzer:
         if d is Defect.OK:
             self._noise.close(Label.NOISE, start, detail=self._worst.name.lower())
             self._worst = Defect.OK
+            self._noisy = False
             return
-        if not self._noise.is_open(Label.NOISE):
+        if not self._noisy:
             self._worst = d
             self._noise.open(Label.NOISE, start)
+            self._noisy = True
         self._worst = max(self._worst, d)
         if bad and bad[-1][1] == start:
             bad[-1] = (bad[-1][0], end)

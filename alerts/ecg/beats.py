@@ -129,12 +129,19 @@ class BeatQuality:
         ramp = self._p_ramp
         pw -= (pw.sum(axis=1) / pw.shape[1])[:, None] + (pw * ramp).sum(axis=1)[:, None] * ramp
         # The previous beat of each is the one before it in `beats` (None for the first ever).
-        full = [last, *beats]
         min_rr, first = self._p_min_rr, buf0 + self._p_from
-        ok = [
-            (p := full[i]) is not None and b - p >= min_rr and b >= first
-            for i, b in zip(where, use, strict=True)
-        ]
+        if last is not None and k == len(beats) and use[0] >= first:  # the usual case
+            prev = last
+            ok = []
+            for b in use:
+                ok.append(b - prev >= min_rr)
+                prev = b
+        else:
+            full = [last, *beats]
+            ok = [
+                (p := full[i]) is not None and b - p >= min_rr and b >= first
+                for i, b in zip(where, use, strict=True)
+            ]
         if not all(ok):
             pw *= np.asarray(ok, dtype=np.float64)[:, None]
         m = self._hist.shape[0]
@@ -144,23 +151,26 @@ class BeatQuality:
         tpl = rows[0:k] + rows[1 : 1 + k]
         for d in range(2, _TEMPLATE_BEATS):
             tpl += rows[d : d + k]
-        # Row sums of the QRS and the P part of each product, in one call per product.
-        cuts = self._cuts
-        wt = np.add.reduceat(w * tpl, cuts, axis=1).tolist()
-        dp = np.diff(pw, axis=1)
-        pd = (dp * dp).sum(axis=1).tolist()
-        ww = np.add.reduceat(w * w, cuts, axis=1).tolist()
-        tt = np.add.reduceat(tpl * tpl, cuts, axis=1).tolist()
-        for j, i in enumerate(where):
-            if self._seen + j >= _MIN_TEMPLATE:
-                den = math.sqrt(ww[j][0] * tt[j][0])
-                out[i] = wt[j][0] / den if den > 0.0 else 0.0
-                if ok[j]:
-                    den = math.sqrt(ww[j][1] * tt[j][1])
-                    if den > 0.0:
-                        p_out[i] = wt[j][1] / den
-                    if ww[j][0] > 0.0 and ww[j][1] > 0.0:
-                        a_out[i] = (ww[j][1] / ww[j][0], pd[j] / ww[j][1])
+        # The row sums of the QRS and P parts of w * tpl, w * w and tpl * tpl in one call.
+        prod = np.empty((3, k, w.shape[1]))
+        np.multiply(w, tpl, out=prod[0])
+        np.multiply(w, w, out=prod[1])
+        np.multiply(tpl, tpl, out=prod[2])
+        wt, ww, tt = np.add.reduceat(prod, self._cuts, axis=2).tolist()
+        dp = pw[:, 1:] - pw[:, :-1]
+        dp *= dp
+        pd = dp.sum(axis=1).tolist()
+        for j in range(max(0, _MIN_TEMPLATE - self._seen), k):
+            i = where[j]
+            wq, wp = ww[j]
+            den = math.sqrt(wq * tt[j][0])
+            out[i] = wt[j][0] / den if den > 0.0 else 0.0
+            if ok[j]:
+                den = math.sqrt(wp * tt[j][1])
+                if den > 0.0:
+                    p_out[i] = wt[j][1] / den
+                if wq > 0.0 and wp > 0.0:
+                    a_out[i] = (wp / wq, pd[j] / wp)
         self._seen += k
         self._hist = rows[-min(self._seen, _TEMPLATE_BEATS) :].copy()
         return out

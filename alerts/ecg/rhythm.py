@@ -24,6 +24,7 @@ running sums of the window's entries; beats-only input (no signal) keeps the rul
 from __future__ import annotations
 
 import math
+import operator
 from collections import deque
 from collections.abc import Iterable
 from itertools import islice
@@ -356,28 +357,27 @@ class RhythmAnalyzer:
         ectopic intervals dropped) updated as the window slides, so a beat costs O(1) instead of
         a sort of the whole window; the decision is the same as from the full window."""
         half = self.cfg.af_window_beats // 2
+        thr = self.cfg.af_threshold
         af = self._af
+        cells = self._win_cells
         while True:
             i = self._af_next
             total = self._af_base + len(af)
             if i >= total or (not final and total - 1 - i < half):
                 break
             lo, hi = max(0, i - half), min(total, i + half + 1)
-            sums, cells = self._win_sum, self._win_cells
             while self._win_hi < hi:
                 e = af[self._win_hi - self._af_base]
-                self._win_high += e[2] > self.cfg.af_threshold
+                self._win_high += e[2] > thr
                 self._win_dropped += e[4]
-                for k, v in enumerate(e[6]):
-                    sums[k] += v
+                self._win_sum = list(map(operator.add, self._win_sum, e[6]))
                 cells[e[7]] = cells.get(e[7], 0) + 1
                 self._win_hi += 1
             while self._win_lo < lo:
                 e = af[self._win_lo - self._af_base]
-                self._win_high -= e[2] > self.cfg.af_threshold
+                self._win_high -= e[2] > thr
                 self._win_dropped -= e[4]
-                for k, v in enumerate(e[6]):
-                    sums[k] -= v
+                self._win_sum = list(map(operator.sub, self._win_sum, e[6]))
                 c = cells[e[7]] - 1
                 if c:
                     cells[e[7]] = c
