@@ -3,7 +3,8 @@
 The paho-mqtt client runs in the MQTT link process (`gateway.mqtt_link`), which forwards messages
 here in batches. A reader thread turns each batch into `Inbound` messages on a queue; the asyncio
 side drains the queue in batches of up to `batch_max`, has the pipeline store each batch, and only
-then tells the link to send the PUBACKs, in arrival order as MQTT requires.
+then tells the link to send the PUBACKs, in arrival order as MQTT requires; detection and alerting
+on the batch follow while the next batch is written.
 
 Bounded in-flight work: the link stops reading the socket while `queue_max` messages are out with
 the gateway (taken but not yet released), so the broker keeps the rest (backpressure, not loss).
@@ -27,10 +28,10 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
-from devices.model import utcnow
+from devices.model import Reading, utcnow
 from gateway import metrics
 from gateway.mqtt_link import LinkConfig, Wire, config_frame
-from gateway.pipeline import BatchResult, Pipeline
+from gateway.pipeline import Pipeline
 from gateway.processor import Decoded, Inbound
 from gateway.storage import StoreUnavailableError
 
@@ -103,6 +104,7 @@ class MqttIngest:
         self.connected = threading.Event()
         self._stopping = threading.Event()
         self._reader: threading.Thread | None = None
+        self._finishing: asyncio.Task[None] | None = None
         self.received = 0  # messages taken from the link
         self.released = 0  # messages done with (acknowledged or left to redelivery)
         self.acked = 0  # PUBACKs the link has sent
@@ -206,41 +208,59 @@ class MqttIngest:
         return batch
 
     async def run(self, pipeline: Pipeline, stop: asyncio.Event) -> None:
-        """Two-stage loop: while batch N is being written (and then acknowledged), batch N+1 is
-        taken from the queue and decoded. Commits stay strictly sequential, so PUBACKs go out in
-        arrival order; at most two batches plus the queue are in flight (bounded)."""
-        pending: asyncio.Task[BatchResult | None] | None = None
+        """Three stages, each in arrival order: while batch N goes through detection and
+        alerting, batch N+1 is written, and batch N+2 is taken and decoded. A batch is
+        acknowledged as soon as it is stored (PUBACKs in arrival order); its detection follows.
+        At most one batch per stage plus the queue are in flight (bounded)."""
+        storing: asyncio.Task[None] | None = None
         try:
             while not stop.is_set():
                 batch = await asyncio.to_thread(self._take_batch)
                 metrics.QUEUE_DEPTH.set(self.backlog)
                 decoded = pipeline.decode(batch) if batch else None
-                if pending is not None:
-                    await pending
-                    pending = None
+                if storing is not None:
+                    await storing
+                    storing = None
                 if batch and decoded is not None:
-                    pending = asyncio.create_task(
-                        self._process_until_stored(pipeline, batch, stop, decoded)
+                    storing = asyncio.create_task(
+                        self._store_and_ack(pipeline, batch, decoded, stop)
                     )
         finally:
-            if pending is not None:
-                await pending
+            if storing is not None:
+                await storing
+            if self._finishing is not None:
+                await self._finishing
 
-    async def _process_until_stored(
-        self,
-        pipeline: Pipeline,
-        batch: list[Inbound],
-        stop: asyncio.Event,
-        decoded: Decoded | None = None,
-    ) -> BatchResult | None:
-        """Retry the durable write until it succeeds; acknowledge only then. On stop, give up
-        without acknowledging: the broker redelivers the batch to the next session."""
+    async def _store_and_ack(
+        self, pipeline: Pipeline, batch: list[Inbound], decoded: Decoded, stop: asyncio.Event
+    ) -> None:
+        t0 = time.perf_counter()
+        new = await self._store_until_stored(pipeline, batch, decoded, stop)
+        if new is None:
+            return
+        self.ack(batch)
+        if self._finishing is not None:
+            await self._finishing  # detection runs one batch at a time, in order
+        self._finishing = asyncio.create_task(self._finish(pipeline, batch, decoded, new, t0))
+
+    @staticmethod
+    async def _finish(
+        pipeline: Pipeline, batch: list[Inbound], decoded: Decoded, new: list[Reading], t0: float
+    ) -> None:
+        try:
+            await pipeline.finish(batch, decoded, new, t0)
+        except Exception:  # the readings are stored and acknowledged; keep ingesting
+            log.exception("post-store processing failed for a batch of %d", len(batch))
+
+    async def _store_until_stored(
+        self, pipeline: Pipeline, batch: list[Inbound], decoded: Decoded, stop: asyncio.Event
+    ) -> list[Reading] | None:
+        """Retry the durable write until it succeeds. On stop, give up without acknowledging
+        (None): the broker redelivers the batch to the next session."""
         delay = 0.2
-        if decoded is None:
-            decoded = pipeline.decode(batch)
         while True:
             try:
-                result = await pipeline.commit(batch, decoded)
+                return await pipeline.store(decoded)
             except StoreUnavailableError as exc:
                 log.warning(
                     "store unavailable, %d messages held unacknowledged: %s", len(batch), exc
@@ -250,9 +270,6 @@ class MqttIngest:
                     return None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-                continue
-            self.ack(batch)
-            return result
 
     def ack(self, batch: list[Inbound]) -> None:
         """PUBACK a stored batch, in arrival order (the link skips what a lost connection

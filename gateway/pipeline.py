@@ -1,7 +1,8 @@
 """The live pipeline: decode -> durable write -> (caller acks) -> detect -> lifecycle -> notify.
 
-`handle` returns only after every reading and dead letter of the batch is durably stored; if the
+`store` returns only after every reading and dead letter of the batch is durably stored; if the
 store fails it raises `StoreUnavailableError` and nothing of the batch may be acknowledged.
+`finish` then runs detection and alerting; `commit` (and `handle`, which decodes too) do both.
 """
 
 from __future__ import annotations
@@ -94,6 +95,13 @@ class Pipeline:
     async def commit(self, batch: Sequence[Inbound], decoded: Decoded) -> BatchResult:
         """Store durably (raising StoreUnavailableError if not), then detect, persist and notify."""
         t0 = time.perf_counter()
+        new = await self.store(decoded)
+        return await self.finish(batch, decoded, new, t0)
+
+    async def store(self, decoded: Decoded) -> list[Reading]:
+        """The durable part: new devices, dead letters and readings (the new ones are returned).
+        Raises StoreUnavailableError on any storage failure; may be retried with the same
+        `decoded`."""
         try:
             for dev in decoded.new_devices:
                 await self.records.save_device(dev, self.clock())
@@ -113,6 +121,13 @@ class Pipeline:
                 raise
             raise StoreUnavailableError(str(exc)) from exc
         decoded.new_devices.clear()
+        return new
+
+    async def finish(
+        self, batch: Sequence[Inbound], decoded: Decoded, new: list[Reading], t0: float
+    ) -> BatchResult:
+        """After the store (and the acknowledgement): detection, alerts, dead-letter topic,
+        metrics. `t0` is when the batch's store began (for the batch duration metric)."""
         events = await self._after_store(new)
         self._count(batch, decoded.readings, new, decoded.rejected, events)
         self._publish(decoded.rejected, [])

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+from devices.model import Reading
 from gateway.ingest import MqttIngest
 from gateway.mqtt_link import LinkConfig
 from gateway.pipeline import BatchResult
@@ -47,10 +48,15 @@ class FlakyPipeline:
     def decode(self, batch: Sequence[Inbound]) -> Decoded:
         return Decoded()
 
-    async def commit(self, batch: Sequence[Inbound], decoded: Decoded) -> BatchResult:
+    async def store(self, decoded: Decoded) -> list[Reading]:
         if self.failures:
             self.failures -= 1
             raise StoreUnavailableError("down")
+        return []
+
+    async def finish(
+        self, batch: Sequence[Inbound], decoded: Decoded, new: list[Reading], t0: float
+    ) -> BatchResult:
         self.committed.append([m.mid for m in batch])
         return BatchResult(len(batch), len(batch), 0, 0, [])
 
@@ -102,7 +108,7 @@ async def test_stopping_during_an_outage_releases_without_acknowledging() -> Non
     stop = asyncio.Event()
     stop.set()
     batch = ing._take_batch()
-    result = await ing._process_until_stored(FlakyPipeline(failures=1), batch, stop)  # type: ignore[arg-type]
+    result = await ing._store_until_stored(FlakyPipeline(failures=1), batch, Decoded(), stop)  # type: ignore[arg-type]
     assert result is None
     assert link.acks() == []
     assert link.sent == [("ack", [], 2)]
