@@ -8,7 +8,9 @@ with the same N vital-sign messages (QoS 1, wire contract v1). Then, one after t
 - the *gateway* (the real `Gateway`: decode, registry, detectors, durable SQLite writes, PUBACK
   after each write batch) reconnects and drains its session.
 
-Both are timed from CONNECT to the last message processed. Set `BENCH_N` for the backlog size.
+Both are timed from CONNECT to the last message processed. `BENCH_ROUNDS` rounds (default 3), each
+on a fresh broker, and the best rate of each side is compared; every round's figures are printed
+too. Set `BENCH_N` for the backlog size.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import json
 import os
 import random
+import statistics
 import sys
 import tempfile
 import threading
@@ -182,33 +185,58 @@ def decode_rate(messages: list[tuple[str, bytes]]) -> float:
     return len(inbound) / (time.perf_counter() - t0)
 
 
+def one_round(messages: list[tuple[str, bytes]], root: Path) -> tuple[float, float, int, float]:
+    """One backlog into a fresh broker for both sessions; (bare s, gateway s, stored, publish s)."""
+    n = len(messages)
+    with mosquitto_server(root / "mosquitto") as broker:
+        make_session(broker.port, "bench-bare")
+        make_session(broker.port, "bench-gateway")
+        t0 = time.perf_counter()
+        publish(broker.port, messages)
+        pub_s = time.perf_counter() - t0
+        bare_s = bare_drain(broker.port, n)
+        gw_s, stored = asyncio.run(gateway_drain(broker.port, n, root / "gw", max(1, n // 10)))
+    return bare_s, gw_s, stored, pub_s
+
+
 def main() -> int:
     n = int(os.environ.get("BENCH_N", "20000"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
     messages = backlog(n)
     decode_s = decode_rate(messages)
-    with tempfile.TemporaryDirectory(prefix="hmg-bench-") as tmp:
-        root = Path(tmp)
-        with mosquitto_server(root / "mosquitto") as broker:
-            make_session(broker.port, "bench-bare")
-            make_session(broker.port, "bench-gateway")
-            t0 = time.perf_counter()
-            publish(broker.port, messages)
-            pub_s = time.perf_counter() - t0
-            bare_s = bare_drain(broker.port, n)
-            gw_s, stored = asyncio.run(gateway_drain(broker.port, n, root / "gw", max(1, n // 10)))
-    bare_rate, gw_rate = n / bare_s, n / gw_s
+    bare: list[float] = []
+    gateway: list[float] = []
+    stored: list[int] = []
+    pub: list[float] = []
+    for r in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="hmg-bench-") as tmp:
+            b, g, k, p = one_round(messages, Path(tmp) / f"round-{r}")
+        bare.append(n / b)
+        gateway.append(n / g)
+        stored.append(k)
+        pub.append(n / p)
+    # Best of the rounds for each (as timeit does): other jobs on a shared machine only ever slow
+    # a drain down, and the two drains of a round do not see the same interference.
+    ratio = max(gateway) / max(bare)
+    ratios = [g / b for b, g in zip(bare, gateway, strict=True)]
     result = {
         "messages": n,
+        "rounds": rounds,
         "decode_msgs_per_s": round(decode_s),
-        "publish_msgs_per_s": round(n / pub_s),
-        "bare_subscriber_msgs_per_s": round(bare_rate),
-        "gateway_msgs_per_s": round(gw_rate),
-        "ratio": round(gw_rate / bare_rate, 3),
+        "publish_msgs_per_s": round(max(pub)),
+        "bare_subscriber_msgs_per_s": round(max(bare)),
+        "gateway_msgs_per_s": round(max(gateway)),
+        "ratio": round(ratio, 3),
+        "per_round": [
+            {"bare": round(b), "gateway": round(g), "ratio": round(g / b, 3)}
+            for b, g in zip(bare, gateway, strict=True)
+        ],
+        "median_round_ratio": round(statistics.median(ratios), 3),
         "gateway_readings_stored": stored,
         "target_ratio": 0.5,
     }
     print(json.dumps(result, indent=2))
-    ok = result["ratio"] >= 0.5 and stored == n
+    ok = ratio >= 0.5 and all(k == n for k in stored)
     print("PASS" if ok else "FAIL: gateway below half the bare subscriber rate", file=sys.stderr)
     return 0 if ok else 1
 

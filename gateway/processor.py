@@ -194,7 +194,8 @@ class Processor:
                 cleared = self.stale.seen(r, at if self.replay else None)
                 if cleared:
                     candidates = [*candidates, *cleared]
-            events.extend(self.apply(candidates, r.tenant, at))
+            if candidates:  # most readings raise nothing
+                events.extend(self.apply(candidates, r.tenant, at))
         return events
 
     def apply(

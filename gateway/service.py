@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -171,6 +172,9 @@ class Gateway:
         self.escalator.restore(await self.care.load_timers())
         self.processor.rearm(active)  # alerts whose timer was lost get one; missed ones fire
         await self.timers.flush()
+        # What was loaded so far (registry, alert books, timers, modules) lives as long as the
+        # service: keep it out of the cyclic collector's scans, which otherwise grow with it.
+        gc.freeze()
         if mqtt:
             s = self.settings
             self.ingest = MqttIngest(
