@@ -37,19 +37,32 @@ def sqlite_datetime(dt: datetime) -> str:
     return dt.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+_dumps = json.JSONEncoder().encode
+
+
 def _json(m: Mapping[str, object]) -> str:
-    return json.dumps(dict(m)) if m else "{}"
+    if not m:
+        return "{}"
+    return _dumps(m if type(m) is dict else dict(m))
 
 
-def row(r: Reading) -> tuple[Any, ...]:
-    e = r.ecg
-    return (
-        r.tenant, r.patient_id, r.device_id, r.kind.value, r.seq, sqlite_datetime(r.ts),
-        sqlite_datetime(r.received_at), _json(r.values), _json(r.attrs),
-        ",".join(sorted(r.flags)),
-        e.fs if e else None, e.gain if e else None, e.baseline if e else None,
-        e.lead if e else None, e.samples.astype("<i4").tobytes() if e else None,
-    )  # fmt: skip
+def rows(readings: Sequence[Reading]) -> list[tuple[Any, ...]]:
+    """Insert parameters for each reading (a batch shares one receive time: formatted once)."""
+    out = []
+    last_rx: datetime | None = None
+    rx = ""
+    for r in readings:
+        if r.received_at is not last_rx:
+            last_rx, rx = r.received_at, sqlite_datetime(r.received_at)
+        e = r.ecg
+        row = (
+            r.tenant, r.patient_id, r.device_id, r.kind.value, r.seq, sqlite_datetime(r.ts),
+            rx, _json(r.values), _json(r.attrs), ",".join(sorted(r.flags)) if r.flags else "",
+            e.fs if e else None, e.gain if e else None, e.baseline if e else None,
+            e.lead if e else None, e.samples.astype("<i4").tobytes() if e else None,
+        )  # fmt: skip
+        out.append(row)
+    return out
 
 
 def key_query(n: int) -> str:
@@ -78,5 +91,5 @@ def write_batch(conn: Connection, readings: Sequence[Reading]) -> list[Reading]:
     stored = existing_keys(conn, [r.key for r in readings])
     new = [r for r in readings if r.key not in stored]
     if new:
-        conn.exec_driver_sql(INSERT, [row(r) for r in new])
+        conn.exec_driver_sql(INSERT, rows(new))
     return new
