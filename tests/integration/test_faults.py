@@ -241,6 +241,17 @@ async def stored(gw: Gateway) -> int:
         return int((await s.execute(text("SELECT count(*) FROM readings"))).scalar_one())
 
 
+async def settled(gw: Gateway, n: int) -> int:
+    """Rows stored once `n` are in and redeliveries still in flight have had time to land."""
+
+    async def all_in() -> bool:
+        return await stored(gw) >= n
+
+    await await_until(all_in, 120, f"{n} readings stored")
+    await asyncio.sleep(1.0)
+    return await stored(gw)
+
+
 # -- 2. broker restart mid-stream ----------------------------------------------------------------
 async def test_broker_restart_mid_stream_loses_nothing(
     mosquitto: Mosquitto, tmp_path: Path
@@ -258,12 +269,7 @@ async def test_broker_restart_mid_stream_loses_nothing(
         await asyncio.to_thread(mosquitto.restart)
         await asyncio.to_thread(publish, mosquitto.port, messages[n // 2 :], "pub-b")
 
-        async def all_in() -> bool:
-            return await stored(gw) >= n
-
-        await await_until(all_in, 120, f"{n} readings stored")
-        await asyncio.sleep(1.0)
-        total = await stored(gw)
+        total = await settled(gw, n)
         print(
             f"\nbroker restart fault: N={n}, stored at restart={before}, stored={total}, "
             f"received={gw.ingest.received}, acked={gw.ingest.acked}"
@@ -298,12 +304,7 @@ async def test_link_process_killed_mid_stream_loses_nothing(
         at_kill = await stored(gw)
         await pub
 
-        async def all_in() -> bool:
-            return await stored(gw) >= n
-
-        await await_until(all_in, 120, f"{n} readings stored")
-        await asyncio.sleep(1.0)
-        total = await stored(gw)
+        total = await settled(gw, n)
         print(
             f"\nlink kill fault: N={n}, stored at kill={at_kill}, stored={total}, "
             f"received={ingest.received}, acked={ingest.acked}"
