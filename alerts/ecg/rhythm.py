@@ -111,6 +111,7 @@ class RhythmAnalyzer:
         self._rate: deque[tuple[int, int]] = deque(maxlen=cfg.rate_window_beats)  # (start, rr)
         self._rate_rr: deque[int] = deque(maxlen=cfg.rate_window_beats)  # the same rr
         self._since: dict[Label, int | None] = {Label.BRADYCARDIA: None, Label.TACHYCARDIA: None}
+        self._rate_pending = 0  # labels whose `_since` is set
         self._hr_sum: dict[Label, list[float]] = {
             Label.BRADYCARDIA: [0.0, 0.0],
             Label.TACHYCARDIA: [0.0, 0.0],
@@ -266,26 +267,29 @@ class RhythmAnalyzer:
         if len(self._rate) == self._rate.maxlen:
             hr = self._hr_scale / _median(self._rate_rr)
             cfg = self.cfg
-            self._rate_rule(
-                Label.BRADYCARDIA,
-                hr < cfg.brady_bpm,
-                hr >= cfg.brady_bpm + cfg.rate_hysteresis_bpm,
-                hr,
-                end,
-            )
-            self._rate_rule(
-                Label.TACHYCARDIA,
-                hr > cfg.tachy_bpm,
-                hr <= cfg.tachy_bpm - cfg.rate_hysteresis_bpm,
-                hr,
-                end,
-            )
+            # In range with nothing pending, neither rule would act.
+            if self._rate_pending or not cfg.brady_bpm <= hr <= cfg.tachy_bpm:
+                self._rate_rule(
+                    Label.BRADYCARDIA,
+                    hr < cfg.brady_bpm,
+                    hr >= cfg.brady_bpm + cfg.rate_hysteresis_bpm,
+                    hr,
+                    end,
+                )
+                self._rate_rule(
+                    Label.TACHYCARDIA,
+                    hr > cfg.tachy_bpm,
+                    hr <= cfg.tachy_bpm - cfg.rate_hysteresis_bpm,
+                    hr,
+                    end,
+                )
         self._on_af_rr(start, end, rr)
 
     def _rate_rule(self, label: Label, bad: bool, good: bool, hr: float, at: int) -> None:
         if bad:
             if self._since[label] is None:
                 self._since[label] = self._rate[0][0]
+                self._rate_pending += 1
                 self._hr_sum[label] = [0.0, 0.0]
             since = self._since[label]
             acc = self._hr_sum[label]
@@ -307,6 +311,7 @@ class RhythmAnalyzer:
         mean = acc[0] / acc[1] if acc[1] else None
         self.log.close(label, at, mean_hr=mean)
         self._since[label] = None
+        self._rate_pending -= 1
 
     # -- atrial fibrillation ------------------------------------------------------------------
 
@@ -360,21 +365,21 @@ class RhythmAnalyzer:
         thr = self.cfg.af_threshold
         af = self._af
         cells = self._win_cells
-        while True:
-            i = self._af_next
-            total = self._af_base + len(af)
-            if i >= total or (not final and total - 1 - i < half):
-                break
-            lo, hi = max(0, i - half), min(total, i + half + 1)
-            while self._win_hi < hi:
-                e = af[self._win_hi - self._af_base]
+        base, nxt = self._af_base, self._af_next
+        w_lo, w_hi = self._win_lo, self._win_hi
+        total = base + len(af)
+        stop = total if final else total - half
+        while nxt < stop:
+            lo, hi = max(0, nxt - half), min(total, nxt + half + 1)
+            while w_hi < hi:
+                e = af[w_hi - base]
                 self._win_high += e[2] > thr
                 self._win_dropped += e[4]
                 self._win_sum = list(map(operator.add, self._win_sum, e[6]))
                 cells[e[7]] = cells.get(e[7], 0) + 1
-                self._win_hi += 1
-            while self._win_lo < lo:
-                e = af[self._win_lo - self._af_base]
+                w_hi += 1
+            while w_lo < lo:
+                e = af[w_lo - base]
                 self._win_high -= e[2] > thr
                 self._win_dropped -= e[4]
                 self._win_sum = list(map(operator.sub, self._win_sum, e[6]))
@@ -383,14 +388,17 @@ class RhythmAnalyzer:
                     cells[e[7]] = c
                 else:
                     del cells[e[7]]
-                self._win_lo += 1
-            entry = af[i - self._af_base]
+                w_lo += 1
+            self._win_lo, self._win_hi = w_lo, w_hi
+            entry = af[nxt - base]
             self._af_beat(entry[0], entry[1], self._af_window(lo, hi))
-            self._af_next += 1
+            nxt += 1
+        self._af_next = nxt
         # Keep the entries a later window can still reach (one more, to slide its start out).
-        while self._af_base < self._af_next - half - 1:
+        while base < nxt - half - 1:
             af.popleft()
-            self._af_base += 1
+            base += 1
+        self._af_base = base
 
     def _af_window(self, lo: int, hi: int) -> bool:
         """AF decision for the window of normal intervals `lo..hi-1` (absolute entry indices):
