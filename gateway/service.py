@@ -72,6 +72,22 @@ def detector_settings(settings: Settings) -> DetectorSettings:
     )
 
 
+# Young-generation threshold of the cyclic garbage collector while serving. Ingest allocates a
+# few dozen short-lived objects per message (payload dicts, readings, rows), so the default of 700
+# runs a collection every few dozen messages; at 20,000 the gateway spent about 10 % less CPU per
+# message in `make bench-ingest`, and memory stays bounded (collections still run, less often).
+GC_GEN0_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """Garbage-collector settings for a long-running service: state loaded at start (registry,
+    alert books, timers, modules) lives as long as the process, so it is frozen out of the
+    collector's scans, and young objects are collected less often."""
+    gc.freeze()
+    gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(GC_GEN0_THRESHOLD, gen0), gen1, gen2)
+
+
 class Gateway:
     """Owns every long-lived part of the running service; `start`/`stop` bracket its life."""
 
@@ -172,9 +188,7 @@ class Gateway:
         self.escalator.restore(await self.care.load_timers())
         self.processor.rearm(active)  # alerts whose timer was lost get one; missed ones fire
         await self.timers.flush()
-        # What was loaded so far (registry, alert books, timers, modules) lives as long as the
-        # service: keep it out of the cyclic collector's scans, which otherwise grow with it.
-        gc.freeze()
+        tune_gc()
         if mqtt:
             s = self.settings
             self.ingest = MqttIngest(

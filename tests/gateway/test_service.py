@@ -1,0 +1,22 @@
+"""Service-wide settings that the gateway applies when it starts."""
+
+from __future__ import annotations
+
+import gc
+
+from gateway.service import GC_GEN0_THRESHOLD, tune_gc
+
+
+def test_tune_gc_freezes_start_up_state_and_collects_young_objects_less_often() -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        tune_gc()
+        assert gc.get_threshold() == (GC_GEN0_THRESHOLD, 10, 10)
+        assert gc.get_freeze_count() > 0
+        gc.set_threshold(50_000, 10, 10)
+        tune_gc()  # never lowers a threshold an operator raised further
+        assert gc.get_threshold()[0] == 50_000
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
