@@ -82,7 +82,9 @@ GC_GEN0_THRESHOLD = 20_000
 def tune_gc() -> None:
     """Garbage-collector settings for a long-running service: state loaded at start (registry,
     alert books, timers, modules) lives as long as the process, so it is frozen out of the
-    collector's scans, and young objects are collected less often."""
+    collector's scans (after a last full collection, so no garbage is frozen with it), and young
+    objects are collected less often."""
+    gc.collect()
     gc.freeze()
     gen0, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(max(GC_GEN0_THRESHOLD, gen0), gen1, gen2)
