@@ -12,7 +12,7 @@ more; the broker redelivers the rest to the next session.
 
 Frames on the two pipes (`multiprocessing.connection` framing, pickled tuples):
 
-- link -> gateway: ``("up", conn)``, ``("down", conn, reason)``,
+- link -> gateway: ``("up", conn)`` (connected and subscribed), ``("down", conn, reason)``,
   ``("msgs", [(topic, payload, mid, qos, conn), ...])``, ``("acked", total)``;
 - gateway -> link: ``("ack", [(mid, qos, conn), ...], released)``, ``("pub", topic, payload,
   qos)``, ``("stop",)``.
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -98,6 +99,7 @@ class MqttLink:
         self.client.on_connect = self.on_connect
         self.client.on_disconnect = self.on_disconnect
         self.client.on_message = self.on_message
+        self.client.on_subscribe = self.on_subscribe
 
     def send(self, frame: tuple[Any, ...]) -> None:
         with self._send_lock:
@@ -112,6 +114,15 @@ class MqttLink:
             return
         self.conn += 1
         client.subscribe(self.cfg.subscription, qos=1)
+
+    def on_subscribe(
+        self, _client: mqtt.Client, _ud: Any, _mid: int, reasons: list[Any], _props: Any
+    ) -> None:
+        """Up means subscribed: new messages reach the gateway from now on."""
+        refused = [r for r in reasons if r.is_failure]
+        if refused:
+            log.error("subscription to %s refused: %s", self.cfg.subscription, refused)
+            return
         self.send(("up", self.conn))
 
     def on_disconnect(
@@ -222,6 +233,9 @@ def serve(inp: Connection, out: Connection) -> int:
 
 
 def main() -> int:
+    # Ctrl-C in a terminal reaches the whole process group; the gateway decides when its link
+    # stops (a `stop` command, or the end of the pipe if the gateway itself is gone).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(
         level=os.environ.get("HMG_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s mqtt-link %(message)s",

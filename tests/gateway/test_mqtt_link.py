@@ -110,3 +110,20 @@ def test_the_process_refuses_a_missing_configuration() -> None:
     with pytest.raises(SystemExit, match="configuration"):
         serve(Pipe(), Pipe())  # type: ignore[arg-type]
     assert config_frame(LinkConfig("h", 1))["host"] == "h"
+
+
+def test_up_once_subscribed() -> None:
+    class Reason:
+        def __init__(self, failure: bool) -> None:
+            self.is_failure = failure
+
+    h = Harness()
+    subscribed: list[str] = []
+    h.link.client.subscribe = lambda topic, qos: subscribed.append(topic)  # type: ignore[method-assign,assignment,return-value]
+    h.link.on_connect(h.link.client, None, None, Reason(False), None)
+    assert subscribed == ["hm/v1/+/+/+"]
+    assert h.frames == []  # connected is not yet ready: the subscription may still be refused
+    h.link.on_subscribe(h.link.client, None, 1, [Reason(True)], None)
+    assert h.frames == []
+    h.link.on_subscribe(h.link.client, None, 2, [Reason(False)], None)
+    assert h.frames == [("up", 1)]
