@@ -108,6 +108,7 @@ class MqttIngest:
         self.received = 0  # messages taken from the link
         self.released = 0  # messages done with (acknowledged or left to redelivery)
         self.acked = 0  # PUBACKs the link has sent
+        self.processed = 0  # messages stored and through detection and alerting
 
     @property
     def backlog(self) -> int:
@@ -243,14 +244,19 @@ class MqttIngest:
             await self._finishing  # detection runs one batch at a time, in order
         self._finishing = asyncio.create_task(self._finish(pipeline, batch, decoded, new, t0))
 
-    @staticmethod
     async def _finish(
-        pipeline: Pipeline, batch: list[Inbound], decoded: Decoded, new: list[Reading], t0: float
+        self,
+        pipeline: Pipeline,
+        batch: list[Inbound],
+        decoded: Decoded,
+        new: list[Reading],
+        t0: float,
     ) -> None:
         try:
             await pipeline.finish(batch, decoded, new, t0)
         except Exception:  # the readings are stored and acknowledged; keep ingesting
             log.exception("post-store processing failed for a batch of %d", len(batch))
+        self.processed += len(batch)
 
     async def _store_until_stored(
         self, pipeline: Pipeline, batch: list[Inbound], decoded: Decoded, stop: asyncio.Event

@@ -98,6 +98,7 @@ async def test_acknowledged_in_order_and_only_after_the_write() -> None:
     assert link.acks() == list(range(1, 8))
     assert [mid for b in pipeline.committed for mid in b] == list(range(1, 8))
     assert ing.backlog == 0
+    assert ing.processed == 7  # every batch also went through detection, after its store
     # Each acknowledgement also releases its messages from the link's window.
     assert sum(f[2] for f in link.sent if f[0] == "ack") == 7
 

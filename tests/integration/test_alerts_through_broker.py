@@ -104,12 +104,13 @@ async def play(
 
 
 async def drain(gw: Gateway, published: int, seconds: float = 60.0) -> None:
-    """Wait until the gateway has taken every published message through the pipeline."""
+    """Wait until the gateway has taken every published message through the pipeline (stored,
+    acknowledged, then through detection and alerting)."""
     assert gw.ingest is not None
     deadline = asyncio.get_running_loop().time() + seconds
-    while gw.ingest.acked < published:
+    while gw.ingest.processed < published:
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"gateway acknowledged {gw.ingest.acked} of {published}")
+            raise AssertionError(f"gateway processed {gw.ingest.processed} of {published}")
         await asyncio.sleep(0.02)
 
 
