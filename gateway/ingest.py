@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
@@ -36,6 +37,9 @@ from gateway.processor import Decoded, Inbound
 from gateway.storage import StoreUnavailableError
 
 log = logging.getLogger(__name__)
+
+# The link started n-th numbers its connections from n << LINK_EPOCH_SHIFT.
+LINK_EPOCH_SHIFT = 32
 
 
 class LinkProcess:
@@ -99,6 +103,7 @@ class MqttIngest:
         self.clock = clock
         self._spawn = link
         self._link: LinkProcess | None = None
+        self._epoch = 0  # links started so far; the running one owns this connection range
         self.queue: queue.Queue[list[Inbound]] = queue.Queue()
         self._carry: list[Inbound] = []
         self.connected = threading.Event()
@@ -129,7 +134,7 @@ class MqttIngest:
             self.received += len(items)
             self.queue.put([Inbound(t, p, at, mid, qos, c) for t, p, mid, qos, c in items])
         elif op == "acked":
-            self.acked = frame[1]
+            self.acked += frame[1]
         elif op == "up":
             self.connected.set()
             log.info(
@@ -159,13 +164,17 @@ class MqttIngest:
                 log.error("MQTT link exited (%s); starting a new one", link.proc.returncode)
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
-                self._link = self._spawn(self.config)
+                self._link = self._start_link()
                 continue
             self.on_event(frame)
 
     # -- lifecycle ------------------------------------------------------------------------
+    def _start_link(self) -> LinkProcess:
+        self._epoch += 1
+        return self._spawn(replace(self.config, first_conn=self._epoch << LINK_EPOCH_SHIFT))
+
     def start(self) -> None:
-        self._link = self._spawn(self.config)
+        self._link = self._start_link()
         self._reader = threading.Thread(target=self._read, name="mqtt-link-reader", daemon=True)
         self._reader.start()
 
@@ -283,13 +292,17 @@ class MqttIngest:
         self._release(batch, ack=True)
 
     def _release(self, batch: list[Inbound], *, ack: bool) -> None:
+        """Tell the link which messages to acknowledge and how many it may take anew. Messages
+        an earlier link delivered are neither: the broker redelivers them to the running one."""
         self.released += len(batch)
-        items = [(m.mid, m.qos, m.conn) for m in batch if m.qos > 0] if ack else []
         link = self._link
         if link is None:
             return
+        epoch = self._epoch
+        mine = [m for m in batch if m.conn >> LINK_EPOCH_SHIFT == epoch]
+        items = [(m.mid, m.qos, m.conn) for m in mine if m.qos > 0] if ack else []
         try:
-            link.send(("ack", items, len(batch)))
+            link.send(("ack", items, len(mine)))
         except OSError as exc:  # the link died: its session's messages come again
             log.warning("MQTT link gone before the acknowledgement: %s", exc)
 

@@ -13,7 +13,7 @@ more; the broker redelivers the rest to the next session.
 Frames on the two pipes (`multiprocessing.connection` framing, pickled tuples):
 
 - link -> gateway: ``("up", conn)`` (connected and subscribed), ``("down", conn, reason)``,
-  ``("msgs", [(topic, payload, mid, qos, conn), ...])``, ``("acked", total)``;
+  ``("msgs", [(topic, payload, mid, qos, conn), ...])``, ``("acked", n)`` (PUBACKs just sent);
 - gateway -> link: ``("ack", [(mid, qos, conn), ...], released)``, ``("pub", topic, payload,
   qos)``, ``("stop",)``.
 
@@ -60,6 +60,9 @@ class LinkConfig:
     protocol: str = "3.1.1"
     keepalive: int = 30
     window: int = 5000  # messages out with the gateway, not yet released
+    # Connection generations start above this: each link the gateway starts gets its own range,
+    # so an acknowledgement meant for a message of an earlier link never matches a later one.
+    first_conn: int = 0
     linger_s: float = 0.001  # gather messages this long before forwarding a batch
 
 
@@ -74,7 +77,7 @@ class MqttLink:
         self.cfg = cfg
         self._send = send
         self._send_lock = threading.Lock()
-        self.conn = 0
+        self.conn = cfg.first_conn
         self.taken = 0  # written by the paho thread only
         self.released = 0  # written by the command thread only
         self.acked = 0
@@ -173,7 +176,7 @@ class MqttLink:
         with self._room:
             self.released += released
             self._room.notify_all()
-        self.send(("acked", self.acked))
+        self.send(("acked", n))
 
     def command(self, frame: tuple[Any, ...]) -> bool:
         """Carry out one command; False on `stop`."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from devices.model import Reading
-from gateway.ingest import MqttIngest
+from gateway.ingest import LINK_EPOCH_SHIFT, MqttIngest
 from gateway.mqtt_link import LinkConfig
 from gateway.pipeline import BatchResult
 from gateway.processor import Decoded, Inbound
@@ -122,3 +122,21 @@ def test_publish_goes_through_the_link() -> None:
     assert link.sent == [("pub", "hm/v1/t/deadletter", b"{}", 1)]
     ing._link = None
     ing.publish("hm/v1/t/deadletter", b"{}", 1)  # link down: logged, not raised
+
+
+def test_messages_of_an_earlier_link_are_left_to_redelivery() -> None:
+    ing, link = ingest()
+    ing._epoch = 2  # the link was restarted once: connections of link 1 are gone
+    old, current = (1 << LINK_EPOCH_SHIFT) + 1, (2 << LINK_EPOCH_SHIFT) + 1
+    deliver(ing, [7], conn=old)
+    deliver(ing, [7, 8], conn=current)  # the broker reuses packet id 7 on the new connection
+    ing.ack(ing._take_batch())
+    # Only the new link's messages are acknowledged and free room in its window; acknowledging
+    # the old 7 on the new connection would acknowledge a different message.
+    assert link.sent == [("ack", [(7, 1, current), (8, 1, current)], 2)]
+    assert ing.backlog == 0
+    assert ing.config.first_conn == 0
+    spawned: list[LinkConfig] = []
+    ing._spawn = spawned.append  # type: ignore[assignment]
+    ing._start_link()
+    assert spawned[0].first_conn == 3 << LINK_EPOCH_SHIFT
