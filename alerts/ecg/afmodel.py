@@ -29,8 +29,6 @@ Features of a window of `n` normal intervals (`FEATURES`, in this order):
 - `p_share`: share of intervals with a P window (none after an RR shorter than 0.4 s);
 - `p_corr`: mean P-wave template correlation (`alerts.ecg.beats.BeatQuality`): high when every
   QRS has the same P wave before it, low with fibrillatory waves;
-- `p_log_power`: mean log of P-window over QRS-window energy (flat, fibrillating or noisy);
-- `p_log_diff`: mean log of the P window's first-difference energy over its energy;
 - `hr`: mean rate (/min).
 """
 
@@ -39,9 +37,7 @@ from __future__ import annotations
 import math
 
 SCALE = 1 << 16  # fixed-point scale of the running sums
-_LOG_FLOOR = -8.0
-_LOG_CEIL = 4.0
-N_SUMS = 11
+N_SUMS = 9
 _MISSING = math.nan
 CLIP = 3.0  # standardised features are clipped to +-CLIP
 # Lorenz plot of successive differences (Sarkar et al. 2008): cells of LORENZ_BIN (relative
@@ -62,8 +58,6 @@ FEATURES = (
     "qrs_corr",
     "p_share",
     "p_corr",
-    "p_log_power",
-    "p_log_diff",
     "hr",
 )
 
@@ -73,13 +67,13 @@ FEATURES = (
 # target: the record's reference label AF or not); MU and SD are the weighted feature means and
 # standard deviations, and B0 includes the threshold shift (+0.50) that maximised the
 # cross-validated (5-fold, by record) record-level F1 on those records.
-MU = (0.213993, 0.0826693, 0.128807, 0.0947237, 0.447173, 0.425235, 0.0916054, 0.898493,
-      0.93507, 0.434259, -5.34797, -3.06063, 75.3462)  # fmt: skip
+MU = (0.213993, 0.0826693, 0.128807, 0.0947237, 0.447173, 0.425235, 0.0916054, 0.898493, 0.93507,
+      0.601908, 75.3462)  # fmt: skip
 SD = (0.257234, 0.09771, 0.130224, 0.0983665, 0.150839, 0.27607, 0.170979, 0.148841, 0.0955522,
-      0.303091, 1.13669, 0.308898, 17.9549)  # fmt: skip
-W = (1.50201, -0.728693, -0.620954, 0.729118, 0.400459, 1.22485, -0.1821, 0.864232, 0.518842,
-     -1.08099, 0.0431601, -0.157761, 0.98513)  # fmt: skip
-B0 = -4.09856
+      0.310329, 17.9549)  # fmt: skip
+W = (1.03852, -0.349438, -0.401417, 0.352874, 0.406816, 1.03904, -0.243425, 0.683403, 0.405539,
+     -1.10659, 0.793194)  # fmt: skip
+B0 = -3.48712
 # The same model in raw units: weight per unit of feature, and the clipping bounds.
 _SLOPE = tuple(w / sd for w, sd in zip(W, SD, strict=True))
 _LO = tuple(mu - CLIP * sd for mu, sd in zip(MU, SD, strict=True))
@@ -87,29 +81,15 @@ _HI = tuple(mu + CLIP * sd for mu, sd in zip(MU, SD, strict=True))
 _TERMS = tuple(zip(MU, _SLOPE, _LO, _HI, strict=True))
 
 
-def _log(v: float) -> float:
-    return min(max(math.log(v), _LOG_FLOOR), _LOG_CEIL) if v > 0.0 else _LOG_FLOOR
-
-
 def contributions(
-    d: float,
-    d2: float,
-    turn: bool,
-    rr: int,
-    corr: float | None,
-    p_corr: float | None,
-    atrial: tuple[float, float] | None,
+    d: float, d2: float, turn: bool, rr: int, corr: float | None, p_corr: float | None
 ) -> tuple[int, ...]:
     """One normal interval's share of the window sums (fixed point, see `SCALE`): `d` and `d2`
     are its normalised differences from the previous normal interval and the one before."""
     dc = d if d < 1.0 else 1.0
     d2c = d2 if d2 < 1.0 else 1.0
-    if p_corr is not None:
-        power, diff = atrial if atrial is not None else (0.0, 0.0)
-        p = (int(p_corr * SCALE), 1, int(_log(power) * SCALE), int(_log(diff) * SCALE))
-    else:
-        p = (0, 0, 0, 0)
     c = (int(corr * SCALE), 1) if corr is not None else (0, 0)
+    p = (int(p_corr * SCALE), 1) if p_corr is not None else (0, 0)
     return (int(dc * SCALE), int(dc * dc * SCALE), int(d2c * SCALE), int(turn), *c, *p, rr)
 
 
@@ -139,9 +119,7 @@ def features(
         sums[4] / (s * sums[5]) if sums[5] else 1.0,
         p_n / n,
         sums[6] / sp if p_n else _MISSING,
-        sums[8] / sp if p_n else _MISSING,
-        sums[9] / sp if p_n else _MISSING,
-        60.0 * fs * n / sums[10] if sums[10] else 0.0,
+        60.0 * fs * n / sums[8] if sums[8] else 0.0,
     )
 
 

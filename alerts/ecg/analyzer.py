@@ -157,7 +157,6 @@ class EcgAnalyzer:
         self._beats = keep
         corr = self._morph.score(out)
         p_corr = self._morph.p_corr
-        atrial = self._morph.atrial
         if self._sqi is not None and out:
             noisy = self._sqi.add(out, corr)
             if noisy:
@@ -172,13 +171,11 @@ class EcgAnalyzer:
             self._noise.close(Label.NOISE, self._received, detail=self._worst.name.lower())
             if self._sqi is not None:
                 self._sqi.finish(self._received)
-            opened, closed = self._rhythm.update(out, bad, self._received, corr, p_corr, atrial)
+            opened, closed = self._rhythm.update(out, bad, self._received, corr, p_corr)
             o2, c2 = self._rhythm.finish(self._received)
             opened, closed = opened + o2, closed + c2
         else:
-            opened, closed = self._rhythm.update(
-                out, bad, self._rhythm_until(), corr, p_corr, atrial
-            )
+            opened, closed = self._rhythm.update(out, bad, self._rhythm_until(), corr, p_corr)
         n_open, n_closed = self._noise.take()
         if self._sqi is not None:
             s_open, s_closed = self._sqi.log.take()

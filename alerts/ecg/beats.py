@@ -30,8 +30,8 @@ _MIN_TEMPLATE = 3
 _PRE_S = 0.1  # window around the R peak, seconds before and after
 _POST_S = 0.15
 _MIN_SCORED = 5  # scored beats a window needs for a verdict
-_P_FROM_S = 0.3  # P-wave window, seconds before the R peak (start and end)
-_P_TO_S = 0.12
+_P_FROM_S = 0.24  # P-wave window, seconds before the R peak (start and end)
+_P_TO_S = 0.08
 _P_MIN_RR_S = 0.4  # shorter preceding RR: the P window would reach the previous QRS
 
 
@@ -39,7 +39,7 @@ class BeatQuality:
     """Feed every block of samples with `add`; `score` beats (absolute R samples) in order.
 
     P waves (`p_corr`, one value per beat of the last `score` call): the correlation of a beat's
-    pre-QRS window (R-300 to R-120 ms) with the sum of those of the previous beats, computed
+    pre-QRS window (R-240 to R-80 ms) with the sum of those of the previous beats, computed
     together with the QRS correlation (the P window follows the QRS window in each row; beats
     without one add zeros). Sinus (and most atrial) rhythms put the same P wave before every
     QRS, so the window correlates with the template; in atrial fibrillation there is no P wave,
@@ -49,16 +49,11 @@ class BeatQuality:
     Ghoraani, Biomed Signal Process Control 2015;18:274-281, P-wave template correlation; Datta
     et al., Comput Cardiol 2017;44, CinC 2017 challenge). Each window loses its mean and linear
     trend (baseline, T-wave tail) first. Beats after an RR shorter than `_P_MIN_RR_S` get None:
-    the window would reach into the previous QRS. (0.4 s was chosen on odd-numbered CinC 2017
-    records by the AUC of the record-mean P correlation for AF against the rest: 0.4 s 0.89,
-    0.5 s 0.86, 0.6 s 0.83, 0.7 s 0.80; windows ending nearer the QRS had a higher AUC overall
-    but a lower one among records that RR irregularity alone calls AF.)
-
-    Atrial activity (`atrial`, with the same beats as `p_corr`): the P window's energy over the
-    QRS window's, and the energy of its first difference over its own (a measure of its
-    frequency content: a smooth P wave is low, 4-9 Hz fibrillatory waves and noise are
-    higher; f waves of AF lie in 4-9 Hz, Bollmann et al., Europace 2006;8:911). Both are
-    features of the AF model (`alerts.ecg.afmodel`).
+    the window would reach into the previous beat's QRS or ST segment. The window bounds were
+    chosen on odd-numbered CinC 2017 records by the nested cross-validated AUC of the AF model
+    (`bench/train_af.py`): R-300..-120 ms 0.970, R-260..-100 0.977, R-240..-80 0.979,
+    R-380..-200 0.966. With a normal PR interval (120-200 ms) it covers the end of the P wave
+    and the PR segment.
     """
 
     def __init__(self, fs: float) -> None:
@@ -84,8 +79,6 @@ class BeatQuality:
         self._seen = 0  # beats scored so far
         self._last: int | None = None  # the last beat scored
         self.p_corr: list[float | None] = []  # of the beats of the last `score` call
-        # and their atrial-activity measures (see `score`)
-        self.atrial: list[tuple[float, float] | None] = []
 
     def add(self, mv: FloatArray) -> None:
         if mv.size:
@@ -96,9 +89,7 @@ class BeatQuality:
         template is being learned). Beats must be increasing and at least as late as before.
         The P-wave correlations of the same beats are left in `p_corr` (see the class docstring)."""
         p_out: list[float | None] = [None] * len(beats)
-        a_out: list[tuple[float, float] | None] = [None] * len(beats)
         self.p_corr = p_out
-        self.atrial = a_out
         if not beats:
             return []
         buf0, size = self._buf0, self._buf.size
@@ -157,20 +148,14 @@ class BeatQuality:
         np.multiply(w, w, out=prod[1])
         np.multiply(tpl, tpl, out=prod[2])
         wt, ww, tt = np.add.reduceat(prod, self._cuts, axis=2).tolist()
-        dp = pw[:, 1:] - pw[:, :-1]
-        dp *= dp
-        pd = dp.sum(axis=1).tolist()
         for j in range(max(0, _MIN_TEMPLATE - self._seen), k):
             i = where[j]
-            wq, wp = ww[j]
-            den = math.sqrt(wq * tt[j][0])
+            den = math.sqrt(ww[j][0] * tt[j][0])
             out[i] = wt[j][0] / den if den > 0.0 else 0.0
             if ok[j]:
-                den = math.sqrt(wp * tt[j][1])
+                den = math.sqrt(ww[j][1] * tt[j][1])
                 if den > 0.0:
                     p_out[i] = wt[j][1] / den
-                if wq > 0.0 and wp > 0.0:
-                    a_out[i] = (wp / wq, pd[j] / wp)
         self._seen += k
         self._hist = rows[-min(self._seen, _TEMPLATE_BEATS) :].copy()
         return out

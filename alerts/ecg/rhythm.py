@@ -15,8 +15,8 @@ are dropped, so frequent isolated premature beats do not look irregular. A media
 `af_window_beats` beats (centred, so labels wait for half a window of later beats) keeps
 transient irregularity from flipping the label.
 
-When the ECG signal is known (beats come with their QRS correlation, P-wave correlation and
-atrial-activity measures from `alerts.ecg.beats`), the same window is judged instead by the
+When the ECG signal is known (beats come with their QRS and P-wave correlations from
+`alerts.ecg.beats`), the same window is judged instead by the
 logistic model of `alerts.ecg.afmodel` over RR-irregularity and P-wave features, kept as
 running sums of the window's entries; beats-only input (no signal) keeps the rule above.
 """
@@ -36,11 +36,10 @@ from alerts.ecg.config import EcgConfig
 from alerts.ecg.episodes import Episode, EpisodeLog, Label
 
 _REF_MIN = 4  # RR intervals needed before the ectopic rule applies
-# A received beat: (sample, QRS correlation, P correlation, atrial-activity measures).
-_Beat = tuple[int, float | None, float | None, tuple[float, float] | None]
-# An interval awaiting the next: (start, end, rr, reference rr, QRS and P correlations and
-# P-window energy ratio of `end`).
-_Held = tuple[int, int, int, float, float | None, float | None, tuple[float, float] | None]
+# A received beat: (sample, QRS correlation, P correlation).
+_Beat = tuple[int, float | None, float | None]
+# An interval awaiting the next: (start, end, rr, reference rr, QRS and P correlations of `end`).
+_Held = tuple[int, int, int, float, float | None, float | None]
 # A normal interval: (start, end, normalised successive difference, QRS correlation of the end
 # beat, ectopic intervals dropped just before, P-wave correlation of the end beat, its
 # contributions to the window sums of `alerts.ecg.afmodel`, its Lorenz-plot cell).
@@ -122,7 +121,6 @@ class RhythmAnalyzer:
         self._held: _Held | None = None
         self._corr: float | None = None  # morphology correlation of the latest beat
         self._p_corr: float | None = None  # and its P-wave correlation
-        self._atrial: tuple[float, float] | None = None  # and its atrial-activity measures
         self._last_diff = 0  # previous signed successive RR difference (turning points)
         self._last_normal2: int | None = None  # the normal interval before `_last_normal`
         self._dropped = 0  # ectopic intervals dropped since the last normal one
@@ -153,20 +151,17 @@ class RhythmAnalyzer:
         until: int,
         corr: list[float | None] | None = None,
         p_corr: list[float | None] | None = None,
-        atrial: list[tuple[float, float] | None] | None = None,
     ) -> tuple[tuple[Episode, ...], tuple[Episode, ...]]:
         """Add beats and bad intervals (both complete before `until`); return (opened, closed).
 
         `corr` (optional, one per beat) is the beat's correlation with the recent QRS template
         (`alerts.ecg.beats`); without it (beats-only mode) AF is judged from RR intervals alone."""
         if corr is None:
-            self._beats.extend((b, None, None, None) for b in beats)
+            self._beats.extend((b, None, None) for b in beats)
         elif p_corr is None:
-            self._beats.extend((b, c, None, None) for b, c in zip(beats, corr, strict=True))
-        elif atrial is None:
-            self._beats.extend((b, c, p, None) for b, c, p in zip(beats, corr, p_corr, strict=True))
+            self._beats.extend((b, c, None) for b, c in zip(beats, corr, strict=True))
         else:
-            self._beats.extend(zip(beats, corr, p_corr, atrial, strict=True))
+            self._beats.extend(zip(beats, corr, p_corr, strict=True))
         self._bad.extend(bad)
         self._advance(until, final=False)
         return self.log.take()
@@ -223,12 +218,9 @@ class RhythmAnalyzer:
         self._origin = max(self._origin, end)
         self._origin_is_beat = False
 
-    def _on_beat(
-        self, b: int, corr: float | None, p_corr: float | None, atrial: tuple[float, float] | None
-    ) -> None:
+    def _on_beat(self, b: int, corr: float | None, p_corr: float | None) -> None:
         self._corr = corr
         self._p_corr = p_corr
-        self._atrial = atrial
         if b < self._origin:  # inside a bad stretch: not a usable interval
             self._prev = b
             self._clean = False
@@ -330,10 +322,10 @@ class RhythmAnalyzer:
                 self._dropped += 2
                 return  # premature beat + compensatory pause: drop both intervals
             self._emit_normal(held)
-        self._held = (start, end, rr, ref, self._corr, self._p_corr, self._atrial)
+        self._held = (start, end, rr, ref, self._corr, self._p_corr)
 
     def _emit_normal(self, item: _Held) -> None:
-        start, end, rr, ref, corr, p_corr, atrial = item
+        start, end, rr, ref, corr, p_corr = item
         last = self._last_normal
         if last is not None:
             diff = rr - last
@@ -342,7 +334,7 @@ class RhythmAnalyzer:
             self._last_diff = diff
             last2 = self._last_normal2
             d2 = abs(rr - last2) / ref if last2 is not None else d
-            sums = afmodel.contributions(d, d2, turn, rr, corr, p_corr, atrial)
+            sums = afmodel.contributions(d, d2, turn, rr, corr, p_corr)
             k = afmodel.lorenz_bin(diff / ref)
             cell = k * afmodel.LORENZ_STRIDE + self._last_cell
             self._last_cell = k

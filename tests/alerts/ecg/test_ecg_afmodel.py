@@ -86,11 +86,8 @@ def test_running_window_sums_equal_sums_over_the_window() -> None:
     n = len(beats)
     corr: list[float | None] = [float(v) for v in rng.uniform(0.5, 1.0, n)]
     p_corr: list[float | None] = [None if v < 0.2 else float(v) for v in rng.uniform(0.0, 1.0, n)]
-    atrial: list[tuple[float, float] | None] = [
-        (float(a), float(b)) for a, b in rng.uniform(0.001, 0.5, (n, 2))
-    ]
     bad = [(beats[100] + 1, beats[104] - 1)]  # a gap restarts the successive differences
-    ana.update(beats, bad, beats[-1] + 1, corr, p_corr, atrial)
+    ana.update(beats, bad, beats[-1] + 1, corr, p_corr)
     ana.finish(beats[-1] + 1)
     assert checked > 150
 
