@@ -16,5 +16,7 @@ BATCH_SIZE = Histogram(
     "Messages per write batch",
     buckets=(1, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
 )
-QUEUE_DEPTH = Gauge("hmg_queue_depth", "Messages waiting for the pipeline")
+QUEUE_DEPTH = Gauge(
+    "hmg_queue_depth", "Messages taken from the broker and not yet stored and acknowledged"
+)
 STORE_FAILURES = Counter("hmg_store_failures_total", "Batches not stored (not acknowledged)")
