@@ -137,7 +137,8 @@ class RhythmAnalyzer:
         self._win_sum = [0] * afmodel.N_SUMS  # sums of the entries' `afmodel` contributions
         self._win_cells: dict[int, int] = {}  # Lorenz-plot cell -> entries of the window in it
         self._last_cell = 0  # Lorenz coordinate of the previous successive difference
-        # Set to a list to record (start, end, features) of every window the AF model judges.
+        # Set to a list to record, for every window the AF model judges, the (start, end) of the
+        # interval it labels and the window's features.
         self.trace: list[tuple[int, int, tuple[float, ...]]] | None = None
         self._af_end: int | None = None
         self._af_rr = [0.0, 0.0]
@@ -382,6 +383,7 @@ class RhythmAnalyzer:
                     del cells[e[7]]
                 w_lo += 1
             self._win_lo, self._win_hi = w_lo, w_hi
+            self._af_next = nxt  # the entry being labelled (for `trace`)
             entry = af[nxt - base]
             self._af_beat(entry[0], entry[1], self._af_window(lo, hi))
             nxt += 1
@@ -407,8 +409,8 @@ class RhythmAnalyzer:
                 sums, n, self._win_high, self._win_dropped, len(self._win_cells), self.fs
             )
             if self.trace is not None:
-                e = self._af[lo - self._af_base]
-                self.trace.append((e[0], self._af[hi - 1 - self._af_base][1], f))
+                e = self._af[self._af_next - self._af_base]
+                self.trace.append((e[0], e[1], f))
             return afmodel.is_af(f)
         mid = n // 2
         high = self._win_high  # entries above the threshold
