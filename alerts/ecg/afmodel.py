@@ -4,7 +4,7 @@ RR irregularity alone mistakes other irregular rhythms (sinus arrhythmia, freque
 multifocal ectopy, noise detected as beats) for AF. With the signal we also know whether each
 beat is preceded by the same P wave (P-wave absence is the second ECG criterion of AF: 2020
 ESC guideline, Hindricks et al., Eur Heart J 2021;42:373), so the window decision combines
-RR-irregularity and atrial-activity features in a logistic model, as in Ladavich & Ghoraani
+RR-irregularity and P-wave features in a logistic model, as in Ladavich & Ghoraani
 (Biomed Signal Process Control 2015;18:274-281: P-wave template features with RR features)
 and many CinC 2017 entries (Clifford et al., Comput Cardiol 2017;44).
 

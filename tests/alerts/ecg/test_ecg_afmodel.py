@@ -100,3 +100,33 @@ def test_score_treats_missing_features_as_their_mean_and_clips_outliers() -> Non
     assert afmodel.score(missing) == pytest.approx(afmodel.B0)
     far = tuple(v + (1e6 if i == k else 0.0) for i, v in enumerate(mean))
     assert afmodel.score(far) == pytest.approx(afmodel.B0 + afmodel.CLIP * afmodel.W[k])
+
+
+def test_trace_spans_are_the_labelled_intervals_that_make_up_af_episodes() -> None:
+    """Each traced window names the interval it labels, so the AF episodes are exactly the runs
+    of consecutive intervals the model calls AF (what `bench/train_af.py` relies on)."""
+    fs = 250.0
+    rng = np.random.default_rng(5)
+    rr = [*rng.uniform(0.7, 0.75, 40), *rng.uniform(0.45, 1.1, 80), *rng.uniform(0.7, 0.75, 40)]
+    x = np.concatenate(
+        (synth(fs, rr[:40], "p"), synth(fs, rr[40:120], "f", 1), synth(fs, rr[120:], "p", 2))
+    )
+    ana = EcgAnalyzer(fs)
+    trace: list[tuple[int, int, tuple[float, ...]]] = []
+    ana.rhythm.trace = trace
+    eps = [*ana.feed(x).closed, *ana.finish().closed]
+    af = [e for e in eps if e.label is Label.AF]
+    assert af
+    runs: list[tuple[int, int]] = []
+    prev_af = False
+    for start, end, f in trace:
+        now = afmodel.is_af(f)
+        if now and prev_af:
+            runs[-1] = (runs[-1][0], end)
+        elif now:
+            runs.append((start, end))
+        prev_af = now
+    assert [(e.start, e.end) for e in af] == runs
+    starts = [s for s, _, _ in trace]
+    assert starts == sorted(starts)
+    assert all(s < e for s, e, _ in trace)
