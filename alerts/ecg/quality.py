@@ -112,17 +112,21 @@ class QualityMonitor:
             clip = np.maximum(at_hi.sum(axis=1), at_lo.sum(axis=1)).tolist()
         else:
             clip = [0] * n
-        b2 = bp * bp
-        s2 = b2.sum(axis=1)
-        b2 *= b2
-        h2 = hf * hf
+        # Per-epoch sums of bp^2, bp^4, hf^2 and raw in one reduction (rows of the same length
+        # are summed the same way whichever array they sit in).
+        planes = np.empty((4, n, e))
+        b2 = np.multiply(bp, bp, out=planes[0])
+        np.multiply(b2, b2, out=planes[1])
+        np.multiply(hf, hf, out=planes[2])
+        planes[3] = raw
+        s2, s4, h2, total = planes.sum(axis=2).tolist()
         ptp_, clip_, s2_, s4_, h2_, mean_, peak_ = self._stats
         ptp_.extend((hi - lo).tolist())
         clip_.extend(clip)
-        s2_.extend(s2.tolist())
-        s4_.extend(b2.sum(axis=1).tolist())
-        h2_.extend(h2.sum(axis=1).tolist())
-        mean_.extend((raw.sum(axis=1) / e).tolist())  # = raw.mean(axis=1), without its overhead
+        s2_.extend(s2)
+        s4_.extend(s4)
+        h2_.extend(h2)
+        mean_.extend(v / e for v in total)  # = raw.mean(axis=1), without its overhead
         peak_.extend(np.abs(bp).max(axis=1).tolist())
         self._next_epoch += n
 
