@@ -82,10 +82,9 @@ class EcgAnalyzer:
             self._pending_n += x.size
             self._received += x.size
         if self._pending_n < self._block:
-            until = self._rhythm_until()
-            if self._idle.until != until:
-                self._idle = EcgUpdate((), (), (), until)
-            return self._idle  # nothing new: reuse the (immutable) empty update
+            # Nothing new, and `until` only moves when a block runs: reuse the (immutable) empty
+            # update made then.
+            return self._idle
         return self._run(final=False)
 
     def finish(self) -> EcgUpdate:
@@ -180,7 +179,10 @@ class EcgAnalyzer:
         if self._sqi is not None:
             s_open, s_closed = self._sqi.log.take()
             n_open, n_closed = n_open + s_open, n_closed + s_closed
-        return EcgUpdate(tuple(out), opened + n_open, closed + n_closed, self._rhythm_until(final))
+        until = self._rhythm_until(final)
+        if self._idle.until != until:
+            self._idle = EcgUpdate((), (), (), until)
+        return EcgUpdate(tuple(out), opened + n_open, closed + n_closed, until)
 
     def _note_quality(self, k: int, d: Defect, bad: list[tuple[int, int]]) -> None:
         epoch = self._quality.epoch

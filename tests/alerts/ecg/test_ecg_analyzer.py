@@ -127,3 +127,21 @@ def test_analyze_signal_json_shape() -> None:
     assert out["fs"] == 300.0
     assert len(out["beats"]) == 13
     assert all(set(e) == {"label", "start", "end"} for e in out["episodes"])
+
+
+def test_until_never_runs_ahead_of_the_beats_still_to_come() -> None:
+    """`until` of every update (also of feeds that only buffer samples) promises that no later
+    update reports a beat before it; it never moves back and keeps up with the stream."""
+    fs = 250.0
+    x = synth_ecg(fs, [0.8] * 70)
+    ana = EcgAnalyzer(fs)
+    promised = 0
+    for i in range(0, x.size, 100):
+        u = ana.feed(x[i : i + 100])
+        assert all(b >= promised for b in u.beats)
+        assert u.until >= promised
+        promised = u.until
+    assert promised > x.size - 3 * fs * EcgConfig().block_s
+    last = ana.finish()
+    assert all(b >= promised for b in last.beats)
+    assert last.until == x.size
