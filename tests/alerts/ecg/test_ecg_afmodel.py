@@ -6,28 +6,14 @@ import math
 
 import numpy as np
 import pytest
+from ecg_synth import synth_ecg
 
 from alerts.ecg import EcgAnalyzer, EcgConfig, Episode, Label, afmodel
 from alerts.ecg.rhythm import RhythmAnalyzer
 
 
 def synth(fs: float, rr: list[float], atrial: str, seed: int = 0) -> np.ndarray:
-    """QRS and T waves at the given RR intervals, with a P wave before every QRS (`p`),
-    continuous 5-8 Hz fibrillatory waves (`f`) or no atrial activity (`none`)."""
-    rng = np.random.default_rng(seed)
-    beats = np.cumsum([0.5, *rr])
-    n = int((beats[-1] + 1.0) * fs)
-    t = np.arange(n) / fs
-    x = np.zeros(n)
-    for b in beats:
-        x += np.exp(-((t - b) ** 2) / (2 * 0.01**2))
-        x += 0.25 * np.exp(-((t - b - 0.25) ** 2) / (2 * 0.04**2))
-        if atrial == "p":
-            x += 0.15 * np.exp(-((t - b + 0.18) ** 2) / (2 * 0.02**2))
-    if atrial == "f":
-        phase = np.cumsum(rng.uniform(5.0, 8.0, size=n)) / fs
-        x += 0.08 * np.sin(2 * np.pi * phase)
-    return x + 0.01 * rng.standard_normal(n)
+    return synth_ecg(fs, rr, seed=seed, atrial=atrial, wander=0.0)
 
 
 def run(
