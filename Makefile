@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HMG_RECORDS ?= ../shared/data
 export HMG_RECORDS
 
-.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg eval-vitals bench bench-ecg bench-ingest bench-storage clean
+.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg eval-vitals train-af bench bench-ecg bench-ingest bench-storage clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: system-deps lint typecheck pytest
 
 eval-ecg: $(STAMP)
 	$(BIN)/python -m bench.eval_ecg
+
+# Refit the ECG AF window model on the CinC 2017 records and print its constants and figures
+# (TRAIN_AF_ARGS=--fit-on odd for the held-out check on the even-numbered records).
+train-af: $(STAMP)
+	$(BIN)/python -m bench.train_af $(or $(TRAIN_AF_ARGS),--fit-on all)
 
 eval-vitals: $(STAMP)
 	$(BIN)/python -m bench.eval_vitals

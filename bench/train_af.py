@@ -1,6 +1,6 @@
 """Fit the AF window model of `alerts.ecg.afmodel` on CinC 2017 records (HMG_RECORDS).
 
-    HMG_RECORDS=/work/shared/data .venv/bin/python -m bench.train_af \
+    HMG_RECORDS=../shared/data .venv/bin/python -m bench.train_af \
         [--cache FILE] [--fit-on odd|all]
 
 Every CinC 2017 record is run through the streaming analyser exactly as `hmg ecg analyze` runs
