@@ -78,6 +78,9 @@ class MqttLink:
         self._send = send
         self._send_lock = threading.Lock()
         self.conn = cfg.first_conn
+        # Held while acknowledging and while the connection number changes: a PUBACK is queued
+        # either before a disconnect (paho drops it with the old connection) or not at all.
+        self._conn_lock = threading.Lock()
         self.taken = 0  # written by the paho thread only
         self.released = 0  # written by the command thread only
         self.acked = 0
@@ -115,7 +118,8 @@ class MqttLink:
         if reason.is_failure:
             log.error("MQTT connect refused: %s", reason)
             return
-        self.conn += 1
+        with self._conn_lock:
+            self.conn += 1
         client.subscribe(self.cfg.subscription, qos=1)
 
     def on_subscribe(
@@ -131,7 +135,8 @@ class MqttLink:
     def on_disconnect(
         self, _client: mqtt.Client, _ud: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
-        self.conn += 1  # nothing delivered on the lost connection may be acknowledged now
+        with self._conn_lock:
+            self.conn += 1  # nothing delivered on the lost connection may be acknowledged now
         self.send(("down", self.conn, str(reason)))
 
     def on_message(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
@@ -165,13 +170,14 @@ class MqttLink:
 
     # -- commands from the gateway --------------------------------------------------------
     def ack(self, items: list[tuple[int, int, int]], released: int) -> None:
-        conn = self.conn
         ack = self.client.ack
         n = 0
-        for mid, qos, c in items:
-            if qos > 0 and c == conn:
-                ack(mid, qos)
-                n += 1
+        with self._conn_lock:
+            conn = self.conn
+            for mid, qos, c in items:
+                if qos > 0 and c == conn:
+                    ack(mid, qos)
+                    n += 1
         self.acked += n
         with self._room:
             self.released += released
