@@ -253,12 +253,22 @@ async def settled(gw: Gateway, n: int) -> int:
 
 
 # -- 2. broker restart mid-stream ----------------------------------------------------------------
+class SlowStore(SqlReadingStore):
+    """The real SQL store, each write held back a little: the gateway drains slower than the
+    publisher publishes, so a broker restart lands mid-drain however fast the machine is."""
+
+    async def write(self, readings: Sequence[Reading]) -> list[Reading]:
+        await asyncio.sleep(0.1)
+        return await super().write(readings)
+
+
 async def test_broker_restart_mid_stream_loses_nothing(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     n = 6000
     messages = stream(n)
-    gw = await start_gateway(mosquitto, tmp_path, client_id="gw-restart")
+    gw = await start_gateway(mosquitto, tmp_path, client_id="gw-restart", batch_max=100)
+    gw.readings = gw.pipeline.readings = SlowStore(gw.db)
     await gw.start()
     assert gw.ingest is not None
     assert await gw.ingest.wait_connected(10)
@@ -286,7 +296,8 @@ async def test_link_process_killed_mid_stream_loses_nothing(
 ) -> None:
     n = 6000
     messages = stream(n)
-    gw = await start_gateway(mosquitto, tmp_path, client_id="gw-link-kill")
+    gw = await start_gateway(mosquitto, tmp_path, client_id="gw-link-kill", batch_max=100)
+    gw.readings = gw.pipeline.readings = SlowStore(gw.db)
     await gw.start()
     ingest = gw.ingest
     assert ingest is not None
@@ -302,6 +313,7 @@ async def test_link_process_killed_mid_stream_loses_nothing(
         assert first is not None
         os.kill(first, signal.SIGKILL)
         at_kill = await stored(gw)
+        assert at_kill < n, "the kill must land mid-stream"
         await pub
 
         total = await settled(gw, n)
