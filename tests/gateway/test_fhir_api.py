@@ -11,11 +11,11 @@ import httpx
 from devices.codecs import decode_payload
 from devices.model import utcnow
 from devices.registry import Binding, Device
-from devices.timeparse import format_ts
 from gateway.api.app import create_app
 from gateway.processor import Inbound
 from gateway.service import Gateway
 from gateway.settings import Settings
+from tests.support.wire import v1
 
 
 async def test_fhir_observation_search_round_trips_through_the_codec(tmp_path: Path) -> None:
@@ -25,17 +25,9 @@ async def test_fhir_observation_search_round_trips_through_the_codec(tmp_path: P
     dev = Device("cuff-1", "t1", "bp", bindings=(Binding("p-1", now - timedelta(days=1)),))
     await gw.records.save_device(dev, now)
     gw.registry.put(dev)
-    payload = json.dumps(
-        {
-            "schema": "hm.reading/1",
-            "device_id": "cuff-1",
-            "seq": 5,
-            "ts": format_ts(now),
-            "kind": "bp",
-            "patient_id": None,
-            "data": {"systolic": 140, "diastolic": 90, "pulse": 70, "unit": "mmHg"},
-        }
-    ).encode()
+    payload = v1(
+        "cuff-1", "bp", 5, {"systolic": 140, "diastolic": 90, "pulse": 70, "unit": "mmHg"}, now
+    )
     await gw.pipeline.handle([Inbound("hm/v1/t1/cuff-1/bp", payload, now)])
     app = create_app(gateway=gw)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:

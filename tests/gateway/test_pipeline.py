@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,21 +23,15 @@ from gateway.storage import (
     SqlReadingStore,
     StoreUnavailableError,
 )
+from tests.support.wire import v1
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
 def bp(seq: int, sys_: float, dia: float, ts: datetime = T0) -> Inbound:
-    doc = {
-        "schema": "hm.reading/1",
-        "device_id": "cuff-1",
-        "seq": seq,
-        "ts": ts.isoformat(),
-        "kind": "bp",
-        "patient_id": None,
-        "data": {"systolic": sys_, "diastolic": dia, "unit": "mmHg"},
-    }
-    return Inbound("hm/v1/t/cuff-1/bp", json.dumps(doc).encode(), ts + timedelta(seconds=1), seq, 1)
+    data = {"systolic": sys_, "diastolic": dia, "unit": "mmHg"}
+    payload = v1("cuff-1", "bp", seq, data, ts.isoformat())
+    return Inbound("hm/v1/t/cuff-1/bp", payload, ts + timedelta(seconds=1), seq, 1)
 
 
 class FlakyStore(SqlReadingStore):

@@ -15,6 +15,7 @@ from devices.kinds import Kind
 from devices.registry import Binding, Device, DeviceRegistry
 from devices.timeparse import format_ts
 from gateway.processor import Inbound, Processor
+from tests.support.wire import v1
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -32,20 +33,6 @@ def registry() -> DeviceRegistry:
 
 def proc(**kw: Any) -> Processor:
     return Processor(registry(), DetectionEngine(), **kw)
-
-
-def v1(device: str, kind: str, seq: int, data: dict[str, Any], ts: datetime) -> bytes:
-    return json.dumps(
-        {
-            "schema": "hm.reading/1",
-            "device_id": device,
-            "seq": seq,
-            "ts": format_ts(ts),
-            "kind": kind,
-            "patient_id": None,
-            "data": data,
-        }
-    ).encode()
 
 
 def msg(topic: str, payload: bytes, rx: datetime = T0) -> Inbound:

@@ -12,6 +12,7 @@ import pytest
 from gateway.cli import main
 from gateway.policies import load_policy
 from gateway.replay import ReplayLineError, make_processor, replay_lines
+from tests.support.wire import v1_doc
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO / "deploy" / "policies" / "demo.toml"
@@ -23,15 +24,8 @@ def ts(minutes: float) -> str:
 
 
 def bp(minute: float, seq: int, sys_: int, dia: int, device: str = "cuff-1") -> str:
-    payload = {
-        "schema": "hm.reading/1",
-        "device_id": device,
-        "seq": seq,
-        "ts": ts(minute),
-        "kind": "bp",
-        "patient_id": "p-001",
-        "data": {"systolic": sys_, "diastolic": dia, "unit": "mmHg"},
-    }
+    data = {"systolic": sys_, "diastolic": dia, "unit": "mmHg"}
+    payload = v1_doc(device, "bp", seq, data, ts(minute), "p-001")
     return json.dumps({"topic": f"hm/v1/demo/{device}/bp", "payload": payload})
 
 

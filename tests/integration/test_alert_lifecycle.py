@@ -18,13 +18,13 @@ import pytest
 
 from alerts.model import EventType
 from devices.registry import Binding, Device
-from devices.timeparse import format_ts
 from gateway.api.app import create_app
 from gateway.notifiers import NotifierConfig, verify
 from gateway.policies import load_policy
 from gateway.processor import Inbound
 from gateway.service import Gateway
 from gateway.settings import Settings
+from tests.support.wire import v1
 
 pytestmark = pytest.mark.integration
 
@@ -95,16 +95,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 def bp(seq: int, at: datetime, sys_: int, dia: int) -> Inbound:
-    payload = {
-        "schema": "hm.reading/1",
-        "device_id": "cuff-1",
-        "seq": seq,
-        "ts": format_ts(at),
-        "kind": "bp",
-        "patient_id": None,
-        "data": {"systolic": sys_, "diastolic": dia, "unit": "mmHg"},
-    }
-    return Inbound("hm/v1/demo/cuff-1/bp", json.dumps(payload).encode(), at)
+    data = {"systolic": sys_, "diastolic": dia, "unit": "mmHg"}
+    return Inbound("hm/v1/demo/cuff-1/bp", v1("cuff-1", "bp", seq, data, at), at)
 
 
 def make_gateway(tmp_path: Path, clock: Clock, receiver: Receiver) -> Gateway:

@@ -4,7 +4,6 @@ readings in SQLite, raises alerts, and the API serves both."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -21,22 +20,9 @@ from gateway.api.app import create_app
 from gateway.service import Gateway
 from gateway.settings import Settings
 from tests.support.servers import Mosquitto
+from tests.support.wire import v1
 
 pytestmark = pytest.mark.integration
-
-
-def v1(device: str, kind: str, seq: int, data: dict[str, object], ts: str) -> bytes:
-    return json.dumps(
-        {
-            "schema": "hm.reading/1",
-            "device_id": device,
-            "seq": seq,
-            "ts": ts,
-            "kind": kind,
-            "patient_id": None,
-            "data": data,
-        }
-    ).encode()
 
 
 async def wait_for(predicate: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> None:

@@ -39,6 +39,7 @@ from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.storage import Database, SqlReadingStore, StoreUnavailableError
 from tests.support.servers import Mosquitto, free_port
+from tests.support.wire import v1
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -54,16 +55,7 @@ def reading(device: str, seq: int, ts: datetime, kind: str = "hr") -> Message:
         data = {"systolic": 120 + seq % 20, "diastolic": 80, "unit": "mmHg"}
     else:
         data = {"value": 60 + seq % 30}
-    doc = {
-        "schema": "hm.reading/1",
-        "device_id": device,
-        "seq": seq,
-        "ts": format_ts(ts),
-        "kind": kind,
-        "patient_id": None,
-        "data": data,
-    }
-    return f"hm/v1/{TENANT}/{device}/{kind}", json.dumps(doc).encode()
+    return f"hm/v1/{TENANT}/{device}/{kind}", v1(device, kind, seq, data, ts)
 
 
 def stream(n: int, devices: int = 20) -> list[Message]:

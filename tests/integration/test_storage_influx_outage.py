@@ -4,7 +4,6 @@ InfluxDB has them, so they survive an InfluxDB outage and even a gateway restart
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from gateway.service import Gateway
 from gateway.settings import Settings
 from tests.support.influx import InfluxD
 from tests.support.servers import Mosquitto
+from tests.support.wire import v1
 
 pytestmark = pytest.mark.integration
 
@@ -27,16 +27,7 @@ N = 90
 
 
 def hr(seq: int, ts: str) -> bytes:
-    doc = {
-        "schema": "hm.reading/1",
-        "device_id": "hr-1",
-        "seq": seq,
-        "ts": ts,
-        "kind": "hr",
-        "patient_id": None,
-        "data": {"value": 60 + seq % 40},
-    }
-    return json.dumps(doc).encode()
+    return v1("hr-1", "hr", seq, {"value": 60 + seq % 40}, ts)
 
 
 async def stored(gw: Gateway) -> set[int]:
