@@ -36,6 +36,7 @@ from devices.timeparse import format_ts
 from gateway.service import Gateway
 from gateway.settings import Settings
 from tests.support.servers import mosquitto_server
+from tests.support.wire import v1
 
 SUB = "hm/v1/+/+/+"
 
@@ -62,16 +63,8 @@ def backlog(n: int, devices: int | None = None) -> list[tuple[str, bytes]]:
             data = {"value": rnd.randint(55, 95)}
         else:
             data = {"value": rnd.randint(93, 99)}
-        doc = {
-            "schema": "hm.reading/1",
-            "device_id": f"dev-{dev:03d}",
-            "seq": i,
-            "ts": ts,
-            "kind": kind,
-            "patient_id": None,
-            "data": data,
-        }
-        out.append((f"hm/v1/bench/dev-{dev:03d}/{kind}", json.dumps(doc).encode()))
+        device = f"dev-{dev:03d}"
+        out.append((f"hm/v1/bench/{device}/{kind}", v1(device, kind, i, data, ts)))
     return out
 
 
