@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from gateway.settings import Settings
 
 
-def _cmd_gateway(args: argparse.Namespace) -> int:
+def _cmd_gateway(_args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.api.app import create_app

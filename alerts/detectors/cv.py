@@ -28,7 +28,7 @@ tachycardia open). Warm-up: none.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from alerts.detectors.base import PatientContext, reading_ref
@@ -123,7 +123,7 @@ class CardiovascularDetector:
     def _tachy(self) -> _Cond | None:
         """The freshest open tachycardia source (reading HR or ECG), if any."""
         opts = [c for c in (self._hr, self._ecg_tachy) if c.active and c.seen is not None]
-        return max(opts, key=lambda c: c.seen or datetime.min) if opts else None
+        return max(opts, key=lambda c: c.seen or datetime.min.replace(tzinfo=UTC)) if opts else None
 
     def _evaluate(self, at: datetime) -> list[AlertCandidate]:
         out: list[AlertCandidate] = []

@@ -229,7 +229,9 @@ class FhirCodec:
             resources = [doc]
         return [self._observation(topic, r, received_at) for r in resources]
 
-    def _observation(self, topic: Topic, obs: Any, received_at: datetime) -> Reading:
+    def _observation(  # noqa: C901 - one check per Observation field, in document order
+        self, topic: Topic, obs: Any, received_at: datetime
+    ) -> Reading:
         if not isinstance(obs, dict) or obs.get("resourceType") != "Observation":
             raise DecodeError(RejectReason.SCHEMA, "Bundle entries must be Observations")
         status = obs.get("status")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.api.deps import GatewayDep
 
@@ -22,7 +23,7 @@ async def ready(gw: GatewayDep, response: Response) -> dict[str, object]:
     try:
         async with gw.db.session() as s:
             await s.execute(text("SELECT 1"))
-    except Exception:
+    except (SQLAlchemyError, OSError):
         db_ok = False
     mqtt_ok = gw.ingest is None or gw.ingest.connected.is_set()
     if not (db_ok and mqtt_ok):

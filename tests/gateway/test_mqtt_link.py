@@ -95,7 +95,7 @@ def test_stop_frees_a_blocked_network_thread() -> None:
 def test_commands() -> None:
     h = Harness()
     published: list[tuple[str, bytes, int]] = []
-    h.link.client.publish = lambda t, p, qos: published.append((t, p, qos))  # type: ignore[method-assign,assignment,return-value]
+    h.link.client.publish = lambda t, p, qos: published.append((t, p, qos))  # type: ignore[method-assign,assignment,misc]
     assert h.link.command(("pub", "hm/alerts/v1/t/p", b"x", 1))
     assert published == [("hm/alerts/v1/t/p", b"x", 1)]
     assert h.link.command(("nonsense",))
@@ -119,7 +119,7 @@ def test_up_once_subscribed() -> None:
 
     h = Harness()
     subscribed: list[str] = []
-    h.link.client.subscribe = lambda topic, qos: subscribed.append(topic)  # type: ignore[method-assign,assignment,return-value]
+    h.link.client.subscribe = lambda topic, qos: subscribed.append(topic)  # type: ignore[method-assign,assignment,misc]
     h.link.on_connect(h.link.client, None, None, Reason(False), None)
     assert subscribed == ["hm/v1/+/+/+"]
     assert h.frames == []  # connected is not yet ready: the subscription may still be refused

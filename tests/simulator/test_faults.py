@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from devices.codecs import decode_payload
 from devices.errors import DecodeError
+from devices.kinds import Kind
 from devices.timeparse import parse_ts
 from simulator.faults import apply
 from simulator.scenario import FaultDef
@@ -21,19 +20,9 @@ def _stream(n: int = 60) -> list[Message]:
     a, b = DeviceWire("t", "hr-1"), DeviceWire("t", "hr-2")
     out = []
     for i in range(n):
-        out.append(a.scalar_hr(T0 + timedelta(minutes=i), 70 + i % 5))
-        out.append(b.scalar_hr(T0 + timedelta(minutes=i, seconds=30), 80))
+        out.append(a.scalar(Kind.HR, T0 + timedelta(minutes=i), 70 + i % 5))
+        out.append(b.scalar(Kind.HR, T0 + timedelta(minutes=i, seconds=30), 80))
     return out
-
-
-@pytest.fixture(autouse=True)
-def _hr_helper(monkeypatch: pytest.MonkeyPatch) -> None:
-    from devices.kinds import Kind
-
-    def scalar_hr(self: DeviceWire, ts: datetime, v: float) -> Message:
-        return self.scalar(Kind.HR, ts, v)
-
-    monkeypatch.setattr(DeviceWire, "scalar_hr", scalar_hr, raising=False)
 
 
 def _seqs(msgs: list[Message], device: str) -> list[int]:

@@ -36,9 +36,9 @@ class Collector:
         self.client.loop_start()
         assert ready.wait(5)
 
-    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
         with self.lock:
-            self.got.append((msg.topic, msg.payload))
+            self.got.append((msg.topic, bytes(msg.payload)))
 
     def close(self) -> None:
         self.client.disconnect()

@@ -19,15 +19,15 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def bp(minutes: float, s: float, d: float, pulse: float | None = None, **kw: object) -> Reading:
+def bp(minutes: float, s: float, d: float, pulse: float | None = None) -> Reading:
     values = {"systolic": float(s), "diastolic": float(d)}
     if pulse is not None:
         values["pulse"] = float(pulse)
     t = at(minutes)
-    return Reading("t", "cuff-1", Kind.BP, next(_seq), t, t, PID, values, **kw)
+    return Reading("t", "cuff-1", Kind.BP, next(_seq), t, t, PID, values)
 
 
-def glucose(minutes: float, g: float, source: str = "fingerstick", **kw: object) -> Reading:
+def glucose(minutes: float, g: float, source: str = "fingerstick") -> Reading:
     t = at(minutes)
     return Reading(
         "t",
@@ -39,7 +39,6 @@ def glucose(minutes: float, g: float, source: str = "fingerstick", **kw: object)
         PID,
         {"glucose": float(g)},
         {"source": source},
-        **kw,
     )
 
 

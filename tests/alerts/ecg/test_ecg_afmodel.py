@@ -6,14 +6,15 @@ import math
 
 import numpy as np
 import pytest
-from ecg_synth import synth_ecg
 
 from alerts.ecg import EcgAnalyzer, EcgConfig, Episode, Label, afmodel
 from alerts.ecg.rhythm import RhythmAnalyzer
+from tests.alerts.ecg.ecg_synth import synth_ecg
 
 
 def synth(fs: float, rr: list[float], atrial: str, seed: int = 0) -> np.ndarray:
-    return synth_ecg(fs, rr, seed=seed, atrial=atrial, wander=0.0)
+    out: np.ndarray = synth_ecg(fs, rr, seed=seed, atrial=atrial, wander=0.0)
+    return out
 
 
 def run(

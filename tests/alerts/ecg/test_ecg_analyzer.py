@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import wfdb
-from ecg_synth import synth_ecg
 from wfdb.processing import compare_annotations
 
 from alerts.ecg import EcgAnalyzer, EcgConfig, Episode, Label
 from gateway.ecgtool import BEAT_SYMBOLS, analyze_signal
+from tests.alerts.ecg.ecg_synth import synth_ecg
 
 DATA = Path(
     os.environ.get("HMG_RECORDS", str(Path(__file__).parents[3] / ".." / "shared" / "data"))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from ecg_synth import synth_ecg
 
 from alerts.detectors.base import PatientContext
 from alerts.detectors.ecg import EcgDetector
 from alerts.model import Action
 from devices.kinds import Kind
 from devices.model import EcgChunk, Reading
+from tests.alerts.ecg.ecg_synth import synth_ecg
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

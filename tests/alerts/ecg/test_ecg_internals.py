@@ -34,7 +34,7 @@ def test_af_window_counts_match_plain_median() -> None:
             d = rng.uniform(0.0, 0.2, size=n).tolist()
         dropped = rng.integers(0, 2, size=n).tolist()
         entries = [
-            (i, i + 1, v, None, int(k), None)
+            (i, i + 1, v, None, int(k), None, (), 0)
             for i, (v, k) in enumerate(zip(d, dropped, strict=True))
         ]
         ana._af.extend(entries)

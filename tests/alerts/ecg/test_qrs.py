@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ecg_synth import synth_ecg
 from scipy.ndimage import maximum_filter1d
 
 from alerts.ecg.config import EcgConfig
 from alerts.ecg.qrs import QrsDetector, _max_filter
 from alerts.ecg.quality import Defect, QualityMonitor
+from tests.alerts.ecg.ecg_synth import synth_ecg
 
 
 @pytest.mark.parametrize("size", [1, 3, 101])
