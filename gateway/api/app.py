@@ -9,18 +9,22 @@ from fastapi import FastAPI
 
 from gateway.api import (
     alerts,
+    charts,
     deadletters,
     devices,
     fhir,
+    glycaemia,
     health,
     history,
     patients,
+    queue,
     referrals,
     rosters,
     stream,
 )
 from gateway.service import Gateway
 from gateway.settings import Settings
+from gateway.web import mount_dashboard
 
 ROUTERS = (
     health.router,
@@ -34,6 +38,9 @@ ROUTERS = (
     rosters.router,
     stream.router,
     fhir.router,
+    glycaemia.router,
+    charts.router,
+    queue.router,
 )
 
 
@@ -58,6 +65,7 @@ def create_app(
     app = FastAPI(title="hmg: remote health-monitoring gateway", version="0.1.0", lifespan=lifespan)
     for router in ROUTERS:
         app.include_router(router)
+    mount_dashboard(app)
     if gateway is not None:
         app.state.gateway = gateway
     return app

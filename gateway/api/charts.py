@@ -1,0 +1,145 @@
+"""What the dashboard's patient charts need beyond raw history: the patient's effective alert
+limits (for target and crisis lines) and ECG strips with the analyser's beats and episodes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+import numpy as np
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel
+
+from alerts.ecg.analyzer import EcgAnalyzer
+from alerts.ecg.episodes import Episode
+from alerts.targets import DEFAULT_TARGETS, TargetError
+from devices.kinds import Kind
+from devices.timeparse import format_ts
+from gateway.api.deps import GatewayDep
+
+router = APIRouter(prefix="/patients", tags=["charts"])
+
+MAX_STRIP = timedelta(minutes=10)
+MAX_CHUNK_LIST = timedelta(days=2)
+
+
+class LimitsOut(BaseModel):
+    patient_id: str
+    limits: dict[str, float]
+
+
+class ChunkOut(BaseModel):
+    device_id: str
+    seq: int
+    start: str
+    seconds: float
+    fs: float
+
+
+class EpisodeOut(BaseModel):
+    label: str
+    start: int
+    end: int
+    mean_hr: float | None
+    detail: str
+
+
+class EcgViewOut(BaseModel):
+    patient_id: str
+    device_id: str
+    lead: str
+    fs: float
+    start: str
+    unit: str = "mV"
+    samples: list[float]
+    gaps: list[tuple[int, float]]
+    beats: list[int]
+    episodes: list[EpisodeOut]
+    heart_rate: float | None
+
+
+async def _patient(gw: GatewayDep, patient_id: str) -> None:
+    if await gw.records.get_patient(patient_id) is None:
+        raise HTTPException(404, f"patient {patient_id!r} not found")
+
+
+def _bounds(start: datetime, end: datetime, longest: timedelta) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise HTTPException(422, "start and end need a UTC offset")
+    if not start < end <= start + longest:
+        raise HTTPException(422, f"start must be before end, at most {longest} apart")
+
+
+@router.get("/{patient_id}/limits")
+async def limits(gw: GatewayDep, patient_id: str) -> LimitsOut:
+    """The alert limits in force for this patient (defaults with the care team's overrides)."""
+    p = await gw.records.get_patient(patient_id)
+    if p is None:
+        raise HTTPException(404, f"patient {patient_id!r} not found")
+    try:
+        t = DEFAULT_TARGETS.with_overrides(p.targets or {})
+    except TargetError:
+        t = DEFAULT_TARGETS
+    return LimitsOut(patient_id=patient_id, limits={k: float(v) for k, v in asdict(t).items()})
+
+
+@router.get("/{patient_id}/ecg/chunks")
+async def ecg_chunks(
+    gw: GatewayDep, patient_id: str, start: datetime, end: datetime
+) -> list[ChunkOut]:
+    """The stored ECG chunks measured in [start, end) (at most two days): the viewer's map."""
+    _bounds(start, end, MAX_CHUNK_LIST)
+    await _patient(gw, patient_id)
+    rows = await gw.readings.query(patient_id, Kind.ECG, start, end, 100_000)
+    return [
+        ChunkOut(
+            device_id=r.device_id,
+            seq=r.seq,
+            start=format_ts(r.ts),
+            seconds=r.ecg.samples.size / r.ecg.fs,
+            fs=r.ecg.fs,
+        )
+        for r in rows
+        if r.ecg is not None
+    ]
+
+
+def _episode(ep: Episode, last: int) -> EpisodeOut:
+    end = ep.end if ep.end is not None else last
+    return EpisodeOut(
+        label=ep.label.value, start=ep.start, end=end, mean_hr=ep.mean_hr, detail=ep.detail
+    )
+
+
+@router.get("/{patient_id}/ecg/strip")
+async def ecg_view(
+    gw: GatewayDep, patient_id: str, start: datetime, end: datetime, device_id: str | None = None
+) -> EcgViewOut:
+    """ECG of [start, end) (at most 10 minutes) in millivolts with the streaming analyser's
+    beats and episodes (AF, pause, noise, ...) as sample indices of the strip."""
+    _bounds(start, end, MAX_STRIP)
+    await _patient(gw, patient_id)
+    strip = await gw.readings.ecg_strip(patient_id, start, end, device_id)
+    if strip is None:
+        raise HTTPException(404, "no ECG in that window")
+    ana = EcgAnalyzer(strip.fs)
+    first, last = ana.feed(strip.mv), ana.finish()
+    beats = [*first.beats, *last.beats]
+    closed = {(e.label, e.start): e for e in (*first.closed, *last.closed)}
+    for e in (*first.opened, *last.opened):
+        closed.setdefault((e.label, e.start), e)
+    n = int(strip.mv.size)
+    rr = np.diff(np.asarray(beats, dtype=np.float64)) / strip.fs
+    rate = float(60.0 / np.median(rr)) if rr.size else None
+    return EcgViewOut(
+        patient_id=patient_id,
+        device_id=strip.device_id,
+        lead=strip.lead,
+        fs=strip.fs,
+        start=format_ts(strip.start),
+        samples=[round(float(v), 4) for v in strip.mv],
+        gaps=list(strip.gaps),
+        beats=beats,
+        episodes=sorted((_episode(e, n) for e in closed.values()), key=lambda e: e.start),
+        heart_rate=round(rate, 1) if rate else None,
+    )

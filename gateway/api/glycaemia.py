@@ -1,0 +1,112 @@
+"""A patient's glycaemic summary (time in ranges, GMI, CV, AGP) over the CGM readings of a period,
+computed by `alerts.glycaemia`: the dashboard draws exactly these figures."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from alerts.glycaemia import CONSENSUS_TARGETS, CV_STABLE_MAX, GlycaemiaSummary, summarise
+from devices.kinds import Kind
+from devices.timeparse import format_ts
+from gateway.api.deps import GatewayDep
+
+router = APIRouter(prefix="/patients", tags=["glycaemia"])
+
+MAX_DAYS = 90
+MAX_CGM_READINGS = 90 * 288 + 1000  # 90 days of 5-minute readings, with room for duplicates
+
+
+class RangeOut(BaseModel):
+    code: str
+    readings: int
+    percent: float
+    minutes_per_day: float
+    target: str
+
+
+class AgpBinOut(BaseModel):
+    minute: int
+    count: int
+    p05: float | None
+    p25: float | None
+    p50: float | None
+    p75: float | None
+    p95: float | None
+
+
+class GlycaemiaOut(BaseModel):
+    patient_id: str
+    start: str
+    end: str
+    tz: str
+    readings: int
+    sensor_active_percent: float
+    mean_mmol: float | None
+    sd_mmol: float | None
+    cv_percent: float | None
+    cv_stable_max: float
+    gmi_percent: float | None
+    gmi_mmol_mol: float | None
+    ranges: list[RangeOut]
+    agp: list[AgpBinOut]
+
+    @classmethod
+    def of(cls, patient_id: str, s: GlycaemiaSummary) -> GlycaemiaOut:
+        return cls(
+            patient_id=patient_id,
+            start=format_ts(s.start),
+            end=format_ts(s.end),
+            tz=s.tz,
+            readings=s.readings,
+            sensor_active_percent=s.sensor_active_percent,
+            mean_mmol=s.mean_mmol,
+            sd_mmol=s.sd_mmol,
+            cv_percent=s.cv_percent,
+            cv_stable_max=CV_STABLE_MAX,
+            gmi_percent=s.gmi_percent,
+            gmi_mmol_mol=s.gmi_mmol_mol,
+            ranges=[
+                RangeOut(
+                    code=r.code,
+                    readings=r.readings,
+                    percent=r.percent,
+                    minutes_per_day=r.minutes_per_day,
+                    target="".join(str(x) for x in CONSENSUS_TARGETS[r.code]),
+                )
+                for r in s.ranges
+            ],
+            agp=[AgpBinOut(**{f: getattr(b, f) for f in AgpBinOut.model_fields}) for b in s.agp],
+        )
+
+
+@router.get("/{patient_id}/glycaemia")
+async def glycaemia(
+    gw: GatewayDep,
+    patient_id: str,
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 14,
+    end: datetime | None = None,
+    tz: Annotated[str, Query(max_length=64)] = "UTC",
+) -> GlycaemiaOut:
+    """Time in ranges, mean, GMI, CV and the AGP over the CGM readings of the `days` before `end`
+    (default: now); the AGP's time of day is read in `tz` (an IANA zone, e.g. Asia/Shanghai)."""
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise HTTPException(422, "unknown time zone") from exc
+    if end is not None and end.tzinfo is None:
+        raise HTTPException(422, "end needs a UTC offset")
+    if await gw.records.get_patient(patient_id) is None:
+        raise HTTPException(404, f"patient {patient_id!r} not found")
+    end = end or gw.clock()
+    start = end - timedelta(days=days)
+    rows = await gw.readings.query(patient_id, Kind.GLUCOSE, start, end, MAX_CGM_READINGS)
+    cgm = [r for r in rows if r.attrs.get("source") == "cgm" and "glucose" in r.values]
+    summary = summarise(
+        [r.ts for r in cgm], [r.values["glucose"] for r in cgm], start=start, end=end, tz=tz
+    )
+    return GlycaemiaOut.of(patient_id, summary)

@@ -1,0 +1,106 @@
+"""The triage queue in one call: every active alert with its patient, assignee and escalation
+timer, so the dashboard can group, sort and count down without one request per alert."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from alerts.model import Alert, State
+from alerts.serialize import alert_to_json
+from devices.timeparse import format_ts
+from gateway.api.deps import GatewayDep
+from gateway.service import Gateway
+
+router = APIRouter(prefix="/queue", tags=["queue"])
+
+ACTIVE_STATES = (State.OPEN, State.ESCALATED, State.ACKNOWLEDGED, State.REFERRED)
+MAX_QUEUE = 2000
+
+
+class PatientBrief(BaseModel):
+    patient_id: str
+    name: str | None = None
+    birth_year: int | None = None
+    lives_alone: bool = False
+    disability: bool = False
+
+
+class TimerOut(BaseModel):
+    tier: int
+    due_at: str | None
+    next_action: str | None
+
+
+class QueueItemOut(BaseModel):
+    alert_id: str
+    patient_id: str
+    code: str
+    priority: str
+    state: str
+    opened_at: str
+    updated_at: str
+    source_ts: str
+    message: dict[str, str]
+    evidence: dict[str, object]
+    technical: bool
+    acknowledged_by: str | None
+    escalation_tier: int
+    assignee: str | None
+    escalation: TimerOut | None
+    patient: PatientBrief
+
+
+class QueueOut(BaseModel):
+    at: str
+    items: list[QueueItemOut]
+
+
+async def active_alerts(gw: Gateway) -> list[Alert]:
+    """Every alert not yet resolved, newest first, bounded."""
+    found: list[Alert] = []
+    for state in ACTIVE_STATES:
+        found += await gw.records.list_alerts(state=state.value, limit=MAX_QUEUE)
+    found.sort(key=lambda a: a.opened_at, reverse=True)
+    return found[:MAX_QUEUE]
+
+
+def _timer(gw: Gateway, alert_id: str) -> TimerOut | None:
+    st = gw.escalator.get(alert_id)
+    if st is None:
+        return None
+    due: datetime | None = st.due_at
+    return TimerOut(
+        tier=st.tier, due_at=format_ts(due) if due else None, next_action=st.reason if due else None
+    )
+
+
+@router.get("")
+async def queue(gw: GatewayDep) -> QueueOut:
+    """Active alerts with patient, assignee and the next escalation; the page orders them."""
+    alerts = await active_alerts(gw)
+    patients = {p.patient_id: p for p in await gw.records.list_patients()}
+    assignees = await gw.care.assignees([a.alert_id for a in alerts])
+    items = []
+    for a in alerts:
+        doc = alert_to_json(a)
+        p = patients.get(a.patient_id)
+        brief = PatientBrief(patient_id=a.patient_id)
+        if p is not None:
+            brief = PatientBrief(
+                patient_id=p.patient_id,
+                name=p.name,
+                birth_year=p.birth_year,
+                lives_alone=p.lives_alone,
+                disability=p.disability,
+            )
+        items.append(
+            QueueItemOut(
+                **{k: doc[k] for k in QueueItemOut.model_fields if k in doc},
+                escalation=_timer(gw, a.alert_id),
+                patient=brief,
+            ).model_copy(update={"assignee": assignees.get(a.alert_id, a.assignee)})
+        )
+    return QueueOut(at=format_ts(gw.clock()), items=items)

@@ -1,0 +1,218 @@
+// The triage queue: open alerts of the tenant grouped per patient and situation, worst first,
+// live over SSE, with the clinician's actions inline.
+import { api, me } from './api.js';
+import { t, lang, translate } from './i18n.js';
+import { age, clock, duration, esc, keyValue, time } from './format.js';
+import { groups, isEmergency, unacknowledged } from './triage.js';
+import { chime, errorText, field, formDialog } from './ui.js';
+
+const items = new Map();
+let root = null;
+let refetchTimer = null;
+let tickTimer = null;
+let scheduled = false;
+let loaded = false;
+
+export function mount(el, live) {
+  root = el;
+  root.innerHTML = `<section class="queue" aria-labelledby="q-title">
+    <div class="qhead"><h1 id="q-title" data-i18n="queue.title"></h1>
+    <p class="counts" id="q-counts" aria-live="polite"></p></div>
+    <div id="q-list" class="qlist" role="list" aria-busy="true"></div></section>`;
+  translate(root);
+  root.addEventListener('click', onClick);
+  tickTimer = setInterval(tickCountdowns, 1000);
+  live.subscribe(onEvent);
+  refetch();
+  return () => {
+    live.unsubscribe(onEvent);
+    clearInterval(tickTimer);
+    clearTimeout(refetchTimer);
+    root = null;
+  };
+}
+
+export function reconnected() { if (root) refetch(); }
+
+async function refetch() {
+  clearTimeout(refetchTimer);
+  try {
+    const q = await api('/queue');
+    items.clear();
+    for (const it of q.items) items.set(it.alert_id, it);
+    loaded = true;
+    schedule();
+  } catch (e) {
+    if (root && e.status !== 401) document.getElementById('q-counts').textContent = errorText(e);
+  }
+  // Timers and assignees also change without events (escalation tiers, other pages' assigns).
+  refetchTimer = setTimeout(refetch, 30000);
+}
+
+function laterRefetch() {
+  clearTimeout(refetchTimer);
+  refetchTimer = setTimeout(refetch, 400);
+}
+
+function onEvent(type, ev) {
+  const a = ev && ev.alert;
+  if (!a) return;
+  const prev = items.get(a.alert_id);
+  if (a.state === 'resolved') {
+    items.delete(a.alert_id);
+  } else {
+    items.set(a.alert_id, {
+      ...(prev || { escalation: null, patient: { patient_id: a.patient_id } }),
+      ...a,
+      assignee: a.assignee ?? (prev ? prev.assignee : null),
+    });
+  }
+  if (type === 'opened' && (a.priority === 'high' || isEmergency(a))) chime();
+  schedule();
+  laterRefetch();
+}
+
+function schedule() {
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(() => {
+    scheduled = false;
+    render();
+  });
+}
+
+function badge(a) {
+  if (isEmergency(a)) return `<span class="badge emergency"><span aria-hidden="true">✱ </span>${esc(t('priority.emergency'))}</span>`;
+  const icon = { high: '▲▲▲', medium: '▲▲', low: '▲' }[a.priority] || '';
+  return `<span class="badge ${esc(a.priority)}"><span aria-hidden="true">${icon} </span>${esc(t(`priority.${a.priority}`))}</span>`;
+}
+
+function stateTag(a) {
+  if (unacknowledged(a)) return `<span class="tag unack"><span aria-hidden="true">● </span>${esc(t(`state.${a.state}`))}</span>`;
+  const who = a.acknowledged_by ? ` · ${esc(a.acknowledged_by)}` : '';
+  return `<span class="tag acked"><span aria-hidden="true">✓ </span>${esc(t(`state.${a.state}`))}${who}</span>`;
+}
+
+function message(a) { return (a.message && (a.message[lang()] || a.message.en)) || a.code; }
+
+function actions(a, compact) {
+  const acts = compact ? ['ack', 'resolve'] : ['ack', 'assign', 'escalate', 'resolve', 'refer'];
+  return acts
+    .filter((x) => !(x === 'ack' && !unacknowledged(a)))
+    .map((x) => `<button type="button" data-act="${x}" data-id="${esc(a.alert_id)}">${esc(t(`action.${x}`))}</button>`)
+    .join('');
+}
+
+function countdown(a) {
+  const e = a.escalation;
+  if (!e || !e.due_at) return `<span class="tier">${esc(t('queue.tier', { n: a.escalation_tier }))}</span>`;
+  return `<span class="tier">${esc(t('queue.tier', { n: a.escalation_tier }))}</span>
+    <span class="due">${esc(t('queue.next_escalation'))} <time data-due="${esc(e.due_at)}">${esc(duration(Date.parse(e.due_at) - Date.now()))}</time></span>`;
+}
+
+function patientCell(p) {
+  const name = p.name || p.patient_id;
+  const years = age(p.birth_year);
+  const marks = [];
+  if (p.lives_alone) marks.push(`<span class="mark"><span aria-hidden="true">⌂ </span>${esc(t('patient.lives_alone'))}</span>`);
+  if (p.disability) marks.push(`<span class="mark"><span aria-hidden="true">♿ </span>${esc(t('patient.disability'))}</span>`);
+  return `<a class="pname" href="#/patients/${encodeURIComponent(p.patient_id)}">${esc(name)}</a>
+    ${years ? `<span class="age">${esc(t('patient.age', { n: years }))}</span>` : ''} ${marks.join(' ')}`;
+}
+
+function row(g) {
+  const a = g.head;
+  const others = g.others.map((o) => `<li data-alert="${esc(o.alert_id)}">${badge(o)} <span class="msg">${esc(message(o))}</span>
+      <span class="kv">${esc(keyValue(o))}</span> ${stateTag(o)} <span class="acts">${actions(o, true)}</span></li>`).join('');
+  return `<article class="qrow ${isEmergency(a) ? 'emergency' : esc(a.priority)}" role="listitem" data-alert="${esc(a.alert_id)}" data-patient="${esc(a.patient_id)}">
+    <div class="c-prio">${badge(a)}${stateTag(a)}</div>
+    <div class="c-patient">${patientCell(a.patient || { patient_id: a.patient_id })}</div>
+    <div class="c-alert"><span class="msg">${esc(message(a))}</span> <strong class="kv">${esc(keyValue(a))}</strong>
+      ${g.others.length ? `<span class="more">${esc(t('queue.with_others', { n: g.others.length }))}</span>` : ''}</div>
+    <div class="c-time"><span class="lbl">${esc(t('queue.opened'))}</span> <time datetime="${esc(a.opened_at)}" title="${esc(time(a.opened_at))}">${esc(clock(a.opened_at))}</time>
+      <span class="ago" data-since="${esc(a.opened_at)}">${esc(duration(Date.now() - Date.parse(a.opened_at)))}</span></div>
+    <div class="c-esc">${countdown(a)}</div>
+    <div class="c-assignee"><span class="lbl">${esc(t('queue.assignee'))}</span> ${a.assignee ? esc(a.assignee) : `<span class="none">${esc(t('queue.unassigned'))}</span>`}</div>
+    <div class="c-acts acts">${actions(a, false)}</div>
+    ${others ? `<ul class="others" aria-label="${esc(t('queue.related'))}">${others}</ul>` : ''}
+  </article>`;
+}
+
+function render() {
+  if (!root) return;
+  performance.mark('hmg-queue-render-start');
+  const list = document.getElementById('q-list');
+  const focused = document.activeElement;
+  const refocus = focused && focused.dataset && focused.dataset.act ? `[data-act="${focused.dataset.act}"][data-id="${CSS.escape(focused.dataset.id)}"]` : null;
+  const gs = groups([...items.values()]);
+  list.innerHTML = gs.length ? gs.map(row).join('') : `<p class="empty">${esc(t('queue.empty'))}</p>`;
+  list.setAttribute('aria-busy', loaded ? 'false' : 'true');
+  const open = [...items.values()].filter(unacknowledged).length;
+  document.getElementById('q-counts').textContent = t('queue.counts', { alerts: items.size, rows: gs.length, open });
+  if (refocus) {
+    const el = list.querySelector(refocus);
+    if (el) el.focus();
+  }
+  performance.measure('hmg-queue-render', 'hmg-queue-render-start');
+  root.dataset.rendered = String(items.size);
+}
+
+function tickCountdowns() {
+  if (!root) return;
+  const now = Date.now();
+  for (const el of root.querySelectorAll('[data-due]')) el.textContent = duration(Date.parse(el.dataset.due) - now);
+  for (const el of root.querySelectorAll('[data-since]')) el.textContent = duration(now - Date.parse(el.dataset.since));
+}
+
+async function onClick(ev) {
+  const b = ev.target.closest('button[data-act]');
+  if (!b) return;
+  const a = items.get(b.dataset.id);
+  if (!a) return;
+  await act(b.dataset.act, a);
+}
+
+function applied(alert) {
+  if (!alert || !alert.alert_id) return;
+  if (alert.state === 'resolved') items.delete(alert.alert_id);
+  else items.set(alert.alert_id, { ...items.get(alert.alert_id), ...alert });
+  schedule();
+}
+
+// The actions, shared with the patient page: each asks for what it needs, calls the API, and
+// the change comes back to every open page over the live stream.
+export async function act(kind, a, after = applied) {
+  const path = `/alerts/${encodeURIComponent(a.alert_id)}`;
+  if (kind === 'assign') {
+    try {
+      after(await api(`${path}/assign`, { method: 'POST', body: { by: me(), assignee: me() } }));
+    } catch (e) { window.alert(errorText(e)); }
+    return;
+  }
+  const forms = {
+    ack: ['dialog.ack', field('comment', 'field.comment', { rows: 3 }), 'action.ack'],
+    escalate: ['dialog.escalate', field('comment', 'field.comment', { rows: 3 }), 'action.escalate'],
+    resolve: ['dialog.resolve', field('comment', 'field.comment', { rows: 3 }), 'action.resolve'],
+    refer: ['dialog.refer', [
+      field('target_org', 'field.hospital', { required: true }),
+      field('department', 'field.department', { required: true }),
+      field('reason', 'field.reason', { rows: 3, required: true }),
+      field('urgency', 'field.urgency', { options: [['urgent', 'urgency.urgent'], ['stat', 'urgency.stat'], ['asap', 'urgency.asap'], ['routine', 'urgency.routine']], value: 'urgent' }),
+      field('green_channel', 'field.green_channel', { type: 'checkbox' }),
+    ].join(''), 'action.refer'],
+  };
+  const [title, html, submit] = forms[kind];
+  const endpoint = { ack: 'ack', escalate: 'escalate', resolve: 'resolve', refer: 'refer' }[kind];
+  await formDialog(title, html, submit, async (v) => {
+    const body = kind === 'refer'
+      ? { by: me(), target_org: v.target_org, department: v.department, reason: v.reason, urgency: v.urgency, green_channel: v.green_channel }
+      : { by: me(), comment: v.comment || null };
+    try {
+      const out = await api(`${path}/${endpoint}`, { method: 'POST', body });
+      after(kind === 'refer' ? out.alert : out);
+      return null;
+    } catch (e) {
+      return errorText(e);
+    }
+  });
+}

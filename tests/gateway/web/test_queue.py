@@ -1,0 +1,77 @@
+"""The triage queue in a real browser: a reading published to Mosquitto appears live, an
+acknowledgement from the page reaches the API and the audit trail, and a second page follows."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from playwright.sync_api import Browser, expect
+
+from tests.gateway.web.conftest import CLINICIAN, TENANT, add_device, add_patient
+from tests.support.browser import LiveGateway, screenshot, sign_in
+from tests.support.servers import Mosquitto
+from tests.support.wire import v1
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def publish(mosquitto: Mosquitto, topic: str, payload: bytes) -> None:
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="cuff-publisher")
+    pub.connect("127.0.0.1", mosquitto.port)
+    pub.loop_start()
+    try:
+        pub.publish(topic, payload, qos=1).wait_for_publish(5)
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+
+
+def test_alert_appears_live_and_ack_reaches_api_and_other_page(
+    gateway: LiveGateway, mosquitto: Mosquitto, browser: Browser
+) -> None:
+    add_patient(gateway, "p-001", name="Wang Xiuying", birth_year=1941, lives_alone=True)
+    add_device(gateway, "cuff-001", "bp", "p-001")
+    user, password = CLINICIAN
+    first = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    second = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    for page in (first, second):
+        sign_in(page, gateway.url, user, password)
+        expect(page.locator("#q-list .empty")).to_be_visible()
+        expect(page.locator("body[data-live='live']")).to_have_count(1)
+
+    reading = {"systolic": 204, "diastolic": 126, "pulse": 96, "unit": "mmHg"}
+    now = datetime.now(UTC)
+    t0 = time.monotonic()
+    publish(mosquitto, f"hm/v1/{TENANT}/cuff-001/bp", v1("cuff-001", "bp", 1, reading, now))
+    row = first.locator("article.qrow[data-patient='p-001']")
+    row.wait_for(timeout=5000)
+    assert time.monotonic() - t0 < 2.0, "the alert took longer than 2 s to reach the queue"
+    expect(row).to_contain_text("204/126 mmHg")
+    expect(row).to_contain_text("Wang Xiuying")
+    expect(row).to_contain_text("Lives alone")
+    expect(second.locator("article.qrow[data-patient='p-001']")).to_be_visible(timeout=2000)
+    screenshot(first, "queue-live-alert")
+
+    alert_id = row.get_attribute("data-alert")
+    assert alert_id
+    row.get_by_role("button", name="Acknowledge").click()
+    first.fill("#f-comment", "called the daughter, on my way")
+    first.locator("dialog button[value=ok]").click()
+    expect(first.locator("dialog[open]")).to_have_count(0)
+
+    alert = gateway.ok("GET", f"/alerts/{alert_id}")
+    assert alert["state"] == "acknowledged"
+    assert alert["acknowledged_by"] == user
+    audit = gateway.ok("GET", f"/alerts/{alert_id}/audit")
+    acks = [e for e in audit if e["action"] == "acknowledged"]
+    assert acks
+    assert acks[0]["by"] == user
+    assert any(e["detail"].get("text") == "called the daughter, on my way" for e in audit)
+    other = second.locator("article.qrow[data-patient='p-001']")
+    expect(other.locator(".tag.acked")).to_be_visible(timeout=2000)
+    expect(other.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    screenshot(second, "queue-acknowledged-second-page")

@@ -1,0 +1,114 @@
+"""A real gateway served over HTTP (uvicorn in a thread) and Debian's Chromium driven by
+Playwright, for the dashboard's browser tests and benchmark.
+
+Playwright never downloads a browser here: it launches `/usr/bin/chromium` (the Debian package,
+installed by `deploy/system-deps.sh`)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from gateway.api.app import create_app
+from gateway.settings import Settings
+from tests.support.servers import free_port
+
+CHROMIUM = os.environ.get("HMG_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(os.environ.get("HMG_SCREENSHOTS", REPO / "build" / "screenshots"))
+
+
+@dataclass
+class LiveGateway:
+    """The gateway app on a real port; `api` calls it as a client would."""
+
+    url: str
+    server: uvicorn.Server
+    token: str | None = None
+
+    def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        headers = dict(kw.pop("headers", {}))
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return httpx.request(method, self.url + path, headers=headers, timeout=10, **kw)
+
+    def ok(self, method: str, path: str, **kw: Any) -> Any:
+        r = self.api(method, path, **kw)
+        assert r.status_code < 300, (method, path, r.status_code, r.text[:300])
+        return r.json() if r.content else None
+
+
+@contextmanager
+def live_gateway(settings: Settings) -> Iterator[LiveGateway]:
+    """Start the whole service (its lifespan owns MQTT, pipeline and timers) on a free port."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("gateway did not start")
+        time.sleep(0.05)
+    try:
+        yield LiveGateway(f"http://127.0.0.1:{port}", server)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Headless Debian Chromium under Playwright."""
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} missing: run `make system-deps`")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def sign_in(page: Page, url: str, user: str, password: str) -> None:
+    """Open the dashboard and sign in through its form."""
+    page.goto(url + "/")
+    page.wait_for_selector("body[data-ready='true']")
+    page.fill("#l-user", user)
+    page.fill("#l-pass", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#top:not([hidden])")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot under the folder named in the README."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
