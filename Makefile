@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HMG_RECORDS ?= ../shared/data
 export HMG_RECORDS
 
-.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg eval-vitals train-af bench bench-ecg bench-ingest bench-storage clean
+.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg eval-vitals train-af bench bench-ecg bench-ingest bench-latency bench-storage clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -53,10 +53,14 @@ bench-ecg: $(STAMP)
 bench-ingest: $(STAMP) system-deps
 	$(BIN)/python -m bench.bench_ingest
 
+# Publish -> alert latency with 1,000 and 2,000 devices at 1 msg/s (real Mosquitto and gateway).
+bench-latency: $(STAMP) system-deps
+	$(BIN)/python -m bench.bench_latency $(BENCH_LATENCY_ARGS)
+
 bench-storage: $(STAMP) system-deps
 	$(BIN)/python -m bench.bench_storage
 
-bench: bench-ecg bench-ingest bench-storage
+bench: bench-ecg bench-ingest bench-latency bench-storage
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache hmg-data
