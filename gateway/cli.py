@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.provision import add_cli  # `hmg devices ...` and `hmg provision`
 
     add_cli(sub)
+    from gateway.auth.cli import add_cli as add_users_cli  # `hmg users ...`
+
+    add_users_cli(sub)
     return p
 
 

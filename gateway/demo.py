@@ -20,9 +20,13 @@ import uvicorn
 from alerts.model import AlertEvent, EventType
 from devices.model import utcnow
 from devices.registry import Binding, Device
+from gateway.actor import Role
 from gateway.api.app import create_app
+from gateway.auth.model import Account, AccountKind
+from gateway.auth.passwords import hash_secret, new_secret
 from gateway.service import Gateway
 from gateway.settings import Settings
+from gateway.storage.accounts import AccountStore
 from simulator.cohort import Cohort
 from simulator.publisher import Publisher
 
@@ -94,6 +98,26 @@ class ConsoleSink:
                 )
 
 
+DEMO_ACCOUNTS = (
+    ("demo.clinician", Role.CLINICIAN, "Demo clinician"),
+    ("demo.admin", Role.ADMIN, "Demo administrator"),
+)
+
+
+async def demo_accounts(store: AccountStore, tenant: str = "demo") -> list[tuple[str, str, Role]]:
+    """Create the demo's clinician and administrator with fresh random passwords (the demo
+    database is new each run); returns (name, password, role) to print once."""
+    out = []
+    now = utcnow()
+    for name, role, display in DEMO_ACCOUNTS:
+        password = new_secret()
+        hashed = await asyncio.to_thread(hash_secret, password)
+        account = Account(name, AccountKind.USER, role, tenant, display, hashed)
+        if await store.add(account, now):
+            out.append((name, password, role))
+    return out
+
+
 async def run_demo(
     *,
     duration: float | None = None,
@@ -141,6 +165,7 @@ async def run_demo(
         await gw.records.save_device(dev, start)
         gw.registry.put(dev)
 
+    logins = await demo_accounts(AccountStore(gw.db), "demo")
     app = create_app(gateway=gw)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=api, log_level="warning", lifespan="on")
@@ -153,6 +178,8 @@ async def run_demo(
     print(f"  API        http://127.0.0.1:{api}   (OpenAPI docs: http://127.0.0.1:{api}/docs)")
     print(f"  alerts     http://127.0.0.1:{api}/alerts   MQTT topic hm/alerts/v1/demo/#")
     print(f"  storage    {db_path} (SQLite)")
+    for name, password, role in logins:
+        print(f"  login      {name} / {password}   ({role.value}, tenant demo)")
     print("  Ctrl-C to stop" + (f"; stopping after {duration:g} s" if duration else ""), flush=True)
 
     t_end = time.monotonic() + duration if duration else None

@@ -17,6 +17,11 @@ from pydantic_settings import (
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "password"})
 
 
+def _https(url: str | None) -> bool:
+    """True when `url` is unset or uses https."""
+    return not url or url.lower().startswith("https://")
+
+
 class Settings(BaseSettings):
     """Every setting is documented in README.md (section Configuration)."""
 
@@ -60,6 +65,12 @@ class Settings(BaseSettings):
     mqtt_protocol: Literal["3.1.1", "5"] = "3.1.1"
     mqtt_subscription: str = "hm/v1/+/+/+"
     mqtt_keepalive: int = 30
+    # TLS for the gateway's own broker connection: on when a CA file is given (or `mqtt_tls`);
+    # the broker's certificate and host name are always checked.
+    mqtt_tls: bool = False
+    mqtt_tls_ca_file: Path | None = None
+    mqtt_tls_cert_file: Path | None = None  # client certificate (mutual TLS), with its key
+    mqtt_tls_key_file: Path | None = None
 
     # Pipeline: bounded in-flight work (backpressure) and write batching.
     queue_max: int = Field(default=5000, ge=1)
@@ -90,12 +101,46 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_secret: str = "change-me"
 
+    # Access (README "Access and security"): the embedded issuer signs short-lived tokens for
+    # local accounts; a hospital identity provider is trusted through its issuer and key set.
+    auth_embedded: bool = True
+    auth_issuer: str = "urn:hmg:gateway"
+    auth_audience: str = "hmg-api"
+    auth_token_ttl_s: int = Field(default=900, ge=60, le=3600)
+    auth_refresh_ttl_s: int = Field(default=8 * 3600, ge=0, le=7 * 24 * 3600)  # 0: no refresh
+    auth_login_failures: int = Field(default=5, ge=1)  # per account, then locked for the window
+    auth_login_window_s: float = Field(default=900.0, gt=0)
+    oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None  # default: auth_audience
+    oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "PS256", "ES256"])
+    oidc_user_claim: str = "preferred_username"
+    oidc_role_claim: str = "roles"  # dotted path, a string or a list (first known role wins)
+    oidc_tenant_claim: str = "tenant"
+    oidc_client_claim: str = "azp"
+    oidc_leeway_s: float = Field(default=30.0, ge=0, le=300)
+    oidc_ca_file: Path | None = None  # CA bundle for the key-set URL (default: system CAs)
+    oidc_refresh_cooldown_s: float = Field(default=30.0, ge=0)  # unknown key id: refetch at most
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.mode == "production" and self.api_secret in PLACEHOLDER_SECRETS:
             raise ValueError("HMG_API_SECRET must be set to a real secret outside demo/test mode")
         if self.webhook_url and (self.webhook_secret or "") in PLACEHOLDER_SECRETS:
             raise ValueError("HMG_WEBHOOK_SECRET must be set when HMG_WEBHOOK_URL is")
+        if self.mode == "production" and not _https(self.webhook_url):
+            raise ValueError("HMG_WEBHOOK_URL must be https:// in production")
+        if bool(self.oidc_issuer) != bool(self.oidc_jwks_url):
+            raise ValueError("HMG_OIDC_ISSUER and HMG_OIDC_JWKS_URL go together")
+        if self.mode == "production" and not _https(self.oidc_jwks_url):
+            raise ValueError("HMG_OIDC_JWKS_URL must be https:// in production")
+        unsafe = {a for a in self.oidc_algorithms if a.lower() == "none" or a.upper()[:2] == "HS"}
+        if unsafe or not self.oidc_algorithms:
+            raise ValueError(
+                "HMG_OIDC_ALGORITHMS takes asymmetric algorithms only (RS/PS/ES/EdDSA)"
+            )
+        if bool(self.mqtt_tls_cert_file) != bool(self.mqtt_tls_key_file):
+            raise ValueError("HMG_MQTT_TLS_CERT_FILE and HMG_MQTT_TLS_KEY_FILE go together")
         return self
 
     @property

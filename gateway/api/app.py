@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from gateway.api import (
     alerts,
+    auth,
     charts,
     deadletters,
     devices,
@@ -22,12 +24,25 @@ from gateway.api import (
     rosters,
     stream,
 )
+from gateway.auth.authority import Authority
 from gateway.service import Gateway
 from gateway.settings import Settings
+from gateway.storage.accounts import AccountStore
 from gateway.web import mount_dashboard
+
+
+def authority_for(gw: Gateway) -> Authority:
+    """The access authority of a gateway: its accounts, keys and audit trail."""
+
+    async def audit(action: str, name: str, peer: str, detail: Mapping[str, Any]) -> None:
+        await gw.care.audit(gw.clock(), name, peer, action, "account", name, dict(detail))
+
+    return Authority.from_settings(gw.settings, AccountStore(gw.db), audit, clock=gw.clock)
+
 
 ROUTERS = (
     health.router,
+    auth.router,
     patients.router,
     devices.router,
     alerts.router,
@@ -56,6 +71,8 @@ def create_app(
         if owned:
             await gw.start(mqtt=mqtt)
         app.state.gateway = gw
+        if gateway is None:
+            app.state.auth = authority_for(gw)
         try:
             yield
         finally:
@@ -68,4 +85,5 @@ def create_app(
     mount_dashboard(app)
     if gateway is not None:
         app.state.gateway = gateway
+        app.state.auth = authority_for(gateway)
     return app

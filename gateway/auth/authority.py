@@ -1,0 +1,182 @@
+"""The gateway's access authority: grants tokens to local accounts and checks bearer tokens.
+
+One object per service, built from settings: the key ring in `{data_dir}/auth`, the embedded
+issuer, the verifier (embedded issuer and trusted IdPs), the account store and the login limiter.
+Every grant decision is audited (who tried, from where, and why it failed), never the secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from gateway.auth.keys import KeyRing, private_dir
+from gateway.auth.limiter import LoginLimiter
+from gateway.auth.model import Account, AccountKind
+from gateway.auth.passwords import check_secret
+from gateway.auth.tokens import Identity, TokenError, TokenIssuer, TokenVerifier, TrustedIdp
+from gateway.settings import Settings
+
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Accounts(Protocol):
+    async def get(self, name: str) -> Account | None: ...
+
+
+# (action, account name or client id, client/peer, detail) -> audit row
+AuditHook = Callable[[str, str, str, Mapping[str, Any]], Awaitable[None]]
+
+
+class GrantError(Exception):
+    """A refused grant: `error` is the OAuth2 error code, `retry_after` set when rate limited."""
+
+    def __init__(self, error: str, retry_after: float | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    access_token: str
+    expires_in: int
+    refresh_token: str | None = None
+
+
+class Authority:
+    def __init__(
+        self,
+        *,
+        accounts: Accounts,
+        verifier: TokenVerifier,
+        issuer: TokenIssuer | None,
+        limiter: LoginLimiter,
+        audit: AuditHook,
+    ) -> None:
+        self.accounts = accounts
+        self.verifier = verifier
+        self.issuer = issuer
+        self.limiter = limiter
+        self.audit = audit
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, accounts: Accounts, audit: AuditHook, clock: Clock = _now
+    ) -> Authority:
+        keys = KeyRing(private_dir(settings.data_dir / "auth")) if settings.auth_embedded else None
+        idps = []
+        if settings.oidc_issuer and settings.oidc_jwks_url:
+            idps.append(
+                TrustedIdp(
+                    issuer=settings.oidc_issuer,
+                    jwks_url=settings.oidc_jwks_url,
+                    audience=settings.oidc_audience or settings.auth_audience,
+                    algorithms=tuple(settings.oidc_algorithms),
+                    user_claim=settings.oidc_user_claim,
+                    role_claim=settings.oidc_role_claim,
+                    tenant_claim=settings.oidc_tenant_claim,
+                    client_claim=settings.oidc_client_claim,
+                    refresh_cooldown_s=settings.oidc_refresh_cooldown_s,
+                    ca_file=str(settings.oidc_ca_file) if settings.oidc_ca_file else None,
+                )
+            )
+        verifier = TokenVerifier(
+            local=keys,
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            idps=idps,
+            leeway_s=settings.oidc_leeway_s,
+            clock=clock,
+        )
+        issuer = None
+        if keys is not None:
+            issuer = TokenIssuer(
+                keys,
+                settings.auth_issuer,
+                settings.auth_audience,
+                ttl_s=settings.auth_token_ttl_s,
+                refresh_ttl_s=settings.auth_refresh_ttl_s,
+                clock=clock,
+            )
+        limiter = LoginLimiter(clock, settings.auth_login_failures, settings.auth_login_window_s)
+        return cls(
+            accounts=accounts, verifier=verifier, issuer=issuer, limiter=limiter, audit=audit
+        )
+
+    # -- bearer tokens ----------------------------------------------------------------------
+    async def authenticate(self, token: str) -> Identity:
+        """The identity of a bearer token, or `TokenError`."""
+        if self.verifier.remote:  # an IdP key-set fetch must not block the event loop
+            return await asyncio.to_thread(self.verifier.verify, token)
+        return self.verifier.verify(token)
+
+    def jwks(self) -> dict[str, Any]:
+        keys = self.verifier.local
+        return keys.jwks() if keys is not None else {"keys": []}
+
+    # -- grants -------------------------------------------------------------------------------
+    def _issuer(self) -> TokenIssuer:
+        if self.issuer is None:
+            raise GrantError("unsupported_grant_type")
+        return self.issuer
+
+    async def password_grant(self, name: str, password: str, peer: str) -> Grant:
+        return await self._secret_grant(AccountKind.USER, name, password, peer, "password")
+
+    async def client_grant(self, client_id: str, secret: str, peer: str) -> Grant:
+        return await self._secret_grant(AccountKind.CLIENT, client_id, secret, peer, client_id)
+
+    async def _secret_grant(
+        self, kind: AccountKind, name: str, secret: str, peer: str, client_id: str
+    ) -> Grant:
+        issuer = self._issuer()
+        name = name.strip().lower()[:64]
+        wait = self.limiter.retry_after(name, peer)
+        if wait is not None:
+            await self.audit("login_refused", name, peer, {"reason": "rate_limited"})
+            raise GrantError("too_many_attempts", wait)
+        account = await self.accounts.get(name) if name else None
+        stored = account.secret_hash if account and account.kind is kind else None
+        ok = await asyncio.to_thread(check_secret, secret, stored)
+        error = "invalid_grant" if kind is AccountKind.USER else "invalid_client"
+        if not ok or account is None:
+            self.limiter.failed(name, peer)
+            await self.audit("login_failed", name, peer, {"grant": kind.value})
+            raise GrantError(error)
+        if account.disabled:
+            self.limiter.failed(name, peer)
+            await self.audit(
+                "login_failed", name, peer, {"grant": kind.value, "reason": "disabled"}
+            )
+            raise GrantError(error)
+        self.limiter.succeeded(name)
+        await self.audit("login", name, peer, {"grant": kind.value, "client_id": client_id})
+        refresh = None
+        if kind is AccountKind.USER and issuer.refresh_ttl_s > 0:
+            refresh = issuer.refresh_token(account, client_id)
+        return Grant(issuer.access_token(account, client_id), issuer.ttl_s, refresh)
+
+    async def refresh_grant(self, token: str, peer: str) -> Grant:
+        issuer = self._issuer()
+        try:
+            name, client_id = self.verifier.refresh_subject(token)
+        except TokenError as exc:
+            await self.audit("refresh_failed", "-", peer, {"reason": exc.reason})
+            raise GrantError("invalid_grant") from exc
+        account = await self.accounts.get(name)
+        if account is None or account.disabled or account.kind is not AccountKind.USER:
+            await self.audit("refresh_failed", name, peer, {"reason": "account"})
+            raise GrantError("invalid_grant")
+        return Grant(
+            issuer.access_token(account, client_id),
+            issuer.ttl_s,
+            issuer.refresh_token(account, client_id),
+        )
