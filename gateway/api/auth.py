@@ -73,7 +73,6 @@ async def token(
     client_id: Annotated[str, Form(max_length=64)] = "",
     client_secret: Annotated[str, Form(max_length=1024)] = "",
     refresh_token: Annotated[str, Form(max_length=4096)] = "",
-    scope: Annotated[str, Form(max_length=1024)] = "",
 ) -> JSONResponse:
     """OAuth2 token endpoint (form-encoded): `password` for people, `client_credentials` for
     integrations (form fields or HTTP Basic), `refresh_token` for a new access token."""
