@@ -8,7 +8,7 @@ Policy tiers name their recipients with roster references:
 - `patient:care_team`: the patient's signed family-doctor team (patient record `care_team`);
 - `patient:emergency_contact`: the patient's emergency contacts, in order.
 
-Pure values; `gateway.storage.care` loads them and the API edits them.
+Pure values; `gateway.storage.rosters` loads them and the API edits them.
 """
 
 from __future__ import annotations

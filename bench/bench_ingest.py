@@ -140,7 +140,7 @@ async def gateway_drain(port: int, n: int, data_dir: Path, devices: int) -> tupl
         dev = f"dev-{i:03d}"
         kind = ("bp", "glucose", "hr", "spo2")[i % 4]
         binding = (Binding(f"p-{i:03d}", now - timedelta(days=1)),)
-        await gw.records.save_device(Device(dev, "bench", kind, bindings=binding), now)
+        await gw.stores.patients.save_device(Device(dev, "bench", kind, bindings=binding), now)
     # Timed from CONNACK, as the bare subscriber: loading the registry and the alert state at
     # service start is not ingest work.
     await gw.start()

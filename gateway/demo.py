@@ -162,7 +162,7 @@ async def run_demo(
             kiosk=sd.kiosk,
             bindings=() if sd.kiosk else (Binding(sd.patient_id, start),),
         )
-        await gw.records.save_device(dev, start)
+        await gw.stores.patients.save_device(dev, start)
         gw.registry.put(dev)
 
     logins = await demo_accounts(AccountStore(gw.db), "demo")

@@ -91,9 +91,7 @@ class EscalatingProcessor(Processor):
 
 
 class TimerStore(Protocol):
-    async def save_timers(
-        self, upserts: Sequence[EscalationState], deleted: Sequence[str]
-    ) -> None: ...
+    async def save(self, upserts: Sequence[EscalationState], deleted: Sequence[str]) -> None: ...
 
 
 class TimerPersistence:
@@ -106,7 +104,7 @@ class TimerPersistence:
     async def flush(self) -> None:
         upserts, deleted = self.escalator.changes()
         if upserts or deleted:
-            await self.store.save_timers(upserts, deleted)
+            await self.store.save(upserts, deleted)
 
     async def send(self, events: Sequence[AlertEvent]) -> None:
         await self.flush()

@@ -21,7 +21,7 @@ from alerts.serialize import event_to_json
 from devices.model import Reading, deadletter_topic, utcnow
 from gateway import metrics
 from gateway.processor import Decoded, Inbound, Processor, Rejected
-from gateway.storage import DeadLetter, ReadingStore, RecordStore, StoreUnavailableError
+from gateway.storage import DeadLetter, ReadingStore, Stores, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Pipeline:
         self,
         processor: Processor,
         readings: ReadingStore,
-        records: RecordStore,
+        stores: Stores,
         *,
         outbox: Outbox | None = None,
         sinks: Sequence[AlertSink] = (),
@@ -80,7 +80,7 @@ class Pipeline:
     ) -> None:
         self.processor = processor
         self.readings = readings
-        self.records = records
+        self.stores = stores
         self.outbox = outbox
         self.sinks = list(sinks)
         self.clock = clock
@@ -104,9 +104,9 @@ class Pipeline:
         `decoded`."""
         try:
             for dev in decoded.new_devices:
-                await self.records.save_device(dev, self.clock())
+                await self.stores.patients.save_device(dev, self.clock())
             # Rejected payloads are kept for inspection; readings are stored once.
-            await self.records.save_deadletters(
+            await self.stores.deadletters.save(
                 [
                     DeadLetter(
                         d.tenant, d.topic, d.reason.value, d.detail, d.payload, d.received_at
@@ -140,7 +140,7 @@ class Pipeline:
         """Detection and alerting; a failure here is logged, the readings stay stored."""
         try:
             events = self.processor.detect(new, self.clock())
-            await self.records.save_events(events, client="gateway")
+            await self.stores.alerts.save_events(events, client="gateway")
         except Exception:
             log.exception("alert processing failed for %d readings", len(new))
             return []
@@ -149,7 +149,7 @@ class Pipeline:
 
     async def tick(self) -> list[AlertEvent]:
         events = self.processor.tick(self.clock())
-        await self.records.save_events(events, client="scheduler")
+        await self.stores.alerts.save_events(events, client="scheduler")
         await self.notify(events)
         return events
 

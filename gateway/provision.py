@@ -167,13 +167,13 @@ def _cmd_devices(args: argparse.Namespace) -> int:
 async def _devices(args: argparse.Namespace) -> int:
     from devices.registry import DeviceRegistry
     from gateway.settings import Settings
-    from gateway.storage import Database, RecordStore
+    from gateway.storage import Database, PatientStore
 
     settings = Settings()
     db = Database(settings.db_url)
     await db.create_schema()
-    records = RecordStore(db)
-    registry = DeviceRegistry(await records.load_devices())
+    store = PatientStore(db)
+    registry = DeviceRegistry(await store.devices())
     now = utcnow()
     try:
         cmd = args.devices_command
@@ -196,7 +196,7 @@ async def _devices(args: argparse.Namespace) -> int:
             dev = registry.bind(args.device_id, args.patient, _since(args.since))
         else:
             dev = registry.retire(args.device_id, now)
-        await records.save_device(dev, now)
+        await store.save_device(dev, now)
         print(json.dumps(device_json(dev)))
         return 0
     finally:
@@ -222,13 +222,13 @@ def _cmd_provision(args: argparse.Namespace) -> int:
 
 async def _provision(args: argparse.Namespace) -> int:
     from gateway.settings import Settings
-    from gateway.storage import Database, RecordStore
+    from gateway.storage import Database, PatientStore
 
     settings = Settings()
     db = Database(settings.db_url)
     await db.create_schema()
     try:
-        devices = await RecordStore(db).load_devices()
+        devices = await PatientStore(db).devices()
     finally:
         await db.dispose()
     result = provision(

@@ -7,7 +7,6 @@ import contextlib
 import gc
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from alerts.detectors import DetectorSettings
@@ -25,7 +24,7 @@ from gateway.notifiers import Dispatcher, NotifierConfig, SseChannel, build_chan
 from gateway.pipeline import AlertSink, Pipeline
 from gateway.policies import load_policies
 from gateway.settings import Settings
-from gateway.storage import CareStore, Database, ReadingStore, RecordStore, SqlReadingStore
+from gateway.storage import Database, ReadingStore, SqlReadingStore, Stores
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +104,13 @@ class Gateway:
         self.settings = settings
         self.clock = clock
         self.db = Database(settings.db_url)
-        self.records = RecordStore(self.db)
+        self.stores = Stores.of(self.db)
         self.readings = make_reading_store(settings, self.db)
         self.registry = DeviceRegistry(auto_bind=settings.auto_register or settings.mode == "demo")
         self.targets: dict[str, Targets] = {}
         self.engine = DetectionEngine(
             settings.detectors, self.targets_for, settings=detector_settings(settings)
         )
-        self.care = CareStore(self.db)
         if policies is None:  # a policy file or a directory of per-tenant files
             policies = load_policies(settings.policies) if settings.policies else {}
         # A policy for tenant "*" serves every tenant without its own.
@@ -127,13 +125,13 @@ class Gateway:
             escalator=self.escalator,
         )
         self.sse = SseChannel()
-        self.timers = TimerPersistence(self.escalator, self.care)
+        self.timers = TimerPersistence(self.escalator, self.stores.timers)
         self.dispatcher = Dispatcher(
             build_channels(
                 notifiers or NotifierConfig.from_settings(settings), self._outbox, self.sse
             ),
-            roster_for=self.care.roster,
-            deliveries=self.care,
+            roster_for=self.stores.rosters.roster,
+            deliveries=self.stores.deliveries,
             on_tier_failure=self._tier_failed,
             clock=clock,
         )
@@ -141,7 +139,7 @@ class Gateway:
         self.sinks: list[AlertSink] = [self.timers, self.dispatcher, *(sinks or [])]
         self.ingest: MqttIngest | None = None
         self.pipeline = Pipeline(
-            self.processor, self.readings, self.records, sinks=self.sinks, clock=clock
+            self.processor, self.readings, self.stores, sinks=self.sinks, clock=clock
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -155,10 +153,7 @@ class Gateway:
     async def refresh_patient_flags(self) -> None:
         """Patient context for escalation (lives_alone, disability) from the patient records."""
         self.processor.patient_flags = {
-            p.patient_id: frozenset(
-                f for f, on in (("lives_alone", p.lives_alone), ("disability", p.disability)) if on
-            )
-            for p in await self.records.list_patients()
+            p.patient_id: p.flags for p in await self.stores.patients.patients()
         }
 
     def targets_for(self, patient_id: str) -> Targets:
@@ -170,24 +165,18 @@ class Gateway:
 
     async def start(self, *, mqtt: bool = True) -> None:
         await self.db.create_schema()
-        for dev in await self.records.load_devices():
+        for dev in await self.stores.patients.devices():
             self.registry.put(dev)
-        for p in await self.records.list_patients():
+        for p in await self.stores.patients.patients():
             if p.targets:
                 self.targets[p.patient_id] = DEFAULT_TARGETS.with_overrides(p.targets)
         by_tenant: dict[str, list[Alert]] = {}
-        for a in await self.records.active_alerts():
+        active = await self.stores.alerts.active()  # with their assignees
+        for a in active:
             by_tenant.setdefault(a.tenant, []).append(a)
-        active = [a for alerts in by_tenant.values() for a in alerts]
-        assignees = await self.care.assignees([a.alert_id for a in active])
-        if assignees:
-            by_tenant = {
-                t: [replace(a, assignee=assignees.get(a.alert_id, a.assignee)) for a in alerts]
-                for t, alerts in by_tenant.items()
-            }
         self.processor.books = {t: AlertBook(t, alerts) for t, alerts in by_tenant.items()}
         await self.refresh_patient_flags()
-        self.escalator.restore(await self.care.load_timers())
+        self.escalator.restore(await self.stores.timers.load())
         self.processor.rearm(active)  # alerts whose timer was lost get one; missed ones fire
         await self.timers.flush()
         tune_gc()
@@ -242,7 +231,7 @@ class Gateway:
         )
         await run_retention(
             self.readings,
-            self.db,
+            self.stores.deadletters,
             policy,
             interval_s=s.retention_interval_s,
             clock=self.clock,

@@ -20,6 +20,7 @@ from alerts.serialize import alert_to_json
 from devices.timeparse import format_ts
 from gateway.api.deps import GatewayDep
 from gateway.service import Gateway
+from gateway.storage import AuditEntry
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 audit_router = APIRouter(tags=["audit"])
@@ -76,7 +77,7 @@ async def list_alerts(
     until: datetime | None = None,
     limit: int = 200,
 ) -> list[dict[str, Any]]:
-    rows = await gw.records.list_alerts(
+    rows = await gw.stores.alerts.query(
         patient_id=patient_id,
         state=state,
         priority=priority,
@@ -85,13 +86,12 @@ async def list_alerts(
         until=until,
         limit=limit,
     )
-    assignees = await gw.care.assignees([a.alert_id for a in rows])
-    return [{**alert_to_json(a), "assignee": assignees.get(a.alert_id)} for a in rows]
+    return [alert_to_json(a) for a in rows]
 
 
 async def _current(gw: Gateway, alert_id: str) -> Alert:
     """The live state (the processor's book) when active, else the stored one."""
-    a = gw.processor.find(alert_id) or await gw.records.get_alert(alert_id)
+    a = gw.processor.find(alert_id) or await gw.stores.alerts.get(alert_id)
     if a is None:
         raise HTTPException(404, f"alert {alert_id!r} not found")
     return a
@@ -115,13 +115,13 @@ async def _audit_entries(gw: Gateway, alert_id: str) -> list[dict[str, Any]]:
     entries = [
         {
             "kind": "event",
-            "action": e.event,
+            "action": e.event.value,
             "at": format_ts(e.at),
             "by": e.actor,
             "client": e.client,
             "detail": e.detail,
         }
-        for e in await gw.records.alert_events(alert_id)
+        for e in await gw.stores.alerts.events(alert_id)
     ]
     entries += [
         {
@@ -132,7 +132,7 @@ async def _audit_entries(gw: Gateway, alert_id: str) -> list[dict[str, Any]]:
             "client": r.client,
             "detail": r.detail,
         }
-        for r in await gw.care.audit_log(subject_id=alert_id)
+        for r in await gw.stores.audit.entries(subject_id=alert_id)
     ]
     return sorted(entries, key=lambda e: str(e["at"]))
 
@@ -140,14 +140,12 @@ async def _audit_entries(gw: Gateway, alert_id: str) -> list[dict[str, Any]]:
 @router.get("/{alert_id}")
 async def get_alert(gw: GatewayDep, alert_id: str) -> dict[str, Any]:
     a = await _current(gw, alert_id)
-    events = await gw.records.alert_events(alert_id)
-    assignees = await gw.care.assignees([alert_id])
+    events = await gw.stores.alerts.events(alert_id)
     return {
         **alert_to_json(a),
-        "assignee": assignees.get(alert_id, a.assignee),
         "events": [
             {
-                "event": e.event,
+                "event": e.event.value,
                 "at": e.at.isoformat(),
                 "by": e.actor,
                 "client": e.client,
@@ -157,11 +155,11 @@ async def get_alert(gw: GatewayDep, alert_id: str) -> dict[str, Any]:
         ],
         "comments": [
             {"at": format_ts(r.at), "by": r.actor, "text": r.detail.get("text")}
-            for r in await gw.care.audit_log(subject_id=alert_id)
+            for r in await gw.stores.audit.entries(subject_id=alert_id)
             if r.action == "comment"
         ],
         "escalation": _timer_json(gw, alert_id),
-        "referrals": [r.referral_id for r in await gw.care.list_referrals(alert_id=alert_id)],
+        "referrals": [r.referral_id for r in await gw.stores.referrals.query(alert_id=alert_id)],
         "deliveries": [
             {
                 "channel": d.channel,
@@ -172,7 +170,7 @@ async def get_alert(gw: GatewayDep, alert_id: str) -> dict[str, Any]:
                 "at": format_ts(d.at),
                 "event": d.event,
             }
-            for d in await gw.care.deliveries(alert_id)
+            for d in await gw.stores.deliveries.of_alert(alert_id)
         ],
     }
 
@@ -187,16 +185,18 @@ async def _transition(
     gw: Gateway, client: str | None, event: AlertEvent, comment: str | None = None
 ) -> dict[str, Any]:
     event = gw.processor.record(event)  # book and escalation timers follow
-    await gw.records.save_events([event], client=client)
+    await gw.stores.alerts.save_events([event], client=client)
     if comment:
-        await gw.care.audit(
-            event.at,
-            event.actor,
-            client,
-            "comment",
-            "alert",
-            event.alert.alert_id,
-            {"text": comment, "with": event.event.value},
+        await gw.stores.audit.append(
+            AuditEntry(
+                event.at,
+                event.actor,
+                client,
+                "comment",
+                "alert",
+                event.alert.alert_id,
+                {"text": comment, "with": event.event.value},
+            )
         )
     await gw.pipeline.notify([event])
     return alert_to_json(event.alert)
@@ -217,8 +217,6 @@ async def acknowledge(
         event = acknowledge_alert(a, by, gw.clock())
     except ValueError as exc:
         raise HTTPException(409, str(exc)) from exc
-    if event.alert.assignee != a.assignee:
-        await gw.care.assign(alert_id, event.alert.assignee, by, event.at)
     return await _transition(gw, _client(request, client), event, body.comment)
 
 
@@ -255,10 +253,12 @@ async def escalate(
     except LookupError as exc:
         raise HTTPException(409, str(exc)) from exc
     cl = _client(request, client)
-    await gw.records.save_events([event], client=cl)
+    await gw.stores.alerts.save_events([event], client=cl)
     if body.comment:
-        await gw.care.audit(
-            event.at, event.actor, cl, "comment", "alert", alert_id, {"text": body.comment}
+        await gw.stores.audit.append(
+            AuditEntry(
+                event.at, event.actor, cl, "comment", "alert", alert_id, {"text": body.comment}
+            )
         )
     await gw.pipeline.notify([event])
     return {**alert_to_json(event.alert), "escalation": _timer_json(gw, alert_id)}
@@ -275,8 +275,10 @@ async def comment(
 ) -> dict[str, Any]:
     await _current(gw, alert_id)
     at, by = gw.clock(), _actor(body.by, user)
-    await gw.care.audit(
-        at, by, _client(request, client), "comment", "alert", alert_id, {"text": body.text}
+    await gw.stores.audit.append(
+        AuditEntry(
+            at, by, _client(request, client), "comment", "alert", alert_id, {"text": body.text}
+        )
     )
     return {"alert_id": alert_id, "at": format_ts(at), "by": by, "text": body.text}
 
@@ -296,9 +298,11 @@ async def assign(
     if a.active:
         # Keep the live book in step; assignment itself is audited, not a lifecycle event.
         gw.processor.book(a.tenant).record(AlertEvent(EventType.UPDATED, at, new))
-    await gw.care.assign(alert_id, body.assignee, by, at)
-    await gw.care.audit(
-        at, by, _client(request, client), "assign", "alert", alert_id, {"to": body.assignee}
+    await gw.stores.alerts.assign(alert_id, body.assignee, by, at)
+    await gw.stores.audit.append(
+        AuditEntry(
+            at, by, _client(request, client), "assign", "alert", alert_id, {"to": body.assignee}
+        )
     )
     return {**alert_to_json(new), "assignee": body.assignee}
 
@@ -365,10 +369,10 @@ async def refer(
         requested_at=now,
         evidence=await _evidence(gw, a, body.evidence_hours),
     )
-    await gw.care.save_referral(referral)
+    await gw.stores.referrals.save(referral)
     cl = _client(request, client)
-    await gw.care.audit(
-        now, by, cl, "refer", "referral", referral.referral_id, {"alert_id": alert_id}
+    await gw.stores.audit.append(
+        AuditEntry(now, by, cl, "refer", "referral", referral.referral_id, {"alert_id": alert_id})
     )
     alert = await _transition(gw, cl, refer_alert(a, by, now, referral.referral_id))
     return {"referral_id": referral.referral_id, "alert": alert, "fhir": to_fhir(referral)}
@@ -384,7 +388,9 @@ async def audit_log(
 ) -> list[dict[str, Any]]:
     """Non-transition actions (comments, assignments, roster and referral edits); alert
     transitions are in each alert's `/alerts/{id}/audit`."""
-    rows = await gw.care.audit_log(subject_id=subject_id, actor=actor, since=since, limit=limit)
+    rows = await gw.stores.audit.entries(
+        subject_id=subject_id, actor=actor, since=since, limit=limit
+    )
     return [
         {
             "at": format_ts(r.at),

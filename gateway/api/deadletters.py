@@ -14,10 +14,12 @@ router = APIRouter(prefix="/deadletters", tags=["deadletters"])
 async def list_deadletters(
     gw: GatewayDep, tenant: str | None = None, reason: str | None = None, limit: int = 200
 ) -> list[DeadLetterOut]:
-    rows = await gw.records.list_deadletters(tenant, reason, limit)
+    rows = await gw.stores.deadletters.query(
+        tenant=tenant or None, reason=reason or None, limit=limit
+    )
     return [
         DeadLetterOut(
-            id=r.id,
+            id=r.id or 0,
             tenant=r.tenant,
             topic=r.topic,
             reason=r.reason,

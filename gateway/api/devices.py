@@ -47,7 +47,7 @@ async def register_device(gw: GatewayDep, body: DeviceIn) -> DeviceOut:
     now = gw.clock()
     bindings = (Binding(body.patient_id, body.since or now),) if body.patient_id else ()
     dev = Device(body.device_id, body.tenant, body.kind, kiosk=body.kiosk, bindings=bindings)
-    await gw.records.save_device(dev, now)
+    await gw.stores.patients.save_device(dev, now)
     gw.registry.put(dev)
     return _out(dev)
 
@@ -57,7 +57,7 @@ async def bind(gw: GatewayDep, device_id: str, body: BindIn) -> DeviceOut:
     if device_id not in gw.registry:
         raise HTTPException(404, f"device {device_id!r} not found")
     dev = gw.registry.bind(device_id, body.patient_id, body.since or gw.clock())
-    await gw.records.save_device(dev, gw.clock())
+    await gw.stores.patients.save_device(dev, gw.clock())
     return _out(dev)
 
 
@@ -66,5 +66,5 @@ async def retire(gw: GatewayDep, device_id: str) -> DeviceOut:
     if device_id not in gw.registry:
         raise HTTPException(404, f"device {device_id!r} not found")
     dev = gw.registry.retire(device_id, gw.clock())
-    await gw.records.save_device(dev, gw.clock())
+    await gw.stores.patients.save_device(dev, gw.clock())
     return _out(dev)

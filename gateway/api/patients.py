@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Query
@@ -10,12 +11,12 @@ from alerts.targets import DEFAULT_TARGETS, TargetError
 from devices.kinds import Kind
 from gateway.api.deps import GatewayDep
 from gateway.api.schemas import PatientIn, PatientOut, ReadingOut
-from gateway.storage.models import PatientRow
+from gateway.storage import Patient
 
 router = APIRouter(prefix="/patients", tags=["patients"])
 
 
-def _out(p: PatientRow) -> PatientOut:
+def _out(p: Patient) -> PatientOut:
     return PatientOut(
         patient_id=p.patient_id,
         tenant=p.tenant,
@@ -24,18 +25,18 @@ def _out(p: PatientRow) -> PatientOut:
         lives_alone=p.lives_alone,
         disability=p.disability,
         care_team=p.care_team,
-        targets=p.targets or {},
+        targets=dict(p.targets),
     )
 
 
 @router.get("")
 async def list_patients(gw: GatewayDep, tenant: str | None = None) -> list[PatientOut]:
-    return [_out(p) for p in await gw.records.list_patients(tenant)]
+    return [_out(p) for p in await gw.stores.patients.patients(tenant or None)]
 
 
 @router.get("/{patient_id}")
 async def get_patient(gw: GatewayDep, patient_id: str) -> PatientOut:
-    p = await gw.records.get_patient(patient_id)
+    p = await gw.stores.patients.get_patient(patient_id)
     if p is None:
         raise HTTPException(404, f"patient {patient_id!r} not found")
     return _out(p)
@@ -43,26 +44,33 @@ async def get_patient(gw: GatewayDep, patient_id: str) -> PatientOut:
 
 @router.put("/{patient_id}")
 async def put_patient(gw: GatewayDep, patient_id: str, body: PatientIn) -> PatientOut:
-    row = await gw.records.upsert_patient(
-        patient_id, body.tenant, gw.clock(), **body.model_dump(exclude={"tenant"})
+    old = await gw.stores.patients.get_patient(patient_id)
+    p = Patient(
+        patient_id,
+        body.tenant,
+        old.created_at if old else gw.clock(),
+        targets=old.targets if old else {},
+        **body.model_dump(exclude={"tenant"}),
     )
-    return _out(row)
+    await gw.stores.patients.save_patient(p)
+    return _out(p)
 
 
 @router.put("/{patient_id}/targets")
 async def put_targets(gw: GatewayDep, patient_id: str, body: dict[str, float]) -> PatientOut:
     """Care-team overrides of alert limits, e.g. `{"target_systolic": 150}` for a frail elder."""
-    p = await gw.records.get_patient(patient_id)
+    p = await gw.stores.patients.get_patient(patient_id)
     if p is None:
         raise HTTPException(404, f"patient {patient_id!r} not found")
-    merged = {**(p.targets or {}), **body}
+    merged = {**p.targets, **body}
     try:
         targets = DEFAULT_TARGETS.with_overrides(merged)
     except TargetError as exc:
         raise HTTPException(422, {"detail": str(exc), "fields": list(exc.fields)}) from exc
-    row = await gw.records.upsert_patient(patient_id, p.tenant, gw.clock(), targets=merged)
+    p = replace(p, targets=merged)
+    await gw.stores.patients.save_patient(p)
     await gw.set_targets(patient_id, targets)
-    return _out(row)
+    return _out(p)
 
 
 @router.get("/{patient_id}/readings")

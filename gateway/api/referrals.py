@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from alerts.referral import Referral, ReferralState, ReferralTransitionError, to_fhir, transition
 from devices.timeparse import format_ts
 from gateway.api.deps import GatewayDep
+from gateway.storage import AuditEntry
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
 
@@ -47,12 +48,12 @@ async def list_referrals(
     patient_id: str | None = None,
     state: ReferralState | None = None,
 ) -> list[dict[str, Any]]:
-    rows = await gw.care.list_referrals(alert_id, patient_id, state.value if state else None)
+    rows = await gw.stores.referrals.query(alert_id=alert_id, patient_id=patient_id, state=state)
     return [referral_json(r) for r in rows]
 
 
 async def _get(gw: GatewayDep, referral_id: str) -> Referral:
-    r = await gw.care.get_referral(referral_id)
+    r = await gw.stores.referrals.get(referral_id)
     if r is None:
         raise HTTPException(404, f"referral {referral_id!r} not found")
     return r
@@ -91,9 +92,10 @@ async def act(
         new = transition(r, to, by, now, body.note)
     except ReferralTransitionError as exc:
         raise HTTPException(409, str(exc)) from exc
-    await gw.care.save_referral(new)
+    await gw.stores.referrals.save(new)
     client = request.headers.get("X-HMG-Client") or request.headers.get("user-agent")
-    await gw.care.audit(
-        now, by, client, action, "referral", referral_id, {"state": to.value, "note": body.note}
+    detail = {"state": to.value, "note": body.note}
+    await gw.stores.audit.append(
+        AuditEntry(now, by, client, action, "referral", referral_id, detail)
     )
     return referral_json(new)

@@ -13,6 +13,7 @@ from alerts.roster import CHANNELS, CareTeam, Contact, Member, Roster, Rotation
 from devices.timeparse import format_ts
 from gateway.api.deps import GatewayDep
 from gateway.service import Gateway
+from gateway.storage import AuditEntry
 
 router = APIRouter(prefix="/rosters", tags=["rosters"])
 UserHeader = Annotated[str | None, Header(alias="X-HMG-User")]
@@ -108,12 +109,14 @@ async def _audit(
     gw: Gateway, request: Request, by: str, action: str, kind: str, key: str, detail: Any
 ) -> None:
     client = request.headers.get("X-HMG-Client") or request.headers.get("user-agent")
-    await gw.care.audit(gw.clock(), by, client, action, kind, key, {"value": detail})
+    await gw.stores.audit.append(
+        AuditEntry(gw.clock(), by, client, action, kind, key, {"value": detail})
+    )
 
 
 @router.get("")
 async def get_roster(gw: GatewayDep, tenant: str | None = None) -> dict[str, Any]:
-    return roster_json(await gw.care.roster(tenant), gw.clock())
+    return roster_json(await gw.stores.rosters.roster(tenant), gw.clock())
 
 
 @router.put("/members/{member_id}")
@@ -131,7 +134,7 @@ async def put_member(
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
-    await gw.care.put_member(m, gw.clock())
+    await gw.stores.rosters.put_member(m, gw.clock())
     await _audit(gw, request, user or body.by, "put", "member", member_id, _member_json(m))
     return _member_json(m)
 
@@ -140,12 +143,12 @@ async def put_member(
 async def put_team(
     gw: GatewayDep, request: Request, team_id: str, body: TeamIn, user: UserHeader = None
 ) -> dict[str, Any]:
-    roster = await gw.care.roster(body.tenant)
+    roster = await gw.stores.rosters.roster(body.tenant)
     missing = [m for m in body.members if m not in roster.members]
     if missing:
         raise HTTPException(422, f"unknown member(s): {', '.join(missing)}")
     t = CareTeam(team_id, body.tenant, body.name, body.kind, tuple(body.members))
-    await gw.care.put_team(t, gw.clock())
+    await gw.stores.rosters.put_team(t, gw.clock())
     out = {"team_id": team_id, **body.model_dump(exclude={"by"})}
     await _audit(gw, request, user or body.by, "put", "team", team_id, out)
     return out
@@ -168,7 +171,7 @@ async def put_rotation(
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
-    await gw.care.put_rotation(rot, gw.clock())
+    await gw.stores.rosters.put_rotation(rot, gw.clock())
     out = {"rotation_id": rotation_id, **body.model_dump(mode="json", exclude={"by"})}
     await _audit(gw, request, user or body.by, "put", "rotation", rotation_id, out)
     return {**out, "on_call_now": rot.on_call(gw.clock())}
@@ -177,7 +180,7 @@ async def put_rotation(
 @router.get("/rotations/{rotation_id}/on-call")
 async def on_call(gw: GatewayDep, rotation_id: str, at: datetime | None = None) -> dict[str, Any]:
     """Who is on call now (or at `at`)."""
-    roster = await gw.care.roster()
+    roster = await gw.stores.rosters.roster()
     rot = roster.rotations.get(rotation_id)
     if rot is None:
         raise HTTPException(404, f"rotation {rotation_id!r} not found")
@@ -191,10 +194,16 @@ async def on_call(gw: GatewayDep, rotation_id: str, at: datetime | None = None) 
 async def delete(
     gw: GatewayDep, request: Request, kind: str, key: str, by: str, user: UserHeader = None
 ) -> None:
-    singular = {"members": "member", "teams": "team", "rotations": "rotation"}.get(kind)
-    if singular is None:
+    rosters = gw.stores.rosters
+    parts = {
+        "members": ("member", rosters.delete_member),
+        "teams": ("team", rosters.delete_team),
+        "rotations": ("rotation", rosters.delete_rotation),
+    }
+    if kind not in parts:
         raise HTTPException(404, f"unknown roster part {kind!r}")
-    if not await gw.care.delete(singular, key):
+    singular, remove = parts[kind]
+    if not await remove(key):
         raise HTTPException(404, f"{singular} {key!r} not found")
     await _audit(gw, request, user or by, "delete", singular, key, None)
 
@@ -207,7 +216,7 @@ async def put_emergency_contacts(
     body: EmergencyContactsIn,
     user: UserHeader = None,
 ) -> list[dict[str, Any]]:
-    patient = await gw.records.get_patient(patient_id)
+    patient = await gw.stores.patients.get_patient(patient_id)
     if patient is None:
         raise HTTPException(404, f"patient {patient_id!r} not found")
     members = [
@@ -221,9 +230,7 @@ async def put_emergency_contacts(
         )
         for i, c in enumerate(body.contacts)
     ]
-    await gw.care.set_emergency_contacts(
-        patient_id, patient.tenant, members, [c.relation for c in body.contacts]
-    )
+    await gw.stores.rosters.set_emergency_contacts(patient_id, patient.tenant, members)
     out = [_member_json(m) for m in members]
     await _audit(gw, request, user or body.by, "put", "emergency_contacts", patient_id, out)
     return out

@@ -22,25 +22,13 @@ from alerts.roster import Roster
 from alerts.serialize import event_to_json
 from devices.model import utcnow
 from gateway.notifiers.base import Channel, Notification, Receipt, idempotency_key
+from gateway.storage.deliveries import Delivery
 
 log = logging.getLogger(__name__)
 
 
 class DeliveryLog(Protocol):
-    async def record_delivery(
-        self,
-        *,
-        key: str,
-        alert_id: str,
-        event: str,
-        channel: str,
-        target: str,
-        status: str,
-        attempts: int,
-        at: datetime,
-        error: str | None = None,
-        receipt: dict[str, Any] | None = None,
-    ) -> None: ...
+    async def record(self, d: Delivery) -> None: ...
 
 
 class Dispatcher:
@@ -107,17 +95,19 @@ class Dispatcher:
         if self.deliveries is None:
             return
         try:
-            await self.deliveries.record_delivery(
-                key=n.key,
-                alert_id=n.event.alert.alert_id,
-                event=n.event.event.value,
-                channel=r.channel,
-                target=r.target,
-                status="delivered" if r.ok else "failed",
-                attempts=r.attempts,
-                at=self.clock(),
-                error=r.error,
-                receipt=dict(r.detail),
+            await self.deliveries.record(
+                Delivery(
+                    key=n.key,
+                    alert_id=n.event.alert.alert_id,
+                    event=n.event.event.value,
+                    channel=r.channel,
+                    target=r.target,
+                    status="delivered" if r.ok else "failed",
+                    attempts=r.attempts,
+                    at=self.clock(),
+                    error=r.error,
+                    receipt=dict(r.detail),
+                )
             )
         except Exception:
             log.exception("could not record a delivery of %s", n.key)

@@ -1,16 +1,40 @@
-"""Durable storage: the relational record and the readings store backends."""
+"""Durable storage, one store per concern: readings (SQL or InfluxDB), alerts and their events,
+escalation timers, audit, referrals, rosters, patients and devices, deliveries, dead letters.
 
-from gateway.storage.care import CareStore
-from gateway.storage.database import Database
+Tables are declared in `gateway.storage.tables`; row classes never leave this package (stores
+take and return domain values).
+"""
+
+from gateway.storage.alerts import AlertStore, StoredEvent
+from gateway.storage.audit import AuditEntry, AuditStore
+from gateway.storage.database import Database, Transaction
+from gateway.storage.deadletters import DeadLetter, DeadLetterStore
+from gateway.storage.deliveries import Delivery, DeliveryStore
+from gateway.storage.patients import Patient, PatientStore
 from gateway.storage.readings import ReadingStore, SqlReadingStore, StoreUnavailableError
-from gateway.storage.records import DeadLetter, RecordStore
+from gateway.storage.referrals import ReferralStore
+from gateway.storage.rosters import RosterStore
+from gateway.storage.stores import Stores
+from gateway.storage.timers import TimerStore
 
 __all__ = [
-    "CareStore",
+    "AlertStore",
+    "AuditEntry",
+    "AuditStore",
     "Database",
     "DeadLetter",
+    "DeadLetterStore",
+    "Delivery",
+    "DeliveryStore",
+    "Patient",
+    "PatientStore",
     "ReadingStore",
-    "RecordStore",
+    "ReferralStore",
+    "RosterStore",
     "SqlReadingStore",
     "StoreUnavailableError",
+    "StoredEvent",
+    "Stores",
+    "TimerStore",
+    "Transaction",
 ]

@@ -9,8 +9,8 @@ Schema management differs by backend, on purpose:
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from gateway.storage.models import Base
+from gateway.storage.tables import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -39,13 +39,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def all_metadata() -> MetaData:
-    """`Base.metadata` after importing every module of `gateway.storage` (each registers its
-    tables, including ones added by other modules such as `care`)."""
-    import gateway.storage as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if mod.name != "migrations":
-            importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    """The whole relational schema (every table is declared in `gateway.storage.tables`)."""
     return Base.metadata
 
 
@@ -67,6 +61,19 @@ def upgrade_head(connection: Connection) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, "head")
+
+
+class Transaction:
+    """One open database transaction that several stores write into, committed as a whole.
+
+    Opaque outside `gateway.storage`: callers pass it on to store methods (`tx=`) and never
+    touch the session inside.
+    """
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
 
 class Database:
@@ -93,6 +100,23 @@ class Database:
 
     def session(self) -> AsyncSession:
         return self.sessions()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """A transaction for several stores' writes: committed when the block ends, rolled
+        back (nothing written) when it raises."""
+        async with self.sessions() as s, s.begin():
+            yield Transaction(s)
+
+    @asynccontextmanager
+    async def writing(self, tx: Transaction | None) -> AsyncIterator[AsyncSession]:
+        """The session a store writes with: the caller's transaction if given (the caller
+        commits), else a transaction of its own, committed when the block ends."""
+        if tx is not None:
+            yield tx.session
+            return
+        async with self.sessions() as s, s.begin():
+            yield s
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -22,7 +22,7 @@ from gateway.storage.history import (
     cut_strip,
     metric_names,
 )
-from gateway.storage.models import ReadingRow
+from gateway.storage.tables import ReadingRow
 
 VITAL_KINDS = (Kind.BP, Kind.GLUCOSE, Kind.HR, Kind.SPO2, Kind.WEIGHT, Kind.STATUS)
 

@@ -16,11 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from sqlalchemy import delete
-
 from devices.kinds import Kind
-from gateway.storage.database import Database
-from gateway.storage.models import DeadLetterRow
+from gateway.storage.deadletters import DeadLetterStore
 from gateway.storage.readings import ReadingStore
 
 log = logging.getLogger(__name__)
@@ -49,7 +46,7 @@ class RetentionPolicy:
 
 
 async def apply_retention(
-    readings: ReadingStore, db: Database, policy: RetentionPolicy, now: datetime
+    readings: ReadingStore, deadletters: DeadLetterStore, policy: RetentionPolicy, now: datetime
 ) -> dict[str, int]:
     """Delete everything past its retention; return what was removed per kind (-1: unknown)."""
     removed: dict[str, int] = {}
@@ -58,17 +55,13 @@ async def apply_retention(
             removed[kind.value] = await readings.delete_before(kind, now - timedelta(days=days))
     if policy.deadletter_days > 0:
         cutoff = now - timedelta(days=policy.deadletter_days)
-        async with db.session() as s, s.begin():
-            result = await s.execute(
-                delete(DeadLetterRow).where(DeadLetterRow.received_at < cutoff)
-            )
-        removed["deadletters"] = int(getattr(result, "rowcount", -1))
+        removed["deadletters"] = await deadletters.delete_before(cutoff)
     return removed
 
 
 async def run_retention(
     readings: ReadingStore,
-    db: Database,
+    deadletters: DeadLetterStore,
     policy: RetentionPolicy,
     *,
     interval_s: float,
@@ -82,7 +75,7 @@ async def run_retention(
         await asyncio.wait_for(stop.wait(), min(first_delay_s, interval_s))
     while not stop.is_set():
         try:
-            removed = await apply_retention(readings, db, policy, clock())
+            removed = await apply_retention(readings, deadletters, policy, clock())
             log.info("retention applied: %s", removed)
         except Exception:
             log.exception("retention run failed; will retry at the next interval")

@@ -23,7 +23,7 @@ async def test_fhir_observation_search_round_trips_through_the_codec(tmp_path: P
     await gw.start(mqtt=False)
     now = utcnow()
     dev = Device("cuff-1", "t1", "bp", bindings=(Binding("p-1", now - timedelta(days=1)),))
-    await gw.records.save_device(dev, now)
+    await gw.stores.patients.save_device(dev, now)
     gw.registry.put(dev)
     payload = v1(
         "cuff-1", "bp", 5, {"systolic": 140, "diastolic": 90, "pulse": 70, "unit": "mmHg"}, now

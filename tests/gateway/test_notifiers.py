@@ -25,6 +25,7 @@ from gateway.notifiers import (
     render_text,
     verify,
 )
+from gateway.storage import Delivery
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -206,16 +207,15 @@ async def test_a_raising_channel_is_recorded_as_a_failed_delivery() -> None:
         async def deliver(self, n: Notification) -> Receipt:
             raise RuntimeError("boom")
 
-    recorded: list[dict[str, object]] = []
+    recorded: list[Delivery] = []
 
     class Log:
-        async def record_delivery(self, **kw: object) -> None:
-            recorded.append(kw)
+        async def record(self, d: Delivery) -> None:
+            recorded.append(d)
 
     d = Dispatcher([Broken()], deliveries=Log(), clock=lambda: T0 + timedelta(seconds=1))
     await d.send([crisis_event(escalation=False)])
-    assert recorded[0]["status"] == "failed"
-    assert recorded[0]["channel"] == "broken"
+    assert (recorded[0].status, recorded[0].channel) == ("failed", "broken")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])

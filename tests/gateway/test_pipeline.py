@@ -19,8 +19,8 @@ from gateway.pipeline import Pipeline
 from gateway.processor import Inbound, Processor
 from gateway.storage import (
     Database,
-    RecordStore,
     SqlReadingStore,
+    Stores,
     StoreUnavailableError,
 )
 from tests.support.wire import v1
@@ -76,7 +76,7 @@ async def pipeline(tmp_path: Path) -> AsyncIterator[Pipeline]:
     await db.create_schema()
     engine = DetectionEngine(factories={"fake": HighSystolic})
     proc = Processor(DeviceRegistry(auto_bind=True), engine, late_after=timedelta(minutes=10))
-    yield Pipeline(proc, FlakyStore(db), RecordStore(db), clock=lambda: T0)
+    yield Pipeline(proc, FlakyStore(db), Stores.of(db), clock=lambda: T0)
     await db.dispose()
 
 
@@ -89,7 +89,7 @@ async def test_duplicates_stored_once_and_detected_once(pipeline: Pipeline) -> N
         ("opened", "bp.hypertensive_crisis")
     ]
     assert again.events == []
-    stored = await pipeline.records.list_alerts(patient_id="cuff-1")
+    stored = await pipeline.stores.alerts.query(patient_id="cuff-1")
     assert [a.code for a in stored] == ["bp.hypertensive_crisis"]
     rows = await pipeline.readings.query("cuff-1", Kind.BP, T0 - timedelta(1), T0 + timedelta(1))
     assert [r.seq for r in rows] == [1, 2]
@@ -114,7 +114,7 @@ async def test_rejects_are_kept_with_reason(pipeline: Pipeline) -> None:
     spoof = Inbound("hm/v1/t/cuff-2/bp", bp(5, 120, 80).payload, T0)
     result = await pipeline.handle([bad, spoof, bp(3, 120, 80)])
     assert (result.rejected, result.stored) == (2, 1)
-    reasons = sorted(d.reason for d in await pipeline.records.list_deadletters())
+    reasons = sorted(d.reason for d in await pipeline.stores.deadletters.query())
     assert reasons == ["malformed", "topic_mismatch"]
 
 

@@ -24,6 +24,7 @@ from gateway.policies import load_policy
 from gateway.processor import Inbound
 from gateway.service import Gateway
 from gateway.settings import Settings
+from gateway.storage import Patient
 from tests.support.wire import v1
 
 pytestmark = pytest.mark.integration
@@ -116,7 +117,7 @@ async def test_escalation_restart_ack_referral_webhooks_and_auto_resolve(
     gw = make_gateway(tmp_path, clock, receiver)
     await gw.start(mqtt=False)
     dev = Device("cuff-1", "demo", "bp", bindings=(Binding("p-001", T0 - timedelta(days=1)),))
-    await gw.records.save_device(dev, T0)
+    await gw.stores.patients.save_device(dev, T0)
     gw.registry.put(dev)
 
     # Repeated abnormal readings: one alert.
@@ -210,7 +211,7 @@ async def test_escalation_restart_ack_referral_webhooks_and_auto_resolve(
         r = await c.post(f"/alerts/{alert_id}/resolve", json={"by": "dr.wang"})
         assert r.json()["state"] == "resolved"
     assert gw.escalator.get(alert_id) is None
-    assert alert_id not in {t.alert_id for t in await gw.care.load_timers()}
+    assert alert_id not in {t.alert_id for t in await gw.stores.timers.load()}
 
     # Webhooks: every event delivered once, signed, after one transient failure each.
     await gw.dispatcher.drain()
@@ -222,11 +223,11 @@ async def test_escalation_restart_ack_referral_webhooks_and_auto_resolve(
     for kind in ("opened", "escalated", "acknowledged", "referred", "resolved"):
         assert kind in kinds
     assert len(receiver.delivered) == len(set(receiver.delivered))
-    deliveries = await gw.care.deliveries(alert_id)
+    deliveries = await gw.stores.deliveries.of_alert(alert_id)
     hooks = [d for d in deliveries if d.channel == "webhook"]
     assert hooks
     assert all(d.status == "delivered" and d.attempts == 2 for d in hooks)
-    assert all(d.receipt["body"]["receipt"] == d.idempotency_key for d in hooks)
+    assert all(d.receipt["body"]["receipt"] == d.key for d in hooks)
     await gw.stop()
 
 
@@ -237,8 +238,8 @@ async def test_living_alone_patient_escalates_faster_in_the_gateway(
     gw = make_gateway(tmp_path, clock, receiver)
     await gw.start(mqtt=False)
     dev = Device("cuff-1", "demo", "bp", bindings=(Binding("p-001", T0 - timedelta(days=1)),))
-    await gw.records.save_device(dev, T0)
-    await gw.records.upsert_patient("p-001", "demo", T0, lives_alone=True)
+    await gw.stores.patients.save_device(dev, T0)
+    await gw.stores.patients.save_patient(Patient("p-001", "demo", T0, lives_alone=True))
     await gw.refresh_patient_flags()
     gw.registry.put(dev)
     await gw.pipeline.handle([bp(1, clock.at(0), 195, 125)])
@@ -247,7 +248,7 @@ async def test_living_alone_patient_escalates_faster_in_the_gateway(
     assert event.detail["escalation"]["tier_name"] == "emergency_contact"
     assert event.detail["escalation"]["context"] == ["lives_alone"]
     alert_id = event.alert.alert_id
-    assert alert_id in {t.alert_id for t in await gw.care.load_timers()}
+    assert alert_id in {t.alert_id for t in await gw.stores.timers.load()}
 
     # Auto-resolve when readings are back to normal; the timer goes with it.
     resolved = []
@@ -256,7 +257,7 @@ async def test_living_alone_patient_escalates_faster_in_the_gateway(
     assert [e.event for e in resolved][-1] is EventType.RESOLVED
     await gw.pipeline.tick()
     assert gw.escalator.get(alert_id) is None
-    assert alert_id not in {t.alert_id for t in await gw.care.load_timers()}
+    assert alert_id not in {t.alert_id for t in await gw.stores.timers.load()}
     await gw.dispatcher.drain()
     await gw.stop()
 
@@ -267,7 +268,9 @@ async def test_rosters_are_editable_through_the_api_and_audited(
     clock = Clock(T0)
     gw = make_gateway(tmp_path, clock, receiver)
     await gw.start(mqtt=False)
-    await gw.records.upsert_patient("p-001", "demo", T0, care_team="fd-1", lives_alone=True)
+    await gw.stores.patients.save_patient(
+        Patient("p-001", "demo", T0, care_team="fd-1", lives_alone=True)
+    )
     app = create_app(gateway=gw)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         for mid, lang in (("dr.li", "zh-CN"), ("dr.chen", "en")):
@@ -304,7 +307,7 @@ async def test_rosters_are_editable_through_the_api_and_audited(
                   "contacts": [{"channel": "sms", "address": "+86-daughter"}]}]},
         )  # fmt: skip
         assert r.status_code == 200
-        roster = await gw.care.roster("demo")
+        roster = await gw.stores.rosters.roster("demo")
         people = roster.resolve(
             ["patient:care_team", "patient:emergency_contact", "rotation:oncall"], "p-001", T0
         )

@@ -63,11 +63,11 @@ async def register(
 ) -> None:
     for device_id, patient_id in bindings.items():
         dev = Device(device_id, tenant, "", bindings=(Binding(patient_id, since),))
-        await gw.records.save_device(dev, since)
+        await gw.stores.patients.save_device(dev, since)
         gw.registry.put(dev)
     for device_id in kiosks:
         dev = Device(device_id, tenant, "", kiosk=True)
-        await gw.records.save_device(dev, since)
+        await gw.stores.patients.save_device(dev, since)
         gw.registry.put(dev)
 
 
@@ -159,7 +159,7 @@ async def test_real_af_record_raises_ecg_af_through_the_broker(
         messages = list(wfdb_messages(data_dir / "ecg" / "cinc2017" / "A00005", tenant="t1",
                                       device_id="patch-af", start=start))  # fmt: skip
         await play(gw, mosquitto, clock, messages, "cinc")
-        alerts = await gw.records.list_alerts(patient_id="p-af", code="ecg.af")
+        alerts = await gw.stores.alerts.query(patient_id="p-af", code="ecg.af")
     finally:
         await gw.stop()
     assert len(alerts) == 1

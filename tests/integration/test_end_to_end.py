@@ -48,7 +48,7 @@ async def test_readings_and_alerts_flow_through_broker_and_api(
     now = utcnow()
     for dev, pid in (("cuff-1", "p-001"), ("cgm-1", "p-002")):
         d = Device(dev, "t1", "bp", bindings=(Binding(pid, now - timedelta(days=1)),))
-        await gw.records.save_device(d, now)
+        await gw.stores.patients.save_device(d, now)
         gw.registry.put(d)
     assert gw.ingest is not None
     assert await gw.ingest.wait_connected(10)

@@ -222,7 +222,7 @@ async def start_gateway(
         dev = Device(
             f"hr-{i:02d}", TENANT, "hr", bindings=(Binding(f"p-{i:02d}", now - timedelta(days=1)),)
         )
-        await gw.records.save_device(dev, now)
+        await gw.stores.patients.save_device(dev, now)
     return gw
 
 

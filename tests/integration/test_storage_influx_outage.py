@@ -51,7 +51,7 @@ async def start_gateway(settings: Settings) -> Gateway:
     await gw.start()
     now = utcnow()
     dev = Device("hr-1", "t1", "hr", bindings=(Binding("p-1", now - timedelta(days=1)),))
-    await gw.records.save_device(dev, now)
+    await gw.stores.patients.save_device(dev, now)
     gw.registry.put(dev)
     assert gw.ingest is not None
     assert await gw.ingest.wait_connected(10)

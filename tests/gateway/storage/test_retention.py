@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from devices.kinds import Kind
-from gateway.storage import Database, DeadLetter, RecordStore, SqlReadingStore
+from gateway.storage import Database, DeadLetter, DeadLetterStore, SqlReadingStore
 from gateway.storage.retention import RetentionPolicy, apply_retention, run_retention
 from tests.gateway.storage.helpers import T0, bp, ecg_chunks, glucose
 
@@ -27,15 +27,15 @@ async def db(db_url: str) -> AsyncIterator[Database]:
 async def test_old_ecg_goes_vitals_stay(db: Database) -> None:
     store = SqlReadingStore(db)
     await store.write([*ecg_chunks(3.0), bp(1), glucose(1, 5.0)])
-    await RecordStore(db).save_deadletters([DeadLetter("t1", "x", "json", "", b"", T0)])
+    await DeadLetterStore(db).save([DeadLetter("t1", "x", "json", "", b"", T0)])
     now = T0 + timedelta(days=31)
-    removed = await apply_retention(store, db, POLICY, now)
+    removed = await apply_retention(store, DeadLetterStore(db), POLICY, now)
     assert removed["ecg"] == 3
     assert removed["bp"] == 0
     assert removed["deadletters"] == 1
     left = await store.query("p-1", None, T0 - timedelta(days=1), now)
     assert sorted(r.kind.value for r in left) == ["bp", "glucose"]
-    removed = await apply_retention(store, db, POLICY, T0 + timedelta(days=3651))
+    removed = await apply_retention(store, DeadLetterStore(db), POLICY, T0 + timedelta(days=3651))
     assert removed["bp"] == 1
     assert await store.query("p-1", None, T0 - timedelta(days=1), now) == []
 
@@ -55,7 +55,7 @@ async def test_scheduled_job_runs_until_stopped(db: Database) -> None:
     task = asyncio.create_task(
         run_retention(
             store,
-            db,
+            DeadLetterStore(db),
             POLICY,
             interval_s=0.05,
             clock=lambda: T0 + timedelta(days=40),

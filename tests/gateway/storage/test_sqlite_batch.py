@@ -12,8 +12,8 @@ from sqlalchemy import select
 from devices.kinds import Kind
 from devices.model import Reading
 from gateway.storage import Database, SqlReadingStore
-from gateway.storage.models import ReadingRow
 from gateway.storage.sqlite_batch import key_query, sqlite_datetime
+from gateway.storage.tables import ReadingRow
 
 CST = timezone(timedelta(hours=8))
 

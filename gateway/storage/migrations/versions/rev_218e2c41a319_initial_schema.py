@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.storage.models
+import gateway.storage.tables
 
 revision: str = "218e2c41a319"
 down_revision: str | None = None
@@ -30,12 +30,12 @@ def upgrade() -> None:
         sa.Column("priority", sa.String(length=8), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("technical", sa.Boolean(), nullable=False),
-        sa.Column("opened_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("source_ts", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("resolved_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("opened_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("source_ts", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "acknowledged_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=True
+            "acknowledged_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=True
         ),
         sa.Column("acknowledged_by", sa.String(length=128), nullable=True),
         sa.Column("escalation_tier", sa.Integer(), nullable=False),
@@ -56,7 +56,7 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        sa.Column("at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=128), nullable=True),
         sa.Column("client", sa.String(length=200), nullable=True),
         sa.Column("action", sa.String(length=32), nullable=False),
@@ -75,7 +75,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=32), nullable=False),
         sa.Column("lang", sa.String(length=8), nullable=False),
         sa.Column("contacts", sa.JSON(), nullable=False),
-        sa.Column("updated_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("member_id"),
     )
     op.create_index(op.f("ix_care_members_tenant"), "care_members", ["tenant"], unique=False)
@@ -86,7 +86,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("members", sa.JSON(), nullable=False),
-        sa.Column("updated_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("team_id"),
     )
     op.create_index(op.f("ix_care_teams_tenant"), "care_teams", ["tenant"], unique=False)
@@ -103,7 +103,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=32), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column("received_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_deadletters_reason"), "deadletters", ["reason"], unique=False)
@@ -114,8 +114,8 @@ def upgrade() -> None:
         sa.Column("tenant", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("kiosk", sa.Boolean(), nullable=False),
-        sa.Column("created_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("retired_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("retired_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("device_id"),
     )
     op.create_index(op.f("ix_devices_tenant"), "devices", ["tenant"], unique=False)
@@ -156,7 +156,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("receipt", sa.JSON(), nullable=False),
-        sa.Column("at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(
@@ -177,9 +177,9 @@ def upgrade() -> None:
         sa.Column("tenant", sa.String(length=64), nullable=False),
         sa.Column("team_id", sa.String(length=64), nullable=False),
         sa.Column("members", sa.JSON(), nullable=False),
-        sa.Column("start", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("start", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("shift_s", sa.Float(), nullable=False),
-        sa.Column("updated_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("rotation_id"),
     )
     op.create_index(
@@ -195,7 +195,7 @@ def upgrade() -> None:
         sa.Column("disability", sa.Boolean(), nullable=False),
         sa.Column("care_team", sa.String(length=64), nullable=True),
         sa.Column("targets", sa.JSON(), nullable=False),
-        sa.Column("created_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("patient_id"),
     )
     op.create_index(op.f("ix_patients_tenant"), "patients", ["tenant"], unique=False)
@@ -212,8 +212,8 @@ def upgrade() -> None:
         sa.Column("device_id", sa.String(length=128), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
-        sa.Column("ts", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("received_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ts", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("values", sa.JSON(), nullable=False),
         sa.Column("attrs", sa.JSON(), nullable=False),
         sa.Column("flags", sa.String(length=200), nullable=False),
@@ -234,7 +234,7 @@ def upgrade() -> None:
         sa.Column("alert_id", sa.String(length=64), nullable=False),
         sa.Column("assignee", sa.String(length=128), nullable=True),
         sa.Column("assigned_by", sa.String(length=128), nullable=False),
-        sa.Column("assigned_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("assigned_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["alert_id"],
             ["alerts.alert_id"],
@@ -251,7 +251,7 @@ def upgrade() -> None:
         ),
         sa.Column("alert_id", sa.String(length=64), nullable=False),
         sa.Column("event", sa.String(length=16), nullable=False),
-        sa.Column("at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=128), nullable=True),
         sa.Column("client", sa.String(length=128), nullable=True),
         sa.Column("detail", sa.JSON(), nullable=False),
@@ -267,7 +267,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("device_id", sa.String(length=128), nullable=False),
         sa.Column("patient_id", sa.String(length=64), nullable=False),
-        sa.Column("since", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("since", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["device_id"],
             ["devices.device_id"],
@@ -288,7 +288,7 @@ def upgrade() -> None:
         sa.Column("group", sa.String(length=128), nullable=False),
         sa.Column("priority", sa.String(length=8), nullable=False),
         sa.Column("tier", sa.Integer(), nullable=False),
-        sa.Column("due_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("due_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reason", sa.String(length=16), nullable=False),
         sa.Column("repeats", sa.Integer(), nullable=False),
         sa.Column("flags", sa.JSON(), nullable=False),
@@ -316,9 +316,9 @@ def upgrade() -> None:
         sa.Column("green_channel", sa.Boolean(), nullable=False),
         sa.Column("requested_by", sa.String(length=128), nullable=False),
         sa.Column(
-            "requested_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False
+            "requested_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False
         ),
-        sa.Column("updated_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("updated_by", sa.String(length=128), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("evidence", sa.JSON(), nullable=False),

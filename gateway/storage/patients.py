@@ -1,0 +1,143 @@
+"""Patients and the devices that measure them (with each device's binding history)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+from sqlalchemy import select
+
+from devices.registry import Binding, Device
+from gateway.storage.database import Database, Transaction
+from gateway.storage.tables import BindingRow, DeviceRow, PatientRow
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """A monitored person. `lives_alone` and `disability` shape escalation; `targets` are the
+    care team's overrides of alert limits (see `alerts.targets`)."""
+
+    patient_id: str
+    tenant: str
+    created_at: datetime
+    name: str | None = None
+    birth_year: int | None = None
+    lives_alone: bool = False
+    disability: bool = False
+    care_team: str | None = None
+    targets: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        if not self.patient_id or not self.tenant:
+            raise ValueError("a patient needs an id and a tenant")
+        if self.created_at.tzinfo is None:
+            raise ValueError("created_at must be timezone-aware")
+
+    @property
+    def flags(self) -> frozenset[str]:
+        """The context flags escalation policies read (`lives_alone`, `disability`)."""
+        return frozenset(
+            f
+            for f, on in (("lives_alone", self.lives_alone), ("disability", self.disability))
+            if on
+        )
+
+
+def _patient_of(r: PatientRow) -> Patient:
+    return Patient(
+        patient_id=r.patient_id,
+        tenant=r.tenant,
+        created_at=r.created_at,
+        name=r.name,
+        birth_year=r.birth_year,
+        lives_alone=r.lives_alone,
+        disability=r.disability,
+        care_team=r.care_team,
+        targets=MappingProxyType(dict(r.targets or {})),
+    )
+
+
+class PatientStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- patients -------------------------------------------------------------------------
+    async def save_patient(self, p: Patient, *, tx: Transaction | None = None) -> None:
+        """Insert the patient or replace every field of the stored one."""
+        async with self.db.writing(tx) as s:
+            row = await s.get(PatientRow, p.patient_id)
+            if row is None:
+                row = PatientRow(patient_id=p.patient_id)
+                s.add(row)
+            row.tenant, row.created_at, row.name = p.tenant, p.created_at, p.name
+            row.birth_year, row.lives_alone, row.disability = (
+                p.birth_year, p.lives_alone, p.disability,
+            )  # fmt: skip
+            row.care_team, row.targets = p.care_team, dict(p.targets)
+
+    async def get_patient(self, patient_id: str, tenant: str | None = None) -> Patient | None:
+        async with self.db.session() as s:
+            row = await s.get(PatientRow, patient_id)
+        if row is None or (tenant is not None and row.tenant != tenant):
+            return None
+        return _patient_of(row)
+
+    async def patients(self, tenant: str | None = None) -> list[Patient]:
+        """By patient id (of one tenant, or all when None)."""
+        stmt = select(PatientRow).order_by(PatientRow.patient_id)
+        if tenant is not None:
+            stmt = stmt.where(PatientRow.tenant == tenant)
+        async with self.db.session() as s:
+            return [_patient_of(r) for r in (await s.scalars(stmt)).all()]
+
+    # -- devices --------------------------------------------------------------------------
+    async def save_device(
+        self, device: Device, now: datetime, *, tx: Transaction | None = None
+    ) -> None:
+        """Insert or replace a device and its binding history; binds create missing patients."""
+        async with self.db.writing(tx) as s:
+            row = await s.get(DeviceRow, device.device_id)
+            if row is None:
+                row = DeviceRow(device_id=device.device_id, created_at=now)
+                s.add(row)
+            row.tenant, row.kind, row.kiosk = device.tenant, device.kind, device.kiosk
+            row.retired_at = device.retired_at
+            await s.flush()
+            stmt = select(BindingRow).where(BindingRow.device_id == device.device_id)
+            for old in (await s.scalars(stmt)).all():
+                await s.delete(old)
+            for b in device.bindings:
+                s.add(
+                    BindingRow(device_id=device.device_id, patient_id=b.patient_id, since=b.since)
+                )
+                if await s.get(PatientRow, b.patient_id) is None:
+                    s.add(
+                        PatientRow(
+                            patient_id=b.patient_id,
+                            tenant=device.tenant,
+                            created_at=now,
+                            targets={},
+                        )
+                    )
+
+    async def devices(self) -> list[Device]:
+        """Every device with its bindings in time order (the registry is loaded from these)."""
+        async with self.db.session() as s:
+            rows = (await s.scalars(select(DeviceRow))).all()
+            binds = (await s.scalars(select(BindingRow).order_by(BindingRow.since))).all()
+        by_dev: dict[str, list[Binding]] = {}
+        for b in binds:
+            by_dev.setdefault(b.device_id, []).append(Binding(b.patient_id, b.since))
+        return [
+            Device(
+                r.device_id,
+                r.tenant,
+                r.kind,
+                kiosk=r.kiosk,
+                retired_at=r.retired_at,
+                bindings=tuple(by_dev.get(r.device_id, ())),
+            )
+            for r in rows
+        ]

@@ -1,0 +1,52 @@
+"""Every relational store of the gateway over one database, and transactions across them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from gateway.storage.alerts import AlertStore
+from gateway.storage.audit import AuditStore
+from gateway.storage.database import Database, Transaction
+from gateway.storage.deadletters import DeadLetterStore
+from gateway.storage.deliveries import DeliveryStore
+from gateway.storage.patients import PatientStore
+from gateway.storage.referrals import ReferralStore
+from gateway.storage.rosters import RosterStore
+from gateway.storage.timers import TimerStore
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    """One store per concern. A change that spans concerns (an action and its audit entry,
+    alert events and their timers) writes through `transaction()` so it commits as a whole."""
+
+    db: Database
+    patients: PatientStore
+    alerts: AlertStore
+    timers: TimerStore
+    audit: AuditStore
+    referrals: ReferralStore
+    rosters: RosterStore
+    deliveries: DeliveryStore
+    deadletters: DeadLetterStore
+
+    @classmethod
+    def of(cls, db: Database) -> Stores:
+        return cls(
+            db,
+            PatientStore(db),
+            AlertStore(db),
+            TimerStore(db),
+            AuditStore(db),
+            ReferralStore(db),
+            RosterStore(db),
+            DeliveryStore(db),
+            DeadLetterStore(db),
+        )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self.db.transaction() as tx:
+            yield tx
