@@ -59,7 +59,7 @@ class EcgViewOut(BaseModel):
 
 
 async def _patient(gw: GatewayDep, patient_id: str) -> None:
-    if await gw.records.get_patient(patient_id) is None:
+    if await gw.stores.patients.get_patient(patient_id) is None:
         raise HTTPException(404, f"patient {patient_id!r} not found")
 
 
@@ -73,11 +73,11 @@ def _bounds(start: datetime, end: datetime, longest: timedelta) -> None:
 @router.get("/{patient_id}/limits")
 async def limits(gw: GatewayDep, patient_id: str) -> LimitsOut:
     """The alert limits in force for this patient (defaults with the care team's overrides)."""
-    p = await gw.records.get_patient(patient_id)
+    p = await gw.stores.patients.get_patient(patient_id)
     if p is None:
         raise HTTPException(404, f"patient {patient_id!r} not found")
     try:
-        t = DEFAULT_TARGETS.with_overrides(p.targets or {})
+        t = DEFAULT_TARGETS.with_overrides(p.targets)
     except TargetError:
         t = DEFAULT_TARGETS
     return LimitsOut(patient_id=patient_id, limits={k: float(v) for k, v in asdict(t).items()})

@@ -100,7 +100,7 @@ async def glycaemia(
         raise HTTPException(422, "unknown time zone") from exc
     if end is not None and end.tzinfo is None:
         raise HTTPException(422, "end needs a UTC offset")
-    if await gw.records.get_patient(patient_id) is None:
+    if await gw.stores.patients.get_patient(patient_id) is None:
         raise HTTPException(404, f"patient {patient_id!r} not found")
     end = end or gw.clock()
     start = end - timedelta(days=days)

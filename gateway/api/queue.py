@@ -62,7 +62,7 @@ async def active_alerts(gw: Gateway) -> list[Alert]:
     """Every alert not yet resolved, newest first, bounded."""
     found: list[Alert] = []
     for state in ACTIVE_STATES:
-        found += await gw.records.list_alerts(state=state.value, limit=MAX_QUEUE)
+        found += await gw.stores.alerts.query(state=state.value, limit=MAX_QUEUE)
     found.sort(key=lambda a: a.opened_at, reverse=True)
     return found[:MAX_QUEUE]
 
@@ -81,8 +81,7 @@ def _timer(gw: Gateway, alert_id: str) -> TimerOut | None:
 async def queue(gw: GatewayDep) -> QueueOut:
     """Active alerts with patient, assignee and the next escalation; the page orders them."""
     alerts = await active_alerts(gw)
-    patients = {p.patient_id: p for p in await gw.records.list_patients()}
-    assignees = await gw.care.assignees([a.alert_id for a in alerts])
+    patients = {p.patient_id: p for p in await gw.stores.patients.patients()}
     items = []
     for a in alerts:
         doc = alert_to_json(a)
@@ -101,6 +100,6 @@ async def queue(gw: GatewayDep) -> QueueOut:
                 **{k: doc[k] for k in QueueItemOut.model_fields if k in doc},
                 escalation=_timer(gw, a.alert_id),
                 patient=brief,
-            ).model_copy(update={"assignee": assignees.get(a.alert_id, a.assignee)})
+            )
         )
     return QueueOut(at=format_ts(gw.clock()), items=items)
