@@ -87,6 +87,22 @@ class DetectionEngine:
             p = self._patients[patient_id] = _Patient([f(ctx) for f in self._factories])
         return p
 
+    @property
+    def settings(self) -> DetectorSettings:
+        return self._settings
+
+    def export_state(self, patients: Iterable[str] | None = None) -> dict[str, list[Detector]]:
+        """Each patient's detector instances (all, or those of `patients`), for a snapshot.
+        Detectors are plain objects over numbers and arrays, so they pickle."""
+        wanted = self._patients.keys() if patients is None else patients
+        return {pid: self._patients[pid].detectors for pid in wanted if pid in self._patients}
+
+    def import_state(self, state: Mapping[str, list[Detector]]) -> None:
+        """Take over detector instances from a snapshot; current targets apply from now on."""
+        for pid, detectors in state.items():
+            self._patients[pid] = _Patient(list(detectors))
+            self.retarget(pid)
+
     def reset_patient(self, patient_id: str) -> None:
         """Forget a patient's detector state (e.g. after the care team changed targets)."""
         self._patients.pop(patient_id, None)

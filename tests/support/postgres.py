@@ -127,3 +127,19 @@ def migrate(url: str) -> None:
 def truncate_all(url: str) -> None:
     """Empty every table of the schema (cheaper than a new database per test)."""
     _in_thread(_truncate(url))
+
+
+def query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of one query on the test database, from synchronous test code."""
+    out: list[tuple[Any, ...]] = []
+
+    async def run() -> None:
+        name = url.rsplit("/", 1)[1]
+        conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database=name)
+        try:
+            out.extend(tuple(r) for r in await conn.fetch(sql))
+        finally:
+            await conn.close()
+
+    _in_thread(run())
+    return out
