@@ -28,6 +28,7 @@ from gateway.auth.authority import Authority
 from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.storage.accounts import AccountStore
+from gateway.storage.audit import AuditEntry
 from gateway.web import mount_dashboard
 
 
@@ -35,7 +36,8 @@ def authority_for(gw: Gateway) -> Authority:
     """The access authority of a gateway: its accounts, keys and audit trail."""
 
     async def audit(action: str, name: str, peer: str, detail: Mapping[str, Any]) -> None:
-        await gw.care.audit(gw.clock(), name, peer, action, "account", name, dict(detail))
+        entry = AuditEntry(gw.clock(), name, peer, action, "account", name, dict(detail))
+        await gw.stores.audit.append(entry)
 
     return Authority.from_settings(gw.settings, AccountStore(gw.db), audit, clock=gw.clock)
 

@@ -75,8 +75,9 @@ def account_json(a: Account) -> dict[str, object]:
 async def _users(args: argparse.Namespace) -> int:
     from devices.model import utcnow
     from gateway.settings import Settings
-    from gateway.storage import CareStore, Database
+    from gateway.storage import Database
     from gateway.storage.accounts import AccountStore
+    from gateway.storage.audit import AuditEntry, AuditStore
 
     settings = Settings()
     db = Database(settings.db_url)
@@ -86,7 +87,9 @@ async def _users(args: argparse.Namespace) -> int:
     now = utcnow()
 
     async def audit(action: str, name: str, detail: dict[str, object]) -> None:
-        await CareStore(db).audit(now, operator, "cli", action, "account", name, detail)
+        await AuditStore(db).append(
+            AuditEntry(now, operator, "cli", action, "account", name, detail)
+        )
 
     try:
         cmd = args.users_command

@@ -4,27 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select
 
 from gateway.actor import Role
 from gateway.auth.model import Account, AccountKind
 from gateway.storage.database import Database
-from gateway.storage.models import Base
-
-
-class AccountRow(Base):
-    __tablename__ = "accounts"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8))
-    role: Mapped[str] = mapped_column(String(16))
-    tenant: Mapped[str] = mapped_column(String(64), index=True)
-    display_name: Mapped[str] = mapped_column(String(200))
-    secret_hash: Mapped[str] = mapped_column(String(200))
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
+from gateway.storage.tables import AccountRow
 
 
 def _account(r: AccountRow) -> Account:

@@ -132,7 +132,7 @@ async def test_refused_logins_are_audited_and_rate_limited(app: FastAPI) -> None
         r = await c.post("/auth/token", data={"grant_type": "implicit"})
         assert r.json() == {"error": "unsupported_grant_type"}
     gw: Gateway = app.state.gateway
-    rows = await gw.care.audit_log()
+    rows = await gw.stores.audit.entries()
     actions = [(row.action, row.subject_id) for row in rows]
     assert actions.count(("login_failed", "dr.wang")) == 3
     assert ("login_refused", "dr.wang") in actions

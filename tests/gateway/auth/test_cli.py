@@ -12,8 +12,9 @@ import pytest
 from gateway.auth.passwords import check_secret
 from gateway.cli import main
 from gateway.settings import Settings
-from gateway.storage import CareStore, Database
+from gateway.storage import Database
 from gateway.storage.accounts import AccountStore
+from gateway.storage.audit import AuditStore
 
 
 def run(
@@ -29,7 +30,7 @@ async def _state(url: str) -> tuple[str, bool, list[str]]:
     try:
         a = await AccountStore(db).get("dr.wang")
         assert a is not None
-        audit = [r.action for r in await CareStore(db).audit_log(subject_id="dr.wang")]
+        audit = [r.action for r in await AuditStore(db).entries(subject_id="dr.wang")]
         return a.secret_hash, a.disabled, audit
     finally:
         await db.dispose()

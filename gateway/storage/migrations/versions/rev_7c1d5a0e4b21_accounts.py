@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.storage.models
+import gateway.storage.tables
 
 revision: str = "7c1d5a0e4b21"
 down_revision: str | None = "218e2c41a319"
@@ -28,8 +28,8 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=200), nullable=False),
         sa.Column("secret_hash", sa.String(length=200), nullable=False),
         sa.Column("disabled", sa.Boolean(), nullable=False),
-        sa.Column("created_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", gateway.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", gateway.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
     op.create_index(op.f("ix_accounts_tenant"), "accounts", ["tenant"], unique=False)
