@@ -12,6 +12,7 @@ from gateway.storage.database import Database, Transaction
 from gateway.storage.deadletters import DeadLetterStore
 from gateway.storage.deliveries import DeliveryStore
 from gateway.storage.patients import PatientStore
+from gateway.storage.progress import ProgressStore
 from gateway.storage.referrals import ReferralStore
 from gateway.storage.rosters import RosterStore
 from gateway.storage.timers import TimerStore
@@ -31,6 +32,7 @@ class Stores:
     rosters: RosterStore
     deliveries: DeliveryStore
     deadletters: DeadLetterStore
+    progress: ProgressStore
 
     @classmethod
     def of(cls, db: Database) -> Stores:
@@ -44,6 +46,7 @@ class Stores:
             RosterStore(db),
             DeliveryStore(db),
             DeadLetterStore(db),
+            ProgressStore(db),
         )
 
     @asynccontextmanager

@@ -312,3 +312,14 @@ class AccountRow(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class StreamProgressRow(Base):
+    """Per stream (a scaled-out partition, or the single gateway's readings table): the last
+    position whose alert events are stored. Written in the same transaction as those events."""
+
+    __tablename__ = "stream_progress"
+
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(_ID)
+    updated_at: Mapped[datetime]
