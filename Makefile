@@ -38,6 +38,7 @@ test: system-deps lint typecheck pytest
 
 eval-ecg: $(STAMP)
 	$(BIN)/python -m bench.eval_ecg
+	$(BIN)/python -m bench.eval_ventricular
 
 # Refit the ECG AF window model on the CinC 2017 records and print its constants and figures
 # (TRAIN_AF_ARGS=--fit-on odd for the held-out check on the even-numbered records).

@@ -1,6 +1,8 @@
 """`hmg ecg analyze`: run the streaming ECG analyser over a WFDB record, chunk by chunk.
 
-The record is fed in 1-second chunks, the same way live ingest feeds it. With `--ann EXT` the
+The record is fed in 1-second chunks, the same way live ingest feeds it. From the signal, the
+output also has `labels`, one beat class per entry of `beats` (N, V or Q; see
+`alerts.ecg.ventricular`), and `VT` episodes. With `--ann EXT` the
 record's beat annotations are fed to the rhythm stage instead (no signal needed); signal-quality
 marks in the annotation (`~` with a non-zero subtype starts noise, subtype 0 ends it) become
 `noise` intervals, so annotated unreadable stretches do not count as pauses.
@@ -33,16 +35,22 @@ def analyze_signal(
     ana = EcgAnalyzer(fs, config)
     step = max(1, round(fs))
     beats: list[int] = []
+    labels: list[str] = []
     episodes: list[Episode] = []
     x = np.nan_to_num(np.asarray(signal, dtype=np.float64))
     for i in range(0, x.size, step):
         upd = ana.feed(x[i : i + step])
         beats.extend(upd.beats)
+        labels.extend(upd.labels)
         episodes.extend(upd.closed)
     upd = ana.finish()
     beats.extend(upd.beats)
+    labels.extend(upd.labels)
     episodes.extend(upd.closed)
-    return _result(fs, beats, episodes)
+    out = _result(fs, beats, episodes)
+    if ana.classifier is not None:
+        out["labels"] = labels  # the same beats in the same order (see `EcgUpdate`)
+    return out
 
 
 def analyze_annotations(

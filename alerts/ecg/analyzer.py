@@ -28,17 +28,26 @@ from alerts.ecg.episodes import Episode, EpisodeLog, Label
 from alerts.ecg.qrs import QrsDetector
 from alerts.ecg.quality import Defect, QualityMonitor
 from alerts.ecg.rhythm import RhythmAnalyzer
+from alerts.ecg.ventricular import BeatClassifier, VtRuns
 
 
 @dataclass(frozen=True, slots=True)
 class EcgUpdate:
     """What one `feed` call established: new beats (sample indices of the stream), episodes
-    opened and closed, and `until`: every label before this sample is final."""
+    opened and closed, and `until`: every label before this sample is final (ventricular
+    tachycardia episodes excepted: they wait for their beats' classes, see `classified`).
+
+    `classified` are the beats whose class became known (the same beats as `beats`, in the
+    same order, but up to `alerts.ecg.ventricular.GROUP` beats later) and `labels` their
+    classes: ``N`` normal or supraventricular, ``V`` ventricular ectopic, ``Q`` unknown
+    (noisy stretch, or the template still being learned)."""
 
     beats: tuple[int, ...]
     opened: tuple[Episode, ...]
     closed: tuple[Episode, ...]
     until: int
+    classified: tuple[int, ...] = ()
+    labels: tuple[str, ...] = ()
 
 
 class EcgAnalyzer:
@@ -59,6 +68,8 @@ class EcgAnalyzer:
             if cfg.sqi_window_s is not None
             else None
         )
+        self._classes = BeatClassifier(self.fs) if cfg.classify_beats else None
+        self._vt = VtRuns(self.fs, cfg.vt_min_beats, cfg.vt_min_bpm)
         self._block = max(1, round(cfg.block_s * self.fs))
         self._pending: list[npt.NDArray[np.float64]] = []
         self._pending_n = 0
@@ -97,7 +108,22 @@ class EcgAnalyzer:
     def open_episodes(self) -> list[Episode]:
         """Episodes open now (rhythm and noise)."""
         sqi = self._sqi.log.current() if self._sqi is not None else []
-        return [*self._rhythm.open_episodes(), *self._noise.current(), *sqi]
+        return [
+            *self._rhythm.open_episodes(),
+            *self._noise.current(),
+            *sqi,
+            *self._vt.log.current(),
+        ]
+
+    @property
+    def vt(self) -> VtRuns:
+        """The ventricular tachycardia stage (rate and length of the run in progress)."""
+        return self._vt
+
+    @property
+    def classifier(self) -> BeatClassifier | None:
+        """The beat classifier (e.g. to set its `trace` when fitting its model)."""
+        return self._classes
 
     @property
     def received(self) -> int:
@@ -122,6 +148,7 @@ class EcgAnalyzer:
             + self._rhythm.nbytes
             + self._morph.nbytes
             + (self._sqi.nbytes if self._sqi is not None else 0)
+            + (self._classes.nbytes if self._classes is not None else 0)
             + 8 * (self._pending_n + len(self._beats) + 2 * len(self._defects))
             + 1024
         )
@@ -156,11 +183,16 @@ class EcgAnalyzer:
         self._beats = keep
         corr = self._morph.score(out)
         p_corr = self._morph.p_corr
+        noisy: list[tuple[int, int]] = []
         if self._sqi is not None and out:
             noisy = self._sqi.add(out, corr)
             if noisy:
                 bad.extend(noisy)
                 bad.sort()
+        classified: tuple[int, ...] = ()
+        labels: tuple[str, ...] = ()
+        if self._classes is not None:
+            classified, labels = self._classify(out, corr, noisy, final=final)
         self._morph.trim(min(keep[0] if keep else labelled_end, self._qrs.final_until))
         if self._defects:
             oldest = (keep[0] if keep else labelled_end) // epoch
@@ -176,13 +208,48 @@ class EcgAnalyzer:
         else:
             opened, closed = self._rhythm.update(out, bad, self._rhythm_until(), corr, p_corr)
         n_open, n_closed = self._noise.take()
+        v_open, v_closed = self._vt.log.take()
+        n_open, n_closed = n_open + v_open, n_closed + v_closed
         if self._sqi is not None:
             s_open, s_closed = self._sqi.log.take()
             n_open, n_closed = n_open + s_open, n_closed + s_closed
         until = self._rhythm_until(final)
         if self._idle.until != until:
             self._idle = EcgUpdate((), (), (), until)
-        return EcgUpdate(tuple(out), opened + n_open, closed + n_closed, until)
+        return EcgUpdate(tuple(out), opened + n_open, closed + n_closed, until, classified, labels)
+
+    def _classify(
+        self,
+        out: list[int],
+        corr: list[float | None],
+        noisy: list[tuple[int, int]],
+        *,
+        final: bool,
+    ) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        """Beat classes and ventricular tachycardia runs. Beats in a stretch the quality checks
+        do not vouch for (a flat, clipped, out-of-range or wandering epoch, a noisy window of
+        beats) are ``Q``. An epoch called noisy only for its low kurtosis or high-frequency share
+        is `soft`: a fast wide-complex rhythm has low kurtosis too, so its beats are classified,
+        but a V there must be alike the beat before it (see `BeatClassifier.add`)."""
+        assert self._classes is not None
+        flags = [False] * len(out)
+        soft = flags
+        if self._defects or noisy:
+            soft = [False] * len(out)
+            epoch = self._quality.epoch
+            defects_of = self._defects
+            for i, b in enumerate(out):
+                d = defects_of.get(b // epoch)
+                soft[i] = d is Defect.NOISE
+                flags[i] = (d is not None and d > Defect.NOISE) or any(
+                    s <= b <= e for s, e in noisy
+                )
+        self._classes.add(out, self._morph.rows, self._morph.rows_at, corr, flags, soft)
+        beats, labels = self._classes.take(final=final)
+        self._vt.add(beats, labels, self._classes.alike)
+        if final:
+            self._vt.finish()
+        return tuple(beats), tuple(labels)
 
     def _note_quality(self, k: int, d: Defect, bad: list[tuple[int, int]]) -> None:
         epoch = self._quality.epoch

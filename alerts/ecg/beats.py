@@ -79,6 +79,10 @@ class BeatQuality:
         self._seen = 0  # beats scored so far
         self._last: int | None = None  # the last beat scored
         self.p_corr: list[float | None] = []  # of the beats of the last `score` call
+        # QRS windows (mean removed, one row each) of the beats of the last `score` call that
+        # had one, and those beats' positions in its list (for `alerts.ecg.ventricular`).
+        self.rows: FloatArray = np.empty((0, self._nq))
+        self.rows_at: list[int] = []
 
     def add(self, mv: FloatArray) -> None:
         if mv.size:
@@ -91,6 +95,7 @@ class BeatQuality:
         p_out: list[float | None] = [None] * len(beats)
         self.p_corr = p_out
         if not beats:
+            self.rows_at = []
             return []
         buf0, size = self._buf0, self._buf.size
         last = self._last
@@ -107,7 +112,9 @@ class BeatQuality:
             use = [beats[i] for i in where]
         out: list[float | None] = [None] * len(beats)
         k = len(use)
+        self.rows_at = where
         if not k:
+            self.rows = self._pad[:0, : self._nq]
             return out
         at = np.asarray(use) - buf0
         # One row per beat: its QRS window (without its mean), then its P window (without mean
@@ -117,6 +124,7 @@ class BeatQuality:
         nq = self._nq
         q, pw = w[:, :nq], w[:, nq:]
         q -= (q.sum(axis=1) / nq)[:, None]
+        self.rows = q
         ramp = self._p_ramp
         pw -= (pw.sum(axis=1) / pw.shape[1])[:, None] + (pw * ramp).sum(axis=1)[:, None] * ramp
         # The previous beat of each is the one before it in `beats` (None for the first ever).

@@ -103,6 +103,13 @@ class EcgConfig:
     # ~ 57 %; 0.5: N 4.8 %, ~ 71 %), so a single bad window is enough.
     sqi_window_s: float | None = 10.0
     sqi_min_corr: float = 0.4
+    # Ventricular beats and tachycardia (`alerts.ecg.ventricular`): classify every beat (N, V,
+    # Q) and report runs of at least `vt_min_beats` ventricular beats faster than `vt_min_bpm`
+    # as `VT` episodes (three beats above 100 /min: Al-Khatib et al., 2017 AHA/ACC/HRS
+    # ventricular arrhythmia guideline, Circulation 2018;138:e272).
+    classify_beats: bool = True
+    vt_min_beats: int = 3
+    vt_min_bpm: float = 100.0
 
     def __post_init__(self) -> None:
         lo, hi = self.band_hz

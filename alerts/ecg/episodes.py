@@ -15,6 +15,7 @@ class Label(enum.StrEnum):
     BRADYCARDIA = "bradycardia"
     TACHYCARDIA = "tachycardia"
     NOISE = "noise"
+    VT = "VT"
 
 
 @dataclass(frozen=True, slots=True)

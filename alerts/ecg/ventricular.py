@@ -1,0 +1,413 @@
+"""Beat classification (normal or supraventricular `N`, ventricular ectopic `V`, unknown `Q`)
+against the patient's own running template, and ventricular tachycardia runs.
+
+A premature ventricular beat starts in the ventricle and spreads through muscle instead of the
+conduction system: its QRS is wide, differently shaped and often of other polarity and larger
+area than the patient's conducted beats, it comes early and is usually followed by a
+compensatory pause (Surawicz & Knilans, Chou's Electrocardiography in Clinical Practice, 6th ed.,
+ch. 16). Automatic classifiers use the same two families of features: morphology and RR
+intervals (de Chazal, O'Dwyer & Reilly, IEEE Trans Biomed Eng 2004;51:1196-1206; Hamilton's
+template-based beat classifier in the EP Limited open-source software). Morphology is judged
+against a template of this patient's own dominant beat rather than a population model, which is
+what makes a small model generalise to people it has never seen.
+
+Per beat, with the QRS window of `alerts.ecg.beats.BeatQuality` (0.5-40 Hz, R-100..R+150 ms,
+mean removed; `x`) and the dominant template `t` (`FEATURES`, in this order):
+- `unlike`: log(1.001 - correlation of `x` with `t`) (shape, including polarity; normal beats
+  sit at 0.99-1, so the log spreads out the values that matter);
+- `energy`: log of the root-mean-square of `x` over that of `t` (amplitude / area);
+- `spread`: log ratio of sum|x| / max|x| to the same for `t` (a wide QRS spreads its area);
+- `slope`: log ratio of max|dx| / (max x - min x) to the same for `t` (a wide QRS rises slowly);
+- `polarity`: x at the R sample over max|x|, minus the same for `t`;
+- `pre`, `post`: log of the RR intervals before and after the beat over the reference RR
+  (prematurity and compensatory pause; a beat without a neighbour gets 0);
+- `local`: the same for the correlation with the trailing template of the last 8 beats
+  (`BeatQuality`): a lone ectopic beat is unlike its neighbours, a run of alike beats is not;
+- the absolute values of `energy`, `spread`, `slope` and `polarity` (an ectopic beat may be
+  larger or smaller than the normal one; a linear model needs both directions).
+The decision is a logistic model over these features (`MODEL`), fitted by
+`bench/eval_ventricular.py --fit` with record-level cross-validation on MIT-BIH records.
+
+The template and reference RR follow the dominant rhythm only: they are updated once per
+group of `GROUP` beats from the group's beats that match the template (correlation at least
+`MATCH_CORR`, not premature, not in a noisy stretch), so ectopic beats, runs of ventricular
+tachycardia and noise never become the template (the guard of river's anomaly filters). The
+first template is the mean of the beats alike to the most typical beat of the first group; if
+no beat matched for `RESEED_GROUPS` groups while the beats were alike and slower than 100 /min
+(the dominant morphology changed, e.g. the patch was moved), the template is learned again.
+Beats are classified in groups of `GROUP` once the next beat is known (its RR interval is the
+compensatory pause of the last one), so the numeric work runs on arrays, labels lag by up to
+`GROUP` beats, and the output depends only on the beat sequence, never on chunking.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from alerts.ecg.episodes import EpisodeLog, Label
+from alerts.ecg.filters import FloatArray
+
+GROUP = 16
+MATCH_CORR = 0.9
+RESEED_GROUPS = 4
+ALIKE_CORR = 0.8  # successive beats of a VT run must correlate at least this (see `VtRuns`)
+_INIT_CORR = 0.8  # first template: beats at least this alike to the most typical one
+_RESEED_LOCAL = 0.8  # the unmatched beats must be this alike to each other
+_TPL_RATE = 0.2  # weight of a group's matching beats in the template update
+_REF_RATE = 0.25  # and of their median RR in the reference RR
+_EPS = 1e-9
+
+_UNLIKE = 1.001  # correlations enter as log(_UNLIKE - corr): resolution near 1
+# `BeatClassifier._group` builds the features as unlike, local, energy, spread, slope,
+# polarity, pre, post, |energy|, |spread|, |slope|, |polarity|; this puts them in FEATURES order.
+_ORDER = [0, 2, 3, 4, 5, 6, 7, 1, 8, 9, 10, 11]
+
+FEATURES = (
+    "unlike", "energy", "spread", "slope", "polarity", "pre", "post", "local",
+    "abs_energy", "abs_spread", "abs_slope", "abs_polarity",
+)  # fmt: skip
+
+
+class Model:
+    """The shipped logistic model: standardised `FEATURES`, weights, bias and threshold.
+
+    Fitted by `python -m bench.eval_ventricular --fit` on the 23 development MIT-BIH records
+    (L2-regularised, the threshold maximising VEB F1 on them), the same procedure whose
+    held-out figures `make eval-ecg` reports by leave-one-record-out cross-validation."""
+
+    MEAN = np.array(
+        [
+            -4.731,
+            0.01046,
+            0.02071,
+            -0.0066,
+            -0.04353,
+            -0.05458,
+            -0.05489,
+            -4.638,
+            0.1064,
+            0.07966,
+            0.07321,
+            0.0769,
+        ]
+    )
+    SCALE = np.array(
+        [1.438, 0.1896, 0.1629, 0.1361, 0.2607, 0.199, 0.1993, 1.4, 0.1573, 0.1436, 0.1149, 0.2529]
+    )
+    WEIGHTS = np.array(
+        [
+            0.7764,
+            0.07985,
+            0.4476,
+            -0.2983,
+            0.02691,
+            -0.8352,
+            0.5885,
+            0.3514,
+            0.2854,
+            0.2222,
+            0.4549,
+            0.03546,
+        ]
+    )
+    BIAS = -5.865
+    THRESHOLD = 0.35
+
+
+class BeatClassifier:
+    """Feed beats in order with `add`; `take` returns the beats classified since."""
+
+    def __init__(self, fs: float, model: type[Model] = Model) -> None:
+        self.fs = fs
+        self._pre = max(2, round(0.1 * fs))  # R sample within a QRS window (`BeatQuality`)
+        self._model = model
+        self._tpl: FloatArray | None = None
+        self._t_stats = (1.0, 1.0, 1.0, 0.0)
+        self._ref = 0.0  # reference RR of the dominant rhythm (samples)
+        self._prev: int | None = None  # the last beat classified
+        self._prev_row: FloatArray | None = None  # and its QRS window, if it had one
+        self._last_label = "Q"  # and its class
+        # Per beat of the last `take`: its QRS window is alike the previous beat's (see `VtRuns`).
+        self.alike: list[bool] = []
+        self._miss = 0  # groups in a row without a beat matching the template
+        self._beats: list[int] = []
+        self._rows: list[FloatArray | None] = []
+        self._local: list[float] = []
+        self._noisy: list[bool] = []
+        self._soft: list[bool] = []
+        # Set to a list to record (beat, features, soft) of every beat the model judges.
+        self.trace: list[tuple[int, tuple[float, ...], bool]] | None = None
+
+    def add(
+        self,
+        beats: list[int],
+        rows: FloatArray,
+        rows_at: list[int],
+        local: list[float | None],
+        noisy: list[bool],
+        soft: list[bool],
+    ) -> None:
+        """Beats (in order) with their QRS windows (`rows[j]` belongs to `beats[rows_at[j]]`),
+        their trailing-template correlations, whether they lie in a noisy stretch (label Q)
+        and whether in a doubtful one (`soft`: a V there must be alike the beat before it,
+        else it is Q; such beats never update the template)."""
+        new: list[FloatArray | None] = [None] * len(beats)
+        for j, i in enumerate(rows_at):
+            new[i] = rows[j]
+        self._beats.extend(beats)
+        self._rows.extend(new)
+        self._local.extend(1.0 if c is None else c for c in local)
+        self._noisy.extend(noisy)
+        self._soft.extend(soft)
+
+    def take(self, *, final: bool) -> tuple[list[int], list[str]]:
+        """Classify every full group whose next beat is known (all beats when `final`)."""
+        beats: list[int] = []
+        labels: list[str] = []
+        self.alike = []
+        while len(self._beats) > GROUP or (final and self._beats):
+            k = min(GROUP, len(self._beats))
+            nxt = self._beats[k] if len(self._beats) > k else None
+            labels.extend(self._group(k, nxt))
+            beats.extend(self._beats[:k])
+            self._prev = self._beats[k - 1]
+            self._prev_row = self._rows[k - 1]
+            del self._beats[:k], self._rows[:k], self._local[:k], self._noisy[:k], self._soft[:k]
+        return beats, labels
+
+    @property
+    def nbytes(self) -> int:
+        n = self._tpl.nbytes if self._tpl is not None else 0
+        return n * (len(self._beats) + 1) + 32 * len(self._beats) + 256
+
+    def _group(self, k: int, nxt: int | None) -> list[str]:
+        beats = self._beats[:k]
+        rows = self._rows[:k]
+        noisy = self._noisy[:k]
+        soft = self._soft[:k]
+        labels = ["Q"] * k
+        missing = [i for i, r in enumerate(rows) if r is None]
+        if len(missing) == k:
+            self.alike.extend([False] * k)
+            self._last_label = "Q"
+            return labels
+        if self._tpl is None and not self._init(rows, noisy, soft):
+            self.alike.extend([False] * k)
+            return labels
+        tpl = self._tpl
+        assert tpl is not None
+        # Beats without a window (start or end of the stream) borrow the template: neutral
+        # features, and they stay Q.
+        x = np.stack([tpl if r is None else r for r in rows])
+        prev_row = tpl * 0.0 if self._prev_row is None else self._prev_row
+        both = np.concatenate((prev_row[None, :], x))
+        sq = np.einsum("ij,ij->i", both, both)
+        num = np.einsum("ij,ij->i", both[1:], both[:-1])
+        alike = (num > ALIKE_CORR * np.sqrt(sq[1:] * sq[:-1])).tolist()
+        for i in missing:
+            alike[i] = False
+            if i + 1 < k:
+                alike[i + 1] = False
+        self.alike.extend(alike)
+        ref = self._ref
+        prev = self._prev if self._prev is not None else beats[0] - ref
+        after = nxt if nxt is not None else beats[-1] + ref
+        rr = np.asarray([prev, *beats, after], dtype=np.float64)
+        rr = rr[1:] - rr[:-1]
+        rr_pre = rr[:-1]
+        log_rr = np.log(rr / ref)
+        ax = np.abs(x)
+        peak = ax.max(axis=1) + _EPS
+        norm = np.sqrt(sq[1:]) + _EPS
+        spread = ax.sum(axis=1) / peak
+        slope = (
+            np.abs(x[:, 1:] - x[:, :-1]).max(axis=1) / (x.max(axis=1) - x.min(axis=1) + _EPS) + _EPS
+        )
+        t_norm, t_spread, t_slope, t_pol = self._t_stats
+        corr = (x @ tpl) / (norm * t_norm)
+        local = np.asarray(self._local[:k])
+        ratios = np.log(np.stack((norm / t_norm, spread / t_spread, slope / t_slope)))
+        pol = x[:, self._pre] / peak - t_pol
+        f = np.concatenate(
+            (
+                np.log(_UNLIKE - np.minimum(np.stack((corr, local)), 1.0)),
+                ratios,
+                pol[None, :],
+                log_rr[None, :-1],
+                log_rr[None, 1:],
+                np.abs(ratios),
+                np.abs(pol)[None, :],
+            )
+        )[_ORDER]
+        m = self._model
+        z = m.WEIGHTS @ ((f - m.MEAN[:, None]) / m.SCALE[:, None]).clip(-5.0, 5.0) + m.BIAS
+        is_v = (z > math.log(m.THRESHOLD / (1.0 - m.THRESHOLD))).tolist()
+        off = (corr < MATCH_CORR).tolist()
+        judged = [i for i in range(k) if rows[i] is not None and not noisy[i]]
+        for i in judged:
+            labels[i] = "V" if is_v[i] else "N"
+        self._last_label = settle(labels, alike, off, soft, self._last_label)
+        if self.trace is not None:
+            ft = f.T.tolist()
+            self.trace.extend((beats[i], tuple(ft[i]), soft[i]) for i in judged)
+        clean = np.ones(k, dtype=bool)
+        for i in range(k):
+            if rows[i] is None or noisy[i] or soft[i]:
+                clean[i] = False
+        self._learn(x, corr, rr_pre, local, clean)
+        return labels
+
+    def _init(self, rows: list[FloatArray | None], noisy: list[bool], soft: list[bool]) -> bool:
+        """First template: the mean of the beats alike to the most typical one of the group;
+        the reference RR is the median interval before those beats."""
+        use = [i for i, r in enumerate(rows) if r is not None and not noisy[i] and not soft[i]]
+        if len(use) < GROUP // 2:
+            return False
+        x = np.stack([rows[i] for i in use])  # type: ignore[misc]
+        z = x / (np.sqrt((x * x).sum(axis=1)) + _EPS)[:, None]
+        c = z @ z.T
+        alike = c[int(c.sum(axis=1).argmax())] >= _INIT_CORR
+        self._set_template(x[alike].mean(axis=0))
+        beats = self._beats
+        prev = [self._prev, *beats[: len(rows) - 1]]
+        rr = [
+            beats[i] - p
+            for i, a in zip(use, alike.tolist(), strict=True)
+            if a and (p := prev[i]) is not None
+        ]
+        self._ref = (
+            float(np.median(rr))
+            if rr
+            else float(np.median(np.diff(beats[: len(rows)])))
+            if len(rows) > 1
+            else self.fs
+        )
+        if not math.isfinite(self._ref) or self._ref <= 0:
+            self._ref = self.fs
+        return True
+
+    def _set_template(self, t: FloatArray) -> None:
+        self._tpl = t
+        a = np.abs(t)
+        peak = float(a.max()) + _EPS
+        lo, hi = float(t.min()), float(t.max())
+        slope = float(np.abs(t[1:] - t[:-1]).max()) / (hi - lo + _EPS) + _EPS
+        norm = math.sqrt(float(t @ t)) + _EPS
+        self._t_stats = (norm, float(a.sum()) / peak, slope, float(t[self._pre]) / peak)
+
+    def _learn(
+        self,
+        x: FloatArray,
+        corr: FloatArray,
+        rr: FloatArray,
+        local: FloatArray,
+        clean: npt.NDArray[np.bool_],
+    ) -> None:
+        ref = self._ref
+        match = clean & (corr >= MATCH_CORR) & (rr >= 0.85 * ref)
+        at = np.flatnonzero(match).tolist()
+        if at:
+            self._miss = 0
+            tpl = self._tpl
+            assert tpl is not None
+            self._set_template((1.0 - _TPL_RATE) * tpl + _TPL_RATE * x[at].mean(axis=0))
+            self._ref = (1.0 - _REF_RATE) * ref + _REF_RATE * _median(rr[at].tolist())
+            return
+        self._miss += 1
+        if (
+            self._miss >= RESEED_GROUPS
+            and clean.all()
+            and float(local.mean()) >= _RESEED_LOCAL
+            and float(np.median(rr)) > 0.6 * self.fs
+        ):
+            self._set_template(x.mean(axis=0))
+            self._ref = float(np.median(rr))
+            self._miss = 0
+
+
+def _median(v: list[float]) -> float:
+    s = sorted(v)
+    n = len(s)
+    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
+
+
+def settle(
+    labels: list[str], alike: list[bool], off: list[bool], soft: list[bool], last: str
+) -> str:
+    """Final labels from the model's, in beat order (changes `labels` in place; returns the
+    last label, to carry into the next group):
+    - a beat called N whose QRS is alike the previous beat's, that beat being V, and which
+      does not match the dominant template (`off`) is V too: the same ectopic complex again.
+      The model judges each beat on its own, and inside a run of ventricular beats the RR
+      features look regular (no prematurity against the previous beat, no pause after it);
+      without this a sustained VT would break into pieces;
+    - a V in a doubtful stretch (`soft`) that is not alike the beat before it is Q."""
+    for i, given in enumerate(labels):
+        lab = given
+        if lab == "N" and last == "V" and alike[i] and off[i]:
+            lab = "V"
+        if lab == "V" and soft[i] and not alike[i]:
+            lab = "Q"
+        labels[i] = last = lab
+    return last
+
+
+class VtRuns:
+    """Ventricular tachycardia: `min_beats` or more consecutive V beats, each interval shorter
+    than 60/`min_bpm` s (the usual definition: three or more consecutive ventricular beats at
+    more than 100 /min; Al-Khatib et al., 2017 AHA/ACC/HRS ventricular arrhythmia guideline,
+    Circulation 2018;138:e272). The episode runs from the first to the last beat of the run.
+
+    False-alarm guard: each beat after the first must also be alike the one before it
+    (`BeatClassifier.alike`, QRS correlation at least `ALIKE_CORR`). Monomorphic VT repeats one
+    wide complex; motion artefact and muscle noise detected as beats do not repeat themselves,
+    which is how most false VT alarms of bedside monitors look (Aboukhalil et al., J Biomed
+    Inform 2008;41:442; Clifford et al., Physiol Meas 2016;37:1213, the PhysioNet/CinC 2015
+    challenge). The price: a polymorphic run (torsades) whose complexes change from beat to beat
+    is reported only where successive complexes stay alike."""
+
+    def __init__(self, fs: float, min_beats: int = 3, min_bpm: float = 100.0) -> None:
+        self.fs = fs
+        self._max_rr = 60.0 * fs / min_bpm
+        self._min = min_beats
+        self.log = EpisodeLog()
+        self._start = 0
+        self._last = -(10**12)
+        self._n = 0
+        self.beats = 0  # V beats of the current run
+
+    def add(self, beats: list[int], labels: list[str], alike: list[bool]) -> None:
+        for b, lab, same in zip(beats, labels, alike, strict=True):
+            if lab == "V" and same and b - self._last < self._max_rr and self._n:
+                self._n += 1
+                self._last = b
+                if self._n == self._min:
+                    self.log.open(Label.VT, self._start)
+            else:
+                self._end()
+                if lab == "V":
+                    self._start = self._last = b
+                    self._n = 1
+        self.beats = self._n
+
+    def finish(self) -> None:
+        self._end()
+
+    @property
+    def rate(self) -> float | None:
+        """Mean rate (/min) of the run in progress, if it is long enough to be VT."""
+        if self._n < self._min:
+            return None
+        return 60.0 * self.fs * (self._n - 1) / max(1, self._last - self._start)
+
+    @property
+    def last(self) -> int:
+        return self._last
+
+    def _end(self) -> None:
+        if self._n >= self._min:
+            self.log.close(Label.VT, self._last, mean_hr=self.rate)
+        self._n = 0
