@@ -94,9 +94,25 @@ class MqttIngest:
         batch_linger_s: float = 0.02,
         clock: Callable[[], datetime] = utcnow,
         link: Callable[[LinkConfig], LinkProcess] = LinkProcess,
+        tls: bool = False,
+        tls_ca_file: str | None = None,
+        tls_cert_file: str | None = None,
+        tls_key_file: str | None = None,
     ) -> None:
         self.config = LinkConfig(
-            host, port, client_id, subscription, username, password, protocol, keepalive, queue_max
+            host,
+            port,
+            client_id,
+            subscription,
+            username,
+            password,
+            protocol,
+            keepalive,
+            queue_max,
+            tls=tls,
+            tls_ca_file=tls_ca_file,
+            tls_cert_file=tls_cert_file,
+            tls_key_file=tls_key_file,
         )
         self.batch_max = batch_max
         self.batch_linger_s = batch_linger_s

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -64,6 +65,27 @@ class LinkConfig:
     # so an acknowledgement meant for a message of an earlier link never matches a later one.
     first_conn: int = 0
     linger_s: float = 0.001  # gather messages this long before forwarding a batch
+    # TLS to the broker: on with `tls` or a CA file; the broker's certificate chain and host name
+    # are always verified (a client certificate and key for mutual TLS are optional).
+    tls: bool = False
+    tls_ca_file: str | None = None
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls or self.tls_ca_file is not None
+
+
+def tls_context(cfg: LinkConfig) -> ssl.SSLContext:
+    """TLS 1.2+ with the system CAs (or `tls_ca_file`), certificate and host name checked."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cfg.tls_ca_file)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.check_hostname = True
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    if cfg.tls_cert_file:
+        ctx.load_cert_chain(cfg.tls_cert_file, cfg.tls_key_file)
+    return ctx
 
 
 def config_frame(cfg: LinkConfig) -> dict[str, Any]:
@@ -99,6 +121,9 @@ class MqttLink:
         )
         if cfg.username:
             self.client.username_pw_set(cfg.username, cfg.password)
+        if cfg.uses_tls:
+            self.client.tls_set_context(tls_context(cfg))
+            self.client.tls_insecure_set(False)
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(1, 5)

@@ -4,8 +4,10 @@ Each device gets a username (its device id) and a random password; the ACL lets 
 under its own topic `hm/v1/{tenant}/{device_id}/+` and read nothing, so it can neither publish as
 another device nor see anyone's data. The gateway user reads the device namespace and writes dead
 letters and alerts. Retired devices are left out, so their credentials stop working at the next
-broker reload (`kill -HUP`). Passwords are kept in `credentials.json` (mode 0600) so re-running
-provisioning is idempotent; `rotate` issues new ones.
+broker reload (`kill -HUP`). Only the broker's hashes are kept: a new device's password is printed
+once by `hmg provision` and is not stored anywhere; re-running provisioning keeps existing hashes,
+`--rotate` issues new passwords. Device names that could pass for the gateway (its user name and
+the `hmg-` prefix) are refused.
 
 The password file uses Mosquitto 2's PBKDF2-SHA512 format (`user:$7$iterations$salt$hash`, the
 same as `mosquitto_passwd`), generated here so provisioning needs no broker tools.
@@ -16,11 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import grp
 import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -72,13 +75,42 @@ def acl_text(devices: Iterable[Device], gateway_user: str = GATEWAY_USER) -> str
     return "\n".join(lines)
 
 
+RESERVED_PREFIX = "hmg-"
+
+
+def reserved_name(device_id: str, gateway_user: str = GATEWAY_USER) -> bool:
+    """True for names a device may not take: the gateway's user and the `hmg-` prefix (the
+    gateway's and the demo's own clients). A device named so could take the gateway's identity."""
+    name = device_id.strip().lower()
+    return name == gateway_user.lower() or name.startswith(RESERVED_PREFIX)
+
+
+class ReservedNameError(ValueError):
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(f"reserved device name(s): {', '.join(names)}")
+        self.names = tuple(names)
+
+
 @dataclass(frozen=True, slots=True)
 class Provisioned:
     password_file: Path
     acl_file: Path
-    credentials_file: Path
     devices: int
-    new_credentials: tuple[str, ...]
+    # New passwords (a new device, a rotation, a generated gateway password): shown once by
+    # `hmg provision`, never written anywhere; only the broker's hash is kept.
+    new_credentials: Mapping[str, str]
+
+
+def read_password_file(path: Path) -> dict[str, str]:
+    """user -> Mosquitto hash, from an existing password file."""
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        user, sep, hashed = line.strip().partition(":")
+        if sep and user and not user.startswith("#"):
+            out[user] = hashed
+    return out
 
 
 def provision(
@@ -89,38 +121,68 @@ def provision(
     gateway_password: str | None = None,
     rotate: Iterable[str] = (),
     now: datetime | None = None,
+    broker_group: str | None = None,
 ) -> Provisioned:
-    """Write `passwd`, `acl` and `credentials.json` for the active devices into `out_dir`."""
+    """Write `passwd` and `acl` for the active devices into `out_dir`.
+
+    Existing users keep their hashes; new and rotated ones get a random password returned in
+    `new_credentials`. With `broker_group` the files are group-readable by that group (the
+    broker reads them after it drops root privileges); otherwise they are owner-only.
+    """
     now = now or utcnow()
+    reserved = sorted(d.device_id for d in devices if reserved_name(d.device_id, gateway_user))
+    if reserved:
+        raise ReservedNameError(reserved)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cred_path = out_dir / "credentials.json"
-    creds: dict[str, str] = json.loads(cred_path.read_text()) if cred_path.exists() else {}
-    for user in rotate:
-        creds.pop(user, None)
-    active = [d for d in devices if d.retired_at is None or d.retired_at > now]
-    if gateway_password:
-        creds[gateway_user] = gateway_password
-    new = []
-    for user in [gateway_user, *(d.device_id for d in active)]:
-        if user not in creds:
-            creds[user] = secrets.token_urlsafe(24)
-            new.append(user)
-    keep = {gateway_user, *(d.device_id for d in active)}
-    creds = {u: p for u, p in sorted(creds.items()) if u in keep}
-    _write_private(cred_path, json.dumps(creds, indent=2) + "\n")
     passwd = out_dir / "passwd"
-    _write_private(passwd, "".join(f"{u}:{hash_password(p)}\n" for u, p in creds.items()))
+    hashes = read_password_file(passwd)
+    legacy = out_dir / "credentials.json"  # plaintext store of older versions: hash and remove
+    if legacy.exists():
+        for user, password in json.loads(legacy.read_text()).items():
+            hashes.setdefault(user, hash_password(password))
+    for user in rotate:
+        hashes.pop(user, None)
+    active = [d for d in devices if d.retired_at is None or d.retired_at > now]
+    if gateway_password and not (
+        gateway_user in hashes and verify_password(gateway_password, hashes[gateway_user])
+    ):
+        hashes[gateway_user] = hash_password(gateway_password)
+    new: dict[str, str] = {}
+    for user in [gateway_user, *(d.device_id for d in active)]:
+        if user not in hashes:
+            new[user] = secrets.token_urlsafe(24)
+            hashes[user] = hash_password(new[user])
+    keep = {gateway_user, *(d.device_id for d in active)}
+    lines = "".join(f"{u}:{h}\n" for u, h in sorted(hashes.items()) if u in keep)
+    _write_private(passwd, lines, broker_group)
     acl = out_dir / "acl"
-    _write_private(acl, acl_text(active, gateway_user))
-    return Provisioned(passwd, acl, cred_path, len(active), tuple(new))
+    _write_private(acl, acl_text(active, gateway_user), broker_group)
+    legacy.unlink(missing_ok=True)
+    return Provisioned(passwd, acl, len(active), new)
 
 
-def _write_private(path: Path, text: str) -> None:
+def _write_private(path: Path, text: str, group: str | None = None) -> None:
+    """Owner-only (0600), or 0640 owned by `group` so the broker can read it."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    mode = 0o640 if group else 0o600
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        if group:
+            os.fchown(fh.fileno(), -1, grp.getgrnam(group).gr_gid)
+        os.fchmod(fh.fileno(), mode)
         fh.write(text)
     os.replace(tmp, path)
+
+
+def default_broker_group() -> str | None:
+    """`mosquitto` when provisioning runs as root on a machine that has that group."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        grp.getgrnam("mosquitto")
+    except KeyError:
+        return None
+    return "mosquitto"
 
 
 # -- command line: `hmg devices ...` and `hmg provision` ---------------------------------------
@@ -151,6 +213,11 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--out", default="deploy/generated", help="output directory")
     p.add_argument("--gateway-user", default=GATEWAY_USER)
     p.add_argument("--rotate", nargs="*", default=[], help="issue new passwords for these users")
+    p.add_argument(
+        "--broker-group",
+        default=None,
+        help="group that may read passwd/acl (default: mosquitto, when run as root)",
+    )
     p.set_defaults(func=_cmd_provision)
 
 
@@ -182,6 +249,9 @@ async def _devices(args: argparse.Namespace) -> int:
                 print(json.dumps(device_json(dev)))
             return 0
         if cmd == "register":
+            if reserved_name(args.device_id):
+                print(f"device name {args.device_id!r} is reserved for the gateway")
+                return 1
             if args.device_id in registry:
                 print(f"device {args.device_id!r} already registered")
                 return 1
@@ -231,21 +301,26 @@ async def _provision(args: argparse.Namespace) -> int:
         devices = await PatientStore(db).devices()
     finally:
         await db.dispose()
-    result = provision(
-        devices,
-        Path(args.out),
-        gateway_user=args.gateway_user,
-        gateway_password=settings.mqtt_password,
-        rotate=args.rotate,
-    )
+    try:
+        result = provision(
+            devices,
+            Path(args.out),
+            gateway_user=args.gateway_user,
+            gateway_password=settings.mqtt_password,
+            rotate=args.rotate,
+            broker_group=args.broker_group or default_broker_group(),
+        )
+    except ReservedNameError as exc:
+        print(f"hmg provision: {exc}; retire and re-register them under other names")
+        return 1
     print(
         json.dumps(
             {
                 "devices": result.devices,
                 "password_file": str(result.password_file),
                 "acl_file": str(result.acl_file),
-                "credentials_file": str(result.credentials_file),
-                "new_credentials": list(result.new_credentials),
+                # shown this once: hand each to its device, then it exists only as a hash
+                "new_credentials": dict(result.new_credentials),
             }
         )
     )

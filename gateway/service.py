@@ -195,6 +195,10 @@ class Gateway:
                 batch_max=s.batch_max,
                 batch_linger_s=s.batch_linger_ms / 1000.0,
                 clock=self.clock,
+                tls=s.mqtt_tls,
+                tls_ca_file=str(s.mqtt_tls_ca_file) if s.mqtt_tls_ca_file else None,
+                tls_cert_file=str(s.mqtt_tls_cert_file) if s.mqtt_tls_cert_file else None,
+                tls_key_file=str(s.mqtt_tls_key_file) if s.mqtt_tls_key_file else None,
             )
             self.pipeline.outbox = self.ingest
             self.ingest.start()

@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from gateway.api import (
     alerts,
@@ -40,6 +42,16 @@ def authority_for(gw: Gateway) -> Authority:
         await gw.stores.audit.append(entry)
 
     return Authority.from_settings(gw.settings, AccountStore(gw.db), audit, clock=gw.clock)
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """422 with where and why, never the submitted values (no echo of bodies or secrets)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors[:20]
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 ROUTERS = (
@@ -84,6 +96,7 @@ def create_app(
     app = FastAPI(title="hmg: remote health-monitoring gateway", version="0.1.0", lifespan=lifespan)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     mount_dashboard(app)
     if gateway is not None:
         app.state.gateway = gateway

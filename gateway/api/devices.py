@@ -8,6 +8,7 @@ from devices.kinds import Kind
 from devices.registry import Binding, Device
 from gateway.api.deps import GatewayDep
 from gateway.api.schemas import BindIn, BindingOut, DeviceIn, DeviceOut
+from gateway.provision import reserved_name
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -40,6 +41,8 @@ async def get_device(gw: GatewayDep, device_id: str) -> DeviceOut:
 async def register_device(gw: GatewayDep, body: DeviceIn) -> DeviceOut:
     if body.device_id in gw.registry:
         raise HTTPException(409, f"device {body.device_id!r} already registered")
+    if reserved_name(body.device_id):
+        raise HTTPException(422, "this device name is reserved for the gateway")
     if body.kind not in {k.value for k in Kind} | {"kiosk"}:
         raise HTTPException(422, f"unknown device kind {body.kind!r}")
     if body.kiosk and body.patient_id:

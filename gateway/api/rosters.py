@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from alerts.roster import CHANNELS, CareTeam, Contact, Member, Roster, Rotation
 from devices.timeparse import format_ts
 from gateway.api.deps import GatewayDep
+from gateway.notifiers.addresses import normalize_address
 from gateway.service import Gateway
 from gateway.storage import AuditEntry
 
@@ -23,6 +24,12 @@ _ID = r"^[A-Za-z0-9._:-]+$"
 class ContactIn(BaseModel):
     channel: str = Field(pattern="^(" + "|".join(sorted(CHANNELS)) + ")$")
     address: str = Field(min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _address(self) -> ContactIn:
+        """E-mail syntax, E.164 phone numbers, https webhooks: checked and stored normalized."""
+        self.address = normalize_address(self.channel, self.address)
+        return self
 
 
 class MemberIn(BaseModel):

@@ -1,7 +1,9 @@
 """E-mail and SMS through Apprise (one library, many providers).
 
 Each channel is configured with an Apprise URL template whose `{address}` is replaced by the
-recipient's contact address, e.g. `mailtos://user:pass@smtp.example.org?to={address}` or
+recipient's contact address, checked for the channel (e-mail syntax, E.164 phone number) and
+percent-encoded, so an address can never add URL parameters (another SMTP server, a blind copy),
+e.g. `mailtos://user:pass@smtp.example.org?to={address}` or
 `twilio://SID:TOKEN@+8610000000/{address}`. Apprise is imported lazily: without it (or without a
 template) the channel reports a failed delivery, which the dispatcher treats like any failure.
 """
@@ -12,6 +14,7 @@ import importlib
 import warnings
 from typing import Any
 
+from gateway.notifiers.addresses import InvalidAddressError, normalize_address, url_component
 from gateway.notifiers.base import Notification, Receipt, render_text
 
 
@@ -25,8 +28,17 @@ class AppriseChannel:
         self.name = name
         self.url_template = url_template
 
+    def url_for(self, address: str) -> str:
+        """The provider URL for one checked address (never `str.format`: braces elsewhere in the
+        template stay as they are)."""
+        return self.url_template.replace("{address}", url_component(address))
+
     async def deliver(self, n: Notification) -> Receipt:
         target = n.address or ""
+        try:
+            target = normalize_address(self.name, target)
+        except InvalidAddressError as exc:
+            return Receipt(self.name, target[:100], False, error=exc.reason)
         lang = n.recipient.lang if n.recipient else "zh-CN"
         title, body = render_text(n.event, lang)
         # Apprise loads its plug-ins lazily and some still import the deprecated `imghdr`.
@@ -37,7 +49,7 @@ class AppriseChannel:
             except ImportError:
                 return Receipt(self.name, target, False, error="apprise is not installed")
             client = apprise.Apprise()
-            added = client.add(self.url_template.format(address=target))
+            added = client.add(self.url_for(target))
         if not added:
             return Receipt(self.name, target, False, error="invalid Apprise URL")
         ok = bool(await client.async_notify(body=body, title=title))

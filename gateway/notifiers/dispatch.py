@@ -136,5 +136,10 @@ class Dispatcher:
                     reached += 1
                     break
         if reached == 0 and self.on_tier_failure is not None:
-            log.warning("nobody reached at tier %s for alert %s", esc.get("tier_name"), e.alert)
+            log.warning(
+                "nobody reached at tier %s for alert %s (%s)",
+                esc.get("tier_name"),
+                e.alert.alert_id,
+                e.alert.code,
+            )
             self.on_tier_failure(e.alert.alert_id)

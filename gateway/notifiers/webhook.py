@@ -6,6 +6,9 @@ Headers sent with every attempt of one delivery:
 - `X-HMG-Timestamp`: unix seconds of this attempt;
 - `X-HMG-Signature`: `sha256=` + hex HMAC-SHA256(secret, f"{timestamp}.{body}").
 
+Receivers check both, and refuse a timestamp more than 5 minutes from their clock (`verify`
+does). Receipts show the URL redacted to its scheme and host (paths often carry tokens).
+
 Connection errors, timeouts, 408, 429 and 5xx are retried (`attempts` in all, delays
 `backoff * 2**n` capped at `max_backoff`); other 4xx are final. A 2xx response is the delivery
 receipt: its status and, when the body is JSON, the body are recorded.
@@ -23,6 +26,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
+from gateway.notifiers.addresses import redact_url
 from gateway.notifiers.base import Notification, Receipt
 
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -33,8 +37,27 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """For receivers (and tests): constant-time check of `X-HMG-Signature`."""
+MAX_AGE_S = 300.0
+
+
+def verify(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    now: float | None = None,
+    max_age_s: float = MAX_AGE_S,
+) -> bool:
+    """For receivers: constant-time check of `X-HMG-Signature`, and of `X-HMG-Timestamp` being
+    within `max_age_s` (5 minutes) of `now`, so a captured delivery cannot be replayed later."""
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        return False
+    current = time.time() if now is None else now
+    if abs(current - sent) > max_age_s:
+        return False
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
@@ -58,6 +81,7 @@ class WebhookChannel:
         if not secret:
             raise ValueError("a webhook needs a signing secret")
         self.url = url
+        self.target = redact_url(url)  # what receipts, logs and the API show
         self.secret = secret
         self.attempts = max(1, attempts)
         self.backoff = backoff
@@ -87,13 +111,13 @@ class WebhookChannel:
                     error = f"{type(exc).__name__}: {exc}"
                 else:
                     if resp.is_success:
-                        return Receipt(self.name, self.url, True, attempt, detail=_receipt(resp))
+                        return Receipt(self.name, self.target, True, attempt, detail=_receipt(resp))
                     error = f"HTTP {resp.status_code}"
                     if resp.status_code not in RETRY_STATUS:
-                        return Receipt(self.name, self.url, False, attempt, error)
+                        return Receipt(self.name, self.target, False, attempt, error)
                 if attempt < self.attempts:
                     await self._sleep(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
-        return Receipt(self.name, self.url, False, self.attempts, error)
+        return Receipt(self.name, self.target, False, self.attempts, error)
 
 
 def _receipt(resp: httpx.Response) -> dict[str, object]:

@@ -23,6 +23,7 @@ from gateway.notifiers import (
     WebhookChannel,
     idempotency_key,
     render_text,
+    sign,
     verify,
 )
 from gateway.storage import Delivery
@@ -251,13 +252,82 @@ async def test_apprise_channel_delivers_through_a_real_local_endpoint() -> None:
         sms = AppriseChannel("sms", f"json://127.0.0.1:{port}/sms/{{address}}")
         member = Member("dr.li", "demo", "Dr Li", lang="en")
         ev = crisis_event()
-        n = Notification(idempotency_key(ev), ev, event_to_json(ev), member, "8613800000001")
+        n = Notification(idempotency_key(ev), ev, event_to_json(ev), member, "+86 138 0000 0001")
         receipt = await sms.deliver(n)
+        # An address that is no phone number never reaches the provider.
+        bad = Notification(n.key, ev, n.payload, member, "+86/../admin?x=1")
+        refused = await sms.deliver(bad)
     finally:
         server.shutdown()
         server.server_close()
     assert receipt.ok, receipt.error
+    assert not refused.ok
+    assert len(got) == 1
     path, body = got[0]
-    assert path == "/sms/8613800000001"
+    assert path == "/sms/+8613800000001"
     assert "New alert" in str(body["title"])
     assert "190/124" in str(body["message"])
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "x@y&smtp=127.0.0.1&mode=insecure&bcc=spy@evil",  # the injection seen in the field
+        "a&bcc=spy@evil.test",  # RFC-legal local part that would add a URL parameter
+        "dr.wang@example.org?bcc=spy@evil.test",
+        "dr.wang@example.org\r\nBcc: spy@evil.test",
+    ],
+)
+async def test_apprise_injection_is_refused_and_never_reaches_a_url(address: str) -> None:
+    from gateway.notifiers import AppriseChannel
+    from gateway.notifiers.addresses import InvalidAddressError, normalize_address
+
+    with pytest.raises(InvalidAddressError):
+        normalize_address("email", address)
+    channel = AppriseChannel("email", "mailtos://user:smtp-pass@smtp.example.org?to={address}")
+    ev = crisis_event()
+    member = Member("dr.li", "demo", "Dr Li", lang="en")
+    receipt = await channel.deliver(
+        Notification(idempotency_key(ev), ev, event_to_json(ev), member, address)
+    )
+    assert not receipt.ok
+    assert receipt.error is not None
+    assert "smtp-pass" not in str(receipt)
+
+
+def test_addresses_are_percent_encoded_into_provider_urls() -> None:
+    from gateway.notifiers import AppriseChannel
+
+    channel = AppriseChannel("email", "mailtos://u:p@smtp.example.org?to={address}&from=hmg")
+    assert channel.url_for("dr.wang+oncall@example.org") == (
+        "mailtos://u:p@smtp.example.org?to=dr.wang+oncall@example.org&from=hmg"
+    )
+    assert (
+        channel.url_for("a&b=c@x.org")
+        == "mailtos://u:p@smtp.example.org?to=a%26b%3Dc@x.org&from=hmg"
+    )
+
+
+def test_webhook_signatures_expire_after_five_minutes() -> None:
+    body = b'{"event":"opened"}'
+    ts = "1795996800"
+    sig = sign("s3cret", ts, body)
+    assert verify("s3cret", ts, body, sig, now=1795996800 + 299)
+    assert not verify("s3cret", ts, body, sig, now=1795996800 + 301)  # replayed later
+    assert not verify("s3cret", ts, body, sig, now=1795996800 - 301)
+    assert not verify("s3cret", "not-a-time", body, sig, now=1795996800)
+    assert not verify("s3cret", "1795996801", body, sig, now=1795996800)  # timestamp is signed
+
+
+async def test_webhook_receipts_show_a_redacted_url() -> None:
+    def handler(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200)
+
+    hook = WebhookChannel(
+        "https://hooks.example.org/services/T000/B000/secret-token",
+        "s3cret",
+        transport=httpx.MockTransport(handler),
+    )
+    receipt = await hook.deliver(note(crisis_event()))
+    assert receipt.ok
+    assert receipt.target == "https://hooks.example.org/…"

@@ -1,11 +1,23 @@
 from __future__ import annotations
 
+import grp
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from devices.registry import Device
-from gateway.provision import acl_text, hash_password, provision, verify_password
+from gateway.provision import (
+    ReservedNameError,
+    acl_text,
+    hash_password,
+    provision,
+    read_password_file,
+    reserved_name,
+    verify_password,
+)
 
 T0 = datetime(2026, 11, 22, tzinfo=UTC)
 
@@ -33,16 +45,54 @@ def test_acl_limits_each_device_to_its_own_topic() -> None:
 def test_provision_is_idempotent_and_drops_retired(tmp_path: Path) -> None:
     devs = [Device("a", "t", "bp"), Device("b", "t", "bp")]
     first = provision(devs, tmp_path, now=T0)
-    creds = json.loads(first.credentials_file.read_text())
     assert set(first.new_credentials) == {"hmg-gateway", "a", "b"}
+    hashes = read_password_file(first.password_file)
+    for user, password in first.new_credentials.items():
+        assert verify_password(password, hashes[user])
+    # No plaintext anywhere: the directory holds the broker's hashes and the ACL only.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["acl", "passwd"]
+    assert all(pw not in first.password_file.read_text() for pw in first.new_credentials.values())
     again = provision(devs, tmp_path, now=T0)
-    assert again.new_credentials == ()
-    assert json.loads(again.credentials_file.read_text()) == creds
+    assert dict(again.new_credentials) == {}
+    assert read_password_file(again.password_file) == hashes
     retired = [devs[0], Device("b", "t", "bp", retired_at=T0)]
     out = provision(retired, tmp_path, now=T0, rotate=["a"])
-    after = json.loads(out.credentials_file.read_text())
+    assert set(out.new_credentials) == {"a"}
+    after = read_password_file(out.password_file)
     assert set(after) == {"hmg-gateway", "a"}
-    assert after["a"] != creds["a"]
-    users = [line.split(":")[0] for line in out.password_file.read_text().splitlines()]
-    assert users == ["a", "hmg-gateway"]
+    assert after["a"] != hashes["a"]
+    assert verify_password(out.new_credentials["a"], after["a"])
     assert "user b" not in out.acl_file.read_text()
+
+
+def test_a_configured_gateway_password_is_hashed_not_printed(tmp_path: Path) -> None:
+    out = provision([Device("a", "t", "bp")], tmp_path, gateway_password="gw-pass-123456", now=T0)
+    assert set(out.new_credentials) == {"a"}
+    assert verify_password("gw-pass-123456", read_password_file(out.password_file)["hmg-gateway"])
+
+
+def test_plaintext_credentials_of_older_versions_are_hashed_and_removed(tmp_path: Path) -> None:
+    (tmp_path / "credentials.json").write_text(json.dumps({"a": "old-secret-a"}))
+    out = provision([Device("a", "t", "bp")], tmp_path, now=T0)
+    assert "a" not in out.new_credentials
+    assert verify_password("old-secret-a", read_password_file(out.password_file)["a"])
+    assert not (tmp_path / "credentials.json").exists()
+
+
+@pytest.mark.parametrize("name", ["hmg-gateway", "HMG-Gateway", "hmg-demo-simulator", "hmg-x"])
+def test_reserved_device_names_are_refused(tmp_path: Path, name: str) -> None:
+    assert reserved_name(name)
+    with pytest.raises(ReservedNameError):
+        provision([Device("a", "t", "bp"), Device(name, "t", "bp")], tmp_path, now=T0)
+    assert not (tmp_path / "passwd").exists()
+    assert not reserved_name("cuff-hmg-1")
+
+
+def test_files_readable_by_the_broker_group(tmp_path: Path) -> None:
+    group = grp.getgrgid(os.getgid()).gr_name
+    out = provision([Device("a", "t", "bp")], tmp_path, now=T0, broker_group=group)
+    for path in (out.password_file, out.acl_file):
+        st = path.stat()
+        assert (st.st_mode & 0o777, st.st_gid) == (0o640, os.getgid())
+    out = provision([Device("a", "t", "bp")], tmp_path, now=T0)
+    assert out.password_file.stat().st_mode & 0o777 == 0o600

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -50,3 +51,22 @@ def test_detector_parameters_reach_the_detectors(monkeypatch: pytest.MonkeyPatch
     assert ds.cv_priorities["cv.crisis_with_arrhythmia"] is Priority.HIGH
     with pytest.raises(ValidationError):
         Settings(mode="test", cv_priorities={"cv.crisis_with_arrhythmia": "urgent"})
+
+
+def _prod(**kw: Any) -> Settings:
+    return Settings(mode="production", api_secret="s3cr3t-value", **kw)
+
+
+def test_production_takes_https_webhooks_and_asymmetric_idp_algorithms() -> None:
+    with pytest.raises(ValidationError, match="https"):
+        _prod(webhook_url="http://hooks.example.org/in", webhook_secret="hook-s3cret")
+    assert _prod(webhook_url="https://hooks.example.org/in", webhook_secret="hook-s3cret")
+    assert Settings(mode="test", webhook_url="http://127.0.0.1:9/in", webhook_secret="x-s3cret")
+    issuer = "https://idp.test/realms/care"
+    with pytest.raises(ValidationError, match="https"):
+        _prod(oidc_issuer=issuer, oidc_jwks_url="http://idp.test/certs")
+    for algs in (["none"], ["HS256"], ["RS256", "hs512"], []):
+        with pytest.raises(ValidationError, match="asymmetric"):
+            _prod(oidc_issuer=issuer, oidc_jwks_url="https://idp.test/certs", oidc_algorithms=algs)
+    with pytest.raises(ValidationError, match="together"):
+        _prod(oidc_jwks_url="https://idp.test/certs")

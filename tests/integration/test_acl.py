@@ -4,7 +4,6 @@ nothing; anonymous and wrong-password clients are refused; the gateway user sees
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ def secured(tmp_path: Path) -> Iterator[tuple[Mosquitto, dict[str, str]]]:
         Device("old-c", "t1", "bp", retired_at=utcnow()),
     ]
     out = provision(devices, tmp_path / "deploy", gateway_password="gw-pass-123456")
-    creds = json.loads(out.credentials_file.read_text())
+    creds = {**out.new_credentials, GATEWAY_USER: "gw-pass-123456"}
     assert "old-c" not in creds  # retired devices get no credentials
     assert oct(out.password_file.stat().st_mode & 0o777) == "0o600"
     extra = f"allow_anonymous false\npassword_file {out.password_file}\nacl_file {out.acl_file}\n"

@@ -273,13 +273,24 @@ async def test_rosters_are_editable_through_the_api_and_audited(
     )
     app = create_app(gateway=gw)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        for mid, lang in (("dr.li", "zh-CN"), ("dr.chen", "en")):
+        for mid, lang, phone in (
+            ("dr.li", "zh-CN", "+8613800000001"),
+            ("dr.chen", "en", "+8613800000002"),
+        ):
             r = await c.put(
                 f"/rosters/members/{mid}",
                 json={"by": "admin", "tenant": "demo", "name": mid, "lang": lang,
-                      "contacts": [{"channel": "sms", "address": f"+86-{mid}"}]},
+                      "contacts": [{"channel": "sms", "address": phone}]},
             )  # fmt: skip
             assert r.status_code == 200, r.text
+        injected = "x@y&smtp=127.0.0.1&mode=insecure&bcc=spy@evil"
+        bad = await c.put(
+            "/rosters/members/dr.evil",
+            json={"by": "admin", "tenant": "demo", "name": "x",
+                  "contacts": [{"channel": "email", "address": injected}]},
+        )  # fmt: skip
+        assert bad.status_code == 422
+        assert "spy@evil" not in bad.text  # refused, and not echoed back
         bad = await c.put(
             "/rosters/teams/fd-1",
             json={"by": "admin", "tenant": "demo", "name": "FD", "members": ["nobody"]},
@@ -304,7 +315,7 @@ async def test_rosters_are_editable_through_the_api_and_audited(
         r = await c.put(
             "/rosters/patients/p-001/emergency-contacts",
             json={"by": "admin", "contacts": [{"name": "Daughter", "relation": "daughter",
-                  "contacts": [{"channel": "sms", "address": "+86-daughter"}]}]},
+                  "contacts": [{"channel": "sms", "address": "+8613900000003"}]}]},
         )  # fmt: skip
         assert r.status_code == 200
         roster = await gw.stores.rosters.roster("demo")
