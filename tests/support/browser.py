@@ -96,8 +96,20 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+PAGE_ERRORS: list[str] = []
+
+
 def sign_in(page: Page, url: str, user: str, password: str) -> None:
-    """Open the dashboard and sign in through its form."""
+    """Open the dashboard and sign in through its form; script errors land in PAGE_ERRORS."""
+    page.on("pageerror", lambda e: PAGE_ERRORS.append(f"{page.url}: {e}"))
+    page.on(
+        "console",
+        lambda m: PAGE_ERRORS.append(f"{page.url}: {m.text}") if m.type == "error" else None,
+    )
+    page.on(
+        "response",
+        lambda r: PAGE_ERRORS.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
     page.goto(url + "/")
     page.wait_for_selector("body[data-ready='true']")
     page.fill("#l-user", user)

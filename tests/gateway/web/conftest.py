@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser
 
 from gateway.settings import Settings
@@ -29,6 +32,7 @@ def gateway(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[LiveGateway]:
         data_dir=tmp_path / "gw",
         mqtt_port=mosquitto.port,
         mqtt_client_id="gw-dashboard",
+        late_after_s=30 * 86400.0,  # the tests publish weeks of history at once
     )
     with live_gateway(settings) as gw:
         yield gw
@@ -42,3 +46,32 @@ def add_patient(gw: LiveGateway, patient_id: str, **fields: object) -> None:
 def add_device(gw: LiveGateway, device_id: str, kind: str, patient_id: str) -> None:
     body = {"device_id": device_id, "tenant": TENANT, "kind": kind, "patient_id": patient_id}
     gw.ok("POST", "/devices", json={**body, "since": "2020-01-01T00:00:00Z"})
+
+
+def publish_all(mosquitto: Mosquitto, messages: list[tuple[str, bytes]]) -> None:
+    """Publish device messages in order (QoS 1) through the real broker."""
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="web-test-devices")
+    pub.connect("127.0.0.1", mosquitto.port)
+    pub.loop_start()
+    try:
+        for topic, payload in messages:
+            pub.publish(topic, payload, qos=1).wait_for_publish(10)
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+
+
+def wait_stored(gw: LiveGateway, patient_id: str, kind: str, start: str, count: int) -> None:
+    """Wait until the gateway has stored `count` readings of `kind` since `start`."""
+    deadline = time.monotonic() + 60
+    while True:
+        got = gw.ok(
+            "GET",
+            f"/history/{patient_id}/readings",
+            params={"kind": kind, "start": start, "limit": 100000},
+        )["readings"]
+        if len(got) >= count:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(got)} of {count} {kind} readings stored")
+        time.sleep(0.2)

@@ -35,6 +35,8 @@ live.unsubscribe = (fn) => subscribers.delete(fn);
 
 const ROUTES = [
   [/^#\/queue$/, () => queue],
+  [/^#\/patients\/([^/]+)$/, () => import('./patient.js')],
+  [/^#\/patients\/([^/]+)\/strip\/([^/]+)$/, () => import('./patient.js')],
   [/^#\/settings$/, () => import('./settings.js')],
 ];
 

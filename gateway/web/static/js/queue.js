@@ -133,7 +133,7 @@ function row(g) {
       <span class="ago" data-since="${esc(a.opened_at)}">${esc(duration(Date.now() - Date.parse(a.opened_at)))}</span></div>
     <div class="c-esc">${countdown(a)}</div>
     <div class="c-assignee"><span class="lbl">${esc(t('queue.assignee'))}</span> ${a.assignee ? esc(a.assignee) : `<span class="none">${esc(t('queue.unassigned'))}</span>`}</div>
-    <div class="c-acts acts">${actions(a, false)}</div>
+    <div class="c-acts acts">${actions(a, false)}${a.code.startsWith('ecg.') || (a.evidence && a.evidence.strip) ? ` <a href="#/patients/${encodeURIComponent(a.patient_id)}/strip/${encodeURIComponent(a.alert_id)}">${esc(t('ecg.open_strip'))}</a>` : ''}</div>
     ${others ? `<ul class="others" aria-label="${esc(t('queue.related'))}">${others}</ul>` : ''}
   </article>`;
 }

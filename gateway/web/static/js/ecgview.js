@@ -1,0 +1,123 @@
+// The ECG strip viewer of the patient page: loads 60 s windows of the stored chunks, moves
+// earlier or later, changes paper speed and gain, and opens an alert's strip at its event.
+import { api, ApiError } from './api.js';
+import { t, translate } from './i18n.js';
+import { esc, time } from './format.js';
+import * as prefs from './prefs.js';
+import { drawStrip } from './charts/ecg.js';
+
+const WINDOW_MS = 60e3;
+const MAP_HOURS = 6;
+
+export async function mountEcg(host, pid, alert) {
+  const v = { host, pid, speed: 25, gain: 10, start: null, device: null, focus: null, runs: [] };
+  host.innerHTML = `<div class="ecgbar">
+      <button type="button" data-move="-1" data-i18n="ecg.earlier"></button>
+      <button type="button" data-move="1" data-i18n="ecg.later"></button>
+      <label for="ecg-run" data-i18n="ecg.recordings"></label> <select id="ecg-run"></select>
+      <span class="seg" role="group" data-i18n-attr="aria-label:ecg.speed">${[12.5, 25, 50].map((s) => `<button type="button" data-speed="${s}" aria-pressed="${s === 25}">${s} mm/s</button>`).join('')}</span>
+      <span class="seg" role="group" data-i18n-attr="aria-label:ecg.gain">${[5, 10, 20].map((g) => `<button type="button" data-gain="${g}" aria-pressed="${g === 10}">${g} mm/mV</button>`).join('')}</span>
+    </div>
+    <p id="ecg-info" class="hint"></p>
+    <div class="ecgwrap" id="ecg-wrap" tabindex="0" data-i18n-attr="aria-label:ecg.scroll"></div>
+    <p class="hint" data-i18n="ecg.legend"></p>`;
+  translate(host);
+  host.addEventListener('click', (ev) => onClick(v, ev));
+  host.querySelector('#ecg-run').addEventListener('change', (ev) => {
+    const run = v.runs[Number(ev.target.value)];
+    if (run) { v.start = run.start; v.device = run.device; v.focus = null; load(v); }
+  });
+  await chunkMap(v);
+  const ev = alert && alert.evidence ? alert.evidence : null;
+  if (ev && (ev.strip || ev.episode)) {
+    const from = Date.parse((ev.strip && ev.strip.from) || ev.episode.start);
+    const at = Date.parse((ev.episode && ev.episode.start) || ev.strip.from);
+    v.device = (ev.strip && ev.strip.device_id) || null;
+    v.start = Math.max(from, at - 10e3);
+    v.focus = at;
+  } else if (v.runs.length) {
+    const last = v.runs[v.runs.length - 1];
+    v.start = Math.max(last.start, last.end - WINDOW_MS);
+    v.device = last.device;
+  }
+  if (v.start === null) {
+    host.querySelector('#ecg-info').textContent = t('ecg.none');
+    return;
+  }
+  await load(v);
+}
+
+async function chunkMap(v) {
+  const end = Date.now() + 300e3;
+  const start = end - MAP_HOURS * 3600e3;
+  let chunks = [];
+  try {
+    chunks = await api(`/patients/${encodeURIComponent(v.pid)}/ecg/chunks?start=${new Date(start).toISOString()}&end=${new Date(end).toISOString()}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) throw e;
+  }
+  // Continuous runs: chunks of one device that follow each other within 2 s.
+  const runs = [];
+  for (const c of chunks) {
+    const s = Date.parse(c.start);
+    const e = s + c.seconds * 1000;
+    const last = runs[runs.length - 1];
+    if (last && last.device === c.device_id && s - last.end < 2000) last.end = Math.max(last.end, e);
+    else runs.push({ device: c.device_id, start: s, end: e });
+  }
+  v.runs = runs;
+  v.host.querySelector('#ecg-run').innerHTML = runs.map((r, i) => `<option value="${i}">${esc(time(new Date(r.start).toISOString()))} · ${esc(r.device)} · ${Math.round((r.end - r.start) / 1000)} s</option>`).join('');
+}
+
+async function load(v) {
+  const info = v.host.querySelector('#ecg-info');
+  const wrap = v.host.querySelector('#ecg-wrap');
+  const q = new URLSearchParams({ start: new Date(v.start).toISOString(), end: new Date(v.start + WINDOW_MS).toISOString() });
+  if (v.device) q.set('device_id', v.device);
+  let strip;
+  try {
+    strip = await api(`/patients/${encodeURIComponent(v.pid)}/ecg/strip?${q}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) {
+      wrap.innerHTML = '';
+      info.textContent = t('ecg.none_here');
+      return;
+    }
+    throw e;
+  }
+  v.strip = strip;
+  draw(v);
+  const eps = strip.episodes.map((e) => `${t(`ecg.label.${e.label}`)} ${(e.start / strip.fs).toFixed(1)}–${(e.end / strip.fs).toFixed(1)} s`).join(', ');
+  info.textContent = t('ecg.info', {
+    start: time(strip.start, { dateStyle: 'short', timeStyle: 'medium' }), device: strip.device_id, lead: strip.lead,
+    hr: strip.heart_rate ? Math.round(strip.heart_rate) : '—', beats: strip.beats.length,
+  }) + (eps ? ` · ${eps}` : '');
+}
+
+function draw(v) {
+  const wrap = v.host.querySelector('#ecg-wrap');
+  const geo = drawStrip(wrap, v.strip, {
+    pxPerMm: prefs.get('pxPerMm'), speed: v.speed, gain: v.gain, label: t('ecg.title'),
+    texts: { episode: (l) => t(`ecg.label.${l}`), gap: (s) => t('ecg.gap', { s: s.toFixed(1) }) },
+  });
+  window.hmgEcg = { ...geo, canvas: undefined, fs: v.strip.fs, start: v.strip.start, beats: v.strip.beats, device: v.strip.device_id };
+  if (v.focus !== null) {
+    const x = geo.x0 + ((v.focus - Date.parse(v.strip.start)) / 1000) * geo.pxPerS;
+    wrap.scrollLeft = Math.max(0, x - 60);
+  }
+}
+
+function onClick(v, ev) {
+  const b = ev.target.closest('button');
+  if (!b || v.start === null) return;
+  if (b.dataset.move) {
+    v.start += Number(b.dataset.move) * (WINDOW_MS - 10e3);
+    v.focus = null;
+    load(v);
+  } else if (b.dataset.speed || b.dataset.gain) {
+    if (b.dataset.speed) v.speed = Number(b.dataset.speed);
+    if (b.dataset.gain) v.gain = Number(b.dataset.gain);
+    for (const x of b.parentElement.querySelectorAll('button')) x.setAttribute('aria-pressed', String(x === b));
+    if (v.strip) draw(v);
+  }
+}
