@@ -6,22 +6,32 @@ installed by `deploy/system-deps.sh`)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from devices.model import utcnow
+from gateway.actor import Role
 from gateway.api.app import create_app
+from gateway.auth.model import Account, AccountKind
+from gateway.auth.passwords import hash_secret
 from gateway.settings import Settings
+from gateway.storage.accounts import AccountStore
+from tests.support.auth import token_for
 from tests.support.servers import free_port
+
+T = TypeVar("T")
 
 CHROMIUM = os.environ.get("HMG_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,11 +48,27 @@ SCREENSHOTS = Path(os.environ.get("HMG_SCREENSHOTS", REPO / "build" / "screensho
 
 @dataclass
 class LiveGateway:
-    """The gateway app on a real port; `api` calls it as a client would."""
+    """The gateway app on a real port; `api` calls it as a client would, with `token`."""
 
     url: str
     server: uvicorn.Server
+    app: FastAPI
+    loop: asyncio.AbstractEventLoop
     token: str | None = None
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the server's event loop (where the gateway lives)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
+
+    def add_user(self, name: str, role: Role, tenant: str, password: str) -> None:
+        """A local account, as `hmg users add` makes it."""
+        gw = self.app.state.gateway
+        account = Account(name, AccountKind.USER, role, tenant, name, hash_secret(password))
+        assert self.run(AccountStore(gw.db).add(account, utcnow()))
+
+    def act_as(self, role: Role, tenant: str, user: str) -> None:
+        """Call the API from now on with a token of the gateway's own issuer."""
+        self.token = token_for(self.app, role, tenant, user)
 
     def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
         headers = dict(kw.pop("headers", {}))
@@ -60,8 +86,9 @@ class LiveGateway:
 def live_gateway(settings: Settings) -> Iterator[LiveGateway]:
     """Start the whole service (its lifespan owns MQTT, pipeline and timers) on a free port."""
     port = free_port()
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -76,8 +103,9 @@ def live_gateway(settings: Settings) -> Iterator[LiveGateway]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("gateway did not start")
         time.sleep(0.05)
+    loop = server.servers[0].get_loop()
     try:
-        yield LiveGateway(f"http://127.0.0.1:{port}", server)
+        yield LiveGateway(f"http://127.0.0.1:{port}", server, app, loop)
     finally:
         server.should_exit = True
         thread.join(15)

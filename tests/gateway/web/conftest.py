@@ -11,12 +11,14 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser
 
+from gateway.actor import Role
 from gateway.settings import Settings
 from tests.support.browser import LiveGateway, chromium, live_gateway
 from tests.support.servers import Mosquitto
 
 TENANT = "t-east"
-CLINICIAN = ("dr.li", "correct horse battery")
+CLINICIAN = "dr.li"
+PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +37,8 @@ def gateway(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[LiveGateway]:
         late_after_s=30 * 86400.0,  # the tests publish weeks of history at once
     )
     with live_gateway(settings) as gw:
+        gw.add_user(CLINICIAN, Role.CLINICIAN, TENANT, PASSWORD)
+        gw.act_as(Role.ADMIN, TENANT, "admin.east")
         yield gw
 
 

@@ -19,6 +19,7 @@ from devices.timeparse import format_ts, parse_ts
 from tests.alerts.ecg.ecg_synth import synth_ecg
 from tests.gateway.web.conftest import (
     CLINICIAN,
+    PASSWORD,
     TENANT,
     add_device,
     add_patient,
@@ -129,7 +130,7 @@ def test_glucose_figures_equal_the_stored_readings(
     now = datetime.now(UTC).replace(microsecond=0)
     seed(gateway, mosquitto, now)
     page = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id=TZ).new_page()
-    sign_in(page, gateway.url, *CLINICIAN)
+    sign_in(page, gateway.url, CLINICIAN, PASSWORD)
     open_patient(page, gateway.url)
     stored = gateway.ok(
         "GET",
@@ -175,7 +176,7 @@ def test_ecg_strip_is_on_paper_scale_with_the_analysers_beats_and_af(
     now = datetime.now(UTC).replace(microsecond=0)
     adc, _ = seed(gateway, mosquitto, now)
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    sign_in(page, gateway.url, *CLINICIAN)
+    sign_in(page, gateway.url, CLINICIAN, PASSWORD)
     open_patient(page, gateway.url)
     page.wait_for_function("() => window.hmgEcg && window.hmgEcg.beatsX.length > 0")
     m: dict[str, Any] = page.evaluate(MEASURE_GRID)

@@ -11,7 +11,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser, expect
 
-from tests.gateway.web.conftest import CLINICIAN, TENANT, add_device, add_patient
+from tests.gateway.web.conftest import CLINICIAN, PASSWORD, TENANT, add_device, add_patient
 from tests.support.browser import LiveGateway, screenshot, sign_in
 from tests.support.servers import Mosquitto
 from tests.support.wire import v1
@@ -35,7 +35,7 @@ def test_alert_appears_live_and_ack_reaches_api_and_other_page(
 ) -> None:
     add_patient(gateway, "p-001", name="Wang Xiuying", birth_year=1941, lives_alone=True)
     add_device(gateway, "cuff-001", "bp", "p-001")
-    user, password = CLINICIAN
+    user, password = CLINICIAN, PASSWORD
     first = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     second = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     for page in (first, second):

@@ -32,7 +32,6 @@ export async function login(username, password) {
     method: 'POST', body: form, credentials: 'omit', cache: 'no-store',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
   });
-  if (r.status === 404) return openGateway(username);
   if (!r.ok) {
     const err = new Error('login failed');
     err.status = r.status;
@@ -49,14 +48,6 @@ export async function login(username, password) {
   };
   sessionStorage.setItem(KEY, JSON.stringify(s));
   arm(s);
-  return s;
-}
-
-// A gateway without a token issuer (an older, unguarded API): the name is only used to sign
-// actions; the server grants nothing on its account.
-function openGateway(username) {
-  const s = { token: null, expires_at: null, user: username, role: 'clinician', tenant: '', display_name: username };
-  sessionStorage.setItem(KEY, JSON.stringify(s));
   return s;
 }
 
