@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HMG_RECORDS ?= ../shared/data
 export HMG_RECORDS
 
-.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg eval-vitals train-af bench bench-ecg bench-ingest bench-latency bench-storage clean
+.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg eval-vitals train-af train-glucose bench bench-ecg bench-ingest bench-latency bench-storage clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -44,6 +44,11 @@ eval-ecg: $(STAMP)
 # (TRAIN_AF_ARGS=--fit-on odd for the held-out check on the even-numbered records).
 train-af: $(STAMP)
 	$(BIN)/python -m bench.train_af $(or $(TRAIN_AF_ARGS),--fit-on all)
+
+# Refit the predicted-low model on the Weinstock 2016 CGM (threshold by patient-grouped CV) and
+# write alerts/detectors/glucose_low_model.json (deterministic).
+train-glucose: $(STAMP)
+	$(BIN)/python -m bench.train_glucose
 
 eval-vitals: $(STAMP)
 	$(BIN)/python -m bench.eval_vitals

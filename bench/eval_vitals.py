@@ -4,11 +4,16 @@
    (`gateway.replay.replay_lines`: decode -> registry auto-bind -> DetectionEngine -> AlertBook).
    Each expected alert of `<name>.expected.json` must be *opened* within its tolerance; any other
    opened alert is a false alarm unless its code is allowed.
-2. Predictive low on real CGM (`$HMG_RECORDS/glucose/dubosson2018_cgm.csv`, times taken as UTC):
-   for episodes with CGM < 3.9 mmol/L for >= 15 min, the share preceded by a `glucose.predicted_low`
-   opened in the 60 min before the first low reading, the median lead time to that reading, and
-   the precision (share of predicted-low alerts followed by a reading < 3.9 within 30 min).
-   Targets: median lead >= 15 min, precision >= 0.7.
+2. Predicted low on real CGM (`$HMG_RECORDS/glucose/`): 5-fold patient-grouped cross-validation on
+   the 140 Weinstock 2016 older adults (model fitted and alarm threshold chosen by an inner CV on
+   the training folds only; figures pooled over the held-out folds), and the shipped model on
+   D1NAMO (Dubosson 2018) and the Hall 2018 adults, which it never saw; Nightscout's AR2 forecast
+   beside each, by the same scoring code on the same traces. Scoring (bench/glucose_low.py): a low
+   episode is CGM < 3.9 mmol/L for >= 15 min; recall = share of episodes with a predicted-low alarm
+   opened in the 60 min before its first low reading; lead = minutes from the first such alarm
+   (median); precision = share of alarms followed by a reading < 3.9 within 30 min; false alarms
+   per person-day = alarms not so followed / days of CGM (readings x 5 min). D1NAMO also goes
+   through `hmg replay` to show the product path opens the alarms the scoring code counts.
 3. False alarms per patient-day on long normal cohorts from a seeded generator (BP twice daily,
    CGM every 5 min with meals and sensor noise, hourly HR).
 4. Alerts per patient-day on simulator cohorts (the simulator's own physiology, profiles without
@@ -24,7 +29,6 @@ import json
 import math
 import os
 import random
-import statistics
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -136,63 +140,74 @@ def _cgm_lines(device: str, series: list[tuple[datetime, float]]) -> Iterator[st
         yield _line(device, i, t, "glucose", {"value": mgdl, "unit": "mg/dL", "source": "cgm"})
 
 
-def low_episodes(series: list[tuple[datetime, float]]) -> list[datetime]:
-    """Start times of runs of readings < 3.9 mmol/L lasting >= 15 min."""
-    starts: list[datetime] = []
-    start: datetime | None = None
-    last: datetime | None = None
-    for t, mgdl in [*series, (datetime.max.replace(tzinfo=UTC), 999.0)]:
-        if mgdl / MGDL < LOW and (last is None or t - last <= timedelta(minutes=16)):
-            start = start or t
-            last = t
-            continue
-        if start is not None and last is not None and last - start >= timedelta(minutes=15):
-            starts.append(start)
-        start = t if mgdl / MGDL < LOW else None
-        last = t if start else None
-    return starts
-
-
-def predictive_low(path: Path) -> dict[str, Any]:
+def replay_predicted_low(path: Path) -> dict[str, Any]:
+    """Predicted-low alarms opened through the product path (`hmg replay`) on one CGM file."""
     by_patient: dict[str, list[tuple[datetime, float]]] = {}
     with open(path) as f:
         for row in csv.DictReader(f):
+            if row["gl"] in ("", "NA"):
+                continue
             t = datetime.fromisoformat(row["time"]).replace(tzinfo=UTC)
             by_patient.setdefault(row["id"], []).append((t, float(row["gl"])))
-    episodes = predicted = alerts = true_alerts = 0
-    leads: list[float] = []
+    alerts = 0
     for pid, series in sorted(by_patient.items()):
         series.sort()
-        alerts_at = [
-            r["at"]
-            for r in opened(_cgm_lines(f"cgm-{pid}", series))
-            if r["code"] == "glucose.predicted_low"
-        ]
-        lows = [t for t, v in series if v / MGDL < LOW]
-        for start in low_episodes(series):
-            episodes += 1
-            before = [a for a in alerts_at if start - timedelta(minutes=60) <= a <= start]
-            if before:
-                predicted += 1
-                leads.append((start - before[0]).total_seconds() / 60)
-        for a in alerts_at:
-            alerts += 1
-            true_alerts += any(a < t <= a + timedelta(minutes=30) for t in lows)
-    out = {
-        "episodes": episodes,
-        "predicted": predicted,
-        "share": predicted / episodes if episodes else math.nan,
-        "median_lead_min": statistics.median(leads) if leads else math.nan,
-        "alerts": alerts,
-        "precision": true_alerts / alerts if alerts else math.nan,
-    }
-    print(f"\n== Predictive low on real CGM ({path.name}) ==")
+        alerts += sum(
+            r["code"] == "glucose.predicted_low" for r in opened(_cgm_lines(f"cgm-{pid}", series))
+        )
+    return {"alerts": alerts}
+
+
+def predictive_low(data_dir: Path, folds: int, seed: int) -> dict[str, Any] | None:
+    """Held-out predicted-low figures next to Nightscout AR2 (bench/glucose_low.py)."""
+    from alerts.detectors.glucose_low_model import shipped_model
+    from bench.glucose_low import ar2_opens, cross_validate, load_traces, model_opens, score
+
+    glu = data_dir / "glucose"
+    weinstock = glu / "weinstock2016_cgm.csv"
+    if not weinstock.exists():
+        print(f"\n(no CGM file at {weinstock}: predicted-low figures skipped)")
+        return None
+    print(f"\n== Predicted low on real CGM: {folds}-fold patient-grouped CV, Weinstock 2016 ==")
+    traces = load_traces(weinstock)
+    cv = cross_validate(traces, folds, seed)
+    out: dict[str, Any] = {}
+    print(f"{'data':34s} {'method':14s} figures")
+    rows = [("weinstock2016 (140, held out)", "ours (CV)", cv.held_out)]
+    rows.append(("weinstock2016 (140)", "AR2", cv.ar2))
+    model = shipped_model()
+    for name in ("dubosson2018_cgm.csv", "hall2018_cgm.csv"):
+        if not (glu / name).exists():
+            continue
+        other = load_traces(glu / name)
+        label = f"{name.split('_')[0]} ({len(other)})"
+        ours = {tr.pid: model_opens(tr, model.probability(tr.x), model) for tr in other}
+        rows.append((label, f"ours (v{model.version})", score(other, ours)))
+        rows.append((label, "AR2", score(other, {tr.pid: ar2_opens(tr) for tr in other})))
+        if name.startswith("dubosson"):
+            product = replay_predicted_low(glu / name)["alerts"]
+            out["dubosson_replay_alerts"] = product
+            out["dubosson_batch_alerts"] = rows[-2][2].alarms
+    for data, method, s in rows:
+        print(f"{data:34s} {method:14s} {s.row()}")
+        out[f"{data} {method}"] = {
+            "recall": s.recall,
+            "median_lead_min": s.lead,
+            "precision": s.precision,
+            "false_per_person_day": s.false_per_day,
+            "episodes": s.episodes,
+            "alarms": s.alarms,
+        }
+    print(f"thresholds chosen inside the folds: {', '.join(f'{t:.2f}' for t in cv.thresholds)}")
     print(
-        f"low episodes (< 3.9 mmol/L >= 15 min): {episodes}; preceded by predicted_low: "
-        f"{predicted} ({out['share']:.2f})\nmedian lead: {out['median_lead_min']:.1f} min "
-        f"(target >= 15); predicted_low alerts: {alerts}, followed by a low within 30 min: "
-        f"{true_alerts}, precision {out['precision']:.3f} (target >= 0.7)"
+        "targets (held out): recall >= 0.75, median lead >= 15 min, precision >= 0.70, "
+        "false <= 0.05 per person-day on hall2018"
     )
+    if "dubosson_replay_alerts" in out:
+        print(
+            f"product path (hmg replay) on dubosson2018: {out['dubosson_replay_alerts']} alarms "
+            f"opened, the scoring code's rule: {out['dubosson_batch_alerts']}"
+        )
     return out
 
 
@@ -308,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patients", type=int, default=20)
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--folds", type=int, default=5, help="patient folds of the CGM CV")
+    ap.add_argument("--fold-seed", type=int, default=17)
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     ap.add_argument("--strict", action="store_true", help="exit 1 if a scenario fails")
     args = ap.parse_args(argv)
@@ -315,10 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(os.environ.get("HMG_RECORDS", ROOT.parent / "shared" / "data"))
     if not data_dir.is_absolute():
         data_dir = ROOT / data_dir
-    cgm_path = data_dir / "glucose" / "dubosson2018_cgm.csv"
-    cgm = predictive_low(cgm_path) if cgm_path.exists() else None
-    if cgm is None:
-        print(f"\n(no CGM file at {cgm_path}: predictive-low figures skipped)")
+    cgm = predictive_low(data_dir, args.folds, args.fold_seed)
     fa = false_alarms(args.patients, args.days, args.seed)
     sim = simulator_false_alarms(args.patients, args.days, args.seed)
     if args.json:

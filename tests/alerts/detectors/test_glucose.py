@@ -83,16 +83,20 @@ def _feed(
     return out
 
 
+FALL = [7.0, 7.0, 7.0, 6.5, 6.0, 5.5, 5.0, 4.5, 4.2]  # -0.1 mmol/L/min towards 3.9
+
+
 def test_predicted_low_fires_before_the_low_with_forecast_evidence() -> None:
     d = GlucoseForecastDetector(PatientContext(PID))
-    out = _feed(d, [7.0, 7.0, 7.0, 6.5, 6.0, 5.5, 5.0, 4.5])
+    out = _feed(d, FALL)
     first = next(c for c in out if c.action is Action.RAISE)
     fc = first.evidence["forecast"]
-    assert fc["minutes_to_low"] <= 20
+    assert fc["probability"] >= fc["threshold"]
+    assert fc["minutes_to_low"] <= 30
     assert fc["rate_mmol_l_per_min"] < 0
     assert fc["predicted_mmol_l"] < 3.9
     assert first.params["limit"] == 3.9
-    assert cleared(_feed(d, [3.8], start=40)) == ["glucose.predicted_low"]  # low reached
+    assert cleared(_feed(d, [3.8], start=45)) == ["glucose.predicted_low"]  # low reached
 
 
 def test_predicted_low_silent_on_noise_flat_and_already_low() -> None:
@@ -106,27 +110,38 @@ def test_predicted_low_silent_on_noise_flat_and_already_low() -> None:
 def test_predicted_low_warm_up_and_gap_restart() -> None:
     d = GlucoseForecastDetector(PatientContext(PID))
     assert _feed(d, [6.0, 5.4, 4.8]) == []  # three readings: still warming up
-    assert _feed(d, [5.0, 4.6, 4.3], start=60) == []  # after a 45 min gap: warm-up again
+    assert d.forecast() is None
+    assert _feed(d, [4.6, 4.3, 4.1], start=60) == []  # after a 45 min gap: warm-up again
+
+
+def test_predicted_low_ends_at_a_gap() -> None:
+    d = GlucoseForecastDetector(PatientContext(PID))
+    assert raised(_feed(d, FALL))
+    out = _feed(d, [4.2], start=70)  # 30 min without a reading
+    assert cleared(out) == ["glucose.predicted_low"]
+    assert out[0].evidence["outcome"] == "gap"
 
 
 def test_predicted_low_expires_without_data() -> None:
     d = GlucoseForecastDetector(PatientContext(PID))
-    _feed(d, [7.0, 6.5, 6.0, 5.5, 5.0, 4.5])
-    assert d.tick(at(40)) == []
-    out = d.tick(at(45))
+    _feed(d, FALL)
+    assert d.tick(at(55)) == []
+    out = d.tick(at(60))  # the horizon (20 min) after the last reading at 40 min
     assert cleared(out) == ["glucose.predicted_low"]
     assert out[0].evidence["outcome"] == "expired_no_data"
 
 
 def test_predicted_low_recovers_with_hysteresis() -> None:
     d = GlucoseForecastDetector(PatientContext(PID))
-    _feed(d, [7.0, 6.5, 6.0, 5.5, 5.0, 4.5])
-    out = _feed(d, [4.5, 4.7, 5.0, 5.4, 5.8], start=30)
+    _feed(d, FALL)
+    out = _feed(d, [4.4, 4.7, 5.0, 5.4, 5.8], start=45)
     assert cleared(out) == ["glucose.predicted_low"]
+    assert out[-1].evidence["outcome"] == "forecast_recovered"
 
 
-def test_horizon_is_a_patient_target() -> None:
-    values = [7.0, 6.6, 6.2, 5.8, 5.4]  # -0.08 /min: about 25 min to 3.9 (damped)
-    assert _feed(GlucoseForecastDetector(PatientContext(PID)), values) == []
+def test_horizon_is_a_patient_target_for_expiry() -> None:
     t = DEFAULT_TARGETS.with_overrides({"predicted_low_horizon_min": 60})
-    assert raised(_feed(GlucoseForecastDetector(PatientContext(PID, t)), values))
+    d = GlucoseForecastDetector(PatientContext(PID, t))
+    _feed(d, FALL)
+    assert d.tick(at(60)) == []
+    assert cleared(d.tick(at(100))) == ["glucose.predicted_low"]
