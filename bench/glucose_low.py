@@ -214,7 +214,7 @@ def ar2_opens(tr: Trace) -> Mask:
     fire = has_prev & (loss > 0.05) & (pts[3] < LIMIT * MGDL) & (bg >= LIMIT * MGDL)
     before = np.zeros(n, dtype=bool)
     before[1:] = fire[:-1] & (tr.seg[1:] == tr.seg[:-1]) & (bg[:-1] >= LIMIT * MGDL)
-    return fire & ~before
+    return np.asarray(fire & ~before, dtype=bool)
 
 
 # -- fitting --------------------------------------------------------------------------------------
