@@ -17,7 +17,7 @@ import wfdb
 from scipy import signal
 
 from alerts.ecg import EcgAnalyzer
-from bench.eval_ecg import data_dir
+from bench.records import data_dir
 
 FS = 250
 PATIENTS = 200

@@ -3,8 +3,15 @@
 The decision logic follows Pan & Tompkins (IEEE TBME 1985;32:230): signal and noise peak levels
 `spk`/`npk` tracked by exponential averaging, a detection threshold a quarter of the way from noise
 to signal, a 200 ms refractory period, T-wave rejection by slope within 360 ms of a beat, and a
-search-back at half the threshold when no beat came for 1.66 mean RR intervals. On top of that, in
-noisy stretches a premature, small and shallow candidate is set aside as noise (see `NOISY_NPK`).
+search-back when no beat came for 1.66 mean RR intervals. Premature ventricular and aberrant
+beats are often wide with a lower slope, so their feature peak falls below a threshold set by the
+dominant beats; after a premature beat the compensatory pause is too short for the search-back,
+and in bigeminy the detector can settle on half the rate. Two additions recover them (settings
+and their cross-validation in `EcgConfig.split_frac`): the search-back takes candidates down to
+`searchback_floor` of the threshold, and each accepted beat triggers a search of the interval
+since the previous beat for a set-aside candidate far enough from both to be a beat, not a T
+wave (`QrsDetector._split`). An optional screen sets aside premature, small and shallow
+candidates in noisy stretches (see `NOISY_NPK`; off by default).
 
 Chunk independence: a peak candidate at sample `i` is a local maximum of the integrated feature
 over `i - W .. i + W`, so it is decided only once `W` samples of look-ahead have arrived, and
@@ -102,6 +109,10 @@ class QrsDetector:
         self._delay = band_delay(fs, *config.band_hz)
         self._twave = round(config.twave_s * fs)
         self._sb_factor = config.searchback_factor
+        self._sb_floor = config.searchback_floor
+        self._split_frac = config.split_frac
+        self._split_slope = config.split_slope
+        self._screen_on = config.ectopic_screen
         self._learn = max(1, round(config.learn_s * fs))
         self._bp: FloatArray = np.empty(0)
         self._mwi: FloatArray = np.empty(0)
@@ -229,16 +240,38 @@ class QrsDetector:
             if self._unlike_beat(c):
                 self._vetoed = True
             elif not is_t:
+                if last is not None and self._split_frac is not None:
+                    self._split(last, c)
                 self._accept(c, searched=False)
                 return
         self._npk = 0.125 * c.height + 0.875 * self._npk
         self._update_threshold()
+
+    def _split(self, last: _Candidate, c: _Candidate) -> None:
+        """The beat missed between two accepted ones (see `EcgConfig.split_frac`): the
+        highest set-aside candidate at least a T-wave interval away from both, above
+        `split_frac` of the threshold and with at least `split_slope` of the last beat's slope."""
+        floor = max(self._split_frac * self._thr, MIN_PEAK)  # type: ignore[operator]
+        lo, hi = last.idx + self._twave, c.idx - self._twave
+        min_slope = self._split_slope * last.slope
+        best: _Candidate | None = None
+        for p in self._pending:
+            if (
+                lo <= p.idx <= hi
+                and p.height > floor
+                and p.slope >= min_slope
+                and (best is None or p.height > best.height)
+            ):
+                best = p
+        if best is not None:
+            self._accept(best, searched=True)
 
     def _unlike_beat(self, c: _Candidate) -> bool:
         """The ectopic-or-noise screen described with `NOISY_NPK`."""
         last = self._last
         return (
             last is not None
+            and self._screen_on
             and self._screen
             and self._npk > NOISY_NPK * self._spk
             and c.idx - last.idx < PREMATURE * self._rr_mean
@@ -276,8 +309,10 @@ class QrsDetector:
     def _search_back(self) -> bool:
         """Look again at `(anchor, limit]` with half the threshold; True if a beat was found."""
         limit = self._limit
-        floor = max(0.5 * self._thr, MIN_PEAK)
-        start = self._anchor + self._half
+        floor = max(self._sb_floor * self._thr, MIN_PEAK)
+        # The refractory period follows a beat, not the end of an empty search-back window.
+        after_beat = self._last is not None and self._anchor == self._last.idx
+        start = self._anchor + (self._half if after_beat else 0)
         best: _Candidate | None = None
         for p in self._pending:
             if (
