@@ -22,7 +22,7 @@ from alerts.ecg import EcgConfig
 from bench.qrs_eval import MITDB, ZERO, Score, detect_hmg, load, score
 from bench.records import data_dir
 
-GRID = {
+GRID: dict[str, tuple[object, ...]] = {
     "split_frac": (None, 0.5, 0.7),
     "split_slope": (0.3, 0.4, 0.5),
     "searchback_floor": (0.3, 0.5),
@@ -34,7 +34,7 @@ def settings() -> list[dict[str, object]]:
     keys = list(GRID)
     out = []
     for values in itertools.product(*(GRID[k] for k in keys)):
-        s = dict(zip(keys, values, strict=True))
+        s: dict[str, object] = dict(zip(keys, values, strict=True))
         if s["split_frac"] is None and s["split_slope"] != GRID["split_slope"][0]:
             continue  # the slope only matters with the split search on
         out.append(s)
