@@ -98,6 +98,25 @@ _CODE_LIST: Final = (
         "心房颤动，心率 {hr:.0f} 次/分",
     ),
     CodeSpec(
+        "ecg.vt",
+        _H,
+        "Ventricular tachycardia: {hr:.0f} /min for {seconds:.0f} s",
+        "室性心动过速：{hr:.0f} 次/分，持续 {seconds:.0f} 秒",
+    ),
+    CodeSpec(
+        "ecg.nsvt",
+        _M,
+        "Non-sustained ventricular tachycardia: {beats} ventricular beats at {hr:.0f} /min",
+        "非持续性室性心动过速：连续 {beats} 次室性搏动，{hr:.0f} 次/分",
+    ),
+    CodeSpec(
+        "ecg.pvc_burden",
+        _L,
+        "Frequent ventricular ectopic beats: {percent:.0f}% of {beats} beats in the last "
+        "{hours:.0f} h; consider review by the family doctor",
+        "室性早搏负荷高：近 {hours:.0f} 小时 {beats} 次心搏中占 {percent:.0f}%，建议家庭医生复诊",
+    ),
+    CodeSpec(
         "cv.crisis_with_arrhythmia",
         _H,
         "Hypertensive crisis with {rhythm}: stroke / acute coronary risk, refer now",

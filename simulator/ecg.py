@@ -8,7 +8,8 @@ closed form on the time axis: event i of beat k sits at `R_k + offset_i * sqrt(R
 higher rates), so any sampling rate and any block length give the same waveform. Offsets and widths
 are ECGSYN's angles (P -pi/3, Q -pi/12, R 0, S pi/12, T pi/2) and widths (0.25, 0.1, 0.1, 0.1,
 0.4 rad) converted at RR = 1 s. AF beats have no P wave and ride on a fibrillatory baseline (4-8 Hz
-f-waves, 0.05-0.1 mV); premature ventricular beats are wide, without P, with a discordant T.
+f-waves, 0.05-0.1 mV); premature ventricular beats are wide, without P, with a discordant T (a
+second focus gives a wide, mainly negative complex with an upright T).
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from simulator.rhythm import Beat, BeatTrain, Rhythm, RhythmPlan
 F64 = npt.NDArray[np.float64]
 
 _TWO_PI = 2 * math.pi
-# Rows: beat type (Beat.NORMAL, Beat.AF, Beat.PVC); columns: P, Q, R, S, T.
+# Rows: beat type (Beat.NORMAL, Beat.AF, Beat.PVC, Beat.PVC2); columns: P, Q, R, S, T.
 _OFFSET = (
     np.array(
         [
             [-math.pi / 3, -math.pi / 12, 0.0, math.pi / 12, math.pi / 2],
             [-math.pi / 3, -math.pi / 12, 0.0, math.pi / 12, math.pi / 2],
             [-math.pi / 3, -math.pi / 8, 0.0, math.pi / 6, math.pi / 1.8],
+            [-math.pi / 3, -math.pi / 6, 0.0, math.pi / 7, math.pi / 1.8],
         ]
     )
     / _TWO_PI
@@ -41,6 +43,7 @@ _WIDTH = (
             [0.25, 0.1, 0.1, 0.1, 0.4],
             [0.25, 0.1, 0.1, 0.1, 0.4],
             [0.25, 0.2, 0.3, 0.3, 0.5],
+            [0.25, 0.25, 0.28, 0.25, 0.5],
         ]
     )
     / _TWO_PI
@@ -50,6 +53,7 @@ _AMP_MV = np.array(
         [0.15, -0.12, 1.2, -0.25, 0.3],
         [0.0, -0.12, 1.2, -0.25, 0.3],
         [0.0, -0.3, 1.5, -0.6, -0.4],
+        [0.0, 0.4, -1.3, 0.3, 0.45],
     ]
 )
 

@@ -165,9 +165,34 @@ def _asystole(ev: EventDef, b: Build) -> list[Truth]:
 
 
 def _pvc(ev: EventDef, b: Build) -> list[Truth]:
+    """Ventricular ectopy: `per_min` random PVCs, or `pattern` bigeminy/trigeminy; `foci` 2 for
+    multifocal. Isolated beats raise nothing (a day's burden is `ecg.pvc_burden`, beyond a
+    scenario's length)."""
     hr = _p(ev, "hr", b.spec.profile.hr)
-    b.segments.append(Segment(ev.at, _end(ev, 600), Rhythm.SINUS, hr, _p(ev, "per_min", 6)))
-    return [Truth("ectopy", ev.at, _end(ev, 600), _codes(ev, ()))]
+    pattern = str(ev.params.get("pattern", "random"))
+    foci = int(_p(ev, "foci", 1))
+    try:
+        seg = Segment(ev.at, _end(ev, 600), Rhythm.SINUS, hr, _p(ev, "per_min", 6), pattern, foci)
+    except ValueError as exc:
+        raise ScenarioError(str(exc), ev.type) from exc
+    b.segments.append(seg)
+    detail = f"{pattern}, {foci} focus" if foci == 1 else f"{pattern}, {foci} foci"
+    return [Truth("ectopy", ev.at, _end(ev, 600), _codes(ev, ()), detail=detail)]
+
+
+def _vt(ev: EventDef, b: Build, default_s: float) -> list[Truth]:
+    """Monomorphic ventricular tachycardia at `hr` (default 150 /min) for the event's `for`,
+    or for `beats` beats (a non-sustained run). Ground truth: `ecg.vt` when it lasts 30 s or
+    more, or 12 s or more at 150 /min or faster (the detector's limits with a margin), else
+    `ecg.nsvt`."""
+    hr = _p(ev, "hr", 150)
+    beats = ev.params.get("beats")
+    end = ev.at + (float(beats) - 0.5) * 60.0 / hr if beats else _end(ev, default_s)
+    b.segments.append(Segment(ev.at, end, Rhythm.VT, hr))
+    secs = end - ev.at
+    sustained = secs >= 32.0 or (hr >= 152.0 and secs >= 12.0)
+    codes = ("ecg.vt",) if sustained else ("ecg.nsvt",)
+    return [Truth("vt" if sustained else "nsvt", ev.at, end, _codes(ev, codes))]
 
 
 def _ecg_noise(ev: EventDef, b: Build) -> list[Truth]:
@@ -238,6 +263,8 @@ EVENTS: dict[str, Callable[[EventDef, Build], list[Truth]]] = {
     "pause": _pause,
     "asystole": _asystole,
     "ectopy": _pvc,
+    "vt": lambda ev, b: _vt(ev, b, 60.0),
+    "nsvt": lambda ev, b: _vt(ev, b, 5.0),
     "ecg_noise": _ecg_noise,
     "lead_off": lambda ev, b: _ecg_noise(
         replace(ev, params={**ev.params, "artefact": "lead_off"}), b

@@ -7,7 +7,10 @@ electrocardiogram signals. IEEE Trans Biomed Eng 2003;50(3):289-294). AF ventric
 irregularly irregular series of independent RR draws with a coefficient of variation of ~0.2
 (Tateno K, Glass L. Med Biol Eng Comput 2001;39:664-671 report RR CV well above 0.1 in AF).
 Premature ventricular beats arrive at ~60 % of the running RR and are followed by a compensatory
-pause so that the two intervals sum to two RRs.
+pause so that the two intervals sum to two RRs; they come at random (`pvc_per_min`) or in a fixed
+pattern (bigeminy: every second beat, trigeminy: every third), from one focus (unifocal: one
+morphology) or two (multifocal). Ventricular tachycardia is a segment of ventricular beats at a
+nearly fixed rate (monomorphic VT, RR jitter ~1 %); a non-sustained run is a short VT segment.
 
 The train is built by a per-beat loop (about one iteration per second of signal, never per sample).
 """
@@ -21,17 +24,21 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+PATTERNS = {"random": 0, "bigeminy": 2, "trigeminy": 3}  # pattern -> cycle length (beats)
+
 
 class Rhythm(enum.StrEnum):
     SINUS = "sinus"
     AF = "af"
     ASYSTOLE = "asystole"
+    VT = "vt"  # ventricular tachycardia: every beat ventricular (monomorphic)
 
 
 class Beat(enum.IntEnum):
     NORMAL = 0  # sinus: P wave present
     AF = 1  # conducted AF beat: no P wave
     PVC = 2  # premature ventricular: wide QRS, no P, discordant T
+    PVC2 = 3  # from a second ventricular focus (multifocal ectopy): other axis, wide
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +50,14 @@ class Segment:
     rhythm: Rhythm
     hr: float = 70.0
     pvc_per_min: float = 0.0
+    pvc_pattern: str = "random"  # or "bigeminy", "trigeminy"
+    foci: int = 1  # ventricular foci of the ectopic beats (2: multifocal)
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
             raise ValueError("segment end must follow its start")
+        if self.pvc_pattern not in PATTERNS or self.foci not in (1, 2):
+            raise ValueError(f"bad ectopy {self.pvc_pattern!r} with {self.foci} foci")
         if not 20.0 <= self.hr <= 250.0:
             raise ValueError(f"heart rate {self.hr} outside 20..250 /min")
 
@@ -87,6 +98,7 @@ class BeatTrain:
     times: list[float]
     kinds: list[int]
     _pending_pause: int = 0
+    _since_pvc: int = 0  # beats since the last ectopic beat
 
     @classmethod
     def start(cls, plan: RhythmPlan, rng: np.random.Generator) -> BeatTrain:
@@ -113,17 +125,26 @@ class BeatTrain:
             if seg.rhythm is Rhythm.AF:
                 rr = max(0.28, 60.0 / seg.hr * float(rng.lognormal(0.0, 0.2)) / math.exp(0.02))
                 kind = Beat.AF
+            elif seg.rhythm is Rhythm.VT:
+                self.times.append(t + 60.0 / seg.hr * (1.0 + 0.01 * float(rng.standard_normal())))
+                self.kinds.append(int(Beat.PVC))
+                self._since_pvc = 0
+                continue
             else:
                 rr = self._sinus_rr(t, seg.hr, rng)
                 kind = Beat.NORMAL
             while self._pending_pause < len(pauses) and pauses[self._pending_pause].at <= t:
                 rr = pauses[self._pending_pause].seconds
                 self._pending_pause += 1
-            if self.kinds[-1] == Beat.PVC:
+            cycle = PATTERNS[seg.pvc_pattern]
+            if self.kinds[-1] in (Beat.PVC, Beat.PVC2):
                 rr *= 1.4  # compensatory pause
-            elif seg.pvc_per_min > 0 and rng.random() < seg.pvc_per_min * rr / 60.0:
+            elif (cycle and self._since_pvc >= cycle - 1) or (
+                not cycle and seg.pvc_per_min > 0 and rng.random() < seg.pvc_per_min * rr / 60.0
+            ):
                 rr *= 0.6
-                kind = Beat.PVC
+                kind = Beat.PVC2 if seg.foci == 2 and rng.random() < 0.5 else Beat.PVC
+            self._since_pvc = 0 if kind in (Beat.PVC, Beat.PVC2) else self._since_pvc + 1
             nxt = t + rr
             landing = self.plan.at(nxt)
             if landing.rhythm is Rhythm.ASYSTOLE:

@@ -130,6 +130,20 @@ class EcgConfig:
     classify_beats: bool = True
     vt_min_beats: int = 3
     vt_min_bpm: float = 100.0
+    # Alarms (`alerts.detectors.ecg`). The same guideline calls VT sustained when it lasts 30 s
+    # or needs termination sooner for haemodynamic compromise; an ECG cannot see the compromise,
+    # so the rate stands in for it: a ventricular rate of 150 /min or more is where a
+    # tachycardia itself is likely to cause instability (2020 AHA guidelines for CPR and ECC,
+    # adult tachycardia algorithm, Panchal et al., Circulation 2020;142:S366), and such a run
+    # raises the high-priority alarm once it has lasted `vt_fast_s`. Shorter or slower runs
+    # are non-sustained VT (medium).
+    vt_sustained_s: float = 30.0
+    vt_fast_bpm: float = 150.0
+    vt_fast_s: float = 10.0
+    # PVC burden (`alerts.ecg.burden`): share of V beats over the last 24 h, judged once this
+    # many beats were classified (about 2.5 h at 70 /min).
+    pvc_burden_pct: float = 10.0
+    pvc_burden_min_beats: int = 10_000
 
     def __post_init__(self) -> None:
         lo, hi = self.band_hz
