@@ -36,6 +36,16 @@ class Device:
         if any(a.since > b.since for a, b in zip(self.bindings, self.bindings[1:], strict=False)):
             raise ValueError("bindings must be in time order")
 
+    def bound_to(self, patient_id: str, since: datetime) -> Device:
+        """This device rebound to `patient_id` from `since` on; earlier readings keep their
+        patient (bindings from `since` on are replaced)."""
+        kept = tuple(b for b in self.bindings if b.since < since)
+        return replace(self, bindings=(*kept, Binding(patient_id, since)))
+
+    def retired(self, at: datetime) -> Device:
+        """This device out of service from `at` on."""
+        return replace(self, retired_at=at)
+
     def patient_at(self, ts: datetime) -> str | None:
         """The patient bound at `ts` (a reading before the first binding has no patient)."""
         idx = bisect.bisect_right([b.since for b in self.bindings], ts) - 1
@@ -66,14 +76,12 @@ class DeviceRegistry:
 
     def bind(self, device_id: str, patient_id: str, since: datetime) -> Device:
         """Rebind from `since` on; earlier readings keep their patient."""
-        dev = self._devices[device_id]
-        kept = tuple(b for b in dev.bindings if b.since < since)
-        dev = replace(dev, bindings=(*kept, Binding(patient_id, since)))
+        dev = self._devices[device_id].bound_to(patient_id, since)
         self._devices[device_id] = dev
         return dev
 
     def retire(self, device_id: str, at: datetime) -> Device:
-        dev = replace(self._devices[device_id], retired_at=at)
+        dev = self._devices[device_id].retired(at)
         self._devices[device_id] = dev
         return dev
 

@@ -18,6 +18,7 @@ from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.model import utcnow
 from devices.registry import DeviceRegistry
+from gateway.admin import Admin
 from gateway.escalation import EscalatingProcessor, TimerPersistence
 from gateway.ingest import MqttIngest
 from gateway.notifiers import Dispatcher, NotifierConfig, SseChannel, build_channels
@@ -125,6 +126,7 @@ class Gateway:
             escalator=self.escalator,
         )
         self.sse = SseChannel()
+        self.admin = Admin(self.stores, self.registry, clock=clock, retarget=self.set_targets)
         self.timers = TimerPersistence(self.escalator, self.stores.timers)
         self.dispatcher = Dispatcher(
             build_channels(

@@ -16,6 +16,7 @@ from gateway.api import (
     charts,
     deadletters,
     devices,
+    errors,
     fhir,
     glycaemia,
     health,
@@ -97,6 +98,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    errors.install(app)
     mount_dashboard(app)
     if gateway is not None:
         app.state.gateway = gateway

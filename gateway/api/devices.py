@@ -1,14 +1,14 @@
-"""Device registry: register, rebind to another patient from a given time, retire."""
+"""Device registry: register, rebind to another patient from a given time, retire (through
+`gateway.admin`, audited under the actor)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
-from devices.kinds import Kind
-from devices.registry import Binding, Device
-from gateway.api.deps import GatewayDep
+from devices.registry import Device
+from gateway.api.deps import CurrentActor, GatewayDep
 from gateway.api.schemas import BindIn, BindingOut, DeviceIn, DeviceOut
-from gateway.provision import reserved_name
+from gateway.errors import NotFoundError
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -33,41 +33,29 @@ async def list_devices(gw: GatewayDep, tenant: str | None = None) -> list[Device
 async def get_device(gw: GatewayDep, device_id: str) -> DeviceOut:
     d = gw.registry.get(device_id)
     if d is None:
-        raise HTTPException(404, f"device {device_id!r} not found")
+        raise NotFoundError("device", device_id)
     return _out(d)
 
 
 @router.post("", status_code=201)
-async def register_device(gw: GatewayDep, body: DeviceIn) -> DeviceOut:
-    if body.device_id in gw.registry:
-        raise HTTPException(409, f"device {body.device_id!r} already registered")
-    if reserved_name(body.device_id):
-        raise HTTPException(422, "this device name is reserved for the gateway")
-    if body.kind not in {k.value for k in Kind} | {"kiosk"}:
-        raise HTTPException(422, f"unknown device kind {body.kind!r}")
-    if body.kiosk and body.patient_id:
-        raise HTTPException(422, "a kiosk is shared: it has no patient binding")
-    now = gw.clock()
-    bindings = (Binding(body.patient_id, body.since or now),) if body.patient_id else ()
-    dev = Device(body.device_id, body.tenant, body.kind, kiosk=body.kiosk, bindings=bindings)
-    await gw.stores.patients.save_device(dev, now)
-    gw.registry.put(dev)
+async def register_device(gw: GatewayDep, actor: CurrentActor, body: DeviceIn) -> DeviceOut:
+    dev = await gw.admin.register_device(
+        actor,
+        body.device_id,
+        body.tenant,
+        body.kind,
+        kiosk=body.kiosk,
+        patient_id=body.patient_id,
+        since=body.since,
+    )
     return _out(dev)
 
 
 @router.post("/{device_id}/bind")
-async def bind(gw: GatewayDep, device_id: str, body: BindIn) -> DeviceOut:
-    if device_id not in gw.registry:
-        raise HTTPException(404, f"device {device_id!r} not found")
-    dev = gw.registry.bind(device_id, body.patient_id, body.since or gw.clock())
-    await gw.stores.patients.save_device(dev, gw.clock())
-    return _out(dev)
+async def bind(gw: GatewayDep, actor: CurrentActor, device_id: str, body: BindIn) -> DeviceOut:
+    return _out(await gw.admin.bind_device(actor, device_id, body.patient_id, body.since))
 
 
 @router.post("/{device_id}/retire")
-async def retire(gw: GatewayDep, device_id: str) -> DeviceOut:
-    if device_id not in gw.registry:
-        raise HTTPException(404, f"device {device_id!r} not found")
-    dev = gw.registry.retire(device_id, gw.clock())
-    await gw.stores.patients.save_device(dev, gw.clock())
-    return _out(dev)
+async def retire(gw: GatewayDep, actor: CurrentActor, device_id: str) -> DeviceOut:
+    return _out(await gw.admin.retire_device(actor, device_id))

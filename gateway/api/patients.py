@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Query
 
-from alerts.targets import DEFAULT_TARGETS, TargetError
 from devices.kinds import Kind
-from gateway.api.deps import GatewayDep
+from gateway.admin import PatientDetails
+from gateway.api.deps import CurrentActor, GatewayDep
 from gateway.api.schemas import PatientIn, PatientOut, ReadingOut
+from gateway.errors import NotFoundError
 from gateway.storage import Patient
 
 router = APIRouter(prefix="/patients", tags=["patients"])
@@ -38,39 +38,24 @@ async def list_patients(gw: GatewayDep, tenant: str | None = None) -> list[Patie
 async def get_patient(gw: GatewayDep, patient_id: str) -> PatientOut:
     p = await gw.stores.patients.get_patient(patient_id)
     if p is None:
-        raise HTTPException(404, f"patient {patient_id!r} not found")
+        raise NotFoundError("patient", patient_id)
     return _out(p)
 
 
 @router.put("/{patient_id}")
-async def put_patient(gw: GatewayDep, patient_id: str, body: PatientIn) -> PatientOut:
-    old = await gw.stores.patients.get_patient(patient_id)
-    p = Patient(
-        patient_id,
-        body.tenant,
-        old.created_at if old else gw.clock(),
-        targets=old.targets if old else {},
-        **body.model_dump(exclude={"tenant"}),
-    )
-    await gw.stores.patients.save_patient(p)
-    return _out(p)
+async def put_patient(
+    gw: GatewayDep, actor: CurrentActor, patient_id: str, body: PatientIn
+) -> PatientOut:
+    details = PatientDetails(**body.model_dump())
+    return _out(await gw.admin.put_patient(actor, patient_id, details))
 
 
 @router.put("/{patient_id}/targets")
-async def put_targets(gw: GatewayDep, patient_id: str, body: dict[str, float]) -> PatientOut:
+async def put_targets(
+    gw: GatewayDep, actor: CurrentActor, patient_id: str, body: dict[str, float]
+) -> PatientOut:
     """Care-team overrides of alert limits, e.g. `{"target_systolic": 150}` for a frail elder."""
-    p = await gw.stores.patients.get_patient(patient_id)
-    if p is None:
-        raise HTTPException(404, f"patient {patient_id!r} not found")
-    merged = {**p.targets, **body}
-    try:
-        targets = DEFAULT_TARGETS.with_overrides(merged)
-    except TargetError as exc:
-        raise HTTPException(422, {"detail": str(exc), "fields": list(exc.fields)}) from exc
-    p = replace(p, targets=merged)
-    await gw.stores.patients.save_patient(p)
-    await gw.set_targets(patient_id, targets)
-    return _out(p)
+    return _out(await gw.admin.set_targets(actor, patient_id, body))
 
 
 @router.get("/{patient_id}/readings")

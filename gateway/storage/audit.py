@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from gateway.actor import Actor
 from gateway.storage.database import Database, Transaction
 from gateway.storage.tables import AuditRow
 
@@ -35,6 +36,20 @@ class AuditEntry:
             raise ValueError("audit time must be timezone-aware")
         if not self.action or not self.subject_type:
             raise ValueError("an audit entry needs an action and a subject type")
+
+    @classmethod
+    def by(
+        cls,
+        actor: Actor,
+        at: datetime,
+        action: str,
+        subject_type: str,
+        subject_id: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """What `actor` did (its user and client are recorded)."""
+        return cls(at, actor.user, actor.client or None, action, subject_type, subject_id,
+                   detail or {})  # fmt: skip
 
 
 class AuditStore:
