@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -11,6 +11,7 @@ from devices.codecs.fhir import BP_PANEL, ECG_CODE, SIMPLE, bundle
 from devices.kinds import Kind
 from devices.timeparse import parse_ts
 from gateway.api.deps import GatewayDep
+from gateway.api.schemas import FhirBundleOut
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
@@ -44,7 +45,7 @@ async def search_observations(
     code: str | None = None,
     date: Annotated[list[str] | None, Query()] = None,
     count: Annotated[int, Query(alias="_count", ge=1, le=10000)] = 1000,
-) -> dict[str, Any]:
+) -> FhirBundleOut:
     """Readings of one patient as FHIR Observations (vital-signs profile, canonical UCUM)."""
     kind = None
     if code is not None:
@@ -54,4 +55,4 @@ async def search_observations(
     start, end = _bounds(date or [])
     patient_id = patient.removeprefix("Patient/")
     readings = await gw.readings.query(patient_id, kind, start, end, count)
-    return bundle(readings, "searchset")
+    return FhirBundleOut.model_validate(bundle(readings, "searchset"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -12,13 +13,25 @@ from gateway.api.deps import GatewayDep
 router = APIRouter(tags=["health"])
 
 
+class HealthOut(BaseModel):
+    status: str
+
+
+class ReadyOut(BaseModel):
+    """Whether the gateway can serve: database reachable, MQTT connected, messages in flight."""
+
+    database: bool
+    mqtt: bool
+    queue: int
+
+
 @router.get("/health")
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
+async def health() -> HealthOut:
+    return HealthOut(status="ok")
 
 
-@router.get("/ready")
-async def ready(gw: GatewayDep, response: Response) -> dict[str, object]:
+@router.get("/ready", responses={503: {"model": ReadyOut, "description": "not ready"}})
+async def ready(gw: GatewayDep, response: Response) -> ReadyOut:
     db_ok = True
     try:
         async with gw.db.session() as s:
@@ -28,13 +41,18 @@ async def ready(gw: GatewayDep, response: Response) -> dict[str, object]:
     mqtt_ok = gw.ingest is None or gw.ingest.connected.is_set()
     if not (db_ok and mqtt_ok):
         response.status_code = 503
-    return {
-        "database": db_ok,
-        "mqtt": mqtt_ok,
-        "queue": gw.ingest.backlog if gw.ingest else 0,
-    }
+    return ReadyOut(database=db_ok, mqtt=mqtt_ok, queue=gw.ingest.backlog if gw.ingest else 0)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+            "description": "Prometheus text exposition format",
+        }
+    },
+)
 async def prometheus() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

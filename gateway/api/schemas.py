@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from devices.model import Reading
 from devices.timeparse import format_ts
@@ -109,3 +109,32 @@ class DeadLetterOut(BaseModel):
     detail: str
     payload: str
     received_at: datetime
+
+
+class FhirEntryOut(BaseModel):
+    resource: dict[str, Any]
+
+
+class FhirBundleOut(BaseModel):
+    """A FHIR R4 Bundle (`searchset`): each entry's resource is a FHIR resource document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    resourceType: Literal["Bundle"] = "Bundle"  # noqa: N815 - FHIR's own field name
+    type: str
+    total: int | None = None
+    entry: list[FhirEntryOut]
+
+
+class ServiceRequestOut(BaseModel):
+    """A referral as a FHIR R4 ServiceRequest (the fields below, and FHIR's others as sent)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    resourceType: Literal["ServiceRequest"] = "ServiceRequest"  # noqa: N815 - FHIR's name
+    id: str
+    status: str
+    intent: str
+    priority: str
+    subject: dict[str, str]
+    authoredOn: str  # noqa: N815 - FHIR's own field name

@@ -12,7 +12,16 @@ from gateway.api.deps import GatewayDep
 router = APIRouter(prefix="/stream", tags=["stream"])
 
 
-@router.get("/alerts")
+@router.get(
+    "/alerts",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "`event: <type>` / `id: <n>` / `data: <alert event JSON>` records",
+        }
+    },
+)
 async def alert_stream(
     gw: GatewayDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
