@@ -9,6 +9,8 @@ reached and the one pending timer (`due_at` + `reason`):
 - `ack_expired`: the acknowledgement silences re-notification until `due_at` (policy
   `ack_silence`); then the alert re-opens at its tier (event `escalated`, reason `ack_expired`).
 - `expedite`: a notification channel failed for the whole tier; move on at `due_at` (= now).
+- `snoozed`: a clinician put notification off until `due_at`; then the current tier hears again
+  (event `escalated`, reason `snooze_expired`) and its deadline starts over.
 
 Timers advance from their own due time, not from when they were noticed, so a replay that ticks at
 each due time and a live gateway that ticks every few seconds reach the same tiers at the same
@@ -20,13 +22,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
-from alerts.model import Alert, AlertEvent, EventType, Priority, State
+from alerts.model import Alert, AlertEvent, EscalationDetail, EventType, Priority, State
 from alerts.policy import EscalationPlan, EscalationPolicy
-from devices.timeparse import format_ts
 
-REASONS: Final = frozenset({"deadline", "repeat", "ack_expired", "expedite"})
+REASONS: Final = frozenset({"deadline", "repeat", "ack_expired", "expedite", "snoozed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,7 @@ def observe(
     if st is None:
         return arm(plan, a, now) if event.event in (EventType.OPENED, EventType.UPDATED) else None
     if event.event is EventType.UPDATED:
-        if not event.detail.get("worse"):
+        if not event.worse:
             return st
         # A worse condition re-opens notification at the current tier with the new deadline.
         return _tier_timer(plan, replace(st, priority=a.priority, repeats=0), st.tier, now)
@@ -130,6 +131,9 @@ def fire(
         return new_st, _event(plan, new_st, _escalated(alert, new_st, now), now, st.reason)
     if alert.state in (State.ACKNOWLEDGED, State.REFERRED):
         return replace(st, due_at=None), None  # acknowledged in the meantime: nothing to do
+    if st.reason == "snoozed":
+        new_st = _tier_timer(plan, replace(st, repeats=0), st.tier, base)
+        return new_st, _event(plan, new_st, _escalated(alert, new_st, now), now, "snooze_expired")
     nxt = st.tier + 1 if st.reason == "expedite" and st.tier + 1 < len(plan.tiers) else None
     nxt = nxt if nxt is not None else plan.next_tier(st.tier, st.priority)
     if nxt is not None:
@@ -158,31 +162,33 @@ def escalate_now(
     return new_st, replace(event, actor=by)
 
 
-def escalation_detail(plan: EscalationPlan, st: EscalationState, reason: str) -> dict[str, Any]:
+def snooze(st: EscalationState, until: datetime) -> EscalationState:
+    """Put notification off until `until`: no tier moves and no repeats before then."""
+    return replace(st, due_at=until, reason="snoozed")
+
+
+def escalation_detail(plan: EscalationPlan, st: EscalationState, reason: str) -> EscalationDetail:
     """What notifiers need: the tier, its roster targets and channels, and the next deadline."""
     tier = plan.tier(st.tier)
-    return {
-        "tier": st.tier,
-        "tier_name": tier.name,
-        "targets": list(tier.targets),
-        "channels": list(tier.channels),
-        "reason": reason,
-        "repeat": st.repeats,
-        "next_due_at": format_ts(st.due_at) if st.due_at else None,
-        "next_action": st.reason if st.due_at else None,
-        "policy_version": plan.policy.version,
-        "context": sorted(st.flags),
-    }
+    return EscalationDetail(
+        tier=st.tier,
+        tier_name=tier.name,
+        targets=tuple(tier.targets),
+        channels=tuple(tier.channels),
+        reason=reason,
+        repeat=st.repeats,
+        next_due_at=st.due_at,
+        next_action=st.reason if st.due_at else None,
+        policy_version=plan.policy.version,
+        context=tuple(sorted(st.flags)),
+    )
 
 
 def _event(
     plan: EscalationPlan, st: EscalationState, alert: Alert, now: datetime, reason: str
 ) -> AlertEvent:
     return AlertEvent(
-        EventType.ESCALATED,
-        now,
-        alert,
-        detail={"escalation": escalation_detail(plan, st, reason)},
+        EventType.ESCALATED, now, alert, escalation=escalation_detail(plan, st, reason)
     )
 
 
@@ -243,12 +249,11 @@ class Escalator:
         st = observe(plan, self._timers.get(event.alert.alert_id), event)
         self._set(event.alert.alert_id, st)
         notifies = event.event is EventType.OPENED or (
-            event.event is EventType.UPDATED and bool(event.detail.get("worse"))
+            event.event is EventType.UPDATED and event.worse
         )
         if st is None or not notifies:
             return event
-        detail = escalation_detail(plan, st, event.event.value)
-        return replace(event, detail={**event.detail, "escalation": detail})
+        return replace(event, escalation=escalation_detail(plan, st, event.event.value))
 
     def next_due(self) -> datetime | None:
         dues = [t.due_at for t in self._timers.values() if t.due_at is not None]
@@ -282,10 +287,19 @@ class Escalator:
     def expedite(self, alert_id: str, now: datetime) -> bool:
         """Move an alert on to its next tier at the next tick (all channels of a tier failed)."""
         st = self._timers.get(alert_id)
-        if st is None or st.reason == "ack_expired":
+        if st is None or st.reason in ("ack_expired", "snoozed"):
             return False
         self._set(alert_id, replace(st, due_at=now, reason="expedite"))
         return True
+
+    def snooze(self, alert: Alert, until: datetime) -> EscalationState:
+        """Hold the alert's notification until `until` (see `snooze`)."""
+        st = self._timers.get(alert.alert_id)
+        if st is None:
+            raise LookupError(f"alert {alert.alert_id} has no escalation timer to snooze")
+        new_st = snooze(st, until)
+        self._set(alert.alert_id, new_st)
+        return new_st
 
     def restore(self, timers: Iterable[EscalationState]) -> None:
         """Timers loaded from storage (not reported by `changes`)."""
@@ -311,6 +325,15 @@ class Escalator:
 
     def forget(self, alert_id: str) -> None:
         self._set(alert_id, None)
+
+    @property
+    def dirty(self) -> bool:
+        """Whether `changes` has anything to report."""
+        return bool(self._dirty)
+
+    def unsaved(self, alert_ids: Iterable[str]) -> None:
+        """Timers whose change could not be stored: reported again by the next `changes`."""
+        self._dirty.update(alert_ids)
 
     def changes(self) -> tuple[list[EscalationState], list[str]]:
         """Timers changed since the last call: (current states, deleted alert ids)."""

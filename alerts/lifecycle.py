@@ -55,7 +55,7 @@ def update_alert(alert: Alert, c: AlertCandidate, now: datetime) -> AlertEvent:
         # A worse condition re-opens notification even if it was acknowledged.
         state=State.OPEN if worse and alert.state is State.ACKNOWLEDGED else alert.state,
     )
-    return AlertEvent(EventType.UPDATED, now, new, detail={"worse": worse})
+    return AlertEvent(EventType.UPDATED, now, new, worse=worse)
 
 
 def resolve_alert(alert: Alert, now: datetime, actor: str | None = None) -> AlertEvent:
@@ -138,8 +138,11 @@ class AlertBook:
         return event
 
     def record(self, event: AlertEvent) -> None:
-        """Take an event decided elsewhere (API, escalation) into the book."""
-        a = event.alert
+        """Take an event decided elsewhere (a clinician's action, escalation) into the book."""
+        self.keep(event.alert)
+
+    def keep(self, a: Alert) -> None:
+        """Hold the alert's latest state (bookkeeping such as an assignment is no event)."""
         if a.active:
             self._active[(a.patient_id, a.group)] = a
         else:

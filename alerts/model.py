@@ -104,9 +104,47 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class EscalationDetail:
+    """Which tier an event notifies, as notifiers read it and people see it.
+
+    `targets` are roster targets (`team:…`, `rotation:…`, `patient:care_team`, …), `channels`
+    the tier's personal channels in order of preference (empty: every personal channel).
+    `reason` says why this tier hears now (`opened`, `updated`, `deadline`, `repeat`,
+    `ack_expired`, `snooze_expired`, `manual`); `next_due_at`/`next_action` tell when the timer
+    fires next and what it will do then. `context` holds the patient flags that chose the plan.
+    """
+
+    tier: int
+    tier_name: str
+    targets: tuple[str, ...]
+    channels: tuple[str, ...]
+    reason: str
+    repeat: int = 0
+    next_due_at: datetime | None = None
+    next_action: str | None = None
+    policy_version: str = ""
+    context: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.tier < 0:
+            raise ValueError("tier must not be negative")
+        if self.next_due_at is not None and self.next_due_at.tzinfo is None:
+            raise ValueError("next_due_at must be timezone-aware")
+
+
+@dataclass(frozen=True, slots=True)
 class AlertEvent:
+    """One transition of an alert. `actor` is the user who acted (None: the gateway itself).
+
+    `escalation` is set when the event notifies a tier (opened, worsened, escalated);
+    `worse` marks an update that raised the priority. `detail` holds notes shown with the event
+    (a comment, a referral id); no code reads it.
+    """
+
     event: EventType
     at: datetime
     alert: Alert
     actor: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
+    escalation: EscalationDetail | None = None
+    worse: bool = False

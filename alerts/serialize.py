@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.model import Alert, AlertEvent
+from alerts.model import Alert, AlertEvent, EscalationDetail, EventType
 from devices.timeparse import format_ts
 
 
@@ -30,6 +30,30 @@ def alert_to_json(a: Alert) -> dict[str, Any]:
     }
 
 
+def escalation_to_json(d: EscalationDetail) -> dict[str, Any]:
+    return {
+        "tier": d.tier,
+        "tier_name": d.tier_name,
+        "targets": list(d.targets),
+        "channels": list(d.channels),
+        "reason": d.reason,
+        "repeat": d.repeat,
+        "next_due_at": format_ts(d.next_due_at) if d.next_due_at else None,
+        "next_action": d.next_action,
+        "policy_version": d.policy_version,
+        "context": list(d.context),
+    }
+
+
+def event_detail(e: AlertEvent) -> dict[str, Any]:
+    """The event's `detail` object: `worse` for updates, the notes, the escalation."""
+    out: dict[str, Any] = {"worse": e.worse} if e.event is EventType.UPDATED else {}
+    out.update(e.detail)
+    if e.escalation is not None:
+        out["escalation"] = escalation_to_json(e.escalation)
+    return out
+
+
 def event_to_json(e: AlertEvent) -> dict[str, Any]:
     out: dict[str, Any] = {
         "event": e.event.value,
@@ -38,6 +62,7 @@ def event_to_json(e: AlertEvent) -> dict[str, Any]:
     }
     if e.actor:
         out["by"] = e.actor
-    if e.detail:
-        out["detail"] = dict(e.detail)
+    detail = event_detail(e)
+    if detail:
+        out["detail"] = detail
     return out

@@ -164,14 +164,13 @@ async def gateway_drain(port: int, n: int, data_dir: Path, devices: int) -> tupl
 
 
 def decode_rate(messages: list[tuple[str, bytes]]) -> float:
-    """Offline decode -> resolve throughput of the processor (no broker, no store), msgs/s."""
-    from alerts.engine import DetectionEngine
+    """Offline decode -> resolve throughput of the intake (no broker, no store), msgs/s."""
     from devices.registry import DeviceRegistry
-    from gateway.processor import Inbound, Processor
+    from gateway.intake import Inbound, Intake
 
     now = utcnow()
     inbound = [Inbound(t, p, now, i, 1) for i, (t, p) in enumerate(messages)]
-    proc = Processor(DeviceRegistry(auto_bind=True), DetectionEngine())
+    proc = Intake(DeviceRegistry(auto_bind=True))
     t0 = time.perf_counter()
     for i in range(0, len(inbound), 500):
         proc.decode(inbound[i : i + 500])

@@ -274,7 +274,7 @@ def simulator_false_alarms(patients: int, days: int, seed: int) -> dict[str, Any
     """False alarms on a cohort from the simulator's physiology (circadian BP with white-coat and
     cuff artefacts; glucose from meals, insulin and exercise with CGM noise and compression
     lows), with no scenario events: every clinical alert opened is counted as false."""
-    from gateway.replay import make_processor, register_devices, replay_events
+    from gateway.replay import make_pipeline, register_devices, replay_events
     from simulator.render import render
     from simulator.scenario import parse
 
@@ -296,7 +296,7 @@ def simulator_false_alarms(patients: int, days: int, seed: int) -> dict[str, Any
         ],
     }
     rendered = render(parse(doc, "normal_cohort"), seed)
-    proc = make_processor()
+    proc = make_pipeline()
     register_devices(proc, rendered.truth_records())
     lines = (json.dumps(line) for line in rendered.jsonl())
     counts: Counter[str] = Counter(

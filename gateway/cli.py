@@ -16,15 +16,17 @@ def _cmd_gateway(_args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.api.app import create_app
+    from gateway.process import tune_gc
 
     settings = Settings()
-    app = create_app(settings)
+    app = create_app(settings, on_started=tune_gc)
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="info")
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gateway.demo import run_demo
+    from gateway.process import tune_gc
 
     return asyncio.run(
         run_demo(
@@ -34,6 +36,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             data_dir=args.data_dir,
             broker_port=args.broker_port,
             speed=args.speed,
+            on_started=tune_gc,
         )
     )
 
@@ -41,14 +44,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from alerts.policy import PolicyError
     from gateway.policies import load_policies
-    from gateway.replay import ReplayLineError, make_processor, register_devices, replay_lines
+    from gateway.replay import ReplayLineError, make_pipeline, register_devices, replay_lines
 
     try:
         policies = list(load_policies(args.policy).values()) if args.policy else []
     except (OSError, PolicyError) as exc:
         print(f"hmg replay: policy: {exc}", file=sys.stderr)
         return 2
-    proc = make_processor(late_after_s=args.late_after, policies=policies)
+    proc = make_pipeline(late_after_s=args.late_after, policies=policies)
     if args.devices:
         try:
             with open(args.devices, encoding="utf-8") as dfh:

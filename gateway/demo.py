@@ -11,7 +11,7 @@ import logging
 import socket
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +126,7 @@ async def run_demo(
     broker_port: int = 1883,
     data_dir: str = "hmg-data/demo",
     speed: float = 1.0,
+    on_started: Callable[[], None] | None = None,
 ) -> int:
     for noisy in ("amqtt", "transitions"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -149,6 +150,8 @@ async def run_demo(
     sink = ConsoleSink()
     gw = Gateway(settings, sinks=[sink])
     await gw.start()
+    if on_started is not None:
+        on_started()
     if gw.ingest is not None:
         await gw.ingest.wait_connected(10.0)
 

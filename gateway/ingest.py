@@ -30,10 +30,9 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from devices.model import Reading, utcnow
-from gateway import metrics
+from gateway.intake import Decoded, Inbound
 from gateway.mqtt_link import LinkConfig, Wire, config_frame
 from gateway.pipeline import Pipeline
-from gateway.processor import Decoded, Inbound
 from gateway.storage import StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -242,7 +241,7 @@ class MqttIngest:
         try:
             while not stop.is_set():
                 batch = await asyncio.to_thread(self._take_batch)
-                metrics.QUEUE_DEPTH.set(self.backlog)
+                pipeline.metrics.queue_depth.set(self.backlog)
                 decoded = pipeline.decode(batch) if batch else None
                 if storing is not None:
                     await storing

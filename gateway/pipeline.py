@@ -1,8 +1,18 @@
-"""The live pipeline: decode -> durable write -> (caller acks) -> detect -> lifecycle -> notify.
+"""One pipeline for every reading: decode -> store -> detect -> desk -> persist -> notify.
 
-`store` returns only after every reading and dead letter of the batch is durably stored; if the
-store fails it raises `StoreUnavailableError` and nothing of the batch may be acknowledged.
-`finish` then runs detection and alerting; `commit` (and `handle`, which decodes too) do both.
+Live ingest (`gateway.ingest`), `hmg replay` (`gateway.replay`) and the API all go through a
+`Pipeline`; each stage is one method, and the order is this code, not the order of a list:
+
+1. `decode` (sync): messages -> readings and rejects (`gateway.intake.Intake`).
+2. `store`: new devices, dead letters and readings durably written, or `StoreUnavailableError`
+   (then nothing of the batch may be acknowledged). Live ingest acknowledges after this step.
+3. `detect` (sync): each new reading through its patient's detectors (`alerts.engine`), their
+   candidates into the alert desk (`alerts.desk`): alert events and escalation-timer changes.
+4. `record`: the events and the timers they moved in one transaction, then the notifiers.
+
+`finish` runs 3 and 4 (plus the dead-letter topic and metrics) for a stored batch; `tick` runs
+the clock's part (detector timeouts, silent devices, escalation deadlines) and then 4. A replay
+has no storage: it uses `decode`, `detect` and `advance` on its own clock.
 """
 
 from __future__ import annotations
@@ -16,18 +26,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from alerts.desk import AlertDesk, DeskResult
+from alerts.engine import DetectionEngine
 from alerts.model import AlertEvent
 from alerts.serialize import event_to_json
 from devices.model import Reading, deadletter_topic, utcnow
-from gateway import metrics
-from gateway.processor import Decoded, Inbound, Processor, Rejected
+from gateway.intake import Decoded, Inbound, Intake, Rejected
+from gateway.metrics import Metrics
 from gateway.storage import DeadLetter, ReadingStore, Stores, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
 
 class Outbox(Protocol):
-    """Where the gateway publishes (the MQTT client in production)."""
+    """Where the gateway publishes (the MQTT link in production)."""
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None: ...
 
@@ -68,45 +80,52 @@ class BatchResult:
 
 
 class Pipeline:
+    """The stages above over one intake, detection engine and alert desk.
+
+    `readings`/`stores` are the storage (absent in a replay, which never stores); `sinks` are
+    told every alert event after it is stored (the gateway's notification dispatcher, then any
+    extra listener). Without sinks, events go to the outbox's alert topic directly.
+    """
+
     def __init__(
         self,
-        processor: Processor,
-        readings: ReadingStore,
-        stores: Stores,
+        intake: Intake,
+        engine: DetectionEngine,
+        desk: AlertDesk,
         *,
+        readings: ReadingStore | None = None,
+        stores: Stores | None = None,
         outbox: Outbox | None = None,
         sinks: Sequence[AlertSink] = (),
+        metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.processor = processor
+        self.intake = intake
+        self.engine = engine
+        self.desk = desk
         self.readings = readings
         self.stores = stores
         self.outbox = outbox
         self.sinks = list(sinks)
+        self.metrics = metrics or Metrics()
         self.clock = clock
 
+    # -- 1. decode ------------------------------------------------------------------------
     def decode(self, batch: Sequence[Inbound]) -> Decoded:
-        """Decode and resolve once; `commit` may then be retried until the store takes it."""
-        return self.processor.decode(batch)
+        """Decode and resolve once; `store` may then be retried until the store takes it."""
+        return self.intake.decode(batch)
 
-    async def handle(self, batch: Sequence[Inbound]) -> BatchResult:
-        return await self.commit(batch, self.decode(batch))
-
-    async def commit(self, batch: Sequence[Inbound], decoded: Decoded) -> BatchResult:
-        """Store durably (raising StoreUnavailableError if not), then detect, persist and notify."""
-        t0 = time.perf_counter()
-        new = await self.store(decoded)
-        return await self.finish(batch, decoded, new, t0)
-
+    # -- 2. store -------------------------------------------------------------------------
     async def store(self, decoded: Decoded) -> list[Reading]:
         """The durable part: new devices, dead letters and readings (the new ones are returned).
         Raises StoreUnavailableError on any storage failure; may be retried with the same
         `decoded`."""
+        readings, stores = self._storage()
         try:
             for dev in decoded.new_devices:
-                await self.stores.patients.save_device(dev, self.clock())
+                await stores.patients.save_device(dev, self.clock())
             # Rejected payloads are kept for inspection; readings are stored once.
-            await self.stores.deadletters.save(
+            await stores.deadletters.save(
                 [
                     DeadLetter(
                         d.tenant, d.topic, d.reason.value, d.detail, d.payload, d.received_at
@@ -114,86 +133,142 @@ class Pipeline:
                     for d in decoded.rejected
                 ]
             )
-            new = await self.readings.write(decoded.readings)
+            new = await readings.write(decoded.readings)
         except Exception as exc:
-            metrics.STORE_FAILURES.inc()
+            self.metrics.store_failures.inc()
             if isinstance(exc, StoreUnavailableError):
                 raise
             raise StoreUnavailableError(str(exc)) from exc
         decoded.new_devices.clear()
         return new
 
-    async def finish(
-        self, batch: Sequence[Inbound], decoded: Decoded, new: list[Reading], t0: float
-    ) -> BatchResult:
-        """After the store (and the acknowledgement): detection, alerts, dead-letter topic,
-        metrics. `t0` is when the batch's store began (for the batch duration metric)."""
-        events = await self._after_store(new)
-        self._count(batch, decoded.readings, new, decoded.rejected, events)
-        self._publish(decoded.rejected, [])
-        metrics.BATCH_SECONDS.observe(time.perf_counter() - t0)
-        return BatchResult(
-            len(batch), len(new), len(decoded.readings) - len(new), len(decoded.rejected), events
-        )
+    # -- 3. detect (detectors, then the desk) ---------------------------------------------
+    def detect(self, readings: Sequence[Reading]) -> DeskResult:
+        """Each reading through its patient's detectors, their candidates into the desk at the
+        pipeline's clock. The staleness watch sees each device on the server clock (its
+        receive time; the replay clock in a replay); shared kiosks are not watched."""
+        now = self.clock()
+        replaying = self.intake.replaying
+        result = DeskResult()
+        for r in readings:
+            if r.patient_id is None:
+                continue
+            candidates = self.engine.process(r)
+            seen_at = None
+            if not self.intake.is_kiosk(r.device_id):
+                seen_at = now if replaying else r.received_at
+            result = result.then(self.desk.observe(candidates, now, reading=r, seen_at=seen_at))
+        return result
 
-    async def _after_store(self, new: Sequence[Reading]) -> list[AlertEvent]:
-        """Detection and alerting; a failure here is logged, the readings stay stored."""
+    def advance(self, now: datetime) -> DeskResult:
+        """The clock's part at `now`: detector timeouts, silent devices, due escalations."""
+        return self.desk.tick(now, self.engine.tick(now))
+
+    # -- 4. persist, then notify ----------------------------------------------------------
+    async def record(self, result: DeskResult, client: str | None) -> bool:
+        """Store the events and the timers they moved in one transaction, then notify. If the
+        store fails, nobody is told (the timers are kept to be stored with the next result)."""
+        if not result:
+            return True
+        _, stores = self._storage()
         try:
-            events = self.processor.detect(new, self.clock())
-            await self.stores.alerts.save_events(events, client="gateway")
+            async with stores.transaction() as tx:
+                await stores.alerts.save_events(result.events, client, tx=tx)
+                await stores.timers.save(result.timers.saved, result.timers.deleted, tx=tx)
         except Exception:
-            log.exception("alert processing failed for %d readings", len(new))
-            return []
-        await self.notify(events)
-        return events
-
-    async def tick(self) -> list[AlertEvent]:
-        events = self.processor.tick(self.clock())
-        await self.stores.alerts.save_events(events, client="scheduler")
-        await self.notify(events)
-        return events
+            log.exception("could not store %d alert events", len(result.events))
+            self.desk.unsaved(result.timers)
+            return False
+        await self.notify(result.events)
+        return True
 
     async def notify(self, events: Sequence[AlertEvent]) -> None:
-        """Every alert event goes out here. With no sinks (bare pipelines in tests) the events
-        go to the outbox's alert topic directly; the gateway's dispatcher has an MQTT channel."""
+        """Every alert event goes out here, after it is stored."""
         if not events:
             return
         if not self.sinks:
-            self._publish([], events)
+            self._publish_events(events)
         for sink in self.sinks:
             try:
                 await sink.send(events)
             except Exception:  # a channel failure must never stop ingest
                 log.exception("alert sink %r failed", sink)
 
-    def _publish(self, rejected: Sequence[Rejected], events: Sequence[AlertEvent]) -> None:
+    # -- the stages together --------------------------------------------------------------
+    async def finish(
+        self, batch: Sequence[Inbound], decoded: Decoded, new: list[Reading], t0: float
+    ) -> BatchResult:
+        """After the store (and the acknowledgement): detection and alerting, the dead-letter
+        topic, metrics. `t0` is when the batch's store began (for the batch duration metric).
+        A failure in detection is logged; the readings stay stored."""
+        events: list[AlertEvent] = []
+        try:
+            result = self.detect(new)
+        except Exception:
+            log.exception("alert processing failed for %d readings", len(new))
+        else:
+            if await self.record(result, client="gateway"):
+                events = list(result.events)
+        self._count(batch, decoded.readings, new, decoded.rejected, events)
+        self._publish_rejects(decoded.rejected)
+        self.metrics.batch_seconds.observe(time.perf_counter() - t0)
+        return BatchResult(
+            len(batch), len(new), len(decoded.readings) - len(new), len(decoded.rejected), events
+        )
+
+    async def handle(self, batch: Sequence[Inbound]) -> BatchResult:
+        """Every stage for one batch (the API's and tests' way in; live ingest runs the stages
+        itself so that it can acknowledge between `store` and `finish`)."""
+        t0 = time.perf_counter()
+        decoded = self.decode(batch)
+        new = await self.store(decoded)
+        return await self.finish(batch, decoded, new, t0)
+
+    async def tick(self) -> list[AlertEvent]:
+        """The clock's part at the pipeline's clock, stored and notified."""
+        result = self.advance(self.clock())
+        await self.record(result, client="scheduler")
+        return list(result.events)
+
+    # -- helpers --------------------------------------------------------------------------
+    def _storage(self) -> tuple[ReadingStore, Stores]:
+        if self.readings is None or self.stores is None:
+            raise RuntimeError("this pipeline has no storage (a replay only decodes and detects)")
+        return self.readings, self.stores
+
+    def _publish_rejects(self, rejected: Sequence[Rejected]) -> None:
         if self.outbox is None:
             return
         for d in rejected:
             self.outbox.publish(deadletter_topic(d.tenant), deadletter_message(d), 1)
+
+    def _publish_events(self, events: Sequence[AlertEvent]) -> None:
+        if self.outbox is None:
+            return
         for e in events:
             payload = json.dumps(event_to_json(e), ensure_ascii=False).encode()
             self.outbox.publish(alert_topic(e.alert.tenant, e.alert.patient_id), payload, 1)
 
-    @staticmethod
     def _count(
+        self,
         batch: Sequence[Inbound],
         readings: Sequence[Reading],
         new: Sequence[Reading],
         rejected: Sequence[Rejected],
         events: Sequence[AlertEvent],
     ) -> None:
-        metrics.BATCH_SIZE.observe(len(batch))
-        metrics.MESSAGES.labels("accepted").inc(len(batch) - len(rejected))
+        m = self.metrics
+        m.batch_size.observe(len(batch))
+        m.messages.labels("accepted").inc(len(batch) - len(rejected))
         if rejected:
-            metrics.MESSAGES.labels("rejected").inc(len(rejected))
+            m.messages.labels("rejected").inc(len(rejected))
             for d in rejected:
-                metrics.DEADLETTERS.labels(d.reason.value).inc()
-        metrics.DUPLICATES.inc(len(readings) - len(new))
+                m.deadletters.labels(d.reason.value).inc()
+        m.duplicates.inc(len(readings) - len(new))
         for kind, n in Counter(r.kind.value for r in new).items():
-            metrics.READINGS_STORED.labels(kind).inc(n)
+            m.readings_stored.labels(kind).inc(n)
         late = sum(1 for r in new if "late" in r.flags)
         if late:
-            metrics.LATE.inc(late)
+            m.late.inc(late)
         for e in events:
-            metrics.ALERT_EVENTS.labels(e.event.value, e.alert.code).inc()
+            m.alert_events.labels(e.event.value, e.alert.code).inc()

@@ -1,9 +1,11 @@
-"""`hmg replay`: a JSONL capture through decode -> detect -> lifecycle, offline, on its own clock.
+"""`hmg replay`: a JSONL capture through the gateway's pipeline, offline, on its own clock.
 
 Each line is `{"topic": ..., "payload": ...}`; the payload is the message's JSON value, or a
 string holding the raw bytes for non-JSON input. The replay clock is the latest reading time seen
 so far; readings older than it by more than the late-data limit are stored-as-late (no alerts).
 Unknown devices are bound to the payload's `patient_id`, else to a patient named like the device.
+The same `Pipeline` as the live gateway decodes and detects (no storage, no broker): its clock is
+the replay clock, and its desk keeps the alerts, the escalation timers and the staleness watch.
 
 With a policy (`hmg replay --policy FILE`), escalation timers run on the replay clock: before a
 line moves the clock forward, every timer due up to the new time fires at its own due time, so
@@ -29,26 +31,25 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.actor import Actor, Role
+from alerts.desk import ActionRefusedError, AlertDesk
 from alerts.engine import DetectionEngine
-from alerts.escalation import Escalator
-from alerts.lifecycle import acknowledge_alert, resolve_alert
-from alerts.model import Alert, AlertEvent
+from alerts.model import AlertEvent
 from alerts.policy import EscalationPolicy
 from alerts.serialize import event_to_json
 from devices.errors import DecodeError
 from devices.registry import Binding, Device, DeviceRegistry
 from devices.timeparse import parse_ts
-from gateway.escalation import EscalatingProcessor
-from gateway.processor import Inbound, Processor
+from gateway.intake import REPLAY_START, Inbound, Intake, ReplayClock
+from gateway.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
 TICK = timedelta(seconds=5)
-# Receive time of messages before the first reading has set the replay clock.
-REPLAY_START = datetime(2000, 1, 1, tzinfo=UTC)
+__all__ = ["REPLAY_START", "ReplayLineError", "make_pipeline", "replay_events", "replay_lines"]
 
 
 class ReplayLineError(ValueError):
@@ -63,41 +64,48 @@ def _payload_bytes(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def make_processor(
+def make_pipeline(
     late_after_s: float = 600.0,
     detectors: list[str] | None = None,
     policies: Iterable[EscalationPolicy] = (),
-) -> EscalatingProcessor:
-    """A replay processor; with policies, escalation timers run on the replay clock.
+) -> Pipeline:
+    """A replay pipeline; with policies, escalation timers run on the replay clock.
 
     A single policy also serves tenants it does not name (a replay file rarely mixes tenants).
     """
     by_tenant = {p.tenant: p for p in policies}
     default = next(iter(by_tenant.values())) if len(by_tenant) == 1 else None
-    return EscalatingProcessor(
+    clock = ReplayClock()
+    intake = Intake(
         DeviceRegistry(auto_bind=True),
-        DetectionEngine(detectors),
         late_after=timedelta(seconds=late_after_s),
-        replay=True,
-        escalator=Escalator(by_tenant, default=default),
+        replay_clock=clock,
     )
+    desk = AlertDesk(by_tenant, default_policy=default)
+    return Pipeline(intake, DetectionEngine(detectors), desk, clock=clock)
 
 
-def _due(proc: Processor, until: datetime | None) -> Iterator[AlertEvent]:
+def _clock(pipe: Pipeline) -> ReplayClock:
+    clock = pipe.intake.replay_clock
+    if clock is None:
+        raise ValueError("a replay needs a pipeline on a replay clock (see make_pipeline)")
+    return clock
+
+
+def _due(pipe: Pipeline, until: datetime | None) -> Iterator[AlertEvent]:
     """Fire timers (escalation, device staleness) at their own due times up to `until`."""
     if until is None:
         return
     for _ in range(100_000):
-        due = proc.next_due()
+        due = pipe.desk.next_due()
         if due is None or due > until:
             return
-        yield from proc.tick(due)
+        yield from pipe.advance(due).events
 
 
-def _advance(proc: Processor, at: datetime) -> Iterator[AlertEvent]:
-    yield from _due(proc, at)
-    if proc.replay_clock is None or at > proc.replay_clock:
-        proc.replay_clock = at
+def _advance(pipe: Pipeline, at: datetime) -> Iterator[AlertEvent]:
+    yield from _due(pipe, at)
+    _clock(pipe).advance(at)
 
 
 def _action_line(lineno: int, doc: dict[str, Any], key: str) -> tuple[str, str, datetime, str]:
@@ -114,45 +122,37 @@ def _action_line(lineno: int, doc: dict[str, Any], key: str) -> tuple[str, str, 
     return code, patient_id, at, by
 
 
-def _find(proc: Processor, patient_id: str, code: str) -> Alert | None:
-    for book in proc.books.values():
-        if (a := book.find(patient_id, code)) is not None:
-            return a
-    return None
-
-
-def _act(proc: Processor, lineno: int, doc: dict[str, Any], key: str) -> Iterator[AlertEvent]:
+def _act(pipe: Pipeline, lineno: int, doc: dict[str, Any], key: str) -> Iterator[AlertEvent]:
     """An acknowledgement or a manual resolution fed from the replay file."""
     code, patient_id, at, by = _action_line(lineno, doc, key)
-    yield from _advance(proc, at)
-    at = max(at, proc.replay_clock or at)
-    alert = _find(proc, patient_id, code)
+    yield from _advance(pipe, at)
+    at = max(at, _clock(pipe)())
+    desk = pipe.desk
+    alert = desk.find_active(patient_id, code)
     if alert is None:
         log.warning("line %d: no active %s alert for %s; %s ignored", lineno, code, patient_id, key)
         return
-    if key == "ack":
-        event = acknowledge_alert(alert, by, at)
-        comment = doc[key].get("comment")
-        if comment:
-            event = replace(event, detail={**event.detail, "comment": str(comment)})
-    else:
-        event = resolve_alert(alert, at, by)
-    if isinstance(proc, EscalatingProcessor):
-        yield proc.record(event)
-    else:
-        proc.book(alert.tenant).record(event)
-        yield event
+    actor = Actor(by, Role.CLINICIAN, alert.tenant, client="replay")
+    try:
+        if key == "ack":
+            done = desk.acknowledge(alert, actor, at)
+        else:
+            done = desk.resolve(alert, actor, at)
+    except ActionRefusedError as exc:
+        raise ReplayLineError(lineno, f"{key!r}: {exc.detail}") from exc
+    comment = doc[key].get("comment") if key == "ack" else None
+    for event in done.events:
+        yield replace(event, detail={**event.detail, "comment": str(comment)}) if comment else event
 
 
-def _patient_line(proc: Processor, lineno: int, body: object) -> None:
+def _patient_line(pipe: Pipeline, lineno: int, body: object) -> None:
     if not isinstance(body, dict) or not isinstance(body.get("patient_id"), str):
         raise ReplayLineError(lineno, '"patient" needs a "patient_id"')
-    if isinstance(proc, EscalatingProcessor):
-        flags = frozenset(f for f in ("lives_alone", "disability") if body.get(f))
-        proc.patient_flags[body["patient_id"]] = flags
+    flags = frozenset(f for f in ("lives_alone", "disability") if body.get(f))
+    pipe.desk.set_flags(body["patient_id"], flags)
 
 
-def register_device(proc: Processor, body: object) -> None:
+def register_device(pipe: Pipeline, body: object) -> None:
     """Register one device from a `device` line (see the module docstring)."""
     if not isinstance(body, dict) or not isinstance(body.get("device_id"), str):
         raise ValueError('"device" needs a "device_id"')
@@ -163,7 +163,7 @@ def register_device(proc: Processor, body: object) -> None:
     if not kiosk and not isinstance(patient, str):
         raise ValueError(f"personal device {body['device_id']!r} needs a patient_id")
     bindings = () if kiosk else (Binding(str(patient), REPLAY_START),)
-    proc.registry.put(
+    pipe.intake.registry.put(
         Device(
             body["device_id"],
             body["tenant"],
@@ -174,7 +174,7 @@ def register_device(proc: Processor, body: object) -> None:
     )
 
 
-def register_devices(proc: Processor, doc: Mapping[str, Any]) -> int:
+def register_devices(pipe: Pipeline, doc: Mapping[str, Any]) -> int:
     """Register the devices of a `{"tenant", "bindings": {...}, "kiosks": [...]}` document."""
     tenant = doc.get("tenant")
     bindings = doc.get("bindings") or {}
@@ -182,15 +182,16 @@ def register_devices(proc: Processor, doc: Mapping[str, Any]) -> int:
     if not isinstance(bindings, dict) or not isinstance(kiosks, list):
         raise ValueError('expected {"bindings": {device: patient}, "kiosks": [device, ...]}')
     for device_id, patient_id in bindings.items():
-        register_device(proc, {"device_id": device_id, "patient_id": patient_id, "tenant": tenant})
+        register_device(pipe, {"device_id": device_id, "patient_id": patient_id, "tenant": tenant})
     for device_id in kiosks:
-        register_device(proc, {"device_id": device_id, "kiosk": True, "tenant": tenant})
+        register_device(pipe, {"device_id": device_id, "kiosk": True, "tenant": tenant})
     return len(bindings) + len(kiosks)
 
 
-def replay_events(lines: Iterable[str], processor: Processor | None = None) -> Iterator[AlertEvent]:
+def replay_events(lines: Iterable[str], pipeline: Pipeline | None = None) -> Iterator[AlertEvent]:
     """Alert events in the order the replay produces them."""
-    proc = processor or make_processor()
+    pipe = pipeline or make_pipeline()
+    clock = _clock(pipe)
     last_tick = None
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
@@ -200,40 +201,38 @@ def replay_events(lines: Iterable[str], processor: Processor | None = None) -> I
         except json.JSONDecodeError as exc:
             raise ReplayLineError(lineno, f"not JSON: {exc}") from exc
         if isinstance(doc, dict) and ("ack" in doc or "resolve" in doc):
-            yield from _act(proc, lineno, doc, "ack" if "ack" in doc else "resolve")
+            yield from _act(pipe, lineno, doc, "ack" if "ack" in doc else "resolve")
             continue
         if isinstance(doc, dict) and "tick" in doc:
             try:
-                yield from _advance(proc, parse_ts(doc["tick"]))
+                yield from _advance(pipe, parse_ts(doc["tick"]))
             except DecodeError as exc:
                 raise ReplayLineError(lineno, f"tick: {exc.detail}") from exc
             continue
         if isinstance(doc, dict) and "patient" in doc:
-            _patient_line(proc, lineno, doc["patient"])
+            _patient_line(pipe, lineno, doc["patient"])
             continue
         if isinstance(doc, dict) and "device" in doc:
             try:
-                register_device(proc, doc["device"])
+                register_device(pipe, doc["device"])
             except ValueError as exc:
                 raise ReplayLineError(lineno, str(exc)) from exc
             continue
         if not isinstance(doc, dict) or "topic" not in doc or "payload" not in doc:
             raise ReplayLineError(lineno, 'expected {"topic": ..., "payload": ...}')
-        clock = proc.replay_clock
-        msg = Inbound(str(doc["topic"]), _payload_bytes(doc["payload"]), clock or REPLAY_START)
-        decoded = proc.decode([msg])
+        msg = Inbound(str(doc["topic"]), _payload_bytes(doc["payload"]), clock())
+        decoded = pipe.decode([msg])
         # Timers due before this reading's time fire first, each at its own due time.
-        yield from _due(proc, proc.replay_clock)
-        yield from proc.detect(decoded.readings)
-        clock = proc.replay_clock
-        if clock is not None and (last_tick is None or clock - last_tick >= TICK):
-            last_tick = clock
-            yield from proc.tick(clock)
+        yield from _due(pipe, clock.at)
+        yield from pipe.detect(decoded.readings).events
+        if clock.at is not None and (last_tick is None or clock.at - last_tick >= TICK):
+            last_tick = clock.at
+            yield from pipe.advance(clock.at).events
 
 
 def replay_lines(
-    lines: Iterable[str], processor: Processor | None = None
+    lines: Iterable[str], pipeline: Pipeline | None = None
 ) -> Iterator[dict[str, Any]]:
     """Alert events as the JSON objects `hmg replay` prints."""
-    for event in replay_events(lines, processor):
+    for event in replay_events(lines, pipeline):
         yield event_to_json(event)

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from alerts.desk import AlertDesk, DeskResult
 from alerts.detectors import DetectorSettings
 from alerts.engine import DetectionEngine
-from alerts.escalation import Escalator
-from alerts.lifecycle import AlertBook
-from alerts.model import Alert, Priority
+from alerts.model import Priority
 from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.model import utcnow
 from devices.registry import DeviceRegistry
 from gateway.admin import Admin
-from gateway.escalation import EscalatingProcessor, TimerPersistence
 from gateway.ingest import MqttIngest
+from gateway.intake import Intake
+from gateway.metrics import Metrics
 from gateway.notifiers import Dispatcher, NotifierConfig, SseChannel, build_channels
 from gateway.pipeline import AlertSink, Pipeline
 from gateway.policies import load_policies
@@ -72,22 +72,8 @@ def detector_settings(settings: Settings) -> DetectorSettings:
     )
 
 
-# Young-generation threshold of the cyclic garbage collector while serving. Ingest allocates a
-# few dozen short-lived objects per message (payload dicts, readings, rows), so the default of 700
-# runs a collection every few dozen messages; at 20,000 the gateway spent about 10 % less CPU per
-# message in `make bench-ingest`, and memory stays bounded (collections still run, less often).
-GC_GEN0_THRESHOLD = 20_000
-
-
-def tune_gc() -> None:
-    """Garbage-collector settings for a long-running service: state loaded at start (registry,
-    alert books, timers, modules) lives as long as the process, so it is frozen out of the
-    collector's scans (after a last full collection, so no garbage is frozen with it), and young
-    objects are collected less often."""
-    gc.collect()
-    gc.freeze()
-    gen0, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(max(GC_GEN0_THRESHOLD, gen0), gen1, gen2)
+# How often the patient context for escalation (lives alone, disability) is read again.
+PATIENT_FLAGS_REFRESH_S = 60.0
 
 
 class Gateway:
@@ -112,22 +98,20 @@ class Gateway:
         self.engine = DetectionEngine(
             settings.detectors, self.targets_for, settings=detector_settings(settings)
         )
+        self.metrics = Metrics()
         if policies is None:  # a policy file or a directory of per-tenant files
             policies = load_policies(settings.policies) if settings.policies else {}
         # A policy for tenant "*" serves every tenant without its own.
-        self.escalator = Escalator(policies, default=policies.get("*"))
-        self.processor = EscalatingProcessor(
+        self.desk = AlertDesk(policies, default_policy=policies.get("*"))
+        self.intake = Intake(
             self.registry,
-            self.engine,
             late_after=timedelta(seconds=settings.late_after_s),
             future_skew=timedelta(seconds=settings.future_skew_s),
             max_payload=settings.max_payload_bytes,
             future_policy=settings.future_policy,
-            escalator=self.escalator,
         )
         self.sse = SseChannel()
         self.admin = Admin(self.stores, self.registry, clock=clock, retarget=self.set_targets)
-        self.timers = TimerPersistence(self.escalator, self.stores.timers)
         self.dispatcher = Dispatcher(
             build_channels(
                 notifiers or NotifierConfig.from_settings(settings), self._outbox, self.sse
@@ -137,11 +121,18 @@ class Gateway:
             on_tier_failure=self._tier_failed,
             clock=clock,
         )
-        # Timers are saved before anyone is told; user sinks (demo console, tests) come last.
-        self.sinks: list[AlertSink] = [self.timers, self.dispatcher, *(sinks or [])]
+        # The dispatcher first, then extra listeners (demo console, tests); the pipeline stores
+        # every event with its timers before it tells any of them.
         self.ingest: MqttIngest | None = None
         self.pipeline = Pipeline(
-            self.processor, self.readings, self.stores, sinks=self.sinks, clock=clock
+            self.intake,
+            self.engine,
+            self.desk,
+            readings=self.readings,
+            stores=self.stores,
+            sinks=[self.dispatcher, *(sinks or [])],
+            metrics=self.metrics,
+            clock=clock,
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -150,13 +141,11 @@ class Gateway:
         return self.ingest
 
     def _tier_failed(self, alert_id: str) -> None:
-        self.escalator.expedite(alert_id, self.clock())
+        self.desk.expedite(alert_id, self.clock())
 
     async def refresh_patient_flags(self) -> None:
         """Patient context for escalation (lives_alone, disability) from the patient records."""
-        self.processor.patient_flags = {
-            p.patient_id: p.flags for p in await self.stores.patients.patients()
-        }
+        self.desk.replace_flags({p.patient_id: p.flags for p in await self.stores.patients.patients()})
 
     def targets_for(self, patient_id: str) -> Targets:
         return self.targets.get(patient_id, DEFAULT_TARGETS)
@@ -172,16 +161,11 @@ class Gateway:
         for p in await self.stores.patients.patients():
             if p.targets:
                 self.targets[p.patient_id] = DEFAULT_TARGETS.with_overrides(p.targets)
-        by_tenant: dict[str, list[Alert]] = {}
         active = await self.stores.alerts.active()  # with their assignees
-        for a in active:
-            by_tenant.setdefault(a.tenant, []).append(a)
-        self.processor.books = {t: AlertBook(t, alerts) for t, alerts in by_tenant.items()}
         await self.refresh_patient_flags()
-        self.escalator.restore(await self.stores.timers.load())
-        self.processor.rearm(active)  # alerts whose timer was lost get one; missed ones fire
-        await self.timers.flush()
-        tune_gc()
+        # Alerts whose timer was lost get one (missed deadlines fire at the first tick).
+        rearmed = self.desk.load(active, await self.stores.timers.load())
+        await self.stores.timers.save(rearmed.saved, rearmed.deleted)
         if mqtt:
             s = self.settings
             self.ingest = MqttIngest(
@@ -210,18 +194,17 @@ class Gateway:
             self._tasks.append(asyncio.create_task(self._retention()))
 
     async def _ticker(self) -> None:
-        ticks = 0
+        refreshed = time.monotonic()
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.settings.tick_interval_s)
             if self._stop.is_set():
                 return
             try:
-                ticks += 1
-                if ticks % 12 == 0:
+                if time.monotonic() - refreshed >= PATIENT_FLAGS_REFRESH_S:
+                    refreshed = time.monotonic()
                     await self.refresh_patient_flags()
                 await self.pipeline.tick()
-                await self.timers.flush()
             except Exception:
                 log.exception("timer tick failed")
 
@@ -252,8 +235,8 @@ class Gateway:
         self._tasks.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.dispatcher.drain(), 10.0)
-        with contextlib.suppress(Exception):
-            await self.timers.flush()
+        # Timer changes made since the last tick (a tier nobody could reach) are kept.
+        await self.pipeline.record(DeskResult(timers=self.desk.pending()), client="gateway")
         if self.ingest is not None:
             await asyncio.to_thread(self.ingest.stop)
         await self.readings.close()

@@ -13,8 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from alerts.lifecycle import acknowledge_alert, assign_alert, refer_alert, resolve_alert
-from alerts.model import Alert, AlertEvent, EventType
+from alerts.actor import Actor, Role
+from alerts.desk import ActionRefusedError, ActionResult
+from alerts.model import Alert
 from alerts.referral import Referral, Urgency, referral_id_for, to_fhir
 from alerts.serialize import alert_to_json
 from devices.timeparse import format_ts
@@ -66,6 +67,10 @@ def _actor(body_by: str, header: str | None) -> str:
     return header or body_by
 
 
+def _who(by: str, alert: Alert, client: str | None) -> Actor:
+    return Actor(by, Role.CLINICIAN, alert.tenant, client or "")
+
+
 @router.get("")
 async def list_alerts(
     gw: GatewayDep,
@@ -90,15 +95,15 @@ async def list_alerts(
 
 
 async def _current(gw: Gateway, alert_id: str) -> Alert:
-    """The live state (the processor's book) when active, else the stored one."""
-    a = gw.processor.find(alert_id) or await gw.stores.alerts.get(alert_id)
+    """The live state (the alert desk) when active, else the stored one."""
+    a = gw.desk.find(alert_id) or await gw.stores.alerts.get(alert_id)
     if a is None:
         raise HTTPException(404, f"alert {alert_id!r} not found")
     return a
 
 
 def _timer_json(gw: Gateway, alert_id: str) -> dict[str, Any] | None:
-    st = gw.escalator.get(alert_id)
+    st = gw.desk.timer(alert_id)
     if st is None:
         return None
     return {
@@ -182,24 +187,28 @@ async def alert_audit(gw: GatewayDep, alert_id: str) -> list[dict[str, Any]]:
 
 
 async def _transition(
-    gw: Gateway, client: str | None, event: AlertEvent, comment: str | None = None
+    gw: Gateway, client: str | None, done: ActionResult, comment: str | None = None
 ) -> dict[str, Any]:
-    event = gw.processor.record(event)  # book and escalation timers follow
-    await gw.stores.alerts.save_events([event], client=client)
-    if comment:
-        await gw.stores.audit.append(
-            AuditEntry(
-                event.at,
-                event.actor,
-                client,
-                "comment",
-                "alert",
-                event.alert.alert_id,
-                {"text": comment, "with": event.event.value},
+    """Store the action's events, the timers they moved and the comment together, then
+    notify."""
+    async with gw.stores.transaction() as tx:
+        await gw.stores.alerts.save_events(done.events, client=client, tx=tx)
+        await gw.stores.timers.save(done.timers.saved, done.timers.deleted, tx=tx)
+        if comment:
+            await gw.stores.audit.append(
+                AuditEntry(
+                    done.at,
+                    done.actor.user,
+                    client,
+                    "comment",
+                    "alert",
+                    done.alert.alert_id,
+                    {"text": comment, "with": done.events[0].event.value},
+                ),
+                tx=tx,
             )
-        )
-    await gw.pipeline.notify([event])
-    return alert_to_json(event.alert)
+    await gw.pipeline.notify(done.events)
+    return alert_to_json(done.alert)
 
 
 @router.post("/{alert_id}/ack")
@@ -212,12 +221,12 @@ async def acknowledge(
     client: ClientHeader = None,
 ) -> dict[str, Any]:
     a = await _current(gw, alert_id)
-    by = _actor(body.by, user)
+    cl = _client(request, client)
     try:
-        event = acknowledge_alert(a, by, gw.clock())
-    except ValueError as exc:
+        done = gw.desk.acknowledge(a, _who(_actor(body.by, user), a, cl), gw.clock())
+    except ActionRefusedError as exc:
         raise HTTPException(409, str(exc)) from exc
-    return await _transition(gw, _client(request, client), event, body.comment)
+    return await _transition(gw, cl, done, body.comment)
 
 
 @router.post("/{alert_id}/resolve")
@@ -232,8 +241,12 @@ async def resolve(
     a = await _current(gw, alert_id)
     if not a.active:
         raise HTTPException(409, f"alert {alert_id} is already resolved")
-    event = resolve_alert(a, gw.clock(), _actor(body.by, user))
-    return await _transition(gw, _client(request, client), event, body.comment)
+    cl = _client(request, client)
+    try:
+        done = gw.desk.resolve(a, _who(_actor(body.by, user), a, cl), gw.clock())
+    except ActionRefusedError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return await _transition(gw, cl, done, body.comment)
 
 
 @router.post("/{alert_id}/escalate")
@@ -248,20 +261,23 @@ async def escalate(
     a = await _current(gw, alert_id)
     if not a.active:
         raise HTTPException(409, f"alert {alert_id} is resolved")
-    try:
-        event = gw.processor.escalate(alert_id, gw.clock(), _actor(body.by, user))
-    except LookupError as exc:
-        raise HTTPException(409, str(exc)) from exc
     cl = _client(request, client)
-    await gw.stores.alerts.save_events([event], client=cl)
-    if body.comment:
-        await gw.stores.audit.append(
-            AuditEntry(
-                event.at, event.actor, cl, "comment", "alert", alert_id, {"text": body.comment}
+    try:
+        done = gw.desk.escalate(a, _who(_actor(body.by, user), a, cl), gw.clock())
+    except ActionRefusedError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    async with gw.stores.transaction() as tx:
+        await gw.stores.alerts.save_events(done.events, client=cl, tx=tx)
+        await gw.stores.timers.save(done.timers.saved, done.timers.deleted, tx=tx)
+        if body.comment:
+            await gw.stores.audit.append(
+                AuditEntry(
+                    done.at, done.actor.user, cl, "comment", "alert", alert_id, {"text": body.comment}
+                ),
+                tx=tx,
             )
-        )
-    await gw.pipeline.notify([event])
-    return {**alert_to_json(event.alert), "escalation": _timer_json(gw, alert_id)}
+    await gw.pipeline.notify(done.events)
+    return {**alert_to_json(done.alert), "escalation": _timer_json(gw, alert_id)}
 
 
 @router.post("/{alert_id}/comment")
@@ -293,18 +309,14 @@ async def assign(
     client: ClientHeader = None,
 ) -> dict[str, Any]:
     a = await _current(gw, alert_id)
-    at, by = gw.clock(), _actor(body.by, user)
-    new = assign_alert(a, body.assignee, at)
-    if a.active:
-        # Keep the live book in step; assignment itself is audited, not a lifecycle event.
-        gw.processor.book(a.tenant).record(AlertEvent(EventType.UPDATED, at, new))
+    at, by, cl = gw.clock(), _actor(body.by, user), _client(request, client)
+    # Assignment is audited, not a lifecycle event; the desk keeps its live copy in step.
+    done = gw.desk.assign(a, _who(by, a, cl), at, body.assignee)
     await gw.stores.alerts.assign(alert_id, body.assignee, by, at)
     await gw.stores.audit.append(
-        AuditEntry(
-            at, by, _client(request, client), "assign", "alert", alert_id, {"to": body.assignee}
-        )
+        AuditEntry(at, by, cl, "assign", "alert", alert_id, {"to": body.assignee})
     )
-    return {**alert_to_json(new), "assignee": body.assignee}
+    return {**alert_to_json(done.alert), "assignee": body.assignee}
 
 
 async def _evidence(gw: Gateway, a: Alert, hours: float) -> dict[str, Any]:
@@ -369,12 +381,16 @@ async def refer(
         requested_at=now,
         evidence=await _evidence(gw, a, body.evidence_hours),
     )
-    await gw.stores.referrals.save(referral)
     cl = _client(request, client)
+    try:
+        done = gw.desk.refer(a, _who(by, a, cl), now, referral.referral_id)
+    except ActionRefusedError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    await gw.stores.referrals.save(referral)
     await gw.stores.audit.append(
         AuditEntry(now, by, cl, "refer", "referral", referral.referral_id, {"alert_id": alert_id})
     )
-    alert = await _transition(gw, cl, refer_alert(a, by, now, referral.referral_id))
+    alert = await _transition(gw, cl, done)
     return {"referral_id": referral.referral_id, "alert": alert, "fhir": to_fhir(referral)}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -75,9 +75,14 @@ ROUTERS = (
 
 
 def create_app(
-    settings: Settings | None = None, *, gateway: Gateway | None = None, mqtt: bool = True
+    settings: Settings | None = None,
+    *,
+    gateway: Gateway | None = None,
+    mqtt: bool = True,
+    on_started: Callable[[], None] | None = None,
 ) -> FastAPI:
-    """Build the app. Pass `gateway` to serve one that the caller starts and stops itself."""
+    """Build the app. Pass `gateway` to serve one that the caller starts and stops itself;
+    `on_started` runs once the owned gateway has started (the entry point's process settings)."""
     owned = gateway is None
 
     @asynccontextmanager
@@ -85,6 +90,8 @@ def create_app(
         gw = gateway or Gateway(settings or Settings())
         if owned:
             await gw.start(mqtt=mqtt)
+            if on_started is not None:
+                on_started()
         app.state.gateway = gw
         if gateway is None:
             app.state.auth = authority_for(gw)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -54,5 +54,6 @@ async def ready(gw: GatewayDep, response: Response) -> ReadyOut:
         }
     },
 )
-async def prometheus() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def prometheus(gw: GatewayDep) -> Response:
+    """This gateway's own metrics registry."""
+    return Response(gw.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

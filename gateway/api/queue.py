@@ -68,7 +68,7 @@ async def active_alerts(gw: Gateway) -> list[Alert]:
 
 
 def _timer(gw: Gateway, alert_id: str) -> TimerOut | None:
-    st = gw.escalator.get(alert_id)
+    st = gw.desk.timer(alert_id)
     if st is None:
         return None
     due: datetime | None = st.due_at

@@ -34,19 +34,19 @@ _PRIORITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 
 def idempotency_key(e: AlertEvent) -> str:
     """Stable across retries and restarts: the same event always has the same key."""
-    esc = e.detail.get("escalation") or {}
-    return f"{e.alert.alert_id}:{e.event.value}:{format_ts(e.at)}:{esc.get('tier', '')}"
+    tier = e.escalation.tier if e.escalation is not None else ""
+    return f"{e.alert.alert_id}:{e.event.value}:{format_ts(e.at)}:{tier}"
 
 
 def render_text(e: AlertEvent, lang: str) -> tuple[str, str]:
     """(title, body) for a person, in their language (zh-CN or en)."""
-    esc = e.detail.get("escalation") or {}
+    esc = e.escalation
     params = {
         "priority": e.alert.priority.value.upper(),
         "priority_zh": _PRIORITY_ZH[e.alert.priority.value],
         "patient": e.alert.patient_id,
-        "tier": esc.get("tier", e.alert.escalation_tier),
-        "tier_name": esc.get("tier_name", ""),
+        "tier": esc.tier if esc is not None else e.alert.escalation_tier,
+        "tier_name": esc.tier_name if esc is not None else "",
         "by": e.actor or "",
     }
     lang = lang if lang in HEADLINES else "zh-CN"

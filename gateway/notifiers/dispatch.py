@@ -1,7 +1,7 @@
 """The dispatcher: one alert sink that fans events out to the registered channels.
 
 Broadcast channels (MQTT topic, SSE, webhooks) get every event. Events that notify a tier (they
-carry `detail.escalation`: opened, escalated, worsened) also go to the tier's people: for each
+carry an `EscalationDetail`: opened, escalated, worsened) also go to the tier's people: for each
 recipient the tier's channels are tried in order and the first that works wins (a failed
 channel falls back to the next one). When nobody of the tier could be reached, `on_tier_failure`
 is called with the alert id, and the gateway moves the alert on to the next tier at once. Every
@@ -63,7 +63,7 @@ class Dispatcher:
                 else:
                     await self._deliver(ch, n)
             personal = any(c.personal for c in self.channels)
-            if "escalation" in e.detail and self.roster_for is not None and personal:
+            if e.escalation is not None and self.roster_for is not None and personal:
                 self._spawn(self._notify_tier(n))
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
@@ -113,12 +113,13 @@ class Dispatcher:
             log.exception("could not record a delivery of %s", n.key)
 
     async def _notify_tier(self, n: Notification) -> None:
-        assert self.roster_for is not None
         e = n.event
-        esc = e.detail["escalation"]
+        esc = e.escalation
+        if self.roster_for is None or esc is None:
+            return
         roster = await self.roster_for(e.alert.tenant)
-        people = roster.resolve(esc.get("targets", ()), e.alert.patient_id, e.at)
-        order = list(esc.get("channels") or [c.name for c in self.channels if c.personal])
+        people = roster.resolve(esc.targets, e.alert.patient_id, e.at)
+        order = list(esc.channels or [c.name for c in self.channels if c.personal])
         reached = 0
         for person in people:
             for name in order:
@@ -138,7 +139,7 @@ class Dispatcher:
         if reached == 0 and self.on_tier_failure is not None:
             log.warning(
                 "nobody reached at tier %s for alert %s (%s)",
-                esc.get("tier_name"),
+                esc.tier_name,
                 e.alert.alert_id,
                 e.alert.code,
             )

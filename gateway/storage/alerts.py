@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.model import Alert, AlertEvent, EventType, Priority, State
+from alerts.serialize import event_detail
 from gateway.storage.database import Database, Transaction
 from gateway.storage.tables import AlertAssignmentRow, AlertEventRow, AlertRow
 
@@ -124,7 +125,7 @@ class AlertStore:
                         at=e.at,
                         actor=e.actor,
                         client=client,
-                        detail=dict(e.detail),
+                        detail=event_detail(e),
                     )
                 )
                 if a.assignee is not None:

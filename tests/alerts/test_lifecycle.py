@@ -73,7 +73,7 @@ def test_acknowledge_refer_and_worse_condition() -> None:
     )
     worse = book.apply(c("bp.hypotension", 2, priority=Priority.HIGH), T0 + timedelta(minutes=2))
     assert worse is not None
-    assert worse.detail == {"worse": True}
+    assert worse.worse is True
     assert (worse.alert.state, worse.alert.priority) == (State.OPEN, Priority.HIGH)
     referred = refer_alert(worse.alert, "dr.li", T0 + timedelta(minutes=3), "ref-1")
     assert referred.event is EventType.REFERRED

@@ -12,7 +12,7 @@ from devices.codecs import decode_payload
 from devices.model import utcnow
 from devices.registry import Binding, Device
 from gateway.api.app import create_app
-from gateway.processor import Inbound
+from gateway.intake import Inbound
 from gateway.service import Gateway
 from gateway.settings import Settings
 from tests.support.wire import v1

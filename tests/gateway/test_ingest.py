@@ -8,9 +8,10 @@ from typing import Any
 
 from devices.model import Reading
 from gateway.ingest import LINK_EPOCH_SHIFT, MqttIngest
+from gateway.intake import Decoded, Inbound
+from gateway.metrics import Metrics
 from gateway.mqtt_link import LinkConfig
 from gateway.pipeline import BatchResult
-from gateway.processor import Decoded, Inbound
 from gateway.storage import StoreUnavailableError
 
 
@@ -44,6 +45,7 @@ class FlakyPipeline:
     def __init__(self, failures: int) -> None:
         self.failures = failures
         self.committed: list[list[int]] = []
+        self.metrics = Metrics()
 
     def decode(self, batch: Sequence[Inbound]) -> Decoded:
         return Decoded()

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from alerts.lifecycle import open_alert
-from alerts.model import AlertCandidate, AlertEvent
+from alerts.model import AlertCandidate, AlertEvent, EscalationDetail
 from alerts.roster import CareTeam, Contact, Member, Roster
 from alerts.serialize import event_to_json
 from gateway.notifiers import (
@@ -41,9 +41,8 @@ def crisis_event(escalation: bool = True) -> AlertEvent:
     )
     if not escalation:
         return ev
-    detail = {"tier": 0, "tier_name": "family_doctor", "targets": ["team:fd"],
-              "channels": ["sms", "email"], "reason": "opened"}  # fmt: skip
-    return AlertEvent(ev.event, ev.at, ev.alert, detail={"escalation": detail})
+    detail = EscalationDetail(0, "family_doctor", ("team:fd",), ("sms", "email"), "opened")
+    return AlertEvent(ev.event, ev.at, ev.alert, escalation=detail)
 
 
 def note(ev: AlertEvent) -> Notification:

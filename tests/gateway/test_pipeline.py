@@ -1,4 +1,5 @@
-"""Pipeline on a real SQLite file: store first, detect only what is new, never ack a failure."""
+"""Pipeline on a real SQLite file: store first, detect only what is new, never ack a failure;
+events and the escalation timers they move are stored together, before anyone is told."""
 
 from __future__ import annotations
 
@@ -9,23 +10,23 @@ from typing import ClassVar
 
 import pytest
 
+from alerts.desk import AlertDesk
 from alerts.detectors.base import PatientContext
 from alerts.engine import DetectionEngine
-from alerts.model import AlertCandidate
+from alerts.model import AlertCandidate, AlertEvent
+from alerts.policy import parse_policy_text
 from devices.kinds import Kind
 from devices.model import Reading
 from devices.registry import DeviceRegistry
+from gateway.intake import Inbound, Intake
 from gateway.pipeline import Pipeline
-from gateway.processor import Inbound, Processor
-from gateway.storage import (
-    Database,
-    SqlReadingStore,
-    Stores,
-    StoreUnavailableError,
-)
+from gateway.storage import Database, SqlReadingStore, Stores, StoreUnavailableError
 from tests.support.wire import v1
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+POLICY = parse_policy_text(
+    (Path(__file__).resolve().parents[2] / "deploy" / "policies" / "demo.toml").read_text(), "toml"
+)
 
 
 def bp(seq: int, sys_: float, dia: float, ts: datetime = T0) -> Inbound:
@@ -70,14 +71,43 @@ class HighSystolic:
         return []
 
 
+class Told:
+    """A sink that notes, for every event it is told, whether its timer was stored by then."""
+
+    def __init__(self, stores: Stores) -> None:
+        self.stores = stores
+        self.events: list[AlertEvent] = []
+        self.timers_stored: list[bool] = []
+
+    async def send(self, events: Sequence[AlertEvent]) -> None:
+        stored = {t.alert_id for t in await self.stores.timers.load()}
+        for e in events:
+            self.events.append(e)
+            self.timers_stored.append(e.alert.alert_id in stored)
+
+
 @pytest.fixture
 async def pipeline(tmp_path: Path) -> AsyncIterator[Pipeline]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
     await db.create_schema()
     engine = DetectionEngine(factories={"fake": HighSystolic})
-    proc = Processor(DeviceRegistry(auto_bind=True), engine, late_after=timedelta(minutes=10))
-    yield Pipeline(proc, FlakyStore(db), Stores.of(db), clock=lambda: T0)
+    intake = Intake(DeviceRegistry(auto_bind=True), late_after=timedelta(minutes=10))
+    yield Pipeline(
+        intake,
+        engine,
+        AlertDesk(default_policy=POLICY),
+        readings=FlakyStore(db),
+        stores=Stores.of(db),
+        sinks=[Told(Stores.of(db))],
+        clock=lambda: T0,
+    )
     await db.dispose()
+
+
+def stores(p: Pipeline) -> tuple[FlakyStore, Stores]:
+    assert isinstance(p.readings, FlakyStore)
+    assert p.stores is not None
+    return p.readings, p.stores
 
 
 async def test_duplicates_stored_once_and_detected_once(pipeline: Pipeline) -> None:
@@ -89,24 +119,58 @@ async def test_duplicates_stored_once_and_detected_once(pipeline: Pipeline) -> N
         ("opened", "bp.hypertensive_crisis")
     ]
     assert again.events == []
-    stored = await pipeline.stores.alerts.query(patient_id="cuff-1")
+    readings, records = stores(pipeline)
+    stored = await records.alerts.query(patient_id="cuff-1")
     assert [a.code for a in stored] == ["bp.hypertensive_crisis"]
-    rows = await pipeline.readings.query("cuff-1", Kind.BP, T0 - timedelta(1), T0 + timedelta(1))
+    rows = await readings.query("cuff-1", Kind.BP, T0 - timedelta(1), T0 + timedelta(1))
     assert [r.seq for r in rows] == [1, 2]
 
 
 async def test_store_outage_raises_and_nothing_is_detected(pipeline: Pipeline) -> None:
-    store = pipeline.readings
-    assert isinstance(store, FlakyStore)
+    store, _ = stores(pipeline)
     store.down = True
     batch = [bp(1, 200, 125)]
     decoded = pipeline.decode(batch)
     with pytest.raises(StoreUnavailableError):
-        await pipeline.commit(batch, decoded)
+        await pipeline.store(decoded)
+    assert pipeline.desk.active() == []
     store.down = False
-    result = await pipeline.commit(batch, decoded)
+    result = await pipeline.finish(batch, decoded, await pipeline.store(decoded), 0.0)
     assert result.stored == 1
     assert [e.alert.code for e in result.events] == ["bp.hypertensive_crisis"]
+
+
+async def test_events_and_their_timers_are_stored_before_anyone_is_told(
+    pipeline: Pipeline,
+) -> None:
+    told = pipeline.sinks[0]
+    assert isinstance(told, Told)
+    (opened,) = (await pipeline.handle([bp(1, 200, 125)])).events
+    assert told.events == [opened]
+    assert told.timers_stored == [True]
+    _, records = stores(pipeline)
+    (row,) = await records.alerts.events(opened.alert.alert_id)
+    assert row.detail["escalation"]["tier_name"] == "family_doctor"
+
+
+async def test_an_alert_store_failure_tells_nobody_and_keeps_the_timers(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    told = pipeline.sinks[0]
+    assert isinstance(told, Told)
+    _, records = stores(pipeline)
+
+    async def down(*_args: object, **_kw: object) -> None:
+        raise StoreUnavailableError("alerts database down")
+
+    with monkeypatch.context() as m:
+        m.setattr(records.alerts, "save_events", down)
+        result = await pipeline.handle([bp(1, 200, 125)])
+    assert (result.stored, result.events, told.events) == (1, [], [])
+    # The timer comes again with the next result and is stored then.
+    assert await pipeline.tick() == []
+    timers = await records.timers.load()
+    assert [t.alert_id for t in timers] == [a.alert_id for a in pipeline.desk.active()]
 
 
 async def test_rejects_are_kept_with_reason(pipeline: Pipeline) -> None:
@@ -114,7 +178,7 @@ async def test_rejects_are_kept_with_reason(pipeline: Pipeline) -> None:
     spoof = Inbound("hm/v1/t/cuff-2/bp", bp(5, 120, 80).payload, T0)
     result = await pipeline.handle([bad, spoof, bp(3, 120, 80)])
     assert (result.rejected, result.stored) == (2, 1)
-    reasons = sorted(d.reason for d in await pipeline.stores.deadletters.query())
+    reasons = sorted(d.reason for d in await stores(pipeline)[1].deadletters.query())
     assert reasons == ["malformed", "topic_mismatch"]
 
 
@@ -124,5 +188,5 @@ async def test_late_reading_is_stored_but_not_alerted(pipeline: Pipeline) -> Non
     result = await pipeline.handle([late])
     assert result.stored == 1
     assert result.events == []
-    rows = await pipeline.readings.query("cuff-1", None, T0 - timedelta(1), T0 + timedelta(1))
+    rows = await stores(pipeline)[0].query("cuff-1", None, T0 - timedelta(1), T0 + timedelta(1))
     assert rows[0].flags == frozenset({"late"})

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.cli import main
 from gateway.policies import load_policy
-from gateway.replay import ReplayLineError, make_processor, replay_lines
+from gateway.replay import ReplayLineError, make_pipeline, replay_lines
 from tests.support.wire import v1_doc
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def tick(minute: float) -> str:
 
 
 def run(lines: list[str], policy: bool = True) -> list[dict[str, Any]]:
-    proc = make_processor(policies=[load_policy(POLICY)] if policy else [])
+    proc = make_pipeline(policies=[load_policy(POLICY)] if policy else [])
     return list(replay_lines(lines, proc))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.replay import make_processor, register_devices, replay_events
+from gateway.replay import make_pipeline, register_devices, replay_events
 from simulator.render import render
 from simulator.scenario import library, load
 
@@ -18,7 +18,7 @@ SCENARIOS = sorted(library(), key=lambda p: p.stem)
 def test_scenario_raises_its_intended_codes(path: Path) -> None:
     rendered = render(load(path), seed=1)
     truth = rendered.truth_records()
-    proc = make_processor()
+    proc = make_pipeline()
     register_devices(proc, truth)
     lines = (json.dumps(line) for line in rendered.jsonl())
     opened = {e.alert.code for e in replay_events(lines, proc) if e.event.value == "opened"}

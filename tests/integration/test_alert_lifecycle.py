@@ -21,7 +21,7 @@ from devices.registry import Binding, Device
 from gateway.api.app import create_app
 from gateway.notifiers import NotifierConfig, verify
 from gateway.policies import load_policy
-from gateway.processor import Inbound
+from gateway.intake import Inbound
 from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.storage import Patient
@@ -138,12 +138,12 @@ async def test_escalation_restart_ack_referral_webhooks_and_auto_resolve(
     # Restart: the alert and its pending escalation come back from SQLite.
     gw = make_gateway(tmp_path, clock, receiver)
     await gw.start(mqtt=False)
-    timer = gw.escalator.get(alert_id)
+    timer = gw.desk.timer(alert_id)
     assert timer is not None
     assert (timer.tier, timer.due_at) == (1, T0 + timedelta(minutes=20))
     clock.at(20)
     tier2 = await gw.pipeline.tick()
-    assert [e.detail["escalation"]["tier_name"] for e in tier2] == ["emergency"]
+    assert [e.escalation.tier_name for e in tier2 if e.escalation] == ["emergency"]
 
     app = create_app(gateway=gw)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
@@ -210,7 +210,7 @@ async def test_escalation_restart_ack_referral_webhooks_and_auto_resolve(
         # case is in the next test); the timer goes with the alert.
         r = await c.post(f"/alerts/{alert_id}/resolve", json={"by": "dr.wang"})
         assert r.json()["state"] == "resolved"
-    assert gw.escalator.get(alert_id) is None
+    assert gw.desk.timer(alert_id) is None
     assert alert_id not in {t.alert_id for t in await gw.stores.timers.load()}
 
     # Webhooks: every event delivered once, signed, after one transient failure each.
@@ -245,8 +245,9 @@ async def test_living_alone_patient_escalates_faster_in_the_gateway(
     await gw.pipeline.handle([bp(1, clock.at(0), 195, 125)])
     clock.at(5)
     (event,) = await gw.pipeline.tick()
-    assert event.detail["escalation"]["tier_name"] == "emergency_contact"
-    assert event.detail["escalation"]["context"] == ["lives_alone"]
+    assert event.escalation is not None
+    assert event.escalation.tier_name == "emergency_contact"
+    assert event.escalation.context == ("lives_alone",)
     alert_id = event.alert.alert_id
     assert alert_id in {t.alert_id for t in await gw.stores.timers.load()}
 
@@ -256,7 +257,7 @@ async def test_living_alone_patient_escalates_faster_in_the_gateway(
         resolved += (await gw.pipeline.handle([bp(seq, clock.at(minute), 128, 80)])).events
     assert [e.event for e in resolved][-1] is EventType.RESOLVED
     await gw.pipeline.tick()
-    assert gw.escalator.get(alert_id) is None
+    assert gw.desk.timer(alert_id) is None
     assert alert_id not in {t.alert_id for t in await gw.stores.timers.load()}
     await gw.dispatcher.drain()
     await gw.stop()

@@ -1,19 +1,16 @@
-"""The synchronous heart of the pipeline: decode -> resolve -> flag, and detect -> lifecycle.
+"""The pipeline's first stage: MQTT messages -> readings, resolved to patients and flagged.
 
-Shared by the live gateway (wrapped with storage and MQTT in `gateway.pipeline`) and by
-`hmg replay` (no broker, no storage), so both follow exactly the same path.
+`Intake.decode` parses each message's topic, gates the kiosk format, runs the codec, resolves
+the device to its patient through the registry, flags late, future and discontinuous readings,
+and turns whatever fails into a `Rejected` with its reason (dead letters). Synchronous, no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from alerts.detectors.device import StaleWatch
-from alerts.engine import DetectionEngine
-from alerts.lifecycle import AlertBook
-from alerts.model import AlertCandidate, AlertEvent
 from devices.codecs import decode_payload
 from devices.continuity import ContinuityTracker
 from devices.errors import DecodeError, RejectReason
@@ -62,47 +59,59 @@ def _tenant_of(topic: str) -> str:
 KIOSK_TOPIC_KIND = "kiosk"
 
 
-class Processor:
-    """Stateful but I/O-free. `replay=True` runs on the readings' own clock.
+class ReplayClock:
+    """The virtual time of `hmg replay`: the latest reading time seen so far (or a tick line's).
+
+    Calling it gives the time (a fixed start before the first reading), like any other clock.
+    """
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None
+
+    def advance(self, at: datetime) -> None:
+        if self.at is None or at > self.at:
+            self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at or REPLAY_START
+
+
+# Receive time of messages before the first reading has set the replay clock.
+REPLAY_START = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class Intake:
+    """Decoding and resolution, stateful (registry, ECG continuity) but I/O-free.
 
     `future_policy` says what happens to a reading stamped further in the future than
     `future_skew`: ``reject`` (dead-letter with reason ``timestamp``) or ``flag`` (store it with the
-    ``clock_skew`` flag). ECG chunk continuity is tracked per device (`continuity`).
+    ``clock_skew`` flag). With a `replay_clock`, readings set that clock and lateness is judged
+    against it instead of against their receive time.
     """
 
     def __init__(
         self,
         registry: DeviceRegistry,
-        engine: DetectionEngine,
         *,
         late_after: timedelta = timedelta(minutes=10),
         future_skew: timedelta = timedelta(minutes=5),
         max_payload: int = 512 * 1024,
-        replay: bool = False,
-        active_alerts: Iterable[AlertBook] = (),
         future_policy: str = "reject",
+        replay_clock: ReplayClock | None = None,
     ) -> None:
         if future_policy not in ("reject", "flag"):
             raise ValueError(f"future_policy must be 'reject' or 'flag', not {future_policy!r}")
         self.registry = registry
-        self.engine = engine
         self.late_after = late_after
         self.future_skew = future_skew
         self.max_payload = max_payload
-        self.replay = replay
         self.future_policy = future_policy
-        self.books: dict[str, AlertBook] = {b.tenant: b for b in active_alerts}
-        self.replay_clock: datetime | None = None
+        self.replay_clock = replay_clock
         self.continuity = ContinuityTracker()
-        # device.stale runs on the server clock (the replay clock in a replay).
-        self.stale = StaleWatch()
-        self._tenants: dict[str, str] = {}
 
-    def book(self, tenant: str) -> AlertBook:
-        book = self.books.get(tenant)
-        if book is None:
-            book = self.books[tenant] = AlertBook(tenant)
-        return book
+    @property
+    def replaying(self) -> bool:
+        return self.replay_clock is not None
 
     # -- decode ---------------------------------------------------------------------------
     def decode(self, batch: Sequence[Inbound]) -> Decoded:
@@ -154,11 +163,9 @@ class Processor:
             dev = registry.get(reading.device_id)
             if dev is not None:
                 out.new_devices.append(dev)
-        if self.replay:
-            clock = self.replay_clock
-            if clock is None or resolved.ts > clock:
-                self.replay_clock = clock = resolved.ts
-            if clock - resolved.ts > self.late_after:
+        if self.replay_clock is not None:
+            self.replay_clock.advance(resolved.ts)
+            if self.replay_clock() - resolved.ts > self.late_after:
                 return resolved.evolve(resolved.patient_id, resolved.flags | {"late"})
             return resolved
         ahead = resolved.ts - resolved.received_at
@@ -174,49 +181,6 @@ class Processor:
             return resolved.evolve(resolved.patient_id, resolved.flags | {"late"})
         return resolved
 
-    def _is_kiosk(self, device_id: str) -> bool:
+    def is_kiosk(self, device_id: str) -> bool:
         dev = self.registry.get(device_id)
         return dev is not None and dev.kiosk
-
-    # -- detect ---------------------------------------------------------------------------
-    def detect(self, readings: Sequence[Reading], now: datetime | None = None) -> list[AlertEvent]:
-        """Run detectors over newly stored readings and apply candidates to the alert books.
-
-        `now` is the event time: the replay clock in replay mode, the gateway clock live.
-        """
-        events: list[AlertEvent] = []
-        for r in readings:
-            if r.patient_id is not None:
-                self._tenants[r.patient_id] = r.tenant
-            at = (self.replay_clock or r.ts) if self.replay else (now or r.received_at)
-            candidates = self.engine.process(r)
-            if not self._is_kiosk(r.device_id):
-                cleared = self.stale.seen(r, at if self.replay else None)
-                if cleared:
-                    candidates = [*candidates, *cleared]
-            if candidates:  # most readings raise nothing
-                events.extend(self.apply(candidates, r.tenant, at))
-        return events
-
-    def apply(
-        self, candidates: Iterable[AlertCandidate], tenant: str, now: datetime
-    ) -> list[AlertEvent]:
-        book = self.book(tenant)
-        events = []
-        for c in candidates:
-            ev = book.apply(c, now)
-            if ev is not None:
-                events.append(ev)
-        return events
-
-    def next_due(self) -> datetime | None:
-        """When the next timer (device staleness) is due; a replay fires it at that time."""
-        return self.stale.next_due()
-
-    def tick(self, now: datetime) -> list[AlertEvent]:
-        """Timers: detector timeouts on the given clock (escalation hooks in here too)."""
-        events: list[AlertEvent] = []
-        for c in [*self.engine.tick(now), *self.stale.tick(now)]:
-            tenant = self._tenants.get(c.patient_id, "default")
-            events.extend(self.apply([c], tenant, now))
-        return events

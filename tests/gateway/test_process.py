@@ -1,10 +1,10 @@
-"""Service-wide settings that the gateway applies when it starts."""
+"""Process-wide settings that the entry points apply once the service has started."""
 
 from __future__ import annotations
 
 import gc
 
-from gateway.service import GC_GEN0_THRESHOLD, tune_gc
+from gateway.process import GC_GEN0_THRESHOLD, tune_gc
 
 
 def test_tune_gc_freezes_start_up_state_and_collects_young_objects_less_often() -> None:

@@ -1,4 +1,4 @@
-"""The synchronous hot path: decode -> resolve -> flag, and the device technical alerts."""
+"""The pipeline's synchronous stages: decode -> resolve -> flag, then detection into the desk."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+from alerts.desk import AlertDesk
 from alerts.engine import DetectionEngine
 from alerts.model import EventType
 from devices.kinds import Kind
 from devices.registry import Binding, Device, DeviceRegistry
 from devices.timeparse import format_ts
-from gateway.processor import Inbound, Processor
+from gateway.intake import Inbound, Intake
+from gateway.pipeline import Pipeline
+from tests.support.clock import VirtualClock
 from tests.support.wire import v1
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -31,8 +34,21 @@ def registry() -> DeviceRegistry:
     )
 
 
-def proc(**kw: Any) -> Processor:
-    return Processor(registry(), DetectionEngine(), **kw)
+def proc(**kw: Any) -> Pipeline:
+    """A pipeline without storage: its decode and detect stages, on a clock the test moves."""
+    return Pipeline(
+        Intake(registry(), **kw), DetectionEngine(), AlertDesk(), clock=VirtualClock(T0)
+    )
+
+
+def detect(p: Pipeline, readings: Any, at: datetime) -> list[Any]:
+    assert isinstance(p.clock, VirtualClock)
+    p.clock.advance_to(at)
+    return list(p.detect(readings).events)
+
+
+def tick(p: Pipeline, at: datetime) -> list[Any]:
+    return list(p.advance(at).events)
 
 
 def msg(topic: str, payload: bytes, rx: datetime = T0) -> Inbound:
@@ -79,7 +95,7 @@ def test_patient_id_from_a_personal_device_is_refused() -> None:
 
 def test_rebinding_from_a_time_splits_readings_between_patients() -> None:
     p = proc()
-    p.registry.bind("cuff-1", "p-new", T0)
+    p.intake.registry.bind("cuff-1", "p-new", T0)
     data = {"systolic": 120, "diastolic": 80}
     out = p.decode(
         [
@@ -88,7 +104,7 @@ def test_rebinding_from_a_time_splits_readings_between_patients() -> None:
         ]
     )
     assert [r.patient_id for r in out.readings] == ["p-1", "p-new"]
-    p.registry.retire("cuff-1", T0 + timedelta(minutes=10))
+    p.intake.registry.retire("cuff-1", T0 + timedelta(minutes=10))
     out = p.decode(
         [
             msg(
@@ -117,7 +133,7 @@ def test_late_readings_are_stored_but_never_alerted() -> None:
     crisis = v1("cuff-1", "bp", 1, {"systolic": 230, "diastolic": 130}, T0 - timedelta(hours=1))
     out = p.decode([msg("hm/v1/t1/cuff-1/bp", crisis)])
     assert "late" in out.readings[0].flags
-    assert p.detect(out.readings, T0) == []
+    assert detect(p, out.readings, T0) == []
 
 
 def ecg(seq: int, ts: datetime, n: int = 250) -> bytes:
@@ -147,7 +163,7 @@ def test_status_messages_raise_battery_and_signal_alerts() -> None:
     def status(seq: int, data: dict[str, Any]) -> list[EventType]:
         rx = T0 + timedelta(minutes=seq)
         out = p.decode([msg("hm/v1/t1/patch-1/status", v1("patch-1", "status", seq, data, rx), rx)])
-        return [e.event for e in p.detect(out.readings, rx) if e.alert.technical]
+        return [e.event for e in detect(p, out.readings, rx) if e.alert.technical]
 
     assert status(1, {"battery": 0.10, "lead_off": True}) == [EventType.OPENED, EventType.OPENED]
     assert status(2, {"battery": 0.20, "lead_off": False}) == [EventType.RESOLVED]
@@ -160,16 +176,16 @@ def test_stale_device_on_the_server_clock() -> None:
     for i in range(3):  # a device that normally reports: three readings
         rx = T0 + timedelta(hours=i)
         out = p.decode([msg("hm/v1/t1/cuff-1/bp", v1("cuff-1", "bp", i, data, rx), rx)])
-        p.detect(out.readings, rx)
+        detect(p, out.readings, rx)
     last = T0 + timedelta(hours=2)
-    assert p.tick(last + timedelta(hours=36)) == []  # within 1.5 x the 36 h BP interval
-    events = p.tick(last + timedelta(hours=55))
+    assert tick(p, last + timedelta(hours=36)) == []  # within 1.5 x the 36 h BP interval
+    events = tick(p, last + timedelta(hours=55))
     assert [(e.event, e.alert.code, e.alert.patient_id) for e in events] == [
         (EventType.OPENED, "device.stale", "p-1")
     ]
-    assert p.tick(last + timedelta(hours=60)) == []  # one episode
+    assert tick(p, last + timedelta(hours=60)) == []  # one episode
     rx = last + timedelta(hours=61)
     out = p.decode([msg("hm/v1/t1/cuff-1/bp", v1("cuff-1", "bp", 9, data, rx), rx)])
-    assert [(e.event, e.alert.code) for e in p.detect(out.readings, rx)] == [
+    assert [(e.event, e.alert.code) for e in detect(p, out.readings, rx)] == [
         (EventType.RESOLVED, "device.stale")
     ]

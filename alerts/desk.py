@@ -1,0 +1,414 @@
+"""The alert desk: every tenant's alert books, escalation timers and staleness watch in one object.
+
+Detector candidates come in through `observe`, the clock through `tick`, and clinicians through
+one method per action (`acknowledge`, `resolve`, `comment`, `assign`, `escalate`, `refer`,
+`snooze`). Each call returns a typed result: the alert events it produced, in order, and the
+escalation timers it changed, which the caller persists together (one transaction) before
+anyone is notified. The desk does no I/O and never reads a clock: `now` is always passed in, so
+the live gateway, `hmg replay` and the tests drive the same object on real or virtual time.
+
+The transitions themselves are small pure functions (`alerts.lifecycle` for alerts,
+`alerts.escalation` for timers); the desk only routes: candidate -> book -> timers, action ->
+transition -> book -> timers, tick -> staleness watch and due timers -> book. A new action is a
+new transition function plus a method here that goes through `_act`.
+
+>>> from datetime import UTC, datetime, timedelta
+>>> from alerts.actor import Actor, Role
+>>> from alerts.model import AlertCandidate
+>>> t0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+>>> desk = AlertDesk()
+>>> opened = desk.observe([AlertCandidate("p-1", "bp.hypertensive_crisis", t0)], t0, tenant="t")
+>>> [e.event.value for e in opened.events]
+['opened']
+>>> dr = Actor("dr.li", Role.CLINICIAN, "t")
+>>> ack = desk.acknowledge(opened.events[0].alert, dr, t0 + timedelta(minutes=2))
+>>> (ack.alert.state.value, ack.alert.acknowledged_by)
+('acknowledged', 'dr.li')
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from alerts.actor import Actor
+from alerts.detectors.device import StaleWatch
+from alerts.escalation import EscalationState, Escalator
+from alerts.lifecycle import (
+    AlertBook,
+    acknowledge_alert,
+    assign_alert,
+    refer_alert,
+    resolve_alert,
+)
+from alerts.model import Alert, AlertCandidate, AlertEvent
+from alerts.policy import EscalationPolicy
+from devices.model import Reading
+
+# Tenant of candidates whose patient the desk has not seen a reading of yet.
+DEFAULT_TENANT: Final = "default"
+# Safety net against a timer that does not move forward (it would spin `tick`).
+_MAX_STEPS: Final = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TimerChanges:
+    """Escalation timers to store: current states to upsert, alert ids whose timer is gone."""
+
+    saved: tuple[EscalationState, ...] = ()
+    deleted: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.saved or self.deleted)
+
+    def then(self, later: TimerChanges) -> TimerChanges:
+        """These changes followed by `later` ones (the later state of a timer wins)."""
+        if not later:
+            return self
+        if not self:
+            return later
+        saved = {t.alert_id: t for t in self.saved}
+        for alert_id in later.deleted:
+            saved.pop(alert_id, None)
+        saved.update((t.alert_id, t) for t in later.saved)
+        deleted = (set(self.deleted) - saved.keys()) | set(later.deleted)
+        return TimerChanges(tuple(saved.values()), tuple(sorted(deleted)))
+
+
+@dataclass(frozen=True, slots=True)
+class DeskResult:
+    """What detection or the clock did: alert events in order, and the timers they changed."""
+
+    events: tuple[AlertEvent, ...] = ()
+    timers: TimerChanges = field(default_factory=TimerChanges)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.timers)
+
+    def then(self, later: DeskResult) -> DeskResult:
+        if not later:
+            return self
+        if not self:
+            return later
+        return DeskResult(self.events + later.events, self.timers.then(later.timers))
+
+
+NO_TIMERS: Final = TimerChanges()
+NOTHING: Final = DeskResult()
+
+
+class Act(enum.StrEnum):
+    """The clinicians' actions on an alert (the audit trail names them so)."""
+
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+    COMMENT = "comment"
+    ASSIGN = "assign"
+    ESCALATE = "escalate"
+    REFER = "refer"
+    SNOOZE = "snooze"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What one clinician's action did.
+
+    `alert` is the alert as it is now; `events` the lifecycle events to store and notify (none
+    for bookkeeping actions: comment, assign, snooze); `timers` the escalation timers to store
+    with them; `note` what the audit row keeps beyond who, when and what (e.g. the comment text,
+    the new assignee).
+    """
+
+    act: Act
+    actor: Actor
+    at: datetime
+    alert: Alert
+    events: tuple[AlertEvent, ...] = ()
+    timers: TimerChanges = field(default_factory=TimerChanges)
+    note: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ActionRefusedError(ValueError):
+    """The action does not apply to the alert as it is (e.g. it is already resolved)."""
+
+    def __init__(self, act: Act, alert_id: str, detail: str) -> None:
+        super().__init__(detail)
+        self.act = act
+        self.alert_id = alert_id
+        self.detail = detail
+
+
+class AlertDesk:
+    """Alert books, escalation timers and the staleness watch of every tenant (see module doc).
+
+    `policies` are escalation policies by tenant, `default_policy` serves tenants without one
+    (none: their alerts do not escalate).
+    """
+
+    def __init__(
+        self,
+        policies: Mapping[str, EscalationPolicy] | None = None,
+        *,
+        default_policy: EscalationPolicy | None = None,
+        stale: StaleWatch | None = None,
+    ) -> None:
+        self._books: dict[str, AlertBook] = {}
+        self._tenants: dict[str, str] = {}  # patient -> tenant, learned from readings
+        self._flags: dict[str, frozenset[str]] = {}  # patient context for escalation plans
+        self.escalator = Escalator(policies, default=default_policy, flags_for=self.flags_of)
+        self.stale = stale or StaleWatch()
+
+    # -- state at start-up and patient context --------------------------------------------
+    def load(self, active: Iterable[Alert], timers: Iterable[EscalationState] = ()) -> TimerChanges:
+        """Take over after a restart: the active alerts and their stored timers. Alerts whose
+        timer was lost get one counted from their last change (missed deadlines fire at the
+        next tick); the returned changes are those new timers, to store."""
+        alerts = [a for a in active if a.active]
+        for a in alerts:
+            self._book(a.tenant).keep(a)
+            self._tenants.setdefault(a.patient_id, a.tenant)
+        self.escalator.restore(timers)
+        for a in alerts:
+            self.escalator.rearm(a)
+        return self._timer_changes()
+
+    def flags_of(self, patient_id: str) -> frozenset[str]:
+        return self._flags.get(patient_id, frozenset())
+
+    def set_flags(self, patient_id: str, flags: frozenset[str]) -> None:
+        """Patient context (e.g. `lives_alone`) that chooses the escalation plan of new alerts."""
+        self._flags[patient_id] = flags
+
+    def replace_flags(self, flags: Mapping[str, frozenset[str]]) -> None:
+        self._flags = dict(flags)
+
+    # -- queries --------------------------------------------------------------------------
+    def active(self) -> list[Alert]:
+        return [a for book in self._books.values() for a in book.active()]
+
+    def find(self, alert_id: str) -> Alert | None:
+        """The active alert with this id (None once resolved)."""
+        for book in self._books.values():
+            if (a := book.by_id(alert_id)) is not None:
+                return a
+        return None
+
+    def find_active(self, patient_id: str, code: str) -> Alert | None:
+        """The active alert of a patient with this code (whatever its group)."""
+        for book in self._books.values():
+            if (a := book.find(patient_id, code)) is not None:
+                return a
+        return None
+
+    def timer(self, alert_id: str) -> EscalationState | None:
+        return self.escalator.get(alert_id)
+
+    def next_due(self) -> datetime | None:
+        """When `tick` next has something to do (escalation or staleness); None: nothing."""
+        dues = [d for d in (self.escalator.next_due(), self.stale.next_due()) if d is not None]
+        return min(dues) if dues else None
+
+    # -- detection and time ---------------------------------------------------------------
+    def observe(
+        self,
+        candidates: Sequence[AlertCandidate],
+        now: datetime,
+        *,
+        tenant: str | None = None,
+        reading: Reading | None = None,
+        seen_at: datetime | None = None,
+    ) -> DeskResult:
+        """Apply detector candidates at `now`.
+
+        With the `reading` they came from, the desk learns the patient's tenant; with `seen_at`
+        too, the staleness watch notes that the reading's device reported at that time (a stale
+        device that reports again clears its alert, after the reading's own candidates).
+        Shared kiosks are not watched: leave `seen_at` out for them.
+        """
+        if reading is not None and reading.patient_id is not None:
+            self._tenants[reading.patient_id] = reading.tenant
+            tenant = tenant or reading.tenant
+            if seen_at is not None:
+                cleared = self.stale.seen(reading, seen_at)
+                if cleared:
+                    candidates = [*candidates, *cleared]
+        if not candidates:
+            return self._result(())
+        return self._result(self._apply(candidates, now, tenant))
+
+    def tick(self, now: datetime, candidates: Sequence[AlertCandidate] = ()) -> DeskResult:
+        """The clock at `now`: first `candidates` (the detectors' own timeouts at `now`), then
+        devices gone silent, then every escalation timer due at or before `now` (several tiers
+        are caught up if needed)."""
+        events = self._apply([*candidates, *self.stale.tick(now)], now, None)
+        events.extend(self._fire_due(now))
+        return self._result(events)
+
+    def expedite(self, alert_id: str, now: datetime) -> bool:
+        """Nobody of the alert's tier could be reached: move on to the next tier at the next
+        tick (the timer change is reported with the next result)."""
+        return self.escalator.expedite(alert_id, now)
+
+    def pending(self) -> TimerChanges:
+        """Timer changes not yet handed out with a result (e.g. by `expedite`)."""
+        return self._timer_changes()
+
+    def unsaved(self, timers: TimerChanges) -> None:
+        """Timer changes that could not be stored: they come again with the next result."""
+        self.escalator.unsaved([t.alert_id for t in timers.saved] + list(timers.deleted))
+
+    # -- clinicians' actions --------------------------------------------------------------
+    def acknowledge(self, alert: Alert, by: Actor, now: datetime) -> ActionResult:
+        return self._act(
+            Act.ACKNOWLEDGE, alert, by, now, lambda a: acknowledge_alert(a, by.user, now)
+        )
+
+    def resolve(self, alert: Alert, by: Actor, now: datetime) -> ActionResult:
+        return self._act(Act.RESOLVE, alert, by, now, lambda a: resolve_alert(a, now, by.user))
+
+    def refer(self, alert: Alert, by: Actor, now: datetime, referral_id: str) -> ActionResult:
+        """The alert is handed over to a hospital (the referral itself is the caller's record)."""
+        return self._act(
+            Act.REFER,
+            alert,
+            by,
+            now,
+            lambda a: refer_alert(a, by.user, now, referral_id),
+            {"referral_id": referral_id},
+        )
+
+    def escalate(self, alert: Alert, by: Actor, now: datetime) -> ActionResult:
+        """Escalate by hand to the next tier (the last one stays the last). Raises
+        `ActionRefusedError` for a resolved alert or a tenant without an escalation policy."""
+        current = self._current(Act.ESCALATE, alert)
+        try:
+            event = self.escalator.escalate(current, now, by.user)
+        except LookupError as exc:
+            raise ActionRefusedError(Act.ESCALATE, alert.alert_id, str(exc)) from exc
+        self._book(current.tenant).record(event)
+        return self._action(Act.ESCALATE, by, now, event.alert, (event,))
+
+    def comment(self, alert: Alert, by: Actor, now: datetime, text: str) -> ActionResult:
+        """A note on the alert, resolved or not; it changes nothing but the audit trail."""
+        if not text.strip():
+            raise ActionRefusedError(Act.COMMENT, alert.alert_id, "empty comment")
+        current = self.find(alert.alert_id) or alert
+        return self._action(Act.COMMENT, by, now, current, (), {"text": text})
+
+    def assign(self, alert: Alert, by: Actor, now: datetime, assignee: str | None) -> ActionResult:
+        """Who looks after the alert (None: nobody). Bookkeeping, not a lifecycle event: it is
+        audited, never notified; resolved alerts may be assigned too (follow-up)."""
+        live = self.find(alert.alert_id)
+        new = assign_alert(live or alert, assignee, now)
+        if live is not None:
+            self._book(new.tenant).keep(new)
+        return self._action(Act.ASSIGN, by, now, new, (), {"to": assignee})
+
+    def snooze(self, alert: Alert, by: Actor, now: datetime, until: datetime) -> ActionResult:
+        """Put notification off until `until`: no tier moves or repeats before then, and then
+        the current tier hears again. The alert's state does not change (it is not
+        acknowledged). Raises `ActionRefusedError` when there is nothing to put off."""
+        current = self._current(Act.SNOOZE, alert)
+        if until <= now:
+            raise ActionRefusedError(Act.SNOOZE, alert.alert_id, "snooze must end in the future")
+        try:
+            self.escalator.snooze(current, until)
+        except LookupError as exc:
+            raise ActionRefusedError(Act.SNOOZE, alert.alert_id, str(exc)) from exc
+        return self._action(Act.SNOOZE, by, now, current, (), {"until": until.isoformat()})
+
+    # -- internals ------------------------------------------------------------------------
+    def _book(self, tenant: str) -> AlertBook:
+        book = self._books.get(tenant)
+        if book is None:
+            book = self._books[tenant] = AlertBook(tenant)
+        return book
+
+    def _current(self, act: Act, alert: Alert) -> Alert:
+        """The desk's live copy of an alert an action is about; refused once resolved."""
+        current = self.find(alert.alert_id)
+        if current is None:
+            raise ActionRefusedError(act, alert.alert_id, f"alert {alert.alert_id} is resolved")
+        return current
+
+    def _act(
+        self,
+        act: Act,
+        alert: Alert,
+        by: Actor,
+        now: datetime,
+        transition: Callable[[Alert], AlertEvent],
+        note: Mapping[str, Any] | None = None,
+    ) -> ActionResult:
+        """A lifecycle action: the pure transition on the live alert, then book and timers."""
+        try:
+            event = transition(self._current(act, alert))
+        except ValueError as exc:  # the transition refuses the alert as it is
+            raise ActionRefusedError(act, alert.alert_id, str(exc)) from exc
+        event = self._record(event)
+        return self._action(act, by, now, event.alert, (event,), note or {})
+
+    def _action(
+        self,
+        act: Act,
+        by: Actor,
+        now: datetime,
+        alert: Alert,
+        events: tuple[AlertEvent, ...],
+        note: Mapping[str, Any] | None = None,
+    ) -> ActionResult:
+        return ActionResult(act, by, now, alert, events, self._timer_changes(), note or {})
+
+    def _record(self, event: AlertEvent) -> AlertEvent:
+        """An event into its book; the timers follow (the event comes back with the tier it
+        notifies, if any)."""
+        self._book(event.alert.tenant).record(event)
+        return self.escalator.observe(event)
+
+    def _apply(
+        self, candidates: Iterable[AlertCandidate], now: datetime, tenant: str | None
+    ) -> list[AlertEvent]:
+        events: list[AlertEvent] = []
+        for c in candidates:
+            t = tenant or self._tenants.get(c.patient_id, DEFAULT_TENANT)
+            event = self._book(t).apply(c, now)
+            if event is not None:
+                events.append(self.escalator.observe(event))
+        return events
+
+    def _fire_due(self, now: datetime) -> list[AlertEvent]:
+        """Fire every timer due at or before `now`, catching up several tiers if needed."""
+        out: list[AlertEvent] = []
+        esc = self.escalator
+        for _ in range(_MAX_STEPS):
+            due = esc.due(now)
+            if not due:
+                break
+            for st in due:
+                alert = self.find(st.alert_id)
+                if alert is None:  # resolved or unknown: the timer has nothing to do
+                    esc.forget(st.alert_id)
+                    continue
+                before = esc.get(st.alert_id)
+                event = esc.fire(alert, now)
+                if event is not None:
+                    self._book(alert.tenant).record(event)
+                    out.append(event)
+                elif esc.get(st.alert_id) == before:
+                    esc.forget(st.alert_id)
+        return out
+
+    def _timer_changes(self) -> TimerChanges:
+        if not self.escalator.dirty:
+            return NO_TIMERS
+        saved, deleted = self.escalator.changes()
+        return TimerChanges(tuple(saved), tuple(deleted))
+
+    def _result(self, events: Sequence[AlertEvent]) -> DeskResult:
+        timers = self._timer_changes()
+        if not events and not timers:
+            return NOTHING
+        return DeskResult(tuple(events), timers)
