@@ -13,7 +13,7 @@ usual interval raises `device.stale` for the patient it reports for; its next me
 The usual interval is the larger of the kind's expected interval
 (`devices.kinds.EXPECTED_INTERVAL_S`) and the device's own cadence (a moving average of the gaps
 between its messages), so a wristband set to report hourly is not stale after 23 minutes.
-The gateway processor feeds it every stored reading and ticks it with the timers.
+The alert desk (`alerts.desk`) feeds it every stored reading and ticks it with the timers.
 
 >>> from datetime import UTC, datetime
 >>> from alerts.detectors.base import PatientContext

@@ -3,7 +3,7 @@
 A shared community kiosk measures a visiting elder (identified in the payload) and sends all of
 the visit's measurements in one message on `hm/v1/{tenant}/{kiosk_id}/kiosk`. The topic kind
 `kiosk` is an extension of the fixed kind list: a visit is not one kind, and a dedicated kind lets
-the ACL and the gateway accept this format only from devices registered as kiosks (the processor
+the ACL and the gateway accept this format only from devices registered as kiosks (the intake
 checks the registry before decoding). Each measurement becomes one reading of an ordinary kind, so
 storage, detectors and FHIR export need nothing kiosk-specific.
 
