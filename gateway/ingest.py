@@ -27,11 +27,21 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from multiprocessing.connection import Connection
-from typing import Any
 
 from devices.model import Reading, utcnow
 from gateway.intake import Decoded, Inbound
-from gateway.mqtt_link import LinkConfig, Wire, config_frame
+from gateway.link_messages import (
+    Ack,
+    Acknowledged,
+    Connected,
+    Deliveries,
+    Disconnected,
+    LinkCommand,
+    LinkConfig,
+    LinkEvent,
+    Publish,
+    Stop,
+)
 from gateway.pipeline import Pipeline
 from gateway.storage import StoreUnavailableError
 
@@ -56,15 +66,16 @@ class LinkProcess:
         self.commands = Connection(to_link_w, readable=False)
         self.events = Connection(from_link_r, writable=False)
         self._lock = threading.Lock()
-        self.send(config_frame(cfg))
-
-    def send(self, frame: object) -> None:
         with self._lock:
-            self.commands.send(frame)
+            self.commands.send(cfg)
+
+    def send(self, command: LinkCommand) -> None:
+        with self._lock:
+            self.commands.send(command)
 
     def close(self, timeout: float = 10.0) -> None:
         with contextlib.suppress(OSError):
-            self.send(("stop",))
+            self.send(Stop())
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -141,16 +152,15 @@ class MqttIngest:
         return self._link.proc.pid if self._link is not None else None
 
     # -- link events (reader thread) ------------------------------------------------------
-    def on_event(self, frame: tuple[Any, ...]) -> None:
-        op = frame[0]
-        if op == "msgs":
+    def on_event(self, event: LinkEvent) -> None:
+        if isinstance(event, Deliveries):
             at = self.clock()
-            items: list[Wire] = frame[1]
-            self.received += len(items)
-            self.queue.put([Inbound(t, p, at, mid, qos, c) for t, p, mid, qos, c in items])
-        elif op == "acked":
-            self.acked += frame[1]
-        elif op == "up":
+            batch = [Inbound(t, p, at, mid, qos, c) for t, p, mid, qos, c in event.messages()]
+            self.received += len(batch)
+            self.queue.put(batch)
+        elif isinstance(event, Acknowledged):
+            self.acked += event.sent
+        elif isinstance(event, Connected):
             self.connected.set()
             log.info(
                 "MQTT connected to %s:%s, subscribed to %s",
@@ -158,10 +168,10 @@ class MqttIngest:
                 self.config.port,
                 self.config.subscription,
             )
-        elif op == "down":
+        elif isinstance(event, Disconnected):
             self.connected.clear()
             if not self._stopping.is_set():
-                log.warning("MQTT disconnected (%s); the link reconnects", frame[2])
+                log.warning("MQTT disconnected (%s); the link reconnects", event.reason)
 
     def _read(self) -> None:
         delay = 0.5
@@ -170,7 +180,7 @@ class MqttIngest:
             if link is None:
                 return
             try:
-                frame = link.events.recv()
+                event = link.events.recv()
             except (EOFError, OSError):
                 if self._stopping.is_set():
                     return
@@ -181,7 +191,7 @@ class MqttIngest:
                 delay = min(delay * 2, 10.0)
                 self._link = self._start_link()
                 continue
-            self.on_event(frame)
+            self.on_event(event)
 
     # -- lifecycle ------------------------------------------------------------------------
     def _start_link(self) -> LinkProcess:
@@ -317,7 +327,7 @@ class MqttIngest:
         mine = [m for m in batch if m.conn >> LINK_EPOCH_SHIFT == epoch]
         items = [(m.mid, m.qos, m.conn) for m in mine if m.qos > 0] if ack else []
         try:
-            link.send(("ack", items, len(mine)))
+            link.send(Ack.of(items, len(mine)))
         except OSError as exc:  # the link died: its session's messages come again
             log.warning("MQTT link gone before the acknowledgement: %s", exc)
 
@@ -327,6 +337,6 @@ class MqttIngest:
             log.warning("MQTT link down; not published to %s", topic)
             return
         try:
-            link.send(("pub", topic, payload, qos))
+            link.send(Publish(topic, payload, qos))
         except OSError as exc:
             log.warning("MQTT link gone; not published to %s: %s", topic, exc)

@@ -10,19 +10,12 @@ the gateway in batches and sends a PUBACK only when the gateway says the message
 gateway dies, the link exits at once (end of its command pipe) without acknowledging anything
 more; the broker redelivers the rest to the next session.
 
-Frames on the two pipes (`multiprocessing.connection` framing, pickled tuples):
-
-- link -> gateway: ``("up", conn)`` (connected and subscribed), ``("down", conn, reason)``,
-  ``("msgs", [(topic, payload, mid, qos, conn), ...])``, ``("acked", n)`` (PUBACKs just sent);
-- gateway -> link: ``("ack", [(mid, qos, conn), ...], released)``, ``("pub", topic, payload,
-  qos)``, ``("stop",)``.
-
-``conn`` is the connection generation: a message is acknowledged only on the connection that
-delivered it (after a reconnect the broker redelivers it, and a stale PUBACK could acknowledge a
-different message that reuses the packet id). ``released`` counts messages the gateway is done
-with, acknowledged or not: at most `window` messages are out with the gateway at a time, and when
-the window is full the paho thread stops reading the socket (backpressure; the broker keeps the
-rest).
+The messages on the two pipes are the named tuples of `gateway.link_messages` (the
+`LinkConfig` first, then `Ack`, `Publish` and `Stop` from the gateway; `Connected`,
+`Disconnected`, `Deliveries` and `Acknowledged` from the link). `Ack.released` counts messages
+the gateway is done with, acknowledged or not: at most `window` messages are out with the gateway
+at a time, and when the window is full the paho thread stops reading the socket (backpressure;
+the broker keeps the rest).
 """
 
 from __future__ import annotations
@@ -35,7 +28,7 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -44,37 +37,23 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from gateway.link_messages import (
+    Ack,
+    Acknowledged,
+    Connected,
+    Delivered,
+    Deliveries,
+    Disconnected,
+    LinkCommand,
+    LinkConfig,
+    LinkEvent,
+    Publish,
+    Stop,
+)
+
 log = logging.getLogger(__name__)
 
-# One forwarded message: topic, payload, packet id, QoS, connection generation.
-Wire = tuple[str, bytes, int, int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class LinkConfig:
-    host: str
-    port: int
-    client_id: str = "hmg-gateway"
-    subscription: str = "hm/v1/+/+/+"
-    username: str | None = None
-    password: str | None = None
-    protocol: str = "3.1.1"
-    keepalive: int = 30
-    window: int = 5000  # messages out with the gateway, not yet released
-    # Connection generations start above this: each link the gateway starts gets its own range,
-    # so an acknowledgement meant for a message of an earlier link never matches a later one.
-    first_conn: int = 0
-    linger_s: float = 0.001  # gather messages this long before forwarding a batch
-    # TLS to the broker: on with `tls` or a CA file; the broker's certificate chain and host name
-    # are always verified (a client certificate and key for mutual TLS are optional).
-    tls: bool = False
-    tls_ca_file: str | None = None
-    tls_cert_file: str | None = None
-    tls_key_file: str | None = None
-
-    @property
-    def uses_tls(self) -> bool:
-        return self.tls or self.tls_ca_file is not None
+__all__ = ["LinkConfig", "MqttLink", "serve", "tls_context"]
 
 
 def tls_context(cfg: LinkConfig) -> ssl.SSLContext:
@@ -88,14 +67,10 @@ def tls_context(cfg: LinkConfig) -> ssl.SSLContext:
     return ctx
 
 
-def config_frame(cfg: LinkConfig) -> dict[str, Any]:
-    return asdict(cfg)
-
-
 class MqttLink:
-    """The paho client and the link's rules; `send` carries frames to the gateway."""
+    """The paho client and the link's rules; `send` carries messages to the gateway."""
 
-    def __init__(self, cfg: LinkConfig, send: Any) -> None:
+    def __init__(self, cfg: LinkConfig, send: Callable[[LinkEvent], object]) -> None:
         self.cfg = cfg
         self._send = send
         self._send_lock = threading.Lock()
@@ -107,7 +82,7 @@ class MqttLink:
         self.released = 0  # written by the command thread only
         self.acked = 0
         self.stopping = threading.Event()
-        self._buf: deque[Wire] = deque()
+        self._buf: deque[Delivered] = deque()
         self._wake = threading.Event()
         self._room = threading.Condition()
         v5 = cfg.protocol == "5"
@@ -132,9 +107,9 @@ class MqttLink:
         self.client.on_message = self.on_message
         self.client.on_subscribe = self.on_subscribe
 
-    def send(self, frame: tuple[Any, ...]) -> None:
+    def send(self, event: LinkEvent) -> None:
         with self._send_lock:
-            self._send(frame)
+            self._send(event)
 
     # -- paho thread ----------------------------------------------------------------------
     def on_connect(
@@ -155,14 +130,14 @@ class MqttLink:
         if refused:
             log.error("subscription to %s refused: %s", self.cfg.subscription, refused)
             return
-        self.send(("up", self.conn))
+        self.send(Connected(self.conn))
 
     def on_disconnect(
         self, _client: mqtt.Client, _ud: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
         with self._conn_lock:
             self.conn += 1  # nothing delivered on the lost connection may be acknowledged now
-        self.send(("down", self.conn, str(reason)))
+        self.send(Disconnected(self.conn, str(reason)))
 
     def on_message(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
         payload = msg.payload
@@ -191,35 +166,34 @@ class MqttLink:
             self._wake.clear()
             n = len(buf)
             if n:
-                self.send(("msgs", [buf.popleft() for _ in range(n)]))
+                self.send(Deliveries.of([buf.popleft() for _ in range(n)]))
 
     # -- commands from the gateway --------------------------------------------------------
-    def ack(self, items: list[tuple[int, int, int]], released: int) -> None:
+    def ack(self, command: Ack) -> None:
         ack = self.client.ack
         n = 0
         with self._conn_lock:
             conn = self.conn
-            for mid, qos, c in items:
+            for mid, qos, c in command.items():
                 if qos > 0 and c == conn:
                     ack(mid, qos)
                     n += 1
         self.acked += n
         with self._room:
-            self.released += released
+            self.released += command.released
             self._room.notify_all()
-        self.send(("acked", n))
+        self.send(Acknowledged(n))
 
-    def command(self, frame: tuple[Any, ...]) -> bool:
-        """Carry out one command; False on `stop`."""
-        op = frame[0]
-        if op == "ack":
-            self.ack(frame[1], frame[2])
-        elif op == "pub":
-            self.client.publish(frame[1], frame[2], qos=frame[3])
-        elif op == "stop":
+    def command(self, command: LinkCommand) -> bool:
+        """Carry out one command; False on `Stop`."""
+        if isinstance(command, Ack):
+            self.ack(command)
+        elif isinstance(command, Publish):
+            self.client.publish(command.topic, command.payload, qos=command.qos)
+        elif isinstance(command, Stop):
             return False
         else:
-            log.error("unknown link command %r", op)
+            log.error("unknown link command %r", command)
         return True
 
     def start(self) -> None:
@@ -248,19 +222,19 @@ class MqttLink:
 
 
 def serve(inp: Connection, out: Connection) -> int:
-    """The link process: first the `LinkConfig` (as a dict), then commands until `stop`."""
-    fields = inp.recv()
-    if not isinstance(fields, dict):
+    """The link process: first the `LinkConfig`, then commands until `Stop`."""
+    cfg = inp.recv()
+    if not isinstance(cfg, LinkConfig):
         raise SystemExit("mqtt link: expected the link configuration first")
-    link = MqttLink(LinkConfig(**fields), out.send)
+    link = MqttLink(cfg, out.send)
     link.start()
     while True:
         try:
-            frame = inp.recv()
+            command = inp.recv()
         except (EOFError, OSError):
             # The gateway is gone: acknowledge nothing more and leave the session to the broker.
             os._exit(0)
-        if not link.command(frame):
+        if not link.command(command):
             break
     link.stop()
     return 0

@@ -145,7 +145,9 @@ class Gateway:
 
     async def refresh_patient_flags(self) -> None:
         """Patient context for escalation (lives_alone, disability) from the patient records."""
-        self.desk.replace_flags({p.patient_id: p.flags for p in await self.stores.patients.patients()})
+        self.desk.replace_flags(
+            {p.patient_id: p.flags for p in await self.stores.patients.patients()}
+        )
 
     def targets_for(self, patient_id: str) -> Targets:
         return self.targets.get(patient_id, DEFAULT_TARGETS)

@@ -272,7 +272,13 @@ async def escalate(
         if body.comment:
             await gw.stores.audit.append(
                 AuditEntry(
-                    done.at, done.actor.user, cl, "comment", "alert", alert_id, {"text": body.comment}
+                    done.at,
+                    done.actor.user,
+                    cl,
+                    "comment",
+                    "alert",
+                    alert_id,
+                    {"text": body.comment},
                 ),
                 tx=tx,
             )

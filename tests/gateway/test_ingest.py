@@ -9,8 +9,16 @@ from typing import Any
 from devices.model import Reading
 from gateway.ingest import LINK_EPOCH_SHIFT, MqttIngest
 from gateway.intake import Decoded, Inbound
+from gateway.link_messages import (
+    Ack,
+    Acknowledged,
+    Connected,
+    Deliveries,
+    Disconnected,
+    LinkConfig,
+    Publish,
+)
 from gateway.metrics import Metrics
-from gateway.mqtt_link import LinkConfig
 from gateway.pipeline import BatchResult
 from gateway.storage import StoreUnavailableError
 
@@ -25,7 +33,7 @@ class FakeLink:
         self.sent.append(frame)
 
     def acks(self) -> list[int]:
-        return [mid for f in self.sent if f[0] == "ack" for mid, _qos, _conn in f[1]]
+        return [mid for f in self.sent if isinstance(f, Ack) for mid in f.mids]
 
 
 def ingest(**kw: Any) -> tuple[MqttIngest, FakeLink]:
@@ -36,7 +44,7 @@ def ingest(**kw: Any) -> tuple[MqttIngest, FakeLink]:
 
 
 def deliver(ing: MqttIngest, mids: Sequence[int], conn: int = 1) -> None:
-    ing.on_event(("msgs", [("hm/v1/t/d/hr", b"{}", mid, 1, conn) for mid in mids]))
+    ing.on_event(Deliveries.of([("hm/v1/t/d/hr", b"{}", mid, 1, conn) for mid in mids]))
 
 
 class FlakyPipeline:
@@ -65,14 +73,14 @@ class FlakyPipeline:
 
 def test_link_events_set_the_connection_state_and_counters() -> None:
     ing, _ = ingest()
-    ing.on_event(("up", 1))
+    ing.on_event(Connected(1))
     assert ing.connected.is_set()
     deliver(ing, [1, 2, 3])
     assert ing.received == 3
     assert ing.backlog == 3
-    ing.on_event(("acked", 2))
+    ing.on_event(Acknowledged(2))
     assert ing.acked == 2
-    ing.on_event(("down", 2, "lost"))
+    ing.on_event(Disconnected(2, "lost"))
     assert not ing.connected.is_set()
 
 
@@ -102,7 +110,7 @@ async def test_acknowledged_in_order_and_only_after_the_write() -> None:
     assert ing.backlog == 0
     assert ing.processed == 7  # every batch also went through detection, after its store
     # Each acknowledgement also releases its messages from the link's window.
-    assert sum(f[2] for f in link.sent if f[0] == "ack") == 7
+    assert sum(f.released for f in link.sent if isinstance(f, Ack)) == 7
 
 
 async def test_stopping_during_an_outage_releases_without_acknowledging() -> None:
@@ -114,14 +122,14 @@ async def test_stopping_during_an_outage_releases_without_acknowledging() -> Non
     result = await ing._store_until_stored(FlakyPipeline(failures=1), batch, Decoded(), stop)  # type: ignore[arg-type]
     assert result is None
     assert link.acks() == []
-    assert link.sent == [("ack", [], 2)]
+    assert link.sent == [Ack([], [], [], 2)]
     assert ing.backlog == 0
 
 
 def test_publish_goes_through_the_link() -> None:
     ing, link = ingest()
     ing.publish("hm/v1/t/deadletter", b"{}", 1)
-    assert link.sent == [("pub", "hm/v1/t/deadletter", b"{}", 1)]
+    assert link.sent == [Publish("hm/v1/t/deadletter", b"{}", 1)]
     ing._link = None
     ing.publish("hm/v1/t/deadletter", b"{}", 1)  # link down: logged, not raised
 
@@ -135,7 +143,7 @@ def test_messages_of_an_earlier_link_are_left_to_redelivery() -> None:
     ing.ack(ing._take_batch())
     # Only the new link's messages are acknowledged and free room in its window; acknowledging
     # the old 7 on the new connection would acknowledge a different message.
-    assert link.sent == [("ack", [(7, 1, current), (8, 1, current)], 2)]
+    assert link.sent == [Ack([7, 8], [1, 1], [current, current], 2)]
     assert ing.backlog == 0
     assert ing.config.first_conn == 0
     spawned: list[LinkConfig] = []

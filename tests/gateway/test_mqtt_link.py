@@ -9,7 +9,19 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
-from gateway.mqtt_link import LinkConfig, MqttLink, config_frame, serve
+from gateway.link_messages import (
+    Ack,
+    Acknowledged,
+    Connected,
+    Delivered,
+    Deliveries,
+    Disconnected,
+    LinkConfig,
+    LinkEvent,
+    Publish,
+    Stop,
+)
+from gateway.mqtt_link import MqttLink, serve
 
 
 def message(mid: int, topic: bytes = b"hm/v1/t/d/hr") -> mqtt.MQTTMessage:
@@ -23,7 +35,7 @@ class Harness:
     """A link whose frames and PUBACKs are recorded instead of sent."""
 
     def __init__(self, **kw: Any) -> None:
-        self.frames: list[tuple[Any, ...]] = []
+        self.frames: list[LinkEvent] = []
         self.link = MqttLink(LinkConfig("127.0.0.1", 1, linger_s=0, **kw), self.frames.append)
         self.acks: list[int] = []
         self.link.client.ack = lambda mid, qos: self.acks.append(mid)  # type: ignore[method-assign,assignment,return-value]
@@ -32,8 +44,8 @@ class Harness:
         for mid in mids:
             self.link.on_message(self.link.client, None, message(mid))
 
-    def forwarded(self) -> list[tuple[str, bytes, int, int, int]]:
-        return [w for f in self.frames if f[0] == "msgs" for w in f[1]]
+    def forwarded(self) -> list[Delivered]:
+        return [w for f in self.frames if isinstance(f, Deliveries) for w in f.messages()]
 
 
 def test_only_the_delivering_connection_acknowledges() -> None:
@@ -41,14 +53,14 @@ def test_only_the_delivering_connection_acknowledges() -> None:
     h.link.conn = 1
     h.deliver(1, 2)
     h.link.on_disconnect(h.link.client, None, None, "lost", None)  # before the gateway stored
-    h.link.ack([(1, 1, 1), (2, 1, 1)], released=2)
+    h.link.ack(Ack.of([(1, 1, 1), (2, 1, 1)], released=2))
     assert h.acks == []  # the broker redelivers both on the next connection
     assert h.link.conn == 2
     h.deliver(1)
-    h.link.ack([(1, 1, 2)], released=1)
+    h.link.ack(Ack.of([(1, 1, 2)], released=1))
     assert h.acks == [1]
-    assert h.frames[-1] == ("acked", 1)
-    assert ("down", 2, "lost") in h.frames
+    assert h.frames[-1] == Acknowledged(1)
+    assert Disconnected(2, "lost") in h.frames
 
 
 def test_forwarded_in_arrival_order_with_the_connection() -> None:
@@ -76,7 +88,7 @@ def test_a_full_window_stops_the_network_thread_until_the_gateway_releases() -> 
     time.sleep(0.3)
     assert blocked.is_alive()  # paho stops reading the socket: the broker keeps the rest
     assert h.link.taken == 2
-    h.link.ack([(1, 1, 0)], released=1)
+    h.link.ack(Ack.of([(1, 1, 0)], released=1))
     blocked.join(2)
     assert not blocked.is_alive()
     assert h.acks == [1]
@@ -96,10 +108,10 @@ def test_commands() -> None:
     h = Harness()
     published: list[tuple[str, bytes, int]] = []
     h.link.client.publish = lambda t, p, qos: published.append((t, p, qos))  # type: ignore[method-assign,assignment,misc]
-    assert h.link.command(("pub", "hm/alerts/v1/t/p", b"x", 1))
+    assert h.link.command(Publish("hm/alerts/v1/t/p", b"x", 1))
     assert published == [("hm/alerts/v1/t/p", b"x", 1)]
-    assert h.link.command(("nonsense",))
-    assert not h.link.command(("stop",))
+    assert h.link.command(("nonsense",))  # type: ignore[arg-type]
+    assert not h.link.command(Stop())
 
 
 def test_the_process_refuses_a_missing_configuration() -> None:
@@ -109,7 +121,6 @@ def test_the_process_refuses_a_missing_configuration() -> None:
 
     with pytest.raises(SystemExit, match="configuration"):
         serve(Pipe(), Pipe())  # type: ignore[arg-type]
-    assert config_frame(LinkConfig("h", 1))["host"] == "h"
 
 
 def test_up_once_subscribed() -> None:
@@ -126,4 +137,4 @@ def test_up_once_subscribed() -> None:
     h.link.on_subscribe(h.link.client, None, 1, [Reason(True)], None)
     assert h.frames == []
     h.link.on_subscribe(h.link.client, None, 2, [Reason(False)], None)
-    assert h.frames == [("up", 1)]
+    assert h.frames == [Connected(1)]

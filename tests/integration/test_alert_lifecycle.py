@@ -19,9 +19,9 @@ import pytest
 from alerts.model import EventType
 from devices.registry import Binding, Device
 from gateway.api.app import create_app
+from gateway.intake import Inbound
 from gateway.notifiers import NotifierConfig, verify
 from gateway.policies import load_policy
-from gateway.intake import Inbound
 from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.storage import Patient

@@ -22,14 +22,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.registry import Device
-from gateway.mqtt_link import LinkConfig, MqttLink, tls_context
+from gateway.link_messages import Connected, Deliveries, Disconnected, LinkConfig, LinkEvent
+from gateway.mqtt_link import MqttLink, tls_context
 from gateway.provision import GATEWAY_USER, default_broker_group, provision
 from tests.support.servers import MOSQUITTO, free_port, stop_process, wait_port
 from tests.support.tls import TlsFiles, make_certs
@@ -105,23 +106,26 @@ def broker() -> Iterator[Broker]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+E = TypeVar("E", bound=LinkEvent)
+
+
 class Frames:
     """What an in-process gateway link sends to its gateway."""
 
     def __init__(self) -> None:
-        self.items: list[tuple[Any, ...]] = []
+        self.items: list[LinkEvent] = []
         self.cond = threading.Condition()
 
-    def __call__(self, frame: tuple[Any, ...]) -> None:
+    def __call__(self, event: LinkEvent) -> None:
         with self.cond:
-            self.items.append(frame)
+            self.items.append(event)
             self.cond.notify_all()
 
-    def wait_for(self, op: str, timeout: float = 10.0) -> tuple[Any, ...] | None:
+    def wait_for(self, kind: type[E], timeout: float = 10.0) -> E | None:
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
-                found = next((f for f in self.items if f[0] == op), None)
+                found = next((f for f in self.items if isinstance(f, kind)), None)
                 left = deadline - time.monotonic()
                 if found is not None or left <= 0:
                     return found
@@ -159,15 +163,15 @@ def device(broker: Broker, client_id: str) -> mqtt.Client:
 def test_a_device_cannot_take_the_gateway_client_id(broker: Broker) -> None:
     link, frames = gateway_link(broker)
     try:
-        assert frames.wait_for("up") is not None, "gateway did not connect over TLS"
+        assert frames.wait_for(Connected) is not None, "gateway did not connect over TLS"
         intruder = device(broker, client_id=GATEWAY_USER)  # tries to take the gateway's id
         try:
             intruder.publish("hm/v1/t1/dev-a/bp", b"reading", qos=1).wait_for_publish(5)
-            msgs = frames.wait_for("msgs")
+            msgs = frames.wait_for(Deliveries)
             assert msgs is not None
-            assert [(t, p) for t, p, *_ in msgs[1]] == [("hm/v1/t1/dev-a/bp", b"reading")]
+            assert [(t, p) for t, p, *_ in msgs.messages()] == [("hm/v1/t1/dev-a/bp", b"reading")]
             time.sleep(0.5)
-            assert frames.wait_for("down", timeout=0) is None, "the gateway was kicked off"
+            assert frames.wait_for(Disconnected, timeout=0) is None, "the gateway was kicked off"
         finally:
             intruder.disconnect()
             intruder.loop_stop()
