@@ -33,6 +33,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices.model import utcnow
 from devices.registry import Binding, Device
 from devices.timeparse import format_ts
+from gateway.process import tune_gc
 from gateway.service import Gateway
 from gateway.settings import Settings
 from tests.support.servers import mosquitto_server
@@ -144,6 +145,7 @@ async def gateway_drain(port: int, n: int, data_dir: Path, devices: int) -> tupl
     # Timed from CONNACK, as the bare subscriber: loading the registry and the alert state at
     # service start is not ingest work.
     await gw.start()
+    tune_gc()  # as `hmg gateway` does once the service has started
     assert gw.ingest is not None
     await asyncio.to_thread(gw.ingest.connected.wait, 30)
     t0 = time.perf_counter()
