@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from gateway.replay import make_processor, register_devices, replay_events
+from gateway.replay import make_pipeline, register_devices, replay_events
 from simulator.render import render
 from simulator.rhythm import Beat, BeatTrain, Rhythm, RhythmPlan, Segment
 from simulator.scenario import library, load
@@ -54,7 +54,7 @@ def test_vt_segment_is_a_run_of_ventricular_beats() -> None:
 def opened(stem: str) -> set[str]:
     path = next(p for p in library() if p.stem == stem)
     rendered = render(load(path), seed=1)
-    proc = make_processor()
+    proc = make_pipeline()
     register_devices(proc, rendered.truth_records())
     lines = (json.dumps(line) for line in rendered.jsonl())
     return {e.alert.code for e in replay_events(lines, proc) if e.event.value == "opened"}
