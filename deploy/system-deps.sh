@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the servers the integration suite starts are installed (Debian/Ubuntu packages):
 # Mosquitto (MQTT), InfluxDB 1.x (readings, v1 HTTP API), VictoriaMetrics (InfluxDB v2 write API),
-# Chromium (the dashboard's browser tests, driven headless by Playwright).
+# Chromium and CJK fonts (the dashboard's browser tests, driven headless by Playwright).
 # PostgreSQL is expected on the machine already; the test fixture starts its cluster when it is down.
 set -euo pipefail
 need=()
@@ -9,6 +9,8 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 command -v influxd >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || need+=(influxdb)
 command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# CJK glyphs so the zh-CN pages render (and their screenshots read) in headless Chromium.
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 [ -n "${need[*]:-}" ] || { echo "system deps present"; exit 0; }
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "missing system packages: ${need[*]}" >&2

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel
 
 from alerts.ecg.analyzer import EcgAnalyzer
@@ -15,7 +16,11 @@ from alerts.ecg.episodes import Episode
 from alerts.targets import DEFAULT_TARGETS, TargetError
 from devices.kinds import Kind
 from devices.timeparse import format_ts
+from gateway.actor import Actor, Role
 from gateway.api.deps import GatewayDep
+from gateway.api.security import require
+from gateway.service import Gateway
+from gateway.storage.patients import Patient
 
 router = APIRouter(prefix="/patients", tags=["charts"])
 
@@ -58,9 +63,17 @@ class EcgViewOut(BaseModel):
     heart_rate: float | None
 
 
-async def _patient(gw: GatewayDep, patient_id: str) -> None:
-    if await gw.stores.patients.get_patient(patient_id) is None:
+HEALTH_READERS = (Role.CLINICIAN, Role.CARDIOLOGIST)
+HealthReader = Annotated[Actor, Depends(require(*HEALTH_READERS))]
+LimitsReader = Annotated[Actor, Depends(require(*HEALTH_READERS, Role.ADMIN))]
+
+
+async def visible_patient(gw: Gateway, actor: Actor, patient_id: str) -> Patient:
+    """The patient if the actor's tenant holds it; any other tenant's patient is not found."""
+    p = await gw.stores.patients.get_patient(patient_id, tenant=actor.tenant)
+    if p is None:
         raise HTTPException(404, f"patient {patient_id!r} not found")
+    return p
 
 
 def _bounds(start: datetime, end: datetime, longest: timedelta) -> None:
@@ -71,11 +84,9 @@ def _bounds(start: datetime, end: datetime, longest: timedelta) -> None:
 
 
 @router.get("/{patient_id}/limits")
-async def limits(gw: GatewayDep, patient_id: str) -> LimitsOut:
+async def limits(gw: GatewayDep, actor: LimitsReader, patient_id: str) -> LimitsOut:
     """The alert limits in force for this patient (defaults with the care team's overrides)."""
-    p = await gw.stores.patients.get_patient(patient_id)
-    if p is None:
-        raise HTTPException(404, f"patient {patient_id!r} not found")
+    p = await visible_patient(gw, actor, patient_id)
     try:
         t = DEFAULT_TARGETS.with_overrides(p.targets)
     except TargetError:
@@ -85,11 +96,11 @@ async def limits(gw: GatewayDep, patient_id: str) -> LimitsOut:
 
 @router.get("/{patient_id}/ecg/chunks")
 async def ecg_chunks(
-    gw: GatewayDep, patient_id: str, start: datetime, end: datetime
+    gw: GatewayDep, actor: HealthReader, patient_id: str, start: datetime, end: datetime
 ) -> list[ChunkOut]:
     """The stored ECG chunks measured in [start, end) (at most two days): the viewer's map."""
     _bounds(start, end, MAX_CHUNK_LIST)
-    await _patient(gw, patient_id)
+    await visible_patient(gw, actor, patient_id)
     rows = await gw.readings.query(patient_id, Kind.ECG, start, end, 100_000)
     return [
         ChunkOut(
@@ -113,12 +124,17 @@ def _episode(ep: Episode, last: int) -> EpisodeOut:
 
 @router.get("/{patient_id}/ecg/strip")
 async def ecg_view(
-    gw: GatewayDep, patient_id: str, start: datetime, end: datetime, device_id: str | None = None
+    gw: GatewayDep,
+    actor: HealthReader,
+    patient_id: str,
+    start: datetime,
+    end: datetime,
+    device_id: str | None = None,
 ) -> EcgViewOut:
     """ECG of [start, end) (at most 10 minutes) in millivolts with the streaming analyser's
     beats and episodes (AF, pause, noise, ...) as sample indices of the strip."""
     _bounds(start, end, MAX_STRIP)
-    await _patient(gw, patient_id)
+    await visible_patient(gw, actor, patient_id)
     strip = await gw.readings.ecg_strip(patient_id, start, end, device_id)
     if strip is None:
         raise HTTPException(404, "no ECG in that window")

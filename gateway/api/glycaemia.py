@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from alerts.glycaemia import CONSENSUS_TARGETS, CV_STABLE_MAX, GlycaemiaSummary, summarise
 from devices.kinds import Kind
 from devices.timeparse import format_ts
+from gateway.api.charts import HealthReader, visible_patient
 from gateway.api.deps import GatewayDep
 
 router = APIRouter(prefix="/patients", tags=["glycaemia"])
@@ -87,6 +88,7 @@ class GlycaemiaOut(BaseModel):
 @router.get("/{patient_id}/glycaemia")
 async def glycaemia(
     gw: GatewayDep,
+    actor: HealthReader,
     patient_id: str,
     days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 14,
     end: datetime | None = None,
@@ -100,8 +102,7 @@ async def glycaemia(
         raise HTTPException(422, "unknown time zone") from exc
     if end is not None and end.tzinfo is None:
         raise HTTPException(422, "end needs a UTC offset")
-    if await gw.stores.patients.get_patient(patient_id) is None:
-        raise HTTPException(404, f"patient {patient_id!r} not found")
+    await visible_patient(gw, actor, patient_id)
     end = end or gw.clock()
     start = end - timedelta(days=days)
     rows = await gw.readings.query(patient_id, Kind.GLUCOSE, start, end, MAX_CGM_READINGS)

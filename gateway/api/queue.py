@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from alerts.model import Alert, State
 from alerts.serialize import alert_to_json
 from devices.timeparse import format_ts
+from gateway.api.charts import HealthReader
 from gateway.api.deps import GatewayDep
 from gateway.service import Gateway
 
@@ -58,11 +59,11 @@ class QueueOut(BaseModel):
     items: list[QueueItemOut]
 
 
-async def active_alerts(gw: Gateway) -> list[Alert]:
-    """Every alert not yet resolved, newest first, bounded."""
+async def active_alerts(gw: Gateway, tenant: str) -> list[Alert]:
+    """Every alert of the tenant not yet resolved, newest first, bounded."""
     found: list[Alert] = []
     for state in ACTIVE_STATES:
-        found += await gw.stores.alerts.query(state=state.value, limit=MAX_QUEUE)
+        found += await gw.stores.alerts.query(tenant=tenant, state=state.value, limit=MAX_QUEUE)
     found.sort(key=lambda a: a.opened_at, reverse=True)
     return found[:MAX_QUEUE]
 
@@ -78,10 +79,11 @@ def _timer(gw: Gateway, alert_id: str) -> TimerOut | None:
 
 
 @router.get("")
-async def queue(gw: GatewayDep) -> QueueOut:
-    """Active alerts with patient, assignee and the next escalation; the page orders them."""
-    alerts = await active_alerts(gw)
-    patients = {p.patient_id: p for p in await gw.stores.patients.patients()}
+async def queue(gw: GatewayDep, actor: HealthReader) -> QueueOut:
+    """The caller's tenant's active alerts with patient, assignee and the next escalation; the
+    page orders them."""
+    alerts = await active_alerts(gw, actor.tenant)
+    patients = {p.patient_id: p for p in await gw.stores.patients.patients(actor.tenant)}
     items = []
     for a in alerts:
         doc = alert_to_json(a)

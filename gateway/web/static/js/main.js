@@ -19,24 +19,32 @@ const live = new LiveStream(
     const banner = document.getElementById('banner');
     const tag = document.getElementById('live');
     document.body.dataset.live = status;
+    // data-i18n keeps them right across a language switch.
     if (status === 'live') {
       banner.hidden = true;
-      tag.textContent = t('live.on');
+      tag.dataset.i18n = 'live.on';
       queue.reconnected();
     } else if (status === 'lost') {
-      banner.textContent = t('live.lost');
+      banner.dataset.i18n = 'live.lost';
       banner.hidden = false;
-      tag.textContent = t('live.off');
+      tag.dataset.i18n = 'live.off';
     }
+    translate(tag.parentElement);
+    translate(banner.parentElement);
   },
 );
 live.subscribe = (fn) => subscribers.add(fn);
 live.unsubscribe = (fn) => subscribers.delete(fn);
 
+// Where each role starts: health data for clinicians, administration for administrators.
+const HOME = { clinician: '#/queue', cardiologist: '#/queue', admin: '#/devices' };
+
 const ROUTES = [
   [/^#\/queue$/, () => queue],
   [/^#\/patients\/([^/]+)$/, () => import('./patient.js')],
   [/^#\/patients\/([^/]+)\/strip\/([^/]+)$/, () => import('./patient.js')],
+  [/^#\/devices$/, () => import('./devices.js')],
+  [/^#\/rosters$/, () => import('./rosters.js')],
   [/^#\/settings$/, () => import('./settings.js')],
 ];
 
@@ -72,7 +80,7 @@ function showLogin(reason) {
     try {
       await login(form.username.value.trim(), form.password.value);
       expiredNotice = false;
-      if (!location.hash || location.hash.startsWith('#/login')) location.hash = '#/queue';
+      if (!location.hash || location.hash.startsWith('#/login')) location.hash = HOME[session().role] || '#/settings';
       else route();
     } catch (e) {
       err.textContent = e.status === 429 ? t('auth.too_many') : t('auth.failed');
@@ -89,14 +97,11 @@ async function route() {
   const top = document.getElementById('top');
   top.hidden = false;
   document.getElementById('who').textContent = `${s.display_name} · ${t(`role.${s.role}`)}`;
-  for (const a of top.querySelectorAll('nav a[data-role]')) {
-    const need = a.dataset.role;
-    a.hidden = !(s.role === need || (need === 'cardiologist' && s.role === 'admin'));
-  }
+  for (const a of top.querySelectorAll('nav a[data-role]')) a.hidden = !a.dataset.role.split(' ').includes(s.role);
   translate(top);
   live.start();
   if (!location.hash || location.hash.startsWith('#/login')) {
-    history.replaceState(null, '', '#/queue');
+    history.replaceState(null, '', HOME[s.role] || '#/settings');
   }
   const hash = location.hash;
   for (const a of top.querySelectorAll('nav a')) {
