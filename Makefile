@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HMG_RECORDS ?= ../shared/data
 export HMG_RECORDS
 
-.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals train-af train-glucose bench bench-ecg bench-ingest bench-latency bench-storage clean
+.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals train-af train-glucose bench bench-ecg bench-ingest bench-latency bench-storage bench-dashboard clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -72,6 +72,9 @@ bench-ingest: $(STAMP) system-deps
 # Publish -> alert latency with 1,000 and 2,000 devices at 1 msg/s (real Mosquitto and gateway).
 bench-latency: $(STAMP) system-deps
 	$(BIN)/python -m bench.bench_latency $(BENCH_LATENCY_ARGS)
+
+bench-dashboard: $(STAMP) system-deps
+	nice -n 10 $(BIN)/python -m bench.bench_dashboard
 
 bench-storage: $(STAMP) system-deps
 	$(BIN)/python -m bench.bench_storage

@@ -83,10 +83,10 @@ class LiveGateway:
 
 
 @contextmanager
-def live_gateway(settings: Settings) -> Iterator[LiveGateway]:
+def live_gateway(settings: Settings, *, mqtt: bool = True) -> Iterator[LiveGateway]:
     """Start the whole service (its lifespan owns MQTT, pipeline and timers) on a free port."""
     port = free_port()
-    app = create_app(settings)
+    app = create_app(settings, mqtt=mqtt)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

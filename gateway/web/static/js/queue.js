@@ -153,6 +153,7 @@ function render() {
     const el = list.querySelector(refocus);
     if (el) el.focus();
   }
+  void list.offsetHeight; // layout included in the measure
   performance.measure('hmg-queue-render', 'hmg-queue-render-start');
   root.dataset.rendered = String(items.size);
 }

@@ -141,6 +141,7 @@ export function drawStrip(host, strip, { pxPerMm, speed = 25, gain = 10, label, 
   for (let t = 0; t <= seconds; t += speed >= 25 ? 1 : 2) g.fillText(`${t}s`, x0 + t * pxPerS + 2, 3.2 * mm);
 
   Object.assign(c.dataset, { pxPerMm: String(mm), speed: String(speed), gain: String(gain), x0: String(x0), baseline: String(base) });
+  g.getImageData(0, 0, 1, 1); // waits for the drawing to be rasterised: included in the measure
   performance.measure('hmg-ecg-draw', 'hmg-ecg-draw-start');
   return { canvas: c, x0, base, pxPerS, pxPerMv, beatsX, episodes };
 }
