@@ -178,6 +178,7 @@ async def run_demo(
     await asyncio.to_thread(publisher.connect)
 
     print(f"hmg demo: {patients} simulated elders, devices publish to mqtt://127.0.0.1:{port}")
+    print(f"  dashboard  http://127.0.0.1:{api}/   (sign in with a login below)")
     print(f"  API        http://127.0.0.1:{api}   (OpenAPI docs: http://127.0.0.1:{api}/docs)")
     print(f"  alerts     http://127.0.0.1:{api}/alerts   MQTT topic hm/alerts/v1/demo/#")
     print(f"  storage    {db_path} (SQLite)")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from alerts.actor import Actor, Role
 from alerts.desk import ActionRefusedError, ActionResult
-from alerts.model import Alert
+from alerts.model import Alert, AlertEvent, EventType
 from alerts.referral import Referral, Urgency, referral_id_for, to_fhir
 from alerts.serialize import alert_to_json
 from devices.timeparse import format_ts
@@ -322,6 +322,8 @@ async def assign(
     await gw.stores.audit.append(
         AuditEntry(at, by, cl, "assign", "alert", alert_id, {"to": body.assignee})
     )
+    # Every open dashboard follows at once (the live view only: nobody is notified).
+    gw.sse.show(AlertEvent(EventType.UPDATED, at, done.alert, by, {"assignee": body.assignee}))
     return {**alert_to_json(done.alert), "assignee": body.assignee}
 
 

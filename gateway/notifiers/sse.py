@@ -13,6 +13,8 @@ import json
 from collections import deque
 from collections.abc import AsyncGenerator
 
+from alerts.model import AlertEvent
+from alerts.serialize import event_to_json
 from gateway.notifiers.base import Notification, Receipt
 
 
@@ -32,15 +34,23 @@ class SseChannel:
         return len(self._subscribers)
 
     async def deliver(self, n: Notification) -> Receipt:
+        self._push(n.event.event.value, json.dumps(dict(n.payload), ensure_ascii=False))
+        return Receipt(self.name, f"{len(self._subscribers)} subscribers", ok=True)
+
+    def show(self, event: AlertEvent) -> None:
+        """A change the open dashboards should see at once that notifies nobody (e.g. who an
+        alert is assigned to)."""
+        self._push(event.event.value, json.dumps(event_to_json(event), ensure_ascii=False))
+
+    def _push(self, event: str, data: str) -> None:
         self._seq += 1
-        item = (self._seq, n.event.event.value, json.dumps(dict(n.payload), ensure_ascii=False))
+        item = (self._seq, event, data)
         self._backlog.append(item)
         for q in list(self._subscribers):
             if q.full():
                 with contextlib.suppress(asyncio.QueueEmpty):
                     q.get_nowait()
             q.put_nowait(item)
-        return Receipt(self.name, f"{len(self._subscribers)} subscribers", ok=True)
 
     async def stream(
         self, last_event_id: int | None = None, heartbeat_s: float = 15.0

@@ -75,3 +75,14 @@ def test_alert_appears_live_and_ack_reaches_api_and_other_page(
     expect(other.locator(".tag.acked")).to_be_visible(timeout=2000)
     expect(other.get_by_role("button", name="Acknowledge")).to_have_count(0)
     screenshot(second, "queue-acknowledged-second-page")
+
+    # Assign to me: bookkeeping, not a lifecycle event, yet the other page follows at once.
+    row.get_by_role("button", name="Assign to me").click()
+    expect(other.locator(".c-assignee")).to_contain_text(user, timeout=2000)
+    assert gateway.ok("GET", f"/alerts/{alert_id}")["assignee"] == user
+    # Resolve: the row leaves both pages.
+    row.get_by_role("button", name="Resolve").click()
+    first.locator("dialog button[value=ok]").click()
+    expect(first.locator("article.qrow[data-patient='p-001']")).to_have_count(0, timeout=2000)
+    expect(other).to_have_count(0, timeout=2000)
+    assert gateway.ok("GET", f"/alerts/{alert_id}")["state"] == "resolved"

@@ -1,6 +1,7 @@
 // The triage queue: open alerts of the tenant grouped per patient and situation, worst first,
 // live over SSE, with the clinician's actions inline.
 import { api, me } from './api.js';
+import { session } from './session.js';
 import { t, lang, translate } from './i18n.js';
 import { age, clock, duration, esc, keyValue, time } from './format.js';
 import { groups, isEmergency, unacknowledged } from './triage.js';
@@ -56,7 +57,8 @@ function laterRefetch() {
 
 function onEvent(type, ev) {
   const a = ev && ev.alert;
-  if (!a) return;
+  const s = session();
+  if (!a || !s || (a.tenant && a.tenant !== s.tenant)) return; // only the user's own tenant
   const prev = items.get(a.alert_id);
   if (a.state === 'resolved') {
     items.delete(a.alert_id);
