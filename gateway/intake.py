@@ -49,6 +49,9 @@ class Decoded:
     readings: list[Reading] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     new_devices: list[Device] = field(default_factory=list)
+    # The readings store's position after this batch was written (None: not stored, or a
+    # store without positions); detection records it as its progress.
+    position: int | None = None
 
 
 def _tenant_of(topic: str) -> str:

@@ -17,6 +17,7 @@ has no storage: it uses `decode`, `detect` and `advance` on its own clock.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -34,8 +35,12 @@ from devices.model import Reading, deadletter_topic, utcnow
 from gateway.intake import Decoded, Inbound, Intake, Rejected
 from gateway.metrics import Metrics
 from gateway.storage import DeadLetter, ReadingStore, Stores, StoreUnavailableError
+from gateway.storage.readings import PositionedStore
 
 log = logging.getLogger(__name__)
+
+# The progress stream of the single gateway: positions are the readings table's row ids.
+LOCAL_STREAM = "local"
 
 
 class Outbox(Protocol):
@@ -109,6 +114,11 @@ class Pipeline:
         self.sinks = list(sinks)
         self.metrics = metrics or Metrics()
         self.clock = clock
+        # Held from detection until its events are stored (and by ticks and snapshots): the
+        # detectors' state then always matches the stored progress when a snapshot is taken.
+        self.detecting = asyncio.Lock()
+        self.position: int | None = None  # the last progress stored with alert events
+        self.consistent = True  # False once detection ran but its alerts could not be stored
 
     # -- 1. decode ------------------------------------------------------------------------
     def decode(self, batch: Sequence[Inbound]) -> Decoded:
@@ -134,6 +144,8 @@ class Pipeline:
                 ]
             )
             new = await readings.write(decoded.readings)
+            if isinstance(readings, PositionedStore):
+                decoded.position = readings.position
         except Exception as exc:
             self.metrics.store_failures.inc()
             if isinstance(exc, StoreUnavailableError):
@@ -165,20 +177,32 @@ class Pipeline:
         return self.desk.tick(now, self.engine.tick(now))
 
     # -- 4. persist, then notify ----------------------------------------------------------
-    async def record(self, result: DeskResult, client: str | None) -> bool:
+    async def record(
+        self, result: DeskResult, client: str | None, progress: tuple[str, int] | None = None
+    ) -> bool:
         """Store the events and the timers they moved in one transaction, then notify. If the
-        store fails, nobody is told (the timers are kept to be stored with the next result)."""
-        if not result:
+        store fails, nobody is told (the timers are kept to be stored with the next result).
+
+        `progress` (stream, position) says which readings these events complete; it is stored
+        in the same transaction, so a restart knows exactly which stored readings still need
+        their detection run (`gateway.recovery`)."""
+        if not result and progress is None:
             return True
         _, stores = self._storage()
         try:
             async with stores.transaction() as tx:
                 await stores.alerts.save_events(result.events, client, tx=tx)
                 await stores.timers.save(result.timers.saved, result.timers.deleted, tx=tx)
+                if progress is not None:
+                    await stores.progress.advance(*progress, self.clock(), tx=tx)
         except Exception:
             log.exception("could not store %d alert events", len(result.events))
             self.desk.unsaved(result.timers)
+            if progress is not None:
+                self.consistent = False
             return False
+        if progress is not None:
+            self.position = progress[1]
         await self.notify(result.events)
         return True
 
@@ -202,13 +226,15 @@ class Pipeline:
         topic, metrics. `t0` is when the batch's store began (for the batch duration metric).
         A failure in detection is logged; the readings stay stored."""
         events: list[AlertEvent] = []
-        try:
-            result = self.detect(new)
-        except Exception:
-            log.exception("alert processing failed for %d readings", len(new))
-        else:
-            if await self.record(result, client="gateway"):
-                events = list(result.events)
+        progress = None if decoded.position is None else (LOCAL_STREAM, decoded.position)
+        async with self.detecting:
+            try:
+                result = self.detect(new)
+            except Exception:
+                log.exception("alert processing failed for %d readings", len(new))
+            else:
+                if await self.record(result, client="gateway", progress=progress):
+                    events = list(result.events)
         self._count(batch, decoded.readings, new, decoded.rejected, events)
         self._publish_rejects(decoded.rejected)
         self.metrics.batch_seconds.observe(time.perf_counter() - t0)
@@ -226,8 +252,9 @@ class Pipeline:
 
     async def tick(self) -> list[AlertEvent]:
         """The clock's part at the pipeline's clock, stored and notified."""
-        result = self.advance(self.clock())
-        await self.record(result, client="scheduler")
+        async with self.detecting:
+            result = self.advance(self.clock())
+            await self.record(result, client="scheduler")
         return list(result.events)
 
     # -- helpers --------------------------------------------------------------------------

@@ -24,8 +24,10 @@ from gateway.metrics import Metrics
 from gateway.notifiers import Dispatcher, NotifierConfig, SseChannel, build_channels
 from gateway.pipeline import AlertSink, Pipeline
 from gateway.policies import load_policies
+from gateway.recovery import SNAPSHOT_FILE, Recovery
 from gateway.settings import Settings
 from gateway.storage import Database, ReadingStore, SqlReadingStore, Stores
+from gateway.storage.readings import PositionedStore
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,7 @@ class Gateway:
         self.metrics = Metrics()
         if policies is None:  # a policy file or a directory of per-tenant files
             policies = load_policies(settings.policies) if settings.policies else {}
+        self.policies: Mapping[str, EscalationPolicy] = policies
         # A policy for tenant "*" serves every tenant without its own.
         self.desk = AlertDesk(policies, default_policy=policies.get("*"))
         self.intake = Intake(
@@ -134,6 +137,16 @@ class Gateway:
             metrics=self.metrics,
             clock=clock,
         )
+        self.recovery: Recovery | None = None
+        if isinstance(self.readings, PositionedStore):
+            self.recovery = Recovery(
+                self.pipeline,
+                self.readings,
+                self.stores,
+                settings.data_dir / SNAPSHOT_FILE,
+                settings.snapshot_key,
+                clock,
+            )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -156,7 +169,10 @@ class Gateway:
         self.targets[patient_id] = targets
         self.engine.retarget(patient_id)  # keeps open episodes so they still resolve
 
-    async def start(self, *, mqtt: bool = True) -> None:
+    async def start(self, *, mqtt: bool = True, detection: bool = True) -> None:
+        """Load the registry, targets, alerts and timers; then (unless `detection` is off, as in
+        the scaled-out roles, whose workers detect) resume detection where it stopped and run
+        the MQTT ingest and the timers."""
         await self.db.create_schema()
         for dev in await self.stores.patients.devices():
             self.registry.put(dev)
@@ -168,6 +184,12 @@ class Gateway:
         # Alerts whose timer was lost get one (missed deadlines fire at the first tick).
         rearmed = self.desk.load(active, await self.stores.timers.load())
         await self.stores.timers.save(rearmed.saved, rearmed.deleted)
+        if not detection:
+            return
+        if self.recovery is not None:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            await self.recovery.resume()
+            self._tasks.append(asyncio.create_task(self._snapshots(self.recovery)))
         if mqtt:
             s = self.settings
             self.ingest = MqttIngest(
@@ -209,6 +231,15 @@ class Gateway:
                 await self.pipeline.tick()
             except Exception:
                 log.exception("timer tick failed")
+
+    async def _snapshots(self, recovery: Recovery) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.settings.snapshot_interval_s)
+            try:
+                await recovery.snapshot()  # also once at shutdown
+            except Exception:
+                log.exception("detector snapshot failed")
 
     async def _retention(self) -> None:
         from gateway.storage.retention import RetentionPolicy, run_retention

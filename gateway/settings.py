@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -97,6 +98,16 @@ class Settings(BaseSettings):
     email_url: str | None = None  # Apprise URL template with an {address} placeholder
     sms_url: str | None = None
 
+    # Scaling out on NATS JetStream (docs/scale-out.md): `hmg gateway --role router|worker`.
+    nats_url: str = "nats://127.0.0.1:4222"  # comma-separated for a cluster
+    nats_username: str | None = None
+    nats_password: str | None = None
+    nats_replicas: int = Field(default=1, ge=1, le=5)  # 3 on a three-node cluster
+    partitions: int = Field(default=64, ge=1, le=4096)  # fixed per deployment
+    worker_id: str | None = None  # default: the host name
+    lease_ttl_s: float = Field(default=6.0, gt=0)  # a dead worker's partitions move after this
+    snapshot_interval_s: float = Field(default=30.0, gt=0)
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_secret: str = "change-me"
@@ -142,6 +153,11 @@ class Settings(BaseSettings):
         if bool(self.mqtt_tls_cert_file) != bool(self.mqtt_tls_key_file):
             raise ValueError("HMG_MQTT_TLS_CERT_FILE and HMG_MQTT_TLS_KEY_FILE go together")
         return self
+
+    @property
+    def snapshot_key(self) -> bytes:
+        """The key detector snapshots are signed with, derived from the deployment secret."""
+        return hashlib.sha256(b"hmg-snapshot\x00" + self.api_secret.encode()).digest()
 
     @property
     def db_url(self) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from devices.kinds import Kind
@@ -110,11 +110,28 @@ def row_to_reading(row: ReadingRow) -> Reading:
     )
 
 
+@runtime_checkable
+class PositionedStore(Protocol):
+    """A readings store that numbers what it stores in order (row ids), so detection can be
+    resumed after a crash from the last position whose alerts are stored."""
+
+    position: int  # the highest position after the last `write`
+
+    async def stored_after(self, position: int, limit: int) -> list[tuple[int, Reading]]: ...
+
+    async def top(self) -> int: ...
+
+
 class SqlReadingStore:
-    """Readings in the relational database, de-duplicated on (device_id, seq)."""
+    """Readings in the relational database, de-duplicated on (device_id, seq).
+
+    Row ids number the stored readings in the order they were written (one writer: the
+    gateway), which makes the table its own journal for resuming detection (`stored_after`).
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.position = 0
         # A Core insert on the table (not the ORM entity) skips the ORM bulk-persistence layer,
         # which would otherwise cost more than the database work on this hot path.
         table = cast(Table, ReadingRow.__table__)
@@ -134,13 +151,32 @@ class SqlReadingStore:
         try:
             async with self.db.engine.begin() as conn:
                 if self.db.is_sqlite:
-                    return await conn.run_sync(sqlite_batch.write_batch, list(unique.values()))
+                    new, self.position = await conn.run_sync(
+                        sqlite_batch.write_batch, list(unique.values())
+                    )
+                    return new
                 rows = [reading_to_row(r) for r in unique.values()]
                 result = await conn.execute(self._stmt, rows)
                 inserted = {(row[0], row[1]) for row in result.all()}
+                top = await conn.scalar(select(func.max(ReadingRow.id)))
         except Exception as exc:
             raise StoreUnavailableError(f"readings write failed: {exc}") from exc
+        self.position = int(top or 0)
         return [r for k, r in unique.items() if k in inserted]
+
+    async def stored_after(self, position: int, limit: int) -> list[tuple[int, Reading]]:
+        """Readings stored after `position`, in the order they were stored."""
+        stmt = (
+            select(ReadingRow).where(ReadingRow.id > position).order_by(ReadingRow.id).limit(limit)
+        )
+        async with self.db.session() as s:
+            rows = (await s.scalars(stmt)).all()
+        return [(r.id, row_to_reading(r)) for r in rows]
+
+    async def top(self) -> int:
+        """The highest position stored so far (0: empty)."""
+        async with self.db.session() as s:
+            return int(await s.scalar(select(func.max(ReadingRow.id))) or 0)
 
     async def query(
         self, patient_id: str, kind: Kind | None, start: datetime, end: datetime, limit: int = 10000

@@ -86,10 +86,12 @@ def existing_keys(conn: Connection, keys: Sequence[tuple[str, int]]) -> set[tupl
     return found
 
 
-def write_batch(conn: Connection, readings: Sequence[Reading]) -> list[Reading]:
-    """Insert the readings not stored yet (keys unique within `readings`); return those."""
+def write_batch(conn: Connection, readings: Sequence[Reading]) -> tuple[list[Reading], int]:
+    """Insert the readings not stored yet (keys unique within `readings`); return those and the
+    highest row id afterwards (the table's position, see `SqlReadingStore.position`)."""
     stored = existing_keys(conn, [r.key for r in readings])
     new = [r for r in readings if r.key not in stored]
     if new:
         conn.exec_driver_sql(INSERT, rows(new))
-    return new
+    top = conn.exec_driver_sql("SELECT max(id) FROM readings").scalar()
+    return new, int(top or 0)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.scale.snapshot import VERSION, SnapshotError, seal, unseal
+from gateway.snapshot import VERSION, SnapshotError, seal, unseal
 
 KEY = b"k" * 32
 NOW = datetime(2026, 11, 29, 8, tzinfo=UTC)

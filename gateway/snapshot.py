@@ -1,5 +1,8 @@
 """Versioned, signed snapshots of detector state, with the stream position they cover.
 
+Used by the single gateway (a file in the data directory, positions are reading row ids) and by
+scaled-out workers (one object per partition, positions are JetStream sequences).
+
 A snapshot is a one-line JSON header and a pickled state object. The header says the format
 version, the partition, and the last stream sequence whose readings the state has seen; the
 body is signed with HMAC-SHA256 under the deployment's secret, so a snapshot store that someone
@@ -13,11 +16,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import logging
 import pickle
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from alerts.desk import AlertDesk
+from alerts.detectors import Detector
+from alerts.detectors.device import StaleWatch
+from alerts.engine import DetectionEngine
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +41,24 @@ class SnapshotError(ValueError):
     """A snapshot that must not be used: unreadable header or a bad signature."""
 
 
+@dataclass(slots=True)
+class DetectorState:
+    """What a snapshot keeps: each patient's detectors (BP repeat windows, CGM trends, the ECG
+    analyser, ...) and the staleness watch's view of each device. Alerts and escalation timers
+    are not in it: they are in the relational store, which is their record."""
+
+    detectors: dict[str, list[Detector]]
+    stale: StaleWatch
+
+    @classmethod
+    def capture(cls, engine: DetectionEngine, desk: AlertDesk) -> DetectorState:
+        return cls(engine.export_state(), desk.stale)
+
+    def restore(self, engine: DetectionEngine, desk: AlertDesk) -> None:
+        engine.import_state(self.detectors)
+        desk.stale = self.stale
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     partition: int
@@ -38,8 +67,23 @@ class Snapshot:
     state: object
 
 
+def _readonly(items: dict[object, object]) -> MappingProxyType[object, object]:
+    return MappingProxyType(items)
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles read-only mappings (the detectors' settings and targets hold some) as copies."""
+
+    def reducer_override(self, obj: object) -> Any:
+        if isinstance(obj, MappingProxyType):
+            return _readonly, (dict(obj),)
+        return NotImplemented
+
+
 def seal(state: object, partition: int, seq: int, key: bytes, now: datetime) -> bytes:
-    body = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
+    body = buf.getvalue()
     header = {
         "format": FORMAT,
         "version": VERSION,
