@@ -24,7 +24,14 @@ mean removed; `x`) and the dominant template `t` (`FEATURES`, in this order):
 - `local`: the same for the correlation with the trailing template of the last 8 beats
   (`BeatQuality`): a lone ectopic beat is unlike its neighbours, a run of alike beats is not;
 - the absolute values of `energy`, `spread`, `slope` and `polarity` (an ectopic beat may be
-  larger or smaller than the normal one; a linear model needs both directions).
+  larger or smaller than the normal one; a linear model needs both directions);
+- `cluster_pre`, `cluster_post`: the mean `pre` and `post` of the beats of this beat's
+  morphology. Besides the dominant template, up to `_CLUSTERS` other morphologies are kept
+  (a beat correlating at least `MATCH_CORR` with one joins it); a morphology whose beats come
+  on time is a second normal shape (aberrant conduction, intermittent bundle branch block,
+  pre-excitation), one whose beats come early and are followed by a pause is ectopic even
+  when a single beat's timing is ambiguous (the idea of template clustering in Holter
+  analysers). Beats of the dominant morphology get 0 (its mean by definition).
 The decision is a logistic model over these features (`MODEL`), fitted by
 `bench/eval_ventricular.py --fit` with record-level cross-validation on MIT-BIH records.
 
@@ -63,12 +70,14 @@ _EPS = 1e-9
 _UNLIKE = 1.001  # correlations enter as log(_UNLIKE - corr): resolution near 1
 # `BeatClassifier._group` builds the features as unlike, local, energy, spread, slope,
 # polarity, pre, post, |energy|, |spread|, |slope|, |polarity|; this puts them in FEATURES order.
-_ORDER = [0, 2, 3, 4, 5, 6, 7, 1, 8, 9, 10, 11]
+_ORDER = [0, 2, 3, 4, 5, 6, 7, 1, 8, 9, 10, 11, 12, 13]
 
 FEATURES = (
     "unlike", "energy", "spread", "slope", "polarity", "pre", "post", "local",
-    "abs_energy", "abs_spread", "abs_slope", "abs_polarity",
+    "abs_energy", "abs_spread", "abs_slope", "abs_polarity", "cluster_pre", "cluster_post",
 )  # fmt: skip
+_CLUSTERS = 6  # other morphologies remembered besides the dominant one
+_CLUSTER_RATE = 0.2
 
 
 class Model:
@@ -92,29 +101,48 @@ class Model:
             0.08031,
             0.07409,
             0.0788,
+            -0.02811,
+            -0.004495,
         ]
     )
     SCALE = np.array(
-        [1.455, 0.1937, 0.1642, 0.138, 0.2669, 0.1925, 0.193, 1.416, 0.1608, 0.1448, 0.1167, 0.259]
+        [
+            1.455,
+            0.1937,
+            0.1642,
+            0.138,
+            0.2669,
+            0.1925,
+            0.193,
+            1.416,
+            0.1608,
+            0.1448,
+            0.1167,
+            0.259,
+            0.1387,
+            0.07706,
+        ]
     )
     WEIGHTS = np.array(
         [
-            0.7102,
-            0.05122,
-            0.4125,
-            -0.3227,
-            0.1106,
-            -0.8445,
-            0.4586,
-            0.4678,
-            0.3132,
-            0.1881,
-            0.3695,
-            0.1088,
+            0.5832,
+            0.08737,
+            0.4127,
+            -0.2741,
+            0.1098,
+            -0.6411,
+            0.3683,
+            0.4357,
+            0.3023,
+            0.1211,
+            0.3265,
+            0.1413,
+            -0.4852,
+            0.2952,
         ]
     )
-    BIAS = -5.828
-    THRESHOLD = 0.38
+    BIAS = -5.562
+    THRESHOLD = 0.28
 
 
 class BeatClassifier:
@@ -133,6 +161,11 @@ class BeatClassifier:
         # Per beat of the last `take`: its QRS window is alike the previous beat's (see `VtRuns`).
         self.alike: list[bool] = []
         self._miss = 0  # groups in a row without a beat matching the template
+        # Other morphologies: templates (unit norm), mean log pre/post RR, last group seen.
+        self._c_tpl: FloatArray = np.empty((0, 0))
+        self._c_rr: list[list[float]] = []
+        self._c_seen: list[int] = []
+        self._groups = 0
         self._beats: list[int] = []
         self._rows: list[FloatArray | None] = []
         self._local: list[float] = []
@@ -181,7 +214,7 @@ class BeatClassifier:
     @property
     def nbytes(self) -> int:
         n = self._tpl.nbytes if self._tpl is not None else 0
-        return n * (len(self._beats) + 1) + 32 * len(self._beats) + 256
+        return n * (len(self._beats) + 1) + self._c_tpl.nbytes + 32 * len(self._beats) + 512
 
     def _group(self, k: int, nxt: int | None) -> list[str]:
         beats = self._beats[:k]
@@ -240,6 +273,7 @@ class BeatClassifier:
                 log_rr[None, 1:],
                 np.abs(ratios),
                 np.abs(pol)[None, :],
+                self._clusters(x, norm, corr, log_rr, noisy, soft),
             )
         )[_ORDER]
         m = self._model
@@ -259,6 +293,65 @@ class BeatClassifier:
                 clean[i] = False
         self._learn(x, corr, rr_pre, local, clean)
         return labels
+
+    def _clusters(
+        self,
+        x: FloatArray,
+        norm: FloatArray,
+        corr: FloatArray,
+        log_rr: FloatArray,
+        noisy: list[bool],
+        soft: list[bool],
+    ) -> FloatArray:
+        """`cluster_pre` and `cluster_post` of the group's beats (2 x k), from the morphologies
+        known at the start of the group; then the group's clean beats off the dominant template
+        join (or start) one."""
+        k = x.shape[0]
+        out = np.zeros((2, k))
+        off = np.flatnonzero(corr < MATCH_CORR).tolist()
+        if not off:
+            return out
+        self._groups += 1
+        pre, post = log_rr[:-1].tolist(), log_rr[1:].tolist()
+        unit = x[off] / norm[off, None]
+        n_c = len(self._c_rr)
+        if n_c:
+            c = unit @ self._c_tpl.T
+            best = c.argmax(axis=1).tolist()
+            hit = (c.max(axis=1) >= MATCH_CORR).tolist()
+        else:
+            best, hit = [0] * len(off), [False] * len(off)
+        for j, i in enumerate(off):
+            if hit[j]:
+                m = self._c_rr[best[j]]
+                out[0, i], out[1, i] = m[0], m[1]
+            else:
+                out[0, i], out[1, i] = pre[i], post[i]
+        r = _CLUSTER_RATE
+        for j, i in enumerate(off):
+            if noisy[i] or soft[i]:
+                continue
+            if hit[j]:
+                b = best[j]
+                m = self._c_rr[b]
+                m[0] += r * (pre[i] - m[0])
+                m[1] += r * (post[i] - m[1])
+                t = (1.0 - r) * self._c_tpl[b] + r * unit[j]
+                self._c_tpl[b] = t / (math.sqrt(float(t @ t)) + _EPS)
+                self._c_seen[b] = self._groups
+            elif n_c < _CLUSTERS:
+                self._c_tpl = (
+                    unit[j : j + 1].copy() if not n_c else np.vstack((self._c_tpl, unit[j]))
+                )
+                self._c_rr.append([pre[i], post[i]])
+                self._c_seen.append(self._groups)
+                n_c += 1
+            else:  # forget the morphology seen least recently
+                b = self._c_seen.index(min(self._c_seen))
+                self._c_tpl[b] = unit[j]
+                self._c_rr[b] = [pre[i], post[i]]
+                self._c_seen[b] = self._groups
+        return out
 
     def _init(self, rows: list[FloatArray | None], noisy: list[bool], soft: list[bool]) -> bool:
         """First template: the mean of the beats alike to the most typical one of the group;
