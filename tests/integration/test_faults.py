@@ -175,9 +175,38 @@ class GatewayProcess:
                 self.proc.wait(5)
 
 
+def with_crises(messages: list[Message], crises: int) -> list[Message]:
+    """`messages` with one plausible crisis reading from each of `crises` cuffs spread evenly
+    through them (each cuff's only reading: it raises the alert at once)."""
+    out = list(messages)
+    now = utcnow()
+    step = len(out) // (crises + 1)
+    for k in reversed(range(crises)):
+        dev = f"cuff-{k:03d}"
+        data = {"systolic": 194, "diastolic": 124, "pulse": 80, "unit": "mmHg"}
+        out.insert((k + 1) * step, (f"hm/v1/{TENANT}/{dev}/bp", v1(dev, "bp", 1, data, now)))
+    return out
+
+
+def crisis_openings(db: Path) -> list[str]:
+    """The patient of every `opened` event of a hypertensive-crisis alert."""
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        rows = con.execute(
+            "SELECT a.patient_id FROM alert_events e JOIN alerts a ON a.alert_id = e.alert_id "
+            "WHERE e.event = 'opened' AND a.code = 'bp.hypertensive_crisis'"
+        ).fetchall()
+    finally:
+        con.close()
+    return sorted(str(r[0]) for r in rows)
+
+
 def test_sigkill_gateway_mid_stream_stores_exactly_n(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """Every reading stored once, and every crisis raised once: readings stored but not yet
+    analysed at the kill are analysed at the restart (gateway.recovery)."""
+    crises = 100
     n = 10_000
-    messages = stream(n)
+    messages = with_crises(stream(n - crises), crises)
     gw = GatewayProcess(mosquitto, tmp_path / "gw")
     db = gw.data_dir / "hmg.db"
     gw.start()  # creates the persistent session: from now on the broker keeps our messages
@@ -195,11 +224,18 @@ def test_sigkill_gateway_mid_stream_stores_exactly_n(mosquitto: Mosquitto, tmp_p
         wait_until(lambda: db_counts(db)[0] >= n, 180, f"{n} readings stored")
         time.sleep(1.5)  # redeliveries still in flight must not add rows
         rows, distinct = db_counts(db)
+        wait_until(lambda: len(crisis_openings(db)) >= crises, 60, "every crisis alert")
+        time.sleep(1.0)  # a second opening would show up by now
+        openings = crisis_openings(db)
     finally:
         gw.terminate()
-    print(f"\nSIGKILL fault: N={n}, stored before kill={at_kill}, rows={rows}, distinct={distinct}")
+    print(
+        f"\nSIGKILL fault: N={n}, stored before kill={at_kill}, rows={rows}, distinct={distinct},"
+        f" crisis alerts opened {len(openings)} of {crises}, patients {len(set(openings))}"
+    )
     assert rows == n
     assert distinct == n
+    assert openings == sorted(f"cuff-{k:03d}" for k in range(crises))  # each exactly once
 
 
 # -- helpers for the in-process gateway ----------------------------------------------------------
