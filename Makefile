@@ -53,7 +53,7 @@ cv-qrs: $(STAMP)
 # Refit the ECG AF window model on the CinC 2017 records and print its constants and figures
 # (TRAIN_AF_ARGS=--fit-on odd for the held-out check on the even-numbered records).
 train-af: $(STAMP)
-	$(BIN)/python -m bench.train_af $(or $(TRAIN_AF_ARGS),--fit-on all)
+	nice -n 10 $(BIN)/python -m bench.train_af $(or $(TRAIN_AF_ARGS),--fit-on all --out alerts/ecg/af_model.json)
 
 # Refit the predicted-low model on the Weinstock 2016 CGM (threshold by patient-grouped CV) and
 # write alerts/detectors/glucose_low_model.json (deterministic).

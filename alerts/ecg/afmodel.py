@@ -34,7 +34,10 @@ Features of a window of `n` normal intervals (`FEATURES`, in this order):
 
 from __future__ import annotations
 
+import json
 import math
+from importlib import resources
+from typing import Any
 
 SCALE = 1 << 16  # fixed-point scale of the running sums
 N_SUMS = 9
@@ -61,22 +64,27 @@ FEATURES = (
     "hr",
 )
 
-# Model: AF when B0 + sum(W[k] * clip((f[k] - MU[k]) / SD[k])) > 0. Fitted by `bench/train_af.py`
-# (L2 logistic regression, penalty 3, Newton's method, every record weighted equally) on the
-# windows of all 1000 CinC 2017 training records A00001-A01000 (Clifford et al., Comput Cardiol
-# 2017;44; target: the record's reference label AF or not); MU and SD are the weighted feature
-# means and standard deviations, and B0 includes the threshold shift (+0.50) that maximised the
-# record-level F1 (record rule of `bench/eval_ecg.py`) of repeated 5-fold cross-validation.
-# Every design choice (features, P window, penalty) was made on the odd-numbered records only;
-# fitted on those alone, the model scored F1 0.741 on the held-out even-numbered records, and
-# the whole procedure scores 0.794 in nested 10-fold cross-validation over all 1000 records.
-MU = (0.216929, 0.0868958, 0.133481, 0.0973978, 0.457353, 0.428375, 0.092713, 0.894876, 0.936756,
-      0.601441, 74.4137)  # fmt: skip
-SD = (0.261271, 0.107139, 0.140492, 0.108036, 0.156508, 0.277556, 0.173921, 0.15858, 0.0824903,
-      0.310082, 17.7804)  # fmt: skip
-W = (1.24198, -0.208907, -0.295408, 0.452141, 0.309286, 0.900365, -0.505596, 0.725849, 0.551925,
-     -0.942407, 0.922116)  # fmt: skip
-B0 = -4.03991
+# Model: AF when B0 + sum(W[k] * clip((f[k] - MU[k]) / SD[k])) > 0. The constants ship in
+# `af_model.json` beside this module (package data; no download at run time), written by
+# `make train-af` (`bench/train_af.py`: L2 logistic regression on the windows of the CinC 2017
+# training records, every record weighted equally, threshold shift chosen by record-level
+# cross-validation), with the training data's hash and the cross-validated figures in it.
+MODEL_FILE = "af_model.json"
+MODEL_VERSION = 2
+
+
+def _load_model() -> dict[str, Any]:
+    raw: dict[str, Any] = json.loads(resources.files("alerts.ecg").joinpath(MODEL_FILE).read_text())
+    if raw.get("version") != MODEL_VERSION or tuple(raw.get("features", ())) != FEATURES:
+        raise ValueError(f"{MODEL_FILE}: expected version {MODEL_VERSION} over {FEATURES}")
+    return raw
+
+
+MODEL = _load_model()
+MU: tuple[float, ...] = tuple(MODEL["mu"])
+SD: tuple[float, ...] = tuple(MODEL["sd"])
+W: tuple[float, ...] = tuple(MODEL["w"])
+B0: float = float(MODEL["b0"])
 # The same model in raw units: weight per unit of feature, and the clipping bounds.
 _SLOPE = tuple(w / sd for w, sd in zip(W, SD, strict=True))
 _LO = tuple(mu - CLIP * sd for mu, sd in zip(MU, SD, strict=True))

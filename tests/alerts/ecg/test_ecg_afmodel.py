@@ -117,3 +117,35 @@ def test_trace_spans_are_the_labelled_intervals_that_make_up_af_episodes() -> No
     starts = [s for s, _, _ in trace]
     assert starts == sorted(starts)
     assert all(s < e for s, e, _ in trace)
+
+
+def test_the_model_ships_as_a_versioned_file_with_its_training_data_hash() -> None:
+    model = afmodel.MODEL
+    assert model["version"] == afmodel.MODEL_VERSION
+    assert tuple(model["features"]) == afmodel.FEATURES
+    assert len(model["w"]) == len(model["mu"]) == len(model["sd"]) == len(afmodel.FEATURES)
+    assert all(sd > 0 for sd in model["sd"])
+    training = model["training"]
+    assert len(training["sha256"]) == 64
+    assert training["records"] > 1000
+    assert 0.0 < training["cross_validated"]["nested_cv_f1"] < 1.0
+
+
+def test_a_model_file_of_another_version_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    from importlib import resources
+
+    raw = json.loads(resources.files("alerts.ecg").joinpath(afmodel.MODEL_FILE).read_text())
+    raw["version"] = afmodel.MODEL_VERSION + 1
+
+    class _File:
+        def read_text(self) -> str:
+            return json.dumps(raw)
+
+    class _Dir:
+        def joinpath(self, name: str) -> _File:
+            return _File()
+
+    monkeypatch.setattr(afmodel.resources, "files", lambda _pkg: _Dir())
+    with pytest.raises(ValueError, match="version"):
+        afmodel._load_model()
