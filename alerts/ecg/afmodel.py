@@ -73,11 +73,16 @@ MODEL_FILE = "af_model.json"
 MODEL_VERSION = 2
 
 
-def _load_model() -> dict[str, Any]:
-    raw: dict[str, Any] = json.loads(resources.files("alerts.ecg").joinpath(MODEL_FILE).read_text())
+def parse_model(text: str) -> dict[str, Any]:
+    """The model file's content, checked against this code's version and features."""
+    raw: dict[str, Any] = json.loads(text)
     if raw.get("version") != MODEL_VERSION or tuple(raw.get("features", ())) != FEATURES:
         raise ValueError(f"{MODEL_FILE}: expected version {MODEL_VERSION} over {FEATURES}")
     return raw
+
+
+def _load_model() -> dict[str, Any]:
+    return parse_model(resources.files("alerts.ecg").joinpath(MODEL_FILE).read_text())
 
 
 MODEL = _load_model()
