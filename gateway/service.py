@@ -17,6 +17,7 @@ from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.model import utcnow
 from devices.registry import DeviceRegistry
+from gateway.actions import Actions
 from gateway.admin import Admin
 from gateway.ingest import MqttIngest
 from gateway.intake import Intake
@@ -136,6 +137,14 @@ class Gateway:
             sinks=[self.dispatcher, *(sinks or [])],
             metrics=self.metrics,
             clock=clock,
+        )
+        self.actions = Actions(
+            desk=self.desk,
+            stores=self.stores,
+            readings=self.readings,
+            notify=self.pipeline.notify,
+            clock=clock,
+            view=self.sse,
         )
         self.recovery: Recovery | None = None
         if isinstance(self.readings, PositionedStore):

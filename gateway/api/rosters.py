@@ -11,15 +11,12 @@ from pydantic import BaseModel, Field, model_validator
 from alerts.roster import CHANNELS, CareTeam, Contact, Member, Roster, Rotation
 from devices.timeparse import format_ts
 from gateway.admin import EmergencyContact
+from gateway.api.alert_models import ACTOR_FIELD
 from gateway.api.deps import CurrentActor, GatewayDep
 from gateway.errors import InvalidError, NotFoundError
 from gateway.notifiers.addresses import normalize_address
 
 router = APIRouter(prefix="/rosters", tags=["rosters"])
-
-ACTOR_FIELD = Field(
-    default=None, max_length=128, description="acting user (until sign-in; X-HMG-User wins)"
-)
 
 
 class ContactIn(BaseModel):

@@ -96,11 +96,6 @@ class ReadingOut(BaseModel):
         )
 
 
-class AckIn(BaseModel):
-    by: str = Field(min_length=1, max_length=128)
-    comment: str | None = None
-
-
 class DeadLetterOut(BaseModel):
     id: int
     tenant: str

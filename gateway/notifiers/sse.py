@@ -11,10 +11,13 @@ import asyncio
 import contextlib
 import json
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
+from datetime import datetime
+from typing import Any
 
-from alerts.model import AlertEvent
-from alerts.serialize import event_to_json
+from alerts.model import Alert
+from alerts.serialize import alert_to_json
+from devices.timeparse import format_ts
 from gateway.notifiers.base import Notification, Receipt
 
 
@@ -37,10 +40,14 @@ class SseChannel:
         self._push(n.event.event.value, json.dumps(dict(n.payload), ensure_ascii=False))
         return Receipt(self.name, f"{len(self._subscribers)} subscribers", ok=True)
 
-    def show(self, event: AlertEvent) -> None:
-        """A change the open dashboards should see at once that notifies nobody (e.g. who an
-        alert is assigned to)."""
-        self._push(event.event.value, json.dumps(event_to_json(event), ensure_ascii=False))
+    def show(
+        self, kind: str, at: datetime, alert: Alert, by: str | None, detail: Mapping[str, Any]
+    ) -> None:
+        """A change the open dashboards should see at once that is no lifecycle event and
+        notifies nobody (e.g. `assigned`): sent as `event: <kind>` with the alert as it is now,
+        in the shape of an alert event."""
+        doc = {"event": kind, "at": format_ts(at), "alert": alert_to_json(alert), "by": by}
+        self._push(kind, json.dumps({**doc, "detail": dict(detail)}, ensure_ascii=False))
 
     def _push(self, event: str, data: str) -> None:
         self._seq += 1

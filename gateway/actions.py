@@ -1,0 +1,251 @@
+"""Clinicians' actions: the one path every action on an alert or a referral takes.
+
+Whoever asks (the API today, the dashboard and emergency calls through it), an action goes:
+
+1. **check**: the subject exists (the desk's live alert, else the stored one) and the request
+   makes sense;
+2. **transition**: the alert desk applies the action (`alerts.desk.AlertDesk`) and says what it
+   did: the alert as it is now, the lifecycle events, the escalation timers it moved;
+3. **persist**: the events, the timers, what else the action changes (an assignment, a referral)
+   and the action's audit entry, in one transaction: all of it or none of it;
+4. **notify**: the lifecycle events go to the notification channels, only once stored.
+
+Bookkeeping actions (comment, assign, snooze) produce no lifecycle event: they are audited and
+never notified. A refused action raises `gateway.errors.ConflictError` (or `NotFoundError`),
+which the API answers with 409 (404). Administrators' actions have the same shape in
+`gateway.admin`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from alerts.desk import ActionRefusedError, ActionResult, AlertDesk
+from alerts.model import Alert, AlertEvent
+from alerts.referral import (
+    Referral,
+    ReferralState,
+    ReferralTransitionError,
+    Urgency,
+    referral_id_for,
+    transition,
+)
+from gateway.actor import Actor
+from gateway.errors import ConflictError, NotFoundError
+from gateway.evidence import referral_evidence
+from gateway.storage import AuditEntry, ReadingStore, Stores, Transaction
+
+log = logging.getLogger(__name__)
+
+# The audit trail's name for each referral state change.
+_REFERRAL_VERBS: dict[ReferralState, str] = {
+    ReferralState.ACCEPTED: "accept",
+    ReferralState.DECLINED: "decline",
+    ReferralState.COMPLETED: "complete",
+}
+
+Notify = Callable[[Sequence[AlertEvent]], Awaitable[None]]
+
+
+class LiveView(Protocol):
+    """Open dashboards: they see bookkeeping changes at once, though nobody is notified."""
+
+    def show(
+        self, kind: str, at: datetime, alert: Alert, by: str | None, detail: Mapping[str, Any]
+    ) -> None: ...
+
+
+Write = Callable[[Transaction], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralRequest:
+    """What a clinician asks for when referring a patient to a hospital."""
+
+    target_org: str
+    department: str
+    reason: str
+    urgency: Urgency = Urgency.URGENT
+    green_channel: bool = False
+    evidence_hours: float = 24.0
+
+
+class Actions:
+    """The clinicians' actions over the alert desk, the stores and the notifiers."""
+
+    def __init__(
+        self,
+        *,
+        desk: AlertDesk,
+        stores: Stores,
+        readings: ReadingStore,
+        notify: Notify,
+        clock: Callable[[], datetime],
+        view: LiveView | None = None,
+    ) -> None:
+        self.desk = desk
+        self.stores = stores
+        self.readings = readings
+        self.notify = notify
+        self.clock = clock
+        self.view = view
+
+    # -- the subject ----------------------------------------------------------------------
+    async def alert(self, alert_id: str) -> Alert:
+        """The alert as it is: the desk's live copy while active, else the stored one."""
+        a = self.desk.find(alert_id) or await self.stores.alerts.get(alert_id)
+        if a is None:
+            raise NotFoundError("alert", alert_id)
+        return a
+
+    async def referral(self, referral_id: str) -> Referral:
+        r = await self.stores.referrals.get(referral_id)
+        if r is None:
+            raise NotFoundError("referral", referral_id)
+        return r
+
+    # -- lifecycle actions ----------------------------------------------------------------
+    async def acknowledge(self, actor: Actor, alert_id: str, comment: str | None = None) -> Alert:
+        """Someone is on it: escalation stops (the acknowledging clinician is assigned if
+        nobody was)."""
+        a = await self.alert(alert_id)
+        done = _refused_as_conflict(lambda: self.desk.acknowledge(a, actor, self.clock()))
+        return await self._commit(done, comment)
+
+    async def resolve(self, actor: Actor, alert_id: str, comment: str | None = None) -> Alert:
+        a = await self.alert(alert_id)
+        done = _refused_as_conflict(lambda: self.desk.resolve(a, actor, self.clock()))
+        return await self._commit(done, comment)
+
+    async def escalate(self, actor: Actor, alert_id: str, comment: str | None = None) -> Alert:
+        """Move to the next tier of the escalation policy now."""
+        a = await self.alert(alert_id)
+        done = _refused_as_conflict(lambda: self.desk.escalate(a, actor, self.clock()))
+        return await self._commit(done, comment)
+
+    async def refer(self, actor: Actor, alert_id: str, request: ReferralRequest) -> Referral:
+        """Refer the patient to a hospital: the referral (with its evidence, frozen now) and
+        the alert's hand-over are stored together."""
+        a = await self.alert(alert_id)
+        if not a.active:
+            raise ConflictError(f"alert {alert_id} is resolved")
+        now = self.clock()
+        referral = Referral(
+            referral_id=referral_id_for(alert_id, now),
+            alert_id=alert_id,
+            tenant=a.tenant,
+            patient_id=a.patient_id,
+            target_org=request.target_org,
+            department=request.department,
+            reason=request.reason,
+            urgency=request.urgency,
+            green_channel=request.green_channel,
+            requested_by=actor.user,
+            requested_at=now,
+            evidence=await referral_evidence(self.readings, a, now, request.evidence_hours),
+        )
+        done = _refused_as_conflict(lambda: self.desk.refer(a, actor, now, referral.referral_id))
+
+        async def save_referral(tx: Transaction) -> None:
+            await self.stores.referrals.save(referral, tx=tx)
+
+        await self._commit(done, None, save_referral)
+        return referral
+
+    # -- bookkeeping actions --------------------------------------------------------------
+    async def comment(self, actor: Actor, alert_id: str, text: str) -> AuditEntry:
+        """A note on the alert (resolved or not); it changes nothing but the audit trail."""
+        a = await self.alert(alert_id)
+        done = _refused_as_conflict(lambda: self.desk.comment(a, actor, self.clock(), text))
+        return await self._store(done, None)
+
+    async def assign(self, actor: Actor, alert_id: str, assignee: str | None) -> Alert:
+        """Who looks after the alert (None: nobody). Not a lifecycle event: nobody is notified
+        (an assignment neither worsens nor changes the alert), the audit trail keeps it and the
+        open dashboards see it (`assigned` on the live view)."""
+        a = await self.alert(alert_id)
+        done = _refused_as_conflict(lambda: self.desk.assign(a, actor, self.clock(), assignee))
+
+        async def save_assignment(tx: Transaction) -> None:
+            await self.stores.alerts.assign(alert_id, assignee, actor.user, done.at, tx=tx)
+
+        alert = await self._commit(done, None, save_assignment)
+        if self.view is not None:
+            self.view.show("assigned", done.at, alert, actor.user, {"assignee": assignee})
+        return alert
+
+    async def snooze(
+        self, actor: Actor, alert_id: str, until: datetime, comment: str | None = None
+    ) -> Alert:
+        """Put notification off until `until` (the alert stays as it is, unacknowledged)."""
+        a = await self.alert(alert_id)
+        done = _refused_as_conflict(lambda: self.desk.snooze(a, actor, self.clock(), until))
+        return await self._commit(done, comment)
+
+    # -- referrals ------------------------------------------------------------------------
+    async def move_referral(
+        self, actor: Actor, referral_id: str, to: ReferralState, note: str | None = None
+    ) -> Referral:
+        """The hospital's answer (accepted, declined) or the referral's completion."""
+        r = await self.referral(referral_id)
+        now = self.clock()
+        try:
+            new = transition(r, to, actor.user, now, note)
+        except ReferralTransitionError as exc:
+            raise ConflictError(str(exc)) from exc
+        detail = {"state": to.value, "note": note}
+        entry = AuditEntry.by(actor, now, _REFERRAL_VERBS[to], "referral", referral_id, detail)
+        async with self.stores.transaction() as tx:
+            await self.stores.referrals.save(new, tx=tx)
+            await self.stores.audit.append(entry, tx=tx)
+        return new
+
+    # -- the path -------------------------------------------------------------------------
+    async def _commit(
+        self, done: ActionResult, comment: str | None, write: Write | None = None
+    ) -> Alert:
+        """Steps 3 and 4 of the module doc for one desk result."""
+        await self._store(done, comment, write)
+        await self.notify(done.events)
+        return done.alert
+
+    async def _store(
+        self, done: ActionResult, comment: str | None, write: Write | None = None
+    ) -> AuditEntry:
+        entry = _entry(done, comment)
+        try:
+            async with self.stores.transaction() as tx:
+                if write is not None:
+                    await write(tx)
+                await self.stores.alerts.save_events(done.events, done.actor.client or None, tx=tx)
+                if done.timers:
+                    await self.stores.timers.save(done.timers.saved, done.timers.deleted, tx=tx)
+                await self.stores.audit.append(entry, tx=tx)
+        except Exception:
+            # The timers come again with the desk's next result; the events are not sent.
+            self.desk.unsaved(done.timers)
+            log.exception("could not store %s of alert %s", done.act.value, done.alert.alert_id)
+            raise
+        return entry
+
+
+def _refused_as_conflict(act: Callable[[], ActionResult]) -> ActionResult:
+    try:
+        return act()
+    except ActionRefusedError as exc:
+        raise ConflictError(exc.detail) from exc
+
+
+def _entry(done: ActionResult, comment: str | None) -> AuditEntry:
+    """The audit entry of a desk action: what the desk noted, the events it produced, and the
+    clinician's comment if any."""
+    detail: dict[str, Any] = dict(done.note)
+    if done.events:
+        detail["events"] = [e.event.value for e in done.events]
+    if comment:
+        detail["text"] = comment
+    return AuditEntry.by(done.actor, done.at, done.act.value, "alert", done.alert.alert_id, detail)
