@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from alerts.desk import ActionRefusedError, ActionResult, AlertDesk
+from alerts.escalation import EscalationState
 from alerts.model import Alert, AlertEvent
 from alerts.referral import (
     Referral,
@@ -74,6 +75,15 @@ class ReferralRequest:
     evidence_hours: float = 24.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """The desk's result of an action, and the live alert and timer it held before."""
+
+    result: ActionResult
+    alert: Alert | None
+    timer: EscalationState | None
+
+
 class Actions:
     """The clinicians' actions over the alert desk, the stores and the notifiers."""
 
@@ -112,19 +122,16 @@ class Actions:
     async def acknowledge(self, actor: Actor, alert_id: str, comment: str | None = None) -> Alert:
         """Someone is on it: escalation stops (the acknowledging clinician is assigned if
         nobody was)."""
-        a = await self.alert(alert_id)
-        done = _refused_as_conflict(lambda: self.desk.acknowledge(a, actor, self.clock()))
+        done = await self._decide(alert_id, lambda a, now: self.desk.acknowledge(a, actor, now))
         return await self._commit(done, comment)
 
     async def resolve(self, actor: Actor, alert_id: str, comment: str | None = None) -> Alert:
-        a = await self.alert(alert_id)
-        done = _refused_as_conflict(lambda: self.desk.resolve(a, actor, self.clock()))
+        done = await self._decide(alert_id, lambda a, now: self.desk.resolve(a, actor, now))
         return await self._commit(done, comment)
 
     async def escalate(self, actor: Actor, alert_id: str, comment: str | None = None) -> Alert:
         """Move to the next tier of the escalation policy now."""
-        a = await self.alert(alert_id)
-        done = _refused_as_conflict(lambda: self.desk.escalate(a, actor, self.clock()))
+        done = await self._decide(alert_id, lambda a, now: self.desk.escalate(a, actor, now))
         return await self._commit(done, comment)
 
     async def refer(self, actor: Actor, alert_id: str, request: ReferralRequest) -> Referral:
@@ -148,7 +155,9 @@ class Actions:
             requested_at=now,
             evidence=await referral_evidence(self.readings, a, now, request.evidence_hours),
         )
-        done = _refused_as_conflict(lambda: self.desk.refer(a, actor, now, referral.referral_id))
+        done = await self._decide(
+            alert_id, lambda live, _: self.desk.refer(live, actor, now, referral.referral_id)
+        )
 
         async def save_referral(tx: Transaction) -> None:
             await self.stores.referrals.save(referral, tx=tx)
@@ -159,31 +168,30 @@ class Actions:
     # -- bookkeeping actions --------------------------------------------------------------
     async def comment(self, actor: Actor, alert_id: str, text: str) -> AuditEntry:
         """A note on the alert (resolved or not); it changes nothing but the audit trail."""
-        a = await self.alert(alert_id)
-        done = _refused_as_conflict(lambda: self.desk.comment(a, actor, self.clock(), text))
+        done = await self._decide(alert_id, lambda a, now: self.desk.comment(a, actor, now, text))
         return await self._store(done, None)
 
     async def assign(self, actor: Actor, alert_id: str, assignee: str | None) -> Alert:
         """Who looks after the alert (None: nobody). Not a lifecycle event: nobody is notified
         (an assignment neither worsens nor changes the alert), the audit trail keeps it and the
         open dashboards see it (`assigned` on the live view)."""
-        a = await self.alert(alert_id)
-        done = _refused_as_conflict(lambda: self.desk.assign(a, actor, self.clock(), assignee))
+        done = await self._decide(
+            alert_id, lambda a, now: self.desk.assign(a, actor, now, assignee)
+        )
 
         async def save_assignment(tx: Transaction) -> None:
-            await self.stores.alerts.assign(alert_id, assignee, actor.user, done.at, tx=tx)
+            await self.stores.alerts.assign(alert_id, assignee, actor.user, done.result.at, tx=tx)
 
         alert = await self._commit(done, None, save_assignment)
         if self.view is not None:
-            self.view.show("assigned", done.at, alert, actor.user, {"assignee": assignee})
+            self.view.show("assigned", alert.updated_at, alert, actor.user, {"assignee": assignee})
         return alert
 
     async def snooze(
         self, actor: Actor, alert_id: str, until: datetime, comment: str | None = None
     ) -> Alert:
         """Put notification off until `until` (the alert stays as it is, unacknowledged)."""
-        a = await self.alert(alert_id)
-        done = _refused_as_conflict(lambda: self.desk.snooze(a, actor, self.clock(), until))
+        done = await self._decide(alert_id, lambda a, now: self.desk.snooze(a, actor, now, until))
         return await self._commit(done, comment)
 
     # -- referrals ------------------------------------------------------------------------
@@ -205,17 +213,31 @@ class Actions:
         return new
 
     # -- the path -------------------------------------------------------------------------
+    async def _decide(
+        self, alert_id: str, act: Callable[[Alert, datetime], ActionResult]
+    ) -> _Decided:
+        """Steps 1 and 2 of the module doc: the alert, then the desk's transition (what the
+        desk held before is kept, to be put back if the change cannot be stored)."""
+        a = await self.alert(alert_id)
+        before = (self.desk.find(alert_id), self.desk.timer(alert_id))
+        try:
+            done = act(a, self.clock())
+        except ActionRefusedError as exc:
+            raise ConflictError(exc.detail) from exc
+        return _Decided(done, before[0], before[1])
+
     async def _commit(
-        self, done: ActionResult, comment: str | None, write: Write | None = None
+        self, decided: _Decided, comment: str | None, write: Write | None = None
     ) -> Alert:
         """Steps 3 and 4 of the module doc for one desk result."""
-        await self._store(done, comment, write)
-        await self.notify(done.events)
-        return done.alert
+        await self._store(decided, comment, write)
+        await self.notify(decided.result.events)
+        return decided.result.alert
 
     async def _store(
-        self, done: ActionResult, comment: str | None, write: Write | None = None
+        self, decided: _Decided, comment: str | None, write: Write | None = None
     ) -> AuditEntry:
+        done = decided.result
         entry = _entry(done, comment)
         try:
             async with self.stores.transaction() as tx:
@@ -226,18 +248,15 @@ class Actions:
                     await self.stores.timers.save(done.timers.saved, done.timers.deleted, tx=tx)
                 await self.stores.audit.append(entry, tx=tx)
         except Exception:
-            # The timers come again with the desk's next result; the events are not sent.
+            # Nothing of the action is stored and nobody is told: the desk goes back to what it
+            # held (an acknowledgement that was not recorded must not stop the escalation).
             self.desk.unsaved(done.timers)
+            if decided.alert is not None:
+                timers = [decided.timer] if decided.timer is not None else []
+                self.desk.load([decided.alert], timers)
             log.exception("could not store %s of alert %s", done.act.value, done.alert.alert_id)
             raise
         return entry
-
-
-def _refused_as_conflict(act: Callable[[], ActionResult]) -> ActionResult:
-    try:
-        return act()
-    except ActionRefusedError as exc:
-        raise ConflictError(exc.detail) from exc
 
 
 def _entry(done: ActionResult, comment: str | None) -> AuditEntry:

@@ -28,9 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from devices.kinds import Kind
 from devices.model import utcnow
-from devices.registry import Binding, Device
+from devices.registry import Device
 
 GATEWAY_USER = "hmg-gateway"
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$
@@ -186,18 +185,19 @@ def default_broker_group() -> str | None:
 
 
 # -- command line: `hmg devices ...` and `hmg provision` ---------------------------------------
-DEVICE_KINDS = sorted({k.value for k in Kind} | {"kiosk"})
 
 
 def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the `devices` and `provision` subcommands (database from HMG_* settings)."""
+    from gateway.admin import DEVICE_KINDS
+
     d = sub.add_parser("devices", help="device registry: list, register, bind, retire")
     dsub = d.add_subparsers(dest="devices_command", required=True)
     dsub.add_parser("list", help="registered devices as JSON lines")
     reg = dsub.add_parser("register", help="register a device")
     reg.add_argument("device_id")
     reg.add_argument("--tenant", required=True)
-    reg.add_argument("--kind", required=True, choices=DEVICE_KINDS)
+    reg.add_argument("--kind", required=True, choices=sorted(DEVICE_KINDS))
     reg.add_argument("--kiosk", action="store_true", help="shared kiosk (patient in payload)")
     reg.add_argument("--patient", default=None, help="bind to this patient from now (or --since)")
     reg.add_argument("--since", default=None, help="RFC 3339 start of the binding")
@@ -232,41 +232,51 @@ def _cmd_devices(args: argparse.Namespace) -> int:
 
 
 async def _devices(args: argparse.Namespace) -> int:
+    """`hmg devices`: the same administrators' actions as the API (audited as `cli:<user>`)."""
+    import getpass
+
     from devices.registry import DeviceRegistry
+    from gateway.actor import Actor, Role
+    from gateway.admin import Admin
+    from gateway.errors import ActionError
     from gateway.settings import Settings
-    from gateway.storage import Database, PatientStore
+    from gateway.storage import Database, Stores
 
     settings = Settings()
     db = Database(settings.db_url)
     await db.create_schema()
-    store = PatientStore(db)
-    registry = DeviceRegistry(await store.devices())
-    now = utcnow()
+    stores = Stores.of(db)
+    registry = DeviceRegistry(await stores.patients.devices())
+    admin = Admin(stores, registry, clock=utcnow)
     try:
         cmd = args.devices_command
         if cmd == "list":
             for dev in registry.devices():
                 print(json.dumps(device_json(dev)))
             return 0
-        if cmd == "register":
-            if reserved_name(args.device_id):
-                print(f"device name {args.device_id!r} is reserved for the gateway")
-                return 1
-            if args.device_id in registry:
-                print(f"device {args.device_id!r} already registered")
-                return 1
-            bindings = (Binding(args.patient, _since(args.since)),) if args.patient else ()
-            dev = Device(
-                args.device_id, args.tenant, args.kind, kiosk=args.kiosk, bindings=bindings
-            )
-        elif args.device_id not in registry:
-            print(f"device {args.device_id!r} not found")
+        known = registry.get(args.device_id)
+        tenant = args.tenant if cmd == "register" else known.tenant if known else "-"
+        actor = Actor(f"cli:{getpass.getuser()}", Role.ADMIN, tenant, "cli")
+        try:
+            if cmd == "register":
+                dev = await admin.register_device(
+                    actor,
+                    args.device_id,
+                    args.tenant,
+                    args.kind,
+                    kiosk=args.kiosk,
+                    patient_id=args.patient,
+                    since=_since(args.since) if args.patient else None,
+                )
+            elif cmd == "bind":
+                dev = await admin.bind_device(
+                    actor, args.device_id, args.patient, _since(args.since)
+                )
+            else:
+                dev = await admin.retire_device(actor, args.device_id)
+        except ActionError as exc:
+            print(exc.detail)
             return 1
-        elif cmd == "bind":
-            dev = registry.bind(args.device_id, args.patient, _since(args.since))
-        else:
-            dev = registry.retire(args.device_id, now)
-        await store.save_device(dev, now)
         print(json.dumps(device_json(dev)))
         return 0
     finally:

@@ -105,6 +105,8 @@ async def test_a_failed_store_keeps_the_whole_action_out_and_tells_nobody(
     g, clock, told = gw
     alert_id = await crisis(g)
     before = len(told.events)
+    timer = g.desk.timer(alert_id)
+    assert timer is not None
 
     async def broken(entry: AuditEntry, *, tx: Transaction | None = None) -> None:
         raise OSError("disk full")
@@ -118,6 +120,14 @@ async def test_a_failed_store_keeps_the_whole_action_out_and_tells_nobody(
     assert stored is not None
     assert stored.state is State.OPEN
     assert [e.event for e in await g.stores.alerts.events(alert_id)] == [EventType.OPENED]
+    # The desk is back where it was: the alert stays open and still escalates on time.
+    live = g.desk.find(alert_id)
+    assert live is not None
+    assert live.state is State.OPEN
+    assert g.desk.timer(alert_id) == timer
+    monkeypatch.undo()
+    clock.now = T0 + timedelta(minutes=10)
+    assert [e.event for e in await g.pipeline.tick()] == [EventType.ESCALATED]
 
 
 async def test_assign_and_comment_are_audited_never_notified(

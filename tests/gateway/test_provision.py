@@ -96,3 +96,35 @@ def test_files_readable_by_the_broker_group(tmp_path: Path) -> None:
         assert (st.st_mode & 0o777, st.st_gid) == (0o640, os.getgid())
     out = provision([Device("a", "t", "bp")], tmp_path, now=T0)
     assert out.password_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_hmg_devices_goes_through_the_audited_admin_actions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from gateway.cli import main
+    from gateway.settings import Settings
+    from gateway.storage import Database, Stores
+
+    monkeypatch.setenv("HMG_MODE", "test")
+    monkeypatch.setenv("HMG_DATA_DIR", str(tmp_path))
+    argv = ["devices", "register", "cuff-7", "--tenant", "t1", "--kind", "bp", "--patient", "p-1"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["bindings"][0]["patient_id"] == "p-1"
+    assert main(argv) == 1
+    assert "already registered" in capsys.readouterr().out
+    assert main(["devices", "register", "hmg-gw2", "--tenant", "t1", "--kind", "bp"]) == 1
+    assert main(["devices", "retire", "cuff-7"]) == 0
+    assert main(["devices", "retire", "cuff-9"]) == 1
+
+    async def trail() -> list[tuple[str, str | None]]:
+        db = Database(Settings().db_url)
+        try:
+            return [(e.action, e.actor) for e in await Stores.of(db).audit.entries()]
+        finally:
+            await db.dispose()
+
+    actions = asyncio.run(trail())
+    assert [a for a, _ in actions] == ["register", "retire"]
+    assert all(who is not None and who.startswith("cli:") for _, who in actions)
