@@ -2,7 +2,7 @@
 
 from alerts.actor import Actor, Role
 from alerts.codes import CODES, CodeSpec, render
-from alerts.desk import Act, ActionRefusedError, ActionResult, AlertDesk, DeskResult, TimerChanges
+from alerts.desk import AlertDesk
 from alerts.detectors import DETECTORS, Detector, PatientContext
 from alerts.engine import DetectionEngine
 from alerts.lifecycle import AlertBook
@@ -16,6 +16,7 @@ from alerts.model import (
     Priority,
     State,
 )
+from alerts.outcome import Act, ActionRefusedError, ActionResult, DeskResult, TimerChanges
 from alerts.serialize import alert_to_json, event_to_json
 from alerts.targets import DEFAULT_TARGETS, Targets
 
