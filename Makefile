@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HMG_RECORDS ?= ../shared/data
 export HMG_RECORDS
 
-.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals train-af train-glucose bench bench-ecg bench-ingest bench-latency bench-storage bench-dashboard clean
+.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals train-af train-glucose bench-burden bench bench-ecg bench-ingest bench-latency bench-storage bench-dashboard clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -62,6 +62,10 @@ train-glucose: $(STAMP)
 
 eval-vitals: $(STAMP)
 	$(BIN)/python -m bench.eval_vitals
+
+# Alerts per patient-day on the simulator's 30-day cohort (one condition is one alert).
+bench-burden: $(STAMP)
+	$(BIN)/python -m bench.alarm_burden
 
 bench-ecg: $(STAMP)
 	$(BIN)/python -m bench.bench_ecg

@@ -102,6 +102,11 @@ class CardiovascularDetector:
         }.get(candidate.code)
         if cond is None:
             return []
+        if candidate.code in self._lows:
+            # one low episode whose code follows its level: only the current level is active
+            for code, low in self._lows.items():
+                if code != candidate.code:
+                    low.active = False
         if candidate.action is Action.CLEAR:
             cond.active = False
         else:

@@ -2,14 +2,17 @@
 
 Limits are the patient's targets (defaults: ADA Standards of Care 2024, section 6: level 2
 hypoglycaemia < 3.0 mmol/L / 54 mg/dL, level 1 < 3.9 mmol/L / 70 mg/dL; level 2 hyperglycaemia
-> 13.9 mmol/L / 250 mg/dL). The levels are nested, as in the ADA classification: a reading of
-2.8 mmol/L is both level 1 and level 2, so both alerts are open (each is one episode).
-Cut-points honour the unit the device reported (`base.glucose_below`).
+> 13.9 mmol/L / 250 mg/dL). The two low levels are severities of one condition: one alert (group
+`glucose.low`) whose code is `glucose.urgent_low` while the episode is at level 2 and
+`glucose.low` at level 1, so a reading of 2.8 mmol/L raises one alert, not two, and the alert's
+code and priority follow the level up and down (`alerts.lifecycle`). Cut-points honour the unit
+the device reported (`base.glucose_below`).
 
 Episodes end with hysteresis. A fingerstick is a deliberate, accurate check: one reading back in
 range ends the episode (the ADA "rule of 15" recheck). A CGM reading is noisier (MARD ~9-10 %),
 so a CGM episode ends after two consecutive readings beyond the limit by a margin (0.2 mmol/L
-above a low limit, 0.5 mmol/L under the high limit). Warm-up: none.
+above a low limit, 0.5 mmol/L under the high limit); an urgent low steps down to a low by the
+same rule at the urgent limit. Warm-up: none.
 
 >>> from datetime import UTC, datetime
 >>> from alerts.detectors.base import PatientContext
@@ -17,8 +20,8 @@ above a low limit, 0.5 mmol/L under the high limit). Warm-up: none.
 >>> from devices.model import Reading
 >>> t = datetime(2026, 1, 1, tzinfo=UTC)
 >>> r = Reading("t", "m", Kind.GLUCOSE, 1, t, t, "p1", {"glucose": 2.8}, {"source": "cgm"})
->>> [c.code for c in GlucoseDetector(PatientContext("p1")).update(r)]
-['glucose.low', 'glucose.urgent_low']
+>>> [(c.code, c.group) for c in GlucoseDetector(PatientContext("p1")).update(r)]
+[('glucose.urgent_low', 'glucose.low')]
 """
 
 from __future__ import annotations
@@ -49,13 +52,10 @@ class GlucoseDetector:
 
     def __init__(self, ctx: PatientContext) -> None:
         self.ctx = ctx
-        self._active: set[str] = set()
-        self._in_range_run: dict[str, int] = {}
+        self._low: str | None = None  # LOW or URGENT_LOW while a low episode is open
+        self._high = False
+        self._runs = {URGENT_LOW: 0, LOW: 0, HIGH: 0}  # readings in each clear zone
         self._last_ts: dict[str, datetime] = {}
-
-    def _limits(self) -> dict[str, float]:
-        t = self.ctx.targets
-        return {URGENT_LOW: t.glucose_urgent_low, LOW: t.glucose_low, HIGH: t.glucose_high}
 
     def update(self, reading: Reading) -> list[AlertCandidate]:
         source = str(reading.attrs.get("source", "fingerstick"))
@@ -64,36 +64,52 @@ class GlucoseDetector:
             return []  # out of order or duplicate from this source
         self._last_ts[source] = reading.ts
         g = reading.values["glucose"]
-        limits = self._limits()
-        firing = {
-            URGENT_LOW: glucose_below(g, limits[URGENT_LOW]),
-            LOW: glucose_below(g, limits[LOW]),
-            HIGH: glucose_above(g, limits[HIGH]),
-        }
+        t = self.ctx.targets
+        limits = {URGENT_LOW: t.glucose_urgent_low, LOW: t.glucose_low, HIGH: t.glucose_high}
         cgm = source == "cgm"
-        clear_zone = {
-            URGENT_LOW: g >= limits[URGENT_LOW] + (LOW_MARGIN if cgm else 0.0),
-            LOW: g >= limits[LOW] + (LOW_MARGIN if cgm else 0.0),
+        margin = LOW_MARGIN if cgm else 0.0
+        in_clear_zone = {
+            URGENT_LOW: g >= limits[URGENT_LOW] + margin,
+            LOW: g >= limits[LOW] + margin,
             HIGH: g <= limits[HIGH] - (HIGH_MARGIN if cgm else 0.0),
         }
+        for code, inside in in_clear_zone.items():
+            self._runs[code] = self._runs[code] + 1 if inside else 0
         needed = CGM_CLEAR_READINGS if cgm else 1
         evidence = {"reading": {**reading_ref(reading), "source": source}}
         pid = self.ctx.patient_id
         out: list[AlertCandidate] = []
-        for code in (LOW, URGENT_LOW, HIGH):
-            if firing[code]:
-                self._active.add(code)
-                self._in_range_run[code] = 0
-                params = {"glucose": g, "limit": limits[code]}
-                out.append(AlertCandidate(pid, code, reading.ts, params=params, evidence=evidence))
-            elif code in self._active:
-                run = self._in_range_run.get(code, 0) + 1 if clear_zone[code] else 0
-                self._in_range_run[code] = run
-                if run >= needed:
-                    self._active.discard(code)
-                    out.append(
-                        AlertCandidate(pid, code, reading.ts, Action.CLEAR, evidence=evidence)
-                    )
+
+        def raise_(code: str) -> None:
+            params = {"glucose": g, "limit": limits[code]}
+            group = LOW if code in (LOW, URGENT_LOW) else None
+            out.append(
+                AlertCandidate(pid, code, reading.ts, params=params, evidence=evidence, group=group)
+            )
+
+        # the low family: level 2 (urgent), level 1, or back in range
+        if glucose_below(g, limits[URGENT_LOW]):
+            self._low = URGENT_LOW
+        elif glucose_below(g, limits[LOW]):
+            urgent_over = self._runs[URGENT_LOW] >= needed
+            self._low = URGENT_LOW if self._low == URGENT_LOW and not urgent_over else LOW
+        elif self._low is not None:
+            if self._runs[LOW] >= needed:
+                self._low = None
+                out.append(
+                    AlertCandidate(pid, LOW, reading.ts, Action.CLEAR, evidence=evidence, group=LOW)
+                )
+            elif self._low == URGENT_LOW and self._runs[URGENT_LOW] >= needed:
+                self._low = LOW  # stepped down, not yet back in range
+                raise_(LOW)
+        if self._low is not None and glucose_below(g, limits[LOW]):
+            raise_(self._low)
+        if glucose_above(g, limits[HIGH]):
+            self._high = True
+            raise_(HIGH)
+        elif self._high and self._runs[HIGH] >= needed:
+            self._high = False
+            out.append(AlertCandidate(pid, HIGH, reading.ts, Action.CLEAR, evidence=evidence))
         return out
 
     def tick(self, now: datetime) -> list[AlertCandidate]:

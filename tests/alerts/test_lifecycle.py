@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.lifecycle import AlertBook, acknowledge_alert, refer_alert, resolve_alert
+from alerts.lifecycle import HOLD_OFF, AlertBook, acknowledge_alert, refer_alert, resolve_alert
 from alerts.model import Action, AlertCandidate, EventType, Priority, State
 from alerts.referral import (
     Referral,
@@ -43,10 +43,62 @@ def test_one_alert_per_episode_and_a_new_one_after_resolution() -> None:
     assert gone is not None
     assert gone.event is EventType.RESOLVED
     assert book.active() == []
-    again = book.apply(c("bp.hypertensive_crisis", 9), T0 + timedelta(minutes=9))
+    later = T0 + timedelta(minutes=5) + HOLD_OFF + timedelta(seconds=1)
+    again = book.apply(c("bp.hypertensive_crisis", 40), later)
     assert again is not None
     assert again.event is EventType.OPENED
     assert again.alert.alert_id != events[0].alert.alert_id  # type: ignore[union-attr]
+
+
+def test_a_condition_back_within_the_hold_off_reopens_the_same_alert() -> None:
+    book = AlertBook("demo")
+    first = book.apply(c("ecg.tachycardia", 0), T0)
+    assert first is not None
+    for k in range(3):  # a rate wandering about the limit: open, clear, back, clear, ...
+        gone = book.apply(
+            c("ecg.tachycardia", 4 + 10 * k, Action.CLEAR), T0 + timedelta(minutes=4 + 10 * k)
+        )
+        assert gone is not None
+        assert gone.event is EventType.RESOLVED
+        back = book.apply(c("ecg.tachycardia", 9 + 10 * k), T0 + timedelta(minutes=9 + 10 * k))
+        assert back is not None
+        assert back.event is EventType.UPDATED
+        assert back.detail["reopened"] is True
+        assert back.worse  # the return notifies
+        assert back.alert.alert_id == first.alert.alert_id
+        assert back.alert.state is State.OPEN
+        assert back.alert.resolved_at is None
+    assert len(book.active()) == 1
+
+
+def test_severities_of_one_family_are_one_alert_whose_code_follows_the_level() -> None:
+    book = AlertBook("demo")
+
+    def low(code: str, minute: float, action: Action = Action.RAISE) -> AlertCandidate:
+        t = T0 + timedelta(minutes=minute)
+        return AlertCandidate("p-1", code, t, action, params={"glucose": 2.8}, group="glucose.low")
+
+    opened = book.apply(low("glucose.low", 0), T0)
+    assert opened is not None
+    assert opened.alert.priority is Priority.MEDIUM
+    up = book.apply(low("glucose.urgent_low", 5), T0 + timedelta(minutes=5))
+    assert up is not None
+    assert (up.event, up.alert.code, up.alert.priority) == (
+        EventType.UPDATED,
+        "glucose.urgent_low",
+        Priority.HIGH,
+    )
+    assert up.worse
+    assert up.detail == {"code_from": "glucose.low"}
+    down = book.apply(low("glucose.low", 15), T0 + timedelta(minutes=15))
+    assert down is not None
+    assert (down.alert.code, down.alert.priority, down.worse) == (
+        "glucose.low",
+        Priority.MEDIUM,
+        False,
+    )
+    assert {e.alert.alert_id for e in (opened, up, down)} == {opened.alert.alert_id}
+    assert len(book.active()) == 1
 
 
 def test_technical_alerts_are_separate_from_clinical_ones() -> None:

@@ -28,13 +28,13 @@ def mg(v: int) -> float:
     ("value", "codes"),
     [
         (3.0, ["glucose.low"]),
-        (2.99, ["glucose.low", "glucose.urgent_low"]),
+        (2.99, ["glucose.urgent_low"]),
         (3.9, []),
         (3.89, ["glucose.low"]),
         (13.9, []),
         (13.91, ["glucose.high"]),
         (mg(54), ["glucose.low"]),
-        (mg(53), ["glucose.low", "glucose.urgent_low"]),
+        (mg(53), ["glucose.urgent_low"]),
         (mg(70), []),
         (mg(69), ["glucose.low"]),
         (mg(250), []),
@@ -145,3 +145,22 @@ def test_horizon_is_a_patient_target_for_expiry() -> None:
     _feed(d, FALL)
     assert d.tick(at(60)) == []
     assert cleared(d.tick(at(100))) == ["glucose.predicted_low"]
+
+
+def test_low_and_urgent_low_are_one_episode_whose_code_follows_the_level() -> None:
+    d = GlucoseDetector(PatientContext(PID))
+    trace = [5.0, 3.5, 2.8, 2.7, 3.3, 3.4, 3.6, 4.2, 4.3]
+    steps = [d.update(glucose(5 * k, v, "cgm")) for k, v in enumerate(trace)]
+    assert all(c.group == "glucose.low" for out in steps for c in out if c.code != "glucose.high")
+    assert [raised(out) for out in steps] == [
+        [],
+        ["glucose.low"],
+        ["glucose.urgent_low"],
+        ["glucose.urgent_low"],
+        ["glucose.urgent_low"],  # one reading >= 3.2: still urgent (CGM hysteresis)
+        ["glucose.low"],  # two readings >= 3.2: steps down to low
+        ["glucose.low"],
+        [],  # one reading >= 4.1
+        [],
+    ]
+    assert cleared(steps[-1]) == ["glucose.low"]  # the whole episode ends once
