@@ -18,7 +18,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from gateway.replay import make_processor, register_devices, replay_events
+from gateway.replay import make_pipeline, register_devices, replay_events
 from simulator.profiles import PROFILES
 from simulator.render import render
 from simulator.scenario import parse
@@ -47,7 +47,7 @@ def cohort(patients: int, days: int) -> dict[str, Any]:
 
 def burden(patients: int, days: int, seed: int) -> dict[str, Any]:
     rendered = render(parse(cohort(patients, days), "burden_cohort"), seed)
-    proc = make_processor()
+    proc = make_pipeline()
     register_devices(proc, rendered.truth_records())
     lines = (json.dumps(line) for line in rendered.jsonl())
     alerts: dict[str, set[str]] = {}
