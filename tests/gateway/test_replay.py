@@ -108,8 +108,19 @@ def test_living_alone_elder_escalates_faster_in_replay() -> None:
     ]
 
 
-def test_auto_resolve_then_new_episode_opens_a_new_alert() -> None:
+def test_a_crisis_back_within_the_hold_off_reopens_the_same_alert() -> None:
     lines = [*CRISIS, bp(6, 4, 130, 80), bp(8, 5, 131, 82), bp(30, 6, 196, 128)]
+    events = run(lines)
+    assert "resolved" in [e["event"] for e in events]
+    assert events[-1]["event"] == "updated"
+    assert events[-1]["detail"]["reopened"] is True
+    assert events[-1]["detail"]["worse"] is True
+    assert events[-1]["alert"]["state"] == "open"
+    assert events[-1]["alert"]["alert_id"] == events[0]["alert"]["alert_id"]
+
+
+def test_auto_resolve_then_new_episode_opens_a_new_alert() -> None:
+    lines = [*CRISIS, bp(6, 4, 130, 80), bp(8, 5, 131, 82), bp(45, 6, 196, 128)]
     events = run(lines)
     kinds = [e["event"] for e in events]
     assert "resolved" in kinds
