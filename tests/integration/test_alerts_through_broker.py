@@ -119,7 +119,12 @@ async def opened_codes(gw: Gateway) -> set[str]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://t") as client:  # fmt: skip
         alerts = (await client.get("/alerts", params={"limit": 1000})).json()
-    return {a["code"] for a in alerts}
+        codes = {a["code"] for a in alerts}
+        # an alert's code follows its severity (low -> urgent low): earlier codes are in its events
+        for a in alerts:
+            events = (await client.get(f"/alerts/{a['alert_id']}")).json()["events"]
+            codes |= {e["detail"]["code_from"] for e in events if "code_from" in e["detail"]}
+    return codes
 
 
 @pytest.fixture
