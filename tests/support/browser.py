@@ -48,13 +48,14 @@ SCREENSHOTS = Path(os.environ.get("HMG_SCREENSHOTS", REPO / "build" / "screensho
 
 @dataclass
 class LiveGateway:
-    """The gateway app on a real port; `api` calls it as a client would, with `token`."""
+    """The gateway app on a real port; `api` calls it as a client would: reads as a clinician,
+    changes as an administrator of `tenant` (tokens of the gateway's own issuer)."""
 
     url: str
     server: uvicorn.Server
     app: FastAPI
     loop: asyncio.AbstractEventLoop
-    token: str | None = None
+    tenant: str | None = None
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the server's event loop (where the gateway lives)."""
@@ -66,14 +67,19 @@ class LiveGateway:
         account = Account(name, AccountKind.USER, role, tenant, name, hash_secret(password))
         assert self.run(AccountStore(gw.db).add(account, utcnow()))
 
-    def act_as(self, role: Role, tenant: str, user: str) -> None:
-        """Call the API from now on with a token of the gateway's own issuer."""
-        self.token = token_for(self.app, role, tenant, user)
+    def act_for(self, tenant: str) -> None:
+        """Call the API from now on for `tenant`."""
+        self.tenant = tenant
+
+    def token(self, role: Role) -> str:
+        assert self.tenant, "call act_for(tenant) first"
+        return token_for(self.app, role, self.tenant, f"{role.value}.{self.tenant}")
 
     def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
         headers = dict(kw.pop("headers", {}))
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        if self.tenant:
+            role = Role.CLINICIAN if method == "GET" else Role.ADMIN
+            headers.setdefault("Authorization", f"Bearer {self.token(role)}")
         return httpx.request(method, self.url + path, headers=headers, timeout=10, **kw)
 
     def ok(self, method: str, path: str, **kw: Any) -> Any:

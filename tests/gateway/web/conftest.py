@@ -38,7 +38,7 @@ def gateway(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[LiveGateway]:
     )
     with live_gateway(settings) as gw:
         gw.add_user(CLINICIAN, Role.CLINICIAN, TENANT, PASSWORD)
-        gw.act_as(Role.ADMIN, TENANT, "admin.east")
+        gw.act_for(TENANT)
         yield gw
 
 
