@@ -13,7 +13,7 @@ from playwright.sync_api import Browser
 
 from gateway.actor import Role
 from gateway.settings import Settings
-from tests.support.browser import LiveGateway, chromium, live_gateway
+from tests.support.browser import REPO, LiveGateway, chromium, live_gateway
 from tests.support.servers import Mosquitto
 
 TENANT = "t-east"
@@ -29,8 +29,13 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def gateway(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[LiveGateway]:
+    # The demo's escalation policy, for this tenant: queue rows count down to the next tier.
+    policy = tmp_path / "policy.toml"
+    demo = (REPO / "deploy" / "policies" / "demo.toml").read_text()
+    policy.write_text(demo.replace('tenant = "demo"', f'tenant = "{TENANT}"'))
     settings = Settings(
         mode="test",
+        policies=policy,
         data_dir=tmp_path / "gw",
         mqtt_port=mosquitto.port,
         mqtt_client_id="gw-dashboard",

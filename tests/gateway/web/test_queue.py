@@ -3,6 +3,7 @@ acknowledgement from the page reaches the API and the audit trail, and a second 
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 
@@ -53,6 +54,12 @@ def test_alert_appears_live_and_ack_reaches_api_and_other_page(
     expect(row).to_contain_text("204/126 mmHg")
     expect(row).to_contain_text("Wang Xiuying")
     expect(row).to_contain_text("Lives alone")
+    # The escalation countdown: the family doctor's tier has 10 minutes for a high alert.
+    due = row.locator(".due time[data-due]")
+    expect(due).to_have_text(re.compile(r"^(9:[0-5]\d|10:00)$"), timeout=2000)
+    before = due.inner_text()
+    first.wait_for_timeout(2100)
+    assert due.inner_text() != before
     expect(second.locator("article.qrow[data-patient='p-001']")).to_be_visible(timeout=2000)
     screenshot(first, "queue-live-alert")
 
