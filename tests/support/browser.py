@@ -80,7 +80,7 @@ class LiveGateway:
         if self.tenant:
             role = Role.CLINICIAN if method == "GET" else Role.ADMIN
             headers.setdefault("Authorization", f"Bearer {self.token(role)}")
-        return httpx.request(method, self.url + path, headers=headers, timeout=10, **kw)
+        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kw)
 
     def ok(self, method: str, path: str, **kw: Any) -> Any:
         r = self.api(method, path, **kw)

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
@@ -71,16 +72,22 @@ def publish_all(mosquitto: Mosquitto, messages: list[tuple[str, bytes]]) -> None
 
 
 def wait_stored(gw: LiveGateway, patient_id: str, kind: str, start: str, count: int) -> None:
-    """Wait until the gateway has stored `count` readings of `kind` since `start`."""
-    deadline = time.monotonic() + 60
-    while True:
-        got = gw.ok(
-            "GET",
-            f"/history/{patient_id}/readings",
-            params={"kind": kind, "start": start, "limit": 100000},
-        )["readings"]
-        if len(got) >= count:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{len(got)} of {count} {kind} readings stored")
-        time.sleep(0.2)
+    """Wait until the gateway has stored `count` readings of `kind` since `start` (a busy
+    machine may keep a query waiting behind the ingest's writes: it is asked again)."""
+    deadline = time.monotonic() + 180
+    got: list[object] = []
+    while time.monotonic() < deadline:
+        try:
+            r = gw.api(
+                "GET",
+                f"/history/{patient_id}/readings",
+                params={"kind": kind, "start": start, "limit": 100000},
+            )
+        except httpx.TimeoutException:
+            continue
+        if r.status_code == 200:
+            got = r.json()["readings"]
+            if len(got) >= count:
+                return
+        time.sleep(0.3)
+    raise AssertionError(f"{len(got)} of {count} {kind} readings stored")

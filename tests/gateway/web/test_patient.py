@@ -104,7 +104,7 @@ def seed(gw: LiveGateway, mosquitto: Mosquitto, now: datetime) -> tuple[np.ndarr
 def open_patient(page: Page, url: str) -> None:
     page.goto(f"{url}/#/patients/{PID}")
     try:
-        page.wait_for_selector("#view[data-loaded='true']", timeout=20000)
+        page.wait_for_selector("#view[data-loaded='true']", timeout=60000)
     except PlaywrightTimeout:
         text = page.inner_text("#ecg-panel")[-700:]
         raise AssertionError(f"patient page did not load: {text!r} {PAGE_ERRORS[-3:]}") from None
