@@ -16,16 +16,41 @@ from alerts.model import Priority
 
 @dataclass(frozen=True, slots=True)
 class CodeSpec:
+    """`emergency` codes (a call for help, a fall, a silent home) sort above every priority."""
+
     code: str
     priority: Priority
     en: str
     zh: str
     technical: bool = False
+    emergency: bool = False
 
 
 _H, _M, _L = Priority.HIGH, Priority.MEDIUM, Priority.LOW
 
 _CODE_LIST: Final = (
+    CodeSpec(
+        "emergency.sos",
+        _H,
+        "SOS: emergency button pressed on {device_id}{where}",
+        "紧急呼叫：{device_id} 的紧急按钮被按下{where_zh}",
+        emergency=True,
+    ),
+    CodeSpec(
+        "emergency.fall",
+        _H,
+        "Fall detected by {device_id}{where}",
+        "{device_id} 检测到跌倒{where_zh}",
+        emergency=True,
+    ),
+    CodeSpec(
+        "emergency.inactivity",
+        _H,
+        "Wellness check: no activity from any device for {hours:.1f} h (usually at most "
+        "{usual_hours:.1f} h); the elder lives alone",
+        "安康探访：独居老人所有设备已 {hours:.1f} 小时无活动（平时最长 {usual_hours:.1f} 小时）",
+        emergency=True,
+    ),
     CodeSpec(
         "bp.hypertensive_crisis",
         _H,
@@ -159,6 +184,17 @@ def spec(code: str) -> CodeSpec:
         return CODES[code]
     except KeyError:
         raise KeyError(f"unknown alert code {code!r}") from None
+
+
+def urgency(code: str, priority: Priority) -> int:
+    """Sort key, higher first: emergencies above every priority, then the priority's rank."""
+    spec_ = CODES.get(code)
+    return (10 if spec_ is not None and spec_.emergency else 0) + priority.rank
+
+
+def is_emergency(code: str) -> bool:
+    spec_ = CODES.get(code)
+    return spec_ is not None and spec_.emergency
 
 
 def render(code: str, params: Mapping[str, Any]) -> dict[str, str]:

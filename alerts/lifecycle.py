@@ -103,9 +103,16 @@ def reopen_alert(alert: Alert, c: AlertCandidate, now: datetime) -> AlertEvent:
     return AlertEvent(EventType.UPDATED, now, new, detail=detail, worse=True)
 
 
-def resolve_alert(alert: Alert, now: datetime, actor: str | None = None) -> AlertEvent:
-    new = replace(alert, state=State.RESOLVED, updated_at=now, resolved_at=now)
-    return AlertEvent(EventType.RESOLVED, now, new, actor=actor)
+def resolve_alert(
+    alert: Alert, now: datetime, actor: str | None = None, c: AlertCandidate | None = None
+) -> AlertEvent:
+    """Resolve; a detector's CLEAR may name an `outcome` (e.g. a fall the wearer ``cancelled``)
+    and add evidence, both kept with the alert."""
+    outcome = c.params.get("outcome") if c is not None else None
+    evidence = {**alert.evidence, **c.evidence} if c is not None and c.evidence else alert.evidence
+    new = replace(alert, state=State.RESOLVED, updated_at=now, resolved_at=now, evidence=evidence)
+    detail = {"outcome": outcome} if outcome else {}
+    return AlertEvent(EventType.RESOLVED, now, new, actor=actor, detail=detail)
 
 
 def acknowledge_alert(alert: Alert, by: str, now: datetime) -> AlertEvent:
@@ -171,7 +178,7 @@ class AlertBook:
         if c.action is Action.CLEAR:
             if current is None:
                 return None
-            event = resolve_alert(current, now)
+            event = resolve_alert(current, now, c=c)
             self._forget_cleared(now)
             self._cleared[key] = event.alert
         elif current is not None:

@@ -2,15 +2,15 @@
 
 from devices.codecs import CODECS, Codec, decode_payload, to_wire
 from devices.errors import DecodeError, RejectReason
-from devices.kinds import METRICS, PANEL_LOINC, Kind, MetricSpec
+from devices.kinds import KINDS, METRICS, Kind, KindSpec, MetricSpec
 from devices.model import EcgChunk, Reading, Topic, deadletter_topic, utcnow
 from devices.registry import Binding, Device, DeviceRegistry
 from devices.timeparse import format_ts, parse_ts
 
 __all__ = [
     "CODECS",
+    "KINDS",
     "METRICS",
-    "PANEL_LOINC",
     "Binding",
     "Codec",
     "DecodeError",
@@ -18,6 +18,7 @@ __all__ = [
     "DeviceRegistry",
     "EcgChunk",
     "Kind",
+    "KindSpec",
     "MetricSpec",
     "Reading",
     "RejectReason",

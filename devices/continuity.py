@@ -1,22 +1,57 @@
-"""ECG chunk continuity per device: consecutive chunks must continue each other.
+"""ECG chunk continuity per device: the one rule that says whether a chunk continues its stream.
 
 A chunk's `ts` is the time of its first sample; the previous chunk of the same device ends at
-`prev.ts + samples / fs`. A later start is a *gap* (lost or never sent samples), an earlier one an
-*overlap* (re-sent or clock-adjusted samples). Both are flagged on the reading (`ecg_gap`,
-`ecg_overlap`, with the size in `attrs`) so the analyser can restart its state instead of
-stitching a discontinuous signal; neither is rejected, the samples are real. A chunk whose `seq`
-does not advance (a redelivery) is not judged and does not move the tracker.
+`prev.ts + samples / fs`. The gateway judges each chunk once, at decode (`ContinuityTracker`), and
+writes the verdict on the reading as flags; every consumer of ECG streams (the rhythm detector,
+the derived beat series) reads the verdict with `verdict(reading)` instead of judging again:
+
+- ``ecg_gap``: starts later than `TOLERANCE` after the previous chunk's end (lost samples);
+- ``ecg_overlap``: starts earlier than `TOLERANCE` before it (re-sent or clock-adjusted samples);
+- ``ecg_rate``: another sampling rate than the previous chunk;
+- ``ecg_reordered``: its `seq` does not advance past the last judged chunk (a late or redelivered
+  chunk, analysed already or out of order).
+
+A gap, overlap or rate change *breaks* the stream: consumers restart their analysis rather than
+stitch a discontinuous signal. A reordered chunk is stored (the samples are real) but not fed to a
+stream. `TOLERANCE` is 0.25 s: stitching across it moves one beat interval by at most a quarter of
+a typical RR, which the rhythm rules (rates over several beats, a 3 s pause, 30 s of AF) absorb,
+while device clocks that stamp chunks by the wall clock jitter by tens of milliseconds; a longer
+discontinuity could hide or fake a pause and must restart the analysis.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from devices.model import Reading
 
-GAP = "ecg_gap"
-OVERLAP = "ecg_overlap"
+GAP: Final = "ecg_gap"
+OVERLAP: Final = "ecg_overlap"
+RATE: Final = "ecg_rate"
+REORDERED: Final = "ecg_reordered"
+BREAKS: Final = frozenset({GAP, OVERLAP, RATE})
+TOLERANCE: Final = timedelta(milliseconds=250)
+
+
+class Verdict(enum.StrEnum):
+    """What a stream consumer does with a chunk."""
+
+    CONTINUES = "continues"  # feed it to the current stream (or start one if there is none)
+    BREAKS = "breaks"  # finish the current stream and start a new one with this chunk
+    SKIP = "skip"  # do not feed it
+
+
+def verdict(reading: Reading) -> Verdict:
+    """The tracker's judgement of a chunk, read from its flags."""
+    flags = reading.flags
+    if not flags:
+        return Verdict.CONTINUES
+    if REORDERED in flags:
+        return Verdict.SKIP
+    return Verdict.BREAKS if flags & BREAKS else Verdict.CONTINUES
 
 
 @dataclass(slots=True)
@@ -27,14 +62,10 @@ class _Tail:
 
 
 class ContinuityTracker:
-    """Remembers where each device's last ECG chunk ended; `check` flags discontinuities.
+    """Remembers where each device's last ECG chunk ended; `check` flags discontinuities."""
 
-    `tolerance_samples` absorbs timestamp rounding (wire timestamps have millisecond precision).
-    """
-
-    def __init__(self, tolerance_samples: float = 1.5, min_tolerance_ms: float = 2.0) -> None:
-        self.tolerance_samples = tolerance_samples
-        self.min_tolerance = timedelta(milliseconds=min_tolerance_ms)
+    def __init__(self, tolerance: timedelta = TOLERANCE) -> None:
+        self.tolerance = tolerance
         self._tails: dict[str, _Tail] = {}
         self.gaps = 0
         self.overlaps = 0
@@ -46,22 +77,26 @@ class ContinuityTracker:
             return reading
         tail = self._tails.get(reading.device_id)
         if tail is not None and reading.seq <= tail.seq:
-            return reading  # redelivery or reordering: the store de-duplicates
+            return reading.evolve(reading.patient_id, reading.flags | {REORDERED})
         self._tails[reading.device_id] = _Tail(reading.seq, reading.end_ts, ecg.fs)
         if tail is None:
             return reading
-        tol = max(self.min_tolerance, timedelta(seconds=self.tolerance_samples / ecg.fs))
         delta = reading.ts - tail.end
-        if delta > tol:
+        attrs = dict(reading.attrs)
+        flags = set()
+        if ecg.fs != tail.fs:
+            flags.add(RATE)
+        if delta > self.tolerance:
             self.gaps += 1
-            flag, size = GAP, delta
-        elif -delta > tol:
+            flags.add(GAP)
+            attrs[f"{GAP}_ms"] = round(delta.total_seconds() * 1000.0, 3)
+        elif -delta > self.tolerance:
             self.overlaps += 1
-            flag, size = OVERLAP, -delta
-        else:
+            flags.add(OVERLAP)
+            attrs[f"{OVERLAP}_ms"] = round(-delta.total_seconds() * 1000.0, 3)
+        if not flags:
             return reading
-        attrs = {**reading.attrs, f"{flag}_ms": round(size.total_seconds() * 1000.0, 3)}
-        return reading.evolve(reading.patient_id, reading.flags | {flag}, attrs)
+        return reading.evolve(reading.patient_id, reading.flags | flags, attrs)
 
     def forget(self, device_id: str) -> None:
         self._tails.pop(device_id, None)

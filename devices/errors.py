@@ -20,6 +20,7 @@ class RejectReason(enum.StrEnum):
     IMPLAUSIBLE = "implausible"
     TIMESTAMP = "timestamp"  # unparseable or too far in the future
     ECG_FORMAT = "ecg_format"
+    UNKNOWN_REF = "unknown_ref"  # an event (e.g. a cancel) that refers to no known event
 
 
 class DecodeError(ValueError):

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from devices.errors import DecodeError, RejectReason
-from devices.kinds import Kind
+from devices.kinds import ECG_SAMPLING, Kind
 
 TOPIC_PREFIX = "hm/v1/"
 DEADLETTER = "deadletter"
@@ -52,8 +52,12 @@ class EcgChunk:
     samples: npt.NDArray[np.int32]
 
     def __post_init__(self) -> None:
-        if not 50.0 <= self.fs <= 2000.0:
-            raise DecodeError(RejectReason.ECG_FORMAT, f"sampling rate {self.fs} Hz out of range")
+        lim = ECG_SAMPLING
+        if not lim.accepts(self.fs):
+            raise DecodeError(
+                RejectReason.ECG_FORMAT,
+                f"ecg: fs {self.fs:g} Hz outside {lim.fs_min:g}..{lim.fs_max:g}",
+            )
         if not self.gain > 0:
             raise DecodeError(RejectReason.ECG_FORMAT, "gain must be positive")
         if self.samples.ndim != 1 or self.samples.size == 0:

@@ -7,13 +7,16 @@ and turns whatever fails into a `Rejected` with its reason (dead letters). Synch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from alerts.detectors.emergency import RAISING, event_group
+from alerts.model import Alert
 from devices.codecs import decode_payload
 from devices.continuity import ContinuityTracker
 from devices.errors import DecodeError, RejectReason
+from devices.events import EventLedger, EventRef, Lookup
 from devices.model import Reading, Topic
 from devices.registry import Device, DeviceRegistry
 
@@ -83,13 +86,30 @@ class ReplayClock:
 REPLAY_START = datetime(2000, 1, 1, tzinfo=UTC)
 
 
+def open_emergencies(active: Callable[[], Iterable[Alert]]) -> Lookup:
+    """The sos/fall a cancel names, from the open emergency alerts (`active`, e.g. the desk's):
+    after a restart the event ledger is empty, the open alerts are restored."""
+
+    def lookup(cancel: Reading, ref_seq: int) -> EventRef | None:
+        groups = {
+            event_group(code, cancel.device_id, ref_seq): etype for etype, code in RAISING.items()
+        }
+        for alert in active():
+            if alert.patient_id == cancel.patient_id and alert.group in groups:
+                return EventRef(groups[alert.group], alert.source_ts)
+        return None
+
+    return lookup
+
+
 class Intake:
     """Decoding and resolution, stateful (registry, ECG continuity) but I/O-free.
 
     `future_policy` says what happens to a reading stamped further in the future than
     `future_skew`: ``reject`` (dead-letter with reason ``timestamp``) or ``flag`` (store it with the
     ``clock_skew`` flag). With a `replay_clock`, readings set that clock and lateness is judged
-    against it instead of against their receive time.
+    against it instead of against their receive time. `event_lookup` answers which sos/fall a
+    cancel names when the event ledger does not know it (see `open_emergencies`).
     """
 
     def __init__(
@@ -101,6 +121,7 @@ class Intake:
         max_payload: int = 512 * 1024,
         future_policy: str = "reject",
         replay_clock: ReplayClock | None = None,
+        event_lookup: Lookup | None = None,
     ) -> None:
         if future_policy not in ("reject", "flag"):
             raise ValueError(f"future_policy must be 'reject' or 'flag', not {future_policy!r}")
@@ -111,6 +132,7 @@ class Intake:
         self.future_policy = future_policy
         self.replay_clock = replay_clock
         self.continuity = ContinuityTracker()
+        self.events = EventLedger(lookup=event_lookup)
 
     @property
     def replaying(self) -> bool:
@@ -126,6 +148,8 @@ class Intake:
                     self._require_kiosk(topic, out)
                 readings = decode_payload(topic, msg.payload, msg.received_at, self.max_payload)
                 resolved = [self._resolve(r, out) for r in readings]
+                if topic.kind == "event":
+                    resolved = [self.events.check(r) for r in resolved]
             except DecodeError as exc:
                 out.rejected.append(
                     Rejected(

@@ -21,10 +21,12 @@ from alerts.detectors.bp_trend import BloodPressureTrendDetector
 from alerts.detectors.cv import CardiovascularDetector
 from alerts.detectors.device import DeviceStatusDetector
 from alerts.detectors.ecg import EcgDetector
+from alerts.detectors.emergency import EmergencyDetector
 from alerts.detectors.glucose import GlucoseDetector
 from alerts.detectors.glucose_forecast import GlucoseForecastDetector
 
 _FACTORIES: tuple[DetectorFactory, ...] = (
+    EmergencyDetector,  # first: a call for help is handled before any measurement
     BloodPressureDetector,
     BloodPressureTrendDetector,
     GlucoseDetector,
@@ -49,6 +51,7 @@ __all__ = [
     "DetectorSettings",
     "DeviceStatusDetector",
     "EcgDetector",
+    "EmergencyDetector",
     "GlucoseDetector",
     "GlucoseForecastDetector",
     "Observer",

@@ -36,6 +36,10 @@ class DetectorSettings:
     - `cv_window`: how close in time two conditions must be to count as simultaneous.
     - `cv_priorities`: priority per `cv.*` code (both default to high: immediate referral).
     - `forecast_max_gap`: a CGM gap longer than this restarts the trend buffer (warm-up again).
+    - `fall_cancel_window`: a wearer's "I'm fine" this soon after a fall alarm (device time)
+      resolves it as cancelled. Watches already count down about a minute before they send a
+      fall; two more minutes cover a wearer who needed time to get up, while an operator who
+      acknowledged within seconds is already calling.
     """
 
     bp_repeat_window: timedelta = timedelta(minutes=15)
@@ -47,9 +51,10 @@ class DetectorSettings:
         }
     )
     forecast_max_gap: timedelta = timedelta(minutes=16)
+    fall_cancel_window: timedelta = timedelta(minutes=2)
 
     def __post_init__(self) -> None:
-        for name in ("bp_repeat_window", "cv_window", "forecast_max_gap"):
+        for name in ("bp_repeat_window", "cv_window", "forecast_max_gap", "fall_cancel_window"):
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"{name} must be positive")
 
@@ -59,11 +64,13 @@ DEFAULT_SETTINGS = DetectorSettings()
 
 @dataclass(frozen=True, slots=True)
 class PatientContext:
-    """What a detector knows about its patient."""
+    """What a detector knows about its patient; `flags` are care context such as
+    ``lives_alone`` (from the patient record)."""
 
     patient_id: str
     targets: Targets = DEFAULT_TARGETS
     settings: DetectorSettings = DEFAULT_SETTINGS
+    flags: frozenset[str] = frozenset()
 
 
 class Detector(Protocol):

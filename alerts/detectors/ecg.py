@@ -25,9 +25,10 @@ updated with the event's exact length and end, stays open for acknowledgement an
 takes in further events on the same device, and resolves by itself only after `LATCH` without
 another one.
 
-A chunk that does not continue the previous one of the same device (time gap or new sampling
-rate) starts a new analyser. Warm-up: about 4 s of ECG (one processing block, `block_s`) before
-the first beat decision; later decisions can also lag by up to one block.
+A chunk that does not continue the previous one of the same device (the gateway's one continuity
+rule, `devices.continuity`: a time gap or overlap, or a new sampling rate) starts a new analyser;
+an out-of-order chunk is not analysed. Warm-up: about 4 s of ECG (one processing block, `block_s`)
+before the first beat decision; later decisions can also lag by up to one block.
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ from alerts.detectors.base import PatientContext
 from alerts.ecg import EcgAnalyzer, EcgConfig, EcgUpdate, Episode, Label
 from alerts.ecg.burden import PvcBurden
 from alerts.model import Action, AlertCandidate
+from devices.continuity import Verdict, verdict
 from devices.kinds import Kind
 from devices.model import Reading
 from devices.timeparse import format_ts
 
 STRIP_MARGIN = timedelta(seconds=10)
-MAX_JOIN_GAP = timedelta(seconds=2)  # a later chunk still continues the stream
 
 LATCHED = frozenset({Label.PAUSE, Label.ASYSTOLE, Label.VT})
 LATCH = timedelta(hours=1)
@@ -69,7 +70,6 @@ class _Stream:
     analyzer: EcgAnalyzer
     t0: datetime
     fs: float
-    next_ts: datetime
     raised: set[tuple[Label, int]] = field(default_factory=set)
     muted: set[tuple[Label, int]] = field(default_factory=set)  # rate episodes inside VT
     classified: int = -1  # the last beat whose class is known
@@ -100,20 +100,16 @@ class EcgDetector:
         if chunk is None:
             return []
         out: list[AlertCandidate] = []
+        how = verdict(reading)
+        if how is Verdict.SKIP:
+            return []  # out of order or redelivered: not part of the stream
         st = self._streams.get(reading.device_id)
-        if st is not None and (
-            chunk.fs != st.fs
-            or reading.ts < st.next_ts - MAX_JOIN_GAP
-            or reading.ts > st.next_ts + MAX_JOIN_GAP
-        ):
-            if reading.ts < st.next_ts - MAX_JOIN_GAP and chunk.fs == st.fs:
-                return []  # overlapping or out-of-order chunk: already analysed
+        if st is not None and (how is Verdict.BREAKS or chunk.fs != st.fs):
             out += self._handle(reading.device_id, st, st.analyzer.finish(), reading.ts)
             st = None
         if st is None:
-            st = _Stream(EcgAnalyzer(chunk.fs, self.config), reading.ts, chunk.fs, reading.ts)
+            st = _Stream(EcgAnalyzer(chunk.fs, self.config), reading.ts, chunk.fs)
             self._streams[reading.device_id] = st
-        st.next_ts = reading.end_ts
         upd = st.analyzer.feed(chunk.millivolts())
         return out + self._handle(reading.device_id, st, upd, reading.ts)
 

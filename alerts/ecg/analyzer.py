@@ -29,6 +29,7 @@ from alerts.ecg.qrs import QrsDetector
 from alerts.ecg.quality import Defect, QualityMonitor
 from alerts.ecg.rhythm import RhythmAnalyzer
 from alerts.ecg.ventricular import BeatClassifier, VtRuns
+from devices.kinds import ECG_SAMPLING
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ class EcgAnalyzer:
     """Streaming ECG analysis of one stream sampled at `fs` (125-1000 Hz), fed in millivolts."""
 
     def __init__(self, fs: float, config: EcgConfig | None = None) -> None:
-        if not 50.0 <= fs <= 2000.0:
+        if not ECG_SAMPLING.accepts(fs):
             raise ValueError(f"sampling rate {fs} Hz out of range")
         self.fs = float(fs)
         self.config = cfg = config or EcgConfig()

@@ -28,15 +28,13 @@ import numpy as np
 from devices.codecs.base import number
 from devices.codecs.v1 import MAX_BATCH, MAX_ECG_SAMPLES
 from devices.errors import DecodeError, RejectReason
-from devices.kinds import METRICS, Kind
+from devices.kinds import CODE_INDEX, KINDS, MDC, METRICS, Code, Kind
 from devices.model import AttrValue, EcgChunk, Reading, Topic
 from devices.timeparse import format_ts, parse_ts
-from devices.units import GLUCOSE, MASS, PRESSURE, Converter, converter
+from devices.units import converter
 from devices.validate import check_plausible
 
-LOINC: Final = "http://loinc.org"
 UCUM: Final = "http://unitsofmeasure.org"
-MDC: Final = "urn:oid:2.16.840.1.113883.6.24"
 SEQ_SYSTEM: Final = "urn:hmg:seq"
 CATEGORY: Final = {
     "coding": [
@@ -50,42 +48,19 @@ CATEGORY: Final = {
 ACCEPTED_STATUS: Final = frozenset({"final", "amended", "corrected", "preliminary"})
 
 
-def _same(*units: str) -> MappingProxyType[str, Converter]:
-    return MappingProxyType({u: (lambda x: x) for u in units})
+def _panel(kind: Kind) -> Code:
+    panel = KINDS[kind].panel
+    assert panel is not None
+    return panel
 
 
-HEART_RATE_UNITS: Final = _same("/min", "{beats}/min", "{Beats}/min", "beats/minute")
-PERCENT: Final = _same("%")
-
-
-# LOINC code -> (kind, metric, accepted UCUM units with converters, attrs). One table.
-SIMPLE: Final = MappingProxyType(
-    {
-        "8867-4": (Kind.HR, "hr", HEART_RATE_UNITS, {}),
-        "59408-5": (Kind.SPO2, "spo2", PERCENT, {}),
-        "2708-6": (Kind.SPO2, "spo2", PERCENT, {}),
-        "15074-8": (Kind.GLUCOSE, "glucose", GLUCOSE, {"source": "fingerstick"}),
-        "2339-0": (Kind.GLUCOSE, "glucose", GLUCOSE, {"source": "fingerstick"}),
-        "105272-9": (Kind.GLUCOSE, "glucose", GLUCOSE, {"source": "cgm"}),
-        "99504-3": (Kind.GLUCOSE, "glucose", GLUCOSE, {"source": "cgm"}),
-        "29463-7": (Kind.WEIGHT, "weight", MASS, {}),
-    }
-)
-# Export code per metric (mmol/L codes for glucose: canonical unit).
-EXPORT_CODE: Final = MappingProxyType(
-    {
-        ("hr", ""): "8867-4",
-        ("spo2", ""): "59408-5",
-        ("weight", ""): "29463-7",
-        ("glucose", "fingerstick"): "15074-8",
-        ("glucose", "cgm"): "105272-9",
-    }
-)
-BP_PANEL: Final = "85354-9"
+BP_PANEL: Final = _panel(Kind.BP)
+ECG_PANEL: Final = _panel(Kind.ECG)
+# Component code -> metric name of a BP panel (from the metric specs).
 BP_COMPONENTS: Final = MappingProxyType(
-    {"8480-6": "systolic", "8462-4": "diastolic", "8867-4": "pulse"}
+    {c.code: name for name in KINDS[Kind.BP].metrics for c in METRICS[name].codes}
 )
-ECG_CODE: Final = "131328"  # MDC_ECG_ELEC_POTL
+# MDC lead codes (ISO/IEEE 11073-10101) for ECG Observation.code / component.code.
 LEADS: Final = MappingProxyType(
     {
         "131329": "I",
@@ -103,7 +78,6 @@ LEADS: Final = MappingProxyType(
     }
 )
 LEAD_CODES: Final = MappingProxyType({v: k for k, v in LEADS.items()})
-DISPLAY: Final = MappingProxyType({m.loinc: m.display for m in METRICS.values() if m.loinc})
 
 
 def _obj(value: Any, where: str) -> dict[str, Any]:
@@ -124,10 +98,11 @@ def _codes(concept: Any, where: str) -> set[str]:
     return out
 
 
-def _quantity(q: Any, table: MappingProxyType[str, Converter], where: str) -> float:
-    q = _obj(q, where)
+def _quantity(q: Any, metric: str) -> float:
+    q = _obj(q, metric)
+    where = metric
     unit = q.get("code", q.get("unit"))
-    conv = converter(table, unit, where)
+    conv = converter(METRICS[metric].units, unit, where)
     value = conv(number(q, "value", where))
     if not math.isfinite(value):
         raise DecodeError(RejectReason.SCHEMA, f"{where}: value out of range")
@@ -189,8 +164,6 @@ def _sampled(sd: Any) -> tuple[float, float, int, np.ndarray[Any, np.dtype[np.in
     if not period > 0:
         raise DecodeError(RejectReason.ECG_FORMAT, "valueSampledData.period must be positive")
     fs = 1000.0 / period
-    if not 125.0 <= fs <= 1000.0:
-        raise DecodeError(RejectReason.ECG_FORMAT, f"ecg: fs {fs:g} Hz outside 125..1000")
     tokens = data.split()
     if len(tokens) > MAX_ECG_SAMPLES:
         raise DecodeError(RejectReason.TOO_LARGE, f"ecg: {len(tokens)} samples in one chunk")
@@ -250,7 +223,7 @@ class FhirCodec:
         values: dict[str, float] = {}
         attrs: dict[str, AttrValue] = {}
         ecg = None
-        if BP_PANEL in codes:
+        if BP_PANEL.code in codes:
             kind = Kind.BP
             comps = obs.get("component")
             if not isinstance(comps, list):
@@ -259,11 +232,10 @@ class FhirCodec:
                 comp = _obj(item, "Observation.component")
                 for code in _codes(comp.get("code"), "component.code") & BP_COMPONENTS.keys():
                     name = BP_COMPONENTS[code]
-                    table = HEART_RATE_UNITS if name == "pulse" else PRESSURE
-                    values[name] = _quantity(comp.get("valueQuantity"), table, name)
+                    values[name] = _quantity(comp.get("valueQuantity"), name)
             if "systolic" not in values or "diastolic" not in values:
                 raise DecodeError(RejectReason.SCHEMA, "BP panel needs 8480-6 and 8462-4")
-        elif ECG_CODE in codes:
+        elif ECG_PANEL.code in codes:
             kind = Kind.ECG
             sd, lead = obs.get("valueSampledData"), "II"
             if sd is None and isinstance(obs.get("component"), list):
@@ -279,14 +251,15 @@ class FhirCodec:
             fs, gain, baseline, samples = _sampled(sd)
             ecg = EcgChunk(fs=fs, lead=lead, gain=gain, baseline=baseline, samples=samples)
         else:
-            known = codes & SIMPLE.keys()
+            known = {c for c in codes if c in CODE_INDEX and CODE_INDEX[c][1] is not None}
             if not known:
                 raise DecodeError(
                     RejectReason.SCHEMA, f"no supported LOINC code in {sorted(codes)}"
                 )
-            kind, metric, table, extra = SIMPLE[min(known)]
-            values[metric] = _quantity(obs.get("valueQuantity"), table, metric)
-            attrs.update(extra)
+            kind, metric, found = CODE_INDEX[min(known)]
+            assert metric is not None
+            values[metric] = _quantity(obs.get("valueQuantity"), metric)
+            attrs.update(found.attrs)
         if kind.value != topic.kind:
             raise DecodeError(
                 RejectReason.TOPIC_MISMATCH,
@@ -336,22 +309,23 @@ def to_fhir(r: Reading) -> dict[str, Any]:
     if r.patient_id:
         obs["subject"] = {"reference": f"Patient/{r.patient_id}"}
     if r.kind is Kind.BP:
-        obs["code"] = {"coding": [_coding(LOINC, BP_PANEL, "Blood pressure panel")]}
+        obs["code"] = {"coding": [_coding(BP_PANEL.system, BP_PANEL.code, BP_PANEL.display)]}
         comps = []
-        for code, name in BP_COMPONENTS.items():
-            if name in r.values:
-                unit = "/min" if name == "pulse" else "mm[Hg]"
+        for name in KINDS[Kind.BP].metrics:
+            spec = METRICS[name]
+            code = spec.export_code(r.attrs)
+            if name in r.values and code is not None:
                 comps.append(
                     {
-                        "code": {"coding": [_coding(LOINC, code, DISPLAY.get(code))]},
-                        "valueQuantity": _qty(r.values[name], unit),
+                        "code": {"coding": [_coding(code.system, code.code, code.display)]},
+                        "valueQuantity": _qty(r.values[name], spec.ucum),
                     }
                 )
         obs["component"] = comps
     elif r.kind is Kind.ECG:
         assert r.ecg is not None
         e = r.ecg
-        codings = [_coding(MDC, ECG_CODE, "MDC_ECG_ELEC_POTL")]
+        codings = [_coding(ECG_PANEL.system, ECG_PANEL.code, ECG_PANEL.display)]
         if e.lead in LEAD_CODES:
             codings.append(_coding(MDC, LEAD_CODES[e.lead], f"MDC_ECG_ELEC_POTL_{e.lead.upper()}"))
         obs["code"] = {"coding": codings, "text": f"ECG lead {e.lead}"}
@@ -363,18 +337,19 @@ def to_fhir(r: Reading) -> dict[str, Any]:
             "data": " ".join(map(str, e.samples.tolist())),
         }
     else:
-        metric = r.kind.value if r.kind is not Kind.GLUCOSE else "glucose"
-        source = str(r.attrs.get("source", "fingerstick")) if r.kind is Kind.GLUCOSE else ""
-        export = EXPORT_CODE.get((metric, source))
-        if export is None or metric not in r.values:
+        names = KINDS[r.kind].metrics
+        single = METRICS[names[0]] if len(names) == 1 else None
+        export = single.export_code(r.attrs) if single is not None else None
+        if single is None or export is None or single.name not in r.values:
             raise ValueError(f"no FHIR mapping for a {r.kind.value} reading")
-        obs["code"] = {"coding": [_coding(LOINC, export, DISPLAY.get(export))]}
-        obs["valueQuantity"] = _qty(r.values[metric], METRICS[metric].ucum)
+        obs["code"] = {"coding": [_coding(export.system, export.code, export.display)]}
+        obs["valueQuantity"] = _qty(r.values[single.name], single.ucum)
     return obs
 
 
 def exportable(r: Reading) -> bool:
-    return r.kind is not Kind.STATUS
+    """Vital signs only: device status and emergency events have no vital-signs Observation."""
+    return r.kind not in (Kind.STATUS, Kind.EVENT)
 
 
 def bundle(readings: Sequence[Reading], type_: str = "searchset") -> dict[str, Any]:

@@ -26,12 +26,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from devices.codecs import fields
 from devices.codecs.base import number, require
 from devices.errors import DecodeError, RejectReason
 from devices.kinds import Kind
 from devices.model import AttrValue, Reading, Topic
 from devices.timeparse import format_ts, parse_ts
-from devices.units import GLUCOSE, MASS, PRESSURE, converter
 from devices.validate import check_plausible
 
 SCHEMA: Final = "hm.kiosk/1"
@@ -44,25 +44,11 @@ Attrs = dict[str, AttrValue]
 
 
 def _bp(m: dict[str, Any]) -> tuple[Values, Attrs]:
-    conv = converter(PRESSURE, m.get("unit", "mmHg"), "pressure")
-    v = {
-        "systolic": conv(number(m, "systolic", "bp")),
-        "diastolic": conv(number(m, "diastolic", "bp")),
-    }
-    if m.get("pulse") is not None:
-        v["pulse"] = number(m, "pulse", "bp")
-    return v, {"source": "kiosk"}
+    return fields.bp(m), {"source": "kiosk"}
 
 
 def _glucose(m: dict[str, Any]) -> tuple[Values, Attrs]:
-    conv = converter(GLUCOSE, m.get("unit", "mmol/L"), "glucose")
-    attrs: Attrs = {"source": "fingerstick"}
-    context = m.get("context")
-    if context is not None:
-        if context not in ("fasting", "postprandial", "bedtime", "random"):
-            raise DecodeError(RejectReason.SCHEMA, f"glucose: unknown context {context!r}")
-        attrs["context"] = context
-    return {"glucose": conv(number(m, "value", "glucose"))}, attrs
+    return fields.glucose(m, "mmol/L", "fingerstick")
 
 
 def _pulse(m: dict[str, Any]) -> tuple[Values, Attrs]:
@@ -70,8 +56,9 @@ def _pulse(m: dict[str, Any]) -> tuple[Values, Attrs]:
 
 
 def _weight(m: dict[str, Any]) -> tuple[Values, Attrs]:
-    conv = converter(MASS, m.get("unit", "kg"), "weight")
-    return {"weight": conv(number(m, "value", "weight"))}, {"source": "kiosk"}
+    return {"weight": fields.quantity(m, "value", "weight", m.get("unit", "kg"), "weight")}, {
+        "source": "kiosk"
+    }
 
 
 # measurement key -> (reading kind, seq slot, decoder); one table, in slot order.

@@ -11,49 +11,28 @@ from typing import Any
 
 import numpy as np
 
+from devices.codecs import fields
 from devices.codecs.base import number, require
 from devices.errors import DecodeError, RejectReason
-from devices.kinds import Kind
+from devices.kinds import ECG_SAMPLING, Kind
 from devices.model import AttrValue, EcgChunk, Reading, Topic
 from devices.timeparse import format_ts, parse_ts
-from devices.units import GLUCOSE, PRESSURE, converter
 from devices.validate import check_plausible
 
 SCHEMA = "hm.reading/1"
 MAX_BATCH = 1000
-MAX_ECG_SAMPLES = 60 * 1000  # one minute at 1 kHz per chunk
-
-GLUCOSE_SOURCES = frozenset({"fingerstick", "cgm"})
-GLUCOSE_CONTEXTS = frozenset({"fasting", "postprandial", "bedtime", "random"})
+MAX_ECG_SAMPLES = ECG_SAMPLING.max_samples
 
 Values = dict[str, float]
 Attrs = dict[str, AttrValue]
 
 
 def _bp(data: dict[str, Any]) -> tuple[Values, Attrs]:
-    conv = converter(PRESSURE, data.get("unit", "mmHg"), "pressure")
-    values = {
-        "systolic": conv(number(data, "systolic", "bp")),
-        "diastolic": conv(number(data, "diastolic", "bp")),
-    }
-    if data.get("pulse") is not None:
-        values["pulse"] = number(data, "pulse", "bp")
-    return values, {}
+    return fields.bp(data), {}
 
 
 def _glucose(data: dict[str, Any]) -> tuple[Values, Attrs]:
-    conv = converter(GLUCOSE, data.get("unit"), "glucose")
-    attrs: Attrs = {}
-    source = data.get("source", "fingerstick")
-    if not isinstance(source, str) or source not in GLUCOSE_SOURCES:
-        raise DecodeError(RejectReason.SCHEMA, f"glucose: unknown source {source!r}")
-    attrs["source"] = source
-    context = data.get("context")
-    if context is not None:
-        if not isinstance(context, str) or context not in GLUCOSE_CONTEXTS:
-            raise DecodeError(RejectReason.SCHEMA, f"glucose: unknown context {context!r}")
-        attrs["context"] = context
-    return {"glucose": conv(number(data, "value", "glucose"))}, attrs
+    return fields.glucose(data, None)
 
 
 def _scalar(name: str) -> Callable[[dict[str, Any]], tuple[Values, Attrs]]:
@@ -110,8 +89,6 @@ def decode_ecg(data: dict[str, Any]) -> EcgChunk:
         samples = samples.astype(np.int32)
     if samples.size > MAX_ECG_SAMPLES:
         raise DecodeError(RejectReason.TOO_LARGE, f"ecg: {samples.size} samples in one chunk")
-    if not 125.0 <= fs <= 1000.0:
-        raise DecodeError(RejectReason.ECG_FORMAT, f"ecg: fs {fs:g} Hz outside 125..1000")
     return EcgChunk(fs=fs, lead=lead, gain=gain, baseline=baseline, samples=samples)
 
 
@@ -122,7 +99,7 @@ _DATA_DECODERS: dict[Kind, Callable[[dict[str, Any]], tuple[Values, Attrs]]] = {
     Kind.SPO2: _scalar("spo2"),
     Kind.STATUS: _status,
 }
-KINDS = frozenset(_DATA_DECODERS) | {Kind.ECG}
+KINDS = frozenset(_DATA_DECODERS) | {Kind.ECG, Kind.EVENT}
 _KIND_BY_NAME = {k.value: k for k in KINDS}
 MAX_SEQ = 2**63  # the store's BIGINT
 
@@ -185,6 +162,9 @@ class V1Codec:
             ecg = decode_ecg(data)
             values: Values = {}
             attrs: Attrs = {}
+        elif kind is Kind.EVENT:
+            values, attrs = fields.event(data, seq)
+            check_plausible(values)
         else:
             values, attrs = _DATA_DECODERS[kind](data)
             check_plausible(values)
@@ -230,6 +210,8 @@ def to_wire(r: Reading, *, ecg_b64: bool = True) -> dict[str, Any]:
             data["samples"] = e.samples.tolist()
     elif r.kind in (Kind.HR, Kind.SPO2):
         data = {"value": r.values[r.kind.value]}
+    elif r.kind is Kind.EVENT:
+        data = event_data(r)
     else:
         data = {**r.values, **r.attrs}
     return {
@@ -241,3 +223,21 @@ def to_wire(r: Reading, *, ecg_b64: bool = True) -> dict[str, Any]:
         "patient_id": r.patient_id,
         "data": data,
     }
+
+
+def event_data(r: Reading) -> dict[str, Any]:
+    """The `data` object of an event reading."""
+    data: dict[str, Any] = {"type": r.attrs["type"]}
+    if "confidence" in r.values:
+        data["confidence"] = r.values["confidence"]
+    location: dict[str, Any] = {
+        k: r.values[k] for k in ("lat", "lon", "accuracy_m") if k in r.values
+    }
+    if "room" in r.attrs:
+        location["room"] = r.attrs["room"]
+    if location:
+        data["location"] = location
+    for key in ("component", "ref_seq"):
+        if key in r.attrs:
+            data[key] = r.attrs[key]
+    return data

@@ -7,15 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from devices.codecs.fhir import BP_PANEL, ECG_CODE, SIMPLE, bundle
-from devices.kinds import Kind
+from devices.codecs.fhir import bundle
+from devices.kinds import kind_for_code
 from devices.timeparse import parse_ts
 from gateway.api.deps import GatewayDep
 from gateway.api.schemas import FhirBundleOut
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
-CODE_TO_KIND = {BP_PANEL: Kind.BP, ECG_CODE: Kind.ECG, **{c: k for c, (k, *_) in SIMPLE.items()}}
 FHIR_JSON = "application/fhir+json"
 
 
@@ -49,7 +48,7 @@ async def search_observations(
     """Readings of one patient as FHIR Observations (vital-signs profile, canonical UCUM)."""
     kind = None
     if code is not None:
-        kind = CODE_TO_KIND.get(code.split("|")[-1])
+        kind = kind_for_code(code.split("|")[-1])
         if kind is None:
             raise HTTPException(400, f"unsupported code {code!r}")
     start, end = _bounds(date or [])

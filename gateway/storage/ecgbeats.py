@@ -1,8 +1,9 @@
 """Derived ECG series for the time-series store: beat times with RR interval and heart rate.
 
 One streaming `EcgAnalyzer` per device stream, fed the chunks in seq order as they are stored; a
-gap in seq, a change of sampling rate or a jump in time starts the stream afresh. Redelivered
-chunks (seq already seen) are not fed again. Streams idle the longest are dropped first when more
+chunk that breaks the stream by the gateway's one continuity rule (`devices.continuity`: a gap,
+an overlap, a change of sampling rate) starts the stream afresh, and out-of-order or redelivered
+chunks are not fed. Streams idle the longest are dropped first when more
 than `max_streams` are open, so memory stays bounded.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from alerts.ecg.analyzer import EcgAnalyzer
+from devices.continuity import Verdict, verdict
 from devices.model import Reading
 
 
@@ -31,7 +33,6 @@ class _Stream:
     analyzer: EcgAnalyzer
     fs: float
     last_seq: int
-    next_ts: datetime
     anchors: list[tuple[int, datetime]] = field(default_factory=list)
     last_beat: int | None = None
 
@@ -45,23 +46,18 @@ class BeatDeriver:
         e = r.ecg
         if e is None:
             return []
+        how = verdict(r)
         st = self._streams.get(r.device_id)
-        if st is not None and r.seq <= st.last_seq:
+        if how is Verdict.SKIP or (st is not None and r.seq <= st.last_seq):
             return []  # redelivered or out of order: already analysed
-        if (
-            st is None
-            or r.seq != st.last_seq + 1
-            or e.fs != st.fs
-            or abs((r.ts - st.next_ts).total_seconds()) > 0.5
-        ):
-            st = _Stream(EcgAnalyzer(e.fs), e.fs, r.seq - 1, r.ts)
+        if st is None or how is Verdict.BREAKS or e.fs != st.fs:
+            st = _Stream(EcgAnalyzer(e.fs), e.fs, r.seq - 1)
         self._streams[r.device_id] = st
         self._streams.move_to_end(r.device_id)
         while len(self._streams) > self.max_streams:
             self._streams.popitem(last=False)
         st.anchors.append((st.analyzer.received, r.ts))
         st.last_seq = r.seq
-        st.next_ts = r.end_ts
         update = st.analyzer.feed(e.millivolts())
         out = []
         for idx in update.beats:

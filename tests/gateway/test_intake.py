@@ -15,7 +15,7 @@ from alerts.model import EventType
 from devices.kinds import Kind
 from devices.registry import Binding, Device, DeviceRegistry
 from devices.timeparse import format_ts
-from gateway.intake import Inbound, Intake
+from gateway.intake import Inbound, Intake, open_emergencies
 from gateway.pipeline import Pipeline
 from tests.support.clock import VirtualClock
 from tests.support.wire import v1
@@ -149,10 +149,18 @@ def test_ecg_continuity_gaps_and_overlaps_per_device() -> None:
         ecg(2, T0 + second),  # continues exactly
         ecg(3, T0 + 3 * second),  # 1 s gap
         ecg(4, T0 + 3.5 * second),  # 0.5 s overlap
-        ecg(4, T0 + 3.5 * second),  # redelivery: not judged
+        ecg(4, T0 + 3.5 * second),  # redelivery: not part of the stream
+        ecg(5, T0 + 4.6 * second),  # 0.1 s late: within tolerance, continues
     ]
     out = p.decode([msg("hm/v1/t1/patch-1/ecg", m, T0 + 5 * second) for m in msgs])
-    assert [sorted(r.flags) for r in out.readings] == [[], [], ["ecg_gap"], ["ecg_overlap"], []]
+    assert [sorted(r.flags) for r in out.readings] == [
+        [],
+        [],
+        ["ecg_gap"],
+        ["ecg_overlap"],
+        ["ecg_reordered"],
+        [],
+    ]
     assert out.readings[2].attrs["ecg_gap_ms"] == pytest.approx(1000.0)
     assert out.readings[3].attrs["ecg_overlap_ms"] == pytest.approx(500.0)
 
@@ -189,3 +197,63 @@ def test_stale_device_on_the_server_clock() -> None:
     assert [(e.event, e.alert.code) for e in detect(p, out.readings, rx)] == [
         (EventType.RESOLVED, "device.stale")
     ]
+
+
+def watch_registry() -> DeviceRegistry:
+    reg = registry()
+    reg.put(Device("watch-1", "t1", "event", bindings=(Binding("p-1", T0 - DAY),)))
+    reg.put(
+        Device(
+            "watch-old",
+            "t1",
+            "event",
+            retired_at=T0 - DAY / 2,
+            bindings=(Binding("p-1", T0 - DAY),),
+        )
+    )
+    return reg
+
+
+def event_msg(device: str, seq: int, data: dict[str, Any], after_s: float = 0) -> Inbound:
+    ts = T0 + timedelta(seconds=after_s)
+    return msg(f"hm/v1/t1/{device}/event", v1(device, "event", seq, data, ts), ts)
+
+
+def emergency_pipeline(desk: AlertDesk | None = None) -> Pipeline:
+    desk = desk or AlertDesk()
+    intake = Intake(watch_registry(), event_lookup=open_emergencies(desk.active))
+    return Pipeline(intake, DetectionEngine(), desk, clock=VirtualClock(T0))
+
+
+def test_sos_opens_an_emergency_alert_and_bad_events_are_dead_lettered() -> None:
+    p = emergency_pipeline()
+    out = p.decode(
+        [
+            event_msg("watch-1", 1, {"type": "sos", "location": {"room": "kitchen"}}),
+            event_msg("watch-1", 2, {"type": "earthquake"}),
+            event_msg("watch-1", 3, {"type": "cancel", "ref_seq": 2}),  # not an sos or fall
+            event_msg("watch-old", 4, {"type": "sos"}),
+        ]
+    )
+    assert [(r.kind, r.attrs["type"]) for r in out.readings] == [(Kind.EVENT, "sos")]
+    assert [d.reason.value for d in out.rejected] == ["schema", "unknown_ref", "retired_device"]
+    [opened] = detect(p, out.readings, T0)
+    assert opened.event is EventType.OPENED
+    assert opened.alert.code == "emergency.sos"
+    assert "kitchen" in opened.alert.message["en"]
+
+
+def test_cancelled_fall_is_resolved_even_after_a_restart() -> None:
+    p = emergency_pipeline()
+    fall = p.decode([event_msg("watch-1", 1, {"type": "fall", "confidence": 0.9})])
+    [opened] = detect(p, fall.readings, T0)
+    # A new intake (empty event ledger) with the open alerts restored into a new desk.
+    desk = AlertDesk()
+    desk.load(p.desk.active())
+    again = emergency_pipeline(desk)
+    cancel = again.decode([event_msg("watch-1", 2, {"type": "cancel", "ref_seq": 1}, 40)])
+    assert cancel.rejected == []
+    events = detect(again, cancel.readings, T0 + timedelta(seconds=40))
+    [resolved] = [e for e in events if e.event is EventType.RESOLVED]
+    assert resolved.alert.alert_id == opened.alert.alert_id
+    assert resolved.detail == {"outcome": "cancelled"}

@@ -65,6 +65,11 @@ def ecg_chunk(minutes: float, seconds: float = 10.0, fs: float = 250.0, bpm: flo
     return Reading("t", "patch-1", Kind.ECG, next(_seq), ts, ts, PID, ecg=chunk)
 
 
+def event(minutes: float, etype: str, *, device: str = "pendant-1", **attrs: str | int) -> Reading:
+    t = at(minutes)
+    return Reading("t", device, Kind.EVENT, next(_seq), t, t, PID, attrs={"type": etype, **attrs})
+
+
 def normal_stream(kinds: frozenset[Kind], hours: float = 24.0) -> Iterator[Reading]:
     """Normal data for the given kinds, in time order: what no detector may alert on."""
     rng = np.random.default_rng(3)
@@ -81,6 +86,8 @@ def normal_stream(kinds: frozenset[Kind], hours: float = 24.0) -> Iterator[Readi
             yield hr(m + 3, 70 + rng.normal(0, 4))
         if Kind.SPO2 in kinds and k % 72 == 0:
             yield scalar(Kind.SPO2, m + 3, "spo2", 97)
+        if Kind.EVENT in kinds and k % 144 == 0:
+            yield event(m + 4, "help_arrived", device="homeunit-1")
         if Kind.ECG in kinds and k % 24 == 0:
             for c in range(6):
                 yield ecg_chunk(m + c * 10 / 60.0)

@@ -21,6 +21,7 @@ from tests.alerts.detectors.readings import (
     at,
     bp,
     ecg_chunk,
+    event,
     glucose,
     hr,
     normal_stream,
@@ -40,6 +41,8 @@ def _abnormal(name: str, kinds: frozenset[Kind]) -> list[Reading]:
         out += [glucose(80, 2.2), glucose(90, 25.0)]
     if Kind.HR in kinds:
         out += [hr(1, 150), hr(2, 35)]
+    if Kind.EVENT in kinds:
+        out += [event(4, "sos", room="bathroom"), event(6, "fall")]
     return sorted(out, key=lambda r: r.ts)
 
 
@@ -58,6 +61,21 @@ class Abnormal:
     readings: Callable[[], list[Reading]]
     raises: frozenset[str]
     feeders: tuple[str, ...] = ()
+    flags: frozenset[str] = frozenset()  # the patient's care context (e.g. lives_alone)
+
+
+def _silent_home() -> list[Reading]:
+    """Nine days of a band worn 07:00-21:00 (UTC+8), then silence from 09:00 on day ten; a
+    status report (not activity) six hours later carries the clock past the elder's limit."""
+    day0 = T0.replace(hour=0, minute=0) - timedelta(hours=8)
+    out = [
+        hr((day0 + timedelta(days=d, hours=7, minutes=15 * k) - T0).total_seconds() / 60, 70)
+        for d in range(9)
+        for k in range(56)
+    ]
+    out += [hr((day0 + timedelta(days=9, hours=7, minutes=15 * k) - T0).total_seconds() / 60, 70)
+            for k in range(9)]  # fmt: skip
+    return [*out, _status((out[-1].ts - T0).total_seconds() / 60 + 360, 0.9, False)]
 
 
 # One entry per registered detector: a new detector without its abnormal fixture fails below.
@@ -90,13 +108,24 @@ ABNORMAL: dict[str, Abnormal] = {
         lambda: [_status(0, 0.08, True)],
         frozenset({"device.battery_low", "device.signal_quality"}),
     ),
+    "emergency": Abnormal(
+        lambda: [event(0, "sos", room="bedroom"), event(5, "fall")],
+        frozenset({"emergency.sos", "emergency.fall"}),
+    ),
+    "inactivity": Abnormal(
+        _silent_home, frozenset({"emergency.inactivity"}), flags=frozenset({"lives_alone"})
+    ),
 }
 
 
 def raised_on_its_abnormal_fixture(name: str, factory: DetectorFactory) -> set[str]:
     """The codes raised when `factory` (registered as `name`) and its feeders see its fixture."""
     fixture = ABNORMAL[name]
-    engine = DetectionEngine([*fixture.feeders, name], factories={**DETECTORS, name: factory})
+    engine = DetectionEngine(
+        [*fixture.feeders, name],
+        factories={**DETECTORS, name: factory},
+        flags_for=lambda _pid: fixture.flags,
+    )
     out: list[AlertCandidate] = []
     for r in fixture.readings():
         out += engine.process(r)
