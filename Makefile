@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HMG_RECORDS ?= ../shared/data
 export HMG_RECORDS
 
-.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals train-af train-glucose bench-burden bench bench-ecg bench-ingest bench-latency bench-storage bench-dashboard clean
+.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals eval-inactivity train-af train-glucose bench-burden bench bench-ecg bench-ingest bench-latency bench-storage bench-dashboard clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -66,6 +66,10 @@ eval-vitals: $(STAMP)
 # Alerts per patient-day on the simulator's 30-day cohort (one condition is one alert).
 bench-burden: $(STAMP)
 	$(BIN)/python -m bench.alarm_burden
+
+# Silent-home wellness checks on the simulator's living-alone cohort (30 days after 7 of learning).
+eval-inactivity: $(STAMP)
+	$(BIN)/python -m bench.eval_inactivity $(EVAL_INACTIVITY_ARGS)
 
 bench-ecg: $(STAMP)
 	$(BIN)/python -m bench.bench_ecg

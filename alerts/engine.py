@@ -70,6 +70,7 @@ class DetectionEngine:
         targets_for: Callable[[str], Targets] | None = None,
         factories: Mapping[str, DetectorFactory] = DETECTORS,
         settings: DetectorSettings = DEFAULT_SETTINGS,
+        flags_for: Callable[[str], frozenset[str]] | None = None,
     ) -> None:
         names = list(factories) if enabled is None else list(enabled)
         unknown = [n for n in names if n not in factories]
@@ -78,12 +79,13 @@ class DetectionEngine:
         self._factories = [factories[n] for n in names]
         self._targets_for = targets_for or (lambda _pid: DEFAULT_TARGETS)
         self._settings = settings
+        self._flags_for = flags_for or (lambda _pid: frozenset())
         self._patients: dict[str, _Patient] = {}
 
     def _patient(self, patient_id: str) -> _Patient:
         p = self._patients.get(patient_id)
         if p is None:
-            ctx = PatientContext(patient_id, self._targets_for(patient_id), self._settings)
+            ctx = self._context(patient_id)
             p = self._patients[patient_id] = _Patient([f(ctx) for f in self._factories])
         return p
 
@@ -103,19 +105,29 @@ class DetectionEngine:
             self._patients[pid] = _Patient(list(detectors))
             self.retarget(pid)
 
+    def _context(self, patient_id: str) -> PatientContext:
+        return PatientContext(
+            patient_id, self._targets_for(patient_id), self._settings, self._flags_for(patient_id)
+        )
+
+    def patients(self) -> list[str]:
+        """The patients that have detector state."""
+        return list(self._patients)
+
     def reset_patient(self, patient_id: str) -> None:
         """Forget a patient's detector state (e.g. after the care team changed targets)."""
         self._patients.pop(patient_id, None)
 
     def retarget(self, patient_id: str) -> None:
-        """Apply new targets (`targets_for` now answers differently) while keeping episode state.
+        """Apply new targets or care flags (`targets_for`/`flags_for` now answer differently)
+        while keeping episode state.
 
         Detectors that hold their context as `ctx` get the new one; any other is rebuilt.
         """
         p = self._patients.get(patient_id)
         if p is None:
             return
-        ctx = PatientContext(patient_id, self._targets_for(patient_id), self._settings)
+        ctx = self._context(patient_id)
         if all(hasattr(d, "ctx") for d in p.detectors):
             for d in p.detectors:
                 d.ctx = ctx  # type: ignore[attr-defined]

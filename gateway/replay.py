@@ -43,7 +43,7 @@ from alerts.serialize import event_to_json
 from devices.errors import DecodeError
 from devices.registry import Binding, Device, DeviceRegistry
 from devices.timeparse import parse_ts
-from gateway.intake import REPLAY_START, Inbound, Intake, ReplayClock
+from gateway.intake import REPLAY_START, Inbound, Intake, ReplayClock, open_emergencies
 from gateway.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -76,13 +76,15 @@ def make_pipeline(
     by_tenant = {p.tenant: p for p in policies}
     default = next(iter(by_tenant.values())) if len(by_tenant) == 1 else None
     clock = ReplayClock()
+    desk = AlertDesk(by_tenant, default_policy=default)
     intake = Intake(
         DeviceRegistry(auto_bind=True),
         late_after=timedelta(seconds=late_after_s),
         replay_clock=clock,
+        event_lookup=open_emergencies(desk.active),
     )
-    desk = AlertDesk(by_tenant, default_policy=default)
-    return Pipeline(intake, DetectionEngine(detectors), desk, clock=clock)
+    engine = DetectionEngine(detectors, flags_for=desk.flags_of)
+    return Pipeline(intake, engine, desk, clock=clock)
 
 
 def _clock(pipe: Pipeline) -> ReplayClock:
@@ -150,6 +152,7 @@ def _patient_line(pipe: Pipeline, lineno: int, body: object) -> None:
         raise ReplayLineError(lineno, '"patient" needs a "patient_id"')
     flags = frozenset(f for f in ("lives_alone", "disability") if body.get(f))
     pipe.desk.set_flags(body["patient_id"], flags)
+    pipe.engine.retarget(body["patient_id"])
 
 
 def register_device(pipe: Pipeline, body: object) -> None:

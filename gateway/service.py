@@ -20,7 +20,7 @@ from devices.registry import DeviceRegistry
 from gateway.actions import Actions
 from gateway.admin import Admin
 from gateway.ingest import MqttIngest
-from gateway.intake import Intake
+from gateway.intake import Intake, open_emergencies
 from gateway.metrics import Metrics
 from gateway.notifiers import Dispatcher, NotifierConfig, SseChannel, build_channels
 from gateway.pipeline import AlertSink, Pipeline
@@ -99,7 +99,10 @@ class Gateway:
         self.registry = DeviceRegistry(auto_bind=settings.auto_register or settings.mode == "demo")
         self.targets: dict[str, Targets] = {}
         self.engine = DetectionEngine(
-            settings.detectors, self.targets_for, settings=detector_settings(settings)
+            settings.detectors,
+            self.targets_for,
+            settings=detector_settings(settings),
+            flags_for=lambda pid: self.desk.flags_of(pid),
         )
         self.metrics = Metrics()
         if policies is None:  # a policy file or a directory of per-tenant files
@@ -109,6 +112,7 @@ class Gateway:
         self.desk = AlertDesk(policies, default_policy=policies.get("*"))
         self.intake = Intake(
             self.registry,
+            event_lookup=open_emergencies(self.desk.active),
             late_after=timedelta(seconds=settings.late_after_s),
             future_skew=timedelta(seconds=settings.future_skew_s),
             max_payload=settings.max_payload_bytes,
@@ -166,10 +170,15 @@ class Gateway:
         self.desk.expedite(alert_id, self.clock())
 
     async def refresh_patient_flags(self) -> None:
-        """Patient context for escalation (lives_alone, disability) from the patient records."""
+        """Patient context for escalation and detectors (lives_alone, disability) from the
+        patient records; detectors of patients whose context changed take it at once."""
+        before = {pid: self.desk.flags_of(pid) for pid in self.engine.patients()}
         self.desk.replace_flags(
             {p.patient_id: p.flags for p in await self.stores.patients.patients()}
         )
+        for pid, flags in before.items():
+            if self.desk.flags_of(pid) != flags:
+                self.engine.retarget(pid)
 
     def targets_for(self, patient_id: str) -> Targets:
         return self.targets.get(patient_id, DEFAULT_TARGETS)

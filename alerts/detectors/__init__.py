@@ -24,6 +24,7 @@ from alerts.detectors.ecg import EcgDetector
 from alerts.detectors.emergency import EmergencyDetector
 from alerts.detectors.glucose import GlucoseDetector
 from alerts.detectors.glucose_forecast import GlucoseForecastDetector
+from alerts.detectors.inactivity import InactivityDetector
 
 _FACTORIES: tuple[DetectorFactory, ...] = (
     EmergencyDetector,  # first: a call for help is handled before any measurement
@@ -34,6 +35,7 @@ _FACTORIES: tuple[DetectorFactory, ...] = (
     EcgDetector,  # before `cv`, which combines its rhythm findings with BP and glucose
     CardiovascularDetector,
     DeviceStatusDetector,
+    InactivityDetector,
 )
 
 DETECTORS: Final[MappingProxyType[str, DetectorFactory]] = MappingProxyType(
@@ -54,6 +56,7 @@ __all__ = [
     "EmergencyDetector",
     "GlucoseDetector",
     "GlucoseForecastDetector",
+    "InactivityDetector",
     "Observer",
     "PatientContext",
 ]

@@ -40,6 +40,11 @@ class DetectorSettings:
       resolves it as cancelled. Watches already count down about a minute before they send a
       fall; two more minutes cover a wearer who needed time to get up, while an operator who
       acknowledged within seconds is already calling.
+    - `inactivity_floor`, `inactivity_ceiling`: bounds of the learned quiet period of an elder who
+      lives alone, in waking hours (see `alerts.detectors.inactivity` for why 2 h and 16 h);
+      `inactivity_night_alarm`: count the elder's usual night too (off by default).
+    - `local_utc_offset`: the deployment's local clock (China Standard Time by default), where a
+      day starts and what counts as night.
     """
 
     bp_repeat_window: timedelta = timedelta(minutes=15)
@@ -52,11 +57,17 @@ class DetectorSettings:
     )
     forecast_max_gap: timedelta = timedelta(minutes=16)
     fall_cancel_window: timedelta = timedelta(minutes=2)
+    inactivity_floor: timedelta = timedelta(hours=2)
+    inactivity_ceiling: timedelta = timedelta(hours=16)
+    inactivity_night_alarm: bool = False
+    local_utc_offset: timedelta = timedelta(hours=8)
 
     def __post_init__(self) -> None:
         for name in ("bp_repeat_window", "cv_window", "forecast_max_gap", "fall_cancel_window"):
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"{name} must be positive")
+        if not timedelta(0) < self.inactivity_floor <= self.inactivity_ceiling:
+            raise ValueError("inactivity limits must satisfy 0 < floor <= ceiling")
 
 
 DEFAULT_SETTINGS = DetectorSettings()
