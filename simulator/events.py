@@ -18,7 +18,7 @@ from devices.kinds import EXPECTED_INTERVAL_S, Kind
 from simulator.artefacts import Artefact, NoiseEpisode
 from simulator.bp import BpEvent
 from simulator.glucose import Exercise, GlucoseEvent
-from simulator.patient import DeviceSpec, PatientSpec
+from simulator.patient import Alarm, DeviceSpec, PatientSpec
 from simulator.rhythm import Pause, Rhythm, Segment
 from simulator.scenario import EventDef, ScenarioError
 
@@ -53,6 +53,7 @@ class Build:
     compressions: list[tuple[float, float]] = field(default_factory=list)
     warmups: list[tuple[float, float]] = field(default_factory=list)
     hr: list[tuple[float, float, float]] = field(default_factory=list)
+    alarms: list[Alarm] = field(default_factory=list)
     devices: dict[str, list[DeviceSpec]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -78,6 +79,7 @@ class Build:
             compressions=tuple(self.compressions),
             warmups=tuple(self.warmups),
             hr_events=tuple(self.hr),
+            alarms=tuple(self.alarms),
         )
 
 
@@ -253,7 +255,55 @@ def _silence(ev: EventDef, b: Build) -> list[Truth]:
     return [Truth("device_silent", ev.at, end, _codes(ev, codes), dev)]
 
 
+def _text(ev: EventDef, key: str) -> str | None:
+    value = ev.params.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ScenarioError(f"{key} must be a string", ev.type)
+    return value
+
+
+def _alarm(ev: EventDef, b: Build, etype: str, code: str) -> list[Truth]:
+    """An SOS press or a detected fall; `cancel_after` seconds later the wearer says "I'm fine"
+    (within the fall cancel window of 2 min the fall is resolved as cancelled: no alert stays)."""
+    dev = b.device(ev)
+    conf = ev.params.get("confidence")
+    b.alarms.append(
+        Alarm(
+            ev.at,
+            dev,
+            etype,
+            None if conf is None else _p(ev, "confidence", 0.9),
+            _text(ev, "room"),
+            _text(ev, "component"),
+        )
+    )
+    cancel = ev.params.get("cancel_after")
+    if cancel is not None:
+        after = _p(ev, "cancel_after", 30)
+        b.alarms.append(Alarm(ev.at + after, dev, "cancel"))
+        if etype == "fall" and after <= 120:
+            return [Truth("fall_cancelled", ev.at, ev.at + after, _codes(ev, ()), dev)]
+    return [Truth(etype, ev.at, _end(ev, 60), _codes(ev, (code,)), dev)]
+
+
+def _help_arrived(ev: EventDef, b: Build) -> list[Truth]:
+    b.alarms.append(Alarm(ev.at, b.device(ev), "help_arrived", component=_text(ev, "component")))
+    return []
+
+
+def _silent_home(ev: EventDef, b: Build) -> list[Truth]:
+    """Every device of the patient goes quiet: the elder can no longer measure or move."""
+    end = _end(ev, 48 * 3600)
+    for dev, specs in b.devices.items():
+        b.devices[dev] = [replace(d, gaps=(*d.gaps, (ev.at, end))) for d in specs]
+    return [Truth("silent_home", ev.at, end, _codes(ev, ("emergency.inactivity",)))]
+
+
 EVENTS: dict[str, Callable[[EventDef, Build], list[Truth]]] = {
+    "sos": lambda ev, b: _alarm(ev, b, "sos", "emergency.sos"),
+    "fall": lambda ev, b: _alarm(ev, b, "fall", "emergency.fall"),
+    "help_arrived": _help_arrived,
+    "silent_home": _silent_home,
     "hypertensive_crisis": _crisis,
     "hypotension": _hypotension,
     "bp_level": _bp_level,

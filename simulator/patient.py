@@ -27,7 +27,19 @@ from simulator.profiles import Profile
 from simulator.rhythm import Pause, Rhythm, RhythmPlan, Segment
 from simulator.wire import DeviceWire, Message
 
-DEVICE_KINDS = frozenset({"bp", "cgm", "fingerstick", "ecg", "hr", "spo2", "status"})
+DEVICE_KINDS = frozenset({"bp", "cgm", "fingerstick", "ecg", "hr", "spo2", "status", "event"})
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """An emergency event a wearer's device sends at `at` seconds (see `DeviceWire.event`)."""
+
+    at: float
+    device_id: str
+    type: str
+    confidence: float | None = None
+    room: str | None = None
+    component: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +90,7 @@ class PatientSpec:
     compressions: tuple[tuple[float, float], ...] = ()
     warmups: tuple[tuple[float, float], ...] = ()
     hr_events: tuple[tuple[float, float, float], ...] = ()  # (start, end, bpm) without ECG change
+    alarms: tuple[Alarm, ...] = ()
 
     def rhythm_plan(self) -> RhythmPlan:
         p = self.profile
@@ -229,8 +242,21 @@ class PatientStream:
                            gain=stream.gain, baseline=stream.baseline)  # fmt: skip
             yield Pending(self.ts(t + stream.chunk_s), dev.device_id, _call(make))
 
+    def _event(self, dev: DeviceSpec) -> Iterator[Pending]:
+        """Events only when something happens: the alarms placed on this device."""
+        mine = sorted(
+            (a for a in self.spec.alarms if a.device_id == dev.device_id), key=lambda a: a.at
+        )
+        for a in mine:
+            if a.at >= self.until or dev.silent(a.at):
+                continue
+            make = partial(DeviceWire.event, ts=self.ts(a.at), etype=a.type,
+                           confidence=a.confidence, room=a.room, component=a.component)  # fmt: skip
+            yield Pending(self.ts(a.at), dev.device_id, _call(make))
+
     def device_stream(self, dev: DeviceSpec) -> Iterator[Pending]:
         gens: dict[str, Callable[[DeviceSpec], Iterator[Pending]]] = {
+            "event": self._event,
             "bp": self._bp,
             "cgm": self._cgm,
             "fingerstick": self._fingerstick,

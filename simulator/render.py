@@ -32,7 +32,13 @@ class Rendered:
     controls: list[Disconnect]
 
     def jsonl(self) -> list[dict[str, Any]]:
-        return [m.record() for m in self.messages]
+        """`hmg replay` lines: the patients' care context first, then the messages."""
+        context: list[dict[str, Any]] = [
+            {"patient": {"patient_id": p.patient_id, "lives_alone": True}}
+            for p in self.scenario.patients
+            if p.lives_alone
+        ]
+        return context + [m.record() for m in self.messages]
 
     def truth_records(self) -> dict[str, Any]:
         s = self.scenario
@@ -47,6 +53,7 @@ class Rendered:
                 d.device_id: p.patient_id for p in s.patients for d in p.devices if not d.kiosk
             },
             "kiosks": sorted({d.device_id for p in s.patients for d in p.devices if d.kiosk}),
+            "lives_alone": sorted(p.patient_id for p in s.patients if p.lives_alone),
             "episodes": [e.record() for e in self.episodes],
             "faults": [f.record() for f in self.faults],
         }

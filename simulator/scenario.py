@@ -76,9 +76,12 @@ def seconds(value: object, where: str = "") -> float:
 
 @dataclass(frozen=True, slots=True)
 class PatientDef:
+    """`lives_alone` is the care context of the patient record (wellness checks, escalation)."""
+
     patient_id: str
     profile: str
     devices: tuple[DeviceSpec, ...]
+    lives_alone: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +157,12 @@ def parse(doc: dict[str, Any], name: str = "scenario") -> Scenario:
             raise ScenarioError("patient needs an id", where)
         devices = tuple(_device(d, f"{where}.devices[{j}]") for j, d in enumerate(raw.get(
             "devices", [])))  # fmt: skip
-        patients.append(PatientDef(str(raw["id"]), str(raw.get("profile", "healthy")), devices))
+        alone = raw.get("lives_alone", False)
+        if not isinstance(alone, bool):
+            raise ScenarioError("lives_alone must be true or false", where)
+        patients.append(
+            PatientDef(str(raw["id"]), str(raw.get("profile", "healthy")), devices, alone)
+        )
     ids = {p.patient_id for p in patients}
     events = []
     for i, raw in enumerate(doc.get("events", [])):

@@ -63,6 +63,7 @@ class DeviceWire:
     glucose_unit: str = "mmol/L"
     pressure_unit: str = "mmHg"
     seq: int = 0
+    last_alarm: int | None = None  # seq of the last sos or fall this device sent
 
     def _reading(
         self,
@@ -141,6 +142,31 @@ class DeviceWire:
         if lead_off is not None:
             attrs["lead_off"] = lead_off
         return self._message(r := self._reading(Kind.STATUS, ts, values, attrs), to_wire(r))
+
+    def event(
+        self,
+        ts: datetime,
+        etype: str,
+        *,
+        confidence: float | None = None,
+        room: str | None = None,
+        component: str | None = None,
+    ) -> Message:
+        """An emergency event; a ``cancel`` takes back this device's last sos or fall."""
+        values = {} if confidence is None else {"confidence": round(confidence, 2)}
+        attrs: dict[str, str | bool | float | int] = {"type": etype}
+        if room is not None:
+            attrs["room"] = room
+        if component is not None:
+            attrs["component"] = component
+        if etype == "cancel":
+            if self.last_alarm is None:
+                raise ValueError(f"{self.device_id}: a cancel needs an earlier sos or fall")
+            attrs["ref_seq"] = self.last_alarm
+        r = self._reading(Kind.EVENT, ts, values, attrs)
+        if etype in ("sos", "fall"):
+            self.last_alarm = r.seq
+        return self._message(r, to_wire(r))
 
     def ecg(
         self,

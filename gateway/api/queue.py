@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from alerts.codes import urgency
 from alerts.model import Alert, State
 from alerts.serialize import alert_to_json
 from devices.timeparse import format_ts
@@ -60,11 +61,12 @@ class QueueOut(BaseModel):
 
 
 async def active_alerts(gw: Gateway, tenant: str) -> list[Alert]:
-    """Every alert of the tenant not yet resolved, newest first, bounded."""
+    """Every alert of the tenant not yet resolved, emergencies first, then by priority, newest
+    first within; bounded (so the bound never cuts off an emergency for newer, lesser alerts)."""
     found: list[Alert] = []
     for state in ACTIVE_STATES:
         found += await gw.stores.alerts.query(tenant=tenant, state=state.value, limit=MAX_QUEUE)
-    found.sort(key=lambda a: a.opened_at, reverse=True)
+    found.sort(key=lambda a: (urgency(a.code, a.priority), a.opened_at), reverse=True)
     return found[:MAX_QUEUE]
 
 

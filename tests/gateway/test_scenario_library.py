@@ -47,5 +47,8 @@ def test_library_covers_every_design_code() -> None:
         "device.battery_low",
         "cv.crisis_with_arrhythmia",
         "cv.hypoglycaemia_with_tachycardia",
+        "emergency.sos",
+        "emergency.fall",
+        "emergency.inactivity",
     }
     assert required <= intended

@@ -20,6 +20,7 @@ from devices.timeparse import parse_ts
 from gateway.api.app import create_app
 from gateway.service import Gateway
 from gateway.settings import Settings
+from gateway.storage.patients import Patient
 from simulator.render import render
 from simulator.scenario import library, load
 from simulator.sources import wfdb_messages
@@ -59,8 +60,16 @@ async def start_gateway(
 
 
 async def register(
-    gw: Gateway, tenant: str, bindings: dict[str, str], kiosks: Iterable[str], since: datetime
+    gw: Gateway,
+    tenant: str,
+    bindings: dict[str, str],
+    kiosks: Iterable[str],
+    since: datetime,
+    alone: Iterable[str] = (),
 ) -> None:
+    for patient_id in alone:
+        await gw.stores.patients.save_patient(Patient(patient_id, tenant, since, lives_alone=True))
+    await gw.refresh_patient_flags()
     for device_id, patient_id in bindings.items():
         dev = Device(device_id, tenant, "", bindings=(Binding(patient_id, since),))
         await gw.stores.patients.save_device(dev, since)
@@ -143,7 +152,7 @@ async def test_scenario_alerts_through_the_broker(
     gw = await start_gateway(mosquitto, tmp_path, clock, path.stem)
     try:
         await register(gw, truth["tenant"], truth["bindings"], truth["kiosks"],
-                       start - timedelta(days=30))  # fmt: skip
+                       start - timedelta(days=30), truth["lives_alone"])  # fmt: skip
         # Malformed and spoofed messages of fault scenarios are acknowledged (dead-lettered) too.
         await play(gw, mosquitto, clock, rendered.messages, path.stem)
         codes = await opened_codes(gw)

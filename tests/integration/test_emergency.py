@@ -1,0 +1,154 @@
+"""Emergency calls through a real Mosquitto and the real gateway: an SOS opens `emergency.sos` on
+the alert topic within a second of its publish; a fall cancelled in time is resolved and recorded;
+bad events are dead-lettered with their reason and kept."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from devices.model import utcnow
+from devices.registry import Binding, Device
+from devices.timeparse import format_ts
+from gateway.service import Gateway
+from gateway.settings import Settings
+from tests.support.servers import Mosquitto
+from tests.support.wire import v1
+
+pytestmark = [pytest.mark.integration]
+
+
+class AlertTopic:
+    """A subscriber on the alert topic that notes when each alert event arrives."""
+
+    def __init__(self, port: int) -> None:
+        self.events: list[tuple[float, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="alert-watch")
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe("hm/alerts/v1/#", qos=1)
+        self.client.loop_start()
+
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.events.append((time.monotonic(), json.loads(msg.payload)))
+
+    def find(self, event: str, code: str) -> tuple[float, dict[str, Any]] | None:
+        with self._lock:
+            return next(
+                ((t, e) for t, e in self.events
+                 if e["event"] == event and e["alert"]["code"] == code),
+                None,
+            )  # fmt: skip
+
+    async def wait(
+        self, event: str, code: str, seconds: float = 10.0
+    ) -> tuple[float, dict[str, Any]]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            hit = self.find(event, code)
+            if hit is not None:
+                return hit
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no {event} {code} on the alert topic")
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+async def start(mosquitto: Mosquitto, tmp_path: Path) -> Gateway:
+    settings = Settings(
+        mode="test", data_dir=tmp_path, mqtt_port=mosquitto.port, mqtt_client_id="gw-emergency",
+        tick_interval_s=0.5,
+    )  # fmt: skip
+    gw = Gateway(settings)
+    await gw.start()
+    now = utcnow()
+    for dev, retired in (("pendant-1", None), ("watch-1", None), ("pendant-old", now)):
+        d = Device(dev, "t1", "event", retired_at=retired,
+                   bindings=(Binding("p-001", now - timedelta(days=1)),))  # fmt: skip
+        await gw.stores.patients.save_device(d, now - timedelta(days=1))
+        gw.registry.put(d)
+    assert gw.ingest is not None
+    assert await gw.ingest.wait_connected(10)
+    return gw
+
+
+def publisher(port: int) -> mqtt.Client:
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="dev-emergency")
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    return pub
+
+
+def event(device: str, seq: int, data: dict[str, Any], delay_s: float = 0.0) -> tuple[str, bytes]:
+    ts = format_ts(utcnow() + timedelta(seconds=delay_s))
+    return f"hm/v1/t1/{device}/event", v1(device, "event", seq, data, ts)
+
+
+async def test_sos_opens_within_a_second_and_a_cancelled_fall_is_recorded(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    gw = await start(mosquitto, tmp_path)
+    alerts = AlertTopic(mosquitto.port)
+    pub = publisher(mosquitto.port)
+    try:
+        await asyncio.sleep(0.3)  # the watcher's subscription is in place
+        topic, payload = event("pendant-1", 1, {"type": "sos", "location": {"room": "bedroom"}})
+        sent = time.monotonic()
+        pub.publish(topic, payload, qos=1)
+        at, opened = await alerts.wait("opened", "emergency.sos")
+        assert at - sent < 1.0, f"SOS took {at - sent:.3f} s to open"
+        assert opened["alert"]["patient_id"] == "p-001"
+        assert opened["alert"]["evidence"]["event"]["location"] == {"room": "bedroom"}
+
+        pub.publish(*event("watch-1", 1, {"type": "fall", "confidence": 0.7}), qos=1)
+        await alerts.wait("opened", "emergency.fall")
+        pub.publish(*event("watch-1", 2, {"type": "cancel", "ref_seq": 1}, 1.0), qos=1)
+        _, resolved = await alerts.wait("resolved", "emergency.fall")
+        assert "cancel" in resolved["alert"]["evidence"]
+        events = await gw.stores.alerts.events(resolved["alert"]["alert_id"])
+        assert [e.event.value for e in events] == ["opened", "resolved"]
+        assert events[-1].detail == {"outcome": "cancelled"}
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+        alerts.close()
+        await gw.stop()
+
+
+async def test_bad_events_are_dead_lettered_with_their_reason(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    gw = await start(mosquitto, tmp_path)
+    pub = publisher(mosquitto.port)
+    try:
+        bad = [
+            event("pendant-1", 5, {"type": "earthquake"}),
+            event("pendant-1", 6, {"type": "cancel", "ref_seq": 4}),
+            event("pendant-old", 7, {"type": "sos"}),
+        ]
+        for topic, payload in bad:
+            pub.publish(topic, payload, qos=1).wait_for_publish(5)
+        for _ in range(200):
+            if await gw.stores.deadletters.count() >= len(bad):
+                break
+            await asyncio.sleep(0.05)
+        letters = await gw.stores.deadletters.query(tenant="t1")
+        assert sorted(d.reason for d in letters) == ["retired_device", "schema", "unknown_ref"]
+        assert {d.payload for d in letters} == {p for _, p in bad}  # kept as sent
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+        await gw.stop()
