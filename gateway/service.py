@@ -98,18 +98,18 @@ class Gateway:
         self.readings = make_reading_store(settings, self.db)
         self.registry = DeviceRegistry(auto_bind=settings.auto_register or settings.mode == "demo")
         self.targets: dict[str, Targets] = {}
-        self.engine = DetectionEngine(
-            settings.detectors,
-            self.targets_for,
-            settings=detector_settings(settings),
-            flags_for=lambda pid: self.desk.flags_of(pid),
-        )
         self.metrics = Metrics()
         if policies is None:  # a policy file or a directory of per-tenant files
             policies = load_policies(settings.policies) if settings.policies else {}
         self.policies: Mapping[str, EscalationPolicy] = policies
         # A policy for tenant "*" serves every tenant without its own.
         self.desk = AlertDesk(policies, default_policy=policies.get("*"))
+        self.engine = DetectionEngine(
+            settings.detectors,
+            self.targets_for,
+            settings=detector_settings(settings),
+            flags_for=self.desk.flags_of,
+        )
         self.intake = Intake(
             self.registry,
             event_lookup=open_emergencies(self.desk.active),
