@@ -77,6 +77,10 @@ bench-ecg: $(STAMP)
 bench-ingest: $(STAMP) system-deps
 	$(BIN)/python -m bench.bench_ingest
 
+# Scale-out: drain a prepared backlog with 1, 2 and 3 detector workers on nats-server.
+bench-scale: $(STAMP) system-deps
+	$(BIN)/python -m bench.bench_scale $(BENCH_SCALE_ARGS)
+
 # Publish -> alert latency with 1,000 and 2,000 devices at 1 msg/s (real Mosquitto and gateway).
 bench-latency: $(STAMP) system-deps
 	$(BIN)/python -m bench.bench_latency $(BENCH_LATENCY_ARGS)
@@ -87,7 +91,7 @@ bench-dashboard: $(STAMP) system-deps
 bench-storage: $(STAMP) system-deps
 	$(BIN)/python -m bench.bench_storage
 
-bench: bench-ecg bench-ingest bench-latency bench-storage
+bench: bench-ecg bench-ingest bench-latency bench-scale bench-storage
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache hmg-data

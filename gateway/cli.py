@@ -9,10 +9,18 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from gateway.settings import Settings
+ROLES = ("all", "router", "worker", "api")
 
 
-def _cmd_gateway(_args: argparse.Namespace) -> int:
+def _cmd_gateway(args: argparse.Namespace) -> int:
+    from gateway.settings import Settings
+
+    if args.role in ("router", "worker"):
+        from gateway.scale.roles import run_role
+
+        asyncio.run(run_role(args.role, Settings(), args.worker_id))
+        return 0
+
     import uvicorn
 
     from gateway.api.app import create_app
@@ -108,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_cmd_demo)
 
     g = sub.add_parser("gateway", help="run the service (configured by HMG_* / HMG_CONFIG)")
+    g.add_argument(
+        "--role",
+        choices=ROLES,
+        default="all",
+        help="all: the single-machine gateway; router, worker, api: the scaled-out roles on "
+        "NATS JetStream (docs/scale-out.md)",
+    )
+    g.add_argument("--worker-id", default=None, help="a worker's stable name (default: host)")
     g.set_defaults(func=_cmd_gateway)
 
     sub.add_parser(

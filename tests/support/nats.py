@@ -52,10 +52,10 @@ class NatsNode:
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "nats.conf"
         conf.write_text(self.config())
-        log = (self.workdir / "nats.log").open("ab")
-        self.proc = subprocess.Popen(
-            [NATS_SERVER, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT
-        )
+        with (self.workdir / "nats.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                [NATS_SERVER, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT
+            )
         wait_port(self.client_port)
 
     def stop(self) -> None:

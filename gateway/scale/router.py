@@ -1,0 +1,95 @@
+"""The router role: device messages in, stored readings out to their patient's partition.
+
+Routers are stateless and share the device stream as a work queue (one durable pull consumer),
+so any number can run. For each batch a router decodes and resolves (dead letters as in the
+single gateway), stores the readings idempotently, publishes every resolved reading to its
+patient's partition subject (de-duplicated by device and seq), and only then acknowledges the
+device messages. A router that dies before the acknowledgement leaves the batch to be delivered
+again: the store keeps each reading once and the partition stream drops the repeated publish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from devices.model import utcnow
+from gateway.intake import Inbound
+from gateway.pipeline import Pipeline, deadletter_message
+from gateway.scale.envelope import msg_id, pack
+from gateway.scale.partition import partition_of, subject
+from gateway.scale.streams import DEVICE_STREAM, DEVICE_SUBJECT, PART_PREFIX, mqtt_topic
+from gateway.storage import StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+ROUTERS_CONSUMER = "hmg-routers"
+
+
+class Router:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        nc: NatsClient,
+        *,
+        partitions: int,
+        batch: int = 256,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.pipeline = pipeline
+        self.nc = nc
+        self.js = nc.jetstream()
+        self.partitions = partitions
+        self.batch = batch
+        self.clock = clock
+        self.routed = 0  # device messages stored, forwarded and acknowledged
+
+    async def run(self, stop: asyncio.Event) -> None:
+        sub = await self.js.pull_subscribe(
+            DEVICE_SUBJECT,
+            durable=ROUTERS_CONSUMER,
+            stream=DEVICE_STREAM,
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30.0, max_deliver=-1),
+        )
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(self.batch, timeout=0.5)
+            except TimeoutError:  # nats-py raises its own or asyncio's
+                continue
+            await self.route(msgs)
+
+    async def route(self, msgs: Sequence[Msg]) -> None:
+        now = self.clock()
+        batch = [Inbound(mqtt_topic(m.subject), m.data, now) for m in msgs]
+        decoded = self.pipeline.decode(batch)
+        try:
+            await self.pipeline.store(decoded)
+            await asyncio.gather(
+                *(
+                    self.js.publish(
+                        subject(PART_PREFIX, partition_of(r.tenant, r.patient_id, self.partitions)),
+                        pack(r),
+                        headers={"Nats-Msg-Id": msg_id(r)},
+                    )
+                    for r in decoded.readings
+                    if r.patient_id is not None
+                )
+            )
+        except (StoreUnavailableError, nats.errors.Error) as exc:
+            # Nothing is acknowledged: the batch comes again (stored once, forwarded once).
+            log.warning("batch of %d not routed, retrying: %s", len(msgs), exc)
+            for m in msgs:
+                await m.nak(delay=1.0)
+            return
+        for d in decoded.rejected:
+            await self.nc.publish(f"hm.v1.{d.tenant}.deadletter", deadletter_message(d))
+        for m in msgs:
+            await m.ack()
+        self.routed += len(msgs)
