@@ -242,7 +242,11 @@ def test_worker_killed_mid_stream(tmp_path: Path, pg: str) -> None:
                 got = opened(pg)
                 return all(e in got for e in expected)
 
-            wait_until(all_raised, 90, "every expected alert")
+            try:
+                wait_until(all_raised, 90, "every expected alert")
+            except AssertionError as exc:
+                missing = [e for e in expected if e not in opened(pg)]
+                raise AssertionError(f"{exc}; missing {missing}") from None
             time.sleep(3)  # anything raised twice would show up by now
             got = opened(pg)
         finally:
