@@ -27,7 +27,8 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
     from gateway.process import tune_gc
 
     settings = Settings()
-    app = create_app(settings, on_started=tune_gc)
+    detection = args.role == "all"  # the API role leaves ingest and detection to the others
+    app = create_app(settings, mqtt=detection, detection=detection, on_started=tune_gc)
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="info")
     return 0
 

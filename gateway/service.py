@@ -251,13 +251,16 @@ class Gateway:
                 log.exception("timer tick failed")
 
     async def _snapshots(self, recovery: Recovery) -> None:
-        while not self._stop.is_set():
+        """The detectors' state every `snapshot_interval_s`, and once more at shutdown."""
+        while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.settings.snapshot_interval_s)
             try:
-                await recovery.snapshot()  # also once at shutdown
+                await recovery.snapshot()
             except Exception:
                 log.exception("detector snapshot failed")
+            if self._stop.is_set():
+                return
 
     async def _retention(self) -> None:
         from gateway.storage.retention import RetentionPolicy, run_retention

@@ -79,17 +79,19 @@ def create_app(
     *,
     gateway: Gateway | None = None,
     mqtt: bool = True,
+    detection: bool = True,
     on_started: Callable[[], None] | None = None,
 ) -> FastAPI:
     """Build the app. Pass `gateway` to serve one that the caller starts and stops itself;
-    `on_started` runs once the owned gateway has started (the entry point's process settings)."""
+    `on_started` runs once the owned gateway has started (the entry point's process settings).
+    `detection=False` (the scaled-out API role) serves the stores without ingest or timers."""
     owned = gateway is None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gw = gateway or Gateway(settings or Settings())
         if owned:
-            await gw.start(mqtt=mqtt)
+            await gw.start(mqtt=mqtt and detection, detection=detection)
             if on_started is not None:
                 on_started()
         app.state.gateway = gw
