@@ -92,7 +92,10 @@ def _cmd_simulate(argv: list[str]) -> int:
     return simulate_main(argv)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; `command` names the one being run, so that a command whose
+    modules are heavy to import (`users` loads the token issuer) is only imported when used and
+    `hmg --help` stays fast."""
     p = argparse.ArgumentParser(prog="hmg", description="Remote health-monitoring gateway")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True)
@@ -161,12 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--channel", type=int, default=0)
     a.set_defaults(func=_cmd_ecg)
 
-    from gateway.provision import add_cli  # `hmg devices ...` and `hmg provision`
+    if command in ("devices", "provision"):
+        from gateway.provision import add_cli
 
-    add_cli(sub)
-    from gateway.auth.cli import add_cli as add_users_cli  # `hmg users ...`
+        add_cli(sub)
+    else:
+        sub.add_parser("devices", help="device registry: list, register, bind, retire")
+        sub.add_parser("provision", help="MQTT credentials and ACL for the broker")
+    if command == "users":
+        from gateway.auth.cli import add_cli as add_users_cli
 
-    add_users_cli(sub)
+        add_users_cli(sub)
+    else:
+        sub.add_parser("users", help="local accounts: add, passwd, disable, enable, list")
     return p
 
 
@@ -174,7 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] == "simulate":
         return _cmd_simulate(args_list[1:])
-    args = build_parser().parse_args(args_list)
+    command = next((a for a in args_list if not a.startswith("-")), None)
+    args = build_parser(command).parse_args(args_list)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
