@@ -33,7 +33,7 @@ import numpy as np
 from devices.kinds import Kind
 from devices.model import EcgChunk, Reading
 from gateway.scale.envelope import msg_id, pack
-from gateway.scale.partition import partition_of, subject
+from gateway.scale.partition import owner_of, partition_of, subject
 from gateway.scale.streams import PART_PREFIX, StreamSettings, ensure_streams
 from gateway.scale.worker import SNAPSHOT_BUCKET
 from simulator.ecgstream import EcgStream
@@ -45,7 +45,7 @@ PARTITIONS = 16
 _VITALS = (Kind.BP, Kind.GLUCOSE, Kind.HR, Kind.SPO2)
 
 
-def backlog(patients: int, seconds: int) -> list[Reading]:
+def backlog(patients: int, seconds: int, tenant: str = TENANT) -> list[Reading]:
     """Every patient's readings, interleaved in time order as devices would send them."""
     t0 = datetime.now(UTC) - timedelta(seconds=seconds + 60)
     base = EcgStream(250.0, RhythmPlan(base_hr=72.0), seed=5)
@@ -56,7 +56,7 @@ def backlog(patients: int, seconds: int) -> list[Reading]:
         for p in range(patients):
             pid = f"p-{p:05d}"
             ecg = EcgChunk(250.0, "II", 200.0, 0, np.asarray(chunks[(k + p) % seconds]))
-            out.append(Reading(TENANT, f"patch-{p:05d}", Kind.ECG, k + 1, ts, ts, pid, ecg=ecg))
+            out.append(Reading(tenant, f"patch-{p:05d}", Kind.ECG, k + 1, ts, ts, pid, ecg=ecg))
             kind = _VITALS[(k + p) % len(_VITALS)]
             values = {
                 Kind.BP: {"systolic": 128.0, "diastolic": 82.0},
@@ -64,7 +64,7 @@ def backlog(patients: int, seconds: int) -> list[Reading]:
                 Kind.HR: {"hr": 72.0},
                 Kind.SPO2: {"spo2": 97.0},
             }[kind]
-            out.append(Reading(TENANT, f"vit-{p:05d}", kind, k + 1, ts, ts, pid, values))
+            out.append(Reading(tenant, f"vit-{p:05d}", kind, k + 1, ts, ts, pid, values))
     return out
 
 
@@ -120,6 +120,10 @@ def progress(db: Path) -> dict[str, int]:
         con.close()
 
 
+def names_of(n: int) -> list[str]:
+    return [f"bench-{n}-{i}" for i in range(n)]
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -133,7 +137,21 @@ class Run:
     snapshot_bytes: int
 
 
-def drain(url: str, workdir: Path, n: int, last: dict[int, int]) -> Run:
+async def _balanced(url: str, workers: list[str]) -> bool:
+    nc = await nats.connect(url)
+    try:
+        kv = await nc.jetstream().key_value("hmg_leases")
+        held = {int(k.removeprefix("p.")): (await kv.get(k)).value for k in await kv.keys()}
+    except (nats.js.errors.NotFoundError, nats.js.errors.NoKeysError, TimeoutError):
+        return False
+    finally:
+        await nc.close()
+    return all(held.get(p) == (owner_of(p, workers) or "").encode() for p in range(PARTITIONS))
+
+
+def drain(url: str, workdir: Path, n: int, readings: list[Reading]) -> Run:
+    """Start `n` workers, wait until they share the partitions, then publish the backlog and
+    time it from the first message published to the last one analysed."""
     data = workdir / f"data-{n}"
     env = {
         **os.environ,
@@ -148,29 +166,33 @@ def drain(url: str, workdir: Path, n: int, last: dict[int, int]) -> Run:
     cmd = [sys.executable, "-m", "gateway.cli", "gateway", "--role", "worker", "--worker-id"]
     procs = [
         subprocess.Popen(
-            [*cmd, f"bench-{n}-{i}"],
+            [*cmd, names_of(n)[i]],
             env=env,
             stdout=(workdir / f"w{n}-{i}.log").open("wb"),
             stderr=subprocess.STDOUT,
         )
         for i in range(n)
     ]
+    names = names_of(n)
+    deadline = time.monotonic() + 300
+    while not asyncio.run(_balanced(url, names)):
+        if time.monotonic() > deadline:
+            raise RuntimeError("workers did not share the partitions in 5 minutes")
+        time.sleep(0.2)
+    # Start-up (imports, schema, leases) is not counted: the clock starts with the backlog.
+    start_cpu = [cpu_seconds(p.pid) for p in procs]
+    t0 = time.monotonic()
+    last = asyncio.run(prepare(url, readings))
     want = {f"p.{p}": seq for p, seq in last.items()}
-    t0: float | None = None
-    start_cpu: list[float] = []
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         got = progress(db)
-        if t0 is None and got:
-            # From the first partition analysed on: start-up (imports, schema) is not counted.
-            t0 = time.monotonic()
-            start_cpu = [cpu_seconds(p.pid) for p in procs]
         if all(got.get(k, 0) >= v for k, v in want.items()):
             break
         time.sleep(0.05)
     else:
         raise RuntimeError("backlog not drained in 15 minutes")
-    elapsed = time.monotonic() - (t0 or time.monotonic())
+    elapsed = time.monotonic() - t0
     cpu = [cpu_seconds(p.pid) - c0 for p, c0 in zip(procs, start_cpu, strict=True)]
     for p in procs:
         p.send_signal(signal.SIGTERM)
@@ -186,15 +208,16 @@ def main() -> int:
     p.add_argument("--seconds", type=int, default=30)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3])
     a = p.parse_args()
-    readings = backlog(a.patients, a.seconds)
-    samples = sum(r.ecg.samples.size for r in readings if r.ecg is not None)
+    samples = a.patients * a.seconds * 250
     with tempfile.TemporaryDirectory() as tmp, nats_server(Path(tmp) / "nats") as node:
-        last = asyncio.run(prepare(node.url, readings))
-        print(f"backlog: {len(readings)} messages ({a.patients} patients, {samples:,} ECG samples)"
-              f" in {PARTITIONS} partitions")  # fmt: skip
+        print(f"backlog: {a.patients * a.seconds * 2} messages ({a.patients} patients, "
+              f"{samples:,} ECG samples) in {PARTITIONS} partitions")  # fmt: skip
         base: float | None = None
         for n in a.workers:
-            run = drain(node.url, Path(tmp), n, last)
+            # The same backlog for every run, under a tenant of its own (fresh partition
+            # messages, not taken for repeats of the last run's).
+            readings = backlog(a.patients, a.seconds, tenant=f"{TENANT}{n}")
+            run = drain(node.url, Path(tmp), n, readings)
             rate = len(readings) / run.seconds
             base = base or rate
             per_msg = sum(run.cpu) / len(readings) * 1e6
