@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 
@@ -49,7 +50,17 @@ async def run_role(role: str, settings: Settings, worker_id: str | None = None) 
         streams = StreamSettings(replicas=settings.nats_replicas)
         await ensure_streams(js, streams)
         if role == "router":
-            await Router(gw.pipeline, nc, partitions=settings.partitions).run(stop)
+            router = Router(
+                gw.pipeline,
+                nc,
+                partitions=settings.partitions,
+                router_id=worker_id
+                or settings.worker_id
+                or f"{socket.gethostname()}-{os.getpid()}",
+                lease_ttl_s=settings.lease_ttl_s,
+                replicas=settings.nats_replicas,
+            )
+            await router.run(stop)
         elif role == "worker":
             wid = worker_id or settings.worker_id or socket.gethostname()
             ws = WorkerSettings(
