@@ -79,11 +79,27 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_ecg(args: argparse.Namespace) -> int:
-    from gateway.ecgtool import analyze_record
+    from gateway.ecgtool import run
 
-    result = analyze_record(args.record, args.ann, args.channel)
-    sys.stdout.write(json.dumps(result) + "\n")
-    return 0
+    return run(args.records, args.ann, args.channel, args.jobs)
+
+
+def _ecg_arguments(p: argparse.ArgumentParser) -> None:
+    """`hmg ecg analyze`'s options, declared here so that `--help` needs no ECG code."""
+    p.add_argument(
+        "records",
+        nargs="+",
+        metavar="RECORD",
+        help="WFDB record path without extension, or a folder of records",
+    )
+    p.add_argument("--ann", default=None, help="analyse this annotation file's beats instead")
+    p.add_argument("--channel", type=int, default=0, help="signal channel (default 0)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="records analysed at a time, each in its own worker process (default 1)",
+    )
 
 
 def _cmd_simulate(argv: list[str]) -> int:
@@ -158,10 +174,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     e = sub.add_parser("ecg", help="ECG tools")
     esub = e.add_subparsers(dest="ecg_command", required=True)
-    a = esub.add_parser("analyze", help="streaming analyser over a WFDB record")
-    a.add_argument("record", help="WFDB record path without extension")
-    a.add_argument("--ann", default=None, help="analyse this annotation file's beats instead")
-    a.add_argument("--channel", type=int, default=0)
+    a = esub.add_parser(
+        "analyze",
+        help="streaming analyser over WFDB records",
+        description="One record: one JSON object. Several records or a folder: one JSON line "
+        'per record with its "record" name (an "error" line for a record that fails; exit '
+        "status 1).",
+    )
+    _ecg_arguments(a)
     a.set_defaults(func=_cmd_ecg)
 
     if command in ("devices", "provision"):

@@ -1,20 +1,26 @@
-"""`hmg ecg analyze`: run the streaming ECG analyser over a WFDB record, chunk by chunk.
+"""`hmg ecg analyze`: run the streaming ECG analyser over WFDB records, chunk by chunk.
 
-The record is fed in 1-second chunks, the same way live ingest feeds it. From the signal, the
-output also has `labels`, one beat class per entry of `beats` (N, V or Q; see
-`alerts.ecg.ventricular`), and `VT` episodes. With `--ann EXT` the
-record's beat annotations are fed to the rhythm stage instead (no signal needed); signal-quality
-marks in the annotation (`~` with a non-zero subtype starts noise, subtype 0 ends it) become
-`noise` intervals, so annotated unreadable stretches do not count as pauses.
+Each record is fed in 1-second chunks, the same way live ingest feeds it. One record path gives
+one JSON object (the fixed contract); several paths, or a folder (every `.hea` record in it),
+give one JSON line per record, in the order given, each with the record's `record` name, or
+`{"record": …, "error": …}` for a record that could not be analysed (the others still are, and
+the exit status is 1). `--jobs N` analyses N records at a time in a pool of worker processes.
+
+From the signal, the output also has `labels`, one beat class per entry of `beats` (N, V or Q;
+see `alerts.ecg.ventricular`), and `VT` episodes. With `--ann EXT` the record's beat
+annotations are fed to the rhythm stage instead (no signal needed); signal-quality marks in the
+annotation (`~` with a non-zero subtype starts noise, subtype 0 ends it) become `noise`
+intervals, so annotated unreadable stretches do not count as pauses.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 import wfdb
@@ -121,16 +127,96 @@ def analyze_record(path: str, ann: str | None, channel: int) -> dict[str, Any]:
     return analyze_signal(rec.p_signal[:, 0], float(rec.fs))
 
 
+class RecordListError(ValueError):
+    """A path given to `hmg ecg analyze` names no record (e.g. a folder without `.hea` files)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def list_records(paths: Sequence[str]) -> list[str]:
+    """Record paths (without extension) from the command line: a folder stands for every
+    record (`.hea` file) in it, sorted by name; `X.hea` for `X`; anything else is a record
+    path as it is (a missing record is reported when it is analysed)."""
+    out: list[str] = []
+    for given in paths:
+        p = Path(given)
+        if p.is_dir():
+            found = sorted(h.with_suffix("") for h in p.glob("*.hea") if h.is_file())
+            if not found:
+                raise RecordListError(given, "folder has no WFDB records (.hea files)")
+            out.extend(str(r) for r in found)
+        else:
+            out.append(given[: -len(".hea")] if given.endswith(".hea") else given)
+    return out
+
+
+def _analyze_one(job: tuple[str, str | None, int]) -> tuple[str, dict[str, Any] | str]:
+    """One record of a batch: its result, or the reason it failed (a bad record must not stop
+    the others, so every error of reading or analysing it is turned into a message here)."""
+    path, ann, channel = job
+    try:
+        return path, analyze_record(path, ann, channel)
+    except Exception as exc:  # noqa: BLE001 - reported per record, the batch goes on
+        return path, f"{type(exc).__name__}: {exc}"
+
+
+def _results(
+    records: list[str], ann: str | None, channel: int, jobs: int
+) -> Iterator[tuple[str, dict[str, Any] | str]]:
+    work = [(r, ann, channel) for r in records]
+    if jobs <= 1 or len(work) <= 1:
+        yield from map(_analyze_one, work)
+        return
+    with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+        yield from pool.map(_analyze_one, work)  # in the order given
+
+
+def run(
+    paths: Sequence[str],
+    ann: str | None = None,
+    channel: int = 0,
+    jobs: int = 1,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Analyse the records named by `paths` and print the results (see the module docstring);
+    return the exit status: 0, 1 when a record failed, 2 when `paths` name no record."""
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    if jobs < 1:
+        err.write("hmg ecg analyze: --jobs must be at least 1\n")
+        return 2
+    try:
+        records = list_records(paths)
+    except RecordListError as exc:
+        err.write(f"hmg ecg analyze: {exc}\n")
+        return 2
+    single = len(paths) == 1 and len(records) == 1 and not Path(paths[0]).is_dir()
+    failed = 0
+    for path, result in _results(records, ann, channel, jobs):
+        if isinstance(result, str):
+            failed += 1
+            err.write(f"hmg ecg analyze: {path}: {result}\n")
+            if not single:
+                out.write(json.dumps({"record": Path(path).name, "error": result}) + "\n")
+        elif single:
+            out.write(json.dumps(result) + "\n")
+        else:
+            out.write(json.dumps({"record": Path(path).name, **result}) + "\n")
+    if failed and not single:
+        err.write(f"hmg ecg analyze: {failed} of {len(records)} records failed\n")
+    return 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m gateway.ecgtool RECORD [--ann EXT] [--channel N]`."""
-    p = argparse.ArgumentParser(prog="hmg ecg analyze", description=__doc__)
-    p.add_argument("record", help="WFDB record path without extension")
-    p.add_argument("--ann", default=None, help="annotation extension: analyse beats only")
-    p.add_argument("--channel", type=int, default=0, help="signal channel (default 0)")
-    args = p.parse_args(argv)
-    json.dump(analyze_record(args.record, args.ann, args.channel), sys.stdout)
-    sys.stdout.write("\n")
-    return 0
+    """`python -m gateway.ecgtool RECORD... [--ann EXT] [--channel N] [--jobs N]`, the same
+    as `hmg ecg analyze`."""
+    from gateway.cli import main as hmg
+
+    return hmg(["ecg", "analyze", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
