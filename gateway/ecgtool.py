@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
-import wfdb
 
 from alerts.ecg import EcgAnalyzer, EcgConfig, Episode, Label, RhythmAnalyzer
+from gateway.ecgrecord import read_signal
 
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 
@@ -116,6 +116,8 @@ def analyze_record(path: str, ann: str | None, channel: int) -> dict[str, Any]:
     """Analyse WFDB record `path` (without extension): signal channel `channel`, or the beat
     annotations with extension `ann`."""
     if ann:
+        import wfdb  # only here: importing it costs more than a short record's analysis
+
         a = wfdb.rdann(path, ann)
         header = wfdb.rdheader(path)
         fs = float(a.fs or header.fs)
@@ -123,8 +125,8 @@ def analyze_record(path: str, ann: str | None, channel: int) -> dict[str, Any]:
         return analyze_annotations(
             [int(s) for s in a.sample], list(a.symbol), [int(s) for s in a.subtype], fs, length
         )
-    rec = wfdb.rdrecord(path, channels=[channel])
-    return analyze_signal(rec.p_signal[:, 0], float(rec.fs))
+    signal, fs = read_signal(path, channel)  # wfdb's samples, without importing wfdb
+    return analyze_signal(signal, fs)
 
 
 class RecordListError(ValueError):

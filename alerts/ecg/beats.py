@@ -20,10 +20,9 @@ import math
 from collections import deque
 
 import numpy as np
-from scipy import signal
 
 from alerts.ecg.episodes import EpisodeLog, Label
-from alerts.ecg.filters import FloatArray, StatefulFilter
+from alerts.ecg.filters import FloatArray, StatefulFilter, butter2
 
 _TEMPLATE_BEATS = 8
 _MIN_TEMPLATE = 3
@@ -58,7 +57,7 @@ class BeatQuality:
 
     def __init__(self, fs: float) -> None:
         high = min(40.0, 0.45 * fs)
-        b, a = signal.butter(2, [0.5, high], btype="bandpass", fs=fs)
+        b, a = butter2(fs, 0.5, high)
         self._filter = StatefulFilter(b, a)
         self._pre = max(2, round(_PRE_S * fs))
         self._post = max(2, round(_POST_S * fs))

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.ndimage import maximum_filter1d
 
 from alerts.ecg.config import EcgConfig
-from alerts.ecg.filters import FloatArray, QrsFeature, band_delay
+from alerts.ecg.filters import FloatArray, QrsFeature, band_delay, scipy_routine
 
 IntArray = npt.NDArray[np.int64]
 
@@ -63,6 +62,8 @@ LATE = 1.2
 
 
 def _public_max_filter(x: FloatArray, size: int) -> FloatArray:
+    from scipy.ndimage import maximum_filter1d
+
     out: FloatArray = maximum_filter1d(x, size, mode="nearest")
     return out
 
@@ -70,14 +71,12 @@ def _public_max_filter(x: FloatArray, size: int) -> FloatArray:
 def _sliding_max() -> Callable[[FloatArray, int], FloatArray]:
     """Sliding maximum (edges repeat the end values) by the C routine behind
     `scipy.ndimage.maximum_filter1d`, without the wrapper's argument handling, which costs more
-    than the filtering of a block; falls back to the public function if SciPy moves it."""
-    try:
-        from scipy.ndimage import _nd_image, _ni_support
-
-        fn: Callable[..., Any] = _nd_image.min_or_max_filter1d
-        nearest = _ni_support._extend_mode_to_code("nearest")
-    except (ImportError, AttributeError):  # pragma: no cover - depends on the SciPy version
+    than the filtering of a block, and without importing `scipy.ndimage` (see
+    `alerts.ecg.filters`); falls back to the public function if SciPy moves it."""
+    fn = scipy_routine("ndimage", "_nd_image", "min_or_max_filter1d")
+    if fn is None:  # pragma: no cover - depends on the SciPy version
         return _public_max_filter
+    nearest = 0  # scipy.ndimage's mode code of "nearest"
 
     def sliding_max(x: FloatArray, size: int) -> FloatArray:
         out = np.empty_like(x)

@@ -19,10 +19,9 @@ import enum
 import math
 
 import numpy as np
-from scipy import signal
 
 from alerts.ecg.config import EcgConfig
-from alerts.ecg.filters import FloatArray, StatefulFilter
+from alerts.ecg.filters import FloatArray, StatefulFilter, butter2
 
 
 class Defect(enum.IntEnum):
@@ -46,7 +45,7 @@ class QualityMonitor:
         self._ctx = config.quality_context
         self._clip_n = max(3, round(config.clip_run_s * fs))
         hp = min(40.0, 0.4 * fs)
-        b, a = signal.butter(2, hp, btype="highpass", fs=fs)
+        b, a = butter2(fs, None, hp)
         self._hf = StatefulFilter(b, a)
         self._raw: FloatArray = np.empty(0)
         self._bp: FloatArray = np.empty(0)
