@@ -23,12 +23,13 @@ import numpy as np
 import numpy.typing as npt
 
 from alerts.ecg.beats import BeatQuality, WindowSqi
+from alerts.ecg.classifier import BeatClassifier
 from alerts.ecg.config import EcgConfig
 from alerts.ecg.episodes import Episode, EpisodeLog, Label
 from alerts.ecg.qrs import QrsDetector
 from alerts.ecg.quality import Defect, QualityMonitor
 from alerts.ecg.rhythm import RhythmAnalyzer
-from alerts.ecg.ventricular import BeatClassifier, VtRuns
+from alerts.ecg.vt import VtRuns
 from devices.kinds import ECG_SAMPLING
 
 

@@ -5,84 +5,21 @@ the quality stage, or from annotations), each final up to a given sample. Beats 
 at a time in order (per-beat Python work is a few microseconds), so the labels depend only on the
 beat sequence, never on how it was split into updates.
 
-AF detection from RR irregularity, after Petrenas, Marozas & Sornmo, "Low-complexity detection of
-atrial fibrillation in continuous long-term monitoring", Comput Biol Med 2015;65:184-191: ectopic
-beats are filtered out first, then the normalised successive RR differences are median-filtered
-over a sliding window of beats and compared with a fixed threshold. Our ectopic rule is the
-classical premature-beat/compensatory-pause pattern: an RR interval shorter than `af_premature`
-times the running median followed by one longer than `af_compensatory` times it; both intervals
-are dropped, so frequent isolated premature beats do not look irregular. A median over
-`af_window_beats` beats (centred, so labels wait for half a window of later beats) keeps
-transient irregularity from flipping the label.
-
-When the ECG signal is known (beats come with their QRS and P-wave correlations from
-`alerts.ecg.beats`), the same window is judged instead by the
-logistic model of `alerts.ecg.afmodel` over RR-irregularity and P-wave features, kept as
-running sums of the window's entries; beats-only input (no signal) keeps the rule above.
+Atrial fibrillation is judged on the clean RR intervals by `alerts.ecg.af.AfWindows`, which
+this analyser feeds; its episodes share this analyser's log.
 """
 
 from __future__ import annotations
 
-import math
-import operator
 from collections import deque
-from collections.abc import Iterable
-from itertools import islice
 
-import numpy as np
-
-from alerts.ecg import afmodel
+from alerts.ecg.af import AfWindows, cosen, median
 from alerts.ecg.config import EcgConfig
 from alerts.ecg.episodes import Episode, EpisodeLog, Label
 
-_REF_MIN = 4  # RR intervals needed before the ectopic rule applies
+__all__ = ["RhythmAnalyzer", "analyze_beats", "cosen"]  # cosen: re-exported from alerts.ecg.af
 # A received beat: (sample, QRS correlation, P correlation).
 _Beat = tuple[int, float | None, float | None]
-# An interval awaiting the next: (start, end, rr, reference rr, QRS and P correlations of `end`).
-_Held = tuple[int, int, int, float, float | None, float | None]
-# A normal interval: (start, end, normalised successive difference, QRS correlation of the end
-# beat, ectopic intervals dropped just before, P-wave correlation of the end beat, its
-# contributions to the window sums of `alerts.ecg.afmodel`, its Lorenz-plot cell).
-_Entry = tuple[int, int, float, float | None, int, float | None, tuple[int, ...], int]
-
-
-def _median(values: Iterable[float] | Iterable[int]) -> float:
-    """Median of a short list (sorting a few dozen numbers beats numpy's call overhead)."""
-    s = sorted(values)
-    n = len(s)
-    mid = n // 2
-    return float(s[mid]) if n % 2 else 0.5 * (s[mid - 1] + s[mid])
-
-
-def cosen(rr_s: list[float], r0: float = 0.03, min_matches: int = 5) -> float:
-    """Coefficient of sample entropy of RR intervals (seconds), after Lake & Moorman, "Accurate
-    estimation of entropy in very short physiological time series: the problem of atrial
-    fibrillation detection in implanted ventricular devices", Am J Physiol Heart Circ Physiol
-    2011;300:H319-H325: sample entropy with template length m = 1 and tolerance r (starting at
-    30 ms, widened in 10 ms steps until at least `min_matches` length-2 matches are found),
-    turned into a density by adding ln(2r) (QSE), minus ln(mean RR). AF is far less
-    predictable than sinus rhythm with ectopy, and the mean-RR term separates it from fast
-    regular rhythms; Lake & Moorman's AF threshold is about -1.4. Returns +inf when no two
-    intervals match at all (maximally irregular)."""
-    x = np.asarray(rr_s, dtype=np.float64)
-    n = x.size
-    if n < 3:
-        return float("nan")
-    a = x[:-1]
-    d1 = np.abs(a[:, None] - a[None, :])  # template (length 1) distances, i < j used below
-    d2 = np.maximum(d1, np.abs(x[1:, None] - x[None, 1:]))  # length-2 template distances
-    upper = np.triu(np.ones((n - 1, n - 1), dtype=bool), 1)
-    v1 = np.sort(d1[upper])
-    v2 = np.sort(d2[upper])
-    if v2.size < min_matches:
-        return float("nan")
-    # Smallest r (30 ms + k * 10 ms) with at least `min_matches` matches of length 2.
-    r = max(r0, r0 + 0.01 * math.ceil((float(v2[min_matches - 1]) - r0) / 0.01 - 1e-9))
-    big_a = int(np.searchsorted(v2, r, side="right"))
-    big_b = int(np.searchsorted(v1, r, side="right"))
-    if big_a == 0 or big_b == 0:
-        return float("inf")
-    return -math.log(big_a / big_b) + math.log(2.0 * r) - math.log(float(x.mean()))
 
 
 class RhythmAnalyzer:
@@ -115,33 +52,7 @@ class RhythmAnalyzer:
             Label.BRADYCARDIA: [0.0, 0.0],
             Label.TACHYCARDIA: [0.0, 0.0],
         }
-        # AF.
-        self._ref: deque[int] = deque(maxlen=cfg.af_reference_beats)
-        # (start, end, rr, ref, corr) awaiting the next interval
-        self._held: _Held | None = None
-        self._corr: float | None = None  # morphology correlation of the latest beat
-        self._p_corr: float | None = None  # and its P-wave correlation
-        self._last_diff = 0  # previous signed successive RR difference (turning points)
-        self._last_normal2: int | None = None  # the normal interval before `_last_normal`
-        self._dropped = 0  # ectopic intervals dropped since the last normal one
-        self._last_normal: int | None = None
-        # (start, end, d, QRS correlation of the end beat, ectopic intervals dropped just before)
-        self._af: deque[_Entry] = deque()
-        self._af_base = 0  # absolute index of `_af[0]`
-        self._af_next = 0  # absolute index of the next entry to label
-        # Running statistics of the current window `_win_lo.._win_hi-1` (absolute indices).
-        self._win_lo = 0
-        self._win_hi = 0
-        self._win_high = 0  # entries with d above `af_threshold`
-        self._win_dropped = 0  # ectopic intervals dropped before its entries
-        self._win_sum = [0] * afmodel.N_SUMS  # sums of the entries' `afmodel` contributions
-        self._win_cells: dict[int, int] = {}  # Lorenz-plot cell -> entries of the window in it
-        self._last_cell = 0  # Lorenz coordinate of the previous successive difference
-        # Set to a list to record, for every window the AF model judges, the (start, end) of the
-        # interval it labels and the window's features.
-        self.trace: list[tuple[int, int, tuple[float, ...]]] | None = None
-        self._af_end: int | None = None
-        self._af_rr = [0.0, 0.0]
+        self._af = AfWindows(fs, cfg, self.log)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -171,7 +82,7 @@ class RhythmAnalyzer:
         """Process everything up to `until` and close all episodes there."""
         self._advance(until, final=True)
         self._gap(until, closing=True)
-        self._flush_af()
+        self._af.flush()
         for label in (Label.BRADYCARDIA, Label.TACHYCARDIA):
             self._close_rate(label, self._prev if self._prev is not None else until)
         return self.log.take()
@@ -181,14 +92,28 @@ class RhythmAnalyzer:
         """Rate (/min) from the median of the last clean RR intervals, None while unknown."""
         if len(self._rate) < 2:
             return None
-        return 60.0 * self.fs / _median(self._rate_rr)
+        return 60.0 * self.fs / median(self._rate_rr)
 
     def open_episodes(self) -> list[Episode]:
         return self.log.current()
 
     @property
+    def trace(self) -> list[tuple[int, int, tuple[float, ...]]] | None:
+        """The AF stage's trace (`AfWindows.trace`): set a list to record the windows."""
+        return self._af.trace
+
+    @trace.setter
+    def trace(self, value: list[tuple[int, int, tuple[float, ...]]] | None) -> None:
+        self._af.trace = value
+
+    @property
+    def af(self) -> AfWindows:
+        """The AF stage."""
+        return self._af
+
+    @property
     def nbytes(self) -> int:
-        return 64 * (len(self._af) + len(self._beats) + len(self._rate) + len(self._ref)) + 512
+        return 64 * (len(self._beats) + len(self._rate)) + self._af.nbytes + 512
 
     # -- event loop ---------------------------------------------------------------------------
 
@@ -220,18 +145,16 @@ class RhythmAnalyzer:
         self._origin_is_beat = False
 
     def _on_beat(self, b: int, corr: float | None, p_corr: float | None) -> None:
-        self._corr = corr
-        self._p_corr = p_corr
         if b < self._origin:  # inside a bad stretch: not a usable interval
             self._prev = b
             self._clean = False
-            self._dropped += 1  # AF: counts against the window like an ectopic interval
+            self._af.dropped += 1  # AF: counts against the window like an ectopic interval
             return
         self._gap(b, closing=True)
         if self._prev is not None and self._clean and b > self._prev:
-            self._on_rr(self._prev, b)
+            self._on_rr(self._prev, b, corr, p_corr)
         elif self._prev is not None:
-            self._dropped += 1
+            self._af.dropped += 1
         self._prev = b
         self._clean = True
         self._origin = b
@@ -253,12 +176,12 @@ class RhythmAnalyzer:
 
     # -- rate ---------------------------------------------------------------------------------
 
-    def _on_rr(self, start: int, end: int) -> None:
+    def _on_rr(self, start: int, end: int, corr: float | None, p_corr: float | None) -> None:
         rr = end - start
         self._rate.append((start, rr))
         self._rate_rr.append(rr)
         if len(self._rate) == self._rate.maxlen:
-            hr = self._hr_scale / _median(self._rate_rr)
+            hr = self._hr_scale / median(self._rate_rr)
             cfg = self.cfg
             # In range with nothing pending, neither rule would act.
             if self._rate_pending or not cfg.brady_bpm <= hr <= cfg.tachy_bpm:
@@ -276,7 +199,7 @@ class RhythmAnalyzer:
                     hr,
                     end,
                 )
-        self._on_af_rr(start, end, rr)
+        self._af.add(start, end, rr, corr, p_corr)
 
     def _rate_rule(self, label: Label, bad: bool, good: bool, hr: float, at: int) -> None:
         if bad:
@@ -307,162 +230,6 @@ class RhythmAnalyzer:
         self._rate_pending -= 1
 
     # -- atrial fibrillation ------------------------------------------------------------------
-
-    def _on_af_rr(self, start: int, end: int, rr: int) -> None:
-        ref = _median(self._ref) if len(self._ref) >= _REF_MIN else float(rr)
-        self._ref.append(rr)
-        held = self._held
-        self._held = None
-        if held is not None and held[1] != start:  # a gap broke the sequence
-            self._emit_normal(held)
-            held = None
-            self._last_normal = None  # no successive difference across the gap
-        if held is not None:
-            h_rr, h_ref = held[2], held[3]
-            if h_rr < self.cfg.af_premature * h_ref and rr > self.cfg.af_compensatory * h_ref:
-                self._dropped += 2
-                return  # premature beat + compensatory pause: drop both intervals
-            self._emit_normal(held)
-        self._held = (start, end, rr, ref, self._corr, self._p_corr)
-
-    def _emit_normal(self, item: _Held) -> None:
-        start, end, rr, ref, corr, p_corr = item
-        last = self._last_normal
-        if last is not None:
-            diff = rr - last
-            d = abs(diff) / ref
-            turn = diff * self._last_diff < 0
-            self._last_diff = diff
-            last2 = self._last_normal2
-            d2 = abs(rr - last2) / ref if last2 is not None else d
-            sums = afmodel.contributions(d, d2, turn, rr, corr, p_corr)
-            k = afmodel.lorenz_bin(diff / ref)
-            cell = k * afmodel.LORENZ_STRIDE + self._last_cell
-            self._last_cell = k
-            self._af.append((start, end, d, corr, self._dropped, p_corr, sums, cell))
-            self._dropped = 0
-            self._label_af(final=False)
-        else:
-            self._last_diff = 0
-            self._last_cell = 0
-        self._last_normal2 = last
-        self._last_normal = rr
-
-    def _label_af(self, *, final: bool) -> None:
-        """Label every entry whose centred window is complete (all of them when `final`).
-
-        The window statistics are kept as running integer counts (intervals above the threshold,
-        ectopic intervals dropped) updated as the window slides, so a beat costs O(1) instead of
-        a sort of the whole window; the decision is the same as from the full window."""
-        half = self.cfg.af_window_beats // 2
-        thr = self.cfg.af_threshold
-        af = self._af
-        cells = self._win_cells
-        base, nxt = self._af_base, self._af_next
-        w_lo, w_hi = self._win_lo, self._win_hi
-        total = base + len(af)
-        stop = total if final else total - half
-        while nxt < stop:
-            lo, hi = max(0, nxt - half), min(total, nxt + half + 1)
-            while w_hi < hi:
-                e = af[w_hi - base]
-                self._win_high += e[2] > thr
-                self._win_dropped += e[4]
-                self._win_sum = list(map(operator.add, self._win_sum, e[6]))
-                cells[e[7]] = cells.get(e[7], 0) + 1
-                w_hi += 1
-            while w_lo < lo:
-                e = af[w_lo - base]
-                self._win_high -= e[2] > thr
-                self._win_dropped -= e[4]
-                self._win_sum = list(map(operator.sub, self._win_sum, e[6]))
-                c = cells[e[7]] - 1
-                if c:
-                    cells[e[7]] = c
-                else:
-                    del cells[e[7]]
-                w_lo += 1
-            self._win_lo, self._win_hi = w_lo, w_hi
-            self._af_next = nxt  # the entry being labelled (for `trace`)
-            entry = af[nxt - base]
-            self._af_beat(entry[0], entry[1], self._af_window(lo, hi))
-            nxt += 1
-        self._af_next = nxt
-        # Keep the entries a later window can still reach (one more, to slide its start out).
-        while base < nxt - half - 1:
-            af.popleft()
-            base += 1
-        self._af_base = base
-
-    def _af_window(self, lo: int, hi: int) -> bool:
-        """AF decision for the window of normal intervals `lo..hi-1` (absolute entry indices):
-        irregular RR (median normalised successive difference above `af_threshold`), most
-        intervals not ectopic (a run of ectopic pairs, e.g. bigeminy, leaves too few normal
-        intervals to judge), and, when beat morphology is known, QRS complexes alike (mean
-        template correlation at least `min_beat_corr`; noise detected as beats is irregular but
-        not AF)."""
-        cfg = self.cfg
-        n = hi - lo
-        sums = self._win_sum
-        if cfg.af_model and sums[afmodel.CORR_N]:  # beat morphology known: the learned model
-            f = afmodel.features(
-                sums, n, self._win_high, self._win_dropped, len(self._win_cells), self.fs
-            )
-            if self.trace is not None:
-                e = self._af[self._af_next - self._af_base]
-                self.trace.append((e[0], e[1], f))
-            return afmodel.is_af(f)
-        mid = n // 2
-        high = self._win_high  # entries above the threshold
-        # The median exceeds the threshold iff enough entries do; only when an even window splits
-        # exactly in half does the mean of the two middle values have to be computed.
-        if high < n - mid:
-            return False
-        if n % 2 == 0 and high == mid:
-            d = [e[2] for e in self._window(lo, hi)]
-            if _median(d) <= cfg.af_threshold:
-                return False
-        dropped = self._win_dropped
-        if dropped > cfg.af_max_ectopic * (dropped + n):
-            return False
-        entries = self._window(lo, hi)
-        corr = [e[3] for e in entries if e[3] is not None]
-        if corr and sum(corr) / len(corr) < cfg.min_beat_corr:
-            return False
-        if cfg.af_max_p_corr is not None:
-            p = [e[5] for e in entries if e[5] is not None]
-            if len(p) >= cfg.af_p_min_beats and sum(p) > cfg.af_max_p_corr * len(p):
-                return False
-        if cfg.af_cosen is None or n < cfg.af_cosen_min_beats:
-            return True
-        return cosen([(e[1] - e[0]) / self.fs for e in entries]) > cfg.af_cosen
-
-    def _window(self, lo: int, hi: int) -> list[_Entry]:
-        base = self._af_base
-        return list(islice(self._af, lo - base, hi - base))
-
-    def _af_beat(self, start: int, end: int, is_af: bool) -> None:
-        if is_af:
-            if not self.log.is_open(Label.AF):
-                self.log.open(Label.AF, start)
-                self._af_rr = [0.0, 0.0]
-            self._af_end = end
-            self._af_rr[0] += end - start
-            self._af_rr[1] += 1.0
-        elif self.log.is_open(Label.AF):
-            self._close_af()
-
-    def _close_af(self) -> None:
-        if self._af_end is not None and self.log.is_open(Label.AF):
-            rr = self._af_rr[0] / self._af_rr[1] if self._af_rr[1] else 0.0
-            self.log.close(Label.AF, self._af_end, mean_hr=60.0 * self.fs / rr if rr else None)
-
-    def _flush_af(self) -> None:
-        if self._held is not None:
-            self._emit_normal(self._held)
-            self._held = None
-        self._label_af(final=True)
-        self._close_af()
 
 
 def analyze_beats(

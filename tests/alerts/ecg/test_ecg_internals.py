@@ -6,10 +6,8 @@ import numpy as np
 from scipy import signal
 
 from alerts.ecg.beats import BeatQuality, WindowSqi
-from alerts.ecg.config import EcgConfig
 from alerts.ecg.episodes import Label
 from alerts.ecg.filters import _ANCHOR, QrsFeature, StatefulFilter
-from alerts.ecg.rhythm import RhythmAnalyzer, _median, cosen
 
 
 def test_stateful_filter_equals_lfilter_bit_for_bit() -> None:
@@ -19,32 +17,6 @@ def test_stateful_filter_equals_lfilter_bit_for_bit() -> None:
     pieces = [f(x[i : i + 333]) for i in range(0, x.size, 333)]
     ref, _ = signal.lfilter(b, a, x, zi=signal.lfilter_zi(b, a) * x[0])
     assert np.array_equal(np.concatenate(pieces), ref)
-
-
-def test_af_window_counts_match_plain_median() -> None:
-    """The running counts decide like the median of the whole window, including even windows
-    split exactly at the threshold."""
-    cfg = EcgConfig()
-    rng = np.random.default_rng(5)
-    for trial in range(200):
-        ana = RhythmAnalyzer(250.0, cfg)
-        n = int(rng.integers(1, 20))
-        d = rng.choice([0.02, cfg.af_threshold, 0.2], size=n).tolist()
-        if trial % 3 == 0:
-            d = rng.uniform(0.0, 0.2, size=n).tolist()
-        dropped = rng.integers(0, 2, size=n).tolist()
-        entries = [
-            (i, i + 1, v, None, int(k), None, (), 0)
-            for i, (v, k) in enumerate(zip(d, dropped, strict=True))
-        ]
-        ana._af.extend(entries)
-        ana._win_hi = n
-        ana._win_high = sum(v > cfg.af_threshold for v in d)
-        ana._win_dropped = sum(dropped)
-        want = _median(d) > cfg.af_threshold and sum(dropped) <= cfg.af_max_ectopic * (
-            sum(dropped) + n
-        )
-        assert ana._af_window(0, n) == want
 
 
 def test_qrs_feature_running_sum_matches_window_sum_across_anchor() -> None:
@@ -62,14 +34,6 @@ def test_qrs_feature_running_sum_matches_window_sum_across_anchor() -> None:
     pieces = QrsFeature(fs, (5.0, 15.0), 0.15)
     got = np.concatenate([pieces(x[i : i + 777])[1] for i in range(0, x.size, 777)])
     assert np.array_equal(got, mwi)
-
-
-def test_cosen_separates_irregular_from_sinus_rr() -> None:
-    rng = np.random.default_rng(11)
-    af = cosen(rng.uniform(0.4, 1.1, 60).tolist())
-    sinus = cosen((0.8 + 0.02 * rng.standard_normal(60)).tolist())
-    assert af > -1.4 > sinus
-    assert np.isnan(cosen([0.8, 0.8]))
 
 
 def test_window_sqi_labels_unlike_beats_as_noise_and_cuts_rhythm() -> None:
