@@ -21,6 +21,7 @@ class RejectReason(enum.StrEnum):
     TIMESTAMP = "timestamp"  # unparseable or too far in the future
     ECG_FORMAT = "ecg_format"
     UNKNOWN_REF = "unknown_ref"  # an event (e.g. a cancel) that refers to no known event
+    OTHER_TENANT = "other_tenant"  # a kiosk reading naming a patient of another tenant
 
 
 class DecodeError(ValueError):

@@ -57,7 +57,12 @@ class DeviceRegistry:
 
     def __init__(self, devices: list[Device] | None = None, *, auto_bind: bool = False) -> None:
         self._devices: dict[str, Device] = {d.device_id: d for d in devices or []}
+        self._patients: dict[str, str] = {}  # patient id -> the tenant that holds the patient
         self.auto_bind = auto_bind
+
+    def admit(self, patient_id: str, tenant: str) -> None:
+        """`tenant` holds `patient_id`: a kiosk reading of another tenant naming it is refused."""
+        self._patients.setdefault(patient_id, tenant)
 
     def __contains__(self, device_id: str) -> bool:
         return device_id in self._devices
@@ -99,6 +104,7 @@ class DeviceRegistry:
                 bindings=(Binding(reading.patient_id or reading.device_id, reading.ts),),
             )
             self._devices[dev.device_id] = dev
+            self.admit(dev.bindings[0].patient_id, dev.tenant)
             return reading.evolve(dev.bindings[0].patient_id)
         if dev.tenant != reading.tenant:
             raise DecodeError(
@@ -111,6 +117,12 @@ class DeviceRegistry:
         if dev.kiosk:
             if not reading.patient_id:
                 raise DecodeError(RejectReason.SCHEMA, "kiosk reading without patient_id")
+            if self._patients.get(reading.patient_id, reading.tenant) != reading.tenant:
+                raise DecodeError(
+                    RejectReason.OTHER_TENANT,
+                    f"kiosk {dev.device_id!r} of tenant {reading.tenant!r} names a patient "
+                    "of another tenant",
+                )
             return reading
         bound = dev.patient_at(reading.ts)
         if reading.patient_id is not None and reading.patient_id != bound:

@@ -105,16 +105,18 @@ class Actions:
         self.view = view
 
     # -- the subject ----------------------------------------------------------------------
-    async def alert(self, alert_id: str) -> Alert:
-        """The alert as it is: the desk's live copy while active, else the stored one."""
+    async def alert(self, alert_id: str, tenant: str) -> Alert:
+        """The alert as it is: the desk's live copy while active, else the stored one; an
+        alert of another tenant is not found."""
         a = self.desk.find(alert_id) or await self.stores.alerts.get(alert_id)
-        if a is None:
+        if a is None or a.tenant != tenant:
             raise NotFoundError("alert", alert_id)
         return a
 
-    async def referral(self, referral_id: str) -> Referral:
+    async def referral(self, referral_id: str, tenant: str) -> Referral:
+        """The referral, if it belongs to `tenant` (another tenant's is not found)."""
         r = await self.stores.referrals.get(referral_id)
-        if r is None:
+        if r is None or r.tenant != tenant:
             raise NotFoundError("referral", referral_id)
         return r
 
@@ -122,22 +124,24 @@ class Actions:
     async def acknowledge(self, actor: Actor, alert_id: str, comment: str | None = None) -> Alert:
         """Someone is on it: escalation stops (the acknowledging clinician is assigned if
         nobody was)."""
-        done = await self._decide(alert_id, lambda a, now: self.desk.acknowledge(a, actor, now))
+        done = await self._decide(
+            actor, alert_id, lambda a, now: self.desk.acknowledge(a, actor, now)
+        )
         return await self._commit(done, comment)
 
     async def resolve(self, actor: Actor, alert_id: str, comment: str | None = None) -> Alert:
-        done = await self._decide(alert_id, lambda a, now: self.desk.resolve(a, actor, now))
+        done = await self._decide(actor, alert_id, lambda a, now: self.desk.resolve(a, actor, now))
         return await self._commit(done, comment)
 
     async def escalate(self, actor: Actor, alert_id: str, comment: str | None = None) -> Alert:
         """Move to the next tier of the escalation policy now."""
-        done = await self._decide(alert_id, lambda a, now: self.desk.escalate(a, actor, now))
+        done = await self._decide(actor, alert_id, lambda a, now: self.desk.escalate(a, actor, now))
         return await self._commit(done, comment)
 
     async def refer(self, actor: Actor, alert_id: str, request: ReferralRequest) -> Referral:
         """Refer the patient to a hospital: the referral (with its evidence, frozen now) and
         the alert's hand-over are stored together."""
-        a = await self.alert(alert_id)
+        a = await self.alert(alert_id, actor.tenant)
         if not a.active:
             raise ConflictError(f"alert {alert_id} is resolved")
         now = self.clock()
@@ -156,7 +160,7 @@ class Actions:
             evidence=await referral_evidence(self.readings, a, now, request.evidence_hours),
         )
         done = await self._decide(
-            alert_id, lambda live, _: self.desk.refer(live, actor, now, referral.referral_id)
+            actor, alert_id, lambda live, _: self.desk.refer(live, actor, now, referral.referral_id)
         )
 
         async def save_referral(tx: Transaction) -> None:
@@ -168,7 +172,9 @@ class Actions:
     # -- bookkeeping actions --------------------------------------------------------------
     async def comment(self, actor: Actor, alert_id: str, text: str) -> AuditEntry:
         """A note on the alert (resolved or not); it changes nothing but the audit trail."""
-        done = await self._decide(alert_id, lambda a, now: self.desk.comment(a, actor, now, text))
+        done = await self._decide(
+            actor, alert_id, lambda a, now: self.desk.comment(a, actor, now, text)
+        )
         return await self._store(done, None)
 
     async def assign(self, actor: Actor, alert_id: str, assignee: str | None) -> Alert:
@@ -176,7 +182,7 @@ class Actions:
         (an assignment neither worsens nor changes the alert), the audit trail keeps it and the
         open dashboards see it (`assigned` on the live view)."""
         done = await self._decide(
-            alert_id, lambda a, now: self.desk.assign(a, actor, now, assignee)
+            actor, alert_id, lambda a, now: self.desk.assign(a, actor, now, assignee)
         )
 
         async def save_assignment(tx: Transaction) -> None:
@@ -191,7 +197,9 @@ class Actions:
         self, actor: Actor, alert_id: str, until: datetime, comment: str | None = None
     ) -> Alert:
         """Put notification off until `until` (the alert stays as it is, unacknowledged)."""
-        done = await self._decide(alert_id, lambda a, now: self.desk.snooze(a, actor, now, until))
+        done = await self._decide(
+            actor, alert_id, lambda a, now: self.desk.snooze(a, actor, now, until)
+        )
         return await self._commit(done, comment)
 
     # -- referrals ------------------------------------------------------------------------
@@ -199,7 +207,7 @@ class Actions:
         self, actor: Actor, referral_id: str, to: ReferralState, note: str | None = None
     ) -> Referral:
         """The hospital's answer (accepted, declined) or the referral's completion."""
-        r = await self.referral(referral_id)
+        r = await self.referral(referral_id, actor.tenant)
         now = self.clock()
         try:
             new = transition(r, to, actor.user, now, note)
@@ -214,11 +222,12 @@ class Actions:
 
     # -- the path -------------------------------------------------------------------------
     async def _decide(
-        self, alert_id: str, act: Callable[[Alert, datetime], ActionResult]
+        self, actor: Actor, alert_id: str, act: Callable[[Alert, datetime], ActionResult]
     ) -> _Decided:
-        """Steps 1 and 2 of the module doc: the alert, then the desk's transition (what the
-        desk held before is kept, to be put back if the change cannot be stored)."""
-        a = await self.alert(alert_id)
+        """Steps 1 and 2 of the module doc: the alert (of the actor's tenant), then the desk's
+        transition (what the desk held before is kept, to be put back if the change cannot be
+        stored)."""
+        a = await self.alert(alert_id, actor.tenant)
         before = (self.desk.find(alert_id), self.desk.timer(alert_id))
         try:
             done = act(a, self.clock())

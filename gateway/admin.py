@@ -21,6 +21,7 @@ from gateway.actor import Actor
 from gateway.errors import ConflictError, InvalidError, NotFoundError
 from gateway.provision import reserved_name
 from gateway.storage import AuditEntry, Patient, Stores, Transaction
+from gateway.storage.rosters import PARTS
 
 # Kinds a device may be registered as (a kiosk measures several).
 DEVICE_KINDS = frozenset({k.value for k in Kind} | {"kiosk"})
@@ -28,9 +29,9 @@ DEVICE_KINDS = frozenset({k.value for k in Kind} | {"kiosk"})
 
 @dataclass(frozen=True, slots=True)
 class PatientDetails:
-    """What an administrator sets on a patient (targets have their own action)."""
+    """What an administrator sets on a patient (targets have their own action); the tenant is
+    the administrator's own."""
 
-    tenant: str
     name: str | None = None
     birth_year: int | None = None
     lives_alone: bool = False
@@ -120,19 +121,23 @@ class Admin:
             await self.stores.audit.append(entry, tx=tx)
 
     # -- patients -------------------------------------------------------------------------
-    async def _patient(self, patient_id: str) -> Patient:
-        p = await self.stores.patients.get_patient(patient_id)
+    async def _patient(self, actor: Actor, patient_id: str) -> Patient:
+        """The patient of the actor's tenant (another tenant's is not found)."""
+        p = await self.stores.patients.get_patient(patient_id, tenant=actor.tenant)
         if p is None:
             raise NotFoundError("patient", patient_id)
         return p
 
     async def put_patient(self, actor: Actor, patient_id: str, details: PatientDetails) -> Patient:
-        """Create the patient or replace its details (targets and creation time are kept)."""
+        """Create the patient in the actor's tenant or replace its details (targets and creation
+        time are kept). An id another tenant holds is refused without saying whose it is."""
         old = await self.stores.patients.get_patient(patient_id)
+        if old is not None and old.tenant != actor.tenant:
+            raise ConflictError(f"patient id {patient_id!r} is not available")
         at = self.clock()
         new = Patient(
             patient_id,
-            details.tenant,
+            actor.tenant,
             old.created_at if old else at,
             name=details.name,
             birth_year=details.birth_year,
@@ -147,6 +152,7 @@ class Admin:
             await self.stores.patients.save_patient(new, tx=tx)
 
         await self._commit(actor, at, "put", ("patient", patient_id), detail, write)
+        self.registry.admit(patient_id, actor.tenant)
         return new
 
     async def set_targets(
@@ -154,7 +160,7 @@ class Admin:
     ) -> Patient:
         """Merge care-team overrides of alert limits into the patient's targets; the running
         detectors take them at once (open episodes keep running so they still resolve)."""
-        old = await self._patient(patient_id)
+        old = await self._patient(actor, patient_id)
         merged = {**old.targets, **overrides}
         try:
             targets = DEFAULT_TARGETS.with_overrides(merged)
@@ -187,17 +193,23 @@ class Admin:
         self.registry.put(new)
         return new
 
-    def _device(self, device_id: str) -> Device:
+    def _device(self, actor: Actor, device_id: str) -> Device:
+        """The device of the actor's tenant (another tenant's is not found)."""
         d = self.registry.get(device_id)
-        if d is None:
+        if d is None or d.tenant != actor.tenant:
             raise NotFoundError("device", device_id)
         return d
+
+    async def _bindable(self, actor: Actor, patient_id: str) -> None:
+        """A device is bound only to an existing patient of the actor's own tenant."""
+        p = await self.stores.patients.get_patient(patient_id, tenant=actor.tenant)
+        if p is None:
+            raise InvalidError(f"no patient {patient_id!r} in this tenant", ("patient_id",))
 
     async def register_device(
         self,
         actor: Actor,
         device_id: str,
-        tenant: str,
         kind: str,
         *,
         kiosk: bool = False,
@@ -212,9 +224,11 @@ class Admin:
             raise InvalidError(f"unknown device kind {kind!r}", ("kind",))
         if kiosk and patient_id:
             raise InvalidError("a kiosk is shared: it has no patient binding", ("patient_id",))
+        if patient_id:
+            await self._bindable(actor, patient_id)
         bindings = (Binding(patient_id, since or self.clock()),) if patient_id else ()
         try:
-            dev = Device(device_id, tenant, kind, kiosk=kiosk, bindings=bindings)
+            dev = Device(device_id, actor.tenant, kind, kiosk=kiosk, bindings=bindings)
         except ValueError as exc:
             raise InvalidError(str(exc), ("device_id",)) from exc
         return await self._save_device(actor, "register", None, dev)
@@ -223,17 +237,26 @@ class Admin:
         self, actor: Actor, device_id: str, patient_id: str, since: datetime | None = None
     ) -> Device:
         """The device measures `patient_id` from `since` (default: now) on."""
-        old = self._device(device_id)
+        old = self._device(actor, device_id)
+        await self._bindable(actor, patient_id)
         return await self._save_device(
             actor, "bind", old, old.bound_to(patient_id, since or self.clock())
         )
 
     async def retire_device(self, actor: Actor, device_id: str) -> Device:
-        old = self._device(device_id)
+        old = self._device(actor, device_id)
         return await self._save_device(actor, "retire", old, old.retired(self.clock()))
 
     # -- rosters --------------------------------------------------------------------------
+    async def _own(self, actor: Actor, part: str, key: str) -> None:
+        """A roster entry is written only by its own tenant; an id held by another tenant is
+        refused without saying whose it is."""
+        owner = await self.stores.rosters.tenant_of(part, key)
+        if owner is not None and owner != actor.tenant:
+            raise ConflictError(f"{part} id {key!r} is not available")
+
     async def put_member(self, actor: Actor, m: Member) -> Member:
+        await self._own(actor, "members", m.member_id)
         at = self.clock()
 
         async def write(tx: Transaction) -> None:
@@ -244,6 +267,7 @@ class Admin:
         return m
 
     async def put_team(self, actor: Actor, t: CareTeam) -> CareTeam:
+        await self._own(actor, "teams", t.team_id)
         roster = await self.stores.rosters.roster(t.tenant)
         missing = [m for m in t.members if m not in roster.members]
         if missing:
@@ -258,6 +282,10 @@ class Admin:
         return t
 
     async def put_rotation(self, actor: Actor, r: Rotation) -> Rotation:
+        await self._own(actor, "rotations", r.rotation_id)
+        roster = await self.stores.rosters.roster(actor.tenant)
+        if r.team_id not in roster.teams:
+            raise InvalidError(f"unknown team {r.team_id!r}", ("team_id",))
         at = self.clock()
 
         async def write(tx: Transaction) -> None:
@@ -273,34 +301,23 @@ class Admin:
         await self._commit(actor, at, "put", ("rotation", r.rotation_id), {"value": value}, write)
         return r
 
-    async def delete_member(self, actor: Actor, member_id: str) -> None:
-        await self._delete(actor, "member", member_id, self.stores.rosters.delete_member)
+    async def delete(self, actor: Actor, part: str, key: str) -> None:
+        """Remove a roster entry (`part`: members, teams, rotations) of the actor's tenant."""
+        if part not in PARTS:
+            raise NotFoundError("roster part", part)
 
-    async def delete_team(self, actor: Actor, team_id: str) -> None:
-        await self._delete(actor, "team", team_id, self.stores.rosters.delete_team)
-
-    async def delete_rotation(self, actor: Actor, rotation_id: str) -> None:
-        await self._delete(actor, "rotation", rotation_id, self.stores.rosters.delete_rotation)
-
-    async def _delete(
-        self,
-        actor: Actor,
-        kind: str,
-        key: str,
-        remove: Callable[..., Awaitable[bool]],
-    ) -> None:
         async def write(tx: Transaction) -> None:
-            if not await remove(key, tx=tx):
-                raise NotFoundError(kind, key)  # rolls the audit entry back too
+            if not await self.stores.rosters.delete(part, key, actor.tenant, tx=tx):
+                raise NotFoundError(part.removesuffix("s"), key)  # rolls the audit entry back
 
-        await self._commit(actor, self.clock(), "delete", (kind, key), {}, write)
+        await self._commit(actor, self.clock(), "delete", (part.removesuffix("s"), key), {}, write)
 
     async def set_emergency_contacts(
         self, actor: Actor, patient_id: str, contacts: Sequence[EmergencyContact]
     ) -> list[Member]:
         """Replace the patient's emergency contacts, in calling order. They come back as roster
         members (`role` is the relation) with ids `ec:<patient>:<rank>`."""
-        patient = await self._patient(patient_id)
+        patient = await self._patient(actor, patient_id)
         try:
             members = [
                 Member(f"ec:{patient_id}:{i}", patient.tenant, c.name, c.relation, c.lang,

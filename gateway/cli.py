@@ -29,7 +29,14 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
     settings = Settings()
     detection = args.role == "all"  # the API role leaves ingest and detection to the others
     app = create_app(settings, mqtt=detection, detection=detection, on_started=tune_gc)
-    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="info")
+    uvicorn.run(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+        ssl_certfile=settings.api_tls_cert_file,
+        ssl_keyfile=settings.api_tls_key_file,
+    )
     return 0
 
 

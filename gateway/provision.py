@@ -262,7 +262,6 @@ async def _devices(args: argparse.Namespace) -> int:
                 dev = await admin.register_device(
                     actor,
                     args.device_id,
-                    args.tenant,
                     args.kind,
                     kiosk=args.kiosk,
                     patient_id=args.patient,

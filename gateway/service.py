@@ -195,6 +195,7 @@ class Gateway:
         for dev in await self.stores.patients.devices():
             self.registry.put(dev)
         for p in await self.stores.patients.patients():
+            self.registry.admit(p.patient_id, p.tenant)
             if p.targets:
                 self.targets[p.patient_id] = DEFAULT_TARGETS.with_overrides(p.targets)
         active = await self.stores.alerts.active()  # with their assignees

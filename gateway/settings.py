@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_secret: str = "change-me"
+    api_tls_cert_file: Path | None = None  # HTTPS for the API and the page, with its key
+    api_tls_key_file: Path | None = None
+    # Bounded input (README "Access and security"): body size, calls per client, live streams.
+    api_max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    api_rate_per_minute: float = Field(default=600.0, gt=0)  # per client (user, client id, peer)
+    api_rate_burst: int = Field(default=120, ge=1)
+    api_streams_per_user: int = Field(default=4, ge=1)
 
     # Access (README "Access and security"): the embedded issuer signs short-lived tokens for
     # local accounts; a hospital identity provider is trusted through its issuer and key set.
@@ -152,6 +159,8 @@ class Settings(BaseSettings):
             )
         if bool(self.mqtt_tls_cert_file) != bool(self.mqtt_tls_key_file):
             raise ValueError("HMG_MQTT_TLS_CERT_FILE and HMG_MQTT_TLS_KEY_FILE go together")
+        if bool(self.api_tls_cert_file) != bool(self.api_tls_key_file):
+            raise ValueError("HMG_API_TLS_CERT_FILE and HMG_API_TLS_KEY_FILE go together")
         return self
 
     @property

@@ -12,11 +12,8 @@ from alerts.escalation import EscalationState
 from alerts.model import Alert
 from alerts.referral import Referral, Urgency
 from devices.timeparse import format_ts
+from gateway.api.schemas import RequestIn
 from gateway.storage import AuditEntry, Delivery, StoredEvent
-
-ACTOR_FIELD = Field(
-    default=None, max_length=128, description="acting user (until sign-in; X-HMG-User wins)"
-)
 
 
 def _ts(t: datetime | None) -> str | None:
@@ -24,29 +21,24 @@ def _ts(t: datetime | None) -> str | None:
 
 
 # -- requests ---------------------------------------------------------------------------------
-class ActionIn(BaseModel):
-    by: str | None = ACTOR_FIELD
+class ActionIn(RequestIn):
     comment: str | None = Field(default=None, max_length=4000)
 
 
-class CommentIn(BaseModel):
-    by: str | None = ACTOR_FIELD
+class CommentIn(RequestIn):
     text: str = Field(min_length=1, max_length=4000)
 
 
-class AssignIn(BaseModel):
-    by: str | None = ACTOR_FIELD
+class AssignIn(RequestIn):
     assignee: str | None = Field(default=None, max_length=128)
 
 
-class SnoozeIn(BaseModel):
-    by: str | None = ACTOR_FIELD
+class SnoozeIn(RequestIn):
     minutes: float = Field(gt=0, le=24 * 60, description="how long notification is put off")
     comment: str | None = Field(default=None, max_length=4000)
 
 
-class ReferIn(BaseModel):
-    by: str | None = ACTOR_FIELD
+class ReferIn(RequestIn):
     target_org: str = Field(min_length=1, max_length=200)
     department: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=4000)
@@ -55,8 +47,7 @@ class ReferIn(BaseModel):
     evidence_hours: float = Field(default=24.0, gt=0, le=24 * 14)
 
 
-class ReferralActionIn(BaseModel):
-    by: str | None = ACTOR_FIELD
+class ReferralActionIn(RequestIn):
     note: str | None = Field(default=None, max_length=4000)
 
 

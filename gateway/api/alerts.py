@@ -7,8 +7,9 @@ here only parse the request, call the action and shape the response.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from alerts.referral import to_fhir
@@ -31,8 +32,9 @@ from gateway.api.alert_models import (
     SnoozeIn,
     TrailEntryOut,
 )
-from gateway.api.deps import CurrentActor, GatewayDep
-from gateway.api.schemas import ServiceRequestOut
+from gateway.api.deps import GatewayDep
+from gateway.api.schemas import MAX_LIST, ServiceRequestOut
+from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 audit_router = APIRouter(tags=["audit"])
@@ -47,15 +49,18 @@ class ReferOut(BaseModel):
 @router.get("")
 async def list_alerts(
     gw: GatewayDep,
+    actor: CurrentActor,
     patient_id: str | None = None,
     state: str | None = None,
     priority: str | None = None,
     code: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: int = 200,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 200,
 ) -> list[AlertOut]:
+    """The caller's tenant's alerts, newest first."""
     found = await gw.stores.alerts.query(
+        tenant=actor.tenant,
         patient_id=patient_id,
         state=state,
         priority=priority,
@@ -68,8 +73,8 @@ async def list_alerts(
 
 
 @router.get("/{alert_id}")
-async def get_alert(gw: GatewayDep, alert_id: str) -> AlertDetailOut:
-    a = await gw.actions.alert(alert_id)
+async def get_alert(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> AlertDetailOut:
+    a = await gw.actions.alert(alert_id, actor.tenant)
     entries = await gw.stores.audit.entries(subject_id=alert_id)
     return AlertDetailOut(
         **AlertOut.of(a).model_dump(),
@@ -86,9 +91,9 @@ async def get_alert(gw: GatewayDep, alert_id: str) -> AlertDetailOut:
 
 
 @router.get("/{alert_id}/audit")
-async def alert_audit(gw: GatewayDep, alert_id: str) -> list[TrailEntryOut]:
+async def alert_audit(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> list[TrailEntryOut]:
     """The alert's lifecycle events and every action taken on it, in time order."""
-    await gw.actions.alert(alert_id)
+    await gw.actions.alert(alert_id, actor.tenant)
     trail = [
         TrailEntryOut(
             kind="event",
@@ -174,7 +179,7 @@ async def refer(gw: GatewayDep, actor: CurrentActor, alert_id: str, body: ReferI
     referral = await gw.actions.refer(actor, alert_id, request)
     return ReferOut(
         referral_id=referral.referral_id,
-        alert=AlertOut.of(await gw.actions.alert(alert_id)),
+        alert=AlertOut.of(await gw.actions.alert(alert_id, actor.tenant)),
         fhir=ServiceRequestOut.model_validate(to_fhir(referral)),
     )
 

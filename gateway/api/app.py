@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -27,6 +27,8 @@ from gateway.api import (
     rosters,
     stream,
 )
+from gateway.api.limits import BodyLimit, RateLimiter, StreamSlots
+from gateway.api.security import guard
 from gateway.auth.authority import Authority
 from gateway.service import Gateway
 from gateway.settings import Settings
@@ -103,7 +105,16 @@ def create_app(
             if owned:
                 await gw.stop()
 
-    app = FastAPI(title="hmg: remote health-monitoring gateway", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="hmg: remote health-monitoring gateway",
+        version="0.1.0",
+        lifespan=lifespan,
+        dependencies=[Depends(guard)],  # every route, deny by default (`gateway.api.policy`)
+    )
+    limits = (gateway.settings if gateway is not None else settings) or Settings()
+    app.state.rate_limiter = RateLimiter(limits.api_rate_per_minute, limits.api_rate_burst)
+    app.state.stream_slots = StreamSlots(limits.api_streams_per_user)
+    app.add_middleware(BodyLimit, max_bytes=limits.api_max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from alerts.ecg.analyzer import EcgAnalyzer
@@ -16,11 +15,9 @@ from alerts.ecg.episodes import Episode
 from alerts.targets import DEFAULT_TARGETS, TargetError
 from devices.kinds import Kind
 from devices.timeparse import format_ts
-from gateway.actor import Actor, Role
 from gateway.api.deps import GatewayDep
-from gateway.api.security import require
-from gateway.service import Gateway
-from gateway.storage.patients import Patient
+from gateway.api.scope import visible_patient
+from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/patients", tags=["charts"])
 
@@ -63,19 +60,6 @@ class EcgViewOut(BaseModel):
     heart_rate: float | None
 
 
-HEALTH_READERS = (Role.CLINICIAN, Role.CARDIOLOGIST)
-HealthReader = Annotated[Actor, Depends(require(*HEALTH_READERS))]
-LimitsReader = Annotated[Actor, Depends(require(*HEALTH_READERS, Role.ADMIN))]
-
-
-async def visible_patient(gw: Gateway, actor: Actor, patient_id: str) -> Patient:
-    """The patient if the actor's tenant holds it; any other tenant's patient is not found."""
-    p = await gw.stores.patients.get_patient(patient_id, tenant=actor.tenant)
-    if p is None:
-        raise HTTPException(404, f"patient {patient_id!r} not found")
-    return p
-
-
 def _bounds(start: datetime, end: datetime, longest: timedelta) -> None:
     if start.tzinfo is None or end.tzinfo is None:
         raise HTTPException(422, "start and end need a UTC offset")
@@ -84,7 +68,7 @@ def _bounds(start: datetime, end: datetime, longest: timedelta) -> None:
 
 
 @router.get("/{patient_id}/limits")
-async def limits(gw: GatewayDep, actor: LimitsReader, patient_id: str) -> LimitsOut:
+async def limits(gw: GatewayDep, actor: CurrentActor, patient_id: str) -> LimitsOut:
     """The alert limits in force for this patient (defaults with the care team's overrides)."""
     p = await visible_patient(gw, actor, patient_id)
     try:
@@ -96,7 +80,7 @@ async def limits(gw: GatewayDep, actor: LimitsReader, patient_id: str) -> Limits
 
 @router.get("/{patient_id}/ecg/chunks")
 async def ecg_chunks(
-    gw: GatewayDep, actor: HealthReader, patient_id: str, start: datetime, end: datetime
+    gw: GatewayDep, actor: CurrentActor, patient_id: str, start: datetime, end: datetime
 ) -> list[ChunkOut]:
     """The stored ECG chunks measured in [start, end) (at most two days): the viewer's map."""
     _bounds(start, end, MAX_CHUNK_LIST)
@@ -125,7 +109,7 @@ def _episode(ep: Episode, last: int) -> EpisodeOut:
 @router.get("/{patient_id}/ecg/strip")
 async def ecg_view(
     gw: GatewayDep,
-    actor: HealthReader,
+    actor: CurrentActor,
     patient_id: str,
     start: datetime,
     end: datetime,

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from gateway.api.deps import GatewayDep
-from gateway.api.schemas import DeadLetterOut
+from gateway.api.schemas import MAX_LIST, DeadLetterOut
+from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/deadletters", tags=["deadletters"])
 
 
 @router.get("")
 async def list_deadletters(
-    gw: GatewayDep, tenant: str | None = None, reason: str | None = None, limit: int = 200
+    gw: GatewayDep,
+    actor: CurrentActor,
+    reason: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 200,
 ) -> list[DeadLetterOut]:
+    """The caller's tenant's rejected messages, newest first."""
     rows = await gw.stores.deadletters.query(
-        tenant=tenant or None, reason=reason or None, limit=limit
+        tenant=actor.tenant, reason=reason or None, limit=limit
     )
     return [
         DeadLetterOut(

@@ -6,9 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from devices.registry import Device
-from gateway.api.deps import CurrentActor, GatewayDep
+from gateway.api.deps import GatewayDep
 from gateway.api.schemas import BindIn, BindingOut, DeviceIn, DeviceOut
-from gateway.errors import NotFoundError
+from gateway.api.scope import visible_device
+from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -25,16 +26,14 @@ def _out(d: Device) -> DeviceOut:
 
 
 @router.get("")
-async def list_devices(gw: GatewayDep, tenant: str | None = None) -> list[DeviceOut]:
-    return [_out(d) for d in gw.registry.devices() if tenant is None or d.tenant == tenant]
+async def list_devices(gw: GatewayDep, actor: CurrentActor) -> list[DeviceOut]:
+    """The caller's tenant's devices."""
+    return [_out(d) for d in gw.registry.devices() if d.tenant == actor.tenant]
 
 
 @router.get("/{device_id}")
-async def get_device(gw: GatewayDep, device_id: str) -> DeviceOut:
-    d = gw.registry.get(device_id)
-    if d is None:
-        raise NotFoundError("device", device_id)
-    return _out(d)
+async def get_device(gw: GatewayDep, actor: CurrentActor, device_id: str) -> DeviceOut:
+    return _out(visible_device(gw, actor, device_id))
 
 
 @router.post("", status_code=201)
@@ -42,7 +41,6 @@ async def register_device(gw: GatewayDep, actor: CurrentActor, body: DeviceIn) -
     dev = await gw.admin.register_device(
         actor,
         body.device_id,
-        body.tenant,
         body.kind,
         kiosk=body.kiosk,
         patient_id=body.patient_id,

@@ -11,7 +11,10 @@ from devices.codecs.fhir import bundle
 from devices.kinds import kind_for_code
 from devices.timeparse import parse_ts
 from gateway.api.deps import GatewayDep
+from gateway.api.history import MAX_RANGE
 from gateway.api.schemas import FhirBundleOut
+from gateway.api.scope import visible_patient
+from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
@@ -34,16 +37,21 @@ def _bounds(dates: list[str]) -> tuple[datetime, datetime]:
             end = ts
         else:
             start, end = ts, ts + timedelta(milliseconds=1)
+    if not start < end or end - start > MAX_RANGE:
+        raise HTTPException(
+            400, f"the date range must be increasing and at most {MAX_RANGE.days} days"
+        )
     return start, end
 
 
 @router.get("/Observation")
 async def search_observations(
     gw: GatewayDep,
+    actor: CurrentActor,
     patient: str,
     code: str | None = None,
     date: Annotated[list[str] | None, Query()] = None,
-    count: Annotated[int, Query(alias="_count", ge=1, le=10000)] = 1000,
+    count: Annotated[int, Query(alias="_count", ge=1, le=10_000)] = 1000,
 ) -> FhirBundleOut:
     """Readings of one patient as FHIR Observations (vital-signs profile, canonical UCUM)."""
     kind = None
@@ -53,5 +61,6 @@ async def search_observations(
             raise HTTPException(400, f"unsupported code {code!r}")
     start, end = _bounds(date or [])
     patient_id = patient.removeprefix("Patient/")
+    await visible_patient(gw, actor, patient_id)
     readings = await gw.readings.query(patient_id, kind, start, end, count)
     return FhirBundleOut.model_validate(bundle(readings, "searchset"))

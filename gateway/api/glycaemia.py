@@ -13,8 +13,9 @@ from pydantic import BaseModel
 from alerts.glycaemia import CONSENSUS_TARGETS, CV_STABLE_MAX, GlycaemiaSummary, summarise
 from devices.kinds import Kind
 from devices.timeparse import format_ts
-from gateway.api.charts import HealthReader, visible_patient
 from gateway.api.deps import GatewayDep
+from gateway.api.scope import visible_patient
+from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/patients", tags=["glycaemia"])
 
@@ -88,7 +89,7 @@ class GlycaemiaOut(BaseModel):
 @router.get("/{patient_id}/glycaemia")
 async def glycaemia(
     gw: GatewayDep,
-    actor: HealthReader,
+    actor: CurrentActor,
     patient_id: str,
     days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 14,
     end: datetime | None = None,

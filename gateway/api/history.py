@@ -16,11 +16,15 @@ from devices.kinds import Kind
 from devices.timeparse import format_ts
 from gateway.api.deps import GatewayDep
 from gateway.api.schemas import ReadingOut
+from gateway.api.scope import visible_patient
+from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/history", tags=["history"])
 
 MAX_BUCKETS = 10_000
 MAX_STRIP = timedelta(minutes=10)
+# The longest range one history query covers (raw ECG samples: `MAX_STRIP`).
+MAX_RANGE = timedelta(days=366)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _EVERY = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 
@@ -33,8 +37,12 @@ def parse_every(text: str) -> timedelta:
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2) or "s"])
 
 
-def _range(
-    gw: GatewayDep, start: datetime | None, end: datetime | None, default: timedelta
+def history_range(
+    gw: GatewayDep,
+    start: datetime | None,
+    end: datetime | None,
+    default: timedelta,
+    longest: timedelta = MAX_RANGE,
 ) -> tuple[datetime, datetime]:
     end = end or gw.clock() + timedelta(minutes=5)
     start = start or end - default
@@ -42,6 +50,8 @@ def _range(
         raise HTTPException(422, "start and end need a UTC offset")
     if start >= end:
         raise HTTPException(422, "start must be before end")
+    if end - start > longest:
+        raise HTTPException(422, f"at most {longest.days or longest} per query: page through it")
     return start, end
 
 
@@ -89,16 +99,18 @@ class StripOut(BaseModel):
 @router.get("/{patient_id}/readings")
 async def history(
     gw: GatewayDep,
+    actor: CurrentActor,
     patient_id: str,
     kind: Kind,
     start: datetime | None = None,
     end: datetime | None = None,
     every: Annotated[str | None, Query(description="aggregation window: 300s, 5m, 1h, 1d")] = None,
-    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
 ) -> HistoryOut:
     """Readings of one kind in [start, end) (default: the last 7 days); with `every`, windows of
     mean/min/max/count per field (for ECG: heart rate from the derived beats, InfluxDB only)."""
-    start, end = _range(gw, start, end, timedelta(days=7))
+    start, end = history_range(gw, start, end, timedelta(days=7))
+    await visible_patient(gw, actor, patient_id)
     out = HistoryOut(patient_id=patient_id, kind=kind, start=format_ts(start), end=format_ts(end))
     if every is None:
         rows = await gw.readings.query(patient_id, kind, start, end, limit)
@@ -123,8 +135,11 @@ async def history(
 
 
 @router.get("/{patient_id}/latest")
-async def latest(gw: GatewayDep, patient_id: str, since: datetime | None = None) -> LatestOut:
+async def latest(
+    gw: GatewayDep, actor: CurrentActor, patient_id: str, since: datetime | None = None
+) -> LatestOut:
     """The most recent reading of each vital kind (BP, glucose, HR, SpO2, weight, status)."""
+    await visible_patient(gw, actor, patient_id)
     found = await gw.readings.latest(patient_id, since=since)
     return LatestOut(
         patient_id=patient_id, latest={k.value: ReadingOut.of(r) for k, r in found.items()}
@@ -134,6 +149,7 @@ async def latest(gw: GatewayDep, patient_id: str, since: datetime | None = None)
 @router.get("/{patient_id}/ecg")
 async def ecg_strip(
     gw: GatewayDep,
+    actor: CurrentActor,
     patient_id: str,
     start: datetime,
     end: datetime,
@@ -141,9 +157,8 @@ async def ecg_strip(
 ) -> StripOut:
     """The ECG of [start, end) (at most 10 minutes) in millivolts, with the beats found in it:
     the evidence strip for an ECG alert."""
-    start, end = _range(gw, start, end, MAX_STRIP)
-    if end - start > MAX_STRIP:
-        raise HTTPException(422, "an ECG strip is at most 10 minutes long")
+    start, end = history_range(gw, start, end, MAX_STRIP, MAX_STRIP)
+    await visible_patient(gw, actor, patient_id)
     strip = await gw.readings.ecg_strip(patient_id, start, end, device_id)
     if strip is None:
         raise HTTPException(404, "no ECG in that window")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from devices.kinds import Kind
 from gateway.admin import PatientDetails
-from gateway.api.deps import CurrentActor, GatewayDep
+from gateway.api.deps import GatewayDep
+from gateway.api.history import MAX_RANGE, MAX_STRIP, history_range
 from gateway.api.schemas import PatientIn, PatientOut, ReadingOut
-from gateway.errors import NotFoundError
+from gateway.api.scope import visible_patient
+from gateway.api.security import CurrentActor
 from gateway.storage import Patient
 
 router = APIRouter(prefix="/patients", tags=["patients"])
@@ -30,16 +32,14 @@ def _out(p: Patient) -> PatientOut:
 
 
 @router.get("")
-async def list_patients(gw: GatewayDep, tenant: str | None = None) -> list[PatientOut]:
-    return [_out(p) for p in await gw.stores.patients.patients(tenant or None)]
+async def list_patients(gw: GatewayDep, actor: CurrentActor) -> list[PatientOut]:
+    """The caller's tenant's patients."""
+    return [_out(p) for p in await gw.stores.patients.patients(actor.tenant)]
 
 
 @router.get("/{patient_id}")
-async def get_patient(gw: GatewayDep, patient_id: str) -> PatientOut:
-    p = await gw.stores.patients.get_patient(patient_id)
-    if p is None:
-        raise NotFoundError("patient", patient_id)
-    return _out(p)
+async def get_patient(gw: GatewayDep, actor: CurrentActor, patient_id: str) -> PatientOut:
+    return _out(await visible_patient(gw, actor, patient_id))
 
 
 @router.put("/{patient_id}")
@@ -61,17 +61,18 @@ async def put_targets(
 @router.get("/{patient_id}/readings")
 async def readings(
     gw: GatewayDep,
+    actor: CurrentActor,
     patient_id: str,
     kind: Kind | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
-    limit: int = Query(default=1000, ge=1, le=100_000),
+    limit: int = Query(default=1000, ge=1, le=10_000),
     samples: bool = False,
 ) -> list[ReadingOut]:
-    """Readings measured in [start, end) (default: the last 24 hours)."""
-    end = end or gw.clock() + timedelta(minutes=5)
-    start = start or end - timedelta(days=1)
-    if start.tzinfo is None or end.tzinfo is None:
-        raise HTTPException(422, "start and end need a UTC offset")
+    """Readings measured in [start, end) (default: the last 24 hours; at most a year, or ten
+    minutes with ECG samples)."""
+    longest = MAX_STRIP if samples else MAX_RANGE
+    start, end = history_range(gw, start, end, timedelta(days=1), longest)
+    await visible_patient(gw, actor, patient_id)
     rows = await gw.readings.query(patient_id, kind, start, end, limit)
     return [ReadingOut.of(r, with_samples=samples) for r in rows]

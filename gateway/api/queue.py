@@ -12,8 +12,8 @@ from alerts.codes import urgency
 from alerts.model import Alert, State
 from alerts.serialize import alert_to_json
 from devices.timeparse import format_ts
-from gateway.api.charts import HealthReader
 from gateway.api.deps import GatewayDep
+from gateway.api.security import CurrentActor
 from gateway.service import Gateway
 
 router = APIRouter(prefix="/queue", tags=["queue"])
@@ -81,7 +81,7 @@ def _timer(gw: Gateway, alert_id: str) -> TimerOut | None:
 
 
 @router.get("")
-async def queue(gw: GatewayDep, actor: HealthReader) -> QueueOut:
+async def queue(gw: GatewayDep, actor: CurrentActor) -> QueueOut:
     """The caller's tenant's active alerts with patient, assignee and the next escalation; the
     page orders them."""
     alerts = await active_alerts(gw, actor.tenant)

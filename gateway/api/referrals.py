@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from alerts.referral import ReferralState, to_fhir
 from gateway.api.alert_models import ReferralActionIn, ReferralOut
-from gateway.api.deps import CurrentActor, GatewayDep
-from gateway.api.schemas import ServiceRequestOut
+from gateway.api.deps import GatewayDep
+from gateway.api.schemas import MAX_LIST, ServiceRequestOut
+from gateway.api.security import CurrentActor
 from gateway.errors import NotFoundError
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
@@ -24,23 +27,31 @@ ACTIONS = {
 @router.get("")
 async def list_referrals(
     gw: GatewayDep,
+    actor: CurrentActor,
     alert_id: str | None = None,
     patient_id: str | None = None,
     state: ReferralState | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 200,
 ) -> list[ReferralOut]:
-    found = await gw.stores.referrals.query(alert_id=alert_id, patient_id=patient_id, state=state)
+    """The caller's tenant's referrals, newest first."""
+    found = await gw.stores.referrals.query(
+        tenant=actor.tenant, alert_id=alert_id, patient_id=patient_id, state=state, limit=limit
+    )
     return [ReferralOut.of(r) for r in found]
 
 
 @router.get("/{referral_id}")
-async def get_referral(gw: GatewayDep, referral_id: str) -> ReferralOut:
-    return ReferralOut.of(await gw.actions.referral(referral_id))
+async def get_referral(gw: GatewayDep, actor: CurrentActor, referral_id: str) -> ReferralOut:
+    return ReferralOut.of(await gw.actions.referral(referral_id, actor.tenant))
 
 
 @router.get("/{referral_id}/fhir")
-async def get_referral_fhir(gw: GatewayDep, referral_id: str) -> ServiceRequestOut:
+async def get_referral_fhir(
+    gw: GatewayDep, actor: CurrentActor, referral_id: str
+) -> ServiceRequestOut:
     """The referral as a FHIR R4 ServiceRequest resource."""
-    return ServiceRequestOut.model_validate(to_fhir(await gw.actions.referral(referral_id)))
+    r = await gw.actions.referral(referral_id, actor.tenant)
+    return ServiceRequestOut.model_validate(to_fhir(r))
 
 
 @router.post("/{referral_id}/{action}")

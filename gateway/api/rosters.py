@@ -11,15 +11,16 @@ from pydantic import BaseModel, Field, model_validator
 from alerts.roster import CHANNELS, CareTeam, Contact, Member, Roster, Rotation
 from devices.timeparse import format_ts
 from gateway.admin import EmergencyContact
-from gateway.api.alert_models import ACTOR_FIELD
-from gateway.api.deps import CurrentActor, GatewayDep
+from gateway.api.deps import GatewayDep
+from gateway.api.schemas import RequestIn
+from gateway.api.security import CurrentActor
 from gateway.errors import InvalidError, NotFoundError
 from gateway.notifiers.addresses import normalize_address
 
 router = APIRouter(prefix="/rosters", tags=["rosters"])
 
 
-class ContactIn(BaseModel):
+class ContactIn(RequestIn):
     channel: str = Field(pattern="^(" + "|".join(sorted(CHANNELS)) + ")$")
     address: str = Field(min_length=1, max_length=300)
 
@@ -30,41 +31,34 @@ class ContactIn(BaseModel):
         return self
 
 
-class MemberIn(BaseModel):
-    by: str | None = ACTOR_FIELD
-    tenant: str = Field(min_length=1, max_length=64)
+class MemberIn(RequestIn):
     name: str = Field(min_length=1, max_length=200)
     role: str = "clinician"
     lang: str = Field(default="zh-CN", pattern="^(zh-CN|en)$")
     contacts: list[ContactIn] = Field(default_factory=list)
 
 
-class TeamIn(BaseModel):
-    by: str | None = ACTOR_FIELD
-    tenant: str = Field(min_length=1, max_length=64)
+class TeamIn(RequestIn):
     name: str = Field(min_length=1, max_length=200)
     kind: str = "family_doctor"
     members: list[str] = Field(default_factory=list)
 
 
-class RotationIn(BaseModel):
-    by: str | None = ACTOR_FIELD
-    tenant: str = Field(min_length=1, max_length=64)
+class RotationIn(RequestIn):
     team_id: str
     members: list[str] = Field(min_length=1)
     start: datetime
     shift_hours: float = Field(default=12.0, gt=0)
 
 
-class EmergencyContactIn(BaseModel):
+class EmergencyContactIn(RequestIn):
     name: str = Field(min_length=1, max_length=200)
     relation: str = "family"
     lang: str = Field(default="zh-CN", pattern="^(zh-CN|en)$")
     contacts: list[ContactIn] = Field(min_length=1)
 
 
-class EmergencyContactsIn(BaseModel):
-    by: str | None = ACTOR_FIELD
+class EmergencyContactsIn(RequestIn):
     contacts: list[EmergencyContactIn]
 
 
@@ -158,8 +152,9 @@ def _contacts(raw: list[ContactIn]) -> tuple[Contact, ...]:
 
 
 @router.get("")
-async def get_roster(gw: GatewayDep, tenant: str | None = None) -> RosterOut:
-    return RosterOut.of(await gw.stores.rosters.roster(tenant or None), gw.clock())
+async def get_roster(gw: GatewayDep, actor: CurrentActor) -> RosterOut:
+    """The caller's tenant's roster."""
+    return RosterOut.of(await gw.stores.rosters.roster(actor.tenant), gw.clock())
 
 
 @router.put("/members/{member_id}")
@@ -168,7 +163,7 @@ async def put_member(
 ) -> MemberOut:
     try:
         m = Member(
-            member_id, body.tenant, body.name, body.role, body.lang, _contacts(body.contacts)
+            member_id, actor.tenant, body.name, body.role, body.lang, _contacts(body.contacts)
         )
     except ValueError as exc:
         raise InvalidError(str(exc)) from exc
@@ -177,7 +172,7 @@ async def put_member(
 
 @router.put("/teams/{team_id}")
 async def put_team(gw: GatewayDep, actor: CurrentActor, team_id: str, body: TeamIn) -> TeamOut:
-    t = CareTeam(team_id, body.tenant, body.name, body.kind, tuple(body.members))
+    t = CareTeam(team_id, actor.tenant, body.name, body.kind, tuple(body.members))
     return TeamOut.of(await gw.admin.put_team(actor, t))
 
 
@@ -190,7 +185,7 @@ async def put_rotation(
     try:
         rot = Rotation(
             rotation_id,
-            body.tenant,
+            actor.tenant,
             body.team_id,
             tuple(body.members),
             body.start,
@@ -202,9 +197,11 @@ async def put_rotation(
 
 
 @router.get("/rotations/{rotation_id}/on-call")
-async def on_call(gw: GatewayDep, rotation_id: str, at: datetime | None = None) -> OnCallOut:
+async def on_call(
+    gw: GatewayDep, actor: CurrentActor, rotation_id: str, at: datetime | None = None
+) -> OnCallOut:
     """Who is on call now (or at `at`)."""
-    roster = await gw.stores.rosters.roster()
+    roster = await gw.stores.rosters.roster(actor.tenant)
     rot = roster.rotations.get(rotation_id)
     if rot is None:
         raise NotFoundError("rotation", rotation_id)
@@ -216,16 +213,8 @@ async def on_call(gw: GatewayDep, rotation_id: str, at: datetime | None = None) 
 
 @router.delete("/{part}/{key}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete(gw: GatewayDep, actor: CurrentActor, part: str, key: str) -> None:
-    """Remove a member, team or rotation (`part`: members, teams, rotations); until sign-in the
-    acting user is named by `by` in the query."""
-    remove = {
-        "members": gw.admin.delete_member,
-        "teams": gw.admin.delete_team,
-        "rotations": gw.admin.delete_rotation,
-    }.get(part)
-    if remove is None:
-        raise NotFoundError("roster part", part)
-    await remove(actor, key)
+    """Remove a member, team or rotation (`part`: members, teams, rotations)."""
+    await gw.admin.delete(actor, part, key)
 
 
 @router.put("/patients/{patient_id}/emergency-contacts")

@@ -10,6 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from devices.model import Reading
 from devices.timeparse import format_ts
 
+# The most items one list request returns; longer lists are paged.
+MAX_LIST = 500
+
+
+class RequestIn(BaseModel):
+    """A request body: unknown fields are refused. Who acts and for which tenant come from the
+    token only, so a body that names them (`by`, `tenant`) is an error, never an override."""
+
+    model_config = ConfigDict(extra="forbid")
+
 
 class PatientOut(BaseModel):
     patient_id: str
@@ -22,8 +32,7 @@ class PatientOut(BaseModel):
     targets: dict[str, float] = Field(default_factory=dict)
 
 
-class PatientIn(BaseModel):
-    tenant: str
+class PatientIn(RequestIn):
     name: str | None = None
     birth_year: int | None = None
     lives_alone: bool = False
@@ -31,16 +40,15 @@ class PatientIn(BaseModel):
     care_team: str | None = None
 
 
-class DeviceIn(BaseModel):
+class DeviceIn(RequestIn):
     device_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
-    tenant: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     kind: str
     kiosk: bool = False
     patient_id: str | None = None
     since: datetime | None = None
 
 
-class BindIn(BaseModel):
+class BindIn(RequestIn):
     patient_id: str
     since: datetime | None = None
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from gateway.api.deps import GatewayDep
+from gateway.api.limits import StreamSlots
+from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/stream", tags=["stream"])
 
@@ -19,19 +22,34 @@ router = APIRouter(prefix="/stream", tags=["stream"])
         200: {
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
             "description": "`event: <type>` / `id: <n>` / `data: <alert event JSON>` records",
-        }
+        },
+        429: {"description": "too many streams open for this user"},
     },
 )
 async def alert_stream(
+    request: Request,
     gw: GatewayDep,
+    actor: CurrentActor,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    heartbeat_s: float = 15.0,
+    heartbeat_s: Annotated[float, Query(ge=0.05, le=300)] = 15.0,
 ) -> StreamingResponse:
-    """Every alert event as `event: <type>` / `data: <alert event JSON>`; reconnecting
-    clients send `Last-Event-ID` and get what they missed from a bounded backlog."""
+    """The caller's tenant's alert events as `event: <type>` / `data: <alert event JSON>`;
+    reconnecting clients send `Last-Event-ID` and get what they missed (of their own tenant)
+    from a bounded backlog. At most a few streams per user are open at once."""
+    slots: StreamSlots = request.app.state.stream_slots
+    if not slots.open(actor.user):
+        raise HTTPException(429, "too many live streams open for this user")
     last = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+
+    async def body() -> AsyncGenerator[str, None]:
+        try:
+            async for frame in gw.sse.stream(actor.tenant, last, heartbeat_s=heartbeat_s):
+                yield frame
+        finally:
+            slots.close(actor.user)
+
     return StreamingResponse(
-        gw.sse.stream(last, heartbeat_s=max(heartbeat_s, 0.05)),
+        body(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

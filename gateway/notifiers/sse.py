@@ -1,8 +1,10 @@
 """Server-Sent Events for dashboards: a fan-out of alert events to subscribed queues.
 
 Each event gets an increasing id; a reconnecting client sends `Last-Event-ID` and receives the
-events it missed from a bounded backlog. A slow subscriber loses its oldest queued events (the
-alerts themselves are in the database; the stream is a live view), never blocks the gateway.
+events it missed from a bounded backlog. Every event belongs to its alert's tenant, and a
+subscriber receives, live or replayed, only its own tenant's events. A slow subscriber loses its
+oldest queued events (the alerts themselves are in the database; the stream is a live view),
+never blocks the gateway.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from alerts.serialize import alert_to_json
 from devices.timeparse import format_ts
 from gateway.notifiers.base import Notification, Receipt
 
+# (id, event type, JSON data, tenant)
+_Item = tuple[int, str, str, str]
+
 
 class SseChannel:
     name = "sse"
@@ -28,8 +33,8 @@ class SseChannel:
 
     def __init__(self, backlog: int = 500, queue_max: int = 1000) -> None:
         self._seq = 0
-        self._backlog: deque[tuple[int, str, str]] = deque(maxlen=backlog)
-        self._subscribers: set[asyncio.Queue[tuple[int, str, str]]] = set()
+        self._backlog: deque[_Item] = deque(maxlen=backlog)
+        self._subscribers: dict[asyncio.Queue[_Item], str] = {}
         self._queue_max = queue_max
 
     @property
@@ -37,7 +42,8 @@ class SseChannel:
         return len(self._subscribers)
 
     async def deliver(self, n: Notification) -> Receipt:
-        self._push(n.event.event.value, json.dumps(dict(n.payload), ensure_ascii=False))
+        data = json.dumps(dict(n.payload), ensure_ascii=False)
+        self._push(n.event.event.value, data, n.event.alert.tenant)
         return Receipt(self.name, f"{len(self._subscribers)} subscribers", ok=True)
 
     def show(
@@ -47,29 +53,33 @@ class SseChannel:
         notifies nobody (e.g. `assigned`): sent as `event: <kind>` with the alert as it is now,
         in the shape of an alert event."""
         doc = {"event": kind, "at": format_ts(at), "alert": alert_to_json(alert), "by": by}
-        self._push(kind, json.dumps({**doc, "detail": dict(detail)}, ensure_ascii=False))
+        data = json.dumps({**doc, "detail": dict(detail)}, ensure_ascii=False)
+        self._push(kind, data, alert.tenant)
 
-    def _push(self, event: str, data: str) -> None:
+    def _push(self, event: str, data: str, tenant: str) -> None:
         self._seq += 1
-        item = (self._seq, event, data)
+        item = (self._seq, event, data, tenant)
         self._backlog.append(item)
-        for q in list(self._subscribers):
+        for q, of in list(self._subscribers.items()):
+            if of != tenant:
+                continue
             if q.full():
                 with contextlib.suppress(asyncio.QueueEmpty):
                     q.get_nowait()
             q.put_nowait(item)
 
     async def stream(
-        self, last_event_id: int | None = None, heartbeat_s: float = 15.0
+        self, tenant: str, last_event_id: int | None = None, heartbeat_s: float = 15.0
     ) -> AsyncGenerator[str, None]:
-        """The text/event-stream body: missed events first, then live ones, with heartbeats."""
-        q: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue(self._queue_max)
-        self._subscribers.add(q)
+        """The text/event-stream body of one tenant's events: missed events first, then live
+        ones, with heartbeats."""
+        q: asyncio.Queue[_Item] = asyncio.Queue(self._queue_max)
+        self._subscribers[q] = tenant
         try:
             yield "retry: 3000\n\n"
             if last_event_id is not None:
                 for item in list(self._backlog):
-                    if item[0] > last_event_id:
+                    if item[0] > last_event_id and item[3] == tenant:
                         yield _frame(item)
             while True:
                 try:
@@ -79,9 +89,9 @@ class SseChannel:
                     continue
                 yield _frame(item)
         finally:
-            self._subscribers.discard(q)
+            self._subscribers.pop(q, None)
 
 
-def _frame(item: tuple[int, str, str]) -> str:
-    seq, event, data = item
+def _frame(item: _Item) -> str:
+    seq, event, data, _tenant = item
     return f"id: {seq}\nevent: {event}\ndata: {data}\n\n"

@@ -62,8 +62,9 @@ class ReferralStore:
         alert_id: str | None = None,
         patient_id: str | None = None,
         state: ReferralState | None = None,
+        limit: int | None = None,
     ) -> list[Referral]:
-        """Newest first, filtered by whichever of the arguments are given."""
+        """Newest first (at most `limit`), filtered by whichever of the arguments are given."""
         stmt = select(ReferralRow).order_by(ReferralRow.requested_at.desc())
         for col, value in (
             (ReferralRow.tenant, tenant),
@@ -73,5 +74,7 @@ class ReferralStore:
         ):
             if value is not None:
                 stmt = stmt.where(col == value)
+        if limit is not None:
+            stmt = stmt.limit(limit)
         async with self.db.session() as s:
             return [_referral_of(r) for r in (await s.scalars(stmt)).all()]

@@ -12,13 +12,20 @@ from sqlalchemy import select
 from alerts.roster import CareTeam, Contact, Member, Roster, Rotation
 from gateway.storage.database import Database, Transaction
 from gateway.storage.tables import (
-    Base,
     CareMemberRow,
     CareTeamRow,
     EmergencyContactRow,
     PatientRow,
     RotationRow,
 )
+
+# The roster's parts by their name in the API (`/rosters/{part}/{key}`).
+_PARTS: dict[str, type[CareMemberRow] | type[CareTeamRow] | type[RotationRow]] = {
+    "members": CareMemberRow,
+    "teams": CareTeamRow,
+    "rotations": RotationRow,
+}
+PARTS = frozenset(_PARTS)
 
 
 def _contacts(raw: Sequence[dict[str, str]]) -> tuple[Contact, ...]:
@@ -95,19 +102,19 @@ class RosterStore:
                     )
                 )
 
-    async def delete_member(self, member_id: str, *, tx: Transaction | None = None) -> bool:
-        return await self._delete(CareMemberRow, member_id, tx)
+    async def tenant_of(self, part: str, key: str) -> str | None:
+        """The tenant holding roster entry `key` of `part` (members, teams, rotations)."""
+        async with self.db.session() as s:
+            row: CareMemberRow | CareTeamRow | RotationRow | None = await s.get(_PARTS[part], key)
+            return None if row is None else row.tenant
 
-    async def delete_team(self, team_id: str, *, tx: Transaction | None = None) -> bool:
-        return await self._delete(CareTeamRow, team_id, tx)
-
-    async def delete_rotation(self, rotation_id: str, *, tx: Transaction | None = None) -> bool:
-        return await self._delete(RotationRow, rotation_id, tx)
-
-    async def _delete(self, table: type[Base], key: str, tx: Transaction | None) -> bool:
+    async def delete(
+        self, part: str, key: str, tenant: str, *, tx: Transaction | None = None
+    ) -> bool:
+        """Remove entry `key` of `part` if `tenant` holds it (False: no such entry there)."""
         async with self.db.writing(tx) as s:
-            row = await s.get(table, key)
-            if row is None:
+            row: CareMemberRow | CareTeamRow | RotationRow | None = await s.get(_PARTS[part], key)
+            if row is None or row.tenant != tenant:
                 return False
             await s.delete(row)
         return True

@@ -40,10 +40,10 @@ def admin_of(stores: Stores, retargeted: list[tuple[str, Targets]] | None = None
 async def test_patient_details_and_targets_audited_with_before_and_after(stores: Stores) -> None:
     told: list[tuple[str, Targets]] = []
     admin = admin_of(stores, told)
-    await admin.put_patient(ADMIN, "p-1", PatientDetails("t1", name="Wang", lives_alone=True))
+    await admin.put_patient(ADMIN, "p-1", PatientDetails(name="Wang", lives_alone=True))
     p = await admin.set_targets(ADMIN, "p-1", {"target_systolic": 150.0})
     assert dict(p.targets) == {"target_systolic": 150.0}
-    again = await admin.put_patient(ADMIN, "p-1", PatientDetails("t1", name="Wang Fang"))
+    again = await admin.put_patient(ADMIN, "p-1", PatientDetails(name="Wang Fang"))
     assert dict(again.targets) == {"target_systolic": 150.0}  # details keep the targets
     assert [pid for pid, _ in told] == ["p-1"]
     entries = await stores.audit.entries(subject_id="p-1")
@@ -62,7 +62,7 @@ async def test_refused_targets_change_nothing(stores: Stores) -> None:
     admin = admin_of(stores, told)
     with pytest.raises(NotFoundError):
         await admin.set_targets(ADMIN, "p-9", {"target_systolic": 150.0})
-    await admin.put_patient(ADMIN, "p-1", PatientDetails("t1"))
+    await admin.put_patient(ADMIN, "p-1", PatientDetails())
     with pytest.raises(InvalidError) as refused:
         await admin.set_targets(ADMIN, "p-1", {"target_systolic": 400.0})
     assert refused.value.fields == ("target_systolic",)
@@ -75,13 +75,15 @@ async def test_refused_targets_change_nothing(stores: Stores) -> None:
 
 async def test_devices_registered_rebound_retired_and_audited(stores: Stores) -> None:
     admin = admin_of(stores)
-    await admin.register_device(ADMIN, "cuff-1", "t1", "bp", patient_id="p-1", since=T0)
+    for pid in ("p-1", "p-2"):
+        await admin.put_patient(ADMIN, pid, PatientDetails())
+    await admin.register_device(ADMIN, "cuff-1", "bp", patient_id="p-1", since=T0)
     with pytest.raises(ConflictError):
-        await admin.register_device(ADMIN, "cuff-1", "t1", "bp")
+        await admin.register_device(ADMIN, "cuff-1", "bp")
     with pytest.raises(InvalidError):
-        await admin.register_device(ADMIN, "x-1", "t1", "toaster")
+        await admin.register_device(ADMIN, "x-1", "toaster")
     with pytest.raises(InvalidError):
-        await admin.register_device(ADMIN, "k-1", "t1", "kiosk", kiosk=True, patient_id="p-1")
+        await admin.register_device(ADMIN, "k-1", "kiosk", kiosk=True, patient_id="p-1")
     later = T0 + timedelta(days=2)
     await admin.bind_device(ADMIN, "cuff-1", "p-2", later)
     retired = await admin.retire_device(ADMIN, "cuff-1")
@@ -105,9 +107,11 @@ async def test_roster_edits_and_a_failed_delete_leaves_no_audit_entry(stores: St
         await admin.put_team(ADMIN, CareTeam("fd-1", "t1", "FD", members=("nobody",)))
     await admin.put_team(ADMIN, CareTeam("fd-1", "t1", "FD", members=("dr-li",)))
     with pytest.raises(NotFoundError):
-        await admin.delete_rotation(ADMIN, "oncall")
-    await admin.delete_team(ADMIN, "fd-1")
-    await admin.put_patient(ADMIN, "p-1", PatientDetails("t1"))
+        await admin.delete(ADMIN, "rotations", "oncall")
+    with pytest.raises(NotFoundError):
+        await admin.delete(ADMIN, "shifts", "x")
+    await admin.delete(ADMIN, "teams", "fd-1")
+    await admin.put_patient(ADMIN, "p-1", PatientDetails())
     daughter = EmergencyContact("Daughter", "daughter", "en", (Contact("sms", "+86-1"),))
     (saved,) = await admin.set_emergency_contacts(ADMIN, "p-1", [daughter])
     assert (saved.member_id, saved.role) == ("ec:p-1:0", "daughter")
@@ -122,3 +126,40 @@ async def test_roster_edits_and_a_failed_delete_leaves_no_audit_entry(stores: St
     roster = await stores.rosters.roster("t1")
     assert roster.teams == {}
     assert roster.emergency_contacts["p-1"] == [saved]
+
+
+OTHER = Actor("admin.wu", Role.ADMIN, "t2", "console@10.0.0.3")
+
+
+async def test_another_tenants_objects_are_neither_seen_nor_changed(stores: Stores) -> None:
+    admin = admin_of(stores)
+    await admin.put_patient(ADMIN, "p-1", PatientDetails(name="Wang"))
+    await admin.register_device(ADMIN, "cuff-1", "bp", patient_id="p-1", since=T0)
+    await admin.put_member(ADMIN, Member("dr-li", "t1", "Dr Li"))
+    with pytest.raises(ConflictError):  # the id is taken, by whom is not said
+        await admin.put_patient(OTHER, "p-1", PatientDetails(name="Mallory"))
+    with pytest.raises(NotFoundError):
+        await admin.set_targets(OTHER, "p-1", {"target_systolic": 200.0})
+    for act in (
+        admin.retire_device(OTHER, "cuff-1"),
+        admin.bind_device(OTHER, "cuff-1", "p-1"),
+        admin.delete(OTHER, "members", "dr-li"),
+        admin.set_emergency_contacts(OTHER, "p-1", []),
+    ):
+        with pytest.raises(NotFoundError):
+            await act
+    with pytest.raises(ConflictError):
+        await admin.put_member(OTHER, Member("dr-li", "t2", "Impostor"))
+    # A device of one's own tenant is never bound to another tenant's patient.
+    await admin.register_device(OTHER, "cuff-2", "bp")
+    with pytest.raises(InvalidError, match="no patient"):
+        await admin.bind_device(OTHER, "cuff-2", "p-1")
+    with pytest.raises(InvalidError, match="no patient"):
+        await admin.register_device(OTHER, "cuff-3", "bp", patient_id="p-1")
+    p = await stores.patients.get_patient("p-1")
+    assert p is not None
+    assert (p.tenant, p.name, dict(p.targets)) == ("t1", "Wang", {})
+    roster = await stores.rosters.roster("t1")
+    assert roster.members["dr-li"].name == "Dr Li"
+    assert {e.actor for e in await stores.audit.entries()} == {"admin.zhou", "admin.wu"}
+    assert [e.subject_id for e in await stores.audit.entries(actor="admin.wu")] == ["cuff-2"]

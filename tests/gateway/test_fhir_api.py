@@ -15,6 +15,7 @@ from gateway.api.app import create_app
 from gateway.intake import Inbound
 from gateway.service import Gateway
 from gateway.settings import Settings
+from tests.support.auth import auth_headers
 from tests.support.wire import v1
 
 
@@ -30,7 +31,9 @@ async def test_fhir_observation_search_round_trips_through_the_codec(tmp_path: P
     )
     await gw.pipeline.handle([Inbound("hm/v1/t1/cuff-1/bp", payload, now)])
     app = create_app(gateway=gw)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth_headers(app)
+    ) as c:
         r = await c.get("/fhir/Observation", params={"patient": "Patient/p-1", "code": "85354-9"})
         assert r.status_code == 200
         doc = r.json()

@@ -86,6 +86,17 @@ def test_kiosk_batches_only_from_registered_kiosks() -> None:
     assert [d.reason.value for d in out.rejected] == ["unknown_device"]
 
 
+def test_kiosk_reading_naming_another_tenants_patient_is_refused() -> None:
+    p = proc()
+    p.intake.registry.admit("p-9", "t2")  # p-9 is an elder of tenant t2
+    out = p.decode([msg("hm/v1/t1/kiosk-1/kiosk", kiosk())])
+    assert out.readings == []
+    assert [d.reason.value for d in out.rejected] == ["other_tenant"]
+    assert "another tenant" in out.rejected[0].detail
+    p.intake.registry.admit("p-9", "t1")  # the first holder stays
+    assert [d.reason.value for d in p.decode([msg("hm/v1/t1/kiosk-1/kiosk", kiosk())]).rejected]
+
+
 def test_patient_id_from_a_personal_device_is_refused() -> None:
     doc = json.loads(v1("cuff-1", "bp", 1, {"systolic": 120, "diastolic": 80}, T0))
     doc["patient_id"] = "p-other"

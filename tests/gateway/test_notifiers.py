@@ -109,7 +109,7 @@ async def test_webhook_does_not_retry_a_client_error() -> None:
 
 async def test_sse_fans_out_and_replays_after_last_event_id() -> None:
     sse = SseChannel()
-    stream = sse.stream(heartbeat_s=5)
+    stream = sse.stream("demo", heartbeat_s=5)
     assert await anext(stream) == "retry: 3000\n\n"
     got = asyncio.ensure_future(anext(stream))
     await asyncio.sleep(0)
@@ -119,10 +119,23 @@ async def test_sse_fans_out_and_replays_after_last_event_id() -> None:
     await stream.aclose()
     assert sse.subscribers == 0
     await sse.deliver(note(crisis_event()))
-    again = sse.stream(last_event_id=1)
+    again = sse.stream("demo", last_event_id=1)
     assert await anext(again) == "retry: 3000\n\n"
     assert (await anext(again)).startswith("id: 2\n")
     await again.aclose()
+
+
+async def test_sse_serves_and_replays_only_the_subscribers_tenant() -> None:
+    sse = SseChannel()
+    await sse.deliver(note(crisis_event()))  # id 1, tenant demo
+    other = sse.stream("t2", last_event_id=0, heartbeat_s=0.05)
+    assert await anext(other) == "retry: 3000\n\n"
+    assert await anext(other) == ": keep-alive\n\n"  # nothing of t1 replayed
+    got = asyncio.ensure_future(anext(other))
+    await asyncio.sleep(0)
+    await sse.deliver(note(crisis_event()))  # live, demo again
+    assert await asyncio.wait_for(got, 2) == ": keep-alive\n\n"
+    await other.aclose()
 
 
 class Outbox:

@@ -105,10 +105,23 @@ def test_hmg_devices_goes_through_the_audited_admin_actions(
 
     from gateway.cli import main
     from gateway.settings import Settings
-    from gateway.storage import Database, Stores
+    from gateway.storage import Database, Patient, Stores
 
     monkeypatch.setenv("HMG_MODE", "test")
     monkeypatch.setenv("HMG_DATA_DIR", str(tmp_path))
+
+    async def admit(patient_id: str) -> None:
+        db = Database(Settings().db_url)
+        try:
+            await db.create_schema()
+            await Stores.of(db).patients.save_patient(Patient(patient_id, "t1", T0))
+        finally:
+            await db.dispose()
+
+    orphan = ["devices", "register", "cuff-6", "--tenant", "t1", "--kind", "bp", "--patient", "p-1"]
+    assert main(orphan) == 1  # a device is bound only to a patient that exists
+    assert "no patient" in capsys.readouterr().out
+    asyncio.run(admit("p-1"))
     argv = ["devices", "register", "cuff-7", "--tenant", "t1", "--kind", "bp", "--patient", "p-1"]
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["bindings"][0]["patient_id"] == "p-1"

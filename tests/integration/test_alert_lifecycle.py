@@ -18,6 +18,7 @@ import pytest
 
 from alerts.model import EventType
 from devices.registry import Binding, Device
+from gateway.actor import Role
 from gateway.api.app import create_app
 from gateway.intake import Inbound
 from gateway.notifiers import NotifierConfig, verify
@@ -25,6 +26,7 @@ from gateway.policies import load_policy
 from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.storage import Patient
+from tests.support.auth import auth_headers
 from tests.support.wire import v1
 
 pytestmark = pytest.mark.integration
@@ -146,12 +148,18 @@ async def test_escalation_restart_ack_referral_webhooks_and_auto_resolve(
     assert [e.escalation.tier_name for e in tier2 if e.escalation] == ["emergency"]
 
     app = create_app(gateway=gw)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    # The test's clock runs an hour on: tokens that last that long.
+    wang = auth_headers(
+        app, Role.CLINICIAN, "demo", "dr.wang", client_id="ward-tablet-7", ttl_s=3600
+    )
+    er = auth_headers(app, Role.CLINICIAN, "demo", "er.zhao", ttl_s=3600)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=wang
+    ) as c:
         clock.at(21)
         r = await c.post(
             f"/alerts/{alert_id}/ack",
-            json={"by": "dr.wang", "comment": "calling the patient"},
-            headers={"X-HMG-Client": "ward-tablet-7"},
+            json={"comment": "calling the patient"},
         )
         assert r.status_code == 200, r.text
         assert r.json()["state"] == "acknowledged"
@@ -162,7 +170,6 @@ async def test_escalation_restart_ack_referral_webhooks_and_auto_resolve(
         r = await c.post(
             f"/alerts/{alert_id}/refer",
             json={
-                "by": "dr.wang",
                 "target_org": "City No.1 Hospital",
                 "department": "Cardiology",
                 "reason": "Hypertensive crisis not controlled at home",
@@ -178,15 +185,15 @@ async def test_escalation_restart_ack_referral_webhooks_and_auto_resolve(
         assert fhir["priority"] == "stat"
         assert fhir["subject"] == {"reference": "Patient/p-001"}
         assert any(s["reference"].startswith("Observation/cuff-1-") for s in fhir["supportingInfo"])
-        r = await c.post(f"/referrals/{referral_id}/accept", json={"by": "er.zhao"})
+        r = await c.post(f"/referrals/{referral_id}/accept", json={}, headers=er)
         assert r.json()["state"] == "accepted"
-        r = await c.post(f"/referrals/{referral_id}/decline", json={"by": "x"})
+        r = await c.post(f"/referrals/{referral_id}/decline", json={}, headers=er)
         assert r.status_code == 200
         assert (
-            await c.post(f"/referrals/{referral_id}/complete", json={"by": "x"})
+            await c.post(f"/referrals/{referral_id}/complete", json={}, headers=er)
         ).status_code == 409
 
-        await c.post(f"/alerts/{alert_id}/comment", json={"by": "dr.wang", "text": "BP 170/100"})
+        await c.post(f"/alerts/{alert_id}/comment", json={"text": "BP 170/100"})
         audit = (await c.get(f"/alerts/{alert_id}/audit")).json()
         trail = [(a["action"], a["by"]) for a in audit]
         assert trail[:5] == [
@@ -200,7 +207,7 @@ async def test_escalation_restart_ack_referral_webhooks_and_auto_resolve(
         assert ("referred", "dr.wang") in trail
         assert ("comment", "dr.wang") in trail
         ack_entry = next(a for a in audit if a["action"] == "acknowledged")
-        assert ack_entry["client"] == "ward-tablet-7"
+        assert ack_entry["client"].startswith("ward-tablet-7@")  # the token's client, the peer
         listed = (
             await c.get("/alerts", params={"patient_id": "p-001", "state": "referred"})
         ).json()
@@ -208,7 +215,7 @@ async def test_escalation_restart_ack_referral_webhooks_and_auto_resolve(
 
         # Resolve by hand (detector state does not survive a restart, so the auto-resolve
         # case is in the next test); the timer goes with the alert.
-        r = await c.post(f"/alerts/{alert_id}/resolve", json={"by": "dr.wang"})
+        r = await c.post(f"/alerts/{alert_id}/resolve", json={})
         assert r.json()["state"] == "resolved"
     assert gw.desk.timer(alert_id) is None
     assert alert_id not in {t.alert_id for t in await gw.stores.timers.load()}
@@ -273,38 +280,41 @@ async def test_rosters_are_editable_through_the_api_and_audited(
         Patient("p-001", "demo", T0, care_team="fd-1", lives_alone=True)
     )
     app = create_app(gateway=gw)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    admin = auth_headers(app, Role.ADMIN, "demo", "admin")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=admin
+    ) as c:
         for mid, lang, phone in (
             ("dr.li", "zh-CN", "+8613800000001"),
             ("dr.chen", "en", "+8613800000002"),
         ):
             r = await c.put(
                 f"/rosters/members/{mid}",
-                json={"by": "admin", "tenant": "demo", "name": mid, "lang": lang,
+                json={"name": mid, "lang": lang,
                       "contacts": [{"channel": "sms", "address": phone}]},
             )  # fmt: skip
             assert r.status_code == 200, r.text
         injected = "x@y&smtp=127.0.0.1&mode=insecure&bcc=spy@evil"
         bad = await c.put(
             "/rosters/members/dr.evil",
-            json={"by": "admin", "tenant": "demo", "name": "x",
+            json={"name": "x",
                   "contacts": [{"channel": "email", "address": injected}]},
         )  # fmt: skip
         assert bad.status_code == 422
         assert "spy@evil" not in bad.text  # refused, and not echoed back
         bad = await c.put(
             "/rosters/teams/fd-1",
-            json={"by": "admin", "tenant": "demo", "name": "FD", "members": ["nobody"]},
+            json={"name": "FD", "members": ["nobody"]},
         )
         assert bad.status_code == 422
         r = await c.put(
             "/rosters/teams/fd-1",
-            json={"by": "admin", "tenant": "demo", "name": "FD", "members": ["dr.li"]},
+            json={"name": "FD", "members": ["dr.li"]},
         )
         assert r.status_code == 200
         r = await c.put(
             "/rosters/rotations/oncall",
-            json={"by": "admin", "tenant": "demo", "team_id": "fd-1",
+            json={"team_id": "fd-1",
                   "members": ["dr.li", "dr.chen"], "start": "2026-11-22T00:00:00Z",
                   "shift_hours": 8},
         )  # fmt: skip
@@ -315,7 +325,7 @@ async def test_rosters_are_editable_through_the_api_and_audited(
         assert on_call["member_id"] == "dr.li"
         r = await c.put(
             "/rosters/patients/p-001/emergency-contacts",
-            json={"by": "admin", "contacts": [{"name": "Daughter", "relation": "daughter",
+            json={"contacts": [{"name": "Daughter", "relation": "daughter",
                   "contacts": [{"channel": "sms", "address": "+8613900000003"}]}]},
         )  # fmt: skip
         assert r.status_code == 200
@@ -324,11 +334,10 @@ async def test_rosters_are_editable_through_the_api_and_audited(
             ["patient:care_team", "patient:emergency_contact", "rotation:oncall"], "p-001", T0
         )
         assert [p.name for p in people] == ["dr.li", "Daughter", "dr.chen"]
-        audit = (await c.get("/audit", params={"actor": "admin"})).json()
-        assert [a["subject_type"] for a in audit] == [
-            "member", "member", "team", "rotation", "emergency_contacts",
+        auditor = auth_headers(app, Role.AUDITOR, "demo")
+        audit = (await c.get("/audit", params={"actor": "admin"}, headers=auditor)).json()
+        assert sorted(a["subject_type"] for a in audit) == [
+            "emergency_contacts", "member", "member", "rotation", "team",
         ]  # fmt: skip
-        assert (
-            await c.delete("/rosters/rotations/oncall", params={"by": "admin"})
-        ).status_code == 204
+        assert (await c.delete("/rosters/rotations/oncall")).status_code == 204
     await gw.stop()

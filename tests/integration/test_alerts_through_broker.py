@@ -17,6 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.registry import Binding, Device
 from devices.timeparse import parse_ts
+from gateway.actor import Role
 from gateway.api.app import create_app
 from gateway.service import Gateway
 from gateway.settings import Settings
@@ -25,6 +26,7 @@ from simulator.render import render
 from simulator.scenario import library, load
 from simulator.sources import wfdb_messages
 from simulator.wire import Message
+from tests.support.auth import auth_headers
 from tests.support.clock import VirtualClock
 from tests.support.servers import Mosquitto
 
@@ -123,11 +125,12 @@ async def drain(gw: Gateway, published: int, seconds: float = 60.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def opened_codes(gw: Gateway) -> set[str]:
+async def opened_codes(gw: Gateway, tenant: str) -> set[str]:
     app = create_app(gateway=gw)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as client:  # fmt: skip
-        alerts = (await client.get("/alerts", params={"limit": 1000})).json()
+    headers = auth_headers(app, Role.CLINICIAN, tenant)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers=headers) as client:  # fmt: skip
+        alerts = (await client.get("/alerts", params={"limit": 500})).json()
         codes = {a["code"] for a in alerts}
         # an alert's code follows its severity (low -> urgent low): earlier codes are in its events
         for a in alerts:
@@ -155,7 +158,7 @@ async def test_scenario_alerts_through_the_broker(
                        start - timedelta(days=30), truth["lives_alone"])  # fmt: skip
         # Malformed and spoofed messages of fault scenarios are acknowledged (dead-lettered) too.
         await play(gw, mosquitto, clock, rendered.messages, path.stem)
-        codes = await opened_codes(gw)
+        codes = await opened_codes(gw, truth["tenant"])
     finally:
         await gw.stop()
     assert set(truth["intended"]) <= codes, f"missing {set(truth['intended']) - codes}"

@@ -16,9 +16,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices.model import utcnow
 from devices.registry import Binding, Device
 from devices.timeparse import format_ts
+from gateway.actor import Role
 from gateway.api.app import create_app
 from gateway.service import Gateway
 from gateway.settings import Settings
+from tests.support.auth import auth_headers
 from tests.support.servers import Mosquitto
 from tests.support.wire import v1
 
@@ -93,10 +95,13 @@ async def test_readings_and_alerts_flow_through_broker_and_api(
 
     app = create_app(gateway=gw)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    ops = auth_headers(app, Role.OPERATOR, "t1")
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://t", headers=auth_headers(app, user="dr.li")
+    ) as client:
 
         async def all_in() -> bool:
-            r = await client.get("/deadletters")
+            r = await client.get("/deadletters", headers=ops)
             return (
                 len(r.json()) == 1
                 and len((await client.get("/patients/p-001/readings")).json()) == 3
@@ -108,7 +113,7 @@ async def test_readings_and_alerts_flow_through_broker_and_api(
         assert bp[1]["values"]["systolic"] == pytest.approx(25.6 * 7.50062)
         glucose = (await client.get("/patients/p-002/readings")).json()
         assert glucose[0]["values"]["glucose"] == pytest.approx(50 / 18.016)
-        dead = (await client.get("/deadletters")).json()
+        dead = (await client.get("/deadletters", headers=ops)).json()
         assert dead[0]["reason"] == "malformed"
 
         async def alerts_in() -> bool:
@@ -123,7 +128,7 @@ async def test_readings_and_alerts_flow_through_broker_and_api(
         assert crisis[0]["priority"] == "high"
         assert "194/126" in crisis[0]["message"]["en"]
         assert (await client.get("/ready")).status_code == 200
-        ack = await client.post(f"/alerts/{crisis[0]['alert_id']}/ack", json={"by": "dr.li"})
+        ack = await client.post(f"/alerts/{crisis[0]['alert_id']}/ack", json={})
         assert ack.status_code == 200
         assert ack.json()["state"] == "acknowledged"
         detail = (await client.get(f"/alerts/{crisis[0]['alert_id']}")).json()

@@ -33,10 +33,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices.model import Reading, utcnow
 from devices.registry import Binding, Device
 from devices.timeparse import format_ts
+from gateway.actor import Role
 from gateway.api.app import create_app
 from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.storage import Database, SqlReadingStore, StoreUnavailableError
+from tests.support.auth import auth_headers
 from tests.support.servers import Mosquitto, free_port
 from tests.support.wire import v1
 
@@ -493,16 +495,18 @@ async def test_bad_payloads_are_deadlettered_and_good_ones_stored(
     try:
         await asyncio.to_thread(publish, mosquitto.port, messages)
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t"
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://t",
+            headers=auth_headers(app, Role.OPERATOR, TENANT),
         ) as client:
 
             async def all_in() -> bool:
-                dead = (await client.get("/deadletters", params={"limit": 1000})).json()
+                dead = (await client.get("/deadletters", params={"limit": 500})).json()
                 return await stored(gw) >= len(good) and len(dead) >= len(bad)
 
             await await_until(all_in, 60, "good readings stored and bad ones dead-lettered")
             await asyncio.sleep(0.5)
-            dead = (await client.get("/deadletters", params={"limit": 1000})).json()
+            dead = (await client.get("/deadletters", params={"limit": 500})).json()
             assert await stored(gw) == len(good)
             assert Counter(d["reason"] for d in dead) == expected
             by_topic = {(d["topic"], d["reason"]) for d in dead}

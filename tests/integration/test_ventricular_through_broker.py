@@ -9,10 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.actor import Role
 from gateway.api.app import create_app
 from simulator.render import render
 from simulator.scenario import library, load
 from tests.integration.test_alerts_through_broker import play, register, start_gateway
+from tests.support.auth import auth_headers
 from tests.support.clock import VirtualClock
 from tests.support.servers import Mosquitto
 
@@ -38,9 +40,10 @@ async def test_sustained_vt_raises_ecg_vt_not_tachycardia(
                        start - timedelta(days=1))  # fmt: skip
         await play(gw, mosquitto, clock, rendered.messages, "vt")
         app = create_app(gateway=gw)
+        headers = auth_headers(app, Role.CLINICIAN, truth["tenant"])
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://t") as client:  # fmt: skip
-            alerts = (await client.get("/alerts", params={"limit": 1000})).json()
+                                     base_url="http://t", headers=headers) as client:  # fmt: skip
+            alerts = (await client.get("/alerts", params={"limit": 500})).json()
     finally:
         await gw.stop()
     by_code = {a["code"]: a for a in alerts}

@@ -38,5 +38,7 @@ def auth_headers(
     user: str | None = None,
     *,
     client_id: str = "tests",
+    ttl_s: int | None = None,
 ) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token_for(app, role, tenant, user, client_id=client_id)}"}
+    token = token_for(app, role, tenant, user, client_id=client_id, ttl_s=ttl_s)
+    return {"Authorization": f"Bearer {token}"}

@@ -8,19 +8,24 @@ import httpx
 import pytest
 
 from devices.timeparse import format_ts
+from gateway.actor import Role
 from gateway.api.app import create_app
 from gateway.service import Gateway
+from gateway.storage.patients import Patient
 from tests.gateway.storage.helpers import T0, bp, ecg_chunks, glucose
+from tests.support.auth import auth_headers
 
 
 async def check_history_api(gw: Gateway) -> None:
     await gw.readings.write([bp(i, 100.0 + i, minutes=i) for i in range(10)])
     await gw.readings.write([glucose(1, 4.0, minutes=1), glucose(2, 6.0, minutes=30)])
     await gw.readings.write(ecg_chunks(20.0))
+    await gw.stores.patients.save_patient(Patient("p-1", "t1", T0))
     app = create_app(gateway=gw)
     transport = httpx.ASGITransport(app=app)
     rng = {"start": format_ts(T0), "end": format_ts(T0 + timedelta(hours=1))}
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+    headers = auth_headers(app, Role.CLINICIAN, "t1")
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
         raw = (await c.get("/history/p-1/readings", params={"kind": "bp", **rng})).json()
         assert [r["seq"] for r in raw["readings"]] == list(range(10))
         agg = (

@@ -31,11 +31,14 @@ async def test_roster_parts_put_read_and_deleted_by_kind(stores: Stores) -> None
     assert roster.emergency_contacts["p-1"] == [daughter]
     assert roster.patient_teams == {"p-1": "fd-1"}
     assert set((await rosters.roster()).members) == {"dr-li", "dr-x"}
-    assert await rosters.delete_rotation("oncall")
-    assert not await rosters.delete_rotation("oncall")
-    assert not await rosters.delete_team("dr-li")  # a member's id is no team
-    assert await rosters.delete_team("fd-1")
-    assert await rosters.delete_member("dr-li")
+    assert await rosters.tenant_of("members", "dr-li") == "t1"
+    assert await rosters.tenant_of("teams", "dr-li") is None  # a member's id is no team
+    assert not await rosters.delete("rotations", "oncall", "t2")  # only by its own tenant
+    assert await rosters.delete("rotations", "oncall", "t1")
+    assert not await rosters.delete("rotations", "oncall", "t1")
+    assert not await rosters.delete("teams", "dr-li", "t1")
+    assert await rosters.delete("teams", "fd-1", "t1")
+    assert await rosters.delete("members", "dr-li", "t1")
     left = await rosters.roster("t1")
     assert (left.members, left.teams, left.rotations) == ({}, {}, {})
 

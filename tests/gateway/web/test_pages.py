@@ -119,7 +119,7 @@ def test_every_page_in_both_languages(
 
 def test_other_tenants_patient_is_not_found(gateway: LiveGateway, browser: Browser) -> None:
     gateway.act_for("t-west")
-    gateway.ok("PUT", "/patients/p-west", json={"tenant": "t-west", "name": "West Patient"})
+    gateway.ok("PUT", "/patients/p-west", json={"name": "West Patient"})
     gateway.act_for(TENANT)
     add_patient(gateway, "p-own", name="Own Patient")
     page = browser.new_context().new_page()

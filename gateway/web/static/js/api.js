@@ -30,8 +30,7 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
   return r.json();
 }
 
-// The acting user for action bodies of gateways that still read `by`; the server takes the
-// actor from the token whenever it has one.
+// The signed-in user's name (e.g. to assign an alert to oneself); who acts is always the token's.
 export function me() {
   const s = session();
   return s ? s.user : '';

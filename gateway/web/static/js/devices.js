@@ -2,7 +2,6 @@
 import { api } from './api.js';
 import { t, translate } from './i18n.js';
 import { esc, time } from './format.js';
-import { session } from './session.js';
 import { errorText, field, formDialog } from './ui.js';
 
 const KINDS = ['bp', 'glucose', 'ecg', 'hr', 'spo2', 'weight', 'kiosk', 'event'];
@@ -23,9 +22,8 @@ export function mount(el) {
 }
 
 async function load() {
-  const s = session();
   try {
-    devices = await api(`/devices?tenant=${encodeURIComponent(s.tenant)}`);
+    devices = await api('/devices');
   } catch (e) {
     if (root) root.querySelector('#d-list').textContent = errorText(e);
     return;
@@ -52,7 +50,7 @@ async function register() {
     field('patient_id', 'devices.patient'),
   ].join('');
   await formDialog('devices.register', html, 'devices.register', async (v) => {
-    const body = { device_id: v.device_id.trim(), tenant: session().tenant, kind: v.kind, kiosk: v.kiosk, patient_id: v.patient_id.trim() || null };
+    const body = { device_id: v.device_id.trim(), kind: v.kind, kiosk: v.kiosk, patient_id: v.patient_id.trim() || null };
     try { await api('/devices', { method: 'POST', body }); load(); return null; } catch (e) { return errorText(e); }
   });
 }

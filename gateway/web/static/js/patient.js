@@ -40,7 +40,7 @@ async function load(alertId) {
     api(`/patients/${p}/limits`),
     api(`/history/${p}/latest`),
     api('/devices').catch(() => []),
-    api(`/rosters?tenant=${encodeURIComponent(patient.tenant)}`).catch(() => null),
+    api('/rosters').catch(() => null),
     api(`/alerts?patient_id=${p}&limit=200`),
   ]);
   Object.assign(state, { patient, limits: limits.limits, latest: latest.latest, alerts });

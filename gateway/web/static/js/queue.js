@@ -188,7 +188,7 @@ export async function act(kind, a, after = applied) {
   const path = `/alerts/${encodeURIComponent(a.alert_id)}`;
   if (kind === 'assign') {
     try {
-      after(await api(`${path}/assign`, { method: 'POST', body: { by: me(), assignee: me() } }));
+      after(await api(`${path}/assign`, { method: 'POST', body: { assignee: me() } }));
     } catch (e) { window.alert(errorText(e)); }
     return;
   }
@@ -208,8 +208,8 @@ export async function act(kind, a, after = applied) {
   const endpoint = { ack: 'ack', escalate: 'escalate', resolve: 'resolve', refer: 'refer' }[kind];
   await formDialog(title, html, submit, async (v) => {
     const body = kind === 'refer'
-      ? { by: me(), target_org: v.target_org, department: v.department, reason: v.reason, urgency: v.urgency, green_channel: v.green_channel }
-      : { by: me(), comment: v.comment || null };
+      ? { target_org: v.target_org, department: v.department, reason: v.reason, urgency: v.urgency, green_channel: v.green_channel }
+      : { comment: v.comment || null };
     try {
       const out = await api(`${path}/${endpoint}`, { method: 'POST', body });
       after(kind === 'refer' ? out.alert : out);

@@ -2,7 +2,6 @@
 import { api } from './api.js';
 import { t, translate } from './i18n.js';
 import { esc, time } from './format.js';
-import { session } from './session.js';
 import { errorText } from './ui.js';
 
 // The member on call at `at` (the rotation's own rule: one shift each, in turn).
@@ -23,7 +22,7 @@ export function mount(el) {
 async function load(host) {
   let r;
   try {
-    r = await api(`/rosters?tenant=${encodeURIComponent(session().tenant)}`);
+    r = await api('/rosters');
   } catch (e) {
     host.textContent = errorText(e);
     return;

@@ -1,0 +1,121 @@
+"""Bounded input through the real app: capped lists and ranges, capped bodies (never echoed),
+per-client rate limits and a cap on live streams per user."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from gateway.actor import Role
+from gateway.api.app import create_app
+from gateway.api.limits import RateLimiter, StreamSlots
+from gateway.service import Gateway
+from gateway.settings import Settings
+from gateway.storage.patients import Patient
+from tests.support.auth import auth_headers
+
+NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
+    settings = Settings(
+        mode="test", data_dir=tmp_path, api_max_body_bytes=4096, api_rate_burst=30,
+        api_rate_per_minute=60, api_streams_per_user=2,
+    )  # fmt: skip
+    gw = Gateway(settings, clock=lambda: NOW)
+    await gw.start(mqtt=False)
+    await gw.stores.patients.save_patient(Patient("p-1", "t1", NOW))
+    try:
+        yield create_app(gateway=gw)
+    finally:
+        await gw.stop()
+
+
+def client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
+async def test_lists_and_ranges_are_bounded(app: FastAPI) -> None:
+    h = auth_headers(app)
+    async with client(app) as c:
+        assert (await c.get("/alerts?limit=100000000", headers=h)).status_code == 422
+        assert (await c.get("/alerts?limit=500", headers=h)).status_code == 200
+        assert (await c.get("/referrals?limit=501", headers=h)).status_code == 422
+        ages = "start=1826-11-29T08:00:00Z&end=2026-11-29T08:00:00Z"
+        r = await c.get(f"/history/p-1/readings?kind=bp&{ages}", headers=h)
+        assert r.status_code == 422
+        assert "page through" in r.text
+        assert (await c.get(f"/patients/p-1/readings?{ages}", headers=h)).status_code == 422
+        hour = "start=2026-11-29T07:00:00Z&end=2026-11-29T08:00:00Z"
+        raw = await c.get(f"/patients/p-1/readings?samples=true&{hour}", headers=h)
+        assert raw.status_code == 422  # ECG samples only over short ranges
+        fhir = await c.get("/fhir/Observation?patient=p-1&date=ge1826-01-01", headers=h)
+        assert fhir.status_code == 400
+
+
+async def test_an_oversized_body_is_refused_and_not_echoed(app: FastAPI) -> None:
+    secret = "x" * 10_000
+    async with client(app) as c:
+        for headers in ({}, auth_headers(app)):
+            r = await c.post("/alerts/a-1/comment", json={"text": secret}, headers=headers)
+            assert r.status_code == 413
+            assert secret[:50] not in r.text
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+            for _ in range(10):
+                yield b"y" * 1000
+
+        r = await c.post(
+            "/alerts/a-1/comment",
+            content=chunks(),
+            headers={"content-type": "application/json", **auth_headers(app)},
+        )
+        assert r.status_code == 413
+
+
+async def test_each_client_is_rate_limited(app: FastAPI) -> None:
+    h = auth_headers(app, Role.CLINICIAN, "t1", "dr.busy")
+    other = auth_headers(app, Role.CLINICIAN, "t1", "dr.calm")
+    async with client(app) as c:
+        codes = [(await c.get("/auth/me", headers=h)).status_code for _ in range(35)]
+        assert codes[:30] == [200] * 30
+        assert codes[30:] == [429] * 5
+        r = await c.get("/auth/me", headers=h)
+        assert int(r.headers["retry-after"]) >= 1
+        assert (await c.get("/auth/me", headers=other)).status_code == 200
+
+
+async def test_live_streams_per_user_are_capped(app: FastAPI) -> None:
+    slots: StreamSlots = app.state.stream_slots
+    assert slots.open("dr.wang")
+    assert slots.open("dr.wang")
+    async with client(app) as c:
+        r = await c.get("/stream/alerts", headers=auth_headers(app, user="dr.wang"))
+    assert r.status_code == 429
+    assert slots.count("dr.wang") == 2
+
+
+def test_rate_limiter_refills_at_its_rate() -> None:
+    now = [0.0]
+    limiter = RateLimiter(60, 2, clock=lambda: now[0])
+    assert [limiter.take("a"), limiter.take("a")] == [None, None]
+    assert limiter.take("a") == 1.0
+    now[0] = 0.5
+    assert limiter.take("a") == 0.5
+    now[0] = 1.0
+    assert limiter.take("a") is None
+    assert limiter.take("b") is None
+
+
+def test_stream_slots_are_given_back() -> None:
+    slots = StreamSlots(1)
+    assert slots.open("u")
+    assert not slots.open("u")
+    slots.close("u")
+    assert slots.open("u")
