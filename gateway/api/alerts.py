@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
 from alerts.referral import to_fhir
@@ -33,6 +33,7 @@ from gateway.api.alert_models import (
     TrailEntryOut,
 )
 from gateway.api.deps import GatewayDep
+from gateway.api.paging import CursorParam, page, time_cursor, time_key
 from gateway.api.schemas import MAX_LIST, ServiceRequestOut
 from gateway.api.security import CurrentActor
 
@@ -48,6 +49,8 @@ class ReferOut(BaseModel):
 
 @router.get("")
 async def list_alerts(
+    request: Request,
+    response: Response,
     gw: GatewayDep,
     actor: CurrentActor,
     patient_id: str | None = None,
@@ -57,9 +60,11 @@ async def list_alerts(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 200,
+    cursor: CursorParam = None,
 ) -> list[AlertOut]:
-    """The caller's tenant's alerts, newest first."""
+    """The caller's tenant's alerts, newest first; more pages through `Link: rel="next"`."""
     found = await gw.stores.alerts.query(
+        after=time_key(cursor),
         tenant=actor.tenant,
         patient_id=patient_id,
         state=state,
@@ -67,9 +72,10 @@ async def list_alerts(
         code=code,
         since=since,
         until=until,
-        limit=limit,
+        limit=limit + 1,
     )
-    return [AlertOut.of(a) for a in found]
+    shown = page(request, response, found, limit, lambda a: time_cursor(a.opened_at, a.alert_id))
+    return [AlertOut.of(a) for a in shown]
 
 
 @router.get("/{alert_id}")

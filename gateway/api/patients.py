@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from devices.kinds import Kind
 from gateway.admin import PatientDetails
 from gateway.api.deps import GatewayDep
 from gateway.api.history import MAX_RANGE, MAX_STRIP, history_range
-from gateway.api.schemas import PatientIn, PatientOut, ReadingOut
+from gateway.api.paging import CursorParam, page, str_key
+from gateway.api.schemas import MAX_LIST, PatientIn, PatientOut, ReadingOut
 from gateway.api.scope import visible_patient
 from gateway.api.security import CurrentActor
 from gateway.storage import Patient
@@ -32,9 +34,18 @@ def _out(p: Patient) -> PatientOut:
 
 
 @router.get("")
-async def list_patients(gw: GatewayDep, actor: CurrentActor) -> list[PatientOut]:
-    """The caller's tenant's patients."""
-    return [_out(p) for p in await gw.stores.patients.patients(actor.tenant)]
+async def list_patients(
+    request: Request,
+    response: Response,
+    gw: GatewayDep,
+    actor: CurrentActor,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = MAX_LIST,
+    cursor: CursorParam = None,
+) -> list[PatientOut]:
+    """The caller's tenant's patients by id; more pages through `Link: rel="next"`."""
+    after = str_key(cursor)
+    found = await gw.stores.patients.patients(actor.tenant, after=after, limit=limit + 1)
+    return [_out(p) for p in page(request, response, found, limit, lambda p: (p.patient_id,))]
 
 
 @router.get("/{patient_id}")

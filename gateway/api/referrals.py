@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from alerts.referral import ReferralState, to_fhir
 from gateway.api.alert_models import ReferralActionIn, ReferralOut
 from gateway.api.deps import GatewayDep
+from gateway.api.paging import CursorParam, page, time_cursor, time_key
 from gateway.api.schemas import MAX_LIST, ServiceRequestOut
 from gateway.api.security import CurrentActor
 from gateway.errors import NotFoundError
@@ -26,18 +27,29 @@ ACTIONS = {
 
 @router.get("")
 async def list_referrals(
+    request: Request,
+    response: Response,
     gw: GatewayDep,
     actor: CurrentActor,
     alert_id: str | None = None,
     patient_id: str | None = None,
     state: ReferralState | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 200,
+    cursor: CursorParam = None,
 ) -> list[ReferralOut]:
-    """The caller's tenant's referrals, newest first."""
+    """The caller's tenant's referrals, newest first; more pages through `Link: rel="next"`."""
     found = await gw.stores.referrals.query(
-        tenant=actor.tenant, alert_id=alert_id, patient_id=patient_id, state=state, limit=limit
+        tenant=actor.tenant,
+        alert_id=alert_id,
+        patient_id=patient_id,
+        state=state,
+        limit=limit + 1,
+        after=time_key(cursor),
     )
-    return [ReferralOut.of(r) for r in found]
+    shown = page(
+        request, response, found, limit, lambda r: time_cursor(r.requested_at, r.referral_id)
+    )
+    return [ReferralOut.of(r) for r in shown]
 
 
 @router.get("/{referral_id}")

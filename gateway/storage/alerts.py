@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.model import Alert, AlertEvent, EventType, Priority, State
@@ -173,8 +173,10 @@ class AlertStore:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 200,
+        after: tuple[datetime, str] | None = None,
     ) -> list[Alert]:
-        """Newest first, filtered by whichever of the arguments are given."""
+        """Newest first (by opening time, then id), filtered by whichever of the arguments are
+        given; `after` continues a list past the (opened_at, alert_id) it ended with."""
         stmt = _with_assignee()
         for col, value in (
             (AlertRow.tenant, tenant),
@@ -189,7 +191,15 @@ class AlertStore:
             stmt = stmt.where(AlertRow.opened_at >= since)
         if until is not None:
             stmt = stmt.where(AlertRow.opened_at < until)
-        stmt = stmt.order_by(AlertRow.opened_at.desc()).limit(limit)
+        if after is not None:
+            at, last = after
+            stmt = stmt.where(
+                or_(
+                    AlertRow.opened_at < at,
+                    and_(AlertRow.opened_at == at, AlertRow.alert_id < last),
+                )
+            )
+        stmt = stmt.order_by(AlertRow.opened_at.desc(), AlertRow.alert_id.desc()).limit(limit)
         async with self.db.session() as s:
             return [_alert_of(r, who) for r, who in (await s.execute(stmt)).all()]
 

@@ -44,10 +44,17 @@ class DeadLetterStore:
             )
 
     async def query(
-        self, *, tenant: str | None = None, reason: str | None = None, limit: int = 200
+        self,
+        *,
+        tenant: str | None = None,
+        reason: str | None = None,
+        limit: int = 200,
+        before_id: int | None = None,
     ) -> list[DeadLetter]:
-        """Newest first."""
+        """Newest first; `before_id` continues a list past the id it ended with."""
         stmt = select(DeadLetterRow).order_by(DeadLetterRow.id.desc()).limit(limit)
+        if before_id is not None:
+            stmt = stmt.where(DeadLetterRow.id < before_id)
         if tenant is not None:
             stmt = stmt.where(DeadLetterRow.tenant == tenant)
         if reason is not None:

@@ -84,11 +84,18 @@ class PatientStore:
             return None
         return _patient_of(row)
 
-    async def patients(self, tenant: str | None = None) -> list[Patient]:
-        """By patient id (of one tenant, or all when None)."""
+    async def patients(
+        self, tenant: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[Patient]:
+        """By patient id (of one tenant, or all when None), those after `after`, at most
+        `limit`."""
         stmt = select(PatientRow).order_by(PatientRow.patient_id)
         if tenant is not None:
             stmt = stmt.where(PatientRow.tenant == tenant)
+        if after is not None:
+            stmt = stmt.where(PatientRow.patient_id > after)
+        if limit is not None:
+            stmt = stmt.limit(limit)
         async with self.db.session() as s:
             return [_patient_of(r) for r in (await s.scalars(stmt)).all()]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
 
 from alerts.referral import Referral, ReferralState, Urgency
 from gateway.storage.database import Database, Transaction
@@ -63,9 +65,21 @@ class ReferralStore:
         patient_id: str | None = None,
         state: ReferralState | None = None,
         limit: int | None = None,
+        after: tuple[datetime, str] | None = None,
     ) -> list[Referral]:
-        """Newest first (at most `limit`), filtered by whichever of the arguments are given."""
-        stmt = select(ReferralRow).order_by(ReferralRow.requested_at.desc())
+        """Newest first (at most `limit`), filtered by whichever of the arguments are given;
+        `after` continues a list past the (requested_at, referral_id) it ended with."""
+        stmt = select(ReferralRow).order_by(
+            ReferralRow.requested_at.desc(), ReferralRow.referral_id.desc()
+        )
+        if after is not None:
+            at, last = after
+            stmt = stmt.where(
+                or_(
+                    ReferralRow.requested_at < at,
+                    and_(ReferralRow.requested_at == at, ReferralRow.referral_id < last),
+                )
+            )
         for col, value in (
             (ReferralRow.tenant, tenant),
             (ReferralRow.alert_id, alert_id),

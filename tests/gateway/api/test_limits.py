@@ -4,13 +4,14 @@ per-client rate limits and a cap on live streams per user."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from alerts.model import Alert, AlertEvent, EventType, Priority, State
 from gateway.actor import Role
 from gateway.api.app import create_app
 from gateway.api.limits import RateLimiter, StreamSlots
@@ -119,3 +120,44 @@ def test_stream_slots_are_given_back() -> None:
     assert not slots.open("u")
     slots.close("u")
     assert slots.open("u")
+
+
+async def test_lists_page_through_cursors_of_their_own_tenant(app: FastAPI) -> None:
+    gw = app.state.gateway
+    for i in range(7):
+        await gw.stores.patients.save_patient(Patient(f"p-{i + 2}", "t1", NOW))
+    await gw.stores.patients.save_patient(Patient("q-other", "t2", NOW))
+    await gw.stores.alerts.save_events(
+        [
+            AlertEvent(EventType.OPENED, NOW, alert(f"a-{i}", "t1" if i % 2 else "t2", i))
+            for i in range(9)
+        ]
+    )
+    h = auth_headers(app)
+    async with client(app) as c:
+        seen: list[str] = []
+        url: str | None = "/alerts?limit=2"
+        while url is not None:
+            r = await c.get(url, headers=h)
+            assert r.status_code == 200, r.text
+            seen += [a["alert_id"] for a in r.json()]
+            url = r.links.get("next", {}).get("url")
+        assert seen == ["a-7", "a-5", "a-3", "a-1"]  # newest first, t1 only, each once
+        patients: list[str] = []
+        url = "/patients?limit=3"
+        while url is not None:
+            r = await c.get(url, headers=auth_headers(app, Role.ADMIN))
+            patients += [p["patient_id"] for p in r.json()]
+            url = r.links.get("next", {}).get("url")
+        assert patients == [f"p-{i}" for i in range(1, 9)]
+        for bad in ("x", "WyJ4Il0", "W10"):  # not base64 JSON, a wrong type, a wrong size
+            assert (await c.get(f"/alerts?cursor={bad}", headers=h)).status_code == 422
+
+
+def alert(alert_id: str, tenant: str, minutes: int) -> Alert:
+    at = NOW + timedelta(minutes=minutes)
+    return Alert(
+        alert_id=alert_id, tenant=tenant, patient_id="p-1", code="bp.hypertensive_crisis",
+        group="bp.hypertensive_crisis", priority=Priority.HIGH, state=State.OPEN, opened_at=at,
+        updated_at=at, source_ts=at, message={"en": "crisis", "zh-CN": "危象"}, evidence={},
+    )  # fmt: skip
