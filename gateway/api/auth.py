@@ -104,6 +104,18 @@ async def token(
     )
 
 
+@router.post("/auth/logout", status_code=204)
+async def logout(
+    request: Request,
+    auth: AuthorityDep,
+    identity: CurrentIdentity,
+    refresh_token: Annotated[str, Form(max_length=4096)] = "",
+) -> None:
+    """Sign out: this access token is refused from now until it expires, and so is the
+    session's refresh token when it is given (form field `refresh_token`)."""
+    await auth.sign_out(identity, refresh_token, peer_of(request))
+
+
 @router.get("/.well-known/jwks.json", response_model=JwksOut)
 async def jwks(auth: AuthorityDep) -> JwksOut:
     """The embedded issuer's public keys, for services that verify its tokens."""

@@ -63,6 +63,7 @@ POLICY: Mapping[tuple[str, str], Access] = {
     ("POST", "/alerts/{alert_id}/resolve"): CLINICAL,
     ("POST", "/alerts/{alert_id}/snooze"): CLINICAL,
     ("GET", "/audit"): _roles(AUDITOR),
+    ("POST", "/auth/logout"): SIGNED_IN,
     ("GET", "/auth/me"): SIGNED_IN,
     ("POST", "/auth/token"): PUBLIC,
     ("GET", "/deadletters"): _roles(ADMIN, OPS, audit_read=True),

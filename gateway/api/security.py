@@ -93,7 +93,11 @@ async def guard(
     if access.public:
         _spend(request, f"peer:{peer_of(request)}")
         return
-    identity = await current_identity(request, auth, token)
+    try:
+        identity = await current_identity(request, auth, token)
+    except HTTPException:
+        _spend(request, f"peer:{peer_of(request)}")  # a flood of bad tokens is limited too
+        raise
     actor = identity.actor(peer_of(request))
     _spend(request, f"{actor.tenant}/{actor.user}/{actor.client}")
     if actor.role not in access.roles:

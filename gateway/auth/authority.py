@@ -30,6 +30,12 @@ def _now() -> datetime:
 class Accounts(Protocol):
     async def get(self, name: str) -> Account | None: ...
 
+    async def revoke(
+        self, token_id: str, user: str, expires_at: datetime, now: datetime
+    ) -> None: ...
+
+    async def revoked(self, token_id: str) -> bool: ...
+
 
 # (action, account name or client id, client/peer, detail) -> audit row
 AuditHook = Callable[[str, str, str, Mapping[str, Any]], Awaitable[None]]
@@ -60,7 +66,9 @@ class Authority:
         issuer: TokenIssuer | None,
         limiter: LoginLimiter,
         audit: AuditHook,
+        clock: Clock = _now,
     ) -> None:
+        self.clock = clock
         self.accounts = accounts
         self.verifier = verifier
         self.issuer = issuer
@@ -108,15 +116,41 @@ class Authority:
             )
         limiter = LoginLimiter(clock, settings.auth_login_failures, settings.auth_login_window_s)
         return cls(
-            accounts=accounts, verifier=verifier, issuer=issuer, limiter=limiter, audit=audit
+            accounts=accounts,
+            verifier=verifier,
+            issuer=issuer,
+            limiter=limiter,
+            audit=audit,
+            clock=clock,
         )
 
     # -- bearer tokens ----------------------------------------------------------------------
     async def authenticate(self, token: str) -> Identity:
-        """The identity of a bearer token, or `TokenError`."""
+        """The identity of a bearer token, or `TokenError` (also for a signed-out one)."""
         if self.verifier.remote:  # an IdP key-set fetch must not block the event loop
-            return await asyncio.to_thread(self.verifier.verify, token)
-        return self.verifier.verify(token)
+            identity = await asyncio.to_thread(self.verifier.verify, token)
+        else:
+            identity = self.verifier.verify(token)
+        if identity.token_id and await self.accounts.revoked(identity.token_id):
+            raise TokenError("revoked")
+        return identity
+
+    async def sign_out(self, identity: Identity, refresh_token: str, peer: str) -> None:
+        """End a session: its access token (by id, until it expires) and, when given, the
+        refresh token of the same user are refused from now on."""
+        now = self.clock()
+        if identity.token_id:
+            await self.accounts.revoke(identity.token_id, identity.user, identity.expires_at, now)
+        ended = {"access": bool(identity.token_id), "refresh": False}
+        if refresh_token:
+            try:
+                subject = self.verifier.refresh_subject(refresh_token)
+            except TokenError:
+                subject = None
+            if subject is not None and subject.name == identity.user and subject.token_id:
+                await self.accounts.revoke(subject.token_id, subject.name, subject.expires_at, now)
+                ended["refresh"] = True
+        await self.audit("logout", identity.user, peer, ended)
 
     def jwks(self) -> dict[str, Any]:
         keys = self.verifier.local
@@ -165,18 +199,25 @@ class Authority:
         return Grant(issuer.access_token(account, client_id), issuer.ttl_s, refresh)
 
     async def refresh_grant(self, token: str, peer: str) -> Grant:
+        """A new access token and a new refresh token; the one presented is used up (a refresh
+        token works once, so a stolen copy used after its owner is refused)."""
         issuer = self._issuer()
         try:
-            name, client_id = self.verifier.refresh_subject(token)
+            subject = self.verifier.refresh_subject(token)
         except TokenError as exc:
             await self.audit("refresh_failed", "-", peer, {"reason": exc.reason})
             raise GrantError("invalid_grant") from exc
+        name = subject.name
+        if not subject.token_id or await self.accounts.revoked(subject.token_id):
+            await self.audit("refresh_failed", name, peer, {"reason": "revoked"})
+            raise GrantError("invalid_grant")
         account = await self.accounts.get(name)
         if account is None or account.disabled or account.kind is not AccountKind.USER:
             await self.audit("refresh_failed", name, peer, {"reason": "account"})
             raise GrantError("invalid_grant")
+        await self.accounts.revoke(subject.token_id, name, subject.expires_at, self.clock())
         return Grant(
-            issuer.access_token(account, client_id),
+            issuer.access_token(account, subject.client_id),
             issuer.ttl_s,
-            issuer.refresh_token(account, client_id),
+            issuer.refresh_token(account, subject.client_id),
         )

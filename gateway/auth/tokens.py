@@ -50,10 +50,21 @@ class Identity:
     display_name: str
     issuer: str
     expires_at: datetime
+    token_id: str = ""  # the token's `jti` (what sign-out revokes), if it has one
 
     def actor(self, peer: str | None) -> Actor:
         client = f"{self.client_id}@{peer}" if peer else self.client_id
         return Actor(user=self.user, role=self.role, tenant=self.tenant, client=client)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshSubject:
+    """What one of our refresh tokens says: the account, its client, the token's id and end."""
+
+    name: str
+    client_id: str
+    token_id: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,12 +212,17 @@ class TokenVerifier:
             return self._local_identity(payload, expires)
         return self._idp_identity(idp, payload, expires)
 
-    def refresh_subject(self, token: str) -> tuple[str, str]:
-        """(account name, client id) of one of our own refresh tokens, or `TokenError`."""
-        payload, idp, _ = self._decode(token, f"{self.audience}#{REFRESH}")
+    def refresh_subject(self, token: str) -> RefreshSubject:
+        """Whose one of our own refresh tokens is, or `TokenError`."""
+        payload, idp, expires = self._decode(token, f"{self.audience}#{REFRESH}")
         if idp is not None:
             raise TokenError("untrusted_issuer")
-        return str(payload["sub"]), str(payload.get("client_id") or "hmg")
+        return RefreshSubject(
+            str(payload["sub"]),
+            str(payload.get("client_id") or "hmg"),
+            str(payload.get("jti") or ""),
+            expires,
+        )
 
     def _decode(
         self, token: str, audience: str | None
@@ -291,6 +307,7 @@ class TokenVerifier:
             display_name=str(payload.get("name") or payload["sub"]),
             issuer=self.issuer,
             expires_at=expires,
+            token_id=str(payload.get("jti") or ""),
         )
 
     @staticmethod
@@ -307,4 +324,5 @@ class TokenVerifier:
             display_name=str(payload.get("name") or user),
             issuer=idp.issuer,
             expires_at=expires,
+            token_id=str(payload.get("jti") or ""),
         )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from gateway.actor import Role
 from gateway.auth.model import Account, AccountKind
 from gateway.storage.database import Database
-from gateway.storage.tables import AccountRow
+from gateway.storage.tables import AccountRow, RevokedTokenRow
 
 
 def _account(r: AccountRow) -> Account:
@@ -80,3 +80,19 @@ class AccountStore:
                 row.disabled = disabled
             row.updated_at = now
             return True
+
+    # -- signed-out tokens ----------------------------------------------------------------
+    async def revoke(self, token_id: str, user: str, expires_at: datetime, now: datetime) -> None:
+        """Refuse token `token_id` from now until it expires (expired entries are purged)."""
+        async with self.db.session() as s, s.begin():
+            await s.execute(delete(RevokedTokenRow).where(RevokedTokenRow.expires_at < now))
+            if await s.get(RevokedTokenRow, token_id) is None:
+                s.add(
+                    RevokedTokenRow(
+                        token_id=token_id, user=user, expires_at=expires_at, revoked_at=now
+                    )
+                )
+
+    async def revoked(self, token_id: str) -> bool:
+        async with self.db.session() as s:
+            return await s.get(RevokedTokenRow, token_id) is not None

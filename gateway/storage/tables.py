@@ -314,6 +314,17 @@ class AccountRow(Base):
     updated_at: Mapped[datetime]
 
 
+class RevokedTokenRow(Base):
+    """Token ids signed out before their expiry (kept until then, then purged)."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime]
+
+
 class StreamProgressRow(Base):
     """Per stream (a scaled-out partition, or the single gateway's readings table): the last
     position whose alert events are stored. Written in the same transaction as those events."""

@@ -153,3 +153,41 @@ async def test_key_set_and_openapi_password_flow(app: FastAPI) -> None:
         r = await c.get("/auth/me", headers={"Authorization": "Bearer not.a.token"})
         assert r.status_code == 401
         assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+async def test_sign_out_revokes_the_access_and_refresh_tokens(app: FastAPI) -> None:
+    async with client(app) as c:
+        r = await c.post(
+            "/auth/token",
+            data={"grant_type": "password", "username": "dr.wang", "password": PASSWORD},
+        )
+        body = r.json()
+        bearer = {"Authorization": f"Bearer {body['access_token']}"}
+        assert (await c.get("/queue", headers=bearer)).status_code == 200
+        out = await c.post(
+            "/auth/logout", data={"refresh_token": body["refresh_token"]}, headers=bearer
+        )
+        assert out.status_code == 204
+        for method, path in (("GET", "/queue"), ("GET", "/auth/me"), ("GET", "/alerts")):
+            assert (await c.request(method, path, headers=bearer)).status_code == 401, path
+        again = await c.post(
+            "/auth/token",
+            data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+        )
+        assert again.status_code == 400
+        assert (await c.post("/auth/logout")).status_code == 401
+
+
+async def test_a_refresh_token_works_once(app: FastAPI) -> None:
+    async with client(app) as c:
+        r = await c.post(
+            "/auth/token",
+            data={"grant_type": "password", "username": "dr.wang", "password": PASSWORD},
+        )
+        first = r.json()["refresh_token"]
+        grant = {"grant_type": "refresh_token", "refresh_token": first}
+        renewed = await c.post("/auth/token", data=grant)
+        assert renewed.status_code == 200
+        assert (await c.post("/auth/token", data=grant)).status_code == 400  # used up
+        second = {"grant_type": "refresh_token", "refresh_token": renewed.json()["refresh_token"]}
+        assert (await c.post("/auth/token", data=second)).status_code == 200

@@ -144,7 +144,8 @@ def test_embedded_issuer_round_trip_and_its_refresh_token(tmp_path: Path) -> Non
     )
     refresh = issuer.refresh_token(_account(), "dashboard")
     assert reason(v, refresh) == "wrong_audience"  # a refresh token is no access token
-    assert v.refresh_subject(refresh) == ("dr.wang", "dashboard")
+    subject = v.refresh_subject(refresh)
+    assert (subject.name, subject.client_id, len(subject.token_id)) == ("dr.wang", "dashboard", 32)
     with pytest.raises(TokenError):
         v.refresh_subject(token)
     clock[0] = now + timedelta(seconds=900 + 31)

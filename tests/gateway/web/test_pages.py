@@ -7,10 +7,12 @@ import json
 import re
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from gateway.actor import Role
+from gateway.api.policy import POLICY
 from gateway.web import STATIC
 from tests.gateway.web.conftest import (
     CLINICIAN,
@@ -86,6 +88,16 @@ def walk(page: Page, url: str, hashes: list[str], name: str) -> None:
             screenshot(page, f"{name}-{h.strip('#/').replace('/', '-') or 'home'}-{lang}")
 
 
+def assert_signed_out(gateway: LiveGateway, token: str) -> None:
+    """The access token of a session that signed out gets 401 on every guarded GET route."""
+    bearer = {"Authorization": f"Bearer {token}"}
+    paths = [p for (m, p), a in POLICY.items() if m == "GET" and not a.public]
+    for path in paths:
+        concrete = re.sub(r"{\w+}", "x", path)
+        r = httpx.get(gateway.url + concrete, headers=bearer, timeout=30)
+        assert r.status_code == 401, (path, r.status_code)
+
+
 def test_every_page_in_both_languages(
     gateway: LiveGateway, mosquitto: Mosquitto, browser: Browser
 ) -> None:
@@ -108,7 +120,10 @@ def test_every_page_in_both_languages(
         page.locator("article.qrow button[data-act='refer']").first.click()
         check_language(page, lang, f"refer dialog ({lang})")
         page.keyboard.press("Escape")
+    token = page.evaluate("JSON.parse(sessionStorage.getItem('hmg.session')).token")
     page.click("#logout")
+    expect(page.locator("#login-form")).to_be_visible(timeout=10000)
+    assert_signed_out(gateway, token)
     for lang in ("en", "zh-CN"):
         switch_language(page, lang)
         check_language(page, lang, f"sign-in ({lang})")

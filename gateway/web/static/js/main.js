@@ -2,7 +2,7 @@
 // stream shared by the views, the header switches (language, night mode, sound).
 import { LANGS, lang, loadCatalogues, setLang, t, translate } from './i18n.js';
 import * as prefs from './prefs.js';
-import { end, login, onEnd, resume, session } from './session.js';
+import { login, onEnd, resume, session, signOut } from './session.js';
 import { LiveStream } from './live.js';
 import { esc } from './format.js';
 import { unlockAudio } from './ui.js';
@@ -154,9 +154,9 @@ async function start() {
     if (prefs.get('sound')) unlockAudio();
     applyPrefs();
   });
-  document.getElementById('logout').addEventListener('click', () => {
+  document.getElementById('logout').addEventListener('click', async () => {
     expiredNotice = false;
-    end('logout');
+    await signOut();
   });
   onEnd((reason) => {
     expiredNotice = reason === 'expired';

@@ -58,6 +58,20 @@ export function end(reason) {
   if (had) for (const fn of listeners) fn(reason);
 }
 
+// Sign out on the server too (the token is refused from then on), then forget it here; the page
+// leaves the session even when the server cannot be reached.
+export async function signOut() {
+  const headers = authHeader();
+  if (headers.Authorization) {
+    try {
+      await fetch('/auth/logout', { method: 'POST', headers, credentials: 'omit', cache: 'no-store' });
+    } catch {
+      // offline: the token still ends at its expiry
+    }
+  }
+  end('logout');
+}
+
 export function authHeader() {
   const s = session();
   return s && s.token ? { Authorization: `Bearer ${s.token}` } : {};
