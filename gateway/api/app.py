@@ -27,6 +27,7 @@ from gateway.api import (
     rosters,
     stream,
 )
+from gateway.api.docs import mount_docs
 from gateway.api.limits import BodyLimit, RateLimiter, StreamSlots
 from gateway.api.security import guard
 from gateway.auth.authority import Authority
@@ -109,6 +110,8 @@ def create_app(
         title="hmg: remote health-monitoring gateway",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served from the gateway's own assets (`gateway.api.docs`), no CDN
+        redoc_url=None,
         dependencies=[Depends(guard)],  # every route, deny by default (`gateway.api.policy`)
     )
     limits = (gateway.settings if gateway is not None else settings) or Settings()
@@ -119,6 +122,7 @@ def create_app(
         app.include_router(router)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     errors.install(app)
+    mount_docs(app)
     mount_dashboard(app)
     if gateway is not None:
         app.state.gateway = gateway

@@ -105,7 +105,9 @@ POLICY: Mapping[tuple[str, str], Access] = {
 
 # Routes that are not API operations: the OpenAPI documents and the dashboard's static files
 # (code and texts, no data). Everything else is an API route and must be in `POLICY`.
-PUBLIC_PATHS = frozenset({"/", "/ui", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+PUBLIC_PATHS = frozenset(
+    {"/", "/ui", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/docs-assets"}
+)
 
 
 def access_for(method: str, path: str) -> Access | None:

@@ -177,3 +177,17 @@ def test_signed_out_or_expired_goes_to_sign_in(gateway: LiveGateway, browser: Br
     page.reload()
     expect(page.locator("#login-form")).to_be_visible(timeout=10000)
     screenshot(page, "signed-out")
+
+
+def test_api_docs_render_with_no_request_outside_the_gateway(
+    gateway: LiveGateway, browser: Browser
+) -> None:
+    page = browser.new_context().new_page()
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(gateway.url + "/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("hmg", timeout=15000)
+    expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=15000)
+    assert requested
+    own = (gateway.url, f"blob:{gateway.url}")  # blobs are made by the page itself
+    assert [u for u in requested if not u.startswith(own)] == []
