@@ -34,6 +34,7 @@ from typing import Any, Final
 
 from alerts.actor import Actor
 from alerts.detectors.device import StaleWatch
+from alerts.emergency import Dispatch, Outcome, arrive_alert, dispatch_alert
 from alerts.escalation import EscalationState, Escalator
 from alerts.lifecycle import (
     AlertBook,
@@ -42,7 +43,7 @@ from alerts.lifecycle import (
     refer_alert,
     resolve_alert,
 )
-from alerts.model import Alert, AlertCandidate, AlertEvent
+from alerts.model import Action, Alert, AlertCandidate, AlertEvent, State
 from alerts.outcome import (
     NO_TIMERS,
     NOTHING,
@@ -195,8 +196,36 @@ class AlertDesk:
             Act.ACKNOWLEDGE, alert, by, now, lambda a: acknowledge_alert(a, by.user, now)
         )
 
-    def resolve(self, alert: Alert, by: Actor, now: datetime) -> ActionResult:
-        return self._act(Act.RESOLVE, alert, by, now, lambda a: resolve_alert(a, now, by.user))
+    def resolve(
+        self, alert: Alert, by: Actor, now: datetime, outcome: Outcome | None = None
+    ) -> ActionResult:
+        """Resolve by hand; an emergency call is resolved only with its outcome."""
+        if alert.emergency and outcome is None:
+            raise ActionRefusedError(
+                Act.RESOLVE, alert.alert_id, "an emergency call is resolved with its outcome"
+            )
+        note = {"outcome": outcome.value} if outcome is not None else {}
+        return self._act(
+            Act.RESOLVE, alert, by, now, lambda a: resolve_alert(a, now, by.user, outcome=outcome),
+            note,
+        )  # fmt: skip
+
+    def dispatch(self, alert: Alert, by: Actor, now: datetime, dispatch: Dispatch) -> ActionResult:
+        """Help sent to an emergency call (see `alerts.emergency`)."""
+        return self._act(
+            Act.DISPATCH,
+            alert,
+            by,
+            now,
+            lambda a: dispatch_alert(a, by.user, now, dispatch),
+            dispatch.to_json(),
+        )
+
+    def arrive(self, alert: Alert, by: Actor, now: datetime) -> ActionResult:
+        """Help is there, as the responder confirms on the page."""
+        return self._act(
+            Act.ARRIVE, alert, by, now, lambda a: arrive_alert(a, by.user, now, "page")
+        )
 
     def refer(self, alert: Alert, by: Actor, now: datetime, referral_id: str) -> ActionResult:
         """The alert is handed over to a hospital (the referral itself is the caller's record)."""
@@ -303,10 +332,23 @@ class AlertDesk:
         events: list[AlertEvent] = []
         for c in candidates:
             t = tenant or self._tenants.get(c.patient_id, DEFAULT_TENANT)
+            if c.action is Action.ARRIVE:
+                events.extend(self._arrived(t, c, now))
+                continue
             event = self._book(t).apply(c, now)
             if event is not None:
                 events.append(self.escalator.observe(event))
         return events
+
+    def _arrived(self, tenant: str, c: AlertCandidate, now: datetime) -> list[AlertEvent]:
+        """The home unit's `help_arrived`: every open emergency call of the patient has help."""
+        calls = [
+            a
+            for a in self._book(tenant).active()
+            if a.patient_id == c.patient_id and a.emergency and a.state is not State.ARRIVED
+        ]
+        who = str(c.params.get("by", "home_unit"))
+        return [self._record(arrive_alert(a, who, now, "home_unit")) for a in calls]
 
     def _fire_due(self, now: datetime) -> list[AlertEvent]:
         """Fire every timer due at or before `now`, catching up several tiers if needed."""

@@ -12,6 +12,14 @@ reached and the one pending timer (`due_at` + `reason`):
 - `snoozed`: a clinician put notification off until `due_at`; then the current tier hears again
   (event `escalated`, reason `snooze_expired`) and its deadline starts over.
 
+Emergency calls (`alerts.emergency`) run on the policy's `emergency_calls` times instead:
+
+- `answer`: nobody has acknowledged the call by `due_at`; the next tier and the elder's
+  emergency contacts hear at once (reason `answer_missed`), and that tier has the same time.
+- `arrival`: help is not confirmed on site by `due_at` (the dispatch's expected arrival, or the
+  policy's `arrival` after the answer); the dispatcher and the next tier hear (reason
+  `no_arrival`), again every `arrival_repeat` until arrival is confirmed, which ends the timer.
+
 Timers advance from their own due time, not from when they were noticed, so a replay that ticks at
 each due time and a live gateway that ticks every few seconds reach the same tiers at the same
 deadlines. Technical (device) alerts never escalate. The clock is always passed in.
@@ -24,10 +32,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
-from alerts.model import Alert, AlertEvent, EscalationDetail, EventType, Priority, State
+from alerts.emergency import Dispatch
+from alerts.model import HANDLED, Alert, AlertEvent, EscalationDetail, EventType, Priority, State
 from alerts.policy import EscalationPlan, EscalationPolicy
 
-REASONS: Final = frozenset({"deadline", "repeat", "ack_expired", "expedite", "snoozed"})
+REASONS: Final = frozenset(
+    {"deadline", "repeat", "ack_expired", "expedite", "snoozed", "answer", "arrival"}
+)
+EMERGENCY_CONTACTS: Final = "patient:emergency_contact"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +84,8 @@ def _tier_timer(
 
 
 def arm(plan: EscalationPlan, alert: Alert, now: datetime) -> EscalationState:
-    """The timer of a newly opened alert: tier 0 must acknowledge within its deadline."""
+    """The timer of a newly opened alert: tier 0 must acknowledge within its deadline (an
+    emergency call: within the policy's answer time)."""
     st = EscalationState(
         alert.alert_id,
         alert.tenant,
@@ -83,6 +96,8 @@ def arm(plan: EscalationPlan, alert: Alert, now: datetime) -> EscalationState:
         flags=plan.flags,
         policy_version=plan.policy.version,
     )
+    if alert.emergency:
+        return replace(st, due_at=now + plan.policy.emergency_calls.answer, reason="answer")
     return _tier_timer(plan, st, 0, now)
 
 
@@ -95,6 +110,8 @@ def observe(
         return None
     if st is None:
         return arm(plan, a, now) if event.event in (EventType.OPENED, EventType.UPDATED) else None
+    if a.emergency:
+        return _observe_call(plan, st, event)
     if event.event is EventType.UPDATED:
         if not event.worse:
             return st
@@ -108,7 +125,53 @@ def observe(
     return st
 
 
-def _escalated(alert: Alert, st: EscalationState, now: datetime) -> Alert:
+def _observe_call(
+    plan: EscalationPlan, st: EscalationState, event: AlertEvent
+) -> EscalationState | None:
+    """An emergency call's loop: answered -> help due on site; dispatched -> due at its
+    expected arrival; arrived -> no more deadlines."""
+    times, now = plan.policy.emergency_calls, event.at
+    if event.event is EventType.ARRIVED:
+        return None
+    if event.event in (EventType.ACKNOWLEDGED, EventType.REFERRED):
+        return replace(st, due_at=now + times.arrival, reason="arrival")
+    if event.event is EventType.DISPATCHED:
+        dispatch = Dispatch.of(event.alert)
+        due = dispatch.expected_at if dispatch is not None else now + times.arrival
+        return replace(st, due_at=due, reason="arrival")
+    return st
+
+
+def _fire_call(
+    plan: EscalationPlan, st: EscalationState, alert: Alert, now: datetime
+) -> tuple[EscalationState | None, AlertEvent | None]:
+    """A due timer of an emergency call (see the module doc)."""
+    times, base = plan.policy.emergency_calls, st.due_at or now
+    tier = min(st.tier + 1, len(plan.tiers) - 1)
+    if st.reason == "arrival":
+        if alert.state is State.ARRIVED:
+            return None, None
+        new_st = replace(st, tier=tier, due_at=base + times.arrival_repeat, repeats=st.repeats + 1)
+        response = alert.evidence.get("response", {})
+        dispatcher = response.get("dispatched_by") or alert.acknowledged_by
+        extra = (f"member:{dispatcher}",) if dispatcher else ()
+        late = _escalated(alert, new_st, now, keep_state=True)
+        return new_st, _event(plan, new_st, late, now, "no_arrival", extra)
+    if alert.state in HANDLED:  # answered in the meantime: the arrival timer took over
+        return st, None
+    new_st = replace(st, tier=tier, due_at=base + times.answer, reason="answer", repeats=0)
+    event = _event(
+        plan, new_st, _escalated(alert, new_st, now), now, "answer_missed", (EMERGENCY_CONTACTS,)
+    )
+    return new_st, event
+
+
+def _escalated(
+    alert: Alert, st: EscalationState, now: datetime, *, keep_state: bool = False
+) -> Alert:
+    """The alert at its new tier, open again (`keep_state`: an answered call stays answered)."""
+    if keep_state:
+        return replace(alert, escalation_tier=st.tier, updated_at=now)
     return replace(
         alert,
         state=State.ESCALATED if st.tier > 0 else State.OPEN,
@@ -123,6 +186,8 @@ def fire(
     """The due timer of `st` at `now`: the new state and the `escalated` event, if any."""
     if st.due_at is None or st.due_at > now or not alert.active:
         return st, None
+    if st.reason in ("answer", "arrival"):
+        return _fire_call(plan, st, alert, now)
     base = st.due_at
     if st.reason == "ack_expired":
         if alert.state not in (State.ACKNOWLEDGED, State.REFERRED):
@@ -185,10 +250,32 @@ def escalation_detail(plan: EscalationPlan, st: EscalationState, reason: str) ->
 
 
 def _event(
-    plan: EscalationPlan, st: EscalationState, alert: Alert, now: datetime, reason: str
+    plan: EscalationPlan,
+    st: EscalationState,
+    alert: Alert,
+    now: datetime,
+    reason: str,
+    also: tuple[str, ...] = (),
 ) -> AlertEvent:
-    return AlertEvent(
-        EventType.ESCALATED, now, alert, escalation=escalation_detail(plan, st, reason)
+    """An `escalated` event to `st`'s tier, and to the targets `also` names."""
+    detail = escalation_detail(plan, st, reason)
+    if also:
+        extra = tuple(t for t in also if t not in detail.targets)
+        detail = replace(detail, targets=detail.targets + extra)
+    return AlertEvent(EventType.ESCALATED, now, alert, escalation=detail)
+
+
+def _rearm_call(plan: EscalationPlan, alert: Alert) -> EscalationState | None:
+    """The timer an emergency call without a stored one should have, from its last change."""
+    if alert.state is State.ARRIVED:
+        return None
+    st = replace(arm(plan, alert, alert.updated_at), tier=alert.escalation_tier)
+    if alert.state not in HANDLED:
+        return st
+    dispatch = Dispatch.of(alert)
+    due = dispatch.expected_at if dispatch is not None else None
+    return replace(
+        st, due_at=due or alert.updated_at + plan.policy.emergency_calls.arrival, reason="arrival"
     )
 
 
@@ -287,7 +374,10 @@ class Escalator:
     def expedite(self, alert_id: str, now: datetime) -> bool:
         """Move an alert on to its next tier at the next tick (all channels of a tier failed)."""
         st = self._timers.get(alert_id)
-        if st is None or st.reason in ("ack_expired", "snoozed"):
+        if st is not None and st.reason == "answer":  # an unanswered call: the next tier now
+            self._set(alert_id, replace(st, due_at=now))
+            return True
+        if st is None or st.reason in ("ack_expired", "snoozed", "arrival"):
             return False
         self._set(alert_id, replace(st, due_at=now, reason="expedite"))
         return True
@@ -313,6 +403,9 @@ class Escalator:
             return
         plan = self._plan_of(alert)
         if plan is None:
+            return
+        if alert.emergency:
+            self._set(alert.alert_id, _rearm_call(plan, alert))
             return
         st = _tier_timer(
             plan, arm(plan, alert, alert.opened_at), alert.escalation_tier, alert.updated_at

@@ -30,6 +30,15 @@ class State(enum.StrEnum):
     ACKNOWLEDGED = "acknowledged"
     REFERRED = "referred"
     RESOLVED = "resolved"
+    # Emergency calls only (`alerts.emergency`): help is on its way, help is there.
+    DISPATCHED = "dispatched"
+    ARRIVED = "arrived"
+
+
+# States in which someone has taken the alert on: tier deadlines no longer run.
+HANDLED: frozenset[State] = frozenset(
+    {State.ACKNOWLEDGED, State.REFERRED, State.DISPATCHED, State.ARRIVED}
+)
 
 
 class EventType(enum.StrEnum):
@@ -39,13 +48,17 @@ class EventType(enum.StrEnum):
     ACKNOWLEDGED = "acknowledged"
     REFERRED = "referred"
     RESOLVED = "resolved"
+    DISPATCHED = "dispatched"
+    ARRIVED = "arrived"
 
 
 class Action(enum.StrEnum):
-    """What a detector says about an episode: it is (still) present, or it has ended."""
+    """What a detector says about an episode: it is (still) present, or it has ended; or, for
+    the patient's emergency calls, that a responder is there (the home unit's button)."""
 
     RAISE = "raise"
     CLEAR = "clear"
+    ARRIVE = "arrive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +114,11 @@ class Alert:
     @property
     def active(self) -> bool:
         return self.state is not State.RESOLVED
+
+    @property
+    def emergency(self) -> bool:
+        """A call for help (SOS, fall, silent home): answered in a closed loop."""
+        return self.code.startswith("emergency.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,8 @@ class Act(enum.StrEnum):
     ESCALATE = "escalate"
     REFER = "refer"
     SNOOZE = "snooze"
+    DISPATCH = "dispatch"
+    ARRIVE = "arrive"
 
 
 @dataclass(frozen=True, slots=True)

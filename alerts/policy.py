@@ -140,6 +140,24 @@ class QuietHours:
 
 
 @dataclass(frozen=True, slots=True)
+class EmergencyTimes:
+    """The closed loop of an emergency call (`[emergency_calls]`): someone must answer within
+    `answer` (else the next tier and the elder's emergency contacts hear at once, and each tier
+    has `answer` again); help must be there by the dispatch's expected arrival, or `arrival`
+    after the answer when no time was given (else the dispatcher and the next tier hear, and
+    again every `arrival_repeat` until someone confirms arrival). Defaults: the TEC Quality
+    answer target (60 s) and the Lifeline home unit's 30 min for a responder to press arrival."""
+
+    answer: timedelta = timedelta(seconds=60)
+    arrival: timedelta = timedelta(minutes=30)
+    arrival_repeat: timedelta = timedelta(minutes=10)
+
+    def __post_init__(self) -> None:
+        if min(self.answer, self.arrival, self.arrival_repeat) <= timedelta(0):
+            raise PolicyError("emergency_calls", "deadlines must be positive")
+
+
+@dataclass(frozen=True, slots=True)
 class ContextRule:
     """Patient context that changes escalation (flags from the patient record)."""
 
@@ -167,6 +185,7 @@ class EscalationPolicy:
     emergency_after: str | None = None
     context: tuple[ContextRule, ...] = ()
     min_deadline: timedelta = timedelta(minutes=1)
+    emergency_calls: EmergencyTimes = field(default_factory=EmergencyTimes)
 
     def __post_init__(self) -> None:
         if not self.tiers:
@@ -299,6 +318,16 @@ def parse_policy(doc: Mapping[str, Any]) -> EscalationPolicy:
                 bool(r.get("emergency_contact", False)),
             )
         )
+    calls = doc.get("emergency_calls", {})
+    if not isinstance(calls, Mapping):
+        raise PolicyError("emergency_calls", "expected a table")
+    defaults = EmergencyTimes()
+    times = EmergencyTimes(
+        *(
+            parse_duration(calls[k], f"emergency_calls.{k}") if k in calls else getattr(defaults, k)
+            for k in ("answer", "arrival", "arrival_repeat")
+        )
+    )
     repeat = doc.get("repeat_interval")
     return EscalationPolicy(
         tenant=doc["tenant"],
@@ -312,6 +341,7 @@ def parse_policy(doc: Mapping[str, Any]) -> EscalationPolicy:
         emergency_after=after,
         context=tuple(rules),
         min_deadline=parse_duration(doc.get("min_deadline", 60), "min_deadline"),
+        emergency_calls=times,
     )
 
 

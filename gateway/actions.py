@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from alerts.desk import ActionRefusedError, ActionResult, AlertDesk
+from alerts.emergency import Dispatch, Outcome
 from alerts.escalation import EscalationState
 from alerts.model import Alert, AlertEvent
 from alerts.referral import (
@@ -36,7 +37,7 @@ from alerts.referral import (
     transition,
 )
 from gateway.actor import Actor
-from gateway.errors import ConflictError, NotFoundError
+from gateway.errors import ConflictError, InvalidError, NotFoundError
 from gateway.evidence import referral_evidence
 from gateway.storage import AuditEntry, ReadingStore, Stores, Transaction
 
@@ -129,9 +130,50 @@ class Actions:
         )
         return await self._commit(done, comment)
 
-    async def resolve(self, actor: Actor, alert_id: str, comment: str | None = None) -> Alert:
-        done = await self._decide(actor, alert_id, lambda a, now: self.desk.resolve(a, actor, now))
-        return await self._commit(done, comment)
+    async def resolve(
+        self,
+        actor: Actor,
+        alert_id: str,
+        comment: str | None = None,
+        outcome: Outcome | None = None,
+        hospital: str | None = None,
+    ) -> Alert:
+        """Resolve by hand; an emergency call names its `outcome`, and one taken to hospital
+        (`hospital`: where to) opens a referral with the evidence, stored with the resolution."""
+        if outcome is Outcome.TAKEN_TO_HOSPITAL:
+            if not hospital:
+                raise InvalidError("taken to hospital: name the hospital", ("hospital",))
+            a = await self.alert(alert_id, actor.tenant)
+            request = ReferralRequest(
+                target_org=hospital,
+                department="Emergency",
+                reason=f"{a.message.get('en', a.code)}: taken to hospital",
+                urgency=Urgency.STAT,
+                green_channel=True,
+            )
+            referral = await self._referral(a, actor, request)
+        done = await self._decide(
+            actor, alert_id, lambda a, now: self.desk.resolve(a, actor, now, outcome)
+        )
+        if outcome is not Outcome.TAKEN_TO_HOSPITAL:
+            return await self._commit(done, comment)
+
+        async def save_referral(tx: Transaction) -> None:
+            await self.stores.referrals.save(referral, tx=tx)
+
+        return await self._commit(done, comment, save_referral)
+
+    async def dispatch(self, actor: Actor, alert_id: str, dispatch: Dispatch) -> Alert:
+        """Help sent to an emergency call: who, and when they are expected on site."""
+        done = await self._decide(
+            actor, alert_id, lambda a, now: self.desk.dispatch(a, actor, now, dispatch)
+        )
+        return await self._commit(done, None)
+
+    async def arrive(self, actor: Actor, alert_id: str) -> Alert:
+        """Help is at the elder's home (confirmed on the page)."""
+        done = await self._decide(actor, alert_id, lambda a, now: self.desk.arrive(a, actor, now))
+        return await self._commit(done, None)
 
     async def escalate(self, actor: Actor, alert_id: str, comment: str | None = None) -> Alert:
         """Move to the next tier of the escalation policy now."""
@@ -144,10 +186,24 @@ class Actions:
         a = await self.alert(alert_id, actor.tenant)
         if not a.active:
             raise ConflictError(f"alert {alert_id} is resolved")
+        referral = await self._referral(a, actor, request)
+        now = referral.requested_at
+        done = await self._decide(
+            actor, alert_id, lambda live, _: self.desk.refer(live, actor, now, referral.referral_id)
+        )
+
+        async def save_referral(tx: Transaction) -> None:
+            await self.stores.referrals.save(referral, tx=tx)
+
+        await self._commit(done, None, save_referral)
+        return referral
+
+    async def _referral(self, a: Alert, actor: Actor, request: ReferralRequest) -> Referral:
+        """A referral of the alert's patient, with its evidence frozen now."""
         now = self.clock()
-        referral = Referral(
-            referral_id=referral_id_for(alert_id, now),
-            alert_id=alert_id,
+        return Referral(
+            referral_id=referral_id_for(a.alert_id, now),
+            alert_id=a.alert_id,
             tenant=a.tenant,
             patient_id=a.patient_id,
             target_org=request.target_org,
@@ -159,15 +215,6 @@ class Actions:
             requested_at=now,
             evidence=await referral_evidence(self.readings, a, now, request.evidence_hours),
         )
-        done = await self._decide(
-            actor, alert_id, lambda live, _: self.desk.refer(live, actor, now, referral.referral_id)
-        )
-
-        async def save_referral(tx: Transaction) -> None:
-            await self.stores.referrals.save(referral, tx=tx)
-
-        await self._commit(done, None, save_referral)
-        return referral
 
     # -- bookkeeping actions --------------------------------------------------------------
     async def comment(self, actor: Actor, alert_id: str, text: str) -> AuditEntry:

@@ -1,7 +1,8 @@
 """Emergency calls from wearers' devices: an SOS press or a detected fall opens an emergency alert.
 
 Codes: `emergency.sos` and `emergency.fall`, one alert per event (group `{code}:{device}:{seq}`),
-raised on the event itself with no warm-up: a call for help is never held back. Falls: a watch
+raised on the event itself with no warm-up: a call for help is never held back. A responder's
+`help_arrived` (the home unit's button) confirms arrival on the patient's open calls. Falls: a watch
 already gives the wearer about a minute to say "I'm fine" before it sends the alarm; a `cancel`
 that still arrives within `fall_cancel_window` of the fall (device time) resolves the fall alert
 with the outcome ``cancelled`` (recorded, not deleted). A later cancel, or a cancel of an SOS, is
@@ -35,6 +36,9 @@ from devices.model import Reading
 from devices.timeparse import format_ts, parse_ts
 
 RAISING = {"sos": "emergency.sos", "fall": "emergency.fall"}
+# The code of a `help_arrived` candidate: it names no alert of its own, the desk marks every
+# open emergency call of the patient as attended (`alerts.desk`).
+ARRIVAL = "emergency.arrival"
 
 
 def event_group(code: str, device_id: str, seq: int) -> str:
@@ -76,6 +80,13 @@ class EmergencyDetector:
             return [self._raise(code, reading)]
         if etype == "cancel":
             return self._cancel(reading)
+        if etype == "help_arrived":  # the responder's button on the home unit
+            by = f"home_unit:{reading.device_id}"
+            return [
+                AlertCandidate(
+                    self.ctx.patient_id, ARRIVAL, reading.ts, Action.ARRIVE, params={"by": by}
+                )
+            ]
         return []
 
     def tick(self, now: datetime) -> list[AlertCandidate]:

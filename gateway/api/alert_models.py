@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from alerts.emergency import Outcome, Responder
 from alerts.escalation import EscalationState
 from alerts.model import Alert
 from alerts.referral import Referral, Urgency
@@ -23,6 +24,26 @@ def _ts(t: datetime | None) -> str | None:
 # -- requests ---------------------------------------------------------------------------------
 class ActionIn(RequestIn):
     comment: str | None = Field(default=None, max_length=4000)
+
+
+class ResolveIn(ActionIn):
+    outcome: Outcome | None = Field(
+        default=None, description="required for an emergency call: how it ended"
+    )
+    hospital: str | None = Field(
+        default=None, max_length=200, description="taken_to_hospital: where (a referral opens)"
+    )
+
+
+class DispatchIn(RequestIn):
+    """Help sent to an emergency call."""
+
+    responder: Responder
+    name: str = Field(min_length=1, max_length=200, description="who is going")
+    contact: str | None = Field(default=None, max_length=200)
+    eta_minutes: float = Field(
+        gt=0, le=24 * 60, description="expected on site in this many minutes"
+    )
 
 
 class CommentIn(RequestIn):

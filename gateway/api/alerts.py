@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
+from alerts.emergency import Dispatch
 from alerts.referral import to_fhir
 from devices.timeparse import format_ts
 from gateway.actions import ReferralRequest
@@ -25,10 +26,12 @@ from gateway.api.alert_models import (
     CommentIn,
     CommentOut,
     DeliveryOut,
+    DispatchIn,
     EscalatedAlertOut,
     EscalationTimerOut,
     EventOut,
     ReferIn,
+    ResolveIn,
     SnoozeIn,
     TrailEntryOut,
 )
@@ -133,8 +136,34 @@ async def acknowledge(
 
 
 @router.post("/{alert_id}/resolve")
-async def resolve(gw: GatewayDep, actor: CurrentActor, alert_id: str, body: ActionIn) -> AlertOut:
-    return AlertOut.of(await gw.actions.resolve(actor, alert_id, body.comment))
+async def resolve(gw: GatewayDep, actor: CurrentActor, alert_id: str, body: ResolveIn) -> AlertOut:
+    """Resolve by hand; an emergency call with its outcome (`taken_to_hospital` with the
+    hospital opens a referral with the evidence)."""
+    a = await gw.actions.resolve(actor, alert_id, body.comment, body.outcome, body.hospital)
+    return AlertOut.of(a)
+
+
+@router.post("/{alert_id}/dispatch")
+async def dispatch(
+    gw: GatewayDep, actor: CurrentActor, alert_id: str, body: DispatchIn
+) -> EscalatedAlertOut:
+    """Help sent to an answered emergency call: who, how to reach them, when expected; if
+    nobody confirms arrival by then, the dispatcher and the next tier hear."""
+    going = Dispatch(
+        body.responder,
+        body.name.strip(),
+        body.contact,
+        gw.clock() + timedelta(minutes=body.eta_minutes),
+    )
+    a = await gw.actions.dispatch(actor, alert_id, going)
+    timer = EscalationTimerOut.of(gw.desk.timer(alert_id))
+    return EscalatedAlertOut(**AlertOut.of(a).model_dump(), escalation=timer)
+
+
+@router.post("/{alert_id}/arrive")
+async def arrive(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> AlertOut:
+    """Help is at the elder's home: the emergency call's deadlines stop."""
+    return AlertOut.of(await gw.actions.arrive(actor, alert_id))
 
 
 @router.post("/{alert_id}/escalate")

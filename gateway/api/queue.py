@@ -18,7 +18,7 @@ from gateway.service import Gateway
 
 router = APIRouter(prefix="/queue", tags=["queue"])
 
-ACTIVE_STATES = (State.OPEN, State.ESCALATED, State.ACKNOWLEDGED, State.REFERRED)
+ACTIVE_STATES = tuple(s for s in State if s is not State.RESOLVED)
 MAX_QUEUE = 2000
 
 

@@ -19,6 +19,8 @@ HEADLINES: Mapping[str, Mapping[str, str]] = {
         "acknowledged": "Alert acknowledged by {by} for {patient}",
         "referred": "Patient {patient} referred",
         "resolved": "Alert resolved for {patient}",
+        "dispatched": "Help dispatched to {patient} by {by}",
+        "arrived": "Help arrived at {patient}",
     },
     "zh-CN": {
         "opened": "【{priority_zh}】患者 {patient} 新告警",
@@ -27,6 +29,8 @@ HEADLINES: Mapping[str, Mapping[str, str]] = {
         "acknowledged": "{by} 已确认患者 {patient} 的告警",
         "referred": "患者 {patient} 已转诊",
         "resolved": "患者 {patient} 的告警已解除",
+        "dispatched": "{by} 已派人前往患者 {patient} 处",
+        "arrived": "救助人员已到达患者 {patient} 处",
     },
 }
 _PRIORITY_ZH = {"high": "高", "medium": "中", "low": "低"}

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from alerts.lifecycle import open_alert
-from alerts.model import AlertCandidate, AlertEvent, EscalationDetail
+from alerts.model import AlertCandidate, AlertEvent, EscalationDetail, EventType
 from alerts.roster import CareTeam, Contact, Member, Roster
 from alerts.serialize import event_to_json
 from gateway.notifiers import (
@@ -26,6 +26,7 @@ from gateway.notifiers import (
     sign,
     verify,
 )
+from gateway.notifiers.base import HEADLINES
 from gateway.storage import Delivery
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -343,3 +344,8 @@ async def test_webhook_receipts_show_a_redacted_url() -> None:
     receipt = await hook.deliver(note(crisis_event()))
     assert receipt.ok
     assert receipt.target == "https://hooks.example.org/…"
+
+
+def test_every_event_type_has_a_headline_in_both_languages() -> None:
+    for lang, lines in HEADLINES.items():
+        assert set(lines) == {t.value for t in EventType}, lang

@@ -67,13 +67,19 @@ class AlertTopic:
         self.client.disconnect()
 
 
-async def start(mosquitto: Mosquitto, tmp_path: Path) -> Gateway:
+async def start(
+    mosquitto: Mosquitto, tmp_path: Path, *, policies: Path | None = None, register: bool = True
+) -> Gateway:
     settings = Settings(
         mode="test", data_dir=tmp_path, mqtt_port=mosquitto.port, mqtt_client_id="gw-emergency",
-        tick_interval_s=0.5,
+        tick_interval_s=0.5, policies=policies,
     )  # fmt: skip
     gw = Gateway(settings)
     await gw.start()
+    if not register:
+        assert gw.ingest is not None
+        assert await gw.ingest.wait_connected(10)
+        return gw
     now = utcnow()
     for dev, retired in (("pendant-1", None), ("watch-1", None), ("pendant-old", now)):
         d = Device(dev, "t1", "event", retired_at=retired,
@@ -151,4 +157,97 @@ async def test_bad_events_are_dead_lettered_with_their_reason(
     finally:
         pub.loop_stop()
         pub.disconnect()
+        await gw.stop()
+
+
+def fast_policy(tmp_path: Path) -> Path:
+    """The example policy for tenant t1 with the loop's times in seconds (the test's clock is
+    the real one)."""
+    example = Path(__file__).resolve().parents[2] / "deploy" / "policies" / "demo.toml"
+    text = example.read_text(encoding="utf-8").replace('tenant = "demo"', 'tenant = "t1"')
+    text = text.replace('answer = "60s"', 'answer = "2s"').replace(
+        'arrival = "30m"', 'arrival = "3s"'
+    )
+    text = text.replace('arrival_repeat = "10m"', 'arrival_repeat = "2s"')
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def reasons(alerts: AlertTopic, alert_id: str) -> list[str]:
+    """Each event of the alert on the topic: an escalation's reason, else the event's name."""
+    return [
+        e.get("detail", {}).get("escalation", {}).get("reason", e["event"])
+        for _, e in list(alerts.events)
+        if e["alert"]["alert_id"] == alert_id
+    ]
+
+
+async def until_reason(alerts: AlertTopic, alert_id: str, reason: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while reason not in reasons(alerts, alert_id):
+        assert time.monotonic() < deadline, (
+            f"no {reason} for {alert_id}: {reasons(alerts, alert_id)}"
+        )
+        await asyncio.sleep(0.1)
+
+
+async def test_an_sos_is_answered_dispatched_attended_and_its_timers_survive_a_restart(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    from alerts.emergency import Dispatch, Responder
+    from gateway.actor import Actor, Role
+
+    policy = fast_policy(tmp_path)
+    gw = await start(mosquitto, tmp_path, policies=policy)
+    alerts = AlertTopic(mosquitto.port)
+    pub = publisher(mosquitto.port)
+    op = Actor("op.wu", Role.CLINICIAN, "t1", "test")
+    try:
+        await asyncio.sleep(0.3)
+        pub.publish(*event("pendant-1", 11, {"type": "sos"}), qos=1)
+        _, opened = await alerts.wait("opened", "emergency.sos")
+        call = opened["alert"]["alert_id"]
+        # Nobody answers: the next tier and the emergency contacts, at the answer deadline.
+        _, missed = await alerts.wait("escalated", "emergency.sos", 6)
+        esc = missed.get("detail", {})["escalation"]
+        assert esc["reason"] == "answer_missed"
+        assert "patient:emergency_contact" in esc["targets"]
+        # Answered, help sent with an expected arrival: raised again when nobody confirms it.
+        await gw.actions.acknowledge(op, call)
+        going = Dispatch(Responder.COMMUNITY, "Li Ming", None, utcnow() + timedelta(seconds=2))
+        await gw.actions.dispatch(op, call, going)
+        await alerts.wait("dispatched", "emergency.sos")
+        await until_reason(alerts, call, "no_arrival", 8)
+        # The responder's button on the home unit ends the loop.
+        pub.publish(*event("pendant-1", 12, {"type": "help_arrived"}), qos=1)
+        _, arrived = await alerts.wait("arrived", "emergency.sos")
+        assert arrived["alert"]["state"] == "arrived"
+        assert gw.desk.timer(call) is None
+        before = len(reasons(alerts, call))
+        await asyncio.sleep(3)
+        assert len(reasons(alerts, call)) == before  # nothing more after arrival
+        # A second call is answered, then the gateway goes down: its timer fires after restart.
+        pub.publish(*event("pendant-1", 13, {"type": "sos"}), qos=1)
+        await asyncio.sleep(0.5)
+        second = next(
+            e["alert"]["alert_id"]
+            for _, e in list(alerts.events)
+            if e["event"] == "opened" and e["alert"]["alert_id"] != call
+        )
+        await gw.actions.acknowledge(op, second)
+        await gw.stop()
+        gw = await start(mosquitto, tmp_path, policies=policy, register=False)
+        timer = gw.desk.timer(second)
+        assert timer is not None
+        assert timer.reason == "arrival"
+        await until_reason(alerts, second, "no_arrival", 8)
+        events = [e.event.value for e in await gw.stores.alerts.events(call)]
+        assert events[:2] == ["opened", "escalated"]
+        assert "acknowledged" in events
+        assert events.index("dispatched") < events.index("arrived")
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+        alerts.close()
         await gw.stop()
