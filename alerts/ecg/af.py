@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import operator
+from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterable
 from itertools import islice
@@ -91,6 +92,7 @@ class AfWindows:
         self.cfg = cfg
         self.log = log
         self._ref: deque[int] = deque(maxlen=cfg.af_reference_beats)
+        self._ref_sorted: list[int] = []  # the same intervals in order of length (for the median)
         # (start, end, rr, ref, corr, p_corr) awaiting the next interval
         self._held: _Held | None = None
         self._last_diff = 0  # previous signed successive RR difference (turning points)
@@ -122,8 +124,17 @@ class AfWindows:
     def add(self, start: int, end: int, rr: int, corr: float | None, p_corr: float | None) -> None:
         """A clean RR interval `start..end` (`rr` samples); `corr` and `p_corr` are the QRS and
         P-wave correlations of its end beat (None without the signal)."""
-        ref = median(self._ref) if len(self._ref) >= _REF_MIN else float(rr)
+        s = self._ref_sorted
+        n = len(s)
+        if n >= _REF_MIN:  # median(self._ref), kept sorted instead of sorting every time
+            mid = n // 2
+            ref = float(s[mid]) if n % 2 else 0.5 * (s[mid - 1] + s[mid])
+        else:
+            ref = float(rr)
+        if n == self._ref.maxlen:
+            del s[bisect_left(s, self._ref[0])]
         self._ref.append(rr)
+        insort(s, rr)
         held = self._held
         self._held = None
         if held is not None and held[1] != start:  # a gap broke the sequence

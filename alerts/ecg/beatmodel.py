@@ -34,6 +34,10 @@ import numpy as np
 from alerts.ecg.filters import FloatArray
 
 EPS = 1e-9
+# The reductions themselves (`arr.max(axis=...)` adds a Python wrapper around the same call).
+_max = np.maximum.reduce
+_min = np.minimum.reduce
+_sum = np.add.reduce
 UNLIKE = 1.001  # correlations enter as log(UNLIKE - corr): resolution near 1
 # `morphology` and `features` build the rows as unlike, local, energy, spread, slope, polarity,
 # pre, post, |energy|, |spread|, |slope|, |polarity|, cluster_pre, cluster_post; this puts them
@@ -132,10 +136,12 @@ def morphology(
     """Per beat (rows of `x`, their squared norms `sq`): correlation with the template, norm,
     the log ratios of energy, spread and slope to the template's (3 x k), and polarity."""
     ax = np.abs(x)
-    peak = ax.max(axis=1) + EPS
+    peak = _max(ax, axis=1) + EPS
     norm = np.sqrt(sq) + EPS
-    spread = ax.sum(axis=1) / peak
-    slope = np.abs(x[:, 1:] - x[:, :-1]).max(axis=1) / (x.max(axis=1) - x.min(axis=1) + EPS) + EPS
+    spread = _sum(ax, axis=1) / peak
+    slope = (
+        _max(np.abs(x[:, 1:] - x[:, :-1]), axis=1) / (_max(x, axis=1) - _min(x, axis=1) + EPS) + EPS
+    )
     t_norm, t_spread, t_slope, t_pol = t_stats
     corr = (x @ tpl) / (norm * t_norm)
     ratios = np.log(np.stack((norm / t_norm, spread / t_spread, slope / t_slope)))
@@ -171,6 +177,9 @@ def features(
 def is_ventricular(f: FloatArray, model: type[Model] = Model) -> list[bool]:
     """The model's call for each column of `f`."""
     m = model
-    z = m.WEIGHTS @ ((f - m.MEAN[:, None]) / m.SCALE[:, None]).clip(-5.0, 5.0) + m.BIAS
+    z = (
+        m.WEIGHTS @ np.minimum(np.maximum((f - m.MEAN[:, None]) / m.SCALE[:, None], -5.0), 5.0)
+        + m.BIAS
+    )
     out: list[bool] = (z > math.log(m.THRESHOLD / (1.0 - m.THRESHOLD))).tolist()
     return out

@@ -24,6 +24,7 @@ import numpy as np
 from alerts.ecg.episodes import EpisodeLog, Label
 from alerts.ecg.filters import FloatArray, StatefulFilter, butter2
 
+_sum = np.add.reduce  # `arr.sum(axis=...)` without its Python wrapper
 _TEMPLATE_BEATS = 8
 _MIN_TEMPLATE = 3
 _PRE_S = 0.1  # window around the R peak, seconds before and after
@@ -122,10 +123,10 @@ class BeatQuality:
         w = self._buf[idx if k == len(beats) and use[0] - buf0 >= self._p_from else idx.clip(0)]
         nq = self._nq
         q, pw = w[:, :nq], w[:, nq:]
-        q -= (q.sum(axis=1) / nq)[:, None]
+        q -= (_sum(q, axis=1) / nq)[:, None]
         self.rows = q
         ramp = self._p_ramp
-        pw -= (pw.sum(axis=1) / pw.shape[1])[:, None] + (pw * ramp).sum(axis=1)[:, None] * ramp
+        pw -= (_sum(pw, axis=1) / pw.shape[1])[:, None] + _sum(pw * ramp, axis=1)[:, None] * ramp
         # The previous beat of each is the one before it in `beats` (None for the first ever).
         min_rr, first = self._p_min_rr, buf0 + self._p_from
         if last is not None and k == len(beats) and use[0] >= first:  # the usual case

@@ -42,6 +42,18 @@ from alerts.ecg.beatmodel import (
 )
 from alerts.ecg.filters import FloatArray
 
+try:  # `numpy.einsum` without its Python argument handling: the same C routine
+    from numpy._core.multiarray import c_einsum as _einsum
+except ImportError:  # pragma: no cover - depends on the numpy version
+    _einsum = np.einsum
+
+
+def _row_dots(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Dot product of each row of `a` with the same row of `b`."""
+    out: FloatArray = _einsum("ij,ij->i", a, b)
+    return out
+
+
 GROUP = 16
 MATCH_CORR = 0.9
 RESEED_GROUPS = 4
@@ -144,11 +156,11 @@ class BeatClassifier:
         assert tpl is not None
         # Beats without a window (start or end of the stream) borrow the template: neutral
         # features, and they stay Q.
-        x = np.stack([tpl if r is None else r for r in rows])
+        x = np.array([tpl if r is None else r for r in rows])
         prev_row = tpl * 0.0 if self._prev_row is None else self._prev_row
         both = np.concatenate((prev_row[None, :], x))
-        sq = np.einsum("ij,ij->i", both, both)
-        num = np.einsum("ij,ij->i", both[1:], both[:-1])
+        sq = _row_dots(both, both)
+        num = _row_dots(both[1:], both[:-1])
         alike = (num > ALIKE_CORR * np.sqrt(sq[1:] * sq[:-1])).tolist()
         for i in missing:
             alike[i] = False
@@ -196,7 +208,7 @@ class BeatClassifier:
         join (or start) one."""
         k = x.shape[0]
         out = np.zeros((2, k))
-        off = np.flatnonzero(corr < MATCH_CORR).tolist()
+        off = (corr < MATCH_CORR).nonzero()[0].tolist()
         if not off:
             return out
         self._groups += 1
@@ -206,7 +218,7 @@ class BeatClassifier:
         if n_c:
             c = unit @ self._c_tpl.T
             best = c.argmax(axis=1).tolist()
-            hit = (c.max(axis=1) >= MATCH_CORR).tolist()
+            hit = (np.maximum.reduce(c, axis=1) >= MATCH_CORR).tolist()
         else:
             best, hit = [0] * len(off), [False] * len(off)
         for j, i in enumerate(off):
@@ -284,12 +296,14 @@ class BeatClassifier:
     ) -> None:
         ref = self._ref
         match = clean & (corr >= MATCH_CORR) & (rr >= 0.85 * ref)
-        at = np.flatnonzero(match).tolist()
+        at = match.nonzero()[0].tolist()
         if at:
             self._miss = 0
             tpl = self._tpl
             assert tpl is not None
-            self._set_template((1.0 - _TPL_RATE) * tpl + _TPL_RATE * x[at].mean(axis=0))
+            self._set_template(
+                (1.0 - _TPL_RATE) * tpl + _TPL_RATE * (np.add.reduce(x[at], axis=0) / len(at))
+            )
             self._ref = (1.0 - _REF_RATE) * ref + _REF_RATE * _median(rr[at].tolist())
             return
         self._miss += 1

@@ -42,6 +42,9 @@ class Episode:
         return (end - self.start) / fs
 
 
+_NOTHING: tuple[tuple[Episode, ...], tuple[Episode, ...]] = ((), ())
+
+
 @dataclass(slots=True)
 class EpisodeLog:
     """Collects opened and closed episodes between two reports."""
@@ -70,6 +73,8 @@ class EpisodeLog:
         return list(self._open.values())
 
     def take(self) -> tuple[tuple[Episode, ...], tuple[Episode, ...]]:
+        if not self.opened and not self.closed:  # the usual case
+            return _NOTHING
         out = (tuple(self.opened), tuple(self.closed))
         self.opened.clear()
         self.closed.clear()

@@ -247,7 +247,7 @@ class QrsFeature:
         if first >= step.size:  # the usual case: no anchor in this block
             if step.size:
                 step[0] += self._sum
-            total = np.cumsum(step)
+            total = step.cumsum()
         else:
             total = self._anchored(sq, step, first)
         if total.size:

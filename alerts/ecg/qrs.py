@@ -33,6 +33,9 @@ from alerts.ecg.config import EcgConfig
 from alerts.ecg.filters import FloatArray, QrsFeature, band_delay, scipy_routine
 
 IntArray = npt.NDArray[np.int64]
+# The reductions themselves (`arr.max(axis=...)` adds a Python wrapper around the same call).
+_max = np.maximum.reduce
+_min = np.minimum.reduce
 
 # A beat needs at least this feature height, in (mV/s)^2: about a 0.1 mV QRS. Below it the
 # signal is taken as flat and thresholds cannot decay into quantisation noise.
@@ -194,7 +197,7 @@ class QrsDetector:
         stop = end - lo
         here = seg[first:stop]
         is_cand = (here == peak[first:stop]) & (here > seg[first - 1 : stop - 1])
-        cands = np.flatnonzero(is_cand)
+        cands = is_cand.nonzero()[0]
         if cands.size:
             for c in self._describe(cands + (first + lo)):
                 while c.idx > self._limit:
@@ -210,24 +213,27 @@ class QrsDetector:
         peak, the slope the largest |step| between neighbouring samples there."""
         rel = cands - self._buf0
         idx = rel[:, None] + self._offsets
+        # The R sample of each window, relative to the buffer: window start plus its argmax.
+        at = rel - self._back
         if rel[0] < self._back:  # only near the start of the stream
             np.maximum(idx, 0, out=idx)
         win = self._bp[idx]
-        k = np.abs(win).argmax(axis=1)
+        at += np.abs(win).argmax(axis=1)
+        if rel[0] < self._back:
+            np.maximum(at, 0, out=at)
         step = win[:, 1:] - win[:, :-1]
-        slope = np.maximum(step.max(axis=1), -step.min(axis=1))
-        shift = self._buf0 - self._delay
-        return [
-            _Candidate(c, h, max(i[j] + shift, 0), s)
-            for c, h, i, j, s in zip(
+        slope = np.maximum(_max(step, axis=1), -_min(step, axis=1))
+        at += self._buf0 - self._delay
+        np.maximum(at, 0, out=at)
+        return list(
+            map(
+                _Candidate,
                 cands.tolist(),
                 self._mwi[rel].tolist(),
-                idx.tolist(),
-                k.tolist(),
+                at.tolist(),
                 slope.tolist(),
-                strict=True,
             )
-        ]
+        )
 
     def _judge(self, c: _Candidate) -> None:
         self._pending.append(c)

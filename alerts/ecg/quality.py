@@ -23,6 +23,11 @@ import numpy as np
 from alerts.ecg.config import EcgConfig
 from alerts.ecg.filters import FloatArray, StatefulFilter, butter2
 
+# The reductions themselves (`arr.max(axis=...)` adds a Python wrapper around the same call).
+_max = np.maximum.reduce
+_min = np.minimum.reduce
+_sum = np.add.reduce
+
 
 class Defect(enum.IntEnum):
     """Why an epoch is unusable (0 = usable). Higher codes are checked first."""
@@ -102,13 +107,13 @@ class QualityMonitor:
 
     def _add_stats(self, raw: FloatArray, bp: FloatArray, hf: FloatArray) -> None:
         n, e = raw.shape
-        hi = raw.max(axis=1)
-        lo = raw.min(axis=1)
+        hi = _max(raw, axis=1)
+        lo = _min(raw, axis=1)
         at_hi = raw == hi[:, None]
         at_lo = raw == lo[:, None]
         # Counting per epoch is only needed when the block holds enough extreme samples at all.
         if max(np.count_nonzero(at_hi), np.count_nonzero(at_lo)) >= self._clip_n:
-            clip = np.maximum(at_hi.sum(axis=1), at_lo.sum(axis=1)).tolist()
+            clip = np.maximum(_sum(at_hi, axis=1), _sum(at_lo, axis=1)).tolist()
         else:
             clip = [0] * n
         # Per-epoch sums of bp^2, bp^4, hf^2 and raw in one reduction (rows of the same length
@@ -118,7 +123,7 @@ class QualityMonitor:
         np.multiply(b2, b2, out=planes[1])
         np.multiply(hf, hf, out=planes[2])
         planes[3] = raw
-        s2, s4, h2, total = planes.sum(axis=2).tolist()
+        s2, s4, h2, total = _sum(planes, axis=2).tolist()
         ptp_, clip_, s2_, s4_, h2_, mean_, peak_ = self._stats
         ptp_.extend((hi - lo).tolist())
         clip_.extend(clip)
@@ -126,7 +131,7 @@ class QualityMonitor:
         s4_.extend(s4)
         h2_.extend(h2)
         mean_.extend(v / e for v in total)  # = raw.mean(axis=1), without its overhead
-        peak_.extend(np.abs(bp).max(axis=1).tolist())
+        peak_.extend(_max(np.abs(bp), axis=1).tolist())
         self._next_epoch += n
 
     def _label(self, k: int, newest: int) -> Defect:

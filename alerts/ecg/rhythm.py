@@ -118,6 +118,14 @@ class RhythmAnalyzer:
     # -- event loop ---------------------------------------------------------------------------
 
     def _advance(self, until: int, *, final: bool) -> None:
+        beats = self._beats
+        if not self._bad:  # the usual case: beats only
+            on_beat = self._on_beat
+            while beats and (final or beats[0][0] < until):
+                on_beat(*beats.popleft())
+            self._until = max(self._until, until)
+            self._gap(until, closing=False)
+            return
         self._bad.sort()
         while True:
             b = self._beats[0] if self._beats and (final or self._beats[0][0] < until) else None
@@ -150,10 +158,13 @@ class RhythmAnalyzer:
             self._clean = False
             self._af.dropped += 1  # AF: counts against the window like an ectopic interval
             return
-        self._gap(b, closing=True)
-        if self._prev is not None and self._clean and b > self._prev:
-            self._on_rr(self._prev, b, corr, p_corr)
-        elif self._prev is not None:
+        gap = b - self._origin
+        if self._gap_open or gap > self._pause or gap >= self._asys:  # else `_gap` does nothing
+            self._gap(b, closing=True)
+        prev = self._prev
+        if prev is not None and self._clean and b > prev:
+            self._on_rr(prev, b, corr, p_corr)
+        elif prev is not None:
             self._af.dropped += 1
         self._prev = b
         self._clean = True
