@@ -116,6 +116,7 @@ class AfWindows:
         self.trace: list[tuple[int, int, tuple[float, ...]]] | None = None
         self._af_end: int | None = None
         self._af_rr = [0.0, 0.0]
+        self._in_af = False  # an AF episode is open (in `log`, which only this stage opens AF in)
 
     @property
     def nbytes(self) -> int:
@@ -209,7 +210,10 @@ class AfWindows:
             self._win_lo, self._win_hi = w_lo, w_hi
             self._af_next = nxt  # the entry being labelled (for `trace`)
             entry = af[nxt - base]
-            self._af_beat(entry[0], entry[1], self._af_window(lo, hi))
+            if self._af_window(lo, hi):
+                self._af_beat(entry[0], entry[1])
+            elif self._in_af:
+                self._close_af()
             nxt += 1
         self._af_next = nxt
         # Keep the entries a later window can still reach (one more, to slide its start out).
@@ -235,7 +239,7 @@ class AfWindows:
             if self.trace is not None:
                 e = self._af[self._af_next - self._af_base]
                 self.trace.append((e[0], e[1], f))
-            return afmodel.is_af(f)
+            return afmodel.score(f) > 0.0
         mid = n // 2
         high = self._win_high  # entries above the threshold
         # The median exceeds the threshold iff enough entries do; only when an even window splits
@@ -265,21 +269,21 @@ class AfWindows:
         base = self._af_base
         return list(islice(self._af, lo - base, hi - base))
 
-    def _af_beat(self, start: int, end: int, is_af: bool) -> None:
-        if is_af:
-            if not self.log.is_open(Label.AF):
-                self.log.open(Label.AF, start)
-                self._af_rr = [0.0, 0.0]
-            self._af_end = end
-            self._af_rr[0] += end - start
-            self._af_rr[1] += 1.0
-        elif self.log.is_open(Label.AF):
-            self._close_af()
+    def _af_beat(self, start: int, end: int) -> None:
+        """The interval `start..end` is labelled AF."""
+        if not self._in_af:
+            self._in_af = True
+            self.log.open(Label.AF, start)
+            self._af_rr = [0.0, 0.0]
+        self._af_end = end
+        self._af_rr[0] += end - start
+        self._af_rr[1] += 1.0
 
     def _close_af(self) -> None:
-        if self._af_end is not None and self.log.is_open(Label.AF):
+        if self._af_end is not None and self._in_af:
             rr = self._af_rr[0] / self._af_rr[1] if self._af_rr[1] else 0.0
             self.log.close(Label.AF, self._af_end, mean_hr=60.0 * self.fs / rr if rr else None)
+        self._in_af = False
 
     def flush(self) -> None:
         """End of the beats: label every interval still waiting and close AF."""

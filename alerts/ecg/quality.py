@@ -27,6 +27,11 @@ from alerts.ecg.filters import FloatArray, StatefulFilter, butter2
 _max = np.maximum.reduce
 _min = np.minimum.reduce
 _sum = np.add.reduce
+try:  # `numpy.count_nonzero` without its Python dispatch: the same C routine
+    from numpy._core.multiarray import count_nonzero as _count
+except ImportError:  # pragma: no cover - depends on the numpy version
+    _count = np.count_nonzero
+_EMPTY: FloatArray = np.empty(0)
 
 
 class Defect(enum.IntEnum):
@@ -82,7 +87,10 @@ class QualityMonitor:
             k = raw.size - m
             self._add_stats(raw[m:].reshape(1, k), band[m:].reshape(1, k), hf[m:].reshape(1, k))
             m = raw.size
-        self._raw, self._bp, self._hfbuf = raw[m:].copy(), band[m:].copy(), hf[m:].copy()
+        if m == raw.size:  # the usual case: whole epochs, nothing waits
+            self._raw = self._bp = self._hfbuf = _EMPTY
+        else:
+            self._raw, self._bp, self._hfbuf = raw[m:].copy(), band[m:].copy(), hf[m:].copy()
         last = self._next_epoch if final else self._next_epoch - self._ctx
         out: list[Defect] = []
         newest = self._next_epoch - 1
@@ -112,7 +120,7 @@ class QualityMonitor:
         at_hi = raw == hi[:, None]
         at_lo = raw == lo[:, None]
         # Counting per epoch is only needed when the block holds enough extreme samples at all.
-        if max(np.count_nonzero(at_hi), np.count_nonzero(at_lo)) >= self._clip_n:
+        if max(_count(at_hi), _count(at_lo)) >= self._clip_n:
             clip = np.maximum(_sum(at_hi, axis=1), _sum(at_lo, axis=1)).tolist()
         else:
             clip = [0] * n
