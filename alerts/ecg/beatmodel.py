@@ -39,10 +39,6 @@ _max = np.maximum.reduce
 _min = np.minimum.reduce
 _sum = np.add.reduce
 UNLIKE = 1.001  # correlations enter as log(UNLIKE - corr): resolution near 1
-# `morphology` and `features` build the rows as unlike, local, energy, spread, slope, polarity,
-# pre, post, |energy|, |spread|, |slope|, |polarity|, cluster_pre, cluster_post; this puts them
-# in FEATURES order.
-ORDER = [0, 2, 3, 4, 5, 6, 7, 1, 8, 9, 10, 11, 12, 13]
 
 FEATURES = (
     "unlike", "energy", "spread", "slope", "polarity", "pre", "post", "local",
@@ -119,11 +115,11 @@ def template_stats(t: FloatArray, pre: int) -> tuple[float, float, float, float]
     """A template's norm, spread, slope and polarity at the R sample `pre` (the quantities the
     beat features compare with)."""
     a = np.abs(t)
-    peak = float(a.max()) + EPS
-    lo, hi = float(t.min()), float(t.max())
-    slope = float(np.abs(t[1:] - t[:-1]).max()) / (hi - lo + EPS) + EPS
+    peak = float(_max(a)) + EPS
+    lo, hi = float(_min(t)), float(_max(t))
+    slope = float(_max(np.abs(t[1:] - t[:-1]))) / (hi - lo + EPS) + EPS
     norm = math.sqrt(float(t @ t)) + EPS
-    return norm, float(a.sum()) / peak, slope, float(t[pre]) / peak
+    return norm, float(_sum(a)) / peak, slope, float(t[pre]) / peak
 
 
 def morphology(
@@ -159,18 +155,20 @@ def features(
 ) -> FloatArray:
     """The `FEATURES` of a group's beats (one column per beat); `log_rr` has one more entry
     than beats (the interval after the last), `clusters` is `cluster_pre`, `cluster_post`."""
-    f: FloatArray = np.concatenate(
+    unlike = np.log(UNLIKE - np.minimum(np.stack((corr, local)), 1.0))
+    f: FloatArray = np.concatenate(  # in `FEATURES` order
         (
-            np.log(UNLIKE - np.minimum(np.stack((corr, local)), 1.0)),
+            unlike[:1],
             ratios,
             pol[None, :],
             log_rr[None, :-1],
             log_rr[None, 1:],
+            unlike[1:],
             np.abs(ratios),
             np.abs(pol)[None, :],
             clusters,
         )
-    )[ORDER]
+    )
     return f
 
 

@@ -242,7 +242,7 @@ class QrsDetector:
             is_t = (
                 last is not None and c.idx - last.idx < self._twave and c.slope < 0.5 * last.slope
             )
-            if self._unlike_beat(c):
+            if self._screen_on and self._unlike_beat(c):
                 self._vetoed = True
             elif not is_t:
                 if last is not None and self._split_frac is not None:

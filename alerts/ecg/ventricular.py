@@ -17,7 +17,7 @@ each group of beats) and `alerts.ecg.vt` (runs of ventricular beats). This modul
 together.
 """
 
-from alerts.ecg.beatmodel import FEATURES, ORDER, UNLIKE, Model
+from alerts.ecg.beatmodel import FEATURES, UNLIKE, Model
 from alerts.ecg.classifier import (
     ALIKE_CORR,
     GROUP,
@@ -29,7 +29,6 @@ from alerts.ecg.classifier import (
 from alerts.ecg.vt import VtRuns
 
 _UNLIKE = UNLIKE  # the names `bench/eval_ventricular.py` has always imported
-_ORDER = ORDER
 
 __all__ = [
     "ALIKE_CORR",
