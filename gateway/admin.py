@@ -9,7 +9,7 @@ targets). A failed write changes nothing, and nothing is changed without its aud
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from devices.registry import Binding, Device, DeviceRegistry
 from gateway.actor import Actor
 from gateway.errors import ConflictError, InvalidError, NotFoundError
 from gateway.provision import reserved_name
-from gateway.storage import AuditEntry, Patient, Stores, Transaction
+from gateway.storage import AuditEntry, Patient, Profile, Stores, Transaction
 from gateway.storage.rosters import PARTS
 
 # Kinds a device may be registered as (a kiosk measures several).
@@ -37,6 +37,7 @@ class PatientDetails:
     lives_alone: bool = False
     disability: bool = False
     care_team: str | None = None
+    profile: Profile = field(default_factory=Profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ def _patient_doc(p: Patient | None) -> dict[str, Any] | None:
         "disability": p.disability,
         "care_team": p.care_team,
         "targets": dict(p.targets),
+        **asdict(p.profile),
     }
 
 
@@ -145,6 +147,7 @@ class Admin:
             disability=details.disability,
             care_team=details.care_team,
             targets=old.targets if old else {},
+            profile=details.profile,
         )
         detail = {"before": _patient_doc(old), "after": _patient_doc(new)}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -15,7 +16,8 @@ from gateway.api.paging import CursorParam, page, str_key
 from gateway.api.schemas import MAX_LIST, PatientIn, PatientOut, ReadingOut
 from gateway.api.scope import visible_patient
 from gateway.api.security import CurrentActor
-from gateway.storage import Patient
+from gateway.storage import Patient, Profile
+from gateway.storage.patients import PROFILE_FIELDS
 
 router = APIRouter(prefix="/patients", tags=["patients"])
 
@@ -30,6 +32,7 @@ def _out(p: Patient) -> PatientOut:
         disability=p.disability,
         care_team=p.care_team,
         targets=dict(p.targets),
+        **asdict(p.profile),
     )
 
 
@@ -57,7 +60,9 @@ async def get_patient(gw: GatewayDep, actor: CurrentActor, patient_id: str) -> P
 async def put_patient(
     gw: GatewayDep, actor: CurrentActor, patient_id: str, body: PatientIn
 ) -> PatientOut:
-    details = PatientDetails(**body.model_dump())
+    fields = body.model_dump()
+    profile = Profile(**{f: fields.pop(f) for f in PROFILE_FIELDS})
+    details = PatientDetails(**fields, profile=profile)
     return _out(await gw.admin.put_patient(actor, patient_id, details))
 
 

@@ -21,7 +21,20 @@ class RequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PatientOut(BaseModel):
+class ProfileFields(BaseModel):
+    """What the care team records about an elder (free text)."""
+
+    sex: Literal["female", "male", "other"] | None = None
+    conditions: str | None = Field(default=None, max_length=2000)
+    medications: str | None = Field(default=None, max_length=2000)
+    allergies: str | None = Field(default=None, max_length=2000)
+    address: str | None = Field(default=None, max_length=500)
+    access_notes: str | None = Field(
+        default=None, max_length=1000, description="key safe, door code: staff and responders only"
+    )
+
+
+class PatientOut(ProfileFields):
     patient_id: str
     tenant: str
     name: str | None = None
@@ -32,12 +45,12 @@ class PatientOut(BaseModel):
     targets: dict[str, float] = Field(default_factory=dict)
 
 
-class PatientIn(RequestIn):
-    name: str | None = None
-    birth_year: int | None = None
+class PatientIn(ProfileFields, RequestIn):
+    name: str | None = Field(default=None, max_length=200)
+    birth_year: int | None = Field(default=None, ge=1880, le=2100)
     lives_alone: bool = False
     disability: bool = False
-    care_team: str | None = None
+    care_team: str | None = Field(default=None, max_length=64)
 
 
 class DeviceIn(RequestIn):

@@ -10,7 +10,7 @@ from gateway.storage.audit import AuditEntry, AuditStore
 from gateway.storage.database import Database, Transaction
 from gateway.storage.deadletters import DeadLetter, DeadLetterStore
 from gateway.storage.deliveries import Delivery, DeliveryStore
-from gateway.storage.patients import Patient, PatientStore
+from gateway.storage.patients import Patient, PatientStore, Profile
 from gateway.storage.progress import ProgressStore
 from gateway.storage.readings import ReadingStore, SqlReadingStore, StoreUnavailableError
 from gateway.storage.referrals import ReferralStore
@@ -29,6 +29,7 @@ __all__ = [
     "DeliveryStore",
     "Patient",
     "PatientStore",
+    "Profile",
     "ProgressStore",
     "ReadingStore",
     "ReferralStore",

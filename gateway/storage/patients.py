@@ -15,6 +15,27 @@ from gateway.storage.tables import BindingRow, DeviceRow, PatientRow
 
 
 @dataclass(frozen=True, slots=True)
+class Profile:
+    """What the care team records about an elder beyond the monitoring: free text, shown to the
+    tenant's staff and, in an emergency, to the responder sent (`access_notes`: key safe, door
+    code)."""
+
+    sex: str | None = None
+    conditions: str | None = None
+    medications: str | None = None
+    allergies: str | None = None
+    address: str | None = None
+    access_notes: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sex not in (None, "female", "male", "other"):
+            raise ValueError("sex is female, male or other")
+
+
+PROFILE_FIELDS = tuple(Profile.__dataclass_fields__)
+
+
+@dataclass(frozen=True, slots=True)
 class Patient:
     """A monitored person. `lives_alone` and `disability` shape escalation; `targets` are the
     care team's overrides of alert limits (see `alerts.targets`)."""
@@ -28,6 +49,7 @@ class Patient:
     disability: bool = False
     care_team: str | None = None
     targets: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    profile: Profile = field(default_factory=Profile)
 
     def __post_init__(self) -> None:
         if not self.patient_id or not self.tenant:
@@ -56,6 +78,7 @@ def _patient_of(r: PatientRow) -> Patient:
         disability=r.disability,
         care_team=r.care_team,
         targets=MappingProxyType(dict(r.targets or {})),
+        profile=Profile(**{f: getattr(r, f) for f in PROFILE_FIELDS}),
     )
 
 
@@ -76,6 +99,8 @@ class PatientStore:
                 p.birth_year, p.lives_alone, p.disability,
             )  # fmt: skip
             row.care_team, row.targets = p.care_team, dict(p.targets)
+            for f in PROFILE_FIELDS:
+                setattr(row, f, getattr(p.profile, f))
 
     async def get_patient(self, patient_id: str, tenant: str | None = None) -> Patient | None:
         async with self.db.session() as s:

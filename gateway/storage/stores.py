@@ -11,6 +11,7 @@ from gateway.storage.audit import AuditStore
 from gateway.storage.database import Database, Transaction
 from gateway.storage.deadletters import DeadLetterStore
 from gateway.storage.deliveries import DeliveryStore
+from gateway.storage.emergencies import EmergencyStore
 from gateway.storage.patients import PatientStore
 from gateway.storage.progress import ProgressStore
 from gateway.storage.referrals import ReferralStore
@@ -33,6 +34,7 @@ class Stores:
     deliveries: DeliveryStore
     deadletters: DeadLetterStore
     progress: ProgressStore
+    emergencies: EmergencyStore
 
     @classmethod
     def of(cls, db: Database) -> Stores:
@@ -47,6 +49,7 @@ class Stores:
             DeliveryStore(db),
             DeadLetterStore(db),
             ProgressStore(db),
+            EmergencyStore(db),
         )
 
     @asynccontextmanager

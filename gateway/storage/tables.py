@@ -68,6 +68,13 @@ class PatientRow(Base):
     care_team: Mapped[str | None] = mapped_column(String(64))
     targets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
+    # What a responder and the care team need to know (free text, as the tenant records it).
+    sex: Mapped[str | None] = mapped_column(String(16))
+    conditions: Mapped[str | None] = mapped_column(Text)
+    medications: Mapped[str | None] = mapped_column(Text)
+    allergies: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    access_notes: Mapped[str | None] = mapped_column(Text)
 
 
 class DeviceRow(Base):

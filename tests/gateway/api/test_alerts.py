@@ -4,7 +4,7 @@ taken to hospital opens a referral with the evidence), each audited under the si
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -16,7 +16,7 @@ from gateway.actor import Role
 from gateway.api.app import create_app
 from gateway.service import Gateway
 from gateway.settings import Settings
-from gateway.storage.patients import Patient
+from gateway.storage.patients import Patient, Profile
 from tests.support.auth import auth_headers
 from tests.support.clock import VirtualClock
 
@@ -45,6 +45,13 @@ async def open_call(gw: Gateway, code: str = "emergency.sos") -> str:
 async def test_dispatch_arrival_and_outcome_through_the_api(gw: Gateway) -> None:
     app: FastAPI = create_app(gateway=gw)
     h = auth_headers(app, Role.CLINICIAN, "demo", "op.wu", ttl_s=3600)
+    await gw.stores.patients.save_patient(
+        Patient("p-001", "demo", T0, name="Wang Fang", birth_year=1941,
+                profile=Profile(address="Room 302, 8 Lane 5", access_notes="key safe 4711",
+                                allergies="penicillin"))
+    )  # fmt: skip
+    clock = gw.clock
+    assert isinstance(clock, VirtualClock)
     call = await open_call(gw)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t", headers=h
@@ -52,18 +59,32 @@ async def test_dispatch_arrival_and_outcome_through_the_api(gw: Gateway) -> None
         going = {"responder": "community", "name": "Li Ming", "eta_minutes": 20}
         early = await c.post(f"/alerts/{call}/dispatch", json=going)
         assert early.status_code == 409  # the call is answered first
+        clock.advance_to(T0 + timedelta(seconds=45))
         assert (await c.post(f"/alerts/{call}/ack", json={})).status_code == 200
+        clock.advance_to(T0 + timedelta(seconds=60))
         sent = await c.post(f"/alerts/{call}/dispatch", json=going)
         assert sent.status_code == 200, sent.text
         body = sent.json()
         assert body["state"] == "dispatched"
-        assert body["escalation"]["due_at"] == "2026-11-29T08:20:00.000Z"
+        assert body["escalation"]["due_at"] == "2026-11-29T08:21:00.000Z"
+        brief = (await c.get(f"/alerts/{call}/brief")).json()
+        assert (brief["name"], brief["age"], brief["access_notes"]) == (
+            "Wang Fang",
+            85,
+            "key safe 4711",
+        )
+        assert brief["dispatch"]["name"] == "Li Ming"
+        clock.advance_to(T0 + timedelta(minutes=50))
         assert (await c.post(f"/alerts/{call}/resolve", json={})).status_code == 409
         assert (await c.post(f"/alerts/{call}/arrive")).json()["state"] == "arrived"
         done = await c.post(f"/alerts/{call}/resolve", json={"outcome": "handled_at_home"})
         assert done.json()["state"] == "resolved"
         trail = await c.get(f"/alerts/{call}/audit")
-        acts = [(t["action"], t["by"]) for t in trail.json() if t["kind"] == "action"]
+        acts = [
+            (t["action"], t["by"])
+            for t in trail.json()
+            if t["kind"] == "action" and t["action"] != "read"
+        ]
         assert acts == [
             ("acknowledge", "op.wu"), ("dispatch", "op.wu"), ("arrive", "op.wu"),
             ("resolve", "op.wu"),
@@ -81,3 +102,12 @@ async def test_dispatch_arrival_and_outcome_through_the_api(gw: Gateway) -> None
         assert (referral["target_org"], referral["urgency"]) == ("City No.1 Hospital", "stat")
         events = [e.event.value for e in await gw.stores.alerts.events(fall)]
         assert events[-1] == "resolved"
+        figures = await c.get("/emergencies/figures", params={"start": "2026-11-29T00:00:00Z"})
+        f = figures.json()
+        assert (f["calls"], f["answered"], f["attended"]) == (2, 2, 1)
+        assert (f["answered_within_60s"], f["answered_within_180s"]) == (
+            0.5,
+            0.5,
+        )  # the fall: 50 min
+        assert (f["on_site_within_45min"], f["on_site_within_60min"]) == (0.0, 1.0)  # 50 min
+        assert f["median_answer_s"] == pytest.approx((45 + 50 * 60) / 2)
