@@ -113,11 +113,13 @@ class Admin:
         at: datetime,
         action: str,
         subject: tuple[str, str],
-        detail: Mapping[str, Any],
+        change: tuple[Mapping[str, Any] | None, Mapping[str, Any] | None],
         write: Callable[[Transaction], Awaitable[object]],
     ) -> None:
-        """The change and its audit entry, in one transaction."""
-        entry = AuditEntry.by(actor, at, action, subject[0], subject[1], detail)
+        """The change (the subject's state before and after it) and its audit entry, in one
+        transaction."""
+        before, after = change
+        entry = AuditEntry.by(actor, at, action, subject[0], subject[1], before=before, after=after)
         async with self.stores.transaction() as tx:
             await write(tx)
             await self.stores.audit.append(entry, tx=tx)
@@ -149,12 +151,12 @@ class Admin:
             targets=old.targets if old else {},
             profile=details.profile,
         )
-        detail = {"before": _patient_doc(old), "after": _patient_doc(new)}
+        change = (_patient_doc(old), _patient_doc(new))
 
         async def write(tx: Transaction) -> None:
             await self.stores.patients.save_patient(new, tx=tx)
 
-        await self._commit(actor, at, "put", ("patient", patient_id), detail, write)
+        await self._commit(actor, at, "put", ("patient", patient_id), change, write)
         self.registry.admit(patient_id, actor.tenant)
         return new
 
@@ -170,13 +172,13 @@ class Admin:
         except TargetError as exc:
             raise InvalidError(str(exc), exc.fields) from exc
         new = replace(old, targets=merged)
-        detail = {"before": dict(old.targets), "after": merged}
+        change = (dict(old.targets), merged)
 
         async def write(tx: Transaction) -> None:
             await self.stores.patients.save_patient(new, tx=tx)
 
         await self._commit(
-            actor, self.clock(), "set_targets", ("patient", patient_id), detail, write
+            actor, self.clock(), "set_targets", ("patient", patient_id), change, write
         )
         if self.retarget is not None:
             await self.retarget(patient_id, targets)
@@ -187,12 +189,12 @@ class Admin:
         self, actor: Actor, action: str, old: Device | None, new: Device
     ) -> Device:
         at = self.clock()
-        detail = {"before": _device_doc(old), "after": _device_doc(new)}
+        change = (_device_doc(old), _device_doc(new))
 
         async def write(tx: Transaction) -> None:
             await self.stores.patients.save_device(new, at, tx=tx)
 
-        await self._commit(actor, at, action, ("device", new.device_id), detail, write)
+        await self._commit(actor, at, action, ("device", new.device_id), change, write)
         self.registry.put(new)
         return new
 
@@ -265,8 +267,8 @@ class Admin:
         async def write(tx: Transaction) -> None:
             await self.stores.rosters.put_member(m, at, tx=tx)
 
-        detail = {"value": {"member_id": m.member_id, **_member_doc(m)}}
-        await self._commit(actor, at, "put", ("member", m.member_id), detail, write)
+        after = {"member_id": m.member_id, **_member_doc(m)}
+        await self._commit(actor, at, "put", ("member", m.member_id), (None, after), write)
         return m
 
     async def put_team(self, actor: Actor, t: CareTeam) -> CareTeam:
@@ -280,8 +282,8 @@ class Admin:
         async def write(tx: Transaction) -> None:
             await self.stores.rosters.put_team(t, at, tx=tx)
 
-        detail = {"value": {**asdict(t), "members": list(t.members)}}
-        await self._commit(actor, at, "put", ("team", t.team_id), detail, write)
+        after = {**asdict(t), "members": list(t.members)}
+        await self._commit(actor, at, "put", ("team", t.team_id), (None, after), write)
         return t
 
     async def put_rotation(self, actor: Actor, r: Rotation) -> Rotation:
@@ -301,7 +303,7 @@ class Admin:
             "start": r.start.isoformat(),
             "shift_hours": r.shift.total_seconds() / 3600,
         }
-        await self._commit(actor, at, "put", ("rotation", r.rotation_id), {"value": value}, write)
+        await self._commit(actor, at, "put", ("rotation", r.rotation_id), (None, value), write)
         return r
 
     async def delete(self, actor: Actor, part: str, key: str) -> None:
@@ -313,7 +315,8 @@ class Admin:
             if not await self.stores.rosters.delete(part, key, actor.tenant, tx=tx):
                 raise NotFoundError(part.removesuffix("s"), key)  # rolls the audit entry back
 
-        await self._commit(actor, self.clock(), "delete", (part.removesuffix("s"), key), {}, write)
+        subject = (part.removesuffix("s"), key)
+        await self._commit(actor, self.clock(), "delete", subject, (None, None), write)
 
     async def set_emergency_contacts(
         self, actor: Actor, patient_id: str, contacts: Sequence[EmergencyContact]
@@ -329,7 +332,7 @@ class Admin:
             ]  # fmt: skip
         except ValueError as exc:
             raise InvalidError(str(exc), ("contacts",)) from exc
-        detail = {"value": [{"member_id": m.member_id, **_member_doc(m)} for m in members]}
+        after = {"contacts": [{"member_id": m.member_id, **_member_doc(m)} for m in members]}
 
         async def write(tx: Transaction) -> None:
             await self.stores.rosters.set_emergency_contacts(
@@ -337,5 +340,6 @@ class Admin:
             )
 
         at = self.clock()
-        await self._commit(actor, at, "put", ("emergency_contacts", patient_id), detail, write)
+        subject = ("emergency_contacts", patient_id)
+        await self._commit(actor, at, "put", subject, (None, after), write)
         return members

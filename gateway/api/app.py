@@ -31,7 +31,7 @@ from gateway.api import (
 from gateway.api.docs import mount_docs
 from gateway.api.limits import BodyLimit, RateLimiter, StreamSlots
 from gateway.api.security import guard
-from gateway.auth.authority import Authority
+from gateway.auth.authority import Authority, Owner
 from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.storage.accounts import AccountStore
@@ -42,8 +42,20 @@ from gateway.web import mount_dashboard
 def authority_for(gw: Gateway) -> Authority:
     """The access authority of a gateway: its accounts, keys and audit trail."""
 
-    async def audit(action: str, name: str, peer: str, detail: Mapping[str, Any]) -> None:
-        entry = AuditEntry(gw.clock(), name, peer, action, "account", name, dict(detail))
+    async def audit(
+        action: str, name: str, peer: str, detail: Mapping[str, Any], owner: Owner | None
+    ) -> None:
+        entry = AuditEntry(
+            at=gw.clock(),
+            actor=name,
+            role=owner.role if owner else None,
+            tenant=owner.tenant if owner else None,
+            client=peer,
+            action=action,
+            subject_type="account",
+            subject_id=name,
+            detail=detail,
+        )
         await gw.stores.audit.append(entry)
 
     return Authority.from_settings(gw.settings, AccountStore(gw.db), audit, clock=gw.clock)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from gateway.actor import Role
 from gateway.auth.keys import KeyRing, private_dir
 from gateway.auth.limiter import LoginLimiter
 from gateway.auth.model import Account, AccountKind
@@ -37,8 +38,19 @@ class Accounts(Protocol):
     async def revoked(self, token_id: str) -> bool: ...
 
 
-# (action, account name or client id, client/peer, detail) -> audit row
-AuditHook = Callable[[str, str, str, Mapping[str, Any]], Awaitable[None]]
+class Owner(Protocol):
+    """Whose role and tenant an audit row records: an account, or a verified token."""
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def tenant(self) -> str: ...
+
+
+# (action, account name or client id, client/peer, detail, the account or token when known:
+# its role and tenant are recorded) -> audit row
+AuditHook = Callable[[str, str, str, Mapping[str, Any], Owner | None], Awaitable[None]]
 
 
 class GrantError(Exception):
@@ -150,7 +162,7 @@ class Authority:
             if subject is not None and subject.name == identity.user and subject.token_id:
                 await self.accounts.revoke(subject.token_id, subject.name, subject.expires_at, now)
                 ended["refresh"] = True
-        await self.audit("logout", identity.user, peer, ended)
+        await self.audit("logout", identity.user, peer, ended, identity)
 
     def jwks(self) -> dict[str, Any]:
         keys = self.verifier.local
@@ -173,26 +185,28 @@ class Authority:
     ) -> Grant:
         issuer = self._issuer()
         name = name.strip().lower()[:64]
+        account = await self.accounts.get(name) if name else None
         wait = self.limiter.retry_after(name, peer)
         if wait is not None:
-            await self.audit("login_refused", name, peer, {"reason": "rate_limited"})
+            await self.audit("login_refused", name, peer, {"reason": "rate_limited"}, account)
             raise GrantError("too_many_attempts", wait)
-        account = await self.accounts.get(name) if name else None
         stored = account.secret_hash if account and account.kind is kind else None
         ok = await asyncio.to_thread(check_secret, secret, stored)
         error = "invalid_grant" if kind is AccountKind.USER else "invalid_client"
         if not ok or account is None:
             self.limiter.failed(name, peer)
-            await self.audit("login_failed", name, peer, {"grant": kind.value})
+            await self.audit("login_failed", name, peer, {"grant": kind.value}, account)
             raise GrantError(error)
         if account.disabled:
             self.limiter.failed(name, peer)
             await self.audit(
-                "login_failed", name, peer, {"grant": kind.value, "reason": "disabled"}
+                "login_failed", name, peer, {"grant": kind.value, "reason": "disabled"}, account
             )
             raise GrantError(error)
         self.limiter.succeeded(name)
-        await self.audit("login", name, peer, {"grant": kind.value, "client_id": client_id})
+        await self.audit(
+            "login", name, peer, {"grant": kind.value, "client_id": client_id}, account
+        )
         refresh = None
         if kind is AccountKind.USER and issuer.refresh_ttl_s > 0:
             refresh = issuer.refresh_token(account, client_id)
@@ -205,15 +219,15 @@ class Authority:
         try:
             subject = self.verifier.refresh_subject(token)
         except TokenError as exc:
-            await self.audit("refresh_failed", "-", peer, {"reason": exc.reason})
+            await self.audit("refresh_failed", "-", peer, {"reason": exc.reason}, None)
             raise GrantError("invalid_grant") from exc
         name = subject.name
-        if not subject.token_id or await self.accounts.revoked(subject.token_id):
-            await self.audit("refresh_failed", name, peer, {"reason": "revoked"})
-            raise GrantError("invalid_grant")
         account = await self.accounts.get(name)
+        if not subject.token_id or await self.accounts.revoked(subject.token_id):
+            await self.audit("refresh_failed", name, peer, {"reason": "revoked"}, account)
+            raise GrantError("invalid_grant")
         if account is None or account.disabled or account.kind is not AccountKind.USER:
-            await self.audit("refresh_failed", name, peer, {"reason": "account"})
+            await self.audit("refresh_failed", name, peer, {"reason": "account"}, account)
             raise GrantError("invalid_grant")
         await self.accounts.revoke(subject.token_id, name, subject.expires_at, self.clock())
         return Grant(

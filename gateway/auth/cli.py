@@ -74,6 +74,7 @@ def account_json(a: Account) -> dict[str, object]:
 
 async def _users(args: argparse.Namespace) -> int:
     from devices.model import utcnow
+    from gateway.actor import Actor
     from gateway.settings import Settings
     from gateway.storage import Database
     from gateway.storage.accounts import AccountStore
@@ -83,12 +84,19 @@ async def _users(args: argparse.Namespace) -> int:
     db = Database(settings.db_url)
     await db.create_schema()
     store = AccountStore(db)
+    audit = AuditStore(db)
     operator = f"cli:{getpass.getuser()}"
     now = utcnow()
 
-    async def audit(action: str, name: str, detail: dict[str, object]) -> None:
-        await AuditStore(db).append(
-            AuditEntry(now, operator, "cli", action, "account", name, detail)
+    def entry(
+        action: str,
+        account: Account,
+        before: dict[str, object] | None = None,
+        after: dict[str, object] | None = None,
+    ) -> AuditEntry:
+        actor = Actor(operator, Role.ADMIN, account.tenant, "cli")
+        return AuditEntry.by(
+            actor, now, action, "account", account.name, before=before, after=after
         )
 
     try:
@@ -107,27 +115,37 @@ async def _users(args: argparse.Namespace) -> int:
                 display_name=args.display_name or args.name,
                 secret_hash=hash_secret(secret),
             )
-            if not await store.add(account, now):
+            async with db.transaction() as tx:
+                added = await store.add(account, now, tx=tx)
+                if added:
+                    after = account_json(account)
+                    await audit.append(entry("account_added", account, after=after), tx=tx)
+            if not added:
                 print(f"hmg users: {args.name!r} exists", file=sys.stderr)
                 return 1
-            await audit("account_added", account.name, account_json(account))
             out: dict[str, object] = account_json(account)
             if generated:
                 out["secret"] = secret  # shown once, never stored
             print(json.dumps(out))
             return 0
-        if await store.get(args.name) is None:
+        known = await store.get(args.name)
+        if known is None:
             print(f"hmg users: no account {args.name!r}", file=sys.stderr)
             return 1
         if cmd == "passwd":
             secret, generated = read_secret(args.generate)
-            await store.update(args.name, now, secret_hash=hash_secret(secret))
-            await audit("account_secret_changed", args.name, {})
+            async with db.transaction() as tx:
+                await store.update(args.name, now, secret_hash=hash_secret(secret), tx=tx)
+                await audit.append(entry("account_secret_changed", known), tx=tx)
             print(json.dumps({"name": args.name, **({"secret": secret} if generated else {})}))
             return 0
         disabled = cmd == "disable"
-        await store.update(args.name, now, disabled=disabled)
-        await audit(f"account_{cmd}d", args.name, {})
+        change = entry(
+            f"account_{cmd}d", known, {"disabled": known.disabled}, {"disabled": disabled}
+        )
+        async with db.transaction() as tx:
+            await store.update(args.name, now, disabled=disabled, tx=tx)
+            await audit.append(change, tx=tx)
         print(json.dumps({"name": args.name, "disabled": disabled}))
         return 0
     finally:

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 
 from gateway.actor import Role
 from gateway.auth.model import Account, AccountKind
-from gateway.storage.database import Database
+from gateway.storage.database import Database, Transaction
 from gateway.storage.tables import AccountRow, RevokedTokenRow
 
 
@@ -42,9 +42,10 @@ class AccountStore:
         async with self.db.session() as s:
             return [_account(r) for r in (await s.scalars(stmt)).all()]
 
-    async def add(self, a: Account, now: datetime) -> bool:
-        """Create the account; False when the name is taken."""
-        async with self.db.session() as s, s.begin():
+    async def add(self, a: Account, now: datetime, *, tx: Transaction | None = None) -> bool:
+        """Create the account; False when the name is taken. Pass `tx` to write it together
+        with its audit entry."""
+        async with self.db.writing(tx) as s:
             if await s.get(AccountRow, a.name) is not None:
                 return False
             s.add(
@@ -69,8 +70,9 @@ class AccountStore:
         *,
         secret_hash: str | None = None,
         disabled: bool | None = None,
+        tx: Transaction | None = None,
     ) -> bool:
-        async with self.db.session() as s, s.begin():
+        async with self.db.writing(tx) as s:
             row = await s.get(AccountRow, name)
             if row is None:
                 return False

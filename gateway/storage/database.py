@@ -1,20 +1,23 @@
 """Engine and sessions for the relational store (SQLite by default, PostgreSQL in production).
 
-Schema management differs by backend, on purpose:
-- SQLite (embedded, single process): `create_schema` runs `create_all`, so a demo or a fresh
-  gateway needs no migration step.
-- PostgreSQL (production): `create_schema` runs the Alembic migrations to `head` inside the same
-  connection, so a gateway start upgrades the schema and the `alembic` CLI sees the same history.
+`create_schema` brings the schema to the newest Alembic revision, inside one connection, so a
+gateway start upgrades the database and the `alembic` CLI sees the same history:
+- PostgreSQL (production): the migrations to `head`.
+- SQLite (embedded): a new, empty file gets the models' tables at once (`create_all`, fast for
+  demos and tests) stamped as `head`; an existing file is migrated to `head`. A file without an
+  Alembic version (made by `create_all` before migrations ran on SQLite) is first stamped with
+  the revision its tables show (`CREATE_ALL_ERA`).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, event
+from sqlalchemy import Connection, MetaData, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -26,6 +29,15 @@ from sqlalchemy.ext.asyncio import (
 from gateway.storage.tables import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# SQLite files made by `create_all` before migrations ran on SQLite carry no Alembic version;
+# `create_all` added every missing table at each start, so such a file stands at the newest of
+# these revisions whose new table it has.
+CREATE_ALL_ERA = (
+    ("5e2a9c7b3f40", "revoked_tokens"),
+    ("3b9e6f2a7d10", "stream_progress"),
+    ("7c1d5a0e4b21", "accounts"),
+    ("218e2c41a319", "audit_log"),
+)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -63,6 +75,39 @@ def upgrade_head(connection: Connection) -> None:
     command.upgrade(cfg, "head")
 
 
+@cache
+def _scripts() -> Any:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def stamp(connection: Connection, revision: str) -> None:
+    """Record `revision` as the schema's version without running migrations."""
+    from alembic.migration import MigrationContext
+
+    MigrationContext.configure(connection).stamp(_scripts(), revision)
+
+
+def sqlite_schema(connection: Connection) -> None:
+    """The SQLite side of `Database.create_schema` (see the module doc)."""
+    tables = set(inspect(connection).get_table_names())
+    if not tables:
+        all_metadata().create_all(connection)
+        stamp(connection, "head")
+        return
+    if "alembic_version" not in tables:
+        found = next((rev for rev, table in CREATE_ALL_ERA if table in tables), None)
+        if found is None:
+            raise RuntimeError(f"{sorted(tables)[:5]}...: not a database of this gateway")
+        stamp(connection, found)
+    from alembic.migration import MigrationContext
+
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    if current != set(_scripts().get_heads()):
+        upgrade_head(connection)
+
+
 class Transaction:
     """One open database transaction that several stores write into, committed as a whole.
 
@@ -91,10 +136,9 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def create_schema(self) -> None:
-        metadata = all_metadata()
         async with self.engine.begin() as conn:
             if self.is_sqlite:
-                await conn.run_sync(metadata.create_all)
+                await conn.run_sync(sqlite_schema)
             else:
                 await conn.run_sync(upgrade_head)
 

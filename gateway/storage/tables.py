@@ -291,18 +291,42 @@ class DeliveryRow(Base):
 
 
 class AuditRow(Base):
-    """Actions that are not alert transitions: comments, assignments, roster and referral edits."""
+    """Every audited action and read (alert actions, edits, sign-ins, reads of health data).
+
+    Append-only and hash-chained: `hash` is the SHA-256 over `prev_hash` and the row's content
+    (see `gateway.storage.auditchain`), so an edited, inserted or deleted row breaks the chain.
+    """
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_tenant_id", "tenant", "id"),)
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(index=True)
     actor: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[str | None] = mapped_column(String(16))
+    tenant: Mapped[str | None] = mapped_column(String(64))
     client: Mapped[str | None] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(32))
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[str] = mapped_column(String(128), index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainRow(Base):
+    """The head of the audit chain: one row (`id` 1) with the number of chained rows, the last
+    row's id and hash. Every append locks and moves it in the append's transaction, so concurrent
+    writers queue instead of forking the chain, and a row cut off the end is noticed."""
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rows: Mapped[int] = mapped_column(_ID)
+    last_id: Mapped[int] = mapped_column(_ID)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class AccountRow(Base):

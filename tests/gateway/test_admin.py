@@ -47,14 +47,17 @@ async def test_patient_details_and_targets_audited_with_before_and_after(stores:
     assert dict(again.targets) == {"target_systolic": 150.0}  # details keep the targets
     assert [pid for pid, _ in told] == ["p-1"]
     entries = await stores.audit.entries(subject_id="p-1")
-    assert [(e.action, e.actor, e.client) for e in entries] == [
-        ("put", "admin.zhou", "console@10.0.0.2"),
-        ("set_targets", "admin.zhou", "console@10.0.0.2"),
-        ("put", "admin.zhou", "console@10.0.0.2"),
+    assert [(e.action, e.actor, e.role, e.tenant, e.client) for e in entries] == [
+        ("put", "admin.zhou", Role.ADMIN, "t1", "console@10.0.0.2"),
+        ("set_targets", "admin.zhou", Role.ADMIN, "t1", "console@10.0.0.2"),
+        ("put", "admin.zhou", Role.ADMIN, "t1", "console@10.0.0.2"),
     ]
-    assert entries[0].detail["before"] is None
-    assert entries[1].detail == {"before": {}, "after": {"target_systolic": 150.0}}
-    assert entries[2].detail["before"]["name"] == "Wang"
+    assert entries[0].before is None
+    assert entries[0].after is not None
+    assert entries[0].after["name"] == "Wang"
+    assert (entries[1].before, entries[1].after) == ({}, {"target_systolic": 150.0})
+    assert entries[2].before is not None
+    assert entries[2].before["name"] == "Wang"
 
 
 async def test_refused_targets_change_nothing(stores: Stores) -> None:
@@ -94,7 +97,9 @@ async def test_devices_registered_rebound_retired_and_audited(stores: Stores) ->
     assert [b.patient_id for b in stored.bindings] == ["p-1", "p-2"]
     trail = await stores.audit.entries(subject_id="cuff-1")
     assert [e.action for e in trail] == ["register", "bind", "retire"]
-    assert trail[1].detail["after"]["bindings"][-1] == ["p-2", later.isoformat()]
+    after = trail[1].after
+    assert after is not None
+    assert after["bindings"][-1] == ["p-2", later.isoformat()]
     with pytest.raises(NotFoundError):
         await admin.retire_device(ADMIN, "cuff-9")
 

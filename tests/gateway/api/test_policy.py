@@ -232,7 +232,8 @@ async def test_thresholds_need_a_clinician_and_keep_before_and_after(
         assert ok.status_code == 200, ok.text
     (entry,) = [e for e in await gw.stores.audit.entries(subject_id="p-east") if e.action != "read"]
     assert entry.action == "set_targets"
-    assert entry.detail == {"before": {}, "after": body}
+    assert (entry.before, entry.after) == ({}, body)
+    assert (entry.role, entry.tenant) == (Role.CLINICIAN, "t-east")
 
 
 async def test_a_device_is_never_bound_to_another_tenants_patient(
