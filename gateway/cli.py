@@ -1,4 +1,4 @@
-"""The `hmg` command line: demo, gateway, simulate, replay, ecg analyze, devices."""
+"""The `hmg` command line: demo, gateway, simulate, replay, ecg analyze, devices, users, audit."""
 
 from __future__ import annotations
 
@@ -204,6 +204,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         add_users_cli(sub)
     else:
         sub.add_parser("users", help="local accounts: add, passwd, disable, enable, list")
+    if command == "audit":
+        from gateway.audit_cli import add_cli as add_audit_cli
+
+        add_audit_cli(sub)
+    else:
+        sub.add_parser("audit", help="audit trail: verify its hash chain")
     return p
 
 
