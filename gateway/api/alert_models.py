@@ -14,7 +14,7 @@ from alerts.model import Alert
 from alerts.referral import Referral, Urgency
 from devices.timeparse import format_ts
 from gateway.api.schemas import RequestIn
-from gateway.storage import AuditEntry, Delivery, StoredEvent
+from gateway.storage import Delivery, StoredEvent
 
 
 def _ts(t: datetime | None) -> str | None:
@@ -214,28 +214,6 @@ class TrailEntryOut(BaseModel):
     by: str | None
     client: str | None
     detail: dict[str, Any]
-
-
-class AuditOut(BaseModel):
-    at: str
-    by: str | None
-    client: str | None
-    action: str
-    subject_type: str
-    subject_id: str
-    detail: dict[str, Any]
-
-    @classmethod
-    def of(cls, e: AuditEntry) -> AuditOut:
-        return cls(
-            at=format_ts(e.at),
-            by=e.actor,
-            client=e.client,
-            action=e.action,
-            subject_type=e.subject_type,
-            subject_id=e.subject_id,
-            detail=dict(e.detail),
-        )
 
 
 class ReferralOut(BaseModel):

@@ -22,7 +22,6 @@ from gateway.api.alert_models import (
     AlertDetailOut,
     AlertOut,
     AssignIn,
-    AuditOut,
     CommentIn,
     CommentOut,
     DeliveryOut,
@@ -41,7 +40,6 @@ from gateway.api.schemas import MAX_LIST, ServiceRequestOut
 from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
-audit_router = APIRouter(tags=["audit"])
 
 
 class ReferOut(BaseModel):
@@ -217,19 +215,3 @@ async def refer(gw: GatewayDep, actor: CurrentActor, alert_id: str, body: ReferI
         alert=AlertOut.of(await gw.actions.alert(alert_id, actor.tenant)),
         fhir=ServiceRequestOut.model_validate(to_fhir(referral)),
     )
-
-
-@audit_router.get("/audit")
-async def audit_log(
-    gw: GatewayDep,
-    actor: str | None = None,
-    subject_id: str | None = None,
-    since: datetime | None = None,
-    limit: int = 500,
-) -> list[AuditOut]:
-    """Every audited action (alert actions, referral and roster edits, patients, devices,
-    sign-ins); each alert's lifecycle events are in its `/alerts/{id}/audit`."""
-    entries = await gw.stores.audit.entries(
-        subject_id=subject_id, actor=actor, since=since, limit=limit
-    )
-    return [AuditOut.of(e) for e in entries]

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.api import (
     alerts,
+    audit,
     auth,
     charts,
     deadletters,
@@ -80,7 +81,7 @@ ROUTERS = (
     emergencies.router,
     deadletters.router,
     history.router,
-    alerts.audit_router,
+    audit.router,
     referrals.router,
     rosters.router,
     stream.router,

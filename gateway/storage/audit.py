@@ -9,12 +9,13 @@ records every action a person (or a system job) takes, whatever its subject.
 Writing:
 - `AuditStore.append(entry, tx=...)`: pass the change's transaction so the change and its entry
   commit (or fail) together.
-- `AuditStore.record_read(actor: Actor, at: datetime, patient_id: str, resource: str) -> None`:
-  a read of a patient's health data (`action="read"`, subject the patient, `detail.resource`
-  what was read, e.g. `GET /patients/p-1/readings?kind=bp`). It returns once the row is
-  committed; reads that arrive while a write is under way are committed together in the next
-  one transaction (group commit), so a busy dashboard costs one chain-head lock per batch, not
-  per read.
+- `AuditStore.record_read(entry: AuditEntry) -> None`, the entry made by
+  `AuditEntry.read(actor, at, patient_id, resource)`: a read of a patient's health data
+  (`action="read"`, subject the patient, or another `subject_type=` such as an alert;
+  `detail.resource` what was read, e.g. `GET /patients/p-1/readings?kind=bp`). It returns once
+  the row is committed; reads that arrive while a write is under way are committed together in
+  the next transaction (group commit), so a busy dashboard costs one chain-head lock per batch,
+  not one per read.
 """
 
 from __future__ import annotations
@@ -96,9 +97,21 @@ class AuditEntry:
         )
 
     @classmethod
-    def read(cls, actor: Actor, at: datetime, patient_id: str, resource: str) -> AuditEntry:
-        """`actor` read `patient_id`'s health data: `resource` says what (route and query)."""
-        return cls.by(actor, at, READ, "patient", patient_id, {"resource": resource})
+    def read(
+        cls,
+        actor: Actor,
+        at: datetime,
+        subject_id: str,
+        resource: str,
+        *,
+        subject_type: str = "patient",
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """`actor` read health data of `subject_id` (a patient unless `subject_type` says
+        otherwise, e.g. an alert); `resource` says what was read (route and query)."""
+        return cls.by(
+            actor, at, READ, subject_type, subject_id, {"resource": resource, **(detail or {})}
+        )
 
     def content(self) -> dict[str, Any]:
         """The columns this entry is stored (and hashed) as."""
@@ -214,10 +227,12 @@ class AuditStore:
         async with self.db.writing(tx) as s:
             await append_rows(s, contents)
 
-    async def record_read(self, actor: Actor, at: datetime, patient_id: str, resource: str) -> None:
-        """Audit a read of `patient_id`'s health data; returns once it is committed (see the
-        module doc: concurrent reads share a transaction)."""
-        await self._reads.record(AuditEntry.read(actor, at, patient_id, resource))
+    async def record_read(self, entry: AuditEntry) -> None:
+        """Audit a read of health data (`AuditEntry.read`); returns once it is committed (see
+        the module doc: concurrent reads share a transaction)."""
+        if entry.action != READ:
+            raise ValueError("record_read takes reads; a change goes with its transaction")
+        await self._reads.record(entry)
 
     async def entries(
         self,

@@ -336,7 +336,7 @@ async def test_rosters_are_editable_through_the_api_and_audited(
         assert [p.name for p in people] == ["dr.li", "Daughter", "dr.chen"]
         auditor = auth_headers(app, Role.AUDITOR, "demo")
         audit = (await c.get("/audit", params={"actor": "admin"}, headers=auditor)).json()
-        assert sorted(a["subject_type"] for a in audit) == [
+        assert sorted(a["subject_type"] for a in audit["entries"]) == [
             "emergency_contacts", "member", "member", "rotation", "team",
         ]  # fmt: skip
         assert (await c.delete("/rosters/rotations/oncall")).status_code == 204

@@ -183,7 +183,10 @@ async def test_reads_are_recorded_in_groups_and_committed_before_returning(
 
     monkeypatch.setattr(audit, "append_many", counted)
     await asyncio.gather(
-        *(audit.record_read(LI, T0, f"p-{i}", f"GET /patients/p-{i}/readings") for i in range(30))
+        *(
+            audit.record_read(AuditEntry.read(LI, T0, f"p-{i}", f"GET /patients/p-{i}/readings"))
+            for i in range(30)
+        )
     )
     assert sum(batches) == 30
     assert len(batches) < 30  # reads that arrived during a write shared the next transaction
@@ -204,11 +207,14 @@ async def test_a_failed_read_record_reaches_its_caller(
         raise ConnectionError("database unavailable")
 
     monkeypatch.setattr(audit, "append_many", unavailable)
+    read = AuditEntry.read(LI, T0, "a-1", "GET /alerts/a-1", subject_type="alert")
     with pytest.raises(ConnectionError):
-        await audit.record_read(LI, T0, "p-1", "GET /patients/p-1")
+        await audit.record_read(read)
     monkeypatch.setattr(audit, "append_many", append_many)
-    await audit.record_read(LI, T0, "p-1", "GET /patients/p-1")  # the recorder goes on
-    assert [e.action for e in await audit.entries()] == ["read"]
+    await audit.record_read(read)  # the recorder goes on
+    assert await audit.entries() == [read]
+    with pytest.raises(ValueError, match="takes reads"):
+        await audit.record_read(note(LI, 0))
 
 
 async def test_a_tenants_page_newest_first_with_filters(stores: Stores) -> None:
