@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HMG_RECORDS ?= ../shared/data
 export HMG_RECORDS
 
-.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals eval-inactivity train-af train-glucose bench-burden bench bench-ecg bench-ingest bench-latency bench-storage bench-dashboard clean
+.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals eval-inactivity train-af train-glucose bench-burden bench bench-ecg bench-ingest bench-latency bench-storage bench-dashboard bench-audit clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -90,6 +90,11 @@ bench-dashboard: $(STAMP) system-deps
 
 bench-storage: $(STAMP) system-deps
 	$(BIN)/python -m bench.bench_storage
+
+# Audit trail: action rows/s, health-data reads/s with group commit vs one transaction each,
+# chain verification rows/s; SQLite and PostgreSQL.
+bench-audit: $(STAMP) system-deps
+	$(BIN)/python -m bench.bench_audit
 
 bench: bench-ecg bench-ingest bench-latency bench-scale bench-storage
 
