@@ -11,6 +11,8 @@ hash. An append locks the head first (`UPDATE ... RETURNING`: a row lock on Post
 lock on SQLite), chains its rows onto it, inserts them and moves the head, all in the caller's
 transaction; a concurrent writer waits for that commit and chains onto the new head, so two
 writers never both link to one row. The head also shows a row cut off the end of the chain.
+A missing head is reported by the check; the next append restarts it after the last row (with a
+warning in the log) rather than stop every audited action.
 
 This detects tampering by anyone who cannot also recompute every later hash and the head; to
 catch that as well, keep the head hash `hmg audit verify` prints somewhere the database's

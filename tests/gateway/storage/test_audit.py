@@ -235,3 +235,15 @@ async def test_a_tenants_page_newest_first_with_filters(stores: Stores) -> None:
         "t1", since=T0 + timedelta(minutes=2), until=T0 + timedelta(minutes=4)
     )
     assert [r.entry.at for r in window] == [T0 + timedelta(minutes=3), T0 + timedelta(minutes=2)]
+
+
+async def test_a_lost_head_is_reported_then_restarted_after_the_last_row(stores: Stores) -> None:
+    for i in range(3):
+        await stores.audit.append(note(LI, i))
+    await sql(stores, "DELETE FROM audit_chain")
+    report = await verify_chain(stores.db)
+    assert (report.ok, report.rows, report.broken_id) == (False, 3, None)
+    assert report.problem == "the chain head (audit_chain) is missing"
+    await stores.audit.append(note(LI, 3))  # the next append chains on after the last row
+    report = await verify_chain(stores.db)
+    assert (report.ok, report.rows) == (True, 4)
