@@ -30,9 +30,11 @@ from gateway.storage.tables import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # SQLite files made by `create_all` before migrations ran on SQLite carry no Alembic version;
-# `create_all` added every missing table at each start, so such a file stands at the newest of
-# these revisions whose new table it has.
+# `create_all` added every missing table at each start (and a new file got the columns of its
+# day), so such a file stands at the newest of these revisions whose mark it has: a table, or a
+# column of a table ("table.column").
 CREATE_ALL_ERA = (
+    ("8d4f1b6e2c93", "patients.sex"),
     ("5e2a9c7b3f40", "revoked_tokens"),
     ("3b9e6f2a7d10", "stream_progress"),
     ("7c1d5a0e4b21", "accounts"),
@@ -75,6 +77,13 @@ def upgrade_head(connection: Connection) -> None:
     command.upgrade(cfg, "head")
 
 
+def _has(connection: Connection, tables: set[str], mark: str) -> bool:
+    table, _, column = mark.partition(".")
+    if table not in tables:
+        return False
+    return not column or column in {c["name"] for c in inspect(connection).get_columns(table)}
+
+
 @cache
 def _scripts() -> Any:
     from alembic.script import ScriptDirectory
@@ -97,7 +106,7 @@ def sqlite_schema(connection: Connection) -> None:
         stamp(connection, "head")
         return
     if "alembic_version" not in tables:
-        found = next((rev for rev, table in CREATE_ALL_ERA if table in tables), None)
+        found = next((rev for rev, mark in CREATE_ALL_ERA if _has(connection, tables, mark)), None)
         if found is None:
             raise RuntimeError(f"{sorted(tables)[:5]}...: not a database of this gateway")
         stamp(connection, found)

@@ -45,7 +45,7 @@ async def test_upgrade_head_matches_models() -> None:
     assert diff == [], f"migrations are stale, run `alembic revision --autogenerate`: {diff}"
 
 
-BEFORE_CHAIN = "5e2a9c7b3f40"
+BEFORE_CHAIN = "8d4f1b6e2c93"
 LEGACY_AUDIT = sa.table(
     "audit_log",
     sa.column("at", UTCDateTime()),
@@ -121,7 +121,7 @@ async def test_postgresql_migration_chains_existing_audit_rows() -> None:
 
 @pytest.mark.parametrize(
     ("revision", "stamped"),
-    [(BEFORE_CHAIN, True), (BEFORE_CHAIN, False), ("3b9e6f2a7d10", False)],
+    [(BEFORE_CHAIN, True), (BEFORE_CHAIN, False), ("5e2a9c7b3f40", False), ("3b9e6f2a7d10", False)],
 )
 async def test_sqlite_file_migrated_at_start_with_existing_audit_rows(
     tmp_path: Path, revision: str, stamped: bool

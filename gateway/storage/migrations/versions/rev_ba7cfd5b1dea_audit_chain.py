@@ -1,7 +1,7 @@
 """audit trail: role, tenant, before/after, hash chain and its head; existing rows hashed
 
 Revision ID: ba7cfd5b1dea
-Revises: 5e2a9c7b3f40
+Revises: 8d4f1b6e2c93
 Create Date: 2026-12-04 05:00:00
 
 Rows already in `audit_log` are chained in id order by this migration (role, tenant, before and
@@ -19,7 +19,7 @@ import gateway.storage.tables
 from gateway.storage.auditchain import CONTENT_FIELDS, GENESIS, HEAD_ID, row_hash
 
 revision: str = "ba7cfd5b1dea"
-down_revision: str | None = "5e2a9c7b3f40"
+down_revision: str | None = "8d4f1b6e2c93"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
