@@ -115,6 +115,13 @@ class AlertDesk:
     def replace_flags(self, flags: Mapping[str, frozenset[str]]) -> None:
         self._flags = dict(flags)
 
+    def mirror(self, alert: Alert, timer: EscalationState | None) -> None:
+        """Hold another desk's copy of an alert and its timer as they stand (the scaled-out API
+        role keeps what the owning worker answered, so what it shows is what the owner holds).
+        Nothing is reported to store for it: the owner stored it."""
+        self._book(alert.tenant).keep(alert)
+        self.escalator.hold(alert.alert_id, timer if alert.active else None)
+
     # -- queries --------------------------------------------------------------------------
     def active(self) -> list[Alert]:
         return [a for book in self._books.values() for a in book.active()]

@@ -419,6 +419,15 @@ class Escalator:
     def forget(self, alert_id: str) -> None:
         self._set(alert_id, None)
 
+    def hold(self, alert_id: str, st: EscalationState | None) -> None:
+        """Another book's timer, as it stands (`AlertDesk.mirror`): never reported by
+        `changes`, since its owner stores it."""
+        self._dirty.discard(alert_id)
+        if st is None:
+            self._timers.pop(alert_id, None)
+        else:
+            self._timers[alert_id] = st
+
     @property
     def dirty(self) -> bool:
         """Whether `changes` has anything to report."""

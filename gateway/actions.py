@@ -76,6 +76,50 @@ class ReferralRequest:
     evidence_hours: float = 24.0
 
 
+class ActionPath(Protocol):
+    """What the API calls for a clinician's action (the seam): the local `Actions` in the single
+    gateway; in the scaled-out API role, `gateway.scale.action_routing.RoutedActions`, which
+    hands each alert action to the worker that owns the patient's partition and answers once
+    that worker has applied it."""
+
+    async def alert(self, alert_id: str, tenant: str) -> Alert: ...
+
+    async def referral(self, referral_id: str, tenant: str) -> Referral: ...
+
+    async def acknowledge(
+        self, actor: Actor, alert_id: str, comment: str | None = None
+    ) -> Alert: ...
+
+    async def resolve(
+        self,
+        actor: Actor,
+        alert_id: str,
+        comment: str | None = None,
+        outcome: Outcome | None = None,
+        hospital: str | None = None,
+    ) -> Alert: ...
+
+    async def dispatch(self, actor: Actor, alert_id: str, dispatch: Dispatch) -> Alert: ...
+
+    async def arrive(self, actor: Actor, alert_id: str) -> Alert: ...
+
+    async def escalate(self, actor: Actor, alert_id: str, comment: str | None = None) -> Alert: ...
+
+    async def refer(self, actor: Actor, alert_id: str, request: ReferralRequest) -> Referral: ...
+
+    async def comment(self, actor: Actor, alert_id: str, text: str) -> AuditEntry: ...
+
+    async def assign(self, actor: Actor, alert_id: str, assignee: str | None) -> Alert: ...
+
+    async def snooze(
+        self, actor: Actor, alert_id: str, until: datetime, comment: str | None = None
+    ) -> Alert: ...
+
+    async def move_referral(
+        self, actor: Actor, referral_id: str, to: ReferralState, note: str | None = None
+    ) -> Referral: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Decided:
     """The desk's result of an action, and the live alert and timer it held before."""

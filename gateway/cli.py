@@ -15,7 +15,7 @@ ROLES = ("all", "router", "worker", "api")
 def _cmd_gateway(args: argparse.Namespace) -> int:
     from gateway.settings import Settings
 
-    if args.role in ("router", "worker"):
+    if args.role in ("router", "worker", "api"):
         from gateway.scale.roles import run_role
 
         asyncio.run(run_role(args.role, Settings(), args.worker_id))
@@ -27,8 +27,7 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
     from gateway.process import tune_gc
 
     settings = Settings()
-    detection = args.role == "all"  # the API role leaves ingest and detection to the others
-    app = create_app(settings, mqtt=detection, detection=detection, on_started=tune_gc)
+    app = create_app(settings, on_started=tune_gc)
     uvicorn.run(
         app,
         host=settings.api_host,

@@ -37,3 +37,18 @@ class InvalidError(ActionError):
     def __init__(self, detail: str, fields: tuple[str, ...] = ()) -> None:
         super().__init__(detail)
         self.fields = fields
+
+
+class UnavailableError(ActionError):
+    """Nobody who may take the action answered, and it was not taken: in the scaled-out API
+    role, no worker owns the patient's partition now (being handed over, or none running), or
+    the owner could not store it. Safe to try again after `retry_after_s`."""
+
+    def __init__(self, detail: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class OwnerTimeoutError(ActionError):
+    """The action was handed to the worker that owns the patient's partition, which did not
+    answer in time: it may or may not have been applied (read the alert before trying again)."""

@@ -17,7 +17,7 @@ from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.model import utcnow
 from devices.registry import DeviceRegistry
-from gateway.actions import Actions
+from gateway.actions import ActionPath, Actions
 from gateway.admin import Admin
 from gateway.ingest import MqttIngest
 from gateway.intake import Intake, open_emergencies
@@ -142,7 +142,8 @@ class Gateway:
             metrics=self.metrics,
             clock=clock,
         )
-        self.actions = Actions(
+        # The API's action path (the scaled-out API role routes it to the partition owners).
+        self.actions: ActionPath = Actions(
             desk=self.desk,
             stores=self.stores,
             readings=self.readings,

@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     worker_id: str | None = None  # default: the host name
     lease_ttl_s: float = Field(default=6.0, gt=0)  # a dead worker's partitions move after this
     snapshot_interval_s: float = Field(default=30.0, gt=0)
+    # The API role waits this long for the partition's owner to apply an action (then 503/504).
+    action_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -1,9 +1,10 @@
-"""`hmg gateway --role router|worker`: the scaled-out roles on NATS JetStream.
+"""`hmg gateway --role router|worker|api`: the scaled-out roles on NATS JetStream.
 
-Both build the same `Gateway` as a single machine (stores, registry, targets, notification
+All build the same `Gateway` as a single machine (stores, registry, targets, notification
 dispatcher) but without its MQTT ingest and its timer loop: a router feeds the gateway's pipeline
-from the device stream, a worker runs one pipeline per owned partition. The API role is the
-ordinary app (`--role api`), which serves the API and the dashboard from the stores.
+from the device stream, a worker runs one pipeline per owned partition, and the API role serves
+the ordinary app (API and dashboard) from the stores, its clinicians' actions routed to the
+workers that own the patients' partitions (`gateway.scale.action_routing`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import signal
 import socket
 
 import nats
+from nats.aio.client import Client as NatsClient
 
+from gateway.actions import Actions
+from gateway.scale.action_routing import RoutedActions
 from gateway.scale.router import Router
 from gateway.scale.streams import StreamSettings, ensure_streams
 from gateway.scale.worker import Worker, WorkerSettings
@@ -46,6 +50,9 @@ async def run_role(role: str, settings: Settings, worker_id: str | None = None) 
         max_reconnect_attempts=-1,
     )
     try:
+        if role == "api":
+            await serve_api(gw, nc, stop)
+            return
         js = nc.jetstream()
         streams = StreamSettings(replicas=settings.nats_replicas)
         await ensure_streams(js, streams)
@@ -77,3 +84,53 @@ async def run_role(role: str, settings: Settings, worker_id: str | None = None) 
         with contextlib.suppress(Exception):
             await nc.drain()
         await gw.stop()
+
+
+def route_actions(gw: Gateway, nc: NatsClient) -> RoutedActions:
+    """The API role's action path: the gateway's own (a desk nobody ticks here) would let an
+    action diverge from the owner's desk; this one sends it to the owner."""
+    local = gw.actions
+    if not isinstance(local, Actions):
+        raise TypeError("the gateway's actions are routed already")
+    routed = RoutedActions(
+        nc,
+        local,
+        partitions=gw.settings.partitions,
+        timeout_s=gw.settings.action_timeout_s,
+        clock=gw.clock,
+        view=gw.sse,
+    )
+    gw.actions = routed
+    return routed
+
+
+async def serve_api(gw: Gateway, nc: NatsClient, stop: asyncio.Event) -> None:
+    """The API and dashboard until SIGTERM/SIGINT: uvicorn's own handling of them once it
+    serves, `stop` for one that came earlier (during start-up)."""
+    import uvicorn
+
+    from gateway.api.app import create_app
+    from gateway.process import tune_gc
+
+    route_actions(gw, nc)
+    tune_gc()
+    s = gw.settings
+    config = uvicorn.Config(
+        create_app(gateway=gw),
+        host=s.api_host,
+        port=s.api_port,
+        log_level="info",
+        ssl_certfile=s.api_tls_cert_file,
+        ssl_keyfile=s.api_tls_key_file,
+    )
+    server = uvicorn.Server(config)
+
+    async def stop_when_asked() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    watch = asyncio.create_task(stop_when_asked())
+    try:
+        await server.serve()
+    finally:
+        watch.cancel()

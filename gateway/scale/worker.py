@@ -15,6 +15,11 @@ Exactly once, across kills and hand-overs:
   go the whole way. Detectors are deterministic, so the rebuilt state equals the lost one.
 - A device message is acknowledged only after its events are stored; a failure to store
   restarts the partition from its snapshot instead of going on with state nobody stored.
+
+Clinicians' actions taken through the API role come to the partition's owner on
+`hmg.act.<n>` (`gateway.scale.action_routing`) and go through the partition's own action path
+on its desk, taking turns with detection and timers (the partition's lock). The owner stops
+answering before it hands the partition over, after the action it is applying is stored.
 """
 
 from __future__ import annotations
@@ -37,7 +42,9 @@ from nats.js.object_store import ObjectStore
 from alerts.desk import AlertDesk, DeskResult
 from alerts.engine import DetectionEngine
 from devices.model import utcnow
+from gateway.actions import Actions
 from gateway.pipeline import Pipeline
+from gateway.scale.action_routing import PartitionActions
 from gateway.scale.envelope import EnvelopeError, unpack
 from gateway.scale.leases import Membership
 from gateway.scale.partition import partition_of, subject
@@ -94,6 +101,15 @@ class PartitionRunner:
             metrics=gw.metrics,
             clock=clock,
         )
+        # Clinicians' actions on this partition's desk (routed here by the API role).
+        self.actions = Actions(
+            desk=self.desk,
+            stores=gw.stores,
+            readings=gw.readings,
+            notify=self.pipeline.notify,
+            clock=clock,
+        )
+        self.lock = asyncio.Lock()  # detection, timers and actions take turns on the desk
         self.snap_seq = 0  # last stream sequence covered by the stored snapshot
         self.seq = 0  # last stream sequence analysed
         self.progress = 0  # last stream sequence whose events are stored
@@ -172,10 +188,12 @@ class PartitionRunner:
                 except TimeoutError:  # nats-py raises its own or asyncio's
                     msgs = []
                 if msgs:
-                    await self._batch(msgs)
+                    async with self.lock:
+                        await self._batch(msgs)
                 if time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + self.settings.tick_interval_s
-                    await self._record(self.pipeline.advance(self.clock()), None)
+                    async with self.lock:
+                        await self._record(self.pipeline.advance(self.clock()), None)
                 if time.monotonic() - self._last_snapshot >= self.settings.snapshot_interval_s:
                     await self.snapshot()
         finally:
@@ -238,6 +256,7 @@ class Worker:
             nc.jetstream(), worker_id, settings.partitions, settings.lease_ttl_s, settings.replicas
         )
         self.runners: dict[int, tuple[PartitionRunner, asyncio.Event, asyncio.Task[None]]] = {}
+        self.answering: dict[int, PartitionActions] = {}  # owned partitions' action subjects
         self._snapshots: ObjectStore | None = None
 
     @property
@@ -294,6 +313,8 @@ class Worker:
                 await self._release(p, snapshot=False)
             elif p not in wanted:
                 await self._release(p, snapshot=True)
+            elif p not in self.answering:
+                await self._answer(p)
         for p in sorted(wanted - self.owned):
             if await self.membership.acquire(p):
                 await self._start(p)
@@ -306,9 +327,31 @@ class Worker:
         await runner.restore()
         stop = asyncio.Event()
         self.runners[p] = (runner, stop, asyncio.create_task(runner.run(stop)))
+        await self._answer(p)
         log.info("worker %s took partition %d", self.worker_id, p)
 
+    async def _answer(self, p: int) -> None:
+        """Take the partition's actions (`hmg.act.<p>`); a failure is retried at the next beat."""
+        runner = self.runners[p][0]
+        answering = PartitionActions(
+            self.nc,
+            p,
+            self.settings.partitions,
+            runner.actions,
+            runner.lock,
+            worker=self.worker_id,
+            owns=lambda: p in self.membership.held and p in self.runners,
+        )
+        try:
+            await answering.open()
+        except nats.errors.Error:
+            log.exception("partition %d: not taking actions yet; trying again", p)
+            return
+        self.answering[p] = answering
+
     async def _stop_runner(self, p: int) -> PartitionRunner:
+        if (answering := self.answering.pop(p, None)) is not None:
+            await answering.close()  # refuse from now on; the action being applied is stored
         runner, stop, task = self.runners.pop(p)
         stop.set()
         with contextlib.suppress(Exception):

@@ -412,3 +412,19 @@ def test_timers_that_could_not_be_stored_come_again_with_the_next_result() -> No
     assert not d.pending()  # handed out with the observe result
     d.unsaved(TimerChanges((state(opened.alert.alert_id, 0),)))
     assert [t.alert_id for t in d.tick(minutes(1)).timers.saved] == [opened.alert.alert_id]
+
+
+def test_a_mirror_holds_the_owners_copy_and_reports_nothing_to_store() -> None:
+    owner, copy = desk(), desk()
+    opened = raise_(owner, T0)
+    owner.pending()
+    acked = owner.acknowledge(opened.alert, DR_LI, minutes(2))
+    copy.mirror(acked.alert, owner.timer(acked.alert.alert_id))
+    assert copy.find(acked.alert.alert_id) == acked.alert
+    assert copy.timer(acked.alert.alert_id) == owner.timer(acked.alert.alert_id)
+    assert not copy.pending()  # the owner stored it; the copy never writes it again
+    resolved = owner.resolve(acked.alert, DR_LI, minutes(3))
+    copy.mirror(resolved.alert, None)
+    assert copy.find(acked.alert.alert_id) is None
+    assert copy.timer(acked.alert.alert_id) is None
+    assert not copy.pending()

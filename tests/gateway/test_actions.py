@@ -14,7 +14,7 @@ import pytest
 from alerts.model import Alert, AlertEvent, EventType, State
 from alerts.referral import ReferralState
 from devices.registry import Binding, Device
-from gateway.actions import ReferralRequest
+from gateway.actions import Actions, ReferralRequest
 from gateway.actor import Actor, Role
 from gateway.errors import ConflictError, NotFoundError
 from gateway.intake import Inbound
@@ -144,6 +144,7 @@ async def test_assign_and_comment_are_audited_never_notified(
         ) -> None:
             shown.append((kind, alert.assignee, by, dict(detail)))
 
+    assert isinstance(g.actions, Actions)
     g.actions.view = View()
     clock.now = T0 + timedelta(minutes=1)
     assigned = await g.actions.assign(DR, alert_id, "nurse.li")

@@ -1,12 +1,20 @@
-"""The scaled-out API role serves the stores without ingest, detection or timers of its own."""
+"""The scaled-out API role serves the stores without ingest, detection or timers of its own, and
+routes clinicians' actions to the partitions' owners."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
+from nats.aio.client import Client as NatsClient
+
 from gateway.api.app import create_app
+from gateway.scale.action_routing import RoutedActions
+from gateway.scale.roles import route_actions, serve_api
 from gateway.service import Gateway
 from gateway.settings import Settings
+from tests.support.servers import free_port
 
 
 async def test_api_role_runs_no_ingest_and_no_detection(tmp_path: Path) -> None:
@@ -24,3 +32,18 @@ async def test_single_gateway_runs_its_timers(tmp_path: Path) -> None:
         gw: Gateway = app.state.gateway
         assert len(gw._tasks) >= 2  # ticker and detector snapshots
     assert (tmp_path / "detectors.snapshot").exists()  # written at shutdown
+
+
+async def test_api_role_routes_actions_and_stops_on_a_signal_from_start_up(tmp_path: Path) -> None:
+    settings = Settings(mode="test", data_dir=tmp_path, api_port=free_port())
+    gw = Gateway(settings)
+    await gw.start(mqtt=False, detection=False)
+    stop = asyncio.Event()
+    stop.set()  # SIGTERM came while the gateway was starting
+    try:
+        await asyncio.wait_for(serve_api(gw, NatsClient(), stop), 30)
+        assert isinstance(gw.actions, RoutedActions)
+        with pytest.raises(TypeError, match="routed already"):
+            route_actions(gw, NatsClient())
+    finally:
+        await gw.stop()
