@@ -13,7 +13,10 @@ an unacknowledged alert climbs the tiers at exactly its deadlines. Extra line ki
 
 - `{"ack": {"code": ..., "patient_id": ..., "at": ..., "by": ...}}` acknowledges the active
   alert of that patient and code at `at` (optional `"comment"`);
-- `{"resolve": {"code": ..., "patient_id": ..., "at": ..., "by": ...}}` resolves it by hand;
+- `{"resolve": {"code": ..., "patient_id": ..., "at": ..., "by": ...}}` resolves it by hand
+  (an emergency call with `"outcome"`: `handled_at_home`, `false_alarm`, `taken_to_hospital`);
+- `{"dispatch": {..., "responder": "community", "name": ..., "eta_minutes": 20}}` sends help to
+  an answered emergency call, `{"arrive": {...}}` confirms help on site (same keys as `ack`);
 - `{"tick": "<ts>"}` advances the replay clock with no reading (lets timers fire);
 - `{"patient": {"patient_id": ..., "lives_alone": true, "disability": false}}` sets the
   patient context the policy's context rules look at;
@@ -36,6 +39,7 @@ from typing import Any
 
 from alerts.actor import Actor, Role
 from alerts.desk import ActionRefusedError, AlertDesk
+from alerts.emergency import Dispatch, Outcome, Responder
 from alerts.engine import DetectionEngine
 from alerts.model import AlertEvent
 from alerts.policy import EscalationPolicy
@@ -110,6 +114,10 @@ def _advance(pipe: Pipeline, at: datetime) -> Iterator[AlertEvent]:
     _clock(pipe).advance(at)
 
 
+# The clinicians' actions a replay file may hold, one key per line.
+ACTIONS = ("ack", "resolve", "dispatch", "arrive")
+
+
 def _action_line(lineno: int, doc: dict[str, Any], key: str) -> tuple[str, str, datetime, str]:
     body = doc[key]
     if not isinstance(body, dict):
@@ -135,13 +143,27 @@ def _act(pipe: Pipeline, lineno: int, doc: dict[str, Any], key: str) -> Iterator
         log.warning("line %d: no active %s alert for %s; %s ignored", lineno, code, patient_id, key)
         return
     actor = Actor(by, Role.CLINICIAN, alert.tenant, client="replay")
+    body = doc[key]
     try:
         if key == "ack":
             done = desk.acknowledge(alert, actor, at)
+        elif key == "dispatch":
+            going = Dispatch(
+                Responder(str(body.get("responder", "community"))),
+                str(body.get("name", "")),
+                body.get("contact"),
+                at + timedelta(minutes=float(body.get("eta_minutes", 30))),
+            )
+            done = desk.dispatch(alert, actor, at, going)
+        elif key == "arrive":
+            done = desk.arrive(alert, actor, at)
         else:
-            done = desk.resolve(alert, actor, at)
+            outcome = Outcome(body["outcome"]) if "outcome" in body else None
+            done = desk.resolve(alert, actor, at, outcome)
     except ActionRefusedError as exc:
         raise ReplayLineError(lineno, f"{key!r}: {exc.detail}") from exc
+    except (ValueError, TypeError) as exc:
+        raise ReplayLineError(lineno, f"{key!r}: {exc}") from exc
     comment = doc[key].get("comment") if key == "ack" else None
     for event in done.events:
         yield replace(event, detail={**event.detail, "comment": str(comment)}) if comment else event
@@ -203,8 +225,9 @@ def replay_events(lines: Iterable[str], pipeline: Pipeline | None = None) -> Ite
             doc = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ReplayLineError(lineno, f"not JSON: {exc}") from exc
-        if isinstance(doc, dict) and ("ack" in doc or "resolve" in doc):
-            yield from _act(pipe, lineno, doc, "ack" if "ack" in doc else "resolve")
+        action = next((k for k in ACTIONS if isinstance(doc, dict) and k in doc), None)
+        if action is not None:
+            yield from _act(pipe, lineno, doc, action)
             continue
         if isinstance(doc, dict) and "tick" in doc:
             try:

@@ -1,15 +1,8 @@
 """The audit trail for auditors: `GET /audit`, newest first, one tenant (the caller's), filtered
 by actor, subject, action and time, with cursor pagination.
 
-Recording a read of health data from a route (the route guard calls this):
-
-    await record_read(request, actor, patient_id)
-
-`record_read(request: Request, actor: Actor, patient_id: str) -> None` audits that `actor` read
-`patient_id`'s health data, the resource being the request's method, path and query (e.g.
-`GET /patients/p-1/readings?kind=bp`), at the gateway clock's time; it returns once the row is
-committed. It goes through `AuditStore.record_read(AuditEntry.read(...))`, which commits
-concurrent reads together.
+Reads of health data are recorded by the route guard (`gateway.api.security`) through
+`AuditStore.record_read(AuditEntry.read(...))`, which commits concurrent reads together.
 """
 
 from __future__ import annotations
@@ -19,15 +12,15 @@ import binascii
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from devices.timeparse import format_ts
 from gateway.actor import Actor, Role
-from gateway.api.deps import GatewayDep, get_gateway
+from gateway.api.deps import GatewayDep
 from gateway.api.security import require
 from gateway.errors import InvalidError
-from gateway.storage.audit import AuditEntry, AuditRecord
+from gateway.storage.audit import AuditRecord
 
 router = APIRouter(tags=["audit"])
 
@@ -141,14 +134,3 @@ async def audit_log(
         entries=[AuditEntryOut.of(r) for r in page],
         next_cursor=encode_cursor(page[-1].id) if more else None,
     )
-
-
-async def record_read(request: Request, actor: Actor, patient_id: str) -> None:
-    """Audit `actor`'s read of `patient_id`'s health data through this request (see the
-    module doc)."""
-    gw = get_gateway(request)
-    resource = f"{request.method} {request.url.path}"
-    if request.url.query:
-        resource += f"?{request.url.query}"
-    entry = AuditEntry.read(actor, gw.clock(), patient_id, resource[:MAX_RESOURCE])
-    await gw.stores.audit.record_read(entry)

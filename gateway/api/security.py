@@ -126,8 +126,14 @@ async def _record_read(request: Request, actor: Actor, path: str) -> None:
         ("resource", path),
     )
     gw = request.app.state.gateway
-    detail = {"route": f"{request.method} {path}", "query": str(request.url.query)[:500]}
-    await gw.stores.audit.append(AuditEntry.by(actor, gw.clock(), "read", kind, subject, detail))
+    resource = f"{request.method} {request.url.path}"
+    if request.url.query:
+        resource += f"?{request.url.query}"
+    entry = AuditEntry.read(
+        actor, gw.clock(), subject, resource[:500], subject_type=kind,
+        detail={"route": f"{request.method} {path}"},
+    )  # fmt: skip
+    await gw.stores.audit.record_read(entry)  # committed (with concurrent reads) before serving
 
 
 def current_actor(request: Request) -> Actor:

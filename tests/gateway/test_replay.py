@@ -155,3 +155,33 @@ def test_cli_replay_with_policy_prints_escalations(
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["event"] for e in out].count("escalated") == 2
     assert main(["replay", str(capture), "--policy", str(tmp_path / "missing.toml")]) == 2
+
+
+def call_line(kind: str, minute: float, **extra: object) -> str:
+    body = {"code": "emergency.sos", "patient_id": "p-001", "at": ts(minute), "by": "op.wu"}
+    return json.dumps({kind: {**body, **extra}})
+
+
+def test_an_emergency_calls_loop_in_a_replay_file() -> None:
+    sos = v1_doc("pendant-1", "event", 1, {"type": "sos"}, ts(0), "p-001")
+    lines = [
+        json.dumps({"topic": "hm/v1/demo/pendant-1/event", "payload": sos}),
+        call_line("ack", 0.5),
+        call_line("dispatch", 1, responder="family", name="Daughter", eta_minutes=20),
+        tick(21),
+        call_line("arrive", 25),
+        tick(60),
+        call_line("resolve", 61, outcome="handled_at_home"),
+    ]
+    got = [
+        (e["event"], (e.get("detail") or {}).get("escalation", {}).get("reason"))
+        for e in run(lines)
+    ]
+    assert got == [
+        ("opened", "opened"),
+        ("acknowledged", None),
+        ("dispatched", None),
+        ("escalated", "no_arrival"),  # the daughter was due at minute 21
+        ("arrived", None),
+        ("resolved", None),
+    ]

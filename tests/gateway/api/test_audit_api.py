@@ -12,17 +12,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from starlette.requests import Request
 
 from gateway.actor import Actor, Role
 from gateway.api.app import create_app
-from gateway.api.audit import MAX_LIMIT, decode_cursor, encode_cursor, record_read
+from gateway.api.audit import MAX_LIMIT, decode_cursor, encode_cursor
 from gateway.auth.model import Account, AccountKind
 from gateway.auth.passwords import hash_secret
 from gateway.errors import InvalidError
 from gateway.service import Gateway
 from gateway.settings import Settings
-from gateway.storage import AuditEntry
+from gateway.storage import AuditEntry, Patient
 from gateway.storage.accounts import AccountStore
 from gateway.storage.auditchain import verify_chain
 from tests.support.auth import auth_headers
@@ -153,20 +152,22 @@ async def test_a_refused_sign_in_is_audited_under_the_accounts_tenant(app: FastA
     assert (entry["by"], entry["role"], entry["tenant"]) == ("dr.wang", "clinician", "t1")
 
 
-async def test_record_read_audits_the_request_and_commits_first(app: FastAPI) -> None:
+async def test_a_health_data_read_is_audited_and_committed_first(app: FastAPI) -> None:
     gw: Gateway = app.state.gateway
-    scope = {
-        "type": "http", "method": "GET", "path": "/patients/p-7/readings",
-        "query_string": b"kind=bp&since=2026-11-22T00:00:00Z", "headers": [], "app": app,
-        "server": ("gateway", 443), "scheme": "https",
-    }  # fmt: skip
-    await record_read(Request(scope), LI, "p-7")
+    await gw.stores.patients.save_patient(Patient("p-7", "t1", datetime.now(UTC)))
+    query = "kind=bp&start=2026-11-22T00:00:00Z"
+    async with client(app) as c:
+        r = await c.get(
+            f"/patients/p-7/readings?{query}", headers=auth_headers(app, user="dr-li", tenant="t1")
+        )
+    assert r.status_code == 200, r.text
     (read,) = (await get(app, subject_id="p-7")).json()["entries"]
     assert (read["action"], read["by"], read["tenant"], read["subject_type"]) == (
         "read", "dr-li", "t1", "patient",
     )  # fmt: skip
     assert read["detail"] == {
-        "resource": "GET /patients/p-7/readings?kind=bp&since=2026-11-22T00:00:00Z"
+        "resource": f"GET /patients/p-7/readings?{query}",
+        "route": "GET /patients/{patient_id}/readings",
     }
     report = await verify_chain(gw.db)
     assert (report.ok, report.rows) == (True, 17)

@@ -93,3 +93,55 @@ def test_alert_appears_live_and_ack_reaches_api_and_other_page(
     expect(first.locator("article.qrow[data-patient='p-001']")).to_have_count(0, timeout=2000)
     expect(other).to_have_count(0, timeout=2000)
     assert gateway.ok("GET", f"/alerts/{alert_id}")["state"] == "resolved"
+
+
+def test_an_sos_is_pinned_and_answered_dispatched_attended_and_closed_from_the_page(
+    gateway: LiveGateway, mosquitto: Mosquitto, browser: Browser
+) -> None:
+    add_patient(gateway, "p-002", name="Li Guilan", birth_year=1937, lives_alone=True)
+    add_device(gateway, "cuff-002", "bp", "p-002")
+    add_device(gateway, "pendant-002", "event", "p-002")
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(page, gateway.url, CLINICIAN, PASSWORD)
+    expect(page.locator("body[data-live='live']")).to_have_count(1)
+    now = datetime.now(UTC)
+    crisis = {"systolic": 204, "diastolic": 126, "unit": "mmHg"}
+    publish(mosquitto, f"hm/v1/{TENANT}/cuff-002/bp", v1("cuff-002", "bp", 1, crisis, now))
+    expect(page.locator("article.qrow.high")).to_have_count(1, timeout=5000)
+    t0 = time.monotonic()
+    sos = v1("pendant-002", "event", 1, {"type": "sos", "location": {"room": "kitchen"}}, now)
+    publish(mosquitto, f"hm/v1/{TENANT}/pendant-002/event", sos)
+    first = page.locator("#q-list article.qrow").first
+    expect(first).to_have_class(re.compile(r"\bemergency\b"), timeout=5000)
+    assert time.monotonic() - t0 < 2.0, "the SOS took longer than 2 s to reach the queue"
+    expect(page.locator("#q-alarm")).not_to_be_empty()
+    expect(first.locator(".due")).to_contain_text("answer within")  # the 60 s answer clock
+    alert_id = first.get_attribute("data-alert")
+    assert alert_id
+    screenshot(page, "queue-sos-pinned")
+
+    first.get_by_role("button", name="Acknowledge").click()
+    page.locator("dialog button[value=ok]").click()
+    expect(first.get_by_role("button", name="Send help")).to_be_visible(timeout=3000)
+    first.get_by_role("button", name="Send help").click()
+    page.select_option("#f-responder", "community")
+    page.fill("#f-name", "Zhao Min")
+    page.fill("#f-contact", "+8613800000009")
+    page.fill("#f-eta_minutes", "15")
+    page.locator("dialog button[value=ok]").click()
+    expect(first.locator(".going")).to_contain_text("Zhao Min", timeout=3000)
+    expect(first.locator(".due")).to_contain_text("help due on site in")
+    screenshot(page, "queue-sos-dispatched")
+    first.get_by_role("button", name="Help arrived").click()
+    expect(first.locator(".tag")).to_contain_text("Help on site", timeout=3000)
+    first.get_by_role("button", name="Resolve").click()
+    page.select_option("#f-outcome", "handled_at_home")
+    page.locator("dialog button[value=ok]").click()
+    expect(page.locator(f"article.qrow[data-alert='{alert_id}']")).to_have_count(0, timeout=3000)
+
+    trail = gateway.ok("GET", f"/alerts/{alert_id}/audit")
+    steps = [(e["action"], e["by"]) for e in trail if e["kind"] == "event"]
+    for step in ("acknowledged", "dispatched", "arrived", "resolved"):
+        assert (step, CLINICIAN) in steps, (step, steps)
+    resolved = next(e for e in trail if e["kind"] == "event" and e["action"] == "resolved")
+    assert resolved["detail"]["outcome"] == "handled_at_home"

@@ -7,6 +7,8 @@ import { age, clock, duration, esc, keyValue, time } from './format.js';
 import { groups, isEmergency, unacknowledged } from './triage.js';
 import { chime, errorText, field, formDialog } from './ui.js';
 
+const OUTCOMES = ['handled_at_home', 'false_alarm', 'taken_to_hospital'];
+const RESPONDERS = ['family', 'community', 'staff', 'ambulance'];
 const items = new Map();
 let root = null;
 let refetchTimer = null;
@@ -19,6 +21,7 @@ export function mount(el, live) {
   root.innerHTML = `<section class="queue" aria-labelledby="q-title">
     <div class="qhead"><h1 id="q-title" data-i18n="queue.title"></h1>
     <p class="counts" id="q-counts" aria-live="polite"></p></div>
+    <p id="q-alarm" class="alarm" role="alert" aria-live="assertive"></p>
     <div id="q-list" class="qlist" role="list" aria-busy="true"></div></section>`;
   translate(root);
   root.addEventListener('click', onClick);
@@ -70,8 +73,15 @@ function onEvent(type, ev) {
     });
   }
   if (type === 'opened' && (a.priority === 'high' || isEmergency(a))) chime();
+  if (type === 'opened' && isEmergency(a)) announce(a);
   schedule();
   laterRefetch();
+}
+
+// A new emergency call is read out by screen readers at once (an assertive live region).
+function announce(a) {
+  const el = document.getElementById('q-alarm');
+  if (el) el.textContent = `${t('priority.emergency')}: ${message(a)}`;
 }
 
 function schedule() {
@@ -97,7 +107,17 @@ function stateTag(a) {
 
 function message(a) { return (a.message && (a.message[lang()] || a.message.en)) || a.code; }
 
+// An emergency call's next steps in its loop: answer, send help, confirm arrival, close.
+const CALL_STEPS = {
+  open: ['ack'], escalated: ['ack'], acknowledged: ['dispatch', 'arrive', 'resolve'],
+  dispatched: ['arrive', 'dispatch', 'resolve'], arrived: ['resolve'],
+};
+
 function actions(a, compact) {
+  if (isEmergency(a)) {
+    const steps = CALL_STEPS[a.state] || ['resolve'];
+    return steps.map((x) => `<button type="button" class="${x === steps[0] ? 'primary' : ''}" data-act="${x}" data-id="${esc(a.alert_id)}">${esc(t(`action.${x}`))}</button>`).join('');
+  }
   const acts = compact ? ['ack', 'resolve'] : ['ack', 'assign', 'escalate', 'resolve', 'refer'];
   return acts
     .filter((x) => !(x === 'ack' && !unacknowledged(a)))
@@ -108,8 +128,12 @@ function actions(a, compact) {
 function countdown(a) {
   const e = a.escalation;
   if (!e || !e.due_at) return `<span class="tier">${esc(t('queue.tier', { n: a.escalation_tier }))}</span>`;
+  // An emergency call counts down to its answer deadline, then to help due on site.
+  const label = { answer: 'queue.answer_within', arrival: 'queue.help_due' }[e.next_action] || 'queue.next_escalation';
+  const going = a.evidence && a.evidence.response && a.evidence.response.dispatch;
+  const who = going ? ` <span class="going">${esc(t('queue.going', { name: going.name, responder: t(`responder.${going.responder}`) }))}</span>` : '';
   return `<span class="tier">${esc(t('queue.tier', { n: a.escalation_tier }))}</span>
-    <span class="due">${esc(t('queue.next_escalation'))} <time data-due="${esc(e.due_at)}">${esc(duration(Date.parse(e.due_at) - Date.now()))}</time></span>`;
+    <span class="due ${e.next_action === 'answer' ? 'urgent' : ''}">${esc(t(label))} <time data-due="${esc(e.due_at)}">${esc(duration(Date.parse(e.due_at) - Date.now()))}</time></span>${who}`;
 }
 
 function patientCell(p) {
@@ -150,6 +174,8 @@ function render() {
   list.innerHTML = gs.length ? gs.map(row).join('') : `<p class="empty">${esc(t('queue.empty'))}</p>`;
   list.setAttribute('aria-busy', loaded ? 'false' : 'true');
   const open = [...items.values()].filter(unacknowledged).length;
+  const alarm = document.getElementById('q-alarm');
+  if (alarm && ![...items.values()].some((a) => isEmergency(a) && unacknowledged(a))) alarm.textContent = '';
   document.getElementById('q-counts').textContent = t('queue.counts', { alerts: items.size, rows: gs.length, open });
   if (refocus) {
     const el = list.querySelector(refocus);
@@ -186,16 +212,30 @@ function applied(alert) {
 // the change comes back to every open page over the live stream.
 export async function act(kind, a, after = applied) {
   const path = `/alerts/${encodeURIComponent(a.alert_id)}`;
-  if (kind === 'assign') {
+  if (kind === 'assign' || kind === 'arrive') {
+    const body = kind === 'assign' ? { assignee: me() } : undefined;
     try {
-      after(await api(`${path}/assign`, { method: 'POST', body: { assignee: me() } }));
+      after(await api(`${path}/${kind}`, { method: 'POST', body }));
     } catch (e) { window.alert(errorText(e)); }
     return;
   }
+  const call = isEmergency(a);
   const forms = {
     ack: ['dialog.ack', field('comment', 'field.comment', { rows: 3 }), 'action.ack'],
     escalate: ['dialog.escalate', field('comment', 'field.comment', { rows: 3 }), 'action.escalate'],
-    resolve: ['dialog.resolve', field('comment', 'field.comment', { rows: 3 }), 'action.resolve'],
+    resolve: call
+      ? ['dialog.resolve_call', [
+        field('outcome', 'field.outcome', { options: OUTCOMES.map((o) => [o, `outcome.${o}`]), value: 'handled_at_home' }),
+        field('hospital', 'field.hospital_if_taken'),
+        field('comment', 'field.comment', { rows: 3 }),
+      ].join(''), 'action.resolve']
+      : ['dialog.resolve', field('comment', 'field.comment', { rows: 3 }), 'action.resolve'],
+    dispatch: ['dialog.dispatch', [
+      field('responder', 'field.responder', { options: RESPONDERS.map((r) => [r, `responder.${r}`]), value: 'community' }),
+      field('name', 'field.responder_name', { required: true }),
+      field('contact', 'field.responder_contact'),
+      field('eta_minutes', 'field.eta_minutes', { type: 'number', required: true, value: '20' }),
+    ].join(''), 'action.dispatch'],
     refer: ['dialog.refer', [
       field('target_org', 'field.hospital', { required: true }),
       field('department', 'field.department', { required: true }),
@@ -205,13 +245,13 @@ export async function act(kind, a, after = applied) {
     ].join(''), 'action.refer'],
   };
   const [title, html, submit] = forms[kind];
-  const endpoint = { ack: 'ack', escalate: 'escalate', resolve: 'resolve', refer: 'refer' }[kind];
   await formDialog(title, html, submit, async (v) => {
-    const body = kind === 'refer'
-      ? { target_org: v.target_org, department: v.department, reason: v.reason, urgency: v.urgency, green_channel: v.green_channel }
-      : { comment: v.comment || null };
+    let body = { comment: v.comment || null };
+    if (kind === 'refer') body = { target_org: v.target_org, department: v.department, reason: v.reason, urgency: v.urgency, green_channel: v.green_channel };
+    if (kind === 'dispatch') body = { responder: v.responder, name: v.name, contact: v.contact || null, eta_minutes: Number(v.eta_minutes) };
+    if (kind === 'resolve' && call) body = { ...body, outcome: v.outcome, hospital: v.hospital || null };
     try {
-      const out = await api(`${path}/${endpoint}`, { method: 'POST', body });
+      const out = await api(`${path}/${kind}`, { method: 'POST', body });
       after(kind === 'refer' ? out.alert : out);
       return null;
     } catch (e) {
