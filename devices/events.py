@@ -8,6 +8,10 @@ its attributes, `ref_type` and `ref_ts`, so downstream stages need no memory of 
 The ledger remembers the last `per_device` sos/fall events of each device. After a restart it is
 empty; `lookup` (given by the gateway) answers from the open emergency alerts instead, which the
 gateway restores from its store, so a cancel for a fall still open before the restart is applied.
+
+A responder's `help_arrived` (the home unit's button) is accepted only for an elder with a call
+for help: an sos/fall of the same patient in the ledger, or an open emergency alert (`calls`,
+given by the gateway); otherwise it is dead-lettered with ``unknown_ref``.
 """
 
 from __future__ import annotations
@@ -35,13 +39,19 @@ class EventRef:
 
 # (reading of the cancel, ref_seq) -> the event it names, from a source outside the ledger.
 Lookup = Callable[[Reading, int], EventRef | None]
+# patient id -> whether the elder has an open emergency call (outside the ledger).
+OpenCalls = Callable[[str], bool]
 
 
 class EventLedger:
-    def __init__(self, per_device: int = 64, lookup: Lookup | None = None) -> None:
+    def __init__(
+        self, per_device: int = 64, lookup: Lookup | None = None, calls: OpenCalls | None = None
+    ) -> None:
         self.per_device = per_device
         self.lookup = lookup
+        self.calls = calls
         self._events: dict[str, OrderedDict[int, EventRef]] = {}
+        self._callers: OrderedDict[str, None] = OrderedDict()  # patients who called, recent last
 
     def check(self, reading: Reading) -> Reading:
         """Remember an sos/fall; annotate a cancel with what it refers to, or reject it."""
@@ -53,7 +63,14 @@ class EventLedger:
             seen[reading.seq] = EventRef(str(etype), reading.ts)
             while len(seen) > self.per_device:
                 seen.popitem(last=False)
+            if reading.patient_id is not None:
+                self._callers[reading.patient_id] = None
+                self._callers.move_to_end(reading.patient_id)
+                while len(self._callers) > 100_000:
+                    self._callers.popitem(last=False)
             return reading
+        if etype == "help_arrived":
+            return self._arrival(reading)
         if etype != "cancel":
             return reading
         ref_seq = reading.attrs.get("ref_seq")
@@ -69,3 +86,15 @@ class EventLedger:
             )
         attrs = {**reading.attrs, "ref_type": ref.type, "ref_ts": format_ts(ref.ts)}
         return reading.evolve(reading.patient_id, attrs=attrs)
+
+    def _arrival(self, reading: Reading) -> Reading:
+        pid = reading.patient_id
+        called = pid is not None and (
+            pid in self._callers or (self.calls is not None and self.calls(pid))
+        )
+        if not called:
+            raise DecodeError(
+                RejectReason.UNKNOWN_REF,
+                f"help_arrived from {reading.device_id!r}: no call for help of its elder",
+            )
+        return reading

@@ -16,7 +16,7 @@ from alerts.model import Alert
 from devices.codecs import decode_payload
 from devices.continuity import ContinuityTracker
 from devices.errors import DecodeError, RejectReason
-from devices.events import EventLedger, EventRef, Lookup
+from devices.events import EventLedger, EventRef, Lookup, OpenCalls
 from devices.model import Reading, Topic
 from devices.registry import Device, DeviceRegistry
 
@@ -102,6 +102,16 @@ def open_emergencies(active: Callable[[], Iterable[Alert]]) -> Lookup:
     return lookup
 
 
+def emergency_callers(active: Callable[[], Iterable[Alert]]) -> OpenCalls:
+    """Whether an elder has an open emergency call, from the open alerts (`active`): a
+    responder's `help_arrived` for nobody's call is dead-lettered (`devices.events`)."""
+
+    def calls(patient_id: str) -> bool:
+        return any(a.patient_id == patient_id and a.emergency for a in active())
+
+    return calls
+
+
 class Intake:
     """Decoding and resolution, stateful (registry, ECG continuity) but I/O-free.
 
@@ -122,6 +132,7 @@ class Intake:
         future_policy: str = "reject",
         replay_clock: ReplayClock | None = None,
         event_lookup: Lookup | None = None,
+        open_calls: OpenCalls | None = None,
     ) -> None:
         if future_policy not in ("reject", "flag"):
             raise ValueError(f"future_policy must be 'reject' or 'flag', not {future_policy!r}")
@@ -132,7 +143,7 @@ class Intake:
         self.future_policy = future_policy
         self.replay_clock = replay_clock
         self.continuity = ContinuityTracker()
-        self.events = EventLedger(lookup=event_lookup)
+        self.events = EventLedger(lookup=event_lookup, calls=open_calls)
 
     @property
     def replaying(self) -> bool:

@@ -47,7 +47,14 @@ from alerts.serialize import event_to_json
 from devices.errors import DecodeError
 from devices.registry import Binding, Device, DeviceRegistry
 from devices.timeparse import parse_ts
-from gateway.intake import REPLAY_START, Inbound, Intake, ReplayClock, open_emergencies
+from gateway.intake import (
+    REPLAY_START,
+    Inbound,
+    Intake,
+    ReplayClock,
+    emergency_callers,
+    open_emergencies,
+)
 from gateway.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -86,6 +93,7 @@ def make_pipeline(
         late_after=timedelta(seconds=late_after_s),
         replay_clock=clock,
         event_lookup=open_emergencies(desk.active),
+        open_calls=emergency_callers(desk.active),
     )
     engine = DetectionEngine(detectors, flags_for=desk.flags_of)
     return Pipeline(intake, engine, desk, clock=clock)

@@ -20,7 +20,7 @@ from devices.registry import DeviceRegistry
 from gateway.actions import ActionPath, Actions
 from gateway.admin import Admin
 from gateway.ingest import MqttIngest
-from gateway.intake import Intake, open_emergencies
+from gateway.intake import Intake, emergency_callers, open_emergencies
 from gateway.metrics import Metrics
 from gateway.notifiers import Dispatcher, NotifierConfig, SseChannel, build_channels
 from gateway.pipeline import AlertSink, Pipeline
@@ -113,6 +113,7 @@ class Gateway:
         self.intake = Intake(
             self.registry,
             event_lookup=open_emergencies(self.desk.active),
+            open_calls=emergency_callers(self.desk.active),
             late_after=timedelta(seconds=settings.late_after_s),
             future_skew=timedelta(seconds=settings.future_skew_s),
             max_payload=settings.max_payload_bytes,

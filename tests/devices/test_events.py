@@ -98,3 +98,18 @@ def test_ledger_asks_its_lookup_after_a_restart() -> None:
     with pytest.raises(DecodeError):
         ledger.check(event(8, "cancel", ref_seq=6))
     assert asked == [5, 6]
+
+
+def test_help_arrived_only_for_an_elder_who_called() -> None:
+    ledger = EventLedger()
+    with pytest.raises(DecodeError) as err:
+        ledger.check(event(1, "help_arrived"))  # nobody called
+    assert err.value.reason is RejectReason.UNKNOWN_REF
+    ledger.check(event(2, "sos"))
+    assert ledger.check(event(3, "help_arrived")).attrs["type"] == "help_arrived"
+    open_calls = {"p-1"}
+    restarted = EventLedger(calls=lambda pid: pid in open_calls)  # the open alerts say so
+    assert restarted.check(event(4, "help_arrived")).seq == 4
+    open_calls.clear()
+    with pytest.raises(DecodeError):
+        restarted.check(event(5, "help_arrived"))
