@@ -120,6 +120,20 @@ class ActionPath(Protocol):
     ) -> Referral: ...
 
 
+async def review(stores: Stores, actor: Actor, alert_id: str, now: datetime) -> Alert:
+    """A clinician has seen a serious alert that cleared before anyone acted on it: it leaves
+    the queue's "resolved, not reviewed" list. Stored with its audit row in one transaction; the
+    desk is not involved (the alert is over), so any process may take it."""
+    entry = AuditEntry.by(actor, now, "review", "alert", alert_id)
+    async with stores.transaction() as tx:
+        if not await stores.alerts.review(actor.tenant, alert_id, actor.user, now, tx=tx):
+            raise NotFoundError("alert to review", alert_id)  # rolls the audit entry back
+        await stores.audit.append(entry, tx=tx)
+    reviewed = await stores.alerts.get(alert_id)
+    assert reviewed is not None
+    return reviewed
+
+
 @dataclass(frozen=True, slots=True)
 class _Decided:
     """The desk's result of an action, and the live alert and timer it held before."""

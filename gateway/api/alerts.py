@@ -16,6 +16,7 @@ from alerts.emergency import Dispatch
 from alerts.referral import to_fhir
 from devices.timeparse import format_ts
 from gateway.actions import ReferralRequest
+from gateway.actions import review as review_alert
 from gateway.api.alert_models import (
     ActionIn,
     AlertCommentOut,
@@ -156,6 +157,15 @@ async def dispatch(
     a = await gw.actions.dispatch(actor, alert_id, going)
     timer = EscalationTimerOut.of(gw.desk.timer(alert_id))
     return EscalatedAlertOut(**AlertOut.of(a).model_dump(), escalation=timer)
+
+
+@router.post("/{alert_id}/review")
+async def review(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> AlertOut:
+    """A serious alert that cleared before anyone acted on it has been seen: it leaves the
+    queue (404 for any other alert)."""
+    a = await review_alert(gw.stores, actor, alert_id, gw.clock())
+    gw.sse.show("reviewed", gw.clock(), a, actor.user, {})
+    return AlertOut.of(a)
 
 
 @router.post("/{alert_id}/arrive")

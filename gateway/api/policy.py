@@ -64,6 +64,7 @@ POLICY: Mapping[tuple[str, str], Access] = {
     ("POST", "/alerts/{alert_id}/escalate"): CLINICAL,
     ("POST", "/alerts/{alert_id}/refer"): CLINICAL,
     ("POST", "/alerts/{alert_id}/resolve"): CLINICAL,
+    ("POST", "/alerts/{alert_id}/review"): CLINICAL,
     ("POST", "/alerts/{alert_id}/snooze"): CLINICAL,
     ("GET", "/audit"): _roles(AUDITOR),
     ("POST", "/auth/logout"): SIGNED_IN,

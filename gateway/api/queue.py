@@ -53,6 +53,7 @@ class QueueItemOut(BaseModel):
     assignee: str | None
     escalation: TimerOut | None
     patient: PatientBrief
+    needs_review: bool = False  # resolved before anyone acted: stays until a clinician reviews it
 
 
 class QueueOut(BaseModel):
@@ -82,9 +83,13 @@ def _timer(gw: Gateway, alert_id: str) -> TimerOut | None:
 
 @router.get("")
 async def queue(gw: GatewayDep, actor: CurrentActor) -> QueueOut:
-    """The caller's tenant's active alerts with patient, assignee and the next escalation; the
-    page orders them."""
+    """The caller's tenant's active alerts with patient, assignee and the next escalation, and
+    the serious alerts that resolved before anyone acted on them (`needs_review`, until a
+    clinician reviews each); the page orders them."""
     alerts = await active_alerts(gw, actor.tenant)
+    unseen = await gw.stores.alerts.unreviewed(actor.tenant)
+    review = {a.alert_id for a in unseen}
+    alerts += unseen
     patients = {p.patient_id: p for p in await gw.stores.patients.patients(actor.tenant)}
     items = []
     for a in alerts:
@@ -104,6 +109,7 @@ async def queue(gw: GatewayDep, actor: CurrentActor) -> QueueOut:
                 **{k: doc[k] for k in QueueItemOut.model_fields if k in doc},
                 escalation=_timer(gw, a.alert_id),
                 patient=brief,
+                needs_review=a.alert_id in review,
             )
         )
     return QueueOut(at=format_ts(gw.clock()), items=items)

@@ -203,6 +203,44 @@ class AlertStore:
         async with self.db.session() as s:
             return [_alert_of(r, who) for r, who in (await s.execute(stmt)).all()]
 
+    # -- serious alerts nobody saw ----------------------------------------------------------
+    def _unreviewed(self, tenant: str) -> Select[AlertRow, str | None]:
+        """High-priority and emergency alerts of `tenant` that resolved before anyone acted on
+        them (no event with a person's name) and are not reviewed yet."""
+        acted = select(AlertEventRow.id).where(
+            AlertEventRow.alert_id == AlertRow.alert_id, AlertEventRow.actor.is_not(None)
+        )
+        return (
+            _with_assignee()
+            .where(AlertRow.tenant == tenant, AlertRow.state == State.RESOLVED.value)
+            .where(AlertRow.technical.is_(False), AlertRow.reviewed_by.is_(None))
+            .where(
+                or_(
+                    AlertRow.priority == Priority.HIGH.value,
+                    AlertRow.code.startswith("emergency."),
+                )
+            )
+            .where(~acted.exists())
+        )
+
+    async def unreviewed(self, tenant: str, limit: int = 500) -> list[Alert]:
+        """Alerts that still need a clinician's review, newest first."""
+        stmt = self._unreviewed(tenant).order_by(AlertRow.resolved_at.desc()).limit(limit)
+        async with self.db.session() as s:
+            return [_alert_of(r, who) for r, who in (await s.execute(stmt)).all()]
+
+    async def review(
+        self, tenant: str, alert_id: str, by: str, at: datetime, *, tx: Transaction | None = None
+    ) -> bool:
+        """Mark an unreviewed alert reviewed (False: none such of this tenant)."""
+        async with self.db.writing(tx) as s:
+            stmt = self._unreviewed(tenant).where(AlertRow.alert_id == alert_id)
+            found = (await s.execute(stmt)).first()
+            if found is None:
+                return False
+            found[0].reviewed_by, found[0].reviewed_at = by, at
+        return True
+
     async def events(self, alert_id: str) -> list[StoredEvent]:
         """The alert's trail, oldest first."""
         stmt = (

@@ -148,6 +148,9 @@ class AlertRow(Base):
     updates: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[dict[str, Any]] = mapped_column(JSON)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # A serious alert that cleared before anyone acted stays for review (`AlertStore.review`).
+    reviewed_by: Mapped[str | None] = mapped_column(String(128))
+    reviewed_at: Mapped[datetime | None]
 
 
 class AlertEventRow(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -145,3 +145,32 @@ def test_an_sos_is_pinned_and_answered_dispatched_attended_and_closed_from_the_p
         assert (step, CLINICIAN) in steps, (step, steps)
     resolved = next(e for e in trail if e["kind"] == "event" and e["action"] == "resolved")
     assert resolved["detail"]["outcome"] == "handled_at_home"
+
+
+def test_a_crisis_that_clears_on_its_own_stays_until_a_clinician_reviews_it(
+    gateway: LiveGateway, mosquitto: Mosquitto, browser: Browser
+) -> None:
+    add_patient(gateway, "p-003", name="Chen Lan", birth_year=1940)
+    add_device(gateway, "cuff-003", "bp", "p-003")
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    sign_in(page, gateway.url, CLINICIAN, PASSWORD)
+    expect(page.locator("body[data-live='live']")).to_have_count(1)
+    now = datetime.now(UTC)
+    topic = f"hm/v1/{TENANT}/cuff-003/bp"
+    publish(mosquitto, topic, v1("cuff-003", "bp", 1, {"systolic": 200, "diastolic": 124}, now))
+    row = page.locator("article.qrow[data-patient='p-003']")
+    expect(row).to_have_count(1, timeout=5000)
+    for seq in (2, 3):  # back to normal: the crisis resolves with nobody having acted
+        normal = {"systolic": 128, "diastolic": 80}
+        publish(mosquitto, topic, v1("cuff-003", "bp", seq, normal, now + timedelta(minutes=seq)))
+    expect(row.locator(".tag.review")).to_be_visible(timeout=5000)
+    page.reload()  # the server keeps it too
+    expect(row.locator(".tag.review")).to_be_visible(timeout=5000)
+    screenshot(page, "queue-unreviewed")
+    alert_id = row.get_attribute("data-alert")
+    row.get_by_role("button", name="Mark reviewed").click()
+    expect(row).to_have_count(0, timeout=3000)
+    trail = gateway.ok("GET", f"/alerts/{alert_id}/audit")
+    assert [(e["action"], e["by"]) for e in trail if e["kind"] == "action"] == [
+        ("review", CLINICIAN)
+    ]

@@ -63,8 +63,13 @@ function onEvent(type, ev) {
   const s = session();
   if (!a || !s || (a.tenant && a.tenant !== s.tenant)) return; // only the user's own tenant
   const prev = items.get(a.alert_id);
-  if (a.state === 'resolved') {
+  if (type === 'reviewed') {
     items.delete(a.alert_id);
+  } else if (a.state === 'resolved') {
+    // A serious alert that cleared on its own before anyone acted stays until it is reviewed.
+    const unseen = !ev.by && (!prev || unacknowledged(prev)) && (a.priority === 'high' || isEmergency(a));
+    if (unseen) items.set(a.alert_id, { ...(prev || { escalation: null, patient: { patient_id: a.patient_id } }), ...a, escalation: null, needs_review: true });
+    else items.delete(a.alert_id);
   } else {
     items.set(a.alert_id, {
       ...(prev || { escalation: null, patient: { patient_id: a.patient_id } }),
@@ -100,6 +105,7 @@ function badge(a) {
 }
 
 function stateTag(a) {
+  if (a.needs_review) return `<span class="tag unack review"><span aria-hidden="true">◐ </span>${esc(t('state.unreviewed'))}</span>`;
   if (unacknowledged(a)) return `<span class="tag unack"><span aria-hidden="true">● </span>${esc(t(`state.${a.state}`))}</span>`;
   const who = a.acknowledged_by ? ` · ${esc(a.acknowledged_by)}` : '';
   return `<span class="tag acked"><span aria-hidden="true">✓ </span>${esc(t(`state.${a.state}`))}${who}</span>`;
@@ -114,6 +120,7 @@ const CALL_STEPS = {
 };
 
 function actions(a, compact) {
+  if (a.needs_review) return `<button type="button" class="primary" data-act="review" data-id="${esc(a.alert_id)}">${esc(t('action.review'))}</button>`;
   if (isEmergency(a)) {
     const steps = CALL_STEPS[a.state] || ['resolve'];
     return steps.map((x) => `<button type="button" class="${x === steps[0] ? 'primary' : ''}" data-act="${x}" data-id="${esc(a.alert_id)}">${esc(t(`action.${x}`))}</button>`).join('');
@@ -203,7 +210,7 @@ async function onClick(ev) {
 
 function applied(alert) {
   if (!alert || !alert.alert_id) return;
-  if (alert.state === 'resolved') items.delete(alert.alert_id);
+  if (alert.state === 'resolved' || alert.reviewed) items.delete(alert.alert_id);
   else items.set(alert.alert_id, { ...items.get(alert.alert_id), ...alert });
   schedule();
 }
@@ -212,10 +219,11 @@ function applied(alert) {
 // the change comes back to every open page over the live stream.
 export async function act(kind, a, after = applied) {
   const path = `/alerts/${encodeURIComponent(a.alert_id)}`;
-  if (kind === 'assign' || kind === 'arrive') {
+  if (kind === 'assign' || kind === 'arrive' || kind === 'review') {
     const body = kind === 'assign' ? { assignee: me() } : undefined;
     try {
-      after(await api(`${path}/${kind}`, { method: 'POST', body }));
+      const out = await api(`${path}/${kind}`, { method: 'POST', body });
+      after(kind === 'review' ? { ...out, reviewed: true } : out);
     } catch (e) { window.alert(errorText(e)); }
     return;
   }

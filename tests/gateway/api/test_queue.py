@@ -1,0 +1,67 @@
+"""Serious alerts that cleared before anyone acted stay on the queue until a clinician reviews
+them; the review is audited, and only such alerts of the caller's tenant can be reviewed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from alerts.lifecycle import open_alert, resolve_alert
+from alerts.model import AlertCandidate, AlertEvent, Priority
+from gateway.actor import Role
+from gateway.api.app import create_app
+from gateway.service import Gateway
+from gateway.settings import Settings
+from tests.support.auth import auth_headers
+
+T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+def episode(code: str, tenant: str = "t1", priority: Priority | None = None) -> AlertEvent:
+    return open_alert(tenant, AlertCandidate("p-1", code, T0, priority=priority), T0)
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
+    gw = Gateway(Settings(mode="test", data_dir=tmp_path), clock=lambda: T0 + timedelta(hours=1))
+    await gw.start(mqtt=False)
+    later = T0 + timedelta(minutes=20)
+    cleared = episode("ecg.af")  # high, nobody acted: to review
+    seen = episode("bp.hypertensive_crisis")
+    low = episode("glucose.high", priority=Priority.MEDIUM)
+    other = episode("emergency.fall", tenant="t2")
+    events = [cleared, seen, low, other]
+    events += [resolve_alert(e.alert, later) for e in (cleared, low, other)]
+    await gw.stores.alerts.save_events(events)
+    by_hand = resolve_alert(seen.alert, later, "dr.wang")  # a clinician closed it: seen
+    await gw.stores.alerts.save_events([by_hand])
+    try:
+        yield create_app(gateway=gw)
+    finally:
+        await gw.stop()
+
+
+async def test_a_serious_alert_nobody_saw_stays_until_reviewed(app: FastAPI) -> None:
+    h = auth_headers(app, Role.CLINICIAN, "t1", "dr.li")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=h
+    ) as c:
+        items = (await c.get("/queue")).json()["items"]
+        assert [(i["code"], i["state"], i["needs_review"]) for i in items] == [
+            ("ecg.af", "resolved", True)
+        ]
+        af = items[0]["alert_id"]
+        others = await c.get("/queue", headers=auth_headers(app, Role.CLINICIAN, "t2"))
+        (fall,) = others.json()["items"]
+        assert fall["code"] == "emergency.fall"
+        assert (await c.post(f"/alerts/{fall['alert_id']}/review")).status_code == 404
+        assert (await c.post(f"/alerts/{af}/review")).status_code == 200
+        assert (await c.post(f"/alerts/{af}/review")).status_code == 404  # once
+        assert (await c.get("/queue")).json()["items"] == []
+        trail = (await c.get(f"/alerts/{af}/audit")).json()
+    assert [(t["action"], t["by"]) for t in trail if t["kind"] == "action"] == [("review", "dr.li")]
