@@ -204,9 +204,9 @@ class Gateway:
         await self.refresh_patient_flags()
         # Alerts whose timer was lost get one (missed deadlines fire at the first tick).
         rearmed = self.desk.load(active, await self.stores.timers.load())
-        await self.stores.timers.save(rearmed.saved, rearmed.deleted)
         if not detection:
-            return
+            return  # the partitions' owners keep the timers (a worker re-arms what it takes)
+        await self.stores.timers.save(rearmed.saved, rearmed.deleted)
         if self.recovery is not None:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             await self.recovery.resume()

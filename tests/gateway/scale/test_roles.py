@@ -9,12 +9,16 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from alerts.model import AlertCandidate
+from devices.model import utcnow
 from gateway.api.app import create_app
 from gateway.scale.action_routing import RoutedActions
 from gateway.scale.roles import route_actions, serve_api
 from gateway.service import Gateway
 from gateway.settings import Settings
 from tests.support.servers import free_port
+
+POLICY = Path(__file__).resolve().parents[3] / "deploy" / "policies" / "demo.toml"
 
 
 async def test_api_role_runs_no_ingest_and_no_detection(tmp_path: Path) -> None:
@@ -47,3 +51,23 @@ async def test_api_role_routes_actions_and_stops_on_a_signal_from_start_up(tmp_p
             route_actions(gw, NatsClient())
     finally:
         await gw.stop()
+
+
+async def test_only_a_detecting_gateway_rearms_timers_in_the_store(tmp_path: Path) -> None:
+    """An alert whose timer was lost gets one from its owner (the single gateway, or the worker
+    taking its partition), never from an API or router process that merely starts."""
+    settings = Settings(mode="test", data_dir=tmp_path, policies=POLICY)
+    t0 = utcnow()
+    gw = Gateway(settings)
+    await gw.start(mqtt=False, detection=False)
+    opened = gw.desk.observe([AlertCandidate("p-001", "bp.hypertensive_crisis", t0)], t0,
+                             tenant="demo")  # fmt: skip
+    await gw.stores.alerts.save_events(opened.events)  # stored without its timer
+    await gw.stop()
+    for detection, timers in ((False, 0), (True, 1)):
+        gw = Gateway(settings)
+        await gw.start(mqtt=False, detection=detection)
+        try:
+            assert len(await gw.stores.timers.load()) == timers
+        finally:
+            await gw.stop()
