@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HMG_RECORDS ?= ../shared/data
 export HMG_RECORDS
 
-.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals eval-inactivity train-af train-glucose bench-burden bench bench-ecg bench-ingest bench-latency bench-storage bench-dashboard bench-audit clean
+.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals eval-inactivity train-af train-glucose bench-burden bench bench-ecg bench-ingest bench-latency bench-storage bench-dashboard bench-audit bench-actions clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -95,6 +95,10 @@ bench-storage: $(STAMP) system-deps
 # chain verification rows/s; SQLite and PostgreSQL.
 bench-audit: $(STAMP) system-deps
 	$(BIN)/python -m bench.bench_audit
+
+# Clinicians' actions: local vs routed to the partition's owner over nats-server (PostgreSQL).
+bench-actions: $(STAMP) system-deps
+	$(BIN)/python -m bench.bench_actions
 
 bench: bench-ecg bench-ingest bench-latency bench-scale bench-storage
 
