@@ -122,6 +122,11 @@ class AlertDesk:
         self._book(alert.tenant).keep(alert)
         self.escalator.hold(alert.alert_id, timer if alert.active else None)
 
+    def mirror_timers(self, timers: Iterable[EscalationState]) -> None:
+        """Hold the owners' escalation timers as stored, in place of those held (the scaled-out
+        API role follows the store so the timers it shows are the owners')."""
+        self.escalator.hold_all(timers)
+
     # -- queries --------------------------------------------------------------------------
     def active(self) -> list[Alert]:
         return [a for book in self._books.values() for a in book.active()]

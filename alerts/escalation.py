@@ -419,6 +419,12 @@ class Escalator:
     def forget(self, alert_id: str) -> None:
         self._set(alert_id, None)
 
+    def hold_all(self, timers: Iterable[EscalationState]) -> None:
+        """Every timer as its owners stored them, in place of those held (`AlertDesk.mirror`);
+        never reported by `changes`."""
+        self._timers = {t.alert_id: t for t in timers}
+        self._dirty.clear()
+
     def hold(self, alert_id: str, st: EscalationState | None) -> None:
         """Another book's timer, as it stands (`AlertDesk.mirror`): never reported by
         `changes`, since its owner stores it."""

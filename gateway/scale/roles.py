@@ -130,7 +130,25 @@ async def serve_api(gw: Gateway, nc: NatsClient, stop: asyncio.Event) -> None:
         server.should_exit = True
 
     watch = asyncio.create_task(stop_when_asked())
+    follow = asyncio.create_task(follow_timers(gw, s.tick_interval_s))
     try:
         await server.serve()
     finally:
         watch.cancel()
+        follow.cancel()
+
+
+async def follow_timers(gw: Gateway, interval_s: float) -> None:
+    """The API role's copy of the escalation timers, read from the store every `interval_s`:
+    the owning workers store each change with its events, and the alert pages and the queue
+    show the timer from this copy (an action's own answer updates it at once)."""
+    while True:
+        try:
+            await refresh_timers(gw)
+        except Exception:
+            log.exception("escalation timers not read; trying again")
+        await asyncio.sleep(interval_s)
+
+
+async def refresh_timers(gw: Gateway) -> None:
+    gw.desk.mirror_timers(await gw.stores.timers.load())

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from alerts.desk import AlertDesk
 from alerts.model import AlertCandidate
 from devices.model import utcnow
 from gateway.api.app import create_app
 from gateway.scale.action_routing import RoutedActions
-from gateway.scale.roles import route_actions, serve_api
+from gateway.scale.roles import refresh_timers, route_actions, serve_api
 from gateway.service import Gateway
 from gateway.settings import Settings
 from tests.support.servers import free_port
@@ -71,3 +72,23 @@ async def test_only_a_detecting_gateway_rearms_timers_in_the_store(tmp_path: Pat
             assert len(await gw.stores.timers.load()) == timers
         finally:
             await gw.stop()
+
+
+async def test_api_role_follows_the_owners_timers_in_the_store(tmp_path: Path) -> None:
+    gw = Gateway(Settings(mode="test", data_dir=tmp_path, policies=POLICY))
+    await gw.start(mqtt=False, detection=False)
+    t0 = utcnow()
+    owner = AlertDesk(gw.policies, default_policy=gw.policies.get("*"))
+    opened = owner.observe([AlertCandidate("p-001", "bp.hypertensive_crisis", t0)], t0,
+                           tenant="demo")  # fmt: skip
+    alert_id = opened.events[0].alert.alert_id
+    await gw.stores.timers.save(opened.timers.saved, ())  # a worker stored it after start
+    try:
+        await refresh_timers(gw)
+        assert gw.desk.timer(alert_id) == owner.timer(alert_id)
+        await gw.stores.timers.save((), (alert_id,))  # resolved on its worker
+        await refresh_timers(gw)
+        assert gw.desk.timer(alert_id) is None
+    finally:
+        await gw.stop()
+    assert not gw.desk.pending()  # a copy: nothing of it is ever written back
