@@ -24,6 +24,7 @@ from gateway.settings import Settings
 from gateway.storage import AuditEntry, Patient
 from gateway.storage.accounts import AccountStore
 from gateway.storage.auditchain import verify_chain
+from tests.support.api import client
 from tests.support.auth import auth_headers
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -53,10 +54,6 @@ async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
         yield create_app(gateway=gw)
     finally:
         await gw.stop()
-
-
-def client(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
 async def get(

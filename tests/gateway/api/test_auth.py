@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -17,6 +16,7 @@ from gateway.auth.passwords import hash_secret
 from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.storage.accounts import AccountStore
+from tests.support.api import client
 
 PASSWORD = "correct horse battery"
 
@@ -40,10 +40,6 @@ async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
         yield create_app(gateway=gw)
     finally:
         await gw.stop()
-
-
-def client(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
 async def test_password_grant_then_me(app: FastAPI) -> None:

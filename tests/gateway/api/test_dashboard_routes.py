@@ -7,16 +7,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
-from alerts.model import Alert, AlertEvent, EventType, Priority, State
+from alerts.model import AlertEvent, EventType
 from gateway.actor import Role
 from gateway.api.app import create_app
 from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.storage.patients import Patient
+from tests.support.api import client, crisis_alert
 from tests.support.auth import auth_headers
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -30,14 +30,6 @@ ROUTES = (
 )
 
 
-def alert(alert_id: str, tenant: str, patient_id: str) -> Alert:
-    return Alert(
-        alert_id=alert_id, tenant=tenant, patient_id=patient_id, code="bp.hypertensive_crisis",
-        group="bp.hypertensive_crisis", priority=Priority.HIGH, state=State.OPEN, opened_at=NOW,
-        updated_at=NOW, source_ts=NOW, message={"en": "crisis", "zh-CN": "危象"}, evidence={},
-    )  # fmt: skip
-
-
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     gw = Gateway(Settings(mode="test", data_dir=tmp_path), clock=lambda: NOW)
@@ -45,7 +37,11 @@ async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     for pid, tenant in (("p-east", "t-east"), ("p-west", "t-west")):
         await gw.stores.patients.save_patient(Patient(pid, tenant, NOW, name=pid))
     events = [
-        AlertEvent(EventType.OPENED, NOW - timedelta(minutes=i), alert(f"a-{t}", t, f"p-{t[2:]}"))
+        AlertEvent(
+            EventType.OPENED,
+            NOW - timedelta(minutes=i),
+            crisis_alert(f"a-{t}", t, f"p-{t[2:]}", NOW),
+        )
         for i, t in enumerate(("t-east", "t-west"))
     ]
     await gw.stores.alerts.save_events(events)
@@ -53,10 +49,6 @@ async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
         yield create_app(gateway=gw)
     finally:
         await gw.stop()
-
-
-def client(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
 async def test_no_token_is_refused(app: FastAPI) -> None:

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -18,6 +17,7 @@ from gateway.api.limits import RateLimiter, StreamSlots
 from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.storage.patients import Patient
+from tests.support.api import client
 from tests.support.auth import auth_headers
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -36,10 +36,6 @@ async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
         yield create_app(gateway=gw)
     finally:
         await gw.stop()
-
-
-def client(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
 async def test_lists_and_ranges_are_bounded(app: FastAPI) -> None:

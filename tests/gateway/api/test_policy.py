@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from alerts.model import Alert, AlertEvent, EventType, Priority, State
+from alerts.model import AlertEvent, EventType, State
 from devices.registry import Binding, Device
 from gateway.actor import Role
 from gateway.api.app import create_app
@@ -22,6 +21,7 @@ from gateway.api.policy import POLICY, PUBLIC_PATHS, access_for
 from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.storage.patients import Patient
+from tests.support.api import client, crisis_alert
 from tests.support.auth import auth_headers
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -53,14 +53,6 @@ def concrete(path: str) -> str:
     return re.sub(r"{(\w+)}", lambda m: PARAMS[m.group(1)], path)
 
 
-def crisis(alert_id: str, tenant: str, patient_id: str) -> Alert:
-    return Alert(
-        alert_id=alert_id, tenant=tenant, patient_id=patient_id, code="bp.hypertensive_crisis",
-        group="bp.hypertensive_crisis", priority=Priority.HIGH, state=State.OPEN, opened_at=NOW,
-        updated_at=NOW, source_ts=NOW, message={"en": "crisis", "zh-CN": "危象"}, evidence={},
-    )  # fmt: skip
-
-
 @pytest.fixture
 async def gw(tmp_path: Path) -> AsyncIterator[Gateway]:
     gw = Gateway(Settings(mode="test", data_dir=tmp_path), clock=lambda: NOW)
@@ -71,7 +63,7 @@ async def gw(tmp_path: Path) -> AsyncIterator[Gateway]:
         dev = Device(f"cuff-{side}", tenant, "bp", bindings=(Binding(f"p-{side}", NOW),))
         await gw.stores.patients.save_device(dev, NOW)
         gw.registry.put(dev)
-        a = crisis(f"a-{side}", tenant, f"p-{side}")
+        a = crisis_alert(f"a-{side}", tenant, f"p-{side}", NOW)
         await gw.stores.alerts.save_events([AlertEvent(EventType.OPENED, NOW, a)])
         gw.desk.load([a], [])
     try:
@@ -83,10 +75,6 @@ async def gw(tmp_path: Path) -> AsyncIterator[Gateway]:
 @pytest.fixture
 def app(gw: Gateway) -> FastAPI:
     return create_app(gateway=gw)
-
-
-def client(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
 def test_every_route_has_a_policy_and_every_policy_a_route() -> None:
