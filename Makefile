@@ -81,9 +81,10 @@ bench-ingest: $(STAMP) system-deps
 bench-scale: $(STAMP) system-deps
 	$(BIN)/python -m bench.bench_scale $(BENCH_SCALE_ARGS)
 
-# Publish -> alert latency with 1,000 and 2,000 devices at 1 msg/s (real Mosquitto and gateway).
+# Publish -> alert latency with 1,000 and 2,000 devices at 1 msg/s, onboarding and steady state,
+# then 1,000 devices of which 200 stream ECG (real Mosquitto and gateway; see bench/bench_latency.py).
 bench-latency: $(STAMP) system-deps
-	$(BIN)/python -m bench.bench_latency $(BENCH_LATENCY_ARGS)
+	$(BIN)/python -m bench.bench_latency $(or $(BENCH_LATENCY_ARGS),--devices 1000 2000 --ecg-run 200)
 
 bench-dashboard: $(STAMP) system-deps
 	nice -n 10 $(BIN)/python -m bench.bench_dashboard

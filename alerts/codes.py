@@ -168,6 +168,13 @@ _CODE_LIST: Final = (
         technical=True,
     ),
     CodeSpec(
+        "notify.channel_failed",
+        _M,
+        "Alert notifications on {channel} keep failing ({error}); the next tier is told",
+        "告警通知渠道 {channel} 持续发送失败（{error}），已通知下一级",
+        technical=True,
+    ),
+    CodeSpec(
         "device.battery_low",
         _L,
         "Battery low on {device_id}: {percent:.0f}%",

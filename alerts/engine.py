@@ -141,8 +141,15 @@ class DetectionEngine:
         produced = [(d, c) for d in p.routes.get(reading.kind, ()) for c in d.update(reading)]
         return p.fan_out(produced)
 
-    def tick(self, now: datetime) -> list[AlertCandidate]:
+    def tick(self, now: datetime, patients: Iterable[str] | None = None) -> list[AlertCandidate]:
+        """Every detector's timeouts at `now` (of the given patients only, when a caller takes
+        them a slice at a time)."""
         out: list[AlertCandidate] = []
-        for p in self._patients.values():
+        chosen = (
+            self._patients.values()
+            if patients is None
+            else [p for pid in patients if (p := self._patients.get(pid)) is not None]
+        )
+        for p in chosen:
             out.extend(p.fan_out([(d, c) for d in p.detectors for c in d.tick(now)]))
         return out

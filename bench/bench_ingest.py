@@ -9,8 +9,9 @@ with the same N vital-sign messages (QoS 1, wire contract v1). Then, one after t
   after each write batch) reconnects and drains its session.
 
 Both are timed from CONNECT to the last message processed. `BENCH_ROUNDS` rounds (default 3), each
-on a fresh broker, and the best rate of each side is compared; every round's figures are printed
-too. Set `BENCH_N` for the backlog size.
+on a fresh broker; the best rate of each side is compared (target 0.6), and the median of the
+rounds' own ratios is printed beside it with every round's figures and the load average. Set
+`BENCH_N` for the backlog size.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from tests.support.servers import mosquitto_server
 from tests.support.wire import v1
 
 SUB = "hm/v1/+/+/+"
+TARGET = 0.6
 
 
 def backlog(n: int, devices: int | None = None) -> list[tuple[str, bytes]]:
@@ -227,11 +229,12 @@ def main() -> int:
         ],
         "median_round_ratio": round(statistics.median(ratios), 3),
         "gateway_readings_stored": stored,
-        "target_ratio": 0.5,
+        "target_ratio": TARGET,
+        "load_average": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(result, indent=2))
-    ok = ratio >= 0.5 and all(k == n for k in stored)
-    print("PASS" if ok else "FAIL: gateway below half the bare subscriber rate", file=sys.stderr)
+    ok = ratio >= TARGET and all(k == n for k in stored)
+    print("PASS" if ok else f"FAIL: gateway below {TARGET} x the bare rate", file=sys.stderr)
     return 0 if ok else 1
 
 

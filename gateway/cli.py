@@ -24,10 +24,10 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.api.app import create_app
-    from gateway.process import tune_gc
+    from gateway.process import on_service_started
 
     settings = Settings()
-    app = create_app(settings, on_started=tune_gc)
+    app = create_app(settings, on_started=on_service_started)
     uvicorn.run(
         app,
         host=settings.api_host,

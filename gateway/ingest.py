@@ -40,6 +40,7 @@ from gateway.link_messages import (
     LinkConfig,
     LinkEvent,
     Publish,
+    Published,
     Stop,
 )
 from gateway.pipeline import Pipeline
@@ -140,6 +141,8 @@ class MqttIngest:
         self.released = 0  # messages done with (acknowledged or left to redelivery)
         self.acked = 0  # PUBACKs the link has sent
         self.processed = 0  # messages stored and through detection and alerting
+        self._confirms: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[bool]]] = {}
+        self._refs = 0
 
     @property
     def backlog(self) -> int:
@@ -160,6 +163,12 @@ class MqttIngest:
             self.queue.put(batch)
         elif isinstance(event, Acknowledged):
             self.acked += event.sent
+        elif isinstance(event, Published):
+            for ref in event.refs:
+                waiting = self._confirms.pop(ref, None)
+                if waiting is not None:
+                    loop, fut = waiting
+                    loop.call_soon_threadsafe(_resolve, fut)
         elif isinstance(event, Connected):
             self.connected.set()
             log.info(
@@ -331,6 +340,25 @@ class MqttIngest:
         except OSError as exc:  # the link died: its session's messages come again
             log.warning("MQTT link gone before the acknowledgement: %s", exc)
 
+    async def publish_confirmed(self, topic: str, payload: bytes, wait_s: float) -> bool:
+        """Publish with QoS 1 and wait for the broker's PUBACK (False: none within `wait_s`,
+        e.g. the link or the broker is down; the caller tries again later)."""
+        link = self._link
+        if link is None:
+            return False
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[bool] = loop.create_future()
+        self._refs += 1
+        ref = self._refs
+        self._confirms[ref] = (loop, fut)
+        try:
+            link.send(Publish(topic, payload, 1, ref))
+            return await asyncio.wait_for(fut, wait_s)
+        except (OSError, TimeoutError):
+            return False
+        finally:
+            self._confirms.pop(ref, None)
+
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
         link = self._link
         if link is None:
@@ -340,3 +368,8 @@ class MqttIngest:
             link.send(Publish(topic, payload, qos))
         except OSError as exc:
             log.warning("MQTT link gone; not published to %s: %s", topic, exc)
+
+
+def _resolve(fut: asyncio.Future[bool]) -> None:
+    if not fut.done():
+        fut.set_result(True)

@@ -5,7 +5,7 @@ imports nothing but the standard library, so the link process stays small. A bat
 messages travels column by column (`Deliveries`): lists of plain values pickle several times
 faster than a list of per-message objects, and the link forwards tens of thousands a second.
 
-link -> gateway: `Connected`, `Disconnected`, `Deliveries`, `Acknowledged`.
+link -> gateway: `Connected`, `Disconnected`, `Deliveries`, `Acknowledged`, `Published`.
 gateway -> link: the `LinkConfig` first, then `Ack`, `Publish`, `Stop`.
 
 ``conn`` is the connection generation: a message is acknowledged only on the connection that
@@ -90,6 +90,12 @@ class Acknowledged(NamedTuple):
     sent: int
 
 
+class Published(NamedTuple):
+    """The broker acknowledged these `Publish` commands (by their `ref`)."""
+
+    refs: list[int]
+
+
 # -- gateway -> link ------------------------------------------------------------------------
 class Ack(NamedTuple):
     """Acknowledge these stored messages (packet id, QoS, connection, one list per field), and
@@ -116,14 +122,18 @@ class Ack(NamedTuple):
 
 
 class Publish(NamedTuple):
+    """Publish on the broker; with a `ref`, the link reports `Published([ref])` once the broker
+    has acknowledged the message (PUBACK), so the sender knows it was delivered."""
+
     topic: str
     payload: bytes
     qos: int
+    ref: int = 0
 
 
 class Stop(NamedTuple):
     """Disconnect and exit."""
 
 
-LinkEvent = Connected | Disconnected | Deliveries | Acknowledged
+LinkEvent = Connected | Disconnected | Deliveries | Acknowledged | Published
 LinkCommand = Ack | Publish | Stop

@@ -48,6 +48,7 @@ from gateway.link_messages import (
     LinkConfig,
     LinkEvent,
     Publish,
+    Published,
     Stop,
 )
 
@@ -83,6 +84,11 @@ class MqttLink:
         self.acked = 0
         self.stopping = threading.Event()
         self._buf: deque[Delivered] = deque()
+        # Publishes the gateway wants confirmed: packet id -> ref, and PUBACKs that arrived
+        # before `publish` returned the packet id.
+        self._refs: dict[int, int] = {}
+        self._early: set[int] = set()
+        self._refs_lock = threading.Lock()
         self._wake = threading.Event()
         self._room = threading.Condition()
         v5 = cfg.protocol == "5"
@@ -106,6 +112,7 @@ class MqttLink:
         self.client.on_disconnect = self.on_disconnect
         self.client.on_message = self.on_message
         self.client.on_subscribe = self.on_subscribe
+        self.client.on_publish = self.on_publish
 
     def send(self, event: LinkEvent) -> None:
         with self._send_lock:
@@ -138,6 +145,32 @@ class MqttLink:
         with self._conn_lock:
             self.conn += 1  # nothing delivered on the lost connection may be acknowledged now
         self.send(Disconnected(self.conn, str(reason)))
+
+    def on_publish(
+        self, _client: mqtt.Client, _ud: Any, mid: int, _reason: Any, _props: Any
+    ) -> None:
+        with self._refs_lock:
+            ref = self._refs.pop(mid, None)
+            if ref is None:
+                self._early.add(mid)
+        if ref:
+            self.send(Published([ref]))
+
+    def publish(self, command: Publish) -> None:
+        info = self.client.publish(command.topic, command.payload, qos=command.qos)
+        if not command.ref:
+            return
+        if command.qos == 0:
+            self.send(Published([command.ref]))
+            return
+        with self._refs_lock:
+            acked = info.mid in self._early
+            if acked:
+                self._early.discard(info.mid)
+            else:
+                self._refs[info.mid] = command.ref
+        if acked:
+            self.send(Published([command.ref]))
 
     def on_message(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
         payload = msg.payload
@@ -189,7 +222,7 @@ class MqttLink:
         if isinstance(command, Ack):
             self.ack(command)
         elif isinstance(command, Publish):
-            self.client.publish(command.topic, command.payload, qos=command.qos)
+            self.publish(command)
         elif isinstance(command, Stop):
             return False
         else:

@@ -29,24 +29,44 @@ from typing import Protocol
 
 from alerts.desk import AlertDesk, DeskResult
 from alerts.engine import DetectionEngine
-from alerts.model import AlertEvent
+from alerts.model import AlertCandidate, AlertEvent
 from alerts.serialize import event_to_json
 from devices.model import Reading, deadletter_topic, utcnow
 from gateway.intake import Decoded, Inbound, Intake, Rejected
+from gateway.lanes import SLICE_S, is_urgent, split_lanes
 from gateway.metrics import Metrics
-from gateway.storage import DeadLetter, ReadingStore, Stores, StoreUnavailableError
+from gateway.storage import (
+    DeadLetter,
+    OutboxEntry,
+    ReadingStore,
+    Stores,
+    StoreUnavailableError,
+)
 from gateway.storage.readings import PositionedStore
 
 log = logging.getLogger(__name__)
 
 # The progress stream of the single gateway: positions are the readings table's row ids.
 LOCAL_STREAM = "local"
+# Bulk detection goes this many readings at a time between clock checks (`gateway.lanes`); a
+# tick takes the detectors' timeouts this many patients at a time.
+BULK_STEP = 8
+TICK_STEP = 250
 
 
 class Outbox(Protocol):
     """Where the gateway publishes (the MQTT link in production)."""
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> None: ...
+
+
+class Notifications(Protocol):
+    """The notification outbox (`gateway.notifiers.outbox.OutboxSender`): the entries to store
+    with alert events, and the hand-over once they are committed."""
+
+    def entries(self, events: Sequence[AlertEvent]) -> list[OutboxEntry]: ...
+
+    def hand(self, stored: Sequence[OutboxEntry]) -> None: ...
 
 
 class AlertSink(Protocol):
@@ -89,7 +109,9 @@ class Pipeline:
 
     `readings`/`stores` are the storage (absent in a replay, which never stores); `sinks` are
     told every alert event after it is stored (the gateway's notification dispatcher, then any
-    extra listener). Without sinks, events go to the outbox's alert topic directly.
+    extra listener). With `notifications` (the outbox), every event's broadcast notifications
+    are stored in the event's own transaction and handed to the sender once it is committed.
+    Without sinks, events go to the outbox's alert topic directly.
     """
 
     def __init__(
@@ -104,8 +126,12 @@ class Pipeline:
         sinks: Sequence[AlertSink] = (),
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utcnow,
+        notifications: Notifications | None = None,
+        urgent: Callable[[Reading], bool] = is_urgent,
     ) -> None:
         self.intake = intake
+        self.urgent = urgent
+        self.notifications = notifications
         self.engine = engine
         self.desk = desk
         self.readings = readings
@@ -117,7 +143,8 @@ class Pipeline:
         # Held from detection until its events are stored (and by ticks and snapshots): the
         # detectors' state then always matches the stored progress when a snapshot is taken.
         self.detecting = asyncio.Lock()
-        self.position: int | None = None  # the last progress stored with alert events
+        self.position: int | None = None  # how far detection has run (stored or not)
+        self._saved: int | None = None  # the progress last stored
         self.consistent = True  # False once detection ran but its alerts could not be stored
 
     # -- 1. decode ------------------------------------------------------------------------
@@ -132,8 +159,8 @@ class Pipeline:
         `decoded`."""
         readings, stores = self._storage()
         try:
-            for dev in decoded.new_devices:
-                await stores.patients.save_device(dev, self.clock())
+            # A cohort's first arrival registers in one transaction, not one per device.
+            await stores.patients.save_devices(decoded.new_devices, self.clock())
             # Rejected payloads are kept for inspection; readings are stored once.
             await stores.deadletters.save(
                 [
@@ -184,15 +211,23 @@ class Pipeline:
         store fails, nobody is told (the timers are kept to be stored with the next result).
 
         `progress` (stream, position) says which readings these events complete; it is stored
-        in the same transaction, so a restart knows exactly which stored readings still need
-        their detection run (`gateway.recovery`)."""
-        if not result and progress is None:
+        in the same transaction as events, so a restart knows exactly which stored readings
+        still need their detection run (`gateway.recovery`). A batch that changed nothing only
+        moves the position in memory (no transaction per quiet batch): `save_progress` stores
+        it before each snapshot, and the readings after the stored progress are analysed again
+        at a restart from the snapshot's state, which raises nothing they did not raise."""
+        if progress is not None and not result:
+            self._advance(progress[1])
+            return True
+        if not result:
             return True
         _, stores = self._storage()
+        entries = self.notifications.entries(result.events) if self.notifications else []
         try:
             async with stores.transaction() as tx:
                 await stores.alerts.save_events(result.events, client, tx=tx)
                 await stores.timers.save(result.timers.saved, result.timers.deleted, tx=tx)
+                stored = await stores.outbox.add(entries, self.clock(), tx=tx)
                 if progress is not None:
                     await stores.progress.advance(*progress, self.clock(), tx=tx)
         except Exception:
@@ -202,12 +237,46 @@ class Pipeline:
                 self.consistent = False
             return False
         if progress is not None:
-            self.position = progress[1]
-        await self.notify(result.events)
+            self._advance(progress[1])
+            self._saved = self.position
+        if self.notifications is not None:
+            self.notifications.hand(stored)
+        await self._tell_sinks(result.events)
         return True
 
+    def _advance(self, position: int) -> None:
+        if self.position is None or position > self.position:
+            self.position = position
+
+    async def save_progress(self) -> None:
+        """Store how far detection has run, if it ran past the stored progress (called with
+        `detecting` held, before a snapshot: the snapshot's position is then stored too)."""
+        if self.position is None or self.position == self._saved:
+            return
+        _, stores = self._storage()
+        await stores.progress.advance(LOCAL_STREAM, self.position, self.clock())
+        self._saved = self.position
+
     async def notify(self, events: Sequence[AlertEvent]) -> None:
-        """Every alert event goes out here, after it is stored."""
+        """Notify events stored elsewhere (a clinician's action): their outbox entries are
+        stored first, in a transaction of their own, then sent."""
+        if not events:
+            return
+        if self.notifications is not None and self.stores is not None:
+            entries = self.notifications.entries(events)
+            try:
+                self.notifications.hand(await self.stores.outbox.add(entries, self.clock()))
+            except Exception:
+                log.exception("could not store the notifications of %d events", len(events))
+        await self._tell_sinks(events)
+
+    async def raise_now(self, candidates: Sequence[AlertCandidate], tenant: str) -> None:
+        """Candidates that come from the gateway itself (a notification channel that keeps
+        failing), through the desk and stored like a detector's."""
+        async with self.detecting:
+            await self.record(self.desk.observe(candidates, self.clock(), tenant=tenant), "gateway")
+
+    async def _tell_sinks(self, events: Sequence[AlertEvent]) -> None:
         if not events:
             return
         if not self.sinks:
@@ -229,18 +298,57 @@ class Pipeline:
         progress = None if decoded.position is None else (LOCAL_STREAM, decoded.position)
         async with self.detecting:
             try:
-                result = self.detect(new)
+                events = await self._detect_in_lanes(new, progress)
             except Exception:
                 log.exception("alert processing failed for %d readings", len(new))
-            else:
-                if await self.record(result, client="gateway", progress=progress):
-                    events = list(result.events)
         self._count(batch, decoded.readings, new, decoded.rejected, events)
         self._publish_rejects(decoded.rejected)
         self.metrics.batch_seconds.observe(time.perf_counter() - t0)
         return BatchResult(
             len(batch), len(new), len(decoded.readings) - len(new), len(decoded.rejected), events
         )
+
+    async def _detect_in_lanes(
+        self, new: Sequence[Reading], progress: tuple[str, int] | None
+    ) -> list[AlertEvent]:
+        """Detection of a stored batch in two lanes (`gateway.lanes`): the urgent lane's alerts
+        stored and handed to the sender first, then the bulk lane in slices of bounded work
+        with a yield to the event loop after each (its alerts recorded slice by slice); the
+        batch's progress goes with the last record. Called with `detecting` held."""
+        lane, bulk = split_lanes(new, self.urgent)
+        events: list[AlertEvent] = []
+        if lane:
+            urgent = self.detect(lane)
+            if not bulk:  # the whole batch: one record, with its progress
+                return await self._record_detected(urgent, progress)
+            # Stored ahead of the batch's progress: a crash before the bulk lane is recorded
+            # has the urgent readings analysed again at the restart, from the snapshot's state
+            # (their alerts are stored already, so nothing is raised twice).
+            events += await self._record_detected(urgent, None)
+        pending = DeskResult()
+        deadline = time.perf_counter() + SLICE_S
+        for lo in range(0, len(bulk), BULK_STEP):
+            pending = pending.then(self.detect(bulk[lo : lo + BULK_STEP]))
+            if time.perf_counter() >= deadline and lo + BULK_STEP < len(bulk):
+                if pending:
+                    events += await self._record_detected(pending, None)
+                    pending = DeskResult()
+                await asyncio.sleep(0)
+                deadline = time.perf_counter() + SLICE_S
+        events += await self._record_detected(pending, progress)
+        return events
+
+    async def _record_detected(
+        self, result: DeskResult, progress: tuple[str, int] | None
+    ) -> list[AlertEvent]:
+        """Record detection's result; if it cannot be stored, the detectors' state no longer
+        matches what is stored (no snapshot until a restart resumes from the stored one)."""
+        if not result and progress is None:
+            return []
+        if await self.record(result, client="gateway", progress=progress):
+            return list(result.events)
+        self.consistent = False
+        return []
 
     async def handle(self, batch: Sequence[Inbound]) -> BatchResult:
         """Every stage for one batch (the API's and tests' way in; live ingest runs the stages
@@ -251,9 +359,18 @@ class Pipeline:
         return await self.finish(batch, decoded, new, t0)
 
     async def tick(self) -> list[AlertEvent]:
-        """The clock's part at the pipeline's clock, stored and notified."""
+        """The clock's part at the pipeline's clock, stored and notified: the same as `advance`,
+        with the detectors' timeouts taken a slice of patients at a time and a yield to the
+        event loop between slices (a tick over every device is bulk work)."""
         async with self.detecting:
-            result = self.advance(self.clock())
+            now = self.clock()
+            patients = self.engine.patients()
+            candidates = []
+            for lo in range(0, len(patients), TICK_STEP):
+                candidates += self.engine.tick(now, patients[lo : lo + TICK_STEP])
+                if lo + TICK_STEP < len(patients):
+                    await asyncio.sleep(0)
+            result = self.desk.tick(now, candidates)
             await self.record(result, client="scheduler")
         return list(result.events)
 

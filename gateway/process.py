@@ -6,7 +6,9 @@ that run a `Gateway` keep their own garbage-collector settings.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import os
 
 # Young-generation threshold of the cyclic garbage collector while serving. Ingest allocates a
 # few dozen short-lived objects per message (payload dicts, readings, rows), so the default of 700
@@ -24,3 +26,21 @@ def tune_gc() -> None:
     gc.freeze()
     gen0, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(max(GC_GEN0_THRESHOLD, gen0), gen1, gen2)
+
+
+def watch_slow_callbacks() -> None:
+    """asyncio's slow-callback log for the running loop when `PYTHONASYNCIODEBUG` is set (uvicorn
+    creates its loop with debug mode off whatever the environment says): every callback or task
+    step that holds the loop longer than `HMG_SLOW_CALLBACK_MS` (default 100) is logged with its
+    duration by the `asyncio` logger."""
+    if not os.environ.get("PYTHONASYNCIODEBUG"):
+        return
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = float(os.environ.get("HMG_SLOW_CALLBACK_MS", "100")) / 1000.0
+
+
+def on_service_started() -> None:
+    """What `hmg gateway` and `hmg demo` apply once the service has started."""
+    tune_gc()
+    watch_slow_callbacks()

@@ -21,8 +21,11 @@ journal: there detection starts fresh at every start, as before.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import signal
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -84,12 +87,14 @@ class Recovery:
 
     async def resume(self) -> Resumed:
         """Restore the snapshot and run detection over what was stored after it (see module)."""
-        done = await self.stores.progress.get(LOCAL_STREAM)
+        found = await self.stores.progress.find(LOCAL_STREAM)
         loaded = self._load()
+        if found is None:  # never recorded: everything stored so far predates this mechanism
+            done = 0 if loaded is not None else await self.readings.top()
+            await self.stores.progress.advance(LOCAL_STREAM, done, self.clock())
+        else:
+            done = found
         if loaded is None:
-            if done == 0:  # never recorded: everything stored so far predates this mechanism
-                done = await self.readings.top()
-                await self.stores.progress.advance(LOCAL_STREAM, done, self.clock())
             start = done
         else:
             state, start = loaded
@@ -109,6 +114,7 @@ class Recovery:
                 analysed += len(fresh)
             pos = batch[-1][0]
         self.position = max(pos, done)
+        self.readings.position = max(self.readings.position, self.position)
         log.info(
             "detection resumed from %d: %d readings rebuilt state, %d analysed (snapshot: %s)",
             start,
@@ -119,18 +125,59 @@ class Recovery:
         return Resumed(start, rebuilt, analysed, loaded is not None)
 
     async def snapshot(self) -> None:
-        """Write the detectors' state with the progress it matches (atomically, owner-only)."""
+        """Write the detectors' state with the progress it matches (atomically, owner-only).
+
+        Serialising the state of every patient's detectors takes long enough (hundreds of ms
+        for a thousand patients) to hold up every alert if the event loop did it. So, where the
+        platform can, a child process is forked while detection is held: it holds a frozen
+        copy of the state (copy-on-write), seals and writes it, and exits, while this process
+        goes on detecting at once. Elsewhere the state is sealed here."""
         async with self.pipeline.detecting:
             if not self.pipeline.consistent:
                 log.warning("detector snapshot skipped: a batch's alerts could not be stored")
                 return
             position = self.pipeline.position or self.position
+            await self.pipeline.save_progress()
             state = DetectorState.capture(self.pipeline.engine, self.pipeline.desk)
-            blob = seal(state, 0, position, self.key, self.clock())
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(self.path)
+            now = self.clock()
+            child = _fork_writer(state, position, self.key, now, self.path)
+            if child is None:
+                blob = seal(state, 0, position, self.key, now)
+        if child is None:
+            write_atomically(self.path, blob)
+            return
+        _, status = await asyncio.to_thread(os.waitpid, child, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"the snapshot writer exited with {status}")
+
+
+def write_atomically(path: Path, blob: bytes) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(blob)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+
+
+def _fork_writer(
+    state: DetectorState, position: int, key: bytes, now: datetime, path: Path
+) -> int | None:
+    """Fork a child that seals `state` and writes it to `path`; its pid (None: no fork here)."""
+    if not hasattr(os, "fork"):
+        return None
+    with warnings.catch_warnings():  # the child runs no thread and no event loop: it only writes
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)  # the parent's event loop must not hear the child's signals
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        write_atomically(path, seal(state, 0, position, key, now))
+        code = 0
+    finally:
+        os._exit(code)

@@ -15,19 +15,21 @@ from alerts.engine import DetectionEngine
 from alerts.model import Priority
 from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
-from devices.model import utcnow
+from devices.model import Reading, utcnow
 from devices.registry import DeviceRegistry
 from gateway.actions import ActionPath, Actions
 from gateway.admin import Admin
 from gateway.ingest import MqttIngest
 from gateway.intake import Intake, emergency_callers, open_emergencies
+from gateway.lanes import is_urgent
 from gateway.metrics import Metrics
 from gateway.notifiers import Dispatcher, NotifierConfig, SseChannel, build_channels
+from gateway.notifiers.outbox import OutboxSender, channel_failed, channel_keys
 from gateway.pipeline import AlertSink, Pipeline
 from gateway.policies import load_policies
 from gateway.recovery import SNAPSHOT_FILE, Recovery
 from gateway.settings import Settings
-from gateway.storage import Database, ReadingStore, SqlReadingStore, Stores
+from gateway.storage import Database, OutboxEntry, ReadingStore, SqlReadingStore, Stores
 from gateway.storage.readings import PositionedStore
 
 log = logging.getLogger(__name__)
@@ -121,14 +123,25 @@ class Gateway:
         )
         self.sse = SseChannel()
         self.admin = Admin(self.stores, self.registry, clock=clock, retarget=self.set_targets)
+        channels = build_channels(
+            notifiers or NotifierConfig.from_settings(settings), self._outbox, self.sse
+        )
+        # Broadcast channels (MQTT topic, SSE, webhooks) through the outbox, at least once; the
+        # dispatcher tells the escalation tier's people.
+        self.notifications = OutboxSender(
+            self.stores.outbox,
+            channel_keys(channels),
+            deliveries=self.stores.deliveries,
+            on_failing=self._channel_failing,
+            clock=clock,
+        )
         self.dispatcher = Dispatcher(
-            build_channels(
-                notifiers or NotifierConfig.from_settings(settings), self._outbox, self.sse
-            ),
+            channels,
             roster_for=self.stores.rosters.roster,
             deliveries=self.stores.deliveries,
             on_tier_failure=self._tier_failed,
             clock=clock,
+            broadcast=False,
         )
         # The dispatcher first, then extra listeners (demo console, tests); the pipeline stores
         # every event with its timers before it tells any of them.
@@ -142,6 +155,8 @@ class Gateway:
             sinks=[self.dispatcher, *(sinks or [])],
             metrics=self.metrics,
             clock=clock,
+            notifications=self.notifications,
+            urgent=self._urgent,
         )
         # The API's action path (the scaled-out API role routes it to the partition owners).
         self.actions: ActionPath = Actions(
@@ -164,12 +179,24 @@ class Gateway:
             )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[None]] = set()
+        self.sending: asyncio.Task[None] | None = None  # the outbox sender
 
     def _outbox(self) -> MqttIngest | None:
         return self.ingest
 
     def _tier_failed(self, alert_id: str) -> None:
         self.desk.expedite(alert_id, self.clock())
+
+    def _channel_failing(self, entry: OutboxEntry, error: str) -> None:
+        """A broadcast channel keeps failing for this alert: the next tier is told at the next
+        tick, and a technical alert says which channel (not for that alert's own notices)."""
+        self._tier_failed(entry.alert_id)
+        raised = channel_failed(entry, error, self.clock())
+        if raised is not None:
+            task = asyncio.get_running_loop().create_task(self.pipeline.raise_now(*raised))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def refresh_patient_flags(self) -> None:
         """Patient context for escalation and detectors (lives_alone, disability) from the
@@ -181,6 +208,10 @@ class Gateway:
         for pid, flags in before.items():
             if self.desk.flags_of(pid) != flags:
                 self.engine.retarget(pid)
+
+    def _urgent(self, r: Reading) -> bool:
+        """Urgent at the patient's own limits (see `gateway.lanes`)."""
+        return is_urgent(r, self.targets_for(r.patient_id or ""))
 
     def targets_for(self, patient_id: str) -> Targets:
         return self.targets.get(patient_id, DEFAULT_TARGETS)
@@ -204,6 +235,10 @@ class Gateway:
         await self.refresh_patient_flags()
         # Alerts whose timer was lost get one (missed deadlines fire at the first tick).
         rearmed = self.desk.load(active, await self.stores.timers.load())
+        if not (mqtt and detection):  # only the gateway that runs the MQTT link publishes alerts
+            self.notifications.channels.pop("mqtt", None)
+        # With what a previous run left undelivered (every role sends what it stores).
+        self.sending = asyncio.create_task(self.notifications.run(self._stop))
         if not detection:
             return  # the partitions' owners keep the timers (a worker re-arms what it takes)
         await self.stores.timers.save(rearmed.saved, rearmed.deleted)
@@ -292,6 +327,10 @@ class Gateway:
         self._tasks.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.dispatcher.drain(), 10.0)
+        if self.sending is not None:  # the queued notifications go out before the link stops
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.sending
+            self.sending = None
         # Timer changes made since the last tick (a tier nobody could reach) are kept.
         await self.pipeline.record(DeskResult(timers=self.desk.pending()), client="gateway")
         if self.ingest is not None:

@@ -34,6 +34,7 @@ class LoadConfig:
     qos: int = 1
     max_inflight: int = 100  # per client
     tenant: str = "load"
+    first_seq: int = 1  # a later run of the same devices continues their sequence numbers
     username: str | None = None
     password: str | None = None
 
@@ -79,7 +80,7 @@ def _data(kind: str, device: int, seq: int) -> str:
 def messages(cfg: LoadConfig, client: int, start: datetime) -> Iterator[tuple[str, bytes]]:
     """The endless round-robin message stream of one client's share of the devices."""
     mine = list(range(client, cfg.devices, cfg.clients))
-    seq = [0] * len(mine)
+    seq = [cfg.first_seq - 1] * len(mine)
     j = 0
     while True:
         k = j % len(mine)

@@ -21,7 +21,9 @@ router = APIRouter(prefix="/stream", tags=["stream"])
     responses={
         200: {
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            "description": "`event: <type>` / `id: <n>` / `data: <alert event JSON>` records",
+            "description": (
+                "`event: <type>` / `id: <delivery id>` / `data: <alert event JSON>` records"
+            ),
         },
         429: {"description": "too many streams open for this user"},
     },
@@ -39,11 +41,10 @@ async def alert_stream(
     slots: StreamSlots = request.app.state.stream_slots
     if not slots.open(actor.user):
         raise HTTPException(429, "too many live streams open for this user")
-    last = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
 
     async def body() -> AsyncGenerator[str, None]:
         try:
-            async for frame in gw.sse.stream(actor.tenant, last, heartbeat_s=heartbeat_s):
+            async for frame in gw.sse.stream(actor.tenant, last_event_id, heartbeat_s=heartbeat_s):
                 yield frame
         finally:
             slots.close(actor.user)

@@ -39,6 +39,8 @@ class AppriseChannel:
             target = normalize_address(self.name, target)
         except InvalidAddressError as exc:
             return Receipt(self.name, target[:100], False, error=exc.reason)
+        if n.event is None:
+            return Receipt(self.name, target, False, error="no alert event to render")
         lang = n.recipient.lang if n.recipient else "zh-CN"
         title, body = render_text(n.event, lang)
         # Apprise loads its plug-ins lazily and some still import the deprecated `imghdr`.

@@ -39,7 +39,7 @@ _PRIORITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 def idempotency_key(e: AlertEvent) -> str:
     """Stable across retries and restarts: the same event always has the same key."""
     tier = e.escalation.tier if e.escalation is not None else ""
-    return f"{e.alert.alert_id}:{e.event.value}:{format_ts(e.at)}:{tier}"
+    return f"{e.alert.alert_id}:{e.event.value}:{format_ts(e.at)}:{tier}:{e.alert.updates}"
 
 
 def render_text(e: AlertEvent, lang: str) -> tuple[str, str]:
@@ -61,8 +61,12 @@ def render_text(e: AlertEvent, lang: str) -> tuple[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Notification:
+    """One alert event to send. `key` is its delivery id; `payload` is the alert event document
+    (with `delivery_id`). `event` is None when the notification comes from the outbox after a
+    restart: broadcast channels work from the payload alone."""
+
     key: str
-    event: AlertEvent
+    event: AlertEvent | None
     payload: Mapping[str, Any]
     recipient: Member | None = None
     address: str | None = None

@@ -40,8 +40,12 @@ class Dispatcher:
         deliveries: DeliveryLog | None = None,
         on_tier_failure: Callable[[str], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        broadcast: bool = True,
     ) -> None:
         self.channels = list(channels)
+        # False when the outbox sends on the broadcast channels (the gateway's case): then the
+        # dispatcher only tells the tier's people.
+        self.broadcast = broadcast
         self.roster_for = roster_for
         self.deliveries = deliveries
         self.on_tier_failure = on_tier_failure
@@ -56,7 +60,7 @@ class Dispatcher:
             payload = event_to_json(e)
             n = Notification(idempotency_key(e), e, payload)
             for ch in self.channels:
-                if ch.personal:
+                if ch.personal or not self.broadcast:
                     continue
                 if ch.slow:
                     self._spawn(self._deliver(ch, n))
@@ -98,8 +102,8 @@ class Dispatcher:
             await self.deliveries.record(
                 Delivery(
                     key=n.key,
-                    alert_id=n.event.alert.alert_id,
-                    event=n.event.event.value,
+                    alert_id=str(n.payload["alert"]["alert_id"]),
+                    event=str(n.payload["event"]),
                     channel=r.channel,
                     target=r.target,
                     status="delivered" if r.ok else "failed",
@@ -114,8 +118,8 @@ class Dispatcher:
 
     async def _notify_tier(self, n: Notification) -> None:
         e = n.event
-        esc = e.escalation
-        if self.roster_for is None or esc is None:
+        esc = e.escalation if e is not None else None
+        if self.roster_for is None or e is None or esc is None:
             return
         roster = await self.roster_for(e.alert.tenant)
         people = roster.resolve(esc.targets, e.alert.patient_id, e.at)

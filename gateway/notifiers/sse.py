@@ -1,10 +1,11 @@
 """Server-Sent Events for dashboards: a fan-out of alert events to subscribed queues.
 
-Each event gets an increasing id; a reconnecting client sends `Last-Event-ID` and receives the
-events it missed from a bounded backlog. Every event belongs to its alert's tenant, and a
-subscriber receives, live or replayed, only its own tenant's events. A slow subscriber loses its
-oldest queued events (the alerts themselves are in the database; the stream is a live view),
-never blocks the gateway.
+An alert event's `id:` is its delivery id (the same on every channel and every resend, so a
+client drops a duplicate); other frames (`assigned`) get `view-<n>`. A reconnecting client sends
+`Last-Event-ID` and receives what came after that id from a bounded backlog (the whole backlog if
+the id is no longer in it). Every event belongs to its alert's tenant, and a subscriber receives,
+live or replayed, only its own tenant's events. A slow subscriber loses its oldest queued events
+(the alerts themselves are in the database; the stream is a live view), never blocks the gateway.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from devices.timeparse import format_ts
 from gateway.notifiers.base import Notification, Receipt
 
 # (id, event type, JSON data, tenant)
-_Item = tuple[int, str, str, str]
+_Item = tuple[str, str, str, str]
 
 
 class SseChannel:
@@ -42,8 +43,9 @@ class SseChannel:
         return len(self._subscribers)
 
     async def deliver(self, n: Notification) -> Receipt:
-        data = json.dumps(dict(n.payload), ensure_ascii=False)
-        self._push(n.event.event.value, data, n.event.alert.tenant)
+        doc = {**n.payload, "delivery_id": n.key}
+        data = json.dumps(doc, ensure_ascii=False)
+        self._push(str(n.payload["event"]), data, str(n.payload["alert"]["tenant"]), n.key)
         return Receipt(self.name, f"{len(self._subscribers)} subscribers", ok=True)
 
     def show(
@@ -56,9 +58,9 @@ class SseChannel:
         data = json.dumps({**doc, "detail": dict(detail)}, ensure_ascii=False)
         self._push(kind, data, alert.tenant)
 
-    def _push(self, event: str, data: str, tenant: str) -> None:
+    def _push(self, event: str, data: str, tenant: str, event_id: str | None = None) -> None:
         self._seq += 1
-        item = (self._seq, event, data, tenant)
+        item = (event_id or f"view-{self._seq}", event, data, tenant)
         self._backlog.append(item)
         for q, of in list(self._subscribers.items()):
             if of != tenant:
@@ -68,8 +70,17 @@ class SseChannel:
                     q.get_nowait()
             q.put_nowait(item)
 
+    def missed(self, tenant: str, last_event_id: str) -> list[_Item]:
+        """The tenant's events after `last_event_id` (all the backlog holds of the tenant when
+        that id is no longer in it)."""
+        items = [item for item in self._backlog if item[3] == tenant]
+        for k in range(len(items) - 1, -1, -1):
+            if items[k][0] == last_event_id:
+                return items[k + 1 :]
+        return items
+
     async def stream(
-        self, tenant: str, last_event_id: int | None = None, heartbeat_s: float = 15.0
+        self, tenant: str, last_event_id: str | None = None, heartbeat_s: float = 15.0
     ) -> AsyncGenerator[str, None]:
         """The text/event-stream body of one tenant's events: missed events first, then live
         ones, with heartbeats."""
@@ -77,10 +88,9 @@ class SseChannel:
         self._subscribers[q] = tenant
         try:
             yield "retry: 3000\n\n"
-            if last_event_id is not None:
-                for item in list(self._backlog):
-                    if item[0] > last_event_id and item[3] == tenant:
-                        yield _frame(item)
+            if last_event_id:
+                for item in self.missed(tenant, last_event_id):
+                    yield _frame(item)
             while True:
                 try:
                     item = await asyncio.wait_for(q.get(), heartbeat_s)
@@ -93,5 +103,5 @@ class SseChannel:
 
 
 def _frame(item: _Item) -> str:
-    seq, event, data, _tenant = item
-    return f"id: {seq}\nevent: {event}\ndata: {data}\n\n"
+    event_id, event, data, _tenant = item
+    return f"id: {event_id}\nevent: {event}\ndata: {data}\n\n"

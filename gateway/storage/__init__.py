@@ -10,6 +10,7 @@ from gateway.storage.audit import AuditEntry, AuditStore
 from gateway.storage.database import Database, Transaction
 from gateway.storage.deadletters import DeadLetter, DeadLetterStore
 from gateway.storage.deliveries import Delivery, DeliveryStore
+from gateway.storage.outbox import OutboxEntry, OutboxStore
 from gateway.storage.patients import Patient, PatientStore, Profile
 from gateway.storage.progress import ProgressStore
 from gateway.storage.readings import ReadingStore, SqlReadingStore, StoreUnavailableError
@@ -27,6 +28,8 @@ __all__ = [
     "DeadLetterStore",
     "Delivery",
     "DeliveryStore",
+    "OutboxEntry",
+    "OutboxStore",
     "Patient",
     "PatientStore",
     "Profile",

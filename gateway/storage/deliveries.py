@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gateway.storage.database import Database
+from gateway.storage.database import Database, Transaction
 from gateway.storage.tables import DeliveryRow
 
 
@@ -40,8 +40,8 @@ class DeliveryStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def record(self, d: Delivery) -> None:
-        async with self.db.writing(None) as s:
+    async def record(self, d: Delivery, *, tx: Transaction | None = None) -> None:
+        async with self.db.writing(tx) as s:
             s.add(
                 DeliveryRow(
                     idempotency_key=d.key,

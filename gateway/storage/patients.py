@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from devices.registry import Binding, Device
 from gateway.storage.database import Database, Transaction
@@ -153,6 +153,50 @@ class PatientStore:
                             targets={},
                         )
                     )
+
+    async def save_devices(
+        self, devices: Sequence[Device], now: datetime, *, tx: Transaction | None = None
+    ) -> None:
+        """`save_device` for many devices in one transaction and a few set-wise statements (the
+        first arrival of a whole cohort registers in one go, not one commit per device)."""
+        by_id = {d.device_id: d for d in devices}  # the last state of a device wins
+        if not by_id:
+            return
+        ids = list(by_id)
+        async with self.db.writing(tx) as s:
+            rows = (await s.scalars(select(DeviceRow).where(DeviceRow.device_id.in_(ids)))).all()
+            known = {r.device_id: r for r in rows}
+            for row in rows:
+                d = by_id[row.device_id]
+                row.tenant, row.kind, row.kiosk = d.tenant, d.kind, d.kiosk
+                row.retired_at = d.retired_at
+            fresh = [
+                {"device_id": d.device_id, "tenant": d.tenant, "kind": d.kind,
+                 "kiosk": d.kiosk, "retired_at": d.retired_at, "created_at": now}
+                for d in by_id.values() if d.device_id not in known
+            ]  # fmt: skip
+            if fresh:
+                await s.execute(insert(DeviceRow), fresh)
+            if known:
+                await s.execute(delete(BindingRow).where(BindingRow.device_id.in_(list(known))))
+            binds = [
+                {"device_id": d.device_id, "patient_id": b.patient_id, "since": b.since}
+                for d in by_id.values()
+                for b in d.bindings
+            ]
+            if not binds:
+                return
+            await s.execute(insert(BindingRow), binds)
+            tenant_of = {b["patient_id"]: by_id[str(b["device_id"])].tenant for b in binds}
+            stmt = select(PatientRow.patient_id).where(PatientRow.patient_id.in_(list(tenant_of)))
+            have = set((await s.scalars(stmt)).all())
+            missing = [
+                {"patient_id": pid, "tenant": tenant, "created_at": now, "targets": {},
+                 "lives_alone": False, "disability": False}
+                for pid, tenant in tenant_of.items() if pid not in have
+            ]  # fmt: skip
+            if missing:
+                await s.execute(insert(PatientRow), missing)
 
     async def devices(self) -> list[Device]:
         """Every device with its bindings in time order (the registry is loaded from these)."""

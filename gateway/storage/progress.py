@@ -20,9 +20,15 @@ class ProgressStore:
 
     async def get(self, stream: str) -> int:
         """The last stored position of `stream` (0: nothing yet)."""
+        found = await self.find(stream)
+        return 0 if found is None else found
+
+    async def find(self, stream: str) -> int | None:
+        """The last stored position of `stream`; None when it never had one (a store written
+        before progress was kept), unlike 0 (kept from the start, nothing stored then)."""
         async with self.db.session() as s:
             row = await s.get(StreamProgressRow, stream)
-        return row.seq if row is not None else 0
+        return row.seq if row is not None else None
 
     async def advance(
         self, stream: str, seq: int, at: datetime, *, tx: Transaction | None = None

@@ -139,7 +139,7 @@ class SqlReadingStore:
         self._stmt = (
             insert(table)
             .on_conflict_do_nothing(index_elements=["device_id", "seq"])
-            .returning(table.c.device_id, table.c.seq)
+            .returning(table.c.id, table.c.device_id, table.c.seq)
         )
 
     async def write(self, readings: Sequence[Reading]) -> list[Reading]:
@@ -151,18 +151,18 @@ class SqlReadingStore:
         try:
             async with self.db.engine.begin() as conn:
                 if self.db.is_sqlite:
-                    new, self.position = await conn.run_sync(
-                        sqlite_batch.write_batch, list(unique.values())
-                    )
-                    return new
-                rows = [reading_to_row(r) for r in unique.values()]
-                result = await conn.execute(self._stmt, rows)
-                inserted = {(row[0], row[1]) for row in result.all()}
-                top = await conn.scalar(select(func.max(ReadingRow.id)))
+                    new, last = await conn.run_sync(sqlite_batch.write_batch, list(unique.values()))
+                else:
+                    rows = [reading_to_row(r) for r in unique.values()]
+                    result = await conn.execute(self._stmt, rows)
+                    ids = {(row[1], row[2]): int(row[0]) for row in result.all()}
+                    new = [r for k, r in unique.items() if k in ids]
+                    last = max(ids.values(), default=None)
         except Exception as exc:
             raise StoreUnavailableError(f"readings write failed: {exc}") from exc
-        self.position = int(top or 0)
-        return [r for k, r in unique.items() if k in inserted]
+        if last is not None:  # a batch of duplicates only leaves the position where it was
+            self.position = max(self.position, last)
+        return new
 
     async def stored_after(self, position: int, limit: int) -> list[tuple[int, Reading]]:
         """Readings stored after `position`, in the order they were stored."""

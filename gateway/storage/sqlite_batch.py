@@ -86,12 +86,15 @@ def existing_keys(conn: Connection, keys: Sequence[tuple[str, int]]) -> set[tupl
     return found
 
 
-def write_batch(conn: Connection, readings: Sequence[Reading]) -> tuple[list[Reading], int]:
+def write_batch(conn: Connection, readings: Sequence[Reading]) -> tuple[list[Reading], int | None]:
     """Insert the readings not stored yet (keys unique within `readings`); return those and the
-    highest row id afterwards (the table's position, see `SqlReadingStore.position`)."""
+    row id of the last one inserted (None: nothing new). The id comes from the connection's
+    `last_insert_rowid()`, not from a `max(id)` over the table: row ids grow with each insert,
+    so the last one inserted is the batch's position (see `SqlReadingStore.position`)."""
     stored = existing_keys(conn, [r.key for r in readings])
     new = [r for r in readings if r.key not in stored]
-    if new:
-        conn.exec_driver_sql(INSERT, rows(new))
-    top = conn.exec_driver_sql("SELECT max(id) FROM readings").scalar()
-    return new, int(top or 0)
+    if not new:
+        return new, None
+    conn.exec_driver_sql(INSERT, rows(new))
+    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar()
+    return new, int(last) if last else None

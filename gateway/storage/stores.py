@@ -12,6 +12,7 @@ from gateway.storage.database import Database, Transaction
 from gateway.storage.deadletters import DeadLetterStore
 from gateway.storage.deliveries import DeliveryStore
 from gateway.storage.emergencies import EmergencyStore
+from gateway.storage.outbox import OutboxStore
 from gateway.storage.patients import PatientStore
 from gateway.storage.progress import ProgressStore
 from gateway.storage.referrals import ReferralStore
@@ -35,6 +36,7 @@ class Stores:
     deadletters: DeadLetterStore
     progress: ProgressStore
     emergencies: EmergencyStore
+    outbox: OutboxStore
 
     @classmethod
     def of(cls, db: Database) -> Stores:
@@ -50,6 +52,7 @@ class Stores:
             DeadLetterStore(db),
             ProgressStore(db),
             EmergencyStore(db),
+            OutboxStore(db),
         )
 
     @asynccontextmanager

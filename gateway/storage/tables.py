@@ -368,3 +368,26 @@ class StreamProgressRow(Base):
     stream: Mapped[str] = mapped_column(String(64), primary_key=True)
     seq: Mapped[int] = mapped_column(_ID)
     updated_at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """A notification to send on one broadcast channel, written in the same transaction as the
+    alert event it belongs to (transactional outbox); `delivered_at` is set once it is sent."""
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "channel", name="uq_outbox_delivery_channel"),
+        Index("ix_outbox_pending", "delivered_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(String(160))
+    channel: Mapped[str] = mapped_column(String(64))
+    alert_id: Mapped[str] = mapped_column(String(64), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -19,6 +19,7 @@ from gateway.link_messages import (
     LinkConfig,
     LinkEvent,
     Publish,
+    Published,
     Stop,
 )
 from gateway.mqtt_link import MqttLink, serve
@@ -112,6 +113,27 @@ def test_commands() -> None:
     assert published == [("hm/alerts/v1/t/p", b"x", 1)]
     assert h.link.command(("nonsense",))  # type: ignore[arg-type]
     assert not h.link.command(Stop())
+
+
+def test_a_publish_with_a_ref_is_confirmed_once_the_broker_acknowledged_it() -> None:
+    """The outbox's MQTT deliveries count only once the broker sent PUBACK, whichever of the
+    PUBACK and the `publish` call returning comes first."""
+    h = Harness()
+    mids = iter([7, 8, 9])
+
+    class Info:
+        def __init__(self) -> None:
+            self.mid = next(mids)
+
+    h.link.client.publish = lambda t, p, qos: Info()  # type: ignore[method-assign,assignment,misc]
+    h.link.command(Publish("hm/alerts/v1/t/p", b"x", 1, ref=41))
+    assert [f for f in h.frames if isinstance(f, Published)] == []
+    h.link.on_publish(h.link.client, None, 7, None, None)
+    h.link.on_publish(h.link.client, None, 8, None, None)  # PUBACK before publish() returned
+    h.link.command(Publish("hm/alerts/v1/t/p", b"y", 1, ref=42))
+    h.link.command(Publish("hm/alerts/v1/t/p", b"z", 1))  # no ref: nothing to confirm
+    h.link.on_publish(h.link.client, None, 9, None, None)
+    assert [f for f in h.frames if isinstance(f, Published)] == [Published([41]), Published([42])]
 
 
 def test_the_process_refuses_a_missing_configuration() -> None:

@@ -109,27 +109,37 @@ async def test_webhook_does_not_retry_a_client_error() -> None:
 
 
 async def test_sse_fans_out_and_replays_after_last_event_id() -> None:
+    """The `id:` of an alert event is its delivery id; a reconnect gets what came after it."""
     sse = SseChannel()
     stream = sse.stream("demo", heartbeat_s=5)
     assert await anext(stream) == "retry: 3000\n\n"
     got = asyncio.ensure_future(anext(stream))
     await asyncio.sleep(0)
-    await sse.deliver(note(crisis_event()))
+    first = note(crisis_event())
+    await sse.deliver(first)
     frame = await asyncio.wait_for(got, 2)
-    assert frame.startswith("id: 1\nevent: opened\ndata: {")
+    assert frame.startswith(f"id: {first.key}\nevent: opened\ndata: {{")
+    assert json.loads(frame.split("data: ", 1)[1])["delivery_id"] == first.key
     await stream.aclose()
     assert sse.subscribers == 0
-    await sse.deliver(note(crisis_event()))
-    again = sse.stream("demo", last_event_id=1)
+    ev = crisis_event()
+    second = note(AlertEvent(ev.event, ev.at + timedelta(seconds=1), ev.alert))
+    await sse.deliver(second)
+    again = sse.stream("demo", last_event_id=first.key)
     assert await anext(again) == "retry: 3000\n\n"
-    assert (await anext(again)).startswith("id: 2\n")
+    assert (await anext(again)).startswith(f"id: {second.key}\n")
     await again.aclose()
+    # An id that is no longer in the backlog: everything the backlog holds, oldest first.
+    unknown = sse.stream("demo", last_event_id="gone")
+    assert await anext(unknown) == "retry: 3000\n\n"
+    assert (await anext(unknown)).startswith(f"id: {first.key}\n")
+    await unknown.aclose()
 
 
 async def test_sse_serves_and_replays_only_the_subscribers_tenant() -> None:
     sse = SseChannel()
-    await sse.deliver(note(crisis_event()))  # id 1, tenant demo
-    other = sse.stream("t2", last_event_id=0, heartbeat_s=0.05)
+    await sse.deliver(note(crisis_event()))  # tenant demo
+    other = sse.stream("t2", last_event_id="gone", heartbeat_s=0.05)
     assert await anext(other) == "retry: 3000\n\n"
     assert await anext(other) == ": keep-alive\n\n"  # nothing of t1 replayed
     got = asyncio.ensure_future(anext(other))
@@ -168,6 +178,7 @@ class FakePersonal:
 
     async def deliver(self, n: Notification) -> Receipt:
         lang = n.recipient.lang if n.recipient else "zh-CN"
+        assert n.event is not None  # personal channels always get the event itself
         self.sent.append((n.address, render_text(n.event, lang)[0]))
         return Receipt(self.name, n.address or "", self.ok, error=None if self.ok else "down")
 

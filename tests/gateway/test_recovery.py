@@ -45,6 +45,8 @@ async def crash(gw: Gateway) -> None:
     """Die without the orderly stop (no final snapshot, no flush)."""
     for task in gw._tasks:  # the process is gone: so are its tasks
         task.cancel()
+    if gw.sending is not None:
+        gw.sending.cancel()
     await gw.readings.close()
     await gw.db.dispose()
 

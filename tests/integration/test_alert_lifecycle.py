@@ -220,8 +220,9 @@ async def test_escalation_restart_ack_referral_webhooks_and_auto_resolve(
     assert gw.desk.timer(alert_id) is None
     assert alert_id not in {t.alert_id for t in await gw.stores.timers.load()}
 
-    # Webhooks: every event delivered once, signed, after one transient failure each.
-    await gw.dispatcher.drain()
+    # Webhooks (through the outbox): every event delivered once, signed, after one transient
+    # failure each.
+    await gw.notifications.drain()
     assert receiver.requests
     for headers, body in receiver.requests:
         assert verify(SECRET, headers["x-hmg-timestamp"], body, headers["x-hmg-signature"])
@@ -266,7 +267,7 @@ async def test_living_alone_patient_escalates_faster_in_the_gateway(
     await gw.pipeline.tick()
     assert gw.desk.timer(alert_id) is None
     assert alert_id not in {t.alert_id for t in await gw.stores.timers.load()}
-    await gw.dispatcher.drain()
+    await gw.notifications.drain()
     await gw.stop()
 
 

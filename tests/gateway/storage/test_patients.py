@@ -48,3 +48,28 @@ async def test_devices_and_binding_history(stores: Stores) -> None:
     again = {d.device_id: d for d in await store.devices()}
     assert again["cuff-1"].retired_at == T0 + timedelta(days=9)
     assert again["cuff-1"].bindings == (Binding("p-2", T0),)
+
+
+async def test_many_devices_register_in_one_call_like_one_by_one(stores: Stores) -> None:
+    """A cohort's first arrival: new devices with their patients, and a known device replaced
+    (its bindings too), all in one call; the result is what `save_device` one by one gives."""
+    store = stores.patients
+    await store.save_patient(Patient("p-0", "t1", T0, name="known"))
+    await store.save_device(Device("cuff-0", "t1", "bp", bindings=(Binding("p-x", T0),)), T0)
+    cohort = [
+        Device(f"cuff-{i}", "t1", "bp", bindings=(Binding(f"p-{i}", T0 + timedelta(days=1)),))
+        for i in range(300)
+    ]
+    cohort.append(Device("kiosk-1", "t1", "kiosk", kiosk=True))
+    await store.save_devices(cohort, T0 + timedelta(days=1))
+    loaded = {d.device_id: d for d in await store.devices()}
+    assert len(loaded) == 301
+    assert loaded["cuff-0"].bindings == (Binding("p-0", T0 + timedelta(days=1)),)
+    assert loaded["cuff-299"] == cohort[299]
+    assert loaded["kiosk-1"].kiosk
+    assert loaded["kiosk-1"].bindings == ()
+    patients = {p.patient_id: p for p in await store.patients()}
+    assert set(patients) == {"p-x", *(f"p-{i}" for i in range(300))}
+    assert patients["p-0"].name == "known"  # an existing patient is left as it was
+    assert patients["p-7"].tenant == "t1"
+    await store.save_devices([], T0)  # nothing to do

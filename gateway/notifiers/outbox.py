@@ -1,0 +1,328 @@
+"""At-least-once delivery of alert notifications on the broadcast channels (transactional outbox).
+
+Whoever stores alert events asks `entries` for their notifications (one per event and broadcast
+channel: MQTT alert topic, SSE, each webhook) and writes them in the same transaction as the
+events (`OutboxStore.add`); once that transaction is committed it `hand`s them to the sender,
+which delivers them at once. So an alert event is never stored without its notifications, and a
+notification goes out only for a stored event.
+
+Each channel has its own worker and queue, so a dead webhook receiver never holds up the MQTT
+alert topic. An entry is marked delivered when its channel confirmed it (the broker's PUBACK, a
+2xx from the webhook receiver); a failed attempt is tried again after a back-off that doubles per
+failure of that channel (`backoff_s` up to `max_backoff_s`), oldest entry first. An entry that
+failed `fail_after` attempts is reported once through `on_failing` (the gateway raises a
+technical alert and moves the alert on to the next escalation tier).
+
+Entries that are not delivered, whatever the reason (the process died, a channel was down), are
+found again by the sweep: at start and every `sweep_s`, undelivered entries that have been due
+for `grace_s` are queued again (in a scaled-out deployment any worker picks up what a dead one
+left). A receiver may therefore see a notification more than once, always with the same delivery
+id (`delivery_id` in the MQTT payload and the webhook body, the `Idempotency-Key` header, the SSE
+`id:`), and drops what it has seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from alerts.model import AlertCandidate, AlertEvent
+from alerts.serialize import event_to_json
+from devices.model import utcnow
+from gateway.notifiers.base import Channel, Notification, Receipt, idempotency_key
+from gateway.storage.database import Transaction
+from gateway.storage.deliveries import Delivery, DeliveryStore
+from gateway.storage.outbox import OutboxEntry, OutboxStore
+
+log = logging.getLogger(__name__)
+
+# Deliveries marked in one transaction at most.
+SETTLE_MAX = 100
+
+
+def channel_keys(channels: Sequence[Channel]) -> dict[str, Channel]:
+    """Broadcast channels by key: the channel's name, numbered from the second of a name on
+    (`webhook`, `webhook.2`), so each webhook URL has its own entries and worker."""
+    out: dict[str, Channel] = {}
+    for ch in channels:
+        if ch.personal:
+            continue
+        key, n = ch.name, 1
+        while key in out:
+            n += 1
+            key = f"{ch.name}.{n}"
+        out[key] = ch
+    return out
+
+
+CHANNEL_FAILED = "notify.channel_failed"
+
+
+def channel_failed(
+    entry: OutboxEntry, error: str, now: datetime
+) -> tuple[list[AlertCandidate], str] | None:
+    """The technical alert for a channel that keeps failing to deliver `entry` (candidates and
+    tenant), or None when `entry` is itself such an alert's notice (no alert about an alert
+    about a channel)."""
+    alert = entry.payload.get("alert", {})
+    if str(alert.get("code", "")).startswith("notify."):
+        return None
+    channel = entry.channel
+    cand = AlertCandidate(
+        str(alert["patient_id"]),
+        CHANNEL_FAILED,
+        now,
+        params={"channel": channel, "error": error[:200]},
+        evidence={"channel": channel, "error": error[:500], "alert_id": entry.alert_id,
+                  "delivery_id": entry.delivery_id, "attempts": entry.attempts + 1},
+        group=f"{CHANNEL_FAILED}:{channel}",
+    )  # fmt: skip
+    return [cand], str(alert["tenant"])
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        store: OutboxStore,
+        channels: Mapping[str, Channel],
+        *,
+        deliveries: DeliveryStore | None = None,
+        on_failing: Callable[[OutboxEntry, str], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
+        fail_after: int = 3,
+        sweep_s: float = 2.0,
+        grace_s: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.channels = dict(channels)
+        self.deliveries = deliveries
+        self.on_failing = on_failing
+        self.clock = clock
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.fail_after = fail_after
+        self.sweep_s = sweep_s
+        self.grace_s = grace_s
+        self._queues: dict[str, asyncio.Queue[OutboxEntry | None]] = {}
+        self._held: set[int] = set()  # entry ids queued or being delivered in this process
+        self._idle = asyncio.Event()  # set while nothing is held
+        self._idle.set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
+        self.delivered = 0
+
+    # -- what the writers call ----------------------------------------------------------------
+    def entries(self, events: Sequence[AlertEvent]) -> list[OutboxEntry]:
+        """The notifications of `events`, to be stored with them (one per broadcast channel)."""
+        now = self.clock()
+        out: dict[tuple[str, str], OutboxEntry] = {}
+        for e in events:
+            key = idempotency_key(e)
+            payload = {**event_to_json(e), "delivery_id": key}
+            for ch in self.channels:
+                out[(key, ch)] = OutboxEntry(key, ch, e.alert.alert_id, e.event.value, payload, now)
+        return list(out.values())
+
+    def hand(self, stored: Sequence[OutboxEntry]) -> None:
+        """Entries whose transaction is committed: deliver them now (if the sender runs; else the
+        sweep finds them)."""
+        if not self._tasks:
+            return
+        for entry in stored:
+            self._queue(entry)
+
+    def _queue(self, entry: OutboxEntry) -> None:
+        q = self._queues.get(entry.channel)
+        if q is None or entry.id in self._held:
+            return
+        self._held.add(entry.id)
+        self._idle.clear()
+        q.put_nowait(entry)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until `stop` is set, then drain and stop (cancelled: stop at once, as when the
+        process dies; what is undelivered stays stored)."""
+        self.start()
+        try:
+            await stop.wait()
+        except asyncio.CancelledError:
+            for task in self._tasks:
+                task.cancel()
+            self._tasks.clear()
+            raise
+        await self.stop()
+
+    def start(self) -> None:
+        if self._tasks:
+            return
+        self._stop.clear()
+        loop = asyncio.get_running_loop()
+        for key in self.channels:
+            self._queues[key] = asyncio.Queue()
+            self._tasks.append(loop.create_task(self._work(key), name=f"outbox-{key}"))
+        self._tasks.append(loop.create_task(self._sweeper(), name="outbox-sweep"))
+
+    async def stop(self, drain_s: float = 5.0) -> None:
+        """Give queued entries `drain_s` to go out, then stop (what is left stays stored). The
+        workers finish what they are doing (a delivery, its marking) and leave; only one still
+        busy after another `drain_s` is cancelled."""
+        if not self._tasks:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.drain(), drain_s)
+        self._stop.set()
+        for q in self._queues.values():
+            q.put_nowait(None)
+        _, late = await asyncio.wait(self._tasks, timeout=drain_s)
+        for task in late:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        self._queues.clear()
+        self._held.clear()
+        self._idle.set()
+
+    async def drain(self) -> None:
+        """Wait until nothing is queued or being delivered (tests, shutdown)."""
+        await self._idle.wait()
+
+    # -- the sweep ------------------------------------------------------------------------
+    async def sweep(self, grace_s: float | None = None) -> int:
+        """Queue undelivered entries due for `grace_s` (default the sender's) that this process
+        does not hold; how many were queued."""
+        grace = self.grace_s if grace_s is None else grace_s
+        due = await self.store.pending(self.clock() - timedelta(seconds=grace))
+        n = 0
+        for entry in due:
+            if entry.channel in self._queues and entry.id not in self._held:
+                self._queue(entry)
+                n += 1
+        return n
+
+    async def _sweeper(self) -> None:
+        while not self._stop.is_set():
+            try:
+                found = await self.sweep()
+                if found:
+                    log.info("outbox: %d undelivered notifications queued again", found)
+            except Exception:
+                log.exception("outbox sweep failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.sweep_s)
+
+    # -- one worker per channel -----------------------------------------------------------
+    async def _work(self, key: str) -> None:
+        ch = self.channels[key]
+        q = self._queues[key]
+        failures = 0
+        while True:
+            entry = await q.get()
+            if entry is None or self._stop.is_set():
+                return
+            done: list[tuple[OutboxEntry, Receipt]] = []
+            receipt: Receipt | None = None
+            while entry is not None:
+                receipt = await self._try(ch, entry)
+                if not receipt.ok:
+                    break
+                done.append((entry, receipt))
+                # What is queued already goes out before the delivered ones are marked, so a
+                # burst costs one transaction, not one per notification.
+                entry = None
+                if not q.empty() and len(done) < SETTLE_MAX and not self._stop.is_set():
+                    entry = q.get_nowait()  # None (stop) ends the burst too
+            if done:
+                failures = 0
+                await self._settle(done)
+            if entry is None or receipt is None:
+                if self._stop.is_set():
+                    return
+                continue
+            failures += 1
+            delay = min(self.backoff_s * 2 ** (failures - 1), self.max_backoff_s)
+            await self._failed(key, q, entry, receipt, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+
+    async def _failed(
+        self,
+        key: str,
+        q: asyncio.Queue[OutboxEntry | None],
+        entry: OutboxEntry,
+        receipt: Receipt,
+        delay: float,
+    ) -> None:
+        """Store the failed attempt, report a channel that keeps failing, and put the entry back
+        at the head of its channel's queue (the oldest goes first when the channel tries again)."""
+        attempts = entry.attempts + 1
+        error = receipt.error or "failed"
+        log.warning("outbox: %s delivery of %s failed (%s)", key, entry.delivery_id, error)
+        try:
+            async with self.store.db.transaction() as tx:
+                due = self.clock() + timedelta(seconds=delay)
+                await self.store.retry(entry.id, attempts, due, error, tx=tx)
+                await self._log(entry, receipt, tx)
+        except Exception:
+            log.exception("outbox: could not store a failed attempt of %s", entry.delivery_id)
+        if attempts == self.fail_after and self.on_failing is not None:
+            try:
+                self.on_failing(entry, error)
+            except Exception:
+                log.exception("outbox: reporting a failing %s channel failed", key)
+        retried = replace(entry, attempts=attempts, error=error)
+        rest = [q.get_nowait() for _ in range(q.qsize())]
+        for item in (retried, *rest):
+            q.put_nowait(item)
+        if self._stop.is_set():
+            q.put_nowait(None)
+
+    async def _try(self, ch: Channel, entry: OutboxEntry) -> Receipt:
+        try:
+            return await ch.deliver(Notification(entry.delivery_id, None, entry.payload))
+        except Exception as exc:  # a broken channel is a failed delivery, not a crash
+            log.exception("channel %s failed", ch.name)
+            return Receipt(ch.name, "", False, error=type(exc).__name__)
+
+    async def _settle(self, done: Sequence[tuple[OutboxEntry, Receipt]]) -> None:
+        try:
+            async with self.store.db.transaction() as tx:
+                await self.store.delivered([e.id for e, _ in done], self.clock(), tx=tx)
+                for entry, receipt in done:
+                    await self._log(entry, receipt, tx)
+        except Exception:  # they stay undelivered in the store: the sweep sends them again
+            log.exception("outbox: could not mark %d notifications delivered", len(done))
+        self.delivered += len(done)
+        for entry, _ in done:
+            self._held.discard(entry.id)
+        if not self._held:
+            self._idle.set()
+
+    async def _log(self, entry: OutboxEntry, r: Receipt, tx: Transaction) -> None:
+        """The delivery log (`notification_deliveries`): attempts count the channel's own tries
+        of this delivery after the outbox's earlier ones."""
+        if self.deliveries is None:
+            return
+        await self.deliveries.record(
+            Delivery(
+                key=entry.delivery_id,
+                alert_id=entry.alert_id,
+                event=entry.event,
+                channel=r.channel,
+                target=r.target,
+                status="delivered" if r.ok else "failed",
+                attempts=entry.attempts + r.attempts,
+                at=self.clock(),
+                error=r.error,
+                receipt=dict(r.detail),
+            ),
+            tx=tx,
+        )

@@ -1,0 +1,122 @@
+"""The notification outbox: what is still to be sent, stored with the alert events it belongs to.
+
+Detection writes one entry per alert event and broadcast channel in the transaction that stores
+the event (`add(..., tx=)`), so an event is never stored without its notifications, nor a
+notification sent for an event that was not stored. The sender marks an entry delivered once its
+channel confirmed it, or moves its next attempt on (`retry`); whatever is not delivered after a
+crash is found again by `pending`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select, update
+
+from gateway.storage.database import Database, Transaction
+from gateway.storage.tables import OutboxRow
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One notification to send: `delivery_id` is the same for every attempt (and every restart)
+    of one alert event; `channel` is the channel's key (`mqtt`, `sse`, `webhook`, `webhook.2`)."""
+
+    delivery_id: str
+    channel: str
+    alert_id: str
+    event: str
+    payload: Mapping[str, Any]
+    due_at: datetime
+    id: int = 0  # set once stored
+    attempts: int = 0
+    created_at: datetime | None = None
+    error: str | None = None
+
+
+def _entry_of(r: OutboxRow) -> OutboxEntry:
+    return OutboxEntry(
+        r.delivery_id, r.channel, r.alert_id, r.event, r.payload, r.due_at, r.id, r.attempts,
+        r.created_at, r.last_error,
+    )  # fmt: skip
+
+
+class OutboxStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._table = cast(Table, OutboxRow.__table__)
+
+    async def add(
+        self, entries: Sequence[OutboxEntry], now: datetime, *, tx: Transaction | None = None
+    ) -> list[OutboxEntry]:
+        """Store the entries (inside the caller's transaction if given); returned with ids."""
+        if not entries:
+            return []
+        t = self._table
+        rows = [
+            {"delivery_id": e.delivery_id, "channel": e.channel, "alert_id": e.alert_id,
+             "event": e.event, "payload": dict(e.payload), "created_at": now, "due_at": e.due_at,
+             "attempts": 0, "delivered_at": None, "last_error": None}
+            for e in entries
+        ]  # fmt: skip
+        async with self.db.writing(tx) as s:
+            result = await s.execute(
+                insert(t).returning(t.c.id, sort_by_parameter_order=True), rows
+            )
+            ids = [int(i) for i in result.scalars().all()]
+        return [
+            OutboxEntry(e.delivery_id, e.channel, e.alert_id, e.event, e.payload, e.due_at, i,
+                        0, now)
+            for e, i in zip(entries, ids, strict=True)
+        ]  # fmt: skip
+
+    async def pending(
+        self, now: datetime, limit: int = 500, *, before: int | None = None
+    ) -> list[OutboxEntry]:
+        """Entries not delivered whose next attempt is due, oldest first (only ids below
+        `before`, if given: those written since are in the sender's hands already)."""
+        stmt = select(OutboxRow).where(OutboxRow.delivered_at.is_(None), OutboxRow.due_at <= now)
+        if before is not None:
+            stmt = stmt.where(OutboxRow.id < before)
+        stmt = stmt.order_by(OutboxRow.id).limit(limit)
+        async with self.db.session() as s:
+            return [_entry_of(r) for r in (await s.scalars(stmt)).all()]
+
+    async def delivered(
+        self, ids: Sequence[int], at: datetime, *, tx: Transaction | None = None
+    ) -> None:
+        """Mark entries sent (their channel confirmed them)."""
+        if not ids:
+            return
+        stmt = update(OutboxRow).where(OutboxRow.id.in_(list(ids))).values(delivered_at=at)
+        async with self.db.writing(tx) as s:
+            await s.execute(stmt)
+
+    async def retry(
+        self,
+        entry_id: int,
+        attempts: int,
+        due_at: datetime,
+        error: str,
+        *,
+        tx: Transaction | None = None,
+    ) -> None:
+        """A failed attempt: the next one is due at `due_at`."""
+        stmt = (
+            update(OutboxRow)
+            .where(OutboxRow.id == entry_id)
+            .values(attempts=attempts, due_at=due_at, last_error=error[:2000])
+        )
+        async with self.db.writing(tx) as s:
+            await s.execute(stmt)
+
+    async def of_alert(self, alert_id: str) -> list[tuple[OutboxEntry, datetime | None]]:
+        """Every entry of the alert's events with its delivery time (None: not yet), oldest
+        first."""
+        stmt = select(OutboxRow).where(OutboxRow.alert_id == alert_id).order_by(OutboxRow.id)
+        async with self.db.session() as s:
+            rows = (await s.scalars(stmt)).all()
+        return [(_entry_of(r), r.delivered_at) for r in rows]

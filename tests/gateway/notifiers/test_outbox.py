@@ -1,0 +1,154 @@
+"""The outbox sender: each broadcast channel delivers on its own, marks what it delivered, backs
+off and retries what failed, reports a channel that keeps failing, and after a restart sends what
+was stored but never delivered (same delivery id)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from alerts.lifecycle import open_alert
+from alerts.model import AlertCandidate, AlertEvent
+from gateway.notifiers import Notification, Receipt, idempotency_key
+from gateway.notifiers.outbox import CHANNEL_FAILED, OutboxSender, channel_failed, channel_keys
+from gateway.storage import Database, OutboxEntry, Stores
+
+T0 = datetime(2026, 12, 4, 5, 0, tzinfo=UTC)
+
+
+def crisis(patient: str) -> AlertEvent:
+    return open_alert("t", AlertCandidate(patient, "bp.hypertensive_crisis", T0), T0)
+
+
+class Fake:
+    """A broadcast channel that fails its first `fail` deliveries."""
+
+    personal = False
+    slow = False
+
+    def __init__(self, name: str, fail: int = 0) -> None:
+        self.name = name
+        self.fail = fail
+        self.got: list[str] = []
+        self.tries = 0
+
+    async def deliver(self, n: Notification) -> Receipt:
+        self.tries += 1
+        assert n.payload["delivery_id"] == n.key
+        if self.tries <= self.fail:
+            return Receipt(self.name, "x", False, error="HTTP 503")
+        self.got.append(n.key)
+        return Receipt(self.name, "x", True)
+
+
+@pytest.fixture
+async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'hmg.db'}")
+    await db.create_schema()
+    yield Stores.of(db)
+    await db.dispose()
+
+
+async def write(stores: Stores, sender: OutboxSender, events: list[AlertEvent]) -> None:
+    """What the pipeline does: entries stored in the events' transaction, then handed over."""
+    async with stores.transaction() as tx:
+        stored = await stores.outbox.add(sender.entries(events), T0, tx=tx)
+    sender.hand(stored)
+
+
+async def until(pred: object, seconds: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not pred():  # type: ignore[operator]
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def test_each_webhook_gets_its_own_key_and_personal_channels_none() -> None:
+    class Personal(Fake):
+        personal = True
+
+    keys = channel_keys([Fake("mqtt"), Fake("webhook"), Fake("webhook"), Personal("sms")])
+    assert list(keys) == ["mqtt", "webhook", "webhook.2"]
+
+
+async def test_delivered_once_marked_and_logged_with_the_delivery_id(stores: Stores) -> None:
+    mqtt, hook = Fake("mqtt"), Fake("webhook")
+    sender = OutboxSender(
+        stores.outbox, {"mqtt": mqtt, "webhook": hook}, deliveries=stores.deliveries
+    )
+    stop = asyncio.Event()
+    run = asyncio.create_task(sender.run(stop))
+    await asyncio.sleep(0)
+    events = [crisis("p-1"), crisis("p-2")]
+    await write(stores, sender, events)
+    await until(lambda: len(mqtt.got) == 2 and len(hook.got) == 2)
+    assert mqtt.got == [idempotency_key(e) for e in events]
+    stop.set()
+    await run
+    assert await stores.outbox.pending(T0.replace(year=2100)) == []
+    logged = await stores.deliveries.of_alert(events[0].alert.alert_id)
+    assert sorted((d.channel, d.status, d.key) for d in logged) == [
+        ("mqtt", "delivered", idempotency_key(events[0])),
+        ("webhook", "delivered", idempotency_key(events[0])),
+    ]
+
+
+async def test_a_failing_channel_backs_off_retries_and_is_reported_alone(stores: Stores) -> None:
+    mqtt, hook = Fake("mqtt"), Fake("webhook", fail=4)
+    failing: list[tuple[str, str]] = []
+    sender = OutboxSender(
+        stores.outbox,
+        {"mqtt": mqtt, "webhook": hook},
+        on_failing=lambda e, err: failing.append((e.channel, err)),
+        backoff_s=0.01,
+        fail_after=3,
+    )
+    stop = asyncio.Event()
+    run = asyncio.create_task(sender.run(stop))
+    await asyncio.sleep(0)
+    events = [crisis("p-1"), crisis("p-2")]
+    await write(stores, sender, events)
+    await until(lambda: len(mqtt.got) == 2)  # not held up by the dead webhook
+    await until(lambda: len(hook.got) == 2)
+    assert hook.got == [idempotency_key(e) for e in events]  # the oldest first, in order
+    assert hook.tries == 6
+    assert failing == [("webhook", "HTTP 503")]  # reported once, at the third attempt
+    stop.set()
+    await run
+
+
+async def test_what_a_dead_process_left_undelivered_is_sent_after_the_restart(
+    stores: Stores,
+) -> None:
+    events = [crisis("p-1")]
+    first = OutboxSender(stores.outbox, {"mqtt": Fake("mqtt")})
+    await write(stores, first, events)  # stored, never sent: the process died here
+    mqtt = Fake("mqtt")
+    second = OutboxSender(stores.outbox, {"mqtt": mqtt}, grace_s=0.0, sweep_s=0.05)
+    stop = asyncio.Event()
+    run = asyncio.create_task(second.run(stop))
+    await until(lambda: mqtt.got == [idempotency_key(events[0])])
+    await asyncio.sleep(0.2)  # later sweeps do not send it again
+    assert mqtt.got == [idempotency_key(events[0])]
+    stop.set()
+    await run
+
+
+def test_a_failing_channel_raises_a_technical_alert_but_not_about_itself() -> None:
+    e = crisis("p-9")
+    payload = {"event": "opened", "alert": {"patient_id": "p-9", "tenant": "t",
+                                           "code": e.alert.code}}  # fmt: skip
+    entry = OutboxEntry("k", "webhook.2", e.alert.alert_id, "opened", payload, T0)
+    raised = channel_failed(entry, "HTTP 503", T0)
+    assert raised is not None
+    (cand,), tenant = raised
+    assert (cand.patient_id, cand.code, cand.group, tenant) == (
+        "p-9", CHANNEL_FAILED, f"{CHANNEL_FAILED}:webhook.2", "t",
+    )  # fmt: skip
+    about_itself = {"alert": {"patient_id": "p-9", "tenant": "t", "code": CHANNEL_FAILED}}
+    own = OutboxEntry("k2", "webhook.2", "a-2", "opened", about_itself, T0)
+    assert channel_failed(own, "HTTP 503", T0) is None
