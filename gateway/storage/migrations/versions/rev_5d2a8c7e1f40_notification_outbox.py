@@ -1,7 +1,7 @@
 """notification outbox (at-least-once delivery of alert notifications)
 
 Revision ID: 5d2a8c7e1f40
-Revises: 3b9e6f2a7d10
+Revises: c3e8a1f7d2b4
 Create Date: 2026-12-04 05:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import gateway.storage.tables
 
 revision: str = "5d2a8c7e1f40"
-down_revision: str | None = "3b9e6f2a7d10"
+down_revision: str | None = "c3e8a1f7d2b4"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
