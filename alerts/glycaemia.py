@@ -43,6 +43,11 @@ CONSENSUS_TARGETS = {
 """Targets for most adults with diabetes (percent of readings); older or high-risk adults use
 >50 % in range, <1 % below 3.9 and <10 % above 13.9: the dashboard shows the general ones."""
 
+MIN_DAYS = 14
+MIN_ACTIVE_PERCENT = 70.0
+"""The consensus asks for about 14 days of CGM with the sensor active at least 70 % of the time
+before its figures describe a person's glucose; below that they are withheld (`sufficient`)."""
+
 CV_STABLE_MAX = 36.0
 """CV at or below 36 % is 'stable' glucose in the consensus."""
 
@@ -93,6 +98,13 @@ class GlycaemiaSummary:
             raise ValueError("summary bounds must be timezone-aware")
         if self.end <= self.start:
             raise ValueError("summary end must be after its start")
+
+    @property
+    def sufficient(self) -> bool:
+        """Enough data for the consensus figures to mean something: a period of at least
+        `MIN_DAYS` days with the sensor active at least `MIN_ACTIVE_PERCENT` of it."""
+        days = (self.end - self.start) / timedelta(days=1)
+        return days >= MIN_DAYS and self.sensor_active_percent >= MIN_ACTIVE_PERCENT
 
 
 def range_index(mmol: np.ndarray) -> np.ndarray:

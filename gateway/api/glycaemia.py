@@ -8,9 +8,16 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from alerts.glycaemia import CONSENSUS_TARGETS, CV_STABLE_MAX, GlycaemiaSummary, summarise
+from alerts.glycaemia import (
+    CONSENSUS_TARGETS,
+    CV_STABLE_MAX,
+    MIN_ACTIVE_PERCENT,
+    MIN_DAYS,
+    GlycaemiaSummary,
+    summarise,
+)
 from devices.kinds import Kind
 from devices.timeparse import format_ts
 from gateway.api.deps import GatewayDep
@@ -48,6 +55,12 @@ class GlycaemiaOut(BaseModel):
     tz: str
     readings: int
     sensor_active_percent: float
+    sufficient: bool = Field(
+        description="the consensus minimum is met (14 days, sensor active ≥ 70 %); when it is "
+        "not, every derived figure is withheld (null, empty lists)"
+    )
+    minimum_days: int = MIN_DAYS
+    minimum_active_percent: float = MIN_ACTIVE_PERCENT
     mean_mmol: float | None
     sd_mmol: float | None
     cv_percent: float | None
@@ -59,13 +72,38 @@ class GlycaemiaOut(BaseModel):
 
     @classmethod
     def of(cls, patient_id: str, s: GlycaemiaSummary) -> GlycaemiaOut:
-        return cls(
+        head = cls(
             patient_id=patient_id,
             start=format_ts(s.start),
             end=format_ts(s.end),
             tz=s.tz,
             readings=s.readings,
             sensor_active_percent=s.sensor_active_percent,
+            sufficient=s.sufficient,
+            mean_mmol=None,
+            sd_mmol=None,
+            cv_percent=None,
+            cv_stable_max=CV_STABLE_MAX,
+            gmi_percent=None,
+            gmi_mmol_mol=None,
+            ranges=[],
+            agp=[],
+        )
+        if not s.sufficient:  # figures on too little data would be read as facts
+            return head
+        return cls(
+            **head.model_dump(
+                exclude={
+                    "mean_mmol",
+                    "sd_mmol",
+                    "cv_percent",
+                    "gmi_percent",
+                    "gmi_mmol_mol",
+                    "ranges",
+                    "agp",
+                    "cv_stable_max",
+                }
+            ),
             mean_mmol=s.mean_mmol,
             sd_mmol=s.sd_mmol,
             cv_percent=s.cv_percent,

@@ -71,9 +71,9 @@ POLICY: Mapping[tuple[str, str], Access] = {
     ("GET", "/auth/me"): SIGNED_IN,
     ("POST", "/auth/token"): PUBLIC,
     ("GET", "/deadletters"): _roles(ADMIN, OPS, audit_read=True),
-    ("GET", "/devices"): _roles(ADMIN, OPS),
+    ("GET", "/devices"): _roles(C, ADMIN, OPS),  # the patient page shows each elder's devices
     ("POST", "/devices"): TENANT_ADMIN,
-    ("GET", "/devices/{device_id}"): _roles(ADMIN, OPS),
+    ("GET", "/devices/{device_id}"): _roles(C, ADMIN, OPS),
     ("POST", "/devices/{device_id}/bind"): TENANT_ADMIN,
     ("POST", "/devices/{device_id}/retire"): TENANT_ADMIN,
     ("GET", "/emergencies/figures"): _roles(C, ADMIN, AUDITOR),

@@ -212,3 +212,25 @@ def test_ecg_strip_is_on_paper_scale_with_the_analysers_beats_and_af(
     )
     assert sum(e["x1"] - e["x0"] for e in af) == pytest.approx(af_samples / FS * 25 * mm, rel=0.02)
     screenshot(page, "patient-ecg")
+
+
+def test_one_cgm_reading_shows_not_enough_data_not_a_percentage(
+    gateway: LiveGateway, mosquitto: Mosquitto, browser: Browser
+) -> None:
+    add_patient(gateway, "p-009", name="Sun Hua", birth_year=1944)
+    add_device(gateway, "cgm-009", "glucose", "p-009")
+    now = datetime.now(UTC).replace(microsecond=0)
+    one = v1_doc("cgm-009", "glucose", 1, {"value": 2.4, "unit": "mmol/L", "source": "cgm"}, now)
+    publish_all(mosquitto, [(f"hm/v1/{TENANT}/cgm-009/glucose", json.dumps(one).encode())])
+    wait_stored(gateway, "p-009", "glucose", format_ts(now - timedelta(minutes=1)), 1)
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    sign_in(page, gateway.url, CLINICIAN, PASSWORD)
+    page.goto(f"{gateway.url}/#/patients/p-009")
+    note = page.locator("#glu-nodata")
+    note.wait_for(timeout=30000)
+    assert "Not enough data" in note.inner_text()
+    assert "1 CGM readings" in note.inner_text()
+    assert page.locator("#tir").count() == 0  # no percentage anywhere
+    assert page.locator("[data-fig='gmi']").count() == 0
+    assert "cgm-009" in page.locator("#p-head").inner_text()  # a clinician sees the devices
+    screenshot(page, "patient-glucose-not-enough-data")

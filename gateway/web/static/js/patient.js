@@ -181,7 +181,21 @@ async function glycaemia() {
   const g = await api(`/patients/${encodeURIComponent(state.pid)}/glycaemia?days=14&tz=${encodeURIComponent(tz)}`);
   if (!state.alive) return;
   state.glycaemia = g;
-  drawAgp(document.getElementById('glu-agp'), g.agp, { label: t('glucose.agp'), texts: rangeTexts() });
+  if (!g.sufficient) {
+    // Below the consensus minimum no figure is shown: it would be read as a fact.
+    const why = g.readings
+      ? t('glucose.not_enough', { n: g.readings, active: Number(g.sensor_active_percent).toFixed(1), days: g.minimum_days, min: g.minimum_active_percent })
+      : t('glucose.no_cgm');
+    document.getElementById('glu-agp').innerHTML = '';
+    document.getElementById('glu-tir').innerHTML = `<p class="nodata" id="glu-nodata" data-readings="${g.readings}">${esc(why)}</p>`;
+  } else {
+    drawAgp(document.getElementById('glu-agp'), g.agp, { label: t('glucose.agp'), texts: rangeTexts() });
+    figures(g);
+  }
+  await fingersticks(g);
+}
+
+function figures(g) {
   const names = { very_low: 'tir.very_low', low: 'tir.low', in_range: 'tir.in_range', high: 'tir.high', very_high: 'tir.very_high' };
   const colours = { very_low: '--chart-1', low: '--high-bg', in_range: '--chart-3', high: '--med-bg', very_high: '--warn' };
   const figure = (v, digits = 1) => (v === null || v === undefined ? '—' : Number(v).toFixed(digits));
@@ -209,6 +223,9 @@ async function glycaemia() {
     span.style.width = `${span.dataset.w}%`;
     span.style.background = `var(${span.dataset.c})`;
   }
+}
+
+async function fingersticks(g) {
   const res = await api(`/history/${encodeURIComponent(state.pid)}/readings?kind=glucose&start=${g.start}&end=${g.end}&limit=10000`);
   const sticks = (res.readings || []).filter((r) => r.attrs.source !== 'cgm').reverse();
   document.getElementById('glu-sticks').innerHTML = sticks.length
