@@ -171,7 +171,14 @@ async def run_demo(
     logins = await demo_accounts(AccountStore(gw.db), "demo")
     app = create_app(gateway=gw)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=api, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=api,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=1,  # open live streams never end by themselves
+        )
     )
     server_task = asyncio.create_task(server.serve())
     publisher = Publisher("127.0.0.1", port, client_id="hmg-demo-simulator", qos=1)

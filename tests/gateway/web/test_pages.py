@@ -60,6 +60,11 @@ def english_only(text: str) -> set[str]:
 def check_language(page: Page, lang: str, where: str) -> None:
     missing = page.evaluate("() => [...window.hmgMissingKeys]")
     assert missing == [], f"{where}: untranslated keys {missing}"
+    times = page.evaluate(
+        "() => [...document.querySelectorAll('time[datetime]')].map((e) => e.textContent)"
+    )
+    undated = [t for t in times if not re.match(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \S+$", t)]
+    assert undated == [], f"{where}: times without date, seconds or zone {undated[:3]}"
     assert page.evaluate("() => document.documentElement.lang") == lang
     text = page.evaluate("() => document.body.innerText")
     if lang == "en":

@@ -89,7 +89,7 @@ async function load(v) {
   draw(v);
   const eps = strip.episodes.map((e) => `${t(`ecg.label.${e.label}`)} ${(e.start / strip.fs).toFixed(1)}–${(e.end / strip.fs).toFixed(1)} s`).join(', ');
   info.textContent = t('ecg.info', {
-    start: time(strip.start, { dateStyle: 'short', timeStyle: 'medium' }), device: strip.device_id, lead: strip.lead,
+    start: time(strip.start), device: strip.device_id, lead: strip.lead,
     hr: strip.heart_rate ? Math.round(strip.heart_rate) : '—', beats: strip.beats.length,
   }) + (eps ? ` · ${eps}` : '');
 }

@@ -10,16 +10,35 @@ export function esc(s) {
 
 function zone() { return prefs.get('tz') || 'UTC'; }
 
-export function time(iso, opts = { dateStyle: 'short', timeStyle: 'short' }) {
+// Every time shown with its date, seconds and zone, the same in both languages:
+// `2026-12-03 05:44:12 GMT+8` (never a locale's short `12/3/26`).
+export function time(iso, { seconds = true } = {}) {
   if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '—';
+  try {
+    const fmt = new Intl.DateTimeFormat('en-CA', {
+      year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+      second: seconds ? '2-digit' : undefined, hourCycle: 'h23', timeZone: zone(), timeZoneName: 'short',
+    });
+    const p = Object.fromEntries(fmt.formatToParts(d).map((x) => [x.type, x.value]));
+    const hms = seconds ? `${p.hour}:${p.minute}:${p.second}` : `${p.hour}:${p.minute}`;
+    return `${p.year}-${p.month}-${p.day} ${hms} ${p.timeZoneName}`;
+  } catch {
+    return d.toISOString();
+  }
+}
+
+export function clock(iso) { return time(iso); }
+
+// A chart axis label in the user's zone and language (`opts`: Intl.DateTimeFormat options).
+export function axisLabel(iso, opts) {
   try {
     return new Intl.DateTimeFormat(lang(), { ...opts, timeZone: zone() }).format(new Date(iso));
   } catch {
     return new Date(iso).toISOString();
   }
 }
-
-export function clock(iso) { return time(iso, { hour: '2-digit', minute: '2-digit', hour12: false }); }
 
 // Hours and minutes of the day in the user's zone, for morning/evening splits and AGP axes.
 export function localHour(ms) {

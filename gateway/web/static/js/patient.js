@@ -2,7 +2,7 @@
 // viewer, and the alert history with its audit trail and referrals.
 import { api, ApiError } from './api.js';
 import { lang, t, translate } from './i18n.js';
-import { age, esc, glucose, glucoseValue, glucoseUnit, keyValue, time } from './format.js';
+import { age, axisLabel, esc, glucose, glucoseValue, glucoseUnit, keyValue, time } from './format.js';
 import * as prefs from './prefs.js';
 import { act } from './queue.js';
 import { errorText } from './ui.js';
@@ -150,7 +150,7 @@ async function bp() {
   const res = await api(q);
   if (!state.alive) return;
   const readings = res.readings || [];
-  const fmtDay = (v) => time(new Date(v).toISOString(), { month: 'numeric', day: 'numeric' });
+  const fmtDay = (v) => axisLabel(new Date(v).toISOString(), { month: 'numeric', day: 'numeric' });
   drawBp(document.getElementById('bp-chart'), readings, state.limits, {
     start, end, fmtDay, label: t('bp.chart_label', { n: state.bpDays }),
     texts: { target: t('bp.target'), crisis: t('bp.crisis') },
@@ -166,7 +166,7 @@ async function trace() {
   const start = end - state.traceDays * DAY;
   const res = await api(`/history/${encodeURIComponent(state.pid)}/readings?kind=glucose&start=${new Date(start).toISOString()}&end=${new Date(end + 300e3).toISOString()}&limit=10000`);
   if (!state.alive) return;
-  const fmt = (v) => time(new Date(v).toISOString(), state.traceDays > 1 ? { month: 'numeric', day: 'numeric' } : { hour: '2-digit', minute: '2-digit', hour12: false });
+  const fmt = (v) => axisLabel(new Date(v).toISOString(), state.traceDays > 1 ? { month: 'numeric', day: 'numeric' } : { hour: '2-digit', minute: '2-digit', hour12: false });
   drawTrace(document.getElementById('glu-trace'), res.readings || [], { start, end, fmtTick: fmt, label: t('glucose.trace'), texts: rangeTexts() });
 }
 
@@ -266,8 +266,24 @@ async function onHistoryClick(ev) {
 async function onAuditToggle(ev) {
   const d = ev.target;
   if (!(d instanceof HTMLDetailsElement) || !d.open || !d.dataset.audit) return;
-  const rows = await api(`/alerts/${encodeURIComponent(d.dataset.audit)}/audit`);
-  d.querySelector('.audit').innerHTML = `<table><tbody>${rows.map((r) => `<tr><td>${esc(time(r.at))}</td><td>${esc(t(`audit.${r.action}`))}</td><td>${esc(r.by || '—')}</td><td>${esc(r.detail && r.detail.text ? r.detail.text : '')}</td></tr>`).join('')}</tbody></table>`;
+  const rows = trailRows(await api(`/alerts/${encodeURIComponent(d.dataset.audit)}/audit`));
+  d.querySelector('.audit').innerHTML = `<table><tbody>${rows.map((r) => `<tr data-action="${esc(r.action)}"><td>${esc(time(r.at))}</td><td>${esc(t(`audit.${r.action}`))}</td><td>${esc(r.by || '—')}</td><td>${esc(r.text)}</td></tr>`).join('')}</tbody></table>`;
+}
+
+// One row per step: a clinician's action and the lifecycle event it produced are one step (the
+// action's comment joins the event's row); reads of the record are left to the audit page.
+const EVENT_OF = { acknowledge: 'acknowledged', resolve: 'resolved', escalate: 'escalated', refer: 'referred', dispatch: 'dispatched', arrive: 'arrived' };
+function trailRows(entries) {
+  const events = entries.filter((e) => e.kind === 'event');
+  const out = events.map((e) => ({ at: e.at, action: e.action, by: e.by, text: '' }));
+  for (const e of entries) {
+    if (e.kind !== 'action' || e.action === 'read') continue;
+    const text = (e.detail && e.detail.text) || '';
+    const twin = out.find((r) => r.action === EVENT_OF[e.action] && r.at === e.at && r.by === e.by);
+    if (twin) twin.text = text;
+    else out.push({ at: e.at, action: e.action, by: e.by, text });
+  }
+  return out.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
 }
 
 async function referrals() {

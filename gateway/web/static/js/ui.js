@@ -40,7 +40,13 @@ export function formDialog(titleKey, fields, submitKey, onSubmit) {
     });
     dlg.addEventListener('close', () => {
       resolve(ok);
-      if (back && back.focus && document.contains(back)) back.focus();
+      // The list may have been drawn again while the dialog was open (a live update): focus
+      // goes back to the same button in the new list.
+      let target = back;
+      if (target && !document.contains(target) && target.dataset && target.dataset.act) {
+        target = document.querySelector(`[data-act="${CSS.escape(target.dataset.act)}"][data-id="${CSS.escape(target.dataset.id || '')}"]`);
+      }
+      if (target && target.focus) target.focus();
     }, { once: true });
     dlg.showModal();
     const first = form.querySelector('input, textarea, select, button');
