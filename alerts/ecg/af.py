@@ -116,6 +116,8 @@ class AfWindows:
         self.trace: list[tuple[int, int, tuple[float, ...]]] | None = None
         self._af_end: int | None = None
         self._af_rr = [0.0, 0.0]
+        self._premature = cfg.af_premature
+        self._compensatory = cfg.af_compensatory
         self._in_af = False  # an AF episode is open (in `log`, which only this stage opens AF in)
 
     @property
@@ -144,7 +146,7 @@ class AfWindows:
             self._last_normal = None  # no successive difference across the gap
         if held is not None:
             h_rr, h_ref = held[2], held[3]
-            if h_rr < self.cfg.af_premature * h_ref and rr > self.cfg.af_compensatory * h_ref:
+            if h_rr < self._premature * h_ref and rr > self._compensatory * h_ref:
                 self.dropped += 2
                 return  # premature beat + compensatory pause: drop both intervals
             self._emit_normal(held)

@@ -155,15 +155,18 @@ class BeatQuality:
         np.multiply(w, tpl, out=prod[0])
         np.multiply(w, w, out=prod[1])
         np.multiply(tpl, tpl, out=prod[2])
-        wt, ww, tt = np.add.reduceat(prod, self._cuts, axis=2).tolist()
+        # One flat list: [w.t, w.w, t.t] x beat x [QRS, P] (nested lists cost an object each).
+        sums = np.add.reduceat(prod, self._cuts, axis=2).ravel().tolist()
+        ww_at, tt_at = 2 * k, 4 * k
         for j in range(max(0, _MIN_TEMPLATE - self._seen), k):
             i = where[j]
-            den = math.sqrt(ww[j][0] * tt[j][0])
-            out[i] = wt[j][0] / den if den > 0.0 else 0.0
+            q = 2 * j
+            den = math.sqrt(sums[ww_at + q] * sums[tt_at + q])
+            out[i] = sums[q] / den if den > 0.0 else 0.0
             if ok[j]:
-                den = math.sqrt(ww[j][1] * tt[j][1])
+                den = math.sqrt(sums[ww_at + q + 1] * sums[tt_at + q + 1])
                 if den > 0.0:
-                    p_out[i] = wt[j][1] / den
+                    p_out[i] = sums[q + 1] / den
         self._seen += k
         self._hist = rows[-min(self._seen, _TEMPLATE_BEATS) :].copy()
         return out

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -225,15 +226,11 @@ class QrsDetector:
         slope = np.maximum(_max(step, axis=1), -_min(step, axis=1))
         at += self._buf0 - self._delay
         np.maximum(at, 0, out=at)
-        return list(
-            map(
-                _Candidate,
-                cands.tolist(),
-                self._mwi[rel].tolist(),
-                at.tolist(),
-                slope.tolist(),
-            )
+        # `tuple.__new__` builds the named tuples in C (the class's own `__new__` is Python).
+        fields = zip(
+            cands.tolist(), self._mwi[rel].tolist(), at.tolist(), slope.tolist(), strict=True
         )
+        return list(map(tuple.__new__, repeat(_Candidate), fields))
 
     def _judge(self, c: _Candidate) -> None:
         self._pending.append(c)
