@@ -116,6 +116,8 @@ class AfWindows:
         self.trace: list[tuple[int, int, tuple[float, ...]]] | None = None
         self._af_end: int | None = None
         self._af_rr = [0.0, 0.0]
+        self._half = cfg.af_window_beats // 2
+        self._thr = cfg.af_threshold
         self._premature = cfg.af_premature
         self._compensatory = cfg.af_compensatory
         self._in_af = False  # an AF episode is open (in `log`, which only this stage opens AF in)
@@ -181,28 +183,31 @@ class AfWindows:
         The window statistics are kept as running integer counts (intervals above the threshold,
         ectopic intervals dropped) updated as the window slides, so a beat costs O(1) instead of
         a sort of the whole window; the decision is the same as from the full window."""
-        half = self.cfg.af_window_beats // 2
-        thr = self.cfg.af_threshold
+        half = self._half
+        thr = self._thr
         af = self._af
         cells = self._win_cells
         base, nxt = self._af_base, self._af_next
         w_lo, w_hi = self._win_lo, self._win_hi
+        high, dropped, sums = self._win_high, self._win_dropped, self._win_sum
+        add, sub = operator.add, operator.sub
         total = base + len(af)
         stop = total if final else total - half
         while nxt < stop:
-            lo, hi = max(0, nxt - half), min(total, nxt + half + 1)
+            lo = nxt - half if nxt > half else 0
+            hi = min(nxt + half + 1, total)
             while w_hi < hi:
                 e = af[w_hi - base]
-                self._win_high += e[2] > thr
-                self._win_dropped += e[4]
-                self._win_sum = list(map(operator.add, self._win_sum, e[6]))
+                high += e[2] > thr
+                dropped += e[4]
+                sums = list(map(add, sums, e[6]))
                 cells[e[7]] = cells.get(e[7], 0) + 1
                 w_hi += 1
             while w_lo < lo:
                 e = af[w_lo - base]
-                self._win_high -= e[2] > thr
-                self._win_dropped -= e[4]
-                self._win_sum = list(map(operator.sub, self._win_sum, e[6]))
+                high -= e[2] > thr
+                dropped -= e[4]
+                sums = list(map(sub, sums, e[6]))
                 c = cells[e[7]] - 1
                 if c:
                     cells[e[7]] = c
@@ -210,9 +215,10 @@ class AfWindows:
                     del cells[e[7]]
                 w_lo += 1
             self._win_lo, self._win_hi = w_lo, w_hi
+            self._win_high, self._win_dropped, self._win_sum = high, dropped, sums
             self._af_next = nxt  # the entry being labelled (for `trace`)
-            entry = af[nxt - base]
             if self._af_window(lo, hi):
+                entry = af[nxt - base]
                 self._af_beat(entry[0], entry[1])
             elif self._in_af:
                 self._close_af()
