@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from simulator.bp import BpEvent
 from simulator.glucose import GlucoseEvent
-from simulator.patient import DeviceSpec, PatientSpec, PatientStream, Pending, merge
+from simulator.patient import Alarm, DeviceSpec, PatientSpec, PatientStream, Pending, merge
 from simulator.profiles import profile
 from simulator.rhythm import Pause, Rhythm, Segment
 from simulator.truth import Episode
@@ -47,6 +47,15 @@ class SimDevice:
     kind: str
     patient_id: str
     kiosk: bool = False
+
+
+# Patients (by index) whose wearable sends an emergency call EMERGENCY_AT seconds in: (type,
+# device prefix, room, triggering component).
+EMERGENCIES: dict[int, tuple[str, str, str, str]] = {
+    3: ("sos", "pendant", "bedroom", "pendant-button"),
+    4: ("fall", "watch", "bathroom", "accelerometer"),
+}
+EMERGENCY_AT = 60.0
 
 
 class Cohort:
@@ -139,6 +148,14 @@ class Cohort:
             if 3 <= i < 9:
                 devs.append(DeviceSpec(KIOSK_ID, "bp", 240 * k, offset=(20 * i) * k,
                                        kiosk=True))  # fmt: skip
+            if i in EMERGENCIES:  # an SOS press and a hard fall, so the closed loop is seen
+                etype, device, room, component = EMERGENCIES[i]
+                devs.append(DeviceSpec(f"{device}-{num}", "event"))
+                kw["alarms"] = (
+                    Alarm(
+                        EMERGENCY_AT * k, f"{device}-{num}", etype, room=room, component=component
+                    ),
+                )
         if i < self.ecg_patients:
             devs.append(DeviceSpec(f"patch-{num}", "ecg", fs=self.ecg_fs))
             devs.append(DeviceSpec(f"patch-{num}", "status", 60 * k, offset=5 * k,
@@ -184,6 +201,10 @@ class Cohort:
             eps.append(
                 ep("p-002", "hypo_with_tachy", 0, 180 * k, "cv.hypoglycaemia_with_tachycardia")
             )
+        for i, (etype, *_rest) in EMERGENCIES.items():
+            if len(self.patients) > i:
+                at = EMERGENCY_AT * k
+                eps.append(ep(f"p-{i + 1:03d}", etype, at, at + 60 * k, f"emergency.{etype}"))
         if len(self.patients) >= 3:
             eps.append(ep("p-003", "hypoglycaemia", 0, 600 * k, "glucose.urgent_low"))
             if self.ecg_patients >= 3:

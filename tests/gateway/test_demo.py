@@ -45,6 +45,8 @@ def test_demo_runs_for_its_duration_and_shows_crisis_and_hypoglycaemia(tmp_path:
     assert all(len(w[3]) >= 12 for w in logins)  # a generated password, shown once
     assert "bp.hypertensive_crisis" in out
     assert "glucose.urgent_low" in out
+    assert "emergency.sos" in out  # the cohort's SOS press and fall, a minute in
+    assert "emergency.fall" in out
     assert "alerts opened:" in out.splitlines()[-1]
     assert (tmp_path / "demo" / "hmg.db").stat().st_size > 0
 
