@@ -52,6 +52,7 @@ def test_alert_appears_live_and_ack_reaches_api_and_other_page(
     row.wait_for(timeout=5000)
     assert time.monotonic() - t0 < 2.0, "the alert took longer than 2 s to reach the queue"
     expect(row).to_contain_text("204/126 mmHg")
+    assert row.locator(".c-alert").inner_text().count("204/126") == 1  # said once
     expect(row).to_contain_text("Wang Xiuying")
     expect(row).to_contain_text("Lives alone")
     # The escalation countdown: the family doctor's tier has 10 minutes for a high alert.

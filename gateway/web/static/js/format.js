@@ -102,7 +102,7 @@ export function keyValue(alert, now = Date.now()) {
     const start = Date.parse(episode.start);
     const stop = episode.end ? Date.parse(episode.end) : now;
     const label = t(`ecg.label.${episode.label}`);
-    parts.push(`${label} ${minutes(Math.max(0, (stop - start) / 1000))}`);
+    parts.push(`${label} ${span(Math.max(0, (stop - start) / 1000))}`);
   }
   const hr = typeof ev.heart_rate === 'number' ? ev.heart_rate : (find(ev, ['hr']) || {}).hr;
   if (typeof hr === 'number') parts.push(`${Math.round(hr)} /min`);
@@ -111,6 +111,17 @@ export function keyValue(alert, now = Date.now()) {
     if (b) parts.push(`${Math.round(b.battery * 100)} %`);
   }
   return parts.join(' · ');
+}
+
+// A length of time as a clinician reads it: seconds under a minute (a 3.6 s pause), else minutes.
+export function span(seconds) {
+  return seconds < 60 ? t('unit.s', { s: seconds.toFixed(1) }) : minutes(seconds);
+}
+
+// The key figure only where the message does not already say it (no "189/121 mmHg" twice).
+export function extraKeyValue(alert, message) {
+  const kv = keyValue(alert);
+  return kv.split(' · ').filter((part) => !String(message).includes(part.split(' ')[0])).join(' · ');
 }
 
 function findEpisode(obj, depth = 0) {

@@ -2,7 +2,7 @@
 // viewer, and the alert history with its audit trail and referrals.
 import { api, ApiError } from './api.js';
 import { lang, t, translate } from './i18n.js';
-import { age, axisLabel, esc, glucose, glucoseValue, glucoseUnit, keyValue, time } from './format.js';
+import { age, axisLabel, esc, extraKeyValue, glucose, glucoseValue, glucoseUnit, time } from './format.js';
 import * as prefs from './prefs.js';
 import { act } from './queue.js';
 import { errorText } from './ui.js';
@@ -248,7 +248,7 @@ async function history() {
   if (!host) return;
   host.innerHTML = alerts.length ? `<table class="hist"><thead><tr><th>${esc(t('queue.opened'))}</th><th>${esc(t('history.alert'))}</th><th>${esc(t('history.priority'))}</th><th>${esc(t('history.state'))}</th><th></th></tr></thead><tbody>
     ${alerts.map((a) => `<tr data-alert="${esc(a.alert_id)}"><td>${esc(time(a.opened_at))}</td>
-      <td>${esc((a.message && (a.message[lang()] || a.message.en)) || a.code)} <strong>${esc(keyValue(a))}</strong>
+      <td>${esc((a.message && (a.message[lang()] || a.message.en)) || a.code)} <strong>${esc(extraKeyValue(a, (a.message && (a.message[lang()] || a.message.en)) || ''))}</strong>
         <details data-audit="${esc(a.alert_id)}"><summary>${esc(t('history.audit'))}</summary><div class="audit"></div></details></td>
       <td>${esc(t(`priority.${a.code.startsWith('emergency.') ? 'emergency' : a.priority}`))}</td><td>${esc(t(`state.${a.state}`))}</td>
       <td class="acts">${a.state === 'resolved' ? '' : ['ack', 'resolve', 'refer'].filter((x) => x !== 'ack' || ['open', 'escalated'].includes(a.state)).map((x) => `<button type="button" data-act="${x}" data-id="${esc(a.alert_id)}">${esc(t(`action.${x}`))}</button>`).join('')}

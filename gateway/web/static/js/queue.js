@@ -3,7 +3,7 @@
 import { api, me } from './api.js';
 import { session } from './session.js';
 import { t, lang, translate } from './i18n.js';
-import { age, clock, duration, esc, keyValue, time } from './format.js';
+import { age, clock, duration, esc, extraKeyValue, time } from './format.js';
 import { groups, isEmergency, unacknowledged } from './triage.js';
 import { chime, errorText, field, formDialog } from './ui.js';
 
@@ -156,11 +156,11 @@ function patientCell(p) {
 function row(g) {
   const a = g.head;
   const others = g.others.map((o) => `<li data-alert="${esc(o.alert_id)}">${badge(o)} <span class="msg">${esc(message(o))}</span>
-      <span class="kv">${esc(keyValue(o))}</span> ${stateTag(o)} <span class="acts">${actions(o, true)}</span></li>`).join('');
+      <span class="kv">${esc(extraKeyValue(o, message(o)))}</span> ${stateTag(o)} <span class="acts">${actions(o, true)}</span></li>`).join('');
   return `<article class="qrow ${isEmergency(a) ? 'emergency' : esc(a.priority)}" role="listitem" data-alert="${esc(a.alert_id)}" data-patient="${esc(a.patient_id)}">
     <div class="c-prio">${badge(a)}${stateTag(a)}</div>
     <div class="c-patient">${patientCell(a.patient || { patient_id: a.patient_id })}</div>
-    <div class="c-alert"><span class="msg">${esc(message(a))}</span> <strong class="kv">${esc(keyValue(a))}</strong>
+    <div class="c-alert"><span class="msg">${esc(message(a))}</span> <strong class="kv">${esc(extraKeyValue(a, message(a)))}</strong>
       ${g.others.length ? `<span class="more">${esc(t('queue.with_others', { n: g.others.length }))}</span>` : ''}</div>
     <div class="c-time"><span class="lbl">${esc(t('queue.opened'))}</span> <time datetime="${esc(a.opened_at)}" title="${esc(time(a.opened_at))}">${esc(clock(a.opened_at))}</time>
       <span class="ago" data-since="${esc(a.opened_at)}">${esc(duration(Date.now() - Date.parse(a.opened_at)))}</span></div>
