@@ -208,8 +208,10 @@ _METRIC_LIST: Final = (
 
 METRICS: Final = MappingProxyType({m.name: m for m in _METRIC_LIST})
 
-# Event types of the `event` kind (social-alarm triggers and their follow-ups).
-EVENT_TYPES: Final = frozenset({"sos", "fall", "cancel", "help_arrived"})
+# Event types of the `event` kind: social-alarm triggers and their follow-ups, and the home
+# activity kit's sightings (`motion`: a passive-infrared sensor saw someone move; `door`: the
+# front door opened or closed), which only say the elder is up and about.
+EVENT_TYPES: Final = frozenset({"sos", "fall", "cancel", "help_arrived", "motion", "door"})
 
 _KIND_LIST: Final = (
     KindSpec(

@@ -41,8 +41,11 @@ class DetectorSettings:
       fall; two more minutes cover a wearer who needed time to get up, while an operator who
       acknowledged within seconds is already calling.
     - `inactivity_floor`, `inactivity_ceiling`: bounds of the learned quiet period of an elder who
-      lives alone, in waking hours (see `alerts.detectors.inactivity` for why 2 h and 16 h);
-      `inactivity_night_alarm`: count the elder's usual night too (off by default).
+      lives alone, in waking hours (see `alerts.detectors.inactivity` for why 2 h and 24 h);
+      `inactivity_night_alarm`: count the elder's usual night too (off by default);
+      `inactivity_tail`: the share of the elder's ordinary days whose longest quiet stretch is
+      allowed to reach the limit (the detector's sensitivity: smaller waits longer and calls
+      less often; chosen by `make eval-inactivity`).
     - `local_utc_offset`: the deployment's local clock (China Standard Time by default), where a
       day starts and what counts as night.
     """
@@ -58,8 +61,9 @@ class DetectorSettings:
     forecast_max_gap: timedelta = timedelta(minutes=16)
     fall_cancel_window: timedelta = timedelta(minutes=2)
     inactivity_floor: timedelta = timedelta(hours=2)
-    inactivity_ceiling: timedelta = timedelta(hours=16)
+    inactivity_ceiling: timedelta = timedelta(hours=24)
     inactivity_night_alarm: bool = False
+    inactivity_tail: float = 0.005
     local_utc_offset: timedelta = timedelta(hours=8)
 
     def __post_init__(self) -> None:
@@ -68,6 +72,8 @@ class DetectorSettings:
                 raise ValueError(f"{name} must be positive")
         if not timedelta(0) < self.inactivity_floor <= self.inactivity_ceiling:
             raise ValueError("inactivity limits must satisfy 0 < floor <= ceiling")
+        if not 0 < self.inactivity_tail < 1:
+            raise ValueError("inactivity_tail must be a share of days, between 0 and 1")
 
 
 DEFAULT_SETTINGS = DetectorSettings()

@@ -1,34 +1,47 @@
-"""A silent home: an elder who lives alone sends nothing from any device for longer than usual.
+"""A silent home: an elder who lives alone does nothing any device notices for longer than usual.
 
 `emergency.inactivity` is a wellness-check alert: someone should call or visit. It fires only for
 patients whose record says they live alone (`PatientContext.flags` holds ``lives_alone``); anyone
 else has someone at home to notice.
 
-What counts as activity: any reading the elder makes or wears (a measurement, an ECG chunk, an
-event), measured on the readings' own clock. Device status reports do not count: a pendant on its
-charger reports its battery whether or not anyone is at home.
+Signals. Activity is anything the elder does that a device sees: a measurement or an ECG chunk
+from their own devices or at a community kiosk, an event (an SOS, a fall, a cancel, and the home
+kit's `motion` and `door` events), and a device being put on or taken off (a status report whose
+`lead_off` differs from that device's previous one). Every other status report is a heartbeat: it
+says nothing about the elder, but it carries the clock, so a silent home is found on the
+heartbeats' time as well as on the gateway's ticks. All on the readings' own clock.
 
-What is learned, per elder, from their own last `HISTORY_DAYS` days (a day runs from 03:00 to
-03:00 on the deployment's local clock, `DetectorSettings.local_utc_offset`):
-- the usual night: from the median time of the day's last reading to the median time of the next
-  morning's first one. Quiet time inside it does not count, so nobody is alarmed for sleeping.
-  With the policy's night alarm (`DetectorSettings.inactivity_night_alarm`) a silence that began
-  while the elder is usually awake keeps counting through the night (someone silent since the
-  afternoon may be on the floor), while one that began at night still waits for the morning.
-  A night shorter than 4 h or longer than 14 h is not believed; 22:00-06:00 is used instead;
-- the usual quiet period: each day's longest quiet stretch (waking time), and of those the
-  `QUANTILE` (about the second longest of four weeks), with a `MARGIN`. Taking each day's longest
-  stretch, not every gap between readings, matters: an elder whose watch reports every quarter
-  of an hour but who leaves it off one day in six has a usual quiet period of a day without it;
-- the threshold: that period clamped to `[inactivity_floor, inactivity_ceiling]`.
+What is learned, per elder, from their own last `HISTORY_DAYS` days (local days from 03:00,
+`DetectorSettings.local_utc_offset`), once a day:
+- the daily pattern: for each hour of the day the share of days with any activity, as a hazard
+  clock (`alerts.detectors.activity_profile`). A quiet stretch is measured on that clock: an hour
+  they are nearly always active in weighs about 4, an hour of their usual night almost nothing,
+  so nobody is alarmed for sleeping, and a walk at the hour they usually walk costs little;
+- what the elder was doing when a quiet stretch began, its state: `door` (the front door: an
+  outing, measured in plain hours, since home habits say nothing about it), `night` (on the
+  evening side of the day with little activity usual in the next 2 h: going to bed), `busy`
+  (at least 3 activities in the hour before: a worn watch, moving about the house) or `quiet`
+  (a lone reading: a sparse elder, or a watch left off that day, measured on a clock of the
+  hours the elder's lone readings usually come in, so mid-day silence after a morning reading
+  costs little). Per state, each day's longest quiet stretch, and from those the length that a
+  share `inactivity_tail` of days exceed (`tail_threshold`: the empirical quantile, extended by
+  an exponential tail). After a watch's heart rate the elder is usually heard from again within
+  minutes, after the front door within an outing, after the evening BP only the next morning:
+  each state has its own limit. A state seen on fewer than `MIN_STATE_DAYS` days uses the limit
+  of all states together;
+- the usual night, from the median times of the day's first and last activity (a night shorter
+  than 4 h or longer than 14 h is not believed, 22:00-06:00 is used instead), for the bounds.
 
-The floor (2 h by default) keeps ordinary absences, a nap, a walk or a visit to the market, from
-sending someone to the door for elders whose devices report every few minutes. The ceiling
-(16 waking hours) is one whole waking day without a sign of life: an elder who measures only
-morning and evening goes 14-15 waking hours between readings every day, so a lower ceiling would
-call on them daily, while a higher one would let a silent home go unnoticed into a second day.
-Elders who measure that seldom are found within about a waking day; a daily check-in device or a
-watch is what brings them closer.
+The wellness check falls due when the quiet stretch since the last activity reaches the limit of
+the state that activity left the elder in (`due`, the expected-next-activity deadline, computed
+once per quiet stretch), but never before `inactivity_floor` (2 h: a nap, a walk, the market)
+and never later than `inactivity_ceiling` waking hours (24 by default). The ceiling is what
+decides for elders who measure only morning and evening: they miss the evening reading on about
+one day in three, so a ceiling of one waking day (16 h) calls on them every few weeks for
+nothing, while 24 h lets them be found the next day (`make eval-inactivity` sweeps both). With
+the policy's night alarm (`inactivity_night_alarm`) a silence that began while the elder is
+usually awake counts night hours at the elder's usual waking rate; one that began at night
+still waits for the morning.
 
 Warm-up: `MIN_DAYS` days of history; before that the detector only learns. A quiet stretch that
 raised an alert never enters the history (an ongoing anomaly must not become the baseline), and
@@ -42,20 +55,31 @@ the alert clears with the next activity.
 >>> for h in range(0, 24 * 14, 2):  # a reading every 2 h, day and night, for two weeks
 ...     t = t0 + timedelta(hours=h)
 ...     _ = det.update(Reading("t", "cuff", Kind.BP, h, t, t, "p1", {"systolic": 120.0}))
->>> det.threshold
-datetime.timedelta(seconds=9000)
->>> det.tick(t + timedelta(hours=2.4)), det.tick(t + timedelta(hours=2.6))[0].code
+>>> due = det.due()  # a 2-h rhythm every day: two weeks say little of how rare 3 h would be
+>>> due is not None and round((due - t) / timedelta(hours=1), 1)
+6.4
+>>> det.tick(due - timedelta(minutes=1)), det.tick(due)[0].code
 ([], 'emergency.inactivity')
 """
 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import ClassVar, Final
 
 import numpy as np
+import numpy.typing as npt
 
+from alerts.detectors.activity_profile import (
+    SLOTS,
+    HazardClock,
+    after_waking,
+    local_hours,
+    tail_threshold,
+    waking_between,
+)
 from alerts.detectors.base import PatientContext
 from alerts.model import Action, AlertCandidate
 from devices.kinds import Kind
@@ -65,43 +89,41 @@ from devices.timeparse import format_ts
 CODE: Final = "emergency.inactivity"
 HISTORY_DAYS: Final = 28
 MIN_DAYS: Final = 7
-QUANTILE: Final = 0.95
-MARGIN: Final = 1.25
+MIN_STATE_DAYS: Final = 5
+BUSY_WINDOW_H: Final = 1.0
+BUSY_COUNT: Final = 3  # activities within the hour before a quiet stretch: the elder was busy
+BUSY, QUIET, DOOR, NIGHT = "busy", "quiet", "door", "night"
+NIGHT_AHEAD_H: Final = 2.0
+NIGHT_SHARE: Final = 0.5
 MIN_NIGHT_H: Final = 4.0
 MAX_NIGHT_H: Final = 14.0
 DEFAULT_NIGHT: Final = (22.0, 6.0)  # local hours
 DAY_START_H: Final = 3.0  # local days run from 03:00 to 03:00
-# A reading this soon after the previous one does not end a quiet stretch worth measuring.
-MIN_GAP: Final = timedelta(minutes=10)
-HOUR: Final = timedelta(hours=1)
-ZERO: Final = timedelta(0)
+# A quiet stretch shorter than this is not worth remembering (its day's longest is longer).
+MIN_GAP_H: Final = 1 / 6
+# After the front door an outing is measured in plain hours: home habits say nothing about it.
+OUTING_CLOCK: Final = HazardClock.from_hazard(np.ones(SLOTS))
 
 
-def night_hours(last_h: float, first_h: float, offset_h: float) -> frozenset[int]:
-    """UTC hours of the day wholly inside the local night from `last_h` to `first_h`."""
+def night_hours(last_h: float, first_h: float) -> frozenset[int]:
+    """Local hours of the day wholly inside the night from `last_h` to `first_h`."""
     length = (first_h - last_h) % 24
     if not MIN_NIGHT_H <= length <= MAX_NIGHT_H:
         last_h, first_h = DEFAULT_NIGHT
     start = math.ceil(last_h)
-    n = math.floor(first_h) - start
-    n = n % 24
-    return frozenset(int((start + k - offset_h) % 24) for k in range(n))
+    n = (math.floor(first_h) - start) % 24
+    return frozenset(int((start + k) % 24) for k in range(n))
 
 
-def waking_time(start: datetime, end: datetime, rest: frozenset[int]) -> timedelta:
-    """The part of [start, end) outside the rest hours (UTC hours of the day)."""
-    if end <= start:
-        return timedelta(0)
-    if not rest:
-        return end - start
-    total = timedelta(0)
-    t = start
-    while t < end:
-        nxt = min(end, t.replace(minute=0, second=0, microsecond=0) + HOUR)
-        if t.hour not in rest:
-            total += nxt - t
-        t = nxt
-    return total
+def _evening(u: float, m: Learned | None) -> bool:
+    """Local hour `u` is on the evening side of the day (noon to 03:00) and the next
+    `NIGHT_AHEAD_H` hours usually hold less than `NIGHT_SHARE` of a waking stretch's activity:
+    what follows is the night."""
+    if m is None:
+        return False
+    hour = math.floor(u) % SLOTS
+    ahead = m.clocks[BUSY].length(u, u + NIGHT_AHEAD_H)
+    return (hour >= 12 or hour < DAY_START_H) and ahead < NIGHT_SHARE * NIGHT_AHEAD_H * m.awake
 
 
 def _circular_median(hours: list[float]) -> float:
@@ -110,29 +132,64 @@ def _circular_median(hours: list[float]) -> float:
     return (float(np.median(shifted)) + DAY_START_H) % 24
 
 
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """What one day's learning gives: the hazard clock, limits by source, the usual night."""
+
+    clocks: dict[str, HazardClock]  # by the state a quiet stretch began in
+    night_clocks: dict[str, HazardClock]  # night hours at the usual waking rate (night alarm)
+    limits: dict[str, tuple[HazardClock, float]]  # state -> its clock and limit (hazard units)
+    pooled: tuple[HazardClock, float]  # all states together, on the clock of all activity
+    rest: frozenset[int]  # local hours of the usual night
+    awake: float  # the median hazard of a waking hour
+
+
 class InactivityDetector:
     """Per-patient silent-home watch (wellness check) for elders who live alone."""
 
     name: ClassVar[str] = "inactivity"
-    kinds: ClassVar[frozenset[Kind]] = frozenset(set(Kind) - {Kind.STATUS})
+    kinds: ClassVar[frozenset[Kind]] = frozenset(Kind)
     warm_up: ClassVar[str] = f"{MIN_DAYS} days of the elder's own activity"
 
     def __init__(self, ctx: PatientContext) -> None:
         self.ctx = ctx
         self.last: datetime | None = None
-        # local day -> first and last local hour of its readings
-        self._days: dict[date, list[float]] = {}
-        # quiet stretches (start, end) of at least MIN_GAP, by the local day they ended on
-        self._gaps: dict[date, list[tuple[datetime, datetime]]] = {}
-        self._rest: frozenset[int] = frozenset()
-        self._threshold: timedelta | None = None
-        self._learned_on: date | None = None
+        self.last_device = ""
+        self.last_state = QUIET
+        self._recent: list[float] = []  # local hours of the activities of the last hour
+        self._worn: dict[str, object] = {}  # device -> its last `lead_off`
+        # local day number -> activity per local hour; first and last activity (local hours)
+        self._hours: dict[int, npt.NDArray[np.bool_]] = {}
+        self._span: dict[int, list[float]] = {}
+        # quiet stretches of at least MIN_GAP_H: (start, end) local hours and the state they
+        # began in, by the local day they began on; the states seen each day
+        self._gaps: dict[int, list[tuple[float, float, str]]] = {}
+        self._states: dict[int, set[str]] = {}
+        self._model: Learned | None = None
+        self._learned_on: int | None = None
+        self._due: datetime | None = None
         self._raised_at: datetime | None = None
 
-    def _local_day(self, t: datetime) -> tuple[date, float]:
-        local = t + self.ctx.settings.local_utc_offset
-        hour = local.hour + local.minute / 60 + local.second / 3600
-        return (local - timedelta(hours=DAY_START_H)).date(), hour
+    def _u(self, t: datetime) -> float:
+        return local_hours(t, self.ctx.settings.local_utc_offset)
+
+    def _t(self, u: float) -> datetime:
+        offset = self.ctx.settings.local_utc_offset.total_seconds()
+        return datetime.fromtimestamp(u * 3600.0 - offset, UTC)
+
+    @staticmethod
+    def _day(u: float) -> int:
+        return math.floor((u - DAY_START_H) / 24)
+
+    def _is_activity(self, reading: Reading) -> bool:
+        if reading.kind is not Kind.STATUS:
+            return True
+        lead_off = reading.attrs.get("lead_off")
+        if lead_off is None:
+            return False
+        before = self._worn.get(reading.device_id)
+        self._worn[reading.device_id] = lead_off
+        return before is not None and before != lead_off
 
     # -- learning -------------------------------------------------------------------------
     def update(self, reading: Reading) -> list[AlertCandidate]:
@@ -140,12 +197,27 @@ class InactivityDetector:
         last = self.last
         if last is not None and t <= last:
             return []  # out of order: the quiet stretch it belonged to is already measured
+        if not self._is_activity(reading):
+            return self.tick(t)  # a heartbeat carries the clock
         out: list[AlertCandidate] = []
-        day, hour = self._local_day(t)
-        rec = self._days.get(day)
-        if rec is None:
-            rec = self._days[day] = [hour, hour]
-        rec[1] = hour
+        u = self._u(t)
+        day = self._day(u)
+        self._recent = [r for r in self._recent if u - r < BUSY_WINDOW_H]
+        self._recent.append(u)
+        if reading.kind is Kind.EVENT and reading.attrs.get("type") == "door":
+            state = DOOR
+        elif _evening(u, self._model):
+            state = NIGHT
+        else:
+            state = BUSY if len(self._recent) >= BUSY_COUNT else QUIET
+        hours = self._hours.get(day)
+        if hours is None:
+            hours = self._hours[day] = np.zeros((2, SLOTS), dtype=bool)
+            self._span[day] = [u % 24, u % 24]
+        hours[0, math.floor(u) % SLOTS] = True
+        hours[1, math.floor(u) % SLOTS] |= state == QUIET
+        self._span[day][1] = u % 24
+        self._states.setdefault(day, set()).add(state)
         if self._raised_at is not None:
             self._raised_at = None
             resumed = {"device_id": reading.device_id, "ts": format_ts(t)}
@@ -159,65 +231,113 @@ class InactivityDetector:
                     evidence={"activity_resumed": resumed},
                 )
             )
-        elif last is not None and t - last >= MIN_GAP:
-            self._gaps.setdefault(day, []).append((last, t))
-        self.last = t
+        elif last is not None:
+            start = self._u(last)
+            if u - start >= MIN_GAP_H:
+                self._gaps.setdefault(self._day(start), []).append((start, u, self.last_state))
+        self.last, self.last_device, self.last_state = t, reading.device_id, state
+        self._due = None
         if self._learned_on != day:
             self._learn(day)
         return out
 
-    def _learn(self, today: date) -> None:
-        """Once a day: forget old history, relearn the night and the threshold."""
+    def _learn(self, today: int) -> None:
+        """Once a day: forget old history, relearn the pattern and the limits."""
         self._learned_on = today
-        oldest = today - timedelta(days=HISTORY_DAYS)
-        for d in [d for d in self._days if d < oldest]:
-            del self._days[d]
-            self._gaps.pop(d, None)
-        complete = [d for d in self._days if d < today]
-        days = [self._days[d] for d in complete]
-        if len(days) < MIN_DAYS:
-            self._threshold = None
+        oldest = today - HISTORY_DAYS
+        for store in (self._hours, self._span, self._gaps, self._states):
+            for d in [d for d in store if d < oldest]:
+                del store[d]
+        complete = sorted(d for d in self._hours if d < today)
+        if not complete or today - complete[0] < MIN_DAYS:
+            self._model = None
             return
-        s = self.ctx.settings
-        offset_h = s.local_utc_offset.total_seconds() / 3600
-        self._rest = night_hours(
-            _circular_median([r[1] for r in days]), _circular_median([r[0] for r in days]), offset_h
+        days = range(complete[0], today)
+        counts: npt.NDArray[np.int64] = np.sum(
+            np.array([self._hours[d] for d in complete]), axis=0, dtype=np.int64
         )
-        longest = [
-            max((waking_time(a, b, self._rest) for a, b in self._gaps.get(d, ())), default=ZERO)
-            for d in complete
-        ]
-        seconds = float(np.quantile([g.total_seconds() for g in longest], QUANTILE)) * MARGIN
-        usual = timedelta(seconds=seconds)
-        self._threshold = min(max(usual, s.inactivity_floor), s.inactivity_ceiling)
+        clock = HazardClock.from_counts(counts[0], len(days))
+        quiet = HazardClock.from_counts(counts[1], len(days))
+        clocks = {BUSY: clock, DOOR: OUTING_CLOCK, NIGHT: clock, QUIET: quiet}
+        spans = [self._span[d] for d in complete]
+        rest = night_hours(
+            _circular_median([s[1] for s in spans]), _circular_median([s[0] for s in spans])
+        )
+        awake = [h for h in range(SLOTS) if h not in rest]
+        # each day's longest quiet stretch by the state it began in, on that state's clock
+        # (0 on a day the state was seen but all its stretches were short); the last row: all
+        # states together on the clock of all activity
+        index = {BUSY: 0, QUIET: 1, DOOR: 2, NIGHT: 3}
+        longest = np.full((len(index) + 1, len(days)), np.nan)
+        for d in days:
+            for state in self._states.get(d, ()):
+                longest[[index[state], -1], d - days.start] = 0.0
+        gaps = [(a, b, index[st], d) for d in days for a, b, st in self._gaps.get(d, ())]
+        if gaps:
+            g = np.array(gaps, dtype=np.float64)
+            rows, cols = g[:, 2].astype(np.intp), g[:, 3].astype(np.intp) - days.start
+            for state, i in index.items():
+                pick = rows == i
+                c = clocks[state]
+                lengths = c.at(g[pick, 1]) - c.at(g[pick, 0])
+                np.fmax.at(longest, (rows[pick], cols[pick]), lengths)
+            every = np.full(cols.size, len(index), dtype=np.intp)
+            np.fmax.at(longest, (every, cols), clock.at(g[:, 1]) - clock.at(g[:, 0]))
+        alpha = self.ctx.settings.inactivity_tail
+        seen = ~np.isnan(longest)
+        limits = {
+            state: (clocks[state], tail_threshold(longest[i][seen[i]], alpha))
+            for state, i in index.items()
+            if seen[i].sum() >= MIN_STATE_DAYS
+        }
+        pooled = (clock, tail_threshold(np.nan_to_num(longest[-1]), alpha))
+        night = {
+            state: HazardClock.from_hazard(np.maximum(c.hazard, float(np.median(c.hazard[awake]))))
+            for state, c in clocks.items()
+        }
+        awake_rate = float(np.median(clock.hazard[awake]))
+        self._model = Learned(clocks, night, limits, pooled, rest, awake_rate)
 
     # -- alarm ----------------------------------------------------------------------------
-    @property
-    def threshold(self) -> timedelta | None:
-        """The learned quiet-period limit (waking time), None during warm-up."""
-        return self._threshold
+    def due(self) -> datetime | None:
+        """When the wellness check falls due if nothing happens (None during warm-up)."""
+        last, m = self.last, self._model
+        if last is None or m is None:
+            return None
+        if self._due is None:
+            s = self.ctx.settings
+            start = self._u(last)
+            awake = math.floor(start) % SLOTS not in m.rest
+            night_alarm = s.inactivity_night_alarm and awake
+            clock, limit = m.limits.get(self.last_state, m.pooled)
+            if night_alarm:
+                clock = m.night_clocks[self.last_state if self.last_state in m.limits else BUSY]
+            u = clock.until(start, limit)
+            u = max(u, start + s.inactivity_floor.total_seconds() / 3600)
+            ceiling = s.inactivity_ceiling.total_seconds() / 3600
+            u = min(u, after_waking(start, ceiling, frozenset() if night_alarm else m.rest))
+            self._due = self._t(u)
+        return self._due
 
     @property
     def rest_hours(self) -> frozenset[int]:
-        return self._rest
+        """Local hours of the elder's usual night (empty during warm-up)."""
+        return self._model.rest if self._model is not None else frozenset()
 
     def tick(self, now: datetime) -> list[AlertCandidate]:
-        last, limit = self.last, self._threshold
+        last = self.last
         if (
             last is None
-            or limit is None
             or self._raised_at is not None
             or "lives_alone" not in self.ctx.flags
             or now <= last
         ):
             return []
-        rest = self._rest
-        if self.ctx.settings.inactivity_night_alarm and last.hour not in rest:
-            rest = frozenset()  # went silent while usually awake: the night counts too
-        quiet = waking_time(last, now, rest)
-        if quiet <= limit:
+        due, m = self.due(), self._model
+        if due is None or m is None or now < due:
             return []
         self._raised_at = now
+        start, u = self._u(last), self._u(now)
         return [
             AlertCandidate(
                 self.ctx.patient_id,
@@ -226,13 +346,16 @@ class InactivityDetector:
                 Action.RAISE,
                 params={
                     "hours": (now - last).total_seconds() / 3600,
-                    "usual_hours": limit.total_seconds() / 3600,
+                    "usual_hours": (due - last).total_seconds() / 3600,
                 },
                 evidence={
                     "last_activity": format_ts(last),
-                    "quiet_waking_hours": round(quiet.total_seconds() / 3600, 2),
-                    "threshold_hours": round(limit.total_seconds() / 3600, 2),
-                    "night_hours_utc": sorted(self._rest),
+                    "last_device": self.last_device,
+                    "last_state": self.last_state,
+                    "due_at": format_ts(due),
+                    "quiet_waking_hours": round(waking_between(start, u, m.rest), 2),
+                    "usual_hours": round((due - last).total_seconds() / 3600, 2),
+                    "night_hours_local": sorted(m.rest),
                 },
             )
         ]

@@ -47,6 +47,19 @@ def test_sos_in_a_room_and_cancel_with_ref() -> None:
     )
 
 
+def test_motion_and_door_sightings_of_the_home_kit() -> None:
+    """The home activity kit's events decode, round-trip and raise no emergency by themselves."""
+    motion = decode({"type": "motion", "location": {"room": "kitchen"}, "component": "pir"})
+    assert motion.attrs == {"type": "motion", "room": "kitchen", "component": "pir"}
+    assert json.loads(V1Codec().encode([motion]))["data"]["location"] == {"room": "kitchen"}
+    assert decode({"type": "door", "location": {"room": "entrance"}}).attrs["type"] == "door"
+    with pytest.raises(DecodeError) as err:
+        decode({"type": "door", "ref_seq": 2})
+    assert err.value.reason is RejectReason.SCHEMA
+    ledger = EventLedger()
+    assert ledger.check(event(3, "motion")) == event(3, "motion")
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
