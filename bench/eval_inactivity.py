@@ -33,9 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
-from alerts.detectors.base import DEFAULT_SETTINGS, DetectorSettings, PatientContext
+from alerts.detectors.base import (
+    DEFAULT_SETTINGS,
+    DetectorFactory,
+    DetectorSettings,
+    PatientContext,
+)
 from alerts.detectors.inactivity import CODE, InactivityDetector
 from alerts.model import Action
+from bench.inactivity_baseline import BaselineInactivityDetector
 from devices.kinds import Kind
 from devices.model import Reading
 from simulator.living_alone import LOCAL, Elder, away_window, cohort, sends
@@ -50,13 +56,15 @@ OUT = Path("build/eval/inactivity.json")
 
 
 def run(
-    readings: list[Reading], pid: str, until: datetime, settings: DetectorSettings
+    readings: list[Reading],
+    pid: str,
+    until: datetime,
+    settings: DetectorSettings,
+    factory: DetectorFactory = InactivityDetector,
 ) -> list[datetime]:
     """Times of the wellness checks raised for one elder, ticking every 5 min up to `until`
     (a check still open when the readings end is its raise time: nothing clears it)."""
-    det = InactivityDetector(
-        PatientContext(pid, settings=settings, flags=frozenset({"lives_alone"}))
-    )
+    det = factory(PatientContext(pid, settings=settings, flags=frozenset({"lives_alone"})))
     raised: list[datetime] = []
     t = readings[0].ts if readings else START
     i = 0
@@ -123,14 +131,20 @@ def lives(elders: list[Elder], seed: int, warmup: int, days: int) -> list[Life]:
 
 
 def evaluate(
-    life: Life, settings: DetectorSettings, measured_from: datetime, end: datetime
+    life: Life,
+    settings: DetectorSettings,
+    measured_from: datetime,
+    end: datetime,
+    factory: DetectorFactory = InactivityDetector,
 ) -> Outcome:
     e = life.elder
-    checks = [t for t in run(life.ordinary, e.patient_id, end, settings) if t >= measured_from]
+    checks = [
+        t for t in run(life.ordinary, e.patient_id, end, settings, factory) if t >= measured_from
+    ]
     away = life.away
     in_away = [t for t in checks if away is not None and away[0] <= t <= away[1] + TICK]
     at = life.silent_at
-    raised = run(life.silent, e.patient_id, at + timedelta(hours=WINDOW_H), settings)
+    raised = run(life.silent, e.patient_id, at + timedelta(hours=WINDOW_H), settings, factory)
     found = [t for t in raised if t >= at]
     acts = [r.ts for r in life.silent if r.ts < at and _activity(r)]
     was_open = bool(raised and raised[-1] < at and acts and raised[-1] > acts[-1])
@@ -279,6 +293,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"elder-month, median {gs['median_waking_h']:.1f} waking h "
                 f"(p90 {gs['p90_waking_h']:.1f})\n"
             )
+    base = [
+        evaluate(x, DEFAULT_SETTINGS, measured_from, end, BaselineInactivityDetector)
+        for x in people
+    ]
+    b = summary(base, a.days)
+    out.write(
+        f"previous detector (one learned limit, 2-16 waking h), all elders: "
+        f"{b['false_per_month']:.2f} false per elder-month, median {b['median_waking_h']:.1f} "
+        f"waking h (p90 {b['p90_waking_h']:.1f}), median {b['median_clock_h']:.1f} h on the "
+        f"clock (p90 {b['p90_clock_h']:.1f}), {b['open_at_onset']} with a check already open\n"
+    )
     d = DEFAULT_SETTINGS
     default = (d.inactivity_ceiling.total_seconds() / 3600, d.inactivity_tail)
     out.write(
@@ -296,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         ],
         "held_out": s,
         "held_out_by_devices": groups,
+        "previous_detector": b,
         "default": {"ceiling_h": default[0], "tail": default[1]},
     }
     a.out.write_text(json.dumps(report, indent=2) + "\n")

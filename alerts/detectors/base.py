@@ -41,7 +41,7 @@ class DetectorSettings:
       fall; two more minutes cover a wearer who needed time to get up, while an operator who
       acknowledged within seconds is already calling.
     - `inactivity_floor`, `inactivity_ceiling`: bounds of the learned quiet period of an elder who
-      lives alone, in waking hours (see `alerts.detectors.inactivity` for why 2 h and 24 h);
+      lives alone, in waking hours (see `alerts.detectors.inactivity` for why 2 h and 20 h);
       `inactivity_night_alarm`: count the elder's usual night too (off by default);
       `inactivity_tail`: the share of the elder's ordinary days whose longest quiet stretch is
       allowed to reach the limit (the detector's sensitivity: smaller waits longer and calls
@@ -61,7 +61,7 @@ class DetectorSettings:
     forecast_max_gap: timedelta = timedelta(minutes=16)
     fall_cancel_window: timedelta = timedelta(minutes=2)
     inactivity_floor: timedelta = timedelta(hours=2)
-    inactivity_ceiling: timedelta = timedelta(hours=24)
+    inactivity_ceiling: timedelta = timedelta(hours=20)
     inactivity_night_alarm: bool = False
     inactivity_tail: float = 0.005
     local_utc_offset: timedelta = timedelta(hours=8)

@@ -35,10 +35,11 @@ What is learned, per elder, from their own last `HISTORY_DAYS` days (local days 
 The wellness check falls due when the quiet stretch since the last activity reaches the limit of
 the state that activity left the elder in (`due`, the expected-next-activity deadline, computed
 once per quiet stretch), but never before `inactivity_floor` (2 h: a nap, a walk, the market)
-and never later than `inactivity_ceiling` waking hours (24 by default). The ceiling is what
+and never later than `inactivity_ceiling` waking hours (20 by default). The ceiling is what
 decides for elders who measure only morning and evening: they miss the evening reading on about
 one day in three, so a ceiling of one waking day (16 h) calls on them every few weeks for
-nothing, while 24 h lets them be found the next day (`make eval-inactivity` sweeps both). With
+nothing, while 20 h finds them the next morning or midday; `make eval-inactivity` sweeps it with
+the tail, and 20 h with a tail of 0.005 is what cross-validation chose. With
 the policy's night alarm (`inactivity_night_alarm`) a silence that began while the elder is
 usually awake counts night hours at the elder's usual waking rate; one that began at night
 still waits for the morning.

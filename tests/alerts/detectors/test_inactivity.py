@@ -138,8 +138,8 @@ def test_a_twice_daily_measurer_waits_past_the_missed_reading_within_the_ceiling
     due = det.due()
     assert due is not None
     assert due > at(15, 7.5)  # not before the evening and the morning reading are missed
-    # the ceiling: 24 waking hours, 14 on the day (07:00-21:00) and 10 on the next one
-    assert due == at(15, 17)
+    # the ceiling: 20 waking hours, 14 on the day (07:00-21:00) and 6 on the next one
+    assert due == at(15, 13)
     assert det.rest_hours == frozenset(range(21, 24)) | frozenset(range(7))
 
 
