@@ -40,6 +40,8 @@ from gateway.storage.readings import PositionedStore
 log = logging.getLogger(__name__)
 
 SNAPSHOT_FILE = "detectors.snapshot"
+# The snapshot writer runs at this much lower priority than the gateway.
+CHILD_NICENESS = 10
 BLOCK = 1000
 
 
@@ -177,6 +179,7 @@ def _fork_writer(
         signal.set_wakeup_fd(-1)  # the parent's event loop must not hear the child's signals
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)
+        os.nice(CHILD_NICENESS)  # the gateway keeps the CPU it needs for alerts
         write_atomically(path, seal(state, 0, position, key, now))
         code = 0
     finally:
