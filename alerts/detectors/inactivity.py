@@ -18,7 +18,7 @@ What is learned, per elder, from their own last `HISTORY_DAYS` days (local days 
   they are nearly always active in weighs about 4, an hour of their usual night almost nothing,
   so nobody is alarmed for sleeping, and a walk at the hour they usually walk costs little;
 - what the elder was doing when a quiet stretch began, its state: `door` (the front door: an
-  outing, measured in plain hours, since home habits say nothing about it), `night` (on the
+  outing, measured in waking hours, since home habits say nothing about it), `night` (on the
   evening side of the day with little activity usual in the next 2 h: going to bed), `busy`
   (at least 3 activities in the hour before: a worn watch, moving about the house) or `quiet`
   (a lone reading: a sparse elder, or a watch left off that day, measured on a clock of the
@@ -102,8 +102,9 @@ DEFAULT_NIGHT: Final = (22.0, 6.0)  # local hours
 DAY_START_H: Final = 3.0  # local days run from 03:00 to 03:00
 # A quiet stretch shorter than this is not worth remembering (its day's longest is longer).
 MIN_GAP_H: Final = 1 / 6
-# After the front door an outing is measured in plain hours: home habits say nothing about it.
-OUTING_CLOCK: Final = HazardClock.from_hazard(np.ones(SLOTS))
+# After the front door an outing is measured in waking hours: home habits say nothing about it
+# (the usual night still counts this little: the door locked at bedtime is no outing).
+NIGHT_HAZARD: Final = 0.02
 
 
 def night_hours(last_h: float, first_h: float) -> frozenset[int]:
@@ -258,12 +259,14 @@ class InactivityDetector:
             np.array([self._hours[d] for d in complete]), axis=0, dtype=np.int64
         )
         clock = HazardClock.from_counts(counts[0], len(days))
-        quiet = HazardClock.from_counts(counts[1], len(days))
-        clocks = {BUSY: clock, DOOR: OUTING_CLOCK, NIGHT: clock, QUIET: quiet}
         spans = [self._span[d] for d in complete]
         rest = night_hours(
             _circular_median([s[1] for s in spans]), _circular_median([s[0] for s in spans])
         )
+        quiet = HazardClock.from_counts(counts[1], len(days))
+        waking = [NIGHT_HAZARD if h in rest else 1.0 for h in range(SLOTS)]
+        outing = HazardClock.from_hazard(np.array(waking))
+        clocks = {BUSY: clock, DOOR: outing, NIGHT: clock, QUIET: quiet}
         awake = [h for h in range(SLOTS) if h not in rest]
         # each day's longest quiet stretch by the state it began in, on that state's clock
         # (0 on a day the state was seen but all its stretches were short); the last row: all
