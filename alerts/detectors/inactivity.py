@@ -158,7 +158,8 @@ class InactivityDetector:
         self.last: datetime | None = None
         self.last_device = ""
         self.last_state = QUIET
-        self._recent: list[float] = []  # local hours of the activities of the last hour
+        # local hours of the last BUSY_COUNT activities (bounded: an ECG patch sends every second)
+        self._recent: list[float] = []
         self._worn: dict[str, object] = {}  # device -> its last `lead_off`
         # local day number -> activity per local hour; first and last activity (local hours)
         self._hours: dict[int, npt.NDArray[np.bool_]] = {}
@@ -204,14 +205,14 @@ class InactivityDetector:
         out: list[AlertCandidate] = []
         u = self._u(t)
         day = self._day(u)
-        self._recent = [r for r in self._recent if u - r < BUSY_WINDOW_H]
-        self._recent.append(u)
+        self._recent = [*self._recent[1 - BUSY_COUNT :], u]
         if reading.kind is Kind.EVENT and reading.attrs.get("type") == "door":
             state = DOOR
         elif _evening(u, self._model):
             state = NIGHT
         else:
-            state = BUSY if len(self._recent) >= BUSY_COUNT else QUIET
+            busy = len(self._recent) == BUSY_COUNT and u - self._recent[0] < BUSY_WINDOW_H
+            state = BUSY if busy else QUIET
         hours = self._hours.get(day)
         if hours is None:
             hours = self._hours[day] = np.zeros((2, SLOTS), dtype=bool)
