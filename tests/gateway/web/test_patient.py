@@ -217,7 +217,10 @@ def test_ecg_strip_is_on_paper_scale_with_the_analysers_beats_and_af(
 def test_one_cgm_reading_shows_not_enough_data_not_a_percentage(
     gateway: LiveGateway, mosquitto: Mosquitto, browser: Browser
 ) -> None:
-    add_patient(gateway, "p-009", name="Sun Hua", birth_year=1944)
+    add_patient(
+        gateway, "p-009", name="Sun Hua", birth_year=1944, sex="female", allergies="penicillin",
+        address="Room 302, 8 Lane 5", access_notes="key safe 4711",
+    )  # fmt: skip
     add_device(gateway, "cgm-009", "glucose", "p-009")
     now = datetime.now(UTC).replace(microsecond=0)
     one = v1_doc("cgm-009", "glucose", 1, {"value": 2.4, "unit": "mmol/L", "source": "cgm"}, now)
@@ -232,5 +235,8 @@ def test_one_cgm_reading_shows_not_enough_data_not_a_percentage(
     assert "1 CGM readings" in note.inner_text()
     assert page.locator("#tir").count() == 0  # no percentage anywhere
     assert page.locator("[data-fig='gmi']").count() == 0
-    assert "cgm-009" in page.locator("#p-head").inner_text()  # a clinician sees the devices
+    head = page.locator("#p-head").inner_text()
+    assert "cgm-009" in head  # a clinician sees the devices
+    assert "penicillin" in page.locator("#p-head [data-field='allergies']").inner_text()
+    assert "key safe 4711" in page.locator("#p-head [data-field='address']").inner_text()
     screenshot(page, "patient-glucose-not-enough-data")

@@ -117,6 +117,11 @@ function header(p, devices, roster) {
       ${p.lives_alone ? `<span class="mark"><span aria-hidden="true">⌂ </span>${esc(t('patient.lives_alone'))}</span>` : ''}
       ${p.disability ? `<span class="mark"><span aria-hidden="true">♿ </span>${esc(t('patient.disability'))}</span>` : ''}</p>
     <dl class="figs">
+      ${p.sex ? `<div data-field="sex"><dt>${esc(t('patient.sex'))}</dt><dd>${esc(t(`sex.${p.sex}`))}</dd></div>` : ''}
+      <div data-field="conditions"><dt>${esc(t('patient.recorded_conditions'))}</dt><dd>${esc(p.conditions || '—')}</dd></div>
+      <div data-field="medications"><dt>${esc(t('patient.medications'))}</dt><dd>${esc(p.medications || '—')}</dd></div>
+      <div data-field="allergies"><dt>${esc(t('patient.allergies'))}</dt><dd>${esc(p.allergies || '—')}</dd></div>
+      <div data-field="address"><dt>${esc(t('patient.address'))}</dt><dd>${esc(p.address || '—')}${p.access_notes ? ` <span class="hint">(${esc(t('patient.access_notes'))}: ${esc(p.access_notes)})</span>` : ''}</dd></div>
       <div><dt>${esc(t('patient.conditions'))}</dt><dd>${esc(conditions())}</dd></div>
       <div><dt>${esc(t('patient.care_team'))}</dt><dd>${esc(team ? team.name : (p.care_team || '—'))}</dd></div>
       <div><dt>${esc(t('patient.emergency_contact'))}</dt><dd>${contacts.length ? contacts.map((c) => `${esc(c.name)} (${esc(c.contacts.map((x) => x.address).join(', '))})`).join('; ') : '—'}</dd></div>
