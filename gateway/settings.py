@@ -117,8 +117,8 @@ class Settings(BaseSettings):
     api_tls_key_file: Path | None = None
     # Bounded input (README "Access and security"): body size, calls per client, live streams.
     api_max_body_bytes: int = Field(default=1 << 20, ge=1024)
-    api_rate_per_minute: float = Field(default=600.0, gt=0)  # per client (user, client id, peer)
-    api_rate_burst: int = Field(default=120, ge=1)
+    api_rate_per_minute: float = Field(default=1200.0, gt=0)  # per client (user, client id, peer)
+    api_rate_burst: int = Field(default=300, ge=1)  # a page load makes about ten calls
     api_streams_per_user: int = Field(default=4, ge=1)
 
     # Access (README "Access and security"): the embedded issuer signs short-lived tokens for

@@ -130,6 +130,11 @@ function header(p, devices, roster) {
     <tbody>${devRows || `<tr><td colspan="5">${esc(t('device.none'))}</td></tr>`}</tbody></table>`;
 }
 
+function ownTargets() {
+  const set = (state.patient && state.patient.targets) || {};
+  return Object.keys(set).some((k) => k.startsWith('target_'));
+}
+
 // Conditions as the monitoring shows them: which kinds of readings the care team follows.
 function conditions() {
   const kinds = Object.keys(state.latest).filter((k) => ['bp', 'glucose', 'ecg'].includes(k));
@@ -158,7 +163,8 @@ async function bp() {
   const fmtDay = (v) => axisLabel(new Date(v).toISOString(), { month: 'numeric', day: 'numeric' });
   drawBp(document.getElementById('bp-chart'), readings, state.limits, {
     start, end, fmtDay, label: t('bp.chart_label', { n: state.bpDays }),
-    texts: { target: t('bp.target'), crisis: t('bp.crisis') },
+    // Targets the care team set for this elder, or the defaults, which say so.
+    texts: { target: ownTargets() ? t('bp.target') : t('bp.default_target'), crisis: t('bp.crisis') },
   });
   const m = dayparts(readings);
   const cell = (s) => (s.n ? `${Math.round(s.systolic)}/${Math.round(s.diastolic)} mmHg` : '—');

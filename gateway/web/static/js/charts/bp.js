@@ -24,7 +24,8 @@ export function drawBp(host, readings, limits, { start, end, label, fmtDay, text
   const width = Math.max(320, host.clientWidth || 640);
   const cv = canvas(host, width, 280, label);
   const f = new Frame(cv, { x0: start, x1: end, y0: 40, y1: 230 });
-  const yTicks = [60, 90, 120, 150, 180, 210].map((v) => [v, String(v)]);
+  // The top tick names the unit, so the axis is never a bare number.
+  const yTicks = [60, 90, 120, 150, 180, 210].map((v) => [v, v === 210 ? `${v} mmHg` : String(v)]);
   f.axes(timeTicks(start, end, 8, fmtDay), yTicks);
   f.hline(limits.target_systolic, `${texts.target} ${limits.target_systolic}`, css('--chart-3'), [8, 4]);
   f.hline(limits.target_diastolic, `${texts.target} ${limits.target_diastolic}`, css('--chart-3'), [8, 4]);
