@@ -146,6 +146,12 @@ def test_an_sos_is_pinned_and_answered_dispatched_attended_and_closed_from_the_p
         assert (step, CLINICIAN) in steps, (step, steps)
     resolved = next(e for e in trail if e["kind"] == "event" and e["action"] == "resolved")
     assert resolved["detail"]["outcome"] == "handled_at_home"
+    # The centre's service figures on the page: this call was answered and attended in time.
+    page.goto(f"{gateway.url}/#/settings")
+    figs = page.locator("#s-figs")
+    expect(figs.locator("[data-fig='answered_60s'] dd")).to_have_text("100.0 %", timeout=5000)
+    expect(figs.locator("[data-fig='on_site_45min'] dd")).to_have_text("100.0 %")
+    assert int(figs.locator("[data-fig='calls'] dd").inner_text()) >= 1
 
 
 def test_a_crisis_that_clears_on_its_own_stays_until_a_clinician_reviews_it(
