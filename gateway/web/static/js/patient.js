@@ -15,7 +15,10 @@ let state = null;
 
 export function mount(el, live, pid, alertId) {
   document.body.dataset.page = 'patient';
-  state = { el, pid, bpDays: 7, traceDays: 1, alive: true };
+  // Each async step checks the state it started with: a step of a page already left must not
+  // write into the view that now shows another page.
+  const st = { el, pid, bpDays: 7, traceDays: 1, alive: true };
+  state = st;
   el.innerHTML = `<article class="patient" aria-busy="true"><p data-i18n="common.loading"></p></article>`;
   translate(el);
   // A burst of events (a sensor's backlog) refreshes the history once a second at most.
@@ -26,14 +29,16 @@ export function mount(el, live, pid, alertId) {
   };
   live.subscribe(onEvent);
   load(alertId).catch((e) => {
+    if (!st.alive) return;
     if (e instanceof ApiError && e.status === 404) window.hmgNotFound();
     else if (!(e instanceof ApiError && e.status === 401)) el.innerHTML = `<p class="error">${esc(errorText(e))}</p>`;
   });
-  return () => { state.alive = false; live.unsubscribe(onEvent); };
+  return () => { st.alive = false; live.unsubscribe(onEvent); };
 }
 
 async function load(alertId) {
-  const { el, pid } = state;
+  const st = state;
+  const { el, pid } = st;
   const p = encodeURIComponent(pid);
   const patient = await api(`/patients/${p}`);
   const [limits, latest, devices, roster, alerts] = await Promise.all([
@@ -43,7 +48,8 @@ async function load(alertId) {
     api('/rosters').catch(() => null),
     api(`/alerts?patient_id=${p}&limit=200`),
   ]);
-  Object.assign(state, { patient, limits: limits.limits, latest: latest.latest, alerts });
+  if (!st.alive) return;
+  Object.assign(st, { patient, limits: limits.limits, latest: latest.latest, alerts });
   el.innerHTML = `<article class="patient">
     <header class="panel" id="p-head"></header>
     <section class="panel" aria-labelledby="h-latest"><h2 id="h-latest" data-i18n="patient.latest"></h2><div id="p-latest" class="figs"></div></section>
@@ -86,8 +92,10 @@ async function load(alertId) {
   el.querySelector('#p-alerts').addEventListener('click', onHistoryClick);
   el.querySelector('#p-alerts').addEventListener('toggle', onAuditToggle, true);
   await Promise.all([bp(), trace(), glycaemia(), history(), referrals()]);
+  if (!st.alive) return;
   const strip = alertId ? alerts.find((a) => a.alert_id === alertId) : null;
   await mountEcg(el.querySelector('#ecg'), pid, strip);
+  if (!st.alive) return;
   if (strip) el.querySelector('#ecg-panel').scrollIntoView();
   el.querySelector('.patient').setAttribute('aria-busy', 'false');
   el.dataset.loaded = 'true';
@@ -154,11 +162,12 @@ function latestValues() {
 }
 
 async function bp() {
+  const st = state;
   const end = Date.now();
   const start = end - state.bpDays * DAY;
   const q = `/history/${encodeURIComponent(state.pid)}/readings?kind=bp&start=${new Date(start).toISOString()}&end=${new Date(end + 300e3).toISOString()}&limit=10000`;
   const res = await api(q);
-  if (!state.alive) return;
+  if (!st.alive) return;
   const readings = res.readings || [];
   const fmtDay = (v) => axisLabel(new Date(v).toISOString(), { month: 'numeric', day: 'numeric' });
   drawBp(document.getElementById('bp-chart'), readings, state.limits, {
@@ -173,10 +182,11 @@ async function bp() {
 }
 
 async function trace() {
+  const st = state;
   const end = Date.now();
   const start = end - state.traceDays * DAY;
   const res = await api(`/history/${encodeURIComponent(state.pid)}/readings?kind=glucose&start=${new Date(start).toISOString()}&end=${new Date(end + 300e3).toISOString()}&limit=10000`);
-  if (!state.alive) return;
+  if (!st.alive) return;
   const fmt = (v) => axisLabel(new Date(v).toISOString(), state.traceDays > 1 ? { month: 'numeric', day: 'numeric' } : { hour: '2-digit', minute: '2-digit', hour12: false });
   drawTrace(document.getElementById('glu-trace'), res.readings || [], { start, end, fmtTick: fmt, label: t('glucose.trace'), texts: rangeTexts() });
 }
@@ -188,9 +198,10 @@ function rangeTexts() {
 }
 
 async function glycaemia() {
+  const st = state;
   const tz = prefs.get('tz');
   const g = await api(`/patients/${encodeURIComponent(state.pid)}/glycaemia?days=14&tz=${encodeURIComponent(tz)}`);
-  if (!state.alive) return;
+  if (!st.alive) return;
   state.glycaemia = g;
   if (!g.sufficient) {
     // Below the consensus minimum no figure is shown: it would be read as a fact.
@@ -237,7 +248,9 @@ function figures(g) {
 }
 
 async function fingersticks(g) {
-  const res = await api(`/history/${encodeURIComponent(state.pid)}/readings?kind=glucose&start=${g.start}&end=${g.end}&limit=10000`);
+  const st = state;
+  const res = await api(`/history/${encodeURIComponent(st.pid)}/readings?kind=glucose&start=${g.start}&end=${g.end}&limit=10000`);
+  if (!st.alive) return;
   const sticks = (res.readings || []).filter((r) => r.attrs.source !== 'cgm').reverse();
   document.getElementById('glu-sticks').innerHTML = sticks.length
     ? `<table><thead><tr><th>${esc(t('common.time'))}</th><th>${esc(glucoseUnit())}</th><th>${esc(t('glucose.context'))}</th></tr></thead><tbody>
@@ -251,9 +264,10 @@ function rangeBounds(code) {
 }
 
 async function history() {
-  if (!state || !state.alive) return;
+  const st = state;
+  if (!st || !st.alive) return;
   const alerts = await api(`/alerts?patient_id=${encodeURIComponent(state.pid)}&limit=200`);
-  if (!state.alive) return;
+  if (!st.alive) return;
   state.alerts = alerts;
   const host = document.getElementById('p-alerts');
   if (!host) return;
@@ -298,8 +312,9 @@ function trailRows(entries) {
 }
 
 async function referrals() {
+  const st = state;
   const refs = await api(`/referrals?patient_id=${encodeURIComponent(state.pid)}`).catch(() => []);
-  if (!state.alive) return;
+  if (!st.alive) return;
   document.getElementById('p-refs').innerHTML = refs.length ? `<table><thead><tr><th>${esc(t('common.time'))}</th><th>${esc(t('field.hospital'))}</th><th>${esc(t('field.department'))}</th><th>${esc(t('field.urgency'))}</th><th>${esc(t('history.state'))}</th><th>${esc(t('referral.by'))}</th></tr></thead><tbody>
     ${refs.map((r) => `<tr><td>${esc(time(r.requested_at))}</td><td>${esc(r.target_org)}</td><td>${esc(r.department)}${r.green_channel ? ` · ${esc(t('referral.green'))}` : ''}</td><td>${esc(t(`urgency.${r.urgency}`))}</td><td>${esc(t(`referral.state.${r.state}`))}</td><td>${esc(r.requested_by)}</td></tr>`).join('')}</tbody></table>` : `<p>${esc(t('common.none'))}</p>`;
 }
