@@ -254,3 +254,55 @@ async def test_an_sos_is_answered_dispatched_attended_and_its_timers_survive_a_r
         pub.disconnect()
         alerts.close()
         await gw.stop()
+
+
+def test_an_open_call_s_answer_deadline_fires_on_time_after_the_gateway_is_killed(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """SIGKILL a real gateway process a moment after an SOS opened: the restarted gateway raises
+    the missed answer at the deadline (or at once, if the deadline passed while it was down)."""
+    from tests.integration.test_faults import GatewayProcess, wait_until
+
+    answer_s = 8.0
+    policy = fast_policy(tmp_path)
+    policy.write_text(
+        policy.read_text(encoding="utf-8").replace('answer = "2s"', f'answer = "{answer_s:g}s"'),
+        encoding="utf-8",
+    )
+    gw = GatewayProcess(mosquitto, tmp_path / "gw")
+    gw.env["HMG_POLICIES"] = str(policy)
+    gw.env["HMG_TICK_INTERVAL_S"] = "0.5"
+    alerts = AlertTopic(mosquitto.port)
+    pub = publisher(mosquitto.port)
+    try:
+        gw.start()
+        pub.publish(*event("pendant-9", 1, {"type": "sos"}), qos=1)
+        wait_until(lambda: alerts.find("opened", "emergency.sos") is not None, 10, "SOS opened")
+        hit = alerts.find("opened", "emergency.sos")
+        assert hit is not None
+        opened_at, opened = hit
+        call = opened["alert"]["alert_id"]
+        gw.kill()
+        killed_at = time.monotonic()
+        assert killed_at - opened_at < answer_s / 2, "killed too late to test the restart"
+        assert alerts.find("escalated", "emergency.sos") is None
+        gw.start()
+        back_at = time.monotonic()
+        wait_until(
+            lambda: "answer_missed" in reasons(alerts, call), answer_s + 10, "missed answer raised"
+        )
+        raised_at = next(
+            t for t, e in list(alerts.events)
+            if e["alert"]["alert_id"] == call
+            and e.get("detail", {}).get("escalation", {}).get("reason") == "answer_missed"
+        )  # fmt: skip
+        due = opened_at + answer_s
+        assert raised_at >= due - 0.5, "raised before its deadline"
+        assert raised_at <= max(due, back_at) + 2.0, (
+            f"raised {raised_at - max(due, back_at):.1f} s late after restart"
+        )
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+        alerts.close()
+        gw.terminate()
