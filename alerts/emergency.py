@@ -29,7 +29,8 @@ tenant's own staff, or an ambulance. The transitions here are pure; the desk app
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -70,12 +71,15 @@ _RESPONSE = "response"
 
 @dataclass(frozen=True, slots=True)
 class Dispatch:
-    """Help sent: who, how to reach them, and when they are expected on site."""
+    """Help sent: who, how to reach them, and when they are expected on site; `brief` is what
+    they were sent with (address, access notes, latest vitals, other open alerts, medications,
+    allergies), frozen at the dispatch so the record shows what the responder was told."""
 
     responder: Responder
     name: str
     contact: str | None
     expected_at: datetime
+    brief: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -84,12 +88,15 @@ class Dispatch:
             raise ValueError("expected_at must be timezone-aware")
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "responder": self.responder.value,
             "name": self.name,
             "contact": self.contact,
             "expected_at": format_ts(self.expected_at),
         }
+        if self.brief is not None:
+            doc["brief"] = dict(self.brief)
+        return doc
 
     @classmethod
     def of(cls, alert: Alert) -> Dispatch | None:
@@ -102,6 +109,7 @@ class Dispatch:
             str(raw["name"]),
             raw.get("contact"),
             parse_ts(str(raw["expected_at"])),
+            raw.get("brief"),
         )
 
 

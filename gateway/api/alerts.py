@@ -12,7 +12,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
-from alerts.emergency import Dispatch
 from alerts.referral import to_fhir
 from devices.timeparse import format_ts
 from gateway.actions import ReferralRequest
@@ -26,7 +25,6 @@ from gateway.api.alert_models import (
     CommentIn,
     CommentOut,
     DeliveryOut,
-    DispatchIn,
     EscalatedAlertOut,
     EscalationTimerOut,
     EventOut,
@@ -142,23 +140,6 @@ async def resolve(gw: GatewayDep, actor: CurrentActor, alert_id: str, body: Reso
     return AlertOut.of(a)
 
 
-@router.post("/{alert_id}/dispatch")
-async def dispatch(
-    gw: GatewayDep, actor: CurrentActor, alert_id: str, body: DispatchIn
-) -> EscalatedAlertOut:
-    """Help sent to an answered emergency call: who, how to reach them, when expected; if
-    nobody confirms arrival by then, the dispatcher and the next tier hear."""
-    going = Dispatch(
-        body.responder,
-        body.name.strip(),
-        body.contact,
-        gw.clock() + timedelta(minutes=body.eta_minutes),
-    )
-    a = await gw.actions.dispatch(actor, alert_id, going)
-    timer = EscalationTimerOut.of(gw.desk.timer(alert_id))
-    return EscalatedAlertOut(**AlertOut.of(a).model_dump(), escalation=timer)
-
-
 @router.post("/{alert_id}/review")
 async def review(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> AlertOut:
     """A serious alert that cleared before anyone acted on it has been seen: it leaves the
@@ -166,12 +147,6 @@ async def review(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> AlertOut
     a = await review_alert(gw.stores, actor, alert_id, gw.clock())
     gw.sse.show("reviewed", gw.clock(), a, actor.user, {})
     return AlertOut.of(a)
-
-
-@router.post("/{alert_id}/arrive")
-async def arrive(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> AlertOut:
-    """Help is at the elder's home: the emergency call's deadlines stop."""
-    return AlertOut.of(await gw.actions.arrive(actor, alert_id))
 
 
 @router.post("/{alert_id}/escalate")

@@ -3,7 +3,7 @@ centre is audited on (answer and attendance times), both from what the gateway s
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -12,11 +12,14 @@ from pydantic import BaseModel
 
 from alerts.emergency import Dispatch
 from devices.timeparse import format_ts
+from gateway.actor import Actor
+from gateway.api.alert_models import AlertOut, DispatchIn, EscalatedAlertOut, EscalationTimerOut
 from gateway.api.deps import GatewayDep
 from gateway.api.schemas import ProfileFields, ReadingOut
 from gateway.api.scope import visible_patient
 from gateway.api.security import CurrentActor
 from gateway.errors import ConflictError
+from gateway.service import Gateway
 from gateway.storage.emergencies import ServiceFigures
 
 router = APIRouter(tags=["emergencies"])
@@ -55,10 +58,8 @@ class BriefOut(ProfileFields):
     open_alerts: list[OpenAlertOut]
 
 
-@router.get("/alerts/{alert_id}/brief")
-async def brief(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> BriefOut:
-    """The responder's brief of an emergency call (the access notes are for the tenant's staff
-    and the responder sent; this route serves the tenant's staff only)."""
+async def responder_brief(gw: Gateway, actor: Actor, alert_id: str) -> BriefOut:
+    """The brief of the caller's tenant's emergency call `alert_id`, as of now."""
     call = await gw.actions.alert(alert_id, actor.tenant)
     if not call.emergency:
         raise ConflictError(f"alert {alert_id} is no emergency call")
@@ -78,7 +79,7 @@ async def brief(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> BriefOut:
         name=p.name,
         age=now.year - p.birth_year if p.birth_year else None,
         lives_alone=p.lives_alone,
-        dispatch=going.to_json() if going else None,
+        dispatch=replace(going, brief=None).to_json() if going else None,
         emergency_contacts=[
             ContactOut(name=m.name, relation=m.role, addresses=[c.address for c in m.contacts])
             for m in roster.emergency_contacts.get(p.patient_id, ())
@@ -97,6 +98,39 @@ async def brief(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> BriefOut:
         ],
         **asdict(p.profile),
     )
+
+
+@router.get("/alerts/{alert_id}/brief")
+async def brief(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> BriefOut:
+    """The responder's brief of an emergency call, as of now (the access notes are for the
+    tenant's staff and the responder sent; this route serves the tenant's staff only)."""
+    return await responder_brief(gw, actor, alert_id)
+
+
+@router.post("/alerts/{alert_id}/dispatch")
+async def dispatch(
+    gw: GatewayDep, actor: CurrentActor, alert_id: str, body: DispatchIn
+) -> EscalatedAlertOut:
+    """Help sent to an answered emergency call: who, how to reach them, when expected; if
+    nobody confirms arrival by then, the dispatcher and the next tier hear. The brief the
+    responder goes with is frozen into the call's evidence."""
+    sent_with = await responder_brief(gw, actor, alert_id)
+    going = Dispatch(
+        body.responder,
+        body.name.strip(),
+        body.contact,
+        gw.clock() + timedelta(minutes=body.eta_minutes),
+        sent_with.model_dump(mode="json", exclude={"dispatch"}),
+    )
+    a = await gw.actions.dispatch(actor, alert_id, going)
+    timer = EscalationTimerOut.of(gw.desk.timer(alert_id))
+    return EscalatedAlertOut(**AlertOut.of(a).model_dump(), escalation=timer)
+
+
+@router.post("/alerts/{alert_id}/arrive")
+async def arrive(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> AlertOut:
+    """Help is at the elder's home: the emergency call's deadlines stop."""
+    return AlertOut.of(await gw.actions.arrive(actor, alert_id))
 
 
 class FiguresOut(BaseModel):

@@ -124,13 +124,18 @@ class DispatchMsg(_Msg):
     name: str = Field(min_length=1)
     contact: str | None
     expected_at: AwareDatetime
+    brief: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, d: Dispatch) -> DispatchMsg:
-        return cls(responder=d.responder, name=d.name, contact=d.contact, expected_at=d.expected_at)
+        brief = dict(d.brief) if d.brief is not None else None
+        return cls(
+            responder=d.responder, name=d.name, contact=d.contact, expected_at=d.expected_at,
+            brief=brief,
+        )  # fmt: skip
 
     def dispatch(self) -> Dispatch:
-        return Dispatch(self.responder, self.name, self.contact, self.expected_at)
+        return Dispatch(self.responder, self.name, self.contact, self.expected_at, self.brief)
 
 
 # What each action needs beyond the alert and the actor (declared once, checked on both sides).

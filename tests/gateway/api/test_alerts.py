@@ -12,6 +12,8 @@ import pytest
 from fastapi import FastAPI
 
 from alerts.model import AlertCandidate
+from devices.kinds import Kind
+from devices.model import Reading
 from gateway.actor import Role
 from gateway.api.app import create_app
 from gateway.service import Gateway
@@ -52,6 +54,11 @@ async def test_dispatch_arrival_and_outcome_through_the_api(gw: Gateway) -> None
     )  # fmt: skip
     clock = gw.clock
     assert isinstance(clock, VirtualClock)
+    # What the responder should know: the last BP, and an AF alert still open (a fall in AF).
+    cuff = Reading("demo", "cuff-1", Kind.BP, 7, T0 - timedelta(hours=2), T0, "p-001",
+                   {"systolic": 168.0, "diastolic": 96.0, "pulse": 104.0})  # fmt: skip
+    await gw.readings.write([cuff])
+    await open_call(gw, "ecg.af")
     call = await open_call(gw)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t", headers=h
@@ -74,6 +81,15 @@ async def test_dispatch_arrival_and_outcome_through_the_api(gw: Gateway) -> None
             "key safe 4711",
         )
         assert brief["dispatch"]["name"] == "Li Ming"
+        # The brief the responder went with is kept in the call's evidence, as it was then.
+        stored = await gw.stores.alerts.get(call)
+        assert stored is not None
+        sent_with = stored.evidence["response"]["dispatch"]["brief"]
+        assert sent_with["access_notes"] == "key safe 4711"
+        assert sent_with["allergies"] == "penicillin"
+        assert [a["code"] for a in sent_with["open_alerts"]] == ["ecg.af"]
+        assert sent_with["latest"]["bp"]["values"]["systolic"] == 168.0
+        assert "dispatch" not in sent_with
         clock.advance_to(T0 + timedelta(minutes=50))
         assert (await c.post(f"/alerts/{call}/resolve", json={})).status_code == 409
         assert (await c.post(f"/alerts/{call}/arrive")).json()["state"] == "arrived"
