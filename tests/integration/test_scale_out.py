@@ -272,7 +272,11 @@ def test_cluster_node_restart_loses_nothing(tmp_path: Path, pg: str) -> None:
             Role("w2", ["--role", "worker", "--worker-id", "w2"], env, tmp_path),
         ]
         try:
-            wait_until(lambda: balanced(nodes[0].url, ["w1", "w2"]), 240, "partitions spread")
+            try:
+                wait_until(lambda: balanced(nodes[0].url, ["w1", "w2"]), 240, "partitions spread")
+            except AssertionError as exc:  # say where it stuck: the leases and the workers' logs
+                tails = {w: (tmp_path / f"{w}.log").read_text()[-3000:] for w in ("w1", "w2")}
+                raise AssertionError(f"{exc}; leases {owners(nodes[0].url)}; logs {tails}") from exc
             first, second = crisis_stream(30)
             publish(nodes[0].mqtt_port, first, "dev-a")
             nodes[1].restart()
