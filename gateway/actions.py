@@ -39,7 +39,7 @@ from alerts.referral import (
 from gateway.actor import Actor
 from gateway.errors import ConflictError, InvalidError, NotFoundError
 from gateway.evidence import referral_evidence
-from gateway.storage import AuditEntry, ReadingStore, Stores, Transaction
+from gateway.storage import AuditEntry, OutboxEntry, ReadingStore, Stores, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,17 @@ _REFERRAL_VERBS: dict[ReferralState, str] = {
     ReferralState.COMPLETED: "complete",
 }
 
-Notify = Callable[[Sequence[AlertEvent]], Awaitable[None]]
+
+class Notices(Protocol):
+    """Who tells the world of an action's events (`gateway.pipeline.Pipeline`): `stage` stores
+    their notifications in the transaction that stores the events (an event is never stored
+    without them), `send` delivers them once that transaction is committed."""
+
+    async def stage(
+        self, events: Sequence[AlertEvent], tx: Transaction
+    ) -> Sequence[OutboxEntry]: ...
+
+    async def send(self, events: Sequence[AlertEvent], staged: Sequence[OutboxEntry]) -> None: ...
 
 
 class LiveView(Protocol):
@@ -152,14 +162,14 @@ class Actions:
         desk: AlertDesk,
         stores: Stores,
         readings: ReadingStore,
-        notify: Notify,
+        notices: Notices,
         clock: Callable[[], datetime],
         view: LiveView | None = None,
     ) -> None:
         self.desk = desk
         self.stores = stores
         self.readings = readings
-        self.notify = notify
+        self.notices = notices
         self.clock = clock
         self.view = view
 
@@ -280,7 +290,8 @@ class Actions:
         done = await self._decide(
             actor, alert_id, lambda a, now: self.desk.comment(a, actor, now, text)
         )
-        return await self._store(done, None)
+        entry, _ = await self._store(done, None)  # no event: nothing to notify
+        return entry
 
     async def assign(self, actor: Actor, alert_id: str, assignee: str | None) -> Alert:
         """Who looks after the alert (None: nobody). Not a lifecycle event: nobody is notified
@@ -344,13 +355,15 @@ class Actions:
         self, decided: _Decided, comment: str | None, write: Write | None = None
     ) -> Alert:
         """Steps 3 and 4 of the module doc for one desk result."""
-        await self._store(decided, comment, write)
-        await self.notify(decided.result.events)
+        _, staged = await self._store(decided, comment, write)
+        await self.notices.send(decided.result.events, staged)
         return decided.result.alert
 
     async def _store(
         self, decided: _Decided, comment: str | None, write: Write | None = None
-    ) -> AuditEntry:
+    ) -> tuple[AuditEntry, Sequence[OutboxEntry]]:
+        """The action's events, timers, audit row and notifications in one transaction (the
+        audit row and the stored notifications come back, these to be sent once committed)."""
         done = decided.result
         entry = _entry(done, comment)
         try:
@@ -361,6 +374,7 @@ class Actions:
                 if done.timers:
                     await self.stores.timers.save(done.timers.saved, done.timers.deleted, tx=tx)
                 await self.stores.audit.append(entry, tx=tx)
+                staged = await self.notices.stage(done.events, tx)
         except Exception:
             # Nothing of the action is stored and nobody is told: the desk goes back to what it
             # held (an acknowledgement that was not recorded must not stop the escalation).
@@ -370,7 +384,7 @@ class Actions:
                 self.desk.load([decided.alert], timers)
             log.exception("could not store %s of alert %s", done.act.value, done.alert.alert_id)
             raise
-        return entry
+        return entry, staged
 
 
 def _entry(done: ActionResult, comment: str | None) -> AuditEntry:

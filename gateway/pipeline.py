@@ -41,6 +41,7 @@ from gateway.storage import (
     ReadingStore,
     Stores,
     StoreUnavailableError,
+    Transaction,
 )
 from gateway.storage.readings import PositionedStore
 
@@ -257,17 +258,18 @@ class Pipeline:
         await stores.progress.advance(LOCAL_STREAM, self.position, self.clock())
         self._saved = self.position
 
-    async def notify(self, events: Sequence[AlertEvent]) -> None:
-        """Notify events stored elsewhere (a clinician's action): their outbox entries are
-        stored first, in a transaction of their own, then sent."""
-        if not events:
-            return
-        if self.notifications is not None and self.stores is not None:
-            entries = self.notifications.entries(events)
-            try:
-                self.notifications.hand(await self.stores.outbox.add(entries, self.clock()))
-            except Exception:
-                log.exception("could not store the notifications of %d events", len(events))
+    async def stage(self, events: Sequence[AlertEvent], tx: Transaction) -> list[OutboxEntry]:
+        """The notifications of events stored elsewhere (a clinician's action), stored in the
+        caller's transaction `tx` with the events themselves; `send` them once it committed."""
+        if self.notifications is None or not events:
+            return []
+        _, stores = self._storage()
+        return await stores.outbox.add(self.notifications.entries(events), self.clock(), tx=tx)
+
+    async def send(self, events: Sequence[AlertEvent], staged: Sequence[OutboxEntry]) -> None:
+        """After the commit of `stage`'s transaction: deliver the stored notifications."""
+        if self.notifications is not None:
+            self.notifications.hand(staged)
         await self._tell_sinks(events)
 
     async def raise_now(self, candidates: Sequence[AlertCandidate], tenant: str) -> None:

@@ -163,7 +163,7 @@ class Gateway:
             desk=self.desk,
             stores=self.stores,
             readings=self.readings,
-            notify=self.pipeline.notify,
+            notices=self.pipeline,
             clock=clock,
             view=self.sse,
         )

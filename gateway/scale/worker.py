@@ -106,7 +106,7 @@ class PartitionRunner:
             desk=self.desk,
             stores=gw.stores,
             readings=gw.readings,
-            notify=self.pipeline.notify,
+            notices=self.pipeline,
             clock=clock,
         )
         self.lock = asyncio.Lock()  # detection, timers and actions take turns on the desk

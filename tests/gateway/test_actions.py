@@ -130,6 +130,34 @@ async def test_a_failed_store_keeps_the_whole_action_out_and_tells_nobody(
     assert [e.event for e in await g.pipeline.tick()] == [EventType.ESCALATED]
 
 
+async def test_an_action_s_notifications_are_stored_with_it_and_outlive_a_crash(
+    gw: tuple[Gateway, Clock, Told], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    g, clock, _ = gw
+    alert_id = await crisis(g)
+
+    async def killed(*_: object) -> None:
+        raise RuntimeError("the process died after the commit")
+
+    monkeypatch.setattr(g.pipeline, "send", killed)
+    clock.now = T0 + timedelta(minutes=2)
+    with pytest.raises(RuntimeError, match="died"):
+        await g.actions.acknowledge(DR, alert_id)
+    # The acknowledgement is stored, and so is its notice: the sender's sweep finds it.
+    entries = [(e.event, sent) for e, sent in await g.stores.outbox.of_alert(alert_id)]
+    assert ("acknowledged", None) in entries
+    # An action whose transaction fails stores no notice either.
+    before = len(await g.stores.outbox.of_alert(alert_id))
+
+    async def broken(entry: AuditEntry, *, tx: Transaction | None = None) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(g.stores.audit, "append", broken)
+    with pytest.raises(OSError, match="disk full"):
+        await g.actions.resolve(DR, alert_id)
+    assert len(await g.stores.outbox.of_alert(alert_id)) == before
+
+
 async def test_assign_and_comment_are_audited_never_notified(
     gw: tuple[Gateway, Clock, Told],
 ) -> None:

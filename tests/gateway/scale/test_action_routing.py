@@ -39,6 +39,7 @@ from gateway.scale.action_wire import Act, ActionRequest, Verdict, action_subjec
 from gateway.scale.partition import partition_of
 from gateway.service import Gateway
 from gateway.settings import Settings
+from gateway.storage import OutboxEntry, Transaction
 from tests.support.auth import auth_headers
 from tests.support.nats import nats_server
 from tests.support.wire import v1
@@ -107,7 +108,7 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
     await gw.pipeline.handle([Inbound("hm/v1/demo/cuff-1/bp", v1("cuff-1", "bp", 1, data, T0), T0)])
     # The API process: the same stores, a desk of its own that only mirrors the owners' answers.
     api_local = Actions(
-        desk=AlertDesk(), stores=gw.stores, readings=gw.readings, notify=_nobody, clock=clock
+        desk=AlertDesk(), stores=gw.stores, readings=gw.readings, notices=Nobody(), clock=clock
     )
     with nats_server(tmp_path / "nats") as node:
         nc = await nats.connect(node.url)
@@ -119,8 +120,16 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
             await gw.stop()
 
 
-async def _nobody(events: Sequence[AlertEvent]) -> None:
-    raise AssertionError(f"the API process notified {events}")
+class Nobody:
+    """The API process's notices: it must never notify (the owner does)."""
+
+    async def stage(self, events: Sequence[AlertEvent], tx: Transaction) -> list[OutboxEntry]:
+        if events:
+            raise AssertionError(f"the API process notified {events}")
+        return []
+
+    async def send(self, events: Sequence[AlertEvent], staged: Sequence[OutboxEntry]) -> None:
+        raise AssertionError(f"the API process notified {events}")
 
 
 def alert_id(s: Setup) -> str:
