@@ -109,7 +109,10 @@ def observe(
     if a.technical or event.event is EventType.RESOLVED or not a.active:
         return None
     if st is None:
-        return arm(plan, a, now) if event.event in (EventType.OPENED, EventType.UPDATED) else None
+        if event.event not in (EventType.OPENED, EventType.UPDATED):
+            return None
+        # an alert below the policy's required confidence waits on the desk, unnotified
+        return arm(plan, a, now) if plan.policy.confident(a.code, a.evidence) else None
     if a.emergency:
         return _observe_call(plan, st, event)
     if event.event is EventType.UPDATED:
@@ -333,10 +336,13 @@ class Escalator:
         plan = self._plan_of(event.alert)
         if plan is None or event.event is EventType.ESCALATED:
             return event
-        st = observe(plan, self._timers.get(event.alert.alert_id), event)
+        before = self._timers.get(event.alert.alert_id)
+        st = observe(plan, before, event)
         self._set(event.alert.alert_id, st)
-        notifies = event.event is EventType.OPENED or (
-            event.event is EventType.UPDATED and event.worse
+        notifies = (
+            event.event is EventType.OPENED
+            or (event.event is EventType.UPDATED and event.worse)
+            or (before is None and st is not None)  # confident enough now: first notification
         )
         if st is None or not notifies:
             return event
@@ -402,8 +408,8 @@ class Escalator:
         if alert.technical or not alert.active or alert.alert_id in self._timers:
             return
         plan = self._plan_of(alert)
-        if plan is None:
-            return
+        if plan is None or not plan.policy.confident(alert.code, alert.evidence):
+            return  # no policy, or below its required confidence: it waits on the desk
         if alert.emergency:
             self._set(alert.alert_id, _rearm_call(plan, alert))
             return

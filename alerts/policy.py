@@ -186,8 +186,12 @@ class EscalationPolicy:
     context: tuple[ContextRule, ...] = ()
     min_deadline: timedelta = timedelta(minutes=1)
     emergency_calls: EmergencyTimes = field(default_factory=EmergencyTimes)
+    min_confidence: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for code, level in self.min_confidence.items():
+            if not 0.0 <= level <= 1.0:
+                raise PolicyError(f"min_confidence.{code}", "must be in [0, 1]")
         if not self.tiers:
             raise PolicyError("tiers", "a policy needs at least one tier")
         names = [t.name for t in self.tiers]
@@ -195,6 +199,16 @@ class EscalationPolicy:
             raise PolicyError("tiers", "tier names must be unique")
         if self.emergency_after is not None and self.emergency_after not in names:
             raise PolicyError("emergency_contact.after_tier", f"no tier {self.emergency_after!r}")
+
+    def confident(self, code: str, evidence: Mapping[str, Any]) -> bool:
+        """Whether an alert is sure enough to notify anyone: its code has no `min_confidence`, its
+        evidence states no `confidence`, or the stated confidence reaches the required one. An
+        alert held back stays on the desk and notifies when an update brings the confidence up."""
+        required = self.min_confidence.get(code)
+        stated = evidence.get("confidence")
+        if required is None or isinstance(stated, bool) or not isinstance(stated, int | float):
+            return True
+        return float(stated) >= required
 
     def plan_for(self, flags: frozenset[str] | set[str]) -> EscalationPlan:
         """The tier chain for a patient with these context flags (e.g. {'lives_alone'})."""
@@ -329,6 +343,11 @@ def parse_policy(doc: Mapping[str, Any]) -> EscalationPolicy:
         )
     )
     repeat = doc.get("repeat_interval")
+    confidence = doc.get("min_confidence", {})
+    if not isinstance(confidence, Mapping) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in confidence.values()
+    ):
+        raise PolicyError("min_confidence", "expected a table of alert code = number in [0, 1]")
     return EscalationPolicy(
         tenant=doc["tenant"],
         version=doc["version"],
@@ -342,6 +361,7 @@ def parse_policy(doc: Mapping[str, Any]) -> EscalationPolicy:
         context=tuple(rules),
         min_deadline=parse_duration(doc.get("min_deadline", 60), "min_deadline"),
         emergency_calls=times,
+        min_confidence=MappingProxyType({str(k): float(v) for k, v in confidence.items()}),
     )
 
 

@@ -31,7 +31,7 @@ import multiprocessing
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,12 @@ import numpy as np
 import numpy.typing as npt
 
 from alerts.detectors.base import glucose_below
-from alerts.detectors.glucose_features import context_features, features, lag_windows
+from alerts.detectors.glucose_features import (
+    context_features,
+    features,
+    history_allows,
+    lag_windows,
+)
 from alerts.detectors.glucose_low_model import ALL_FEATURES, AlarmState, LowModel, alarm_step
 
 MGDL = 18.016
@@ -61,13 +66,15 @@ class Trace:
     y: Mask = field(init=False)
     seg: npt.NDArray[np.int64] = field(init=False)
     below: Mask = field(init=False)
+    allowed: Mask = field(init=False)
 
     def __post_init__(self) -> None:
         ages, vals, valid = lag_windows(self.t, self.g, MAX_GAP_MIN)
         trend, self.ready = features(ages, vals, valid, LIMIT)
-        ctx = context_features(self.t, self.g, LIMIT)
+        ctx, lowest = context_features(self.t, self.g, LIMIT)  # times are the local clock
         ctx[~self.ready] = 0.0
         self.x = np.column_stack([trend, ctx])
+        self.allowed = np.asarray(history_allows(lowest, trend[:, 2], LIMIT), dtype=bool)
         low_t = self.t[self.g < LIMIT]
         first = np.searchsorted(low_t, self.t, side="right")
         last = np.searchsorted(low_t, self.t + 30.0, side="right")
@@ -78,23 +85,24 @@ class Trace:
 
     @property
     def eligible(self) -> Mask:
-        return self.ready & ~self.below
+        return self.ready & ~self.below & self.allowed
 
 
 def load_traces(path: Path) -> list[Trace]:
-    """A GlucoBench-style CSV (`id`, `time`, `gl` mg/dL) as traces; times relative, NA skipped."""
+    """A GlucoBench-style CSV (`id`, `time`, `gl` mg/dL) as traces, NA skipped. Times are minutes
+    of the file's local clock (its time of day is the person's; de-identified dates only shift)."""
     by: dict[str, list[tuple[float, float]]] = {}
     with open(path) as f:
         for row in csv.DictReader(f):
             if row["gl"] in ("", "NA"):
                 continue
-            t = datetime.fromisoformat(row["time"]).timestamp() / 60.0
+            t = datetime.fromisoformat(row["time"]).replace(tzinfo=UTC).timestamp() / 60.0
             by.setdefault(row["id"], []).append((t, float(row["gl"]) / MGDL))
     traces = []
     for pid in sorted(by):
         a = np.array(sorted(by[pid]))
         keep = np.concatenate([[True], np.diff(a[:, 0]) > 0.5])  # duplicate timestamps
-        traces.append(Trace(pid, a[keep, 0] - a[0, 0], a[keep, 1]))
+        traces.append(Trace(pid, a[keep, 0], a[keep, 1]))
     return traces
 
 
@@ -251,7 +259,7 @@ def fit_model(traces: Sequence[Trace], threshold: float, version: str = "cv") ->
     )
 
 
-THRESHOLDS = tuple(round(0.30 + 0.05 * k, 2) for k in range(9))  # 0.30 .. 0.70
+THRESHOLDS = tuple(round(0.30 + 0.05 * k, 2) for k in range(11))  # 0.30 .. 0.80
 
 
 def folds_by_patient(pids: Sequence[str], k: int, seed: int) -> list[list[str]]:
@@ -266,7 +274,8 @@ def choose_threshold(
     traces: Sequence[Trace], k: int, seed: int, log: Callable[[str], Any] | None = None
 ) -> tuple[float, Score]:
     """The threshold with the best F1 (recall, precision) among those with a median lead of at
-    least `MIN_LEAD_MIN`, on out-of-fold probabilities of `traces` (k folds by patient)."""
+    least `MIN_LEAD_MIN` and no more false alarms per person-day than AR2 on the same patients,
+    on out-of-fold probabilities of `traces` (k folds by patient)."""
     by = {tr.pid: tr for tr in traces}
     probs: dict[str, Arr] = {}
     for fold in folds_by_patient(sorted(by), k, seed):
@@ -274,6 +283,7 @@ def choose_threshold(
         m = fit_model([tr for tr in traces if tr.pid not in held], 0.5)
         for pid in fold:
             probs[pid] = m.probability(by[pid].x)
+    ar2_false = score(traces, {tr.pid: ar2_opens(tr) for tr in traces}).false_per_day
     scored = []
     for th in THRESHOLDS:
         rule = _rule(th)
@@ -281,7 +291,11 @@ def choose_threshold(
         scored.append((th, s))
         if log is not None:
             log(f"  threshold {th:.2f}: {s.row()}")
-    allowed = [(th, s) for th, s in scored if s.lead >= MIN_LEAD_MIN] or scored
+    allowed = (
+        [(th, s) for th, s in scored if s.lead >= MIN_LEAD_MIN and s.false_per_day <= ar2_false]
+        or [(th, s) for th, s in scored if s.false_per_day <= ar2_false]
+        or scored[-1:]
+    )
     return max(allowed, key=lambda ts: ts[1].f1)
 
 
@@ -296,6 +310,7 @@ class CrossValidation:
     ar2: Score
     thresholds: tuple[float, ...]
     probs: dict[str, Arr]
+    opens: dict[str, Mask]
 
 
 _SHARED: list[Trace] = []  # the traces, inherited by forked fold workers
@@ -344,4 +359,4 @@ def cross_validate(
             f"{inner_f1:.3f}); held out: {fold_score.row()}"
         )
     ar2 = score(traces, {tr.pid: ar2_opens(tr) for tr in traces})
-    return CrossValidation(score(traces, opens), ar2, tuple(chosen), probs)
+    return CrossValidation(score(traces, opens), ar2, tuple(chosen), probs, opens)

@@ -22,18 +22,32 @@ Features (columns of `features`, in `FEATURE_NAMES` order):
 - `window_min`: lowest reading of the window minus the limit (a recent nadir);
 - `delta5`: change since the previous reading, per 10 min (0 without one);
 - `level_x_slope`, `projected_sq`: level times short slope, and the square of `projected20` when
-  it is below 1 mmol/L above the limit (the two interactions that carried weight).
+  it is below 1 mmol/L above the limit (the two interactions that carried weight);
+- `accel`: the rate's change, twice the quadratic term of the least-squares parabola through the
+  window (mmol/L per 10 min per 10 min; 0 with fewer than 5 readings): a fall that is slowing
+  down (positive) bottoms out above the limit more often than one that is steepening.
 
-Context of the last day (`CgmContext`, a few floats per patient, updated reading by reading):
+Context of the person's own history (`CgmContext`, a few floats per patient, updated reading by
+reading, kept in the detector's snapshots):
 - `near_low_24h`: time-decayed (24 h) share of readings less than `NEAR_MARGIN` above the limit
   (how often this person runs close to a low);
 - `mean_3h`: time-decayed (3 h) mean glucose minus the limit;
-- `low_recency`: exp(-minutes since the last reading below the limit / 120) (lows cluster).
+- `low_recency`: exp(-minutes since the last reading below the limit / 120) (lows cluster);
+- `tod_sin`, `tod_cos`: the local time of day on the unit circle (nocturnal lows are the common,
+  long and unnoticed ones in insulin-treated elders);
+- `low_share_7d`: time-decayed (7 d) share of readings below `HISTORY_MARGIN` above the limit.
+
+History gate (`history_allows`): a person whose CGM has never read below the limit plus
+`HISTORY_MARGIN` (4.4 mmol/L at the default 3.9 limit) gets no predicted low unless the 15-min
+trend falls at `STEEP_FALL` or faster (2 mg/dL per min, the CGM "falling" arrow): an adult without
+diabetes runs near 4.4 after a meal's dip and recovers, and a forecast there is a false alarm.
+The lowest reading seen is part of the context (`CgmContext.lowest`).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -56,12 +70,17 @@ FEATURE_NAMES = (
     "delta5",
     "level_x_slope",
     "projected_sq",
+    "accel",
 )
-CONTEXT_NAMES = ("near_low_24h", "mean_3h", "low_recency")
+CONTEXT_NAMES = ("near_low_24h", "mean_3h", "low_recency", "tod_sin", "tod_cos", "low_share_7d")
 NEAR_MARGIN = 0.6  # mmol/L above the limit that counts as "near low"
 NEAR_TAU_MIN = 1440.0
 MEAN_TAU_MIN = 180.0
 RECENCY_TAU_MIN = 120.0
+HISTORY_TAU_MIN = 7 * 1440.0
+HISTORY_MARGIN = 0.5  # mmol/L above the limit: 4.4 mmol/L (80 mg/dL) at the default 3.9
+STEEP_FALL = -0.111  # mmol/L per min (-2 mg/dL/min), on the 15-min trend line
+ACCEL_POINTS = 5
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -112,6 +131,20 @@ def _line(
     return level, slope, sd
 
 
+def _accel(ages: FloatArray, vals: FloatArray, w: FloatArray) -> FloatArray:
+    """Second derivative of the weighted least-squares parabola per row (per (10 min)^2)."""
+    a = np.where(w > 0, ages, 0.0) / 10.0
+    v = np.where(w > 0, vals, 0.0)
+    phi = np.stack([np.ones_like(a), a, a * a], axis=2)  # (N, LAGS, 3)
+    normal = np.einsum("nk,nki,nkj->nij", w, phi, phi)
+    rhs = np.einsum("nk,nki,nk->ni", w, phi, v)
+    ok = (w.sum(axis=1) >= ACCEL_POINTS) & (np.abs(np.linalg.det(normal)) > 1e-9)
+    normal[~ok] = np.eye(3)
+    rhs[~ok] = 0.0
+    coef = np.linalg.solve(normal, rhs[:, :, None])[:, :, 0]
+    return np.where(ok, 2.0 * coef[:, 2], 0.0)
+
+
 def features(
     ages: FloatArray, vals: FloatArray, valid: BoolArray, limit: float | FloatArray
 ) -> tuple[FloatArray, BoolArray]:
@@ -151,44 +184,97 @@ def features(
             delta5,
             g0 * 10.0 * slope15,
             np.where(g0 + 20.0 * slope15 < 1.0, (g0 + 20.0 * slope15) ** 2, 0.0),
+            _accel(ages, vals, w),
         ]
     )
     x[~ready] = 0.0
     return x, ready
 
 
-class CgmContext:
-    """The day's context of one CGM stream: three time-decayed values, updated per reading."""
+def history_allows(lowest: FloatArray | float, slope15: FloatArray | float, limit: float) -> Any:
+    """The history gate: the person has read below limit + `HISTORY_MARGIN`, or the 15-min trend
+    (the `slope15` feature, mmol/L per 10 min) falls at `STEEP_FALL` or faster."""
+    return np.logical_or(
+        np.asarray(lowest) < limit + HISTORY_MARGIN, np.asarray(slope15) <= 10.0 * STEEP_FALL
+    )
 
-    __slots__ = ("_last_low", "_mean", "_near", "_t")
+
+_DEFAULTS: dict[str, Any] = {
+    "_t": None,
+    "_near": 0.0,
+    "_mean": 0.0,
+    "_last_low": -math.inf,
+    "_share": 0.0,
+    "lowest": math.inf,
+}
+
+
+class CgmContext:
+    """The person's CGM context: a few time-decayed values and the lowest reading, per reading.
+
+    Restores from a snapshot taken before a value was added: missing values start afresh.
+    """
+
+    __slots__ = ("_last_low", "_mean", "_near", "_share", "_t", "lowest")
+    _t: float | None
+    _near: float
+    _mean: float
+    _last_low: float
+    _share: float
+    lowest: float
 
     def __init__(self) -> None:
-        self._t: float | None = None
-        self._near = 0.0
-        self._mean = 0.0
-        self._last_low = -math.inf
+        for name, value in _DEFAULTS.items():
+            setattr(self, name, value)
 
-    def update(self, t_min: float, g: float, limit: float) -> tuple[float, float, float]:
-        """Take one reading (minutes on any fixed origin, mmol/L); the context after it."""
+    def __setstate__(self, state: Any) -> None:
+        slots = (state[1] if isinstance(state, tuple) else state) or {}
+        for name, value in _DEFAULTS.items():
+            setattr(self, name, slots.get(name, value))
+        if "lowest" not in slots and self._last_low > -math.inf:
+            self.lowest = 0.0  # a reading below the limit was seen; its value was not kept
+
+    def update(
+        self, t_min: float, g: float, limit: float, local_min: float | None = None
+    ) -> tuple[float, ...]:
+        """Take one reading (minutes on any fixed origin, mmol/L; `local_min`: the same instant
+        on the local clock, default `t_min`); the context after it, in `CONTEXT_NAMES` order."""
         near = 1.0 if g < limit + NEAR_MARGIN else 0.0
+        hist = 1.0 if g < limit + HISTORY_MARGIN else 0.0
         if self._t is None:
-            self._near, self._mean = near, g
+            self._near, self._mean, self._share = near, g, hist
         else:
             dt = max(t_min - self._t, 0.0)
             a, b = math.exp(-dt / NEAR_TAU_MIN), math.exp(-dt / MEAN_TAU_MIN)
+            c = math.exp(-dt / HISTORY_TAU_MIN)
             self._near = self._near * a + (1.0 - a) * near
             self._mean = self._mean * b + (1.0 - b) * g
+            self._share = self._share * c + (1.0 - c) * hist
         self._t = t_min
+        self.lowest = min(self.lowest, g)
         if g < limit:
             self._last_low = t_min
         recency = 1.0 if g < limit else math.exp(-(t_min - self._last_low) / RECENCY_TAU_MIN)
-        return self._near, self._mean - limit, recency
+        day = 2.0 * math.pi * ((t_min if local_min is None else local_min) % 1440.0) / 1440.0
+        return (
+            self._near,
+            self._mean - limit,
+            recency,
+            math.sin(day),
+            math.cos(day),
+            self._share,
+        )
 
 
-def context_features(t_min: FloatArray, g: FloatArray, limit: float) -> FloatArray:
-    """`CgmContext` over a whole trace sorted by time: (N, len(CONTEXT_NAMES))."""
+def context_features(
+    t_min: FloatArray, g: FloatArray, limit: float, local_offset_min: float = 0.0
+) -> tuple[FloatArray, FloatArray]:
+    """`CgmContext` over a whole trace sorted by time: the rows (N, len(CONTEXT_NAMES)) and the
+    lowest reading so far at each reading."""
     ctx = CgmContext()
-    return np.array(
-        [ctx.update(float(t), float(v), limit) for t, v in zip(t_min, g, strict=True)],
-        dtype=np.float64,
-    ).reshape(len(t_min), len(CONTEXT_NAMES))
+    rows, lowest = [], []
+    for t, v in zip(t_min, g, strict=True):
+        rows.append(ctx.update(float(t), float(v), limit, float(t) + local_offset_min))
+        lowest.append(ctx.lowest)
+    x = np.array(rows, dtype=np.float64).reshape(len(t_min), len(CONTEXT_NAMES))
+    return x, np.array(lowest, dtype=np.float64)

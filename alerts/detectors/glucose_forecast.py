@@ -4,22 +4,27 @@ Method (chosen by patient-grouped cross-validation on the CGM of 140 older adult
 diabetes, Weinstock et al. 2016; figures and the Nightscout AR2 anchor beside them in
 `make eval-vitals`): on every CGM reading the detector computes trend features of the last 30 min
 (least-squares levels and slopes over 15 and 30 min, a 20-min projection, residual SD, the recent
-nadir, the last step; `glucose_features`) and three values of the day's context (how often the
-person ran near the limit in the last 24 h, the 3-h mean level, how recently a low occurred),
-every level relative to the patient's low limit. A logistic regression shipped as a versioned file
-(`glucose_low_model.json`, written by `make train-glucose`) turns them into the probability of a
-reading below the limit within 30 min. The alarm opens at the file's threshold (chosen inside the
-cross-validation folds) and holds with hysteresis: it ends after two consecutive readings below
-half the threshold (`glucose_low_model.alarm_step`), when the low is reached (the level alert takes
-over), at a gap in the CGM (> `settings.forecast_max_gap`, the forecast restarts its warm-up), or,
-via `tick`, when no CGM reading arrived for the patient's `predicted_low_horizon_min`.
+nadir, the last step, the acceleration; `glucose_features`) and the person's own history (how often
+they ran near the limit in the last 24 h and below 4.4 mmol/L in the last 7 days, the 3-h mean
+level, how recently a low occurred) and the local time of day, every level relative to the
+patient's low limit. A person whose CGM has never read below 4.4 mmol/L gets no predicted low
+unless the trend falls steeply (`glucose_features.history_allows`). A logistic regression shipped
+as a versioned file (`glucose_low_model.json`, written by `make train-glucose`) turns them into the
+probability of a reading below the limit within 30 min. The alarm opens at the file's threshold
+(chosen inside the cross-validation folds) and holds with hysteresis: it ends after two
+consecutive readings below half the threshold (`glucose_low_model.alarm_step`), when the low is
+reached (the level alert takes over), at a gap in the CGM (> `settings.forecast_max_gap`, the
+forecast restarts its warm-up), or, via `tick`, when no CGM reading arrived for the patient's
+`predicted_low_horizon_min`.
 
 Warm-up: >= 4 CGM readings spanning >= 10 min without a gap. Fingersticks are ignored. State per
-patient: the last 7 readings and three floats of context.
+patient: the last 7 readings and a few floats of context (`CgmContext`); it is pickled into the
+detector snapshots, and a snapshot from before the context grew restores with the values it had.
 
-The evidence carries the probability, the threshold, the 15-min trend line's level, rate and point
-forecast at the horizon, and minutes until that line reaches the limit (capped at 30, the model's
-horizon; the alert text says "within {minutes} min").
+The evidence carries the probability (also as `confidence`, which an escalation policy can
+require before a tier is notified: `alerts.policy` `[min_confidence]`), the threshold, the
+15-min trend line's level, rate and point forecast at the horizon, and minutes until that line
+reaches the limit (capped at 30, the model's horizon; the alert text says "within {minutes} min").
 
 >>> from datetime import UTC, datetime, timedelta
 >>> from alerts.detectors.base import PatientContext
@@ -28,7 +33,7 @@ horizon; the alert text says "within {minutes} min").
 >>> det = GlucoseForecastDetector(PatientContext("p1"))
 >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
 >>> codes = []
->>> for i, g in enumerate([7.0, 6.6, 6.1, 5.6, 5.1, 4.6, 4.2]):
+>>> for i, g in enumerate([4.2, 5.0, 7.0, 6.6, 6.1, 5.6, 5.1, 4.6, 4.2]):
 ...     ts = t0 + timedelta(minutes=5 * i)
 ...     r = Reading("t", "c", Kind.GLUCOSE, i, ts, ts, "p1", {"glucose": g}, {"source": "cgm"})
 ...     codes += [c.code for c in det.update(r)]
@@ -45,7 +50,14 @@ from typing import Any, ClassVar
 import numpy as np
 
 from alerts.detectors.base import PatientContext, glucose_below, reading_ref
-from alerts.detectors.glucose_features import LAGS, WINDOW_MIN, CgmContext, features
+from alerts.detectors.glucose_features import (
+    CONTEXT_NAMES,
+    LAGS,
+    WINDOW_MIN,
+    CgmContext,
+    features,
+    history_allows,
+)
 from alerts.detectors.glucose_low_model import (
     LABEL_HORIZON_MIN,
     AlarmState,
@@ -78,8 +90,18 @@ class GlucoseForecastDetector:
         self._buf: deque[tuple[datetime, float]] = deque(maxlen=LAGS)
         self._context = CgmContext()
         self._alarm = AlarmState()
-        self._ctx_row = np.zeros(3)
+        self._ctx_row = np.zeros(len(CONTEXT_NAMES))
         self._last_ref: dict[str, object] = {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore from a snapshot; one taken before the context grew keeps the person's history
+        values it had and starts the new ones afresh (the trend window is warm at once)."""
+        self.__dict__.update(state)
+        row = np.asarray(self._ctx_row, dtype=np.float64)
+        if row.shape != (len(CONTEXT_NAMES),):
+            fresh = np.zeros(len(CONTEXT_NAMES))
+            fresh[: min(len(row), len(fresh))] = row[: len(fresh)]
+            self._ctx_row = fresh
 
     def score(self) -> tuple[float, np.ndarray] | None:
         """Probability of a low within 30 min and the feature row, or None during warm-up."""
@@ -99,6 +121,11 @@ class GlucoseForecastDetector:
         row = np.concatenate([trend[0], self._ctx_row])
         return float(self.model.probability(row[None, :])[0]), row
 
+    def allowed(self, row: np.ndarray) -> bool:
+        """The history gate (`glucose_features.history_allows`) for a scored feature row."""
+        low = self.ctx.targets.glucose_low
+        return bool(history_allows(self._context.lowest, float(row[2]), low))
+
     def forecast(self) -> dict[str, Any] | None:
         """The evidence of the current forecast, or None during warm-up."""
         scored = self.score()
@@ -111,6 +138,7 @@ class GlucoseForecastDetector:
         minutes = (level - low) / -rate if rate < 0 else float("inf")
         return {
             "probability": round(p, 3),
+            "confidence": round(p, 3),
             "threshold": self.model.threshold,
             "model_version": self.model.version,
             "level_mmol_l": round(level, 2),
@@ -136,7 +164,9 @@ class GlucoseForecastDetector:
             self._buf.clear()  # restart warm-up after a gap
             self._alarm = AlarmState()
         self._buf.append((reading.ts, g))
-        self._ctx_row = np.array(self._context.update(_minutes(reading.ts), g, low))
+        t = _minutes(reading.ts)
+        local = t + self.ctx.settings.local_utc_offset.total_seconds() / 60.0
+        self._ctx_row = np.array(self._context.update(t, g, low, local))
         self._last_ref = reading_ref(reading)
         if glucose_below(g, low):
             if self._alarm.active:
@@ -145,12 +175,13 @@ class GlucoseForecastDetector:
             return out
         scored = self.score()
         p = scored[0] if scored is not None else 0.0
-        self._alarm, what = alarm_step(self._alarm, p, scored is not None, self.model)
+        eligible = scored is not None and self.allowed(scored[1])
+        self._alarm, what = alarm_step(self._alarm, p, eligible, self.model)
         if what in ("open", "hold"):
             fc = self.forecast()
             assert fc is not None
             params = {"limit": low, "minutes": fc["minutes_to_low"], "glucose": g}
-            evidence = {"forecast": fc, "reading": self._last_ref}
+            evidence = {"forecast": fc, "reading": self._last_ref, "confidence": fc["confidence"]}
             out.append(
                 AlertCandidate(
                     self.ctx.patient_id, CODE, reading.ts, params=params, evidence=evidence

@@ -428,3 +428,50 @@ def test_a_mirror_holds_the_owners_copy_and_reports_nothing_to_store() -> None:
     assert copy.find(acked.alert.alert_id) is None
     assert copy.timer(acked.alert.alert_id) is None
     assert not copy.pending()
+
+
+# -- a policy's required confidence ---------------------------------------------------------
+PREDICTED = "glucose.predicted_low"
+CONFIDENT = parse_policy_text(
+    EXAMPLE.read_text(encoding="utf-8") + f'\n[min_confidence]\n"{PREDICTED}" = 0.7\n', "toml"
+)
+
+
+def forecast(d: AlertDesk, at: datetime, confidence: float) -> DeskResult:
+    c = AlertCandidate("p-001", PREDICTED, at, evidence={"confidence": confidence})
+    return d.observe([c], at, tenant="demo")
+
+
+def test_an_alert_below_the_required_confidence_waits_on_the_desk_unnotified() -> None:
+    d = AlertDesk({"demo": CONFIDENT})
+    (opened,) = forecast(d, T0, 0.6).events
+    assert opened.event is EventType.OPENED
+    assert opened.escalation is None
+    assert d.next_due() is None
+    assert live(d, PREDICTED).active
+    (same,) = forecast(d, minutes(5), 0.65).events
+    assert same.escalation is None
+    (sure,) = forecast(d, minutes(10), 0.8).events  # the forecast firmed up: first notification
+    assert sure.escalation is not None
+    assert sure.escalation.tier_name == "family_doctor"
+    assert d.next_due() is not None
+    (later,) = forecast(d, minutes(15), 0.5).events  # once notified, it escalates as usual
+    assert later.escalation is None
+    assert d.next_due() is not None
+
+
+def test_required_confidence_applies_only_to_alerts_that_state_one() -> None:
+    d = AlertDesk({"demo": CONFIDENT})
+    (opened,) = forecast(d, T0, 0.9).events
+    assert opened.escalation is not None
+    assert raise_(AlertDesk({"demo": CONFIDENT}), T0).escalation is not None  # no confidence
+    (plain,) = forecast(desk(), T0, 0.1).events  # a policy that requires none
+    assert plain.escalation is not None
+
+
+def test_a_restart_does_not_arm_an_alert_below_the_required_confidence() -> None:
+    d = AlertDesk({"demo": CONFIDENT})
+    (opened,) = forecast(d, T0, 0.6).events
+    again = AlertDesk({"demo": CONFIDENT})
+    assert again.load([opened.alert]).saved == ()
+    assert again.next_due() is None

@@ -105,3 +105,18 @@ def test_quiet_hours_defer_only_low_and_medium() -> None:
     assert q.defer_until(night, Priority.HIGH) == night
     day = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)  # 12:00 local
     assert q.defer_until(day, Priority.LOW) == day
+
+
+def test_min_confidence_is_parsed_and_checked() -> None:
+    text = example_text() + '\n[min_confidence]\n"glucose.predicted_low" = 0.7\n'
+    p = parse_policy_text(text, "toml")
+    assert dict(p.min_confidence) == {"glucose.predicted_low": 0.7}
+    assert p.confident("glucose.predicted_low", {"confidence": 0.7})
+    assert not p.confident("glucose.predicted_low", {"confidence": 0.69})
+    assert p.confident("glucose.predicted_low", {})  # states none: never held back
+    assert p.confident("bp.hypertensive_crisis", {"confidence": 0.1})
+    assert parse_policy_text(example_text(), "toml").min_confidence == {}
+    with pytest.raises(PolicyError, match="min_confidence"):
+        parse_policy_text(example_text() + '\n[min_confidence]\n"x" = 1.5\n', "toml")
+    with pytest.raises(PolicyError, match="min_confidence"):
+        parse_policy_text(example_text() + '\n[min_confidence]\n"x" = "high"\n', "toml")

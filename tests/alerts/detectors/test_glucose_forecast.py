@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
 from alerts.detectors import GlucoseForecastDetector, PatientContext
-from alerts.detectors.glucose_features import context_features, features, lag_windows
+from alerts.detectors.glucose_features import (
+    CONTEXT_NAMES,
+    CgmContext,
+    context_features,
+    features,
+    history_allows,
+    lag_windows,
+)
 from alerts.detectors.glucose_low_model import (
     ALL_FEATURES,
     MODEL_FILE,
@@ -19,7 +28,9 @@ from alerts.detectors.glucose_low_model import (
     shipped_model,
 )
 from alerts.model import Action, AlertCandidate
-from tests.alerts.detectors.readings import PID, glucose
+from tests.alerts.detectors.readings import PID, T0, glucose
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _feed(values: list[float], minutes: list[float] | None = None) -> list[AlertCandidate]:
@@ -48,7 +59,7 @@ def test_the_shipped_model_file_is_versioned_and_traceable() -> None:
     assert doc["trained_on"].endswith("weinstock2016_cgm.csv")
     model = shipped_model()
     assert model.features == ALL_FEATURES
-    assert 0.3 <= model.threshold <= 0.7
+    assert 0.3 <= model.threshold <= 0.8
 
 
 def test_model_rejects_a_malformed_file() -> None:
@@ -66,8 +77,12 @@ def test_streaming_scores_equal_the_batch_features(seed: int) -> None:
     model = d.model
     ages, vals, valid = lag_windows(t, g, d.ctx.settings.forecast_max_gap.total_seconds() / 60)
     trend, ready = features(ages, vals, valid, 3.9)
-    ctx = context_features(t, g, 3.9)
+    # the detector's clock: minutes since 2000 (UTC), time of day on the deployment's local clock
+    origin = (T0 - _EPOCH).total_seconds() / 60.0
+    offset = d.ctx.settings.local_utc_offset.total_seconds() / 60.0
+    ctx, lowest = context_features(t + origin, g, 3.9, offset)
     batch = model.probability(np.column_stack([trend, ctx]))
+    allowed = history_allows(lowest, trend[:, 2], 3.9)
     raised = 0
     state = AlarmState()
     for i, (ti, gi) in enumerate(zip(t, g, strict=True)):
@@ -82,7 +97,7 @@ def test_streaming_scores_equal_the_batch_features(seed: int) -> None:
             state = AlarmState()  # the low reached ends it
             assert not any(c.action is Action.RAISE for c in out)
             continue
-        state, what = alarm_step(state, float(batch[i]), bool(ready[i]), model)
+        state, what = alarm_step(state, float(batch[i]), bool(ready[i] and allowed[i]), model)
         raised += what == "open"
         assert any(c.action is Action.RAISE for c in out) == (what in ("open", "hold"))
     assert raised > 0  # the trace does reach lows, so the comparison is not vacuous
@@ -93,10 +108,48 @@ def test_a_single_reading_jump_is_an_artefact_not_a_fall() -> None:
 
 
 def test_a_real_fall_alerts_once_and_holds() -> None:
-    out = _feed([7.0, 7.0, 7.0, 6.5, 6.0, 5.5, 5.0, 4.5, 4.2, 4.0])
+    # a person whose CGM has read 4.2 before (history), then a fall at 1 mmol/L per 10 min
+    out = _feed([4.2, 4.6, 5.5, 7.0, 7.0, 7.0, 6.5, 6.0, 5.5, 5.0, 4.5, 4.2, 4.0])
     assert {c.code for c in out} == {"glucose.predicted_low"}
     assert all(c.action is Action.RAISE for c in out)
-    assert out[0].evidence["forecast"]["probability"] >= shipped_model().threshold
+    fc = out[0].evidence["forecast"]
+    assert fc["probability"] >= shipped_model().threshold
+    assert out[0].evidence["confidence"] == fc["confidence"] == fc["probability"]
+
+
+def test_no_predicted_low_for_a_person_never_below_4_4_unless_the_fall_is_steep() -> None:
+    gentle = [7.0, 7.0, 7.0, 6.5, 6.0, 5.5, 5.0, 4.5, 4.4, 4.4]
+    assert _feed(gentle) == []  # the same fall alerts a person with a history (test above)
+    steep = [8.5, 8.5, 8.5, 7.6, 6.7, 5.8, 4.9]  # 1.8 mmol/L per 10 min: "falling fast"
+    assert {c.code for c in _feed(steep)} == {"glucose.predicted_low"}
+
+
+def test_history_gate_thresholds() -> None:
+    assert not history_allows(4.4, -1.0, 3.9)
+    assert history_allows(4.39, 0.5, 3.9)
+    assert history_allows(6.0, -1.11, 3.9)
+
+
+def test_context_survives_a_snapshot_from_before_it_grew() -> None:
+    d = GlucoseForecastDetector(PatientContext(PID))
+    for k, v in enumerate([6.0, 3.5, 5.0, 5.5, 5.2, 5.0]):
+        d.update(glucose(5.0 * k, v, "cgm"))
+    # the shape of the state before the history values and time of day were added
+    old_ctx = CgmContext()
+    old_ctx.update(0.0, 3.5, 3.9)
+    slots = {n: getattr(old_ctx, n) for n in ("_last_low", "_mean", "_near", "_t")}
+    old_ctx.__setstate__((None, slots))
+    assert old_ctx.lowest < 4.4  # a low was seen: the person keeps their history
+    d._context = old_ctx
+    d._ctx_row = np.zeros(3)
+    restored = pickle.loads(pickle.dumps(d))
+    assert restored._ctx_row.shape == (len(CONTEXT_NAMES),)
+    out = []
+    for k, v in enumerate([7.0, 7.0, 7.0, 6.5, 6.0, 5.5, 5.0, 4.5, 4.2, 4.0]):
+        out += restored.update(glucose(40.0 + 5.0 * k, v, "cgm"))
+    assert {c.code for c in out} == {"glucose.predicted_low"}
+    fresh = pickle.loads(pickle.dumps(CgmContext()))
+    assert fresh.lowest == math.inf
 
 
 def test_alarm_step_hysteresis() -> None:
