@@ -108,11 +108,12 @@ class BatchResult:
 class Pipeline:
     """The stages above over one intake, detection engine and alert desk.
 
-    `readings`/`stores` are the storage (absent in a replay, which never stores); `sinks` are
-    told every alert event after it is stored (the gateway's notification dispatcher, then any
-    extra listener). With `notifications` (the outbox), every event's broadcast notifications
-    are stored in the event's own transaction and handed to the sender once it is committed.
-    Without sinks, events go to the outbox's alert topic directly.
+    `readings`/`stores` are the storage (absent in a replay, which never stores). With
+    `notifications` (the outbox), every event's notifications (broadcast channels and the
+    escalation tier's people) are stored in the event's own transaction and handed to the
+    sender once it is committed. `sinks` are extra listeners told every alert event after it is
+    stored (the demo console, tests). Without either, events go to `outbox`'s alert topic
+    directly.
     """
 
     def __init__(
@@ -281,7 +282,7 @@ class Pipeline:
     async def _tell_sinks(self, events: Sequence[AlertEvent]) -> None:
         if not events:
             return
-        if not self.sinks:
+        if not self.sinks and self.notifications is None:
             self._publish_events(events)
         for sink in self.sinks:
             try:

@@ -23,8 +23,9 @@ from gateway.ingest import MqttIngest
 from gateway.intake import Intake, emergency_callers, open_emergencies
 from gateway.lanes import is_urgent
 from gateway.metrics import Metrics
-from gateway.notifiers import Dispatcher, NotifierConfig, SseChannel, build_channels
+from gateway.notifiers import NotifierConfig, SseChannel, build_channels
 from gateway.notifiers.outbox import OutboxSender, channel_failed, channel_keys
+from gateway.notifiers.tiers import TierChannel
 from gateway.pipeline import AlertSink, Pipeline
 from gateway.policies import load_policies
 from gateway.recovery import SNAPSHOT_FILE, Recovery
@@ -126,25 +127,24 @@ class Gateway:
         channels = build_channels(
             notifiers or NotifierConfig.from_settings(settings), self._outbox, self.sse
         )
-        # Broadcast channels (MQTT topic, SSE, webhooks) through the outbox, at least once; the
-        # dispatcher tells the escalation tier's people.
+        # Every channel through the outbox, at least once: the broadcast channels (MQTT topic,
+        # SSE, webhooks) and the escalation tier's people (e-mail, SMS).
+        tier = TierChannel(
+            channels,
+            self.stores.rosters.roster,
+            deliveries=self.stores.deliveries,
+            on_tier_failure=self._tier_failed,
+            clock=clock,
+        )
         self.notifications = OutboxSender(
             self.stores.outbox,
-            channel_keys(channels),
+            channel_keys([*channels, tier]),
             deliveries=self.stores.deliveries,
             on_failing=self._channel_failing,
             clock=clock,
         )
-        self.dispatcher = Dispatcher(
-            channels,
-            roster_for=self.stores.rosters.roster,
-            deliveries=self.stores.deliveries,
-            on_tier_failure=self._tier_failed,
-            clock=clock,
-            broadcast=False,
-        )
-        # The dispatcher first, then extra listeners (demo console, tests); the pipeline stores
-        # every event with its timers before it tells any of them.
+        # Extra listeners (demo console, tests); the pipeline stores every event with its
+        # timers and notifications before it tells any of them.
         self.ingest: MqttIngest | None = None
         self.pipeline = Pipeline(
             self.intake,
@@ -152,7 +152,7 @@ class Gateway:
             self.desk,
             readings=self.readings,
             stores=self.stores,
-            sinks=[self.dispatcher, *(sinks or [])],
+            sinks=list(sinks or []),
             metrics=self.metrics,
             clock=clock,
             notifications=self.notifications,
@@ -325,8 +325,6 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.dispatcher.drain(), 10.0)
         if self.sending is not None:  # the queued notifications go out before the link stops
             with contextlib.suppress(asyncio.CancelledError):
                 await self.sending

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from gateway.notifiers.apprise_channel import AppriseChannel
 from gateway.notifiers.base import Channel, Notification, Receipt, idempotency_key, render_text
-from gateway.notifiers.dispatch import DeliveryLog, Dispatcher
 from gateway.notifiers.mqtt import MqttTopicChannel, Publisher, alert_topic
 from gateway.notifiers.sse import SseChannel
+from gateway.notifiers.tiers import DeliveryLog, TierChannel
 from gateway.notifiers.webhook import WebhookChannel, sign, verify
 from gateway.settings import Settings
 
@@ -83,12 +83,12 @@ __all__ = [
     "AppriseChannel",
     "Channel",
     "DeliveryLog",
-    "Dispatcher",
     "MqttTopicChannel",
     "Notification",
     "NotifierConfig",
     "Receipt",
     "SseChannel",
+    "TierChannel",
     "WebhookChannel",
     "alert_topic",
     "build_channels",

@@ -5,7 +5,7 @@ recipient's contact address, checked for the channel (e-mail syntax, E.164 phone
 percent-encoded, so an address can never add URL parameters (another SMTP server, a blind copy),
 e.g. `mailtos://user:pass@smtp.example.org?to={address}` or
 `twilio://SID:TOKEN@+8610000000/{address}`. Apprise is imported lazily: without it (or without a
-template) the channel reports a failed delivery, which the dispatcher treats like any failure.
+template) the channel reports a failed delivery, which the tier's fan-out treats like any failure.
 """
 
 from __future__ import annotations
@@ -39,10 +39,8 @@ class AppriseChannel:
             target = normalize_address(self.name, target)
         except InvalidAddressError as exc:
             return Receipt(self.name, target[:100], False, error=exc.reason)
-        if n.event is None:
-            return Receipt(self.name, target, False, error="no alert event to render")
         lang = n.recipient.lang if n.recipient else "zh-CN"
-        title, body = render_text(n.event, lang)
+        title, body = render_text(n.payload, lang)
         # Apprise loads its plug-ins lazily and some still import the deprecated `imghdr`.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)

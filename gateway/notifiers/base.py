@@ -42,21 +42,25 @@ def idempotency_key(e: AlertEvent) -> str:
     return f"{e.alert.alert_id}:{e.event.value}:{format_ts(e.at)}:{tier}:{e.alert.updates}"
 
 
-def render_text(e: AlertEvent, lang: str) -> tuple[str, str]:
-    """(title, body) for a person, in their language (zh-CN or en)."""
-    esc = e.escalation
+def render_text(doc: Mapping[str, Any], lang: str) -> tuple[str, str]:
+    """(title, body) for a person, in their language (zh-CN or en), from the alert event
+    document (`alerts.serialize.event_to_json`: what the outbox keeps, so a notice sent again
+    after a restart reads the same)."""
+    a = doc["alert"]
+    esc = doc.get("detail", {}).get("escalation")
     params = {
-        "priority": e.alert.priority.value.upper(),
-        "priority_zh": _PRIORITY_ZH[e.alert.priority.value],
-        "patient": e.alert.patient_id,
-        "tier": esc.tier if esc is not None else e.alert.escalation_tier,
-        "tier_name": esc.tier_name if esc is not None else "",
-        "by": e.actor or "",
+        "priority": str(a["priority"]).upper(),
+        "priority_zh": _PRIORITY_ZH[str(a["priority"])],
+        "patient": a["patient_id"],
+        "tier": esc["tier"] if esc else a["escalation_tier"],
+        "tier_name": esc["tier_name"] if esc else "",
+        "by": doc.get("by") or "",
     }
     lang = lang if lang in HEADLINES else "zh-CN"
-    title = HEADLINES[lang][e.event.value].format(**params)
-    body = e.alert.message.get(lang) or next(iter(e.alert.message.values()), e.alert.code)
-    return title, f"{body} ({e.alert.code}, {format_ts(e.at)})"
+    title = HEADLINES[lang][str(doc["event"])].format(**params)
+    message: Mapping[str, str] = a.get("message") or {}
+    body = message.get(lang) or next(iter(message.values()), a["code"])
+    return title, f"{body} ({a['code']}, {doc['at']})"
 
 
 @dataclass(frozen=True, slots=True)

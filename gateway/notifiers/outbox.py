@@ -1,7 +1,8 @@
 """At-least-once delivery of alert notifications on the broadcast channels (transactional outbox).
 
-Whoever stores alert events asks `entries` for their notifications (one per event and broadcast
-channel: MQTT alert topic, SSE, each webhook) and writes them in the same transaction as the
+Whoever stores alert events asks `entries` for their notifications (one per event and channel:
+MQTT alert topic, SSE, each webhook, and the escalation tier's people for an event that notifies
+a tier, `gateway.notifiers.tiers`) and writes them in the same transaction as the
 events (`OutboxStore.add`); once that transaction is committed it `hand`s them to the sender,
 which delivers them at once. So an alert event is never stored without its notifications, and a
 notification goes out only for a stored event.
@@ -29,6 +30,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
 from alerts.model import AlertCandidate, AlertEvent
 from alerts.serialize import event_to_json
@@ -42,6 +44,13 @@ log = logging.getLogger(__name__)
 
 # Deliveries marked in one transaction at most.
 SETTLE_MAX = 100
+
+
+@runtime_checkable
+class Selective(Protocol):
+    """A channel that takes only some events (the tier's people: events that notify a tier)."""
+
+    def wants(self, doc: Mapping[str, Any]) -> bool: ...
 
 
 def channel_keys(channels: Sequence[Channel]) -> dict[str, Channel]:
@@ -119,14 +128,18 @@ class OutboxSender:
 
     # -- what the writers call ----------------------------------------------------------------
     def entries(self, events: Sequence[AlertEvent]) -> list[OutboxEntry]:
-        """The notifications of `events`, to be stored with them (one per broadcast channel)."""
+        """The notifications of `events`, to be stored with them (one per channel that takes
+        the event: every broadcast channel, the tier's channel for events that notify a tier)."""
         now = self.clock()
         out: dict[tuple[str, str], OutboxEntry] = {}
         for e in events:
             key = idempotency_key(e)
             payload = {**event_to_json(e), "delivery_id": key}
-            for ch in self.channels:
-                out[(key, ch)] = OutboxEntry(key, ch, e.alert.alert_id, e.event.value, payload, now)
+            for name, ch in self.channels.items():
+                if isinstance(ch, Selective) and not ch.wants(payload):
+                    continue
+                alert_id, event = e.alert.alert_id, e.event.value
+                out[(key, name)] = OutboxEntry(key, name, alert_id, event, payload, now)
         return list(out.values())
 
     def hand(self, stored: Sequence[OutboxEntry]) -> None:

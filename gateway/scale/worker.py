@@ -100,6 +100,7 @@ class PartitionRunner:
             sinks=gw.pipeline.sinks,
             metrics=gw.metrics,
             clock=clock,
+            notifications=gw.notifications,
         )
         # Clinicians' actions on this partition's desk (routed here by the API role).
         self.actions = Actions(

@@ -1,5 +1,5 @@
-"""Notification channels: signed webhooks with retries, SSE fan-out, MQTT topic, dispatcher
-fallback from channel to channel and to the next tier."""
+"""Notification channels: signed webhooks with retries, SSE fan-out, MQTT topic, the tier's
+fan-out falling back from channel to channel and to the next tier."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from alerts.model import AlertCandidate, AlertEvent, EscalationDetail, EventType
 from alerts.roster import CareTeam, Contact, Member, Roster
 from alerts.serialize import event_to_json
 from gateway.notifiers import (
-    Dispatcher,
     MqttTopicChannel,
     Notification,
     Receipt,
     SseChannel,
+    TierChannel,
     WebhookChannel,
     idempotency_key,
     render_text,
@@ -28,6 +28,7 @@ from gateway.notifiers import (
 )
 from gateway.notifiers.base import HEADLINES
 from gateway.storage import Delivery
+from tests.support.provider import local_provider
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -178,8 +179,7 @@ class FakePersonal:
 
     async def deliver(self, n: Notification) -> Receipt:
         lang = n.recipient.lang if n.recipient else "zh-CN"
-        assert n.event is not None  # personal channels always get the event itself
-        self.sent.append((n.address, render_text(n.event, lang)[0]))
+        self.sent.append((n.address, render_text(n.payload, lang)[0]))
         return Receipt(self.name, n.address or "", self.ok, error=None if self.ok else "down")
 
 
@@ -199,12 +199,20 @@ async def _roster(_tenant: str) -> Roster:
     return roster()
 
 
-async def test_dispatcher_falls_back_from_failed_sms_to_email_in_each_language() -> None:
+def from_outbox(ev: AlertEvent) -> Notification:
+    """The notification as the outbox hands it over (after a restart too): no event object."""
+    return Notification(idempotency_key(ev), None, event_to_json(ev))
+
+
+async def test_the_tier_falls_back_from_failed_sms_to_email_in_each_language() -> None:
     sms, email = FakePersonal("sms", ok=False), FakePersonal("email", ok=True)
     failures: list[str] = []
-    d = Dispatcher([sms, email], roster_for=_roster, on_tier_failure=failures.append)
-    await d.send([crisis_event()])
-    await d.drain()
+    tier = TierChannel([sms, email], _roster, on_tier_failure=failures.append)
+    assert tier.wants(event_to_json(crisis_event()))
+    assert not tier.wants(event_to_json(crisis_event(escalation=False)))
+    receipt = await tier.deliver(from_outbox(crisis_event()))
+    assert receipt.ok
+    assert receipt.detail == {"reached": 2, "people": 2}
     assert [a for a, _ in sms.sent] == ["+8613800000001"]
     assert [a for a, _ in email.sent] == ["li@example.org", "wu@example.org"]
     assert "新告警" in email.sent[0][1]  # Dr Li reads zh-CN
@@ -212,22 +220,25 @@ async def test_dispatcher_falls_back_from_failed_sms_to_email_in_each_language()
     assert failures == []
 
 
-async def test_dispatcher_moves_to_the_next_tier_when_nobody_is_reached() -> None:
+async def test_the_tier_moves_to_the_next_tier_when_nobody_is_reached() -> None:
     failures: list[str] = []
     ev = crisis_event()
-    d = Dispatcher(
+    tier = TierChannel(
         [FakePersonal("sms", ok=False), FakePersonal("email", ok=False)],
-        roster_for=_roster,
+        _roster,
         on_tier_failure=failures.append,
     )
-    await d.send([ev])
-    await d.drain()
+    receipt = await tier.deliver(from_outbox(ev))
     assert failures == [ev.alert.alert_id]
+    assert receipt.ok  # done: the next tier's event has a notice of its own
+    assert receipt.detail["reached"] == 0
 
 
-async def test_a_raising_channel_is_recorded_as_a_failed_delivery() -> None:
+async def test_a_raising_channel_is_recorded_as_a_failed_delivery_and_the_roster_down_retries() -> (
+    None
+):
     class Broken:
-        name, personal, slow = "broken", False, False
+        name, personal, slow = "sms", True, True
 
         async def deliver(self, n: Notification) -> Receipt:
             raise RuntimeError("boom")
@@ -238,42 +249,32 @@ async def test_a_raising_channel_is_recorded_as_a_failed_delivery() -> None:
         async def record(self, d: Delivery) -> None:
             recorded.append(d)
 
-    d = Dispatcher([Broken()], deliveries=Log(), clock=lambda: T0 + timedelta(seconds=1))
-    await d.send([crisis_event(escalation=False)])
-    assert (recorded[0].status, recorded[0].channel) == ("failed", "broken")
+    tier = TierChannel([Broken()], _roster, deliveries=Log(), clock=lambda: T0)
+    await tier.deliver(from_outbox(crisis_event()))
+    assert (recorded[0].status, recorded[0].channel, recorded[0].error) == (
+        "failed", "sms", "RuntimeError",
+    )  # fmt: skip
+
+    async def down(_tenant: str) -> Roster:
+        raise OSError("roster store down")
+
+    with pytest.raises(OSError, match="roster"):  # the outbox keeps the entry and tries again
+        await TierChannel([Broken()], down).deliver(from_outbox(crisis_event()))
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 def test_messages_in_both_languages(lang: str) -> None:
-    title, body = render_text(crisis_event(), lang)
+    title, body = render_text(event_to_json(crisis_event()), lang)
     assert "p-001" in title
     assert "190/124" in body
 
 
 async def test_apprise_channel_delivers_through_a_real_local_endpoint() -> None:
     """Apprise's `json://` plug-in stands in for an SMS/e-mail provider."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from gateway.notifiers import AppriseChannel
 
-    got: list[tuple[str, dict[str, object]]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            got.append((self.path, json.loads(body)))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        port = server.server_address[1]
-        sms = AppriseChannel("sms", f"json://127.0.0.1:{port}/sms/{{address}}")
+    with local_provider() as provider:
+        sms = AppriseChannel("sms", provider.url("sms"))
         member = Member("dr.li", "demo", "Dr Li", lang="en")
         ev = crisis_event()
         n = Notification(idempotency_key(ev), ev, event_to_json(ev), member, "+86 138 0000 0001")
@@ -281,9 +282,7 @@ async def test_apprise_channel_delivers_through_a_real_local_endpoint() -> None:
         # An address that is no phone number never reaches the provider.
         bad = Notification(n.key, ev, n.payload, member, "+86/../admin?x=1")
         refused = await sms.deliver(bad)
-    finally:
-        server.shutdown()
-        server.server_close()
+    got = provider.messages()
     assert receipt.ok, receipt.error
     assert not refused.ok
     assert len(got) == 1

@@ -19,8 +19,11 @@ from tests.support.browser import LiveGateway, live_gateway
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 
 
-def frames(gw: LiveGateway, tenant: str, last_id: str | None, seconds: float) -> list[str]:
-    """The `id:` lines one subscriber of `tenant` receives within `seconds`."""
+def frames(
+    gw: LiveGateway, tenant: str, last_id: str | None, seconds: float, enough: int = 0
+) -> list[str]:
+    """The `data:` lines one subscriber of `tenant` receives within `seconds` (or until it has
+    `enough` of them, if given)."""
     headers = {"Authorization": f"Bearer {token_for(gw.app, Role.CLINICIAN, tenant)}"}
     if last_id is not None:
         headers["Last-Event-ID"] = last_id
@@ -33,7 +36,7 @@ def frames(gw: LiveGateway, tenant: str, last_id: str | None, seconds: float) ->
         for line in r.iter_lines():  # heartbeats every 0.2 s keep this loop turning
             if line.startswith("data:"):
                 got.append(line)
-            if time.monotonic() > end:
+            if time.monotonic() > end or (enough and len(got) >= enough):
                 break
     return got
 
@@ -51,7 +54,7 @@ def publish(gw: LiveGateway, tenant: str) -> None:
 def test_each_tenant_hears_only_its_own_events_live_and_replayed(tmp_path: Path) -> None:
     with live_gateway(Settings(mode="test", data_dir=tmp_path), mqtt=False) as gw:
         publish(gw, "t-east")  # already in the backlog when anyone connects
-        east_replay = frames(gw, "t-east", "0", 1.5)
+        east_replay = frames(gw, "t-east", "0", 15, enough=1)
         west_replay = frames(gw, "t-west", "0", 1.5)
         assert len(east_replay) == 1
         assert "a-t-east" in east_replay[0]
