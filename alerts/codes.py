@@ -175,6 +175,18 @@ _CODE_LIST: Final = (
         technical=True,
     ),
     CodeSpec(
+        "consult.request",
+        _M,
+        "ECG reading requested ({priority}) by {tenant}, due {due}",
+        "远程心电会诊申请（{priority_zh}），来自 {tenant}，截止 {due}",
+    ),
+    CodeSpec(
+        "consult.report",
+        _L,
+        "ECG reading reported by {by}: {summary}",
+        "心电会诊报告（{by}）：{summary}",
+    ),
+    CodeSpec(
         "device.battery_low",
         _L,
         "Battery low on {device_id}: {percent:.0f}%",

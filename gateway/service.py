@@ -19,6 +19,7 @@ from devices.model import Reading, utcnow
 from devices.registry import DeviceRegistry
 from gateway.actions import ActionPath, Actions
 from gateway.admin import Admin
+from gateway.consult import Consultations
 from gateway.ingest import MqttIngest
 from gateway.intake import Intake, emergency_callers, open_emergencies
 from gateway.lanes import is_urgent
@@ -167,6 +168,7 @@ class Gateway:
             clock=clock,
             view=self.sse,
         )
+        self.consult = Consultations(self.stores, self.desk, self.pipeline, self.readings, clock)
         self.recovery: Recovery | None = None
         if isinstance(self.readings, PositionedStore):
             self.recovery = Recovery(
@@ -233,6 +235,7 @@ class Gateway:
                 self.targets[p.patient_id] = DEFAULT_TARGETS.with_overrides(p.targets)
         active = await self.stores.alerts.active()  # with their assignees
         await self.refresh_patient_flags()
+        await self.consult.load()  # the centres' escalation policies, before their timers
         # Alerts whose timer was lost get one (missed deadlines fire at the first tick).
         rearmed = self.desk.load(active, await self.stores.timers.load())
         if not (mqtt and detection):  # only the gateway that runs the MQTT link publishes alerts

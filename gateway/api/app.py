@@ -15,6 +15,7 @@ from gateway.api import (
     audit,
     auth,
     charts,
+    consults,
     deadletters,
     devices,
     emergencies,
@@ -91,6 +92,7 @@ ROUTERS = (
     glycaemia.router,
     charts.router,
     queue.router,
+    consults.router,
 )
 
 

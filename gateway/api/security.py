@@ -31,7 +31,12 @@ TOKEN_URL = "/auth/token"
 bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, refreshUrl=TOKEN_URL, auto_error=False)
 
 # Path parameters that name the subject of a health-data read, most specific first.
-_SUBJECTS = (("patient_id", "patient"), ("alert_id", "alert"), ("referral_id", "referral"))
+_SUBJECTS = (
+    ("patient_id", "patient"),
+    ("alert_id", "alert"),
+    ("referral_id", "referral"),
+    ("request_id", "consultation"),
+)
 
 
 def get_authority(request: Request) -> Authority:

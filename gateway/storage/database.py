@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+import gateway.storage.consult_rows  # noqa: F401  (its tables join the one metadata)
 from gateway.storage.tables import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

@@ -37,6 +37,8 @@ PARAMS = {
     "part": "members",
     "key": "m-east",
     "action": "accept",
+    "centre_id": "c-east",
+    "request_id": "r-east",
 }
 
 

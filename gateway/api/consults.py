@@ -1,0 +1,133 @@
+"""Remote ECG consultation: centres, requests, the centre's worklist, reports and read-back.
+
+A clinician asks and reads the answer within their tenant; a cardiologist (whose token's tenant
+is their centre) sees only the requests sent to that centre. Anything else is "not found".
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from alerts.consult import MAX_WINDOW, Reading
+from gateway.actor import Role
+from gateway.api.consult_models import (
+    CentreIn,
+    CentreOut,
+    ConsultOut,
+    FigureOut,
+    FindingOut,
+    ReportIn,
+    RequestIn,
+    findings,
+)
+from gateway.api.deps import GatewayDep
+from gateway.api.security import CurrentActor
+from gateway.errors import InvalidError
+
+router = APIRouter(prefix="/consult", tags=["consultation"])
+
+
+@router.get("/centres")
+async def list_centres(gw: GatewayDep, actor: CurrentActor) -> list[CentreOut]:
+    """A clinician: the centres their tenant sends to (no roster); the centre's own staff: it."""
+    if actor.role is Role.CLINICIAN:
+        return [CentreOut.of(c, roster=False) for c in await gw.consult.centres_for(actor.tenant)]
+    c = await gw.consult.store.centre(actor.tenant)
+    return [CentreOut.of(c)] if c is not None else []
+
+
+@router.put("/centres/{centre_id}")
+async def put_centre(
+    gw: GatewayDep, actor: CurrentActor, centre_id: str, body: CentreIn
+) -> CentreOut:
+    """The centre's administrator sets its roster, lead, senders and deadlines."""
+    try:
+        centre = body.centre(centre_id)
+    except ValueError as exc:
+        raise InvalidError(str(exc)) from exc
+    return CentreOut.of(await gw.consult.save_centre(actor, centre))
+
+
+@router.get("/findings")
+async def list_findings() -> list[FindingOut]:
+    """The coded findings a report picks from, with their SNOMED CT concepts."""
+    return findings()
+
+
+@router.get("/figures")
+async def figures(gw: GatewayDep, actor: CurrentActor) -> list[FigureOut]:
+    """Turnaround per centre and priority: time to claim, to final, share within deadline."""
+    return [FigureOut.of(t) for t in await gw.consult.figures(actor)]
+
+
+@router.post("/requests", status_code=201)
+async def create_request(gw: GatewayDep, actor: CurrentActor, body: RequestIn) -> ConsultOut:
+    window = None
+    if body.start is not None or body.end is not None:
+        if body.start is None or body.end is None:
+            raise InvalidError("give both start and end, or neither", ("start", "end"))
+        window = (body.start, body.end, body.device_id)
+        if not body.start < body.end <= body.start + MAX_WINDOW:
+            raise InvalidError("the window is at most 10 minutes", ("start", "end"))
+    q = await gw.consult.request(
+        actor, body.patient_id, question=body.question, alert_id=body.alert_id,
+        centre_id=body.centre_id, window=window, priority=body.priority,
+    )  # fmt: skip
+    return ConsultOut.of(q)
+
+
+@router.get("/requests")
+async def list_requests(
+    gw: GatewayDep,
+    actor: CurrentActor,
+    patient_id: str | None = None,
+    alert_id: str | None = None,
+) -> list[ConsultOut]:
+    """A cardiologist: the centre's worklist by deadline; a clinician: the tenant's requests."""
+    return [ConsultOut.of(q) for q in await gw.consult.listing(actor, patient_id, alert_id)]
+
+
+@router.get("/requests/{request_id}")
+async def get_request(gw: GatewayDep, actor: CurrentActor, request_id: str) -> ConsultOut:
+    """One request with its ECG window and the elder's previous readings."""
+    q = await gw.consult.visible(actor, request_id)
+    out = ConsultOut.of(q, ecg=True)
+    out.previous = [ConsultOut.of(p) for p in await gw.consult.previous(actor, q)]
+    return out
+
+
+@router.post("/requests/{request_id}/claim")
+async def claim(gw: GatewayDep, actor: CurrentActor, request_id: str) -> ConsultOut:
+    return ConsultOut.of(await gw.consult.claim(actor, request_id))
+
+
+@router.post("/requests/{request_id}/release")
+async def release(gw: GatewayDep, actor: CurrentActor, request_id: str) -> ConsultOut:
+    return ConsultOut.of(await gw.consult.release(actor, request_id))
+
+
+@router.post("/requests/{request_id}/report")
+async def report(
+    gw: GatewayDep, actor: CurrentActor, request_id: str, body: ReportIn
+) -> ConsultOut:
+    """Sign the report as final (the holder of the claim)."""
+    return ConsultOut.of(await gw.consult.report(actor, request_id, _reading(body)))
+
+
+@router.post("/requests/{request_id}/amend")
+async def amend(gw: GatewayDep, actor: CurrentActor, request_id: str, body: ReportIn) -> ConsultOut:
+    """A new version of the signed report; the earlier one is kept."""
+    return ConsultOut.of(await gw.consult.report(actor, request_id, _reading(body), amending=True))
+
+
+@router.post("/requests/{request_id}/receipt")
+async def receipt(gw: GatewayDep, actor: CurrentActor, request_id: str) -> ConsultOut:
+    """The requester confirms receipt of the report (read-back of a critical result)."""
+    return ConsultOut.of(await gw.consult.confirm(actor, request_id))
+
+
+def _reading(body: ReportIn) -> Reading:
+    try:
+        return body.reading()
+    except ValueError as exc:
+        raise InvalidError(str(exc)) from exc
