@@ -44,10 +44,20 @@ async def list_patients(
     actor: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = MAX_LIST,
     cursor: CursorParam = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[PatientOut]:
-    """The caller's tenant's patients by id; more pages through `Link: rel="next"`."""
+    """The caller's tenant's patients by id; more pages through `Link: rel="next"`. `q` finds
+    patients by name, id, recorded conditions or care team (its id or name), in any case."""
     after = str_key(cursor)
-    found = await gw.stores.patients.patients(actor.tenant, after=after, limit=limit + 1)
+    search = (q or "").strip() or None
+    teams: list[str] = []
+    if search:
+        roster = await gw.stores.rosters.roster(actor.tenant)
+        needle = search.casefold()
+        teams = [t.team_id for t in roster.teams.values() if needle in t.name.casefold()]
+    found = await gw.stores.patients.patients(
+        actor.tenant, after=after, limit=limit + 1, search=search, teams=teams
+    )
     return [_out(p) for p in page(request, response, found, limit, lambda p: (p.patient_id,))]
 
 

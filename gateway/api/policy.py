@@ -114,6 +114,7 @@ POLICY: Mapping[tuple[str, str], Access] = {
     ("POST", "/referrals/{referral_id}/{action}"): CLINICAL,
     ("GET", "/referrals/{referral_id}/fhir"): HEALTH_READ,
     ("GET", "/rosters"): _roles(C, ADMIN),
+    ("GET", "/rosters/coverage"): _roles(C, ADMIN),
     ("PUT", "/rosters/members/{member_id}"): TENANT_ADMIN,
     ("PUT", "/rosters/patients/{patient_id}/emergency-contacts"): TENANT_ADMIN,
     ("PUT", "/rosters/rotations/{rotation_id}"): TENANT_ADMIN,

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field, model_validator
 
+from alerts.coverage import Coverage, TierGap, coverage
 from alerts.roster import CHANNELS, CareTeam, Contact, Member, Roster, Rotation
 from devices.timeparse import format_ts
 from gateway.admin import EmergencyContact
@@ -147,6 +148,41 @@ class OnCallOut(BaseModel):
     member: MemberOut | None
 
 
+class TierGapOut(BaseModel):
+    tier: int
+    tier_name: str
+    targets: list[str]
+    unresolved: list[str]
+    patient_id: str | None = None
+    patient_name: str | None = None
+
+    @classmethod
+    def of(cls, g: TierGap, names: dict[str, str | None]) -> TierGapOut:
+        name = names.get(g.patient_id) if g.patient_id else None
+        return cls(
+            tier=g.tier, tier_name=g.tier_name, targets=list(g.targets),
+            unresolved=list(g.unresolved), patient_id=g.patient_id, patient_name=name,
+        )  # fmt: skip
+
+
+class CoverageOut(BaseModel):
+    """Escalation tiers that reach nobody: for the whole tenant, and for single elders."""
+
+    policy_version: str | None
+    tenant_gaps: list[TierGapOut]
+    patient_gaps: list[TierGapOut]
+
+    @classmethod
+    def of(cls, c: Coverage | None, names: dict[str, str | None]) -> CoverageOut:
+        if c is None:
+            return cls(policy_version=None, tenant_gaps=[], patient_gaps=[])
+        return cls(
+            policy_version=c.policy_version,
+            tenant_gaps=[TierGapOut.of(g, names) for g in c.tenant_gaps],
+            patient_gaps=[TierGapOut.of(g, names) for g in c.patient_gaps],
+        )
+
+
 def _contacts(raw: list[ContactIn]) -> tuple[Contact, ...]:
     return tuple(Contact(c.channel, c.address) for c in raw)
 
@@ -155,6 +191,24 @@ def _contacts(raw: list[ContactIn]) -> tuple[Contact, ...]:
 async def get_roster(gw: GatewayDep, actor: CurrentActor) -> RosterOut:
     """The caller's tenant's roster."""
     return RosterOut.of(await gw.stores.rosters.roster(actor.tenant), gw.clock())
+
+
+@router.get("/coverage")
+async def get_coverage(
+    gw: GatewayDep, actor: CurrentActor, patient_id: str | None = None
+) -> CoverageOut:
+    """The tenant's escalation tiers that reach nobody now: tenant-wide (an empty team, a
+    rotation that is gone) and per elder (no care team, no emergency contact where the plan
+    asks for one). With `patient_id`, that elder's gaps only (and the tenant's)."""
+    policy = gw.desk.escalator.policy(actor.tenant)
+    everyone = await gw.stores.patients.patients(actor.tenant)
+    chosen = [p for p in everyone if patient_id is None or p.patient_id == patient_id]
+    names = {p.patient_id: p.name for p in chosen}
+    if policy is None:
+        return CoverageOut.of(None, names)
+    roster = await gw.stores.rosters.roster(actor.tenant)
+    found = coverage(policy, roster, {p.patient_id: p.flags for p in chosen}, gw.clock())
+    return CoverageOut.of(found, names)
 
 
 @router.put("/members/{member_id}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select
 
 from devices.registry import Binding, Device
 from gateway.storage.database import Database, Transaction
@@ -82,6 +82,11 @@ def _patient_of(r: PatientRow) -> Patient:
     )
 
 
+def escape_like(text: str) -> str:
+    """`text` as a literal inside a LIKE pattern (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class PatientStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -110,13 +115,32 @@ class PatientStore:
         return _patient_of(row)
 
     async def patients(
-        self, tenant: str | None = None, *, after: str | None = None, limit: int | None = None
+        self,
+        tenant: str | None = None,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        search: str | None = None,
+        teams: Sequence[str] = (),
     ) -> list[Patient]:
         """By patient id (of one tenant, or all when None), those after `after`, at most
-        `limit`."""
+        `limit`. `search` keeps those whose name, id, recorded conditions or care team contain
+        it (any case), or whose care team is one of `teams` (the teams whose name matched)."""
         stmt = select(PatientRow).order_by(PatientRow.patient_id)
         if tenant is not None:
             stmt = stmt.where(PatientRow.tenant == tenant)
+        if search:
+            like = f"%{escape_like(search)}%"
+            cols = (
+                PatientRow.name,
+                PatientRow.patient_id,
+                PatientRow.conditions,
+                PatientRow.care_team,
+            )
+            matches = [c.ilike(like, escape="\\") for c in cols]
+            if teams:
+                matches.append(PatientRow.care_team.in_(list(teams)))
+            stmt = stmt.where(or_(*matches))
         if after is not None:
             stmt = stmt.where(PatientRow.patient_id > after)
         if limit is not None:

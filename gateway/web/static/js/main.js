@@ -46,6 +46,8 @@ const ROUTES = [
   [/^#\/devices$/, () => import('./devices.js')],
   [/^#\/rosters$/, () => import('./rosters.js')],
   [/^#\/settings$/, () => import('./settings.js')],
+  // Patient list, history, reports (#28).
+  [/^#\/patients$/, () => import('./patients.js')],
 ];
 
 function applyPrefs() {

@@ -9,6 +9,7 @@ import { errorText } from './ui.js';
 import { dayparts, drawBp } from './charts/bp.js';
 import { drawAgp, drawTrace } from './charts/glucose.js';
 import { mountEcg } from './ecgview.js';
+import { gapText } from './patients.js';
 
 const DAY = 86400e3;
 let state = null;
@@ -41,12 +42,13 @@ async function load(alertId) {
   const { el, pid } = st;
   const p = encodeURIComponent(pid);
   const patient = await api(`/patients/${p}`);
-  const [limits, latest, devices, roster, alerts] = await Promise.all([
+  const [limits, latest, devices, roster, alerts, coverage] = await Promise.all([
     api(`/patients/${p}/limits`),
     api(`/history/${p}/latest`),
     api('/devices').catch(() => []),
     api('/rosters').catch(() => null),
     api(`/alerts?patient_id=${p}&limit=200`),
+    api(`/rosters/coverage?patient_id=${p}`).catch(() => null),
   ]);
   if (!st.alive) return;
   Object.assign(st, { patient, limits: limits.limits, latest: latest.latest, alerts });
@@ -73,7 +75,7 @@ async function load(alertId) {
       <h3 data-i18n="referral.title"></h3><div id="p-refs"></div></section>
   </article>`;
   translate(el);
-  header(patient, devices, roster);
+  header(patient, devices, roster, coverage);
   latestValues();
   el.querySelector('#bp-days').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-days]');
@@ -101,7 +103,15 @@ async function load(alertId) {
   el.dataset.loaded = 'true';
 }
 
-function header(p, devices, roster) {
+// Escalation tiers that would notify nobody for this elder (or anyone): said above the profile.
+function escalationGaps(c) {
+  if (!c) return '';
+  const gaps = [...c.tenant_gaps, ...c.patient_gaps];
+  if (!gaps.length) return '';
+  return `<p class="warnbox" id="p-gaps" role="alert">⚠ ${esc(gapText(gaps))}</p>`;
+}
+
+function header(p, devices, roster, coverage) {
   const years = age(p.birth_year);
   const mine = devices.filter((d) => !d.retired_at && d.bindings.length && d.bindings[d.bindings.length - 1].patient_id === p.patient_id);
   const active = state.alerts.filter((a) => a.state !== 'resolved');
@@ -124,6 +134,7 @@ function header(p, devices, roster) {
     <p>${years ? esc(t('patient.age', { n: years })) : ''} · ${esc(p.patient_id)}
       ${p.lives_alone ? `<span class="mark"><span aria-hidden="true">⌂ </span>${esc(t('patient.lives_alone'))}</span>` : ''}
       ${p.disability ? `<span class="mark"><span aria-hidden="true">♿ </span>${esc(t('patient.disability'))}</span>` : ''}</p>
+    ${escalationGaps(coverage)}
     <dl class="figs">
       ${p.sex ? `<div data-field="sex"><dt>${esc(t('patient.sex'))}</dt><dd>${esc(t(`sex.${p.sex}`))}</dd></div>` : ''}
       <div data-field="conditions"><dt>${esc(t('patient.recorded_conditions'))}</dt><dd>${esc(p.conditions || '—')}</dd></div>
