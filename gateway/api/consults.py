@@ -6,7 +6,8 @@ is their centre) sees only the requests sent to that centre. Anything else is "n
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 
 from alerts.consult import MAX_WINDOW, Reading
 from gateway.actor import Role
@@ -21,7 +22,10 @@ from gateway.api.consult_models import (
     findings,
 )
 from gateway.api.deps import GatewayDep
+from gateway.api.fhir_record import FhirJSON
 from gateway.api.security import CurrentActor
+from gateway.consult.fhir import exchange
+from gateway.consult.printview import print_page
 from gateway.errors import InvalidError
 
 router = APIRouter(prefix="/consult", tags=["consultation"])
@@ -94,6 +98,22 @@ async def get_request(gw: GatewayDep, actor: CurrentActor, request_id: str) -> C
     out = ConsultOut.of(q, ecg=True)
     out.previous = [ConsultOut.of(p) for p in await gw.consult.previous(actor, q)]
     return out
+
+
+@router.get("/requests/{request_id}/fhir", response_class=FhirJSON)
+async def get_fhir(
+    request: Request, gw: GatewayDep, actor: CurrentActor, request_id: str
+) -> FhirJSON:
+    """The exchange in FHIR R4: ServiceRequest, Task, ECG Observation (SampledData), the
+    measurements, DiagnosticReport and Communications, as a `collection` Bundle."""
+    q = await gw.consult.visible(actor, request_id)
+    return FhirJSON(exchange(q, f"{str(request.base_url).rstrip('/')}/fhir"))
+
+
+@router.get("/requests/{request_id}/print", response_class=HTMLResponse)
+async def get_print(gw: GatewayDep, actor: CurrentActor, request_id: str) -> HTMLResponse:
+    """The printable report, the strip at true scale (A4 landscape)."""
+    return HTMLResponse(print_page(await gw.consult.visible(actor, request_id)))
 
 
 @router.post("/requests/{request_id}/claim")

@@ -79,6 +79,8 @@ POLICY: Mapping[tuple[str, str], Access] = {
     ("GET", "/consult/requests/{request_id}"): _roles(C, CARDIO, audit_read=True),
     ("POST", "/consult/requests/{request_id}/amend"): _roles(CARDIO),
     ("POST", "/consult/requests/{request_id}/claim"): _roles(CARDIO),
+    ("GET", "/consult/requests/{request_id}/fhir"): _roles(C, CARDIO, audit_read=True),
+    ("GET", "/consult/requests/{request_id}/print"): _roles(C, CARDIO, audit_read=True),
     ("POST", "/consult/requests/{request_id}/receipt"): CLINICAL,
     ("POST", "/consult/requests/{request_id}/release"): _roles(CARDIO),
     ("POST", "/consult/requests/{request_id}/report"): _roles(CARDIO),

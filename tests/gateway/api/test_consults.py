@@ -117,7 +117,9 @@ async def test_other_centre_and_other_tenant_find_nothing(app: FastAPI, gw: Gate
     strangers = (cardio(app, "dr.x", "c-other"), dr(app, "t-west"))
     async with client(app) as c:
         for h in strangers:
-            assert (await c.get(f"/consult/requests/{rid}", headers=h)).status_code == 404
+            for tail in ("", "/fhir", "/print"):
+                r = await c.get(f"/consult/requests/{rid}{tail}", headers=h)
+                assert r.status_code == 404, tail
             assert (await c.get("/consult/requests", headers=h)).json() == []
         r = await c.post(f"/consult/requests/{rid}/claim", headers=strangers[0])
         assert r.status_code == 404
@@ -125,6 +127,11 @@ async def test_other_centre_and_other_tenant_find_nothing(app: FastAPI, gw: Gate
             await c.post(f"/consult/requests/{rid}/receipt", headers=strangers[1])
         ).status_code == 404
         # The centre's cardiologist reads the request, never the rest of the tenant's record.
+        r = await c.get(f"/consult/requests/{rid}/fhir", headers=cardio(app))
+        assert r.headers["content-type"].startswith("application/fhir+json")
+        assert r.json()["type"] == "collection"
+        r = await c.get(f"/consult/requests/{rid}/print", headers=dr(app))
+        assert r.headers["content-type"].startswith("text/html")
         for path in ("/patients/p-east", "/alerts", "/history/p-east/latest"):
             assert (await c.get(path, headers=cardio(app))).status_code == 403, path
         # A tenant that does not send to the centre cannot ask it.
