@@ -87,10 +87,13 @@ class PartitionRunner:
         self.settings = settings
         self.key = key
         self.clock = clock
-        self.engine = DetectionEngine(
-            gw.settings.detectors, gw.targets_for, settings=gw.engine.settings
-        )
         self.desk = AlertDesk(gw.policies, default_policy=gw.policies.get("*"))
+        self.engine = DetectionEngine(
+            gw.settings.detectors,
+            gw.targets_for,
+            settings=gw.engine.settings,
+            flags_for=self.desk.flags_of,
+        )
         self.pipeline = Pipeline(
             gw.intake,
             self.engine,
