@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HMG_RECORDS ?= ../shared/data
 export HMG_RECORDS
 
-.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals eval-inactivity train-af train-glucose bench-burden bench bench-ecg bench-ingest bench-latency bench-storage bench-dashboard bench-audit bench-actions clean
+.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals eval-lows eval-inactivity train-af train-glucose bench-burden bench bench-ecg bench-ingest bench-latency bench-storage bench-dashboard bench-audit bench-actions clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -62,6 +62,10 @@ train-glucose: $(STAMP)
 
 eval-vitals: $(STAMP)
 	$(BIN)/python -m bench.eval_vitals
+
+# The predicted-low approaches tried beside the shipped model, on the same folds and scoring.
+eval-lows: $(STAMP)
+	nice -n 10 $(BIN)/python -m bench.glucose_low_alternatives
 
 # Alerts per patient-day on the simulator's 30-day cohort (one condition is one alert).
 bench-burden: $(STAMP)
