@@ -134,11 +134,12 @@ def test_context_survives_a_snapshot_from_before_it_grew() -> None:
     d = GlucoseForecastDetector(PatientContext(PID))
     for k, v in enumerate([6.0, 3.5, 5.0, 5.5, 5.2, 5.0]):
         d.update(glucose(5.0 * k, v, "cgm"))
-    # the shape of the state before the history values and time of day were added
+    # the shape of the state before the history values and time of day were added: a context
+    # without `_share` and `lowest`, three context values
     old_ctx = CgmContext()
     old_ctx.update(0.0, 3.5, 3.9)
-    slots = {n: getattr(old_ctx, n) for n in ("_last_low", "_mean", "_near", "_t")}
-    old_ctx.__setstate__((None, slots))
+    del old_ctx._share, old_ctx.lowest
+    old_ctx = pickle.loads(pickle.dumps(old_ctx))
     assert old_ctx.lowest < 4.4  # a low was seen: the person keeps their history
     d._context = old_ctx
     d._ctx_row = np.zeros(3)
