@@ -20,6 +20,7 @@ from devices.registry import DeviceRegistry
 from gateway.actions import ActionPath, Actions
 from gateway.admin import Admin
 from gateway.consult import Consultations
+from gateway.fhir.push import PlatformPush
 from gateway.ingest import MqttIngest
 from gateway.intake import Intake, emergency_callers, open_emergencies
 from gateway.lanes import is_urgent
@@ -169,6 +170,8 @@ class Gateway:
             view=self.sse,
         )
         self.consult = Consultations(self.stores, self.desk, self.pipeline, self.readings, clock)
+        # The record's push to the regional platform (None unless HMG_PLATFORM_URL is set).
+        self.platform: PlatformPush | None = PlatformPush.configured(self)
         self.recovery: Recovery | None = None
         if isinstance(self.readings, PositionedStore):
             self.recovery = Recovery(
@@ -242,6 +245,8 @@ class Gateway:
             self.notifications.channels.pop("mqtt", None)
         # With what a previous run left undelivered (every role sends what it stores).
         self.sending = asyncio.create_task(self.notifications.run(self._stop))
+        if self.platform is not None:
+            self._tasks.append(asyncio.create_task(self.platform.run(self._stop)))
         if not detection:
             return  # the partitions' owners keep the timers (a worker re-arms what it takes)
         await self.stores.timers.save(rearmed.saved, rearmed.deleted)

@@ -103,6 +103,8 @@ POLICY: Mapping[tuple[str, str], Access] = {
     ("GET", "/patients"): _roles(C, ADMIN),
     ("GET", "/patients/{patient_id}"): _roles(C, ADMIN),
     ("PUT", "/patients/{patient_id}"): TENANT_ADMIN,
+    ("GET", "/patients/{patient_id}/consent"): _roles(C, ADMIN),
+    ("PUT", "/patients/{patient_id}/consent"): _roles(C, ADMIN),
     ("GET", "/patients/{patient_id}/ecg/chunks"): HEALTH_READ,
     ("GET", "/patients/{patient_id}/ecg/strip"): HEALTH_READ,
     ("GET", "/patients/{patient_id}/glycaemia"): HEALTH_READ,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alerts.model import Alert
 from alerts.referral import Referral
@@ -23,8 +23,10 @@ from devices.model import Reading
 from devices.registry import Device
 from gateway.errors import NotFoundError
 from gateway.fhir import resources as res
-from gateway.service import Gateway
 from gateway.storage.patients import Patient
+
+if TYPE_CHECKING:
+    from gateway.service import Gateway
 
 __all__ = ["PatientRecord", "entry", "everything", "load_record", "observation"]
 

@@ -213,7 +213,9 @@ class OutboxSender:
         """Queue undelivered entries due for `grace_s` (default the sender's) that this process
         does not hold; how many were queued."""
         grace = self.grace_s if grace_s is None else grace_s
-        due = await self.store.pending(self.clock() - timedelta(seconds=grace))
+        due = await self.store.pending(
+            self.clock() - timedelta(seconds=grace), channels=list(self.channels)
+        )
         n = 0
         for entry in due:
             if entry.channel in self._queues and entry.id not in self._held:

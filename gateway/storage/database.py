@@ -54,7 +54,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def all_metadata() -> MetaData:
-    """The whole relational schema (every table is declared in `gateway.storage.tables`)."""
+    """The whole relational schema (every table is declared in `gateway.storage.tables` and
+    `gateway.storage.record_tables`)."""
+    import gateway.storage.record_tables  # noqa: F401 - declares its tables on Base
+
     return Base.metadata
 
 

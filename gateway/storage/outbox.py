@@ -9,7 +9,7 @@ crash is found again by `pending`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -74,13 +74,22 @@ class OutboxStore:
         ]  # fmt: skip
 
     async def pending(
-        self, now: datetime, limit: int = 500, *, before: int | None = None
+        self,
+        now: datetime,
+        limit: int = 500,
+        *,
+        before: int | None = None,
+        channels: Collection[str] | None = None,
     ) -> list[OutboxEntry]:
         """Entries not delivered whose next attempt is due, oldest first (only ids below
-        `before`, if given: those written since are in the sender's hands already)."""
+        `before`, if given: those written since are in the sender's hands already; only those of
+        `channels`, if given: each sender sweeps its own, so one's backlog never hides
+        another's)."""
         stmt = select(OutboxRow).where(OutboxRow.delivered_at.is_(None), OutboxRow.due_at <= now)
         if before is not None:
             stmt = stmt.where(OutboxRow.id < before)
+        if channels is not None:
+            stmt = stmt.where(OutboxRow.channel.in_(list(channels)))
         stmt = stmt.order_by(OutboxRow.id).limit(limit)
         async with self.db.session() as s:
             return [_entry_of(r) for r in (await s.scalars(stmt)).all()]

@@ -25,7 +25,7 @@ async def seed_record(
     gw: Gateway, now: datetime, patient_id: str = "p-1", tenant: str = "t1", readings: int = 3
 ) -> None:
     """`readings` BP readings a day apart ending at `now` (the last in crisis) and one glucose."""
-    since = now - timedelta(days=30)
+    since = now - timedelta(days=max(30, readings + 1))
     await gw.stores.patients.save_patient(
         Patient(patient_id, tenant, since, name="王芳", birth_year=1948, care_team="fd-1",
                 profile=PROFILE)

@@ -1,0 +1,62 @@
+"""Recording an elder's consent to share their record with the regional platform.
+
+One path for both directions: the consent row, its audit entry (before and after) and, when
+sharing starts, the push of the elder's whole record are written in one transaction. A
+withdrawal stops every later push at once: gathering skips the elder, and a push already queued
+is dropped at delivery (`gateway.fhir.platform`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gateway.actor import Actor
+from gateway.errors import NotFoundError
+from gateway.storage.audit import AuditEntry
+from gateway.storage.consents import Consent, ConsentStatus, ConsentStore
+
+if TYPE_CHECKING:
+    from gateway.service import Gateway
+
+__all__ = ["consent_of", "record_consent"]
+
+
+def _state(c: Consent | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {"status": c.status.value, "recorded_by": c.recorded_by, "note": c.note}
+
+
+async def consent_of(gw: Gateway, tenant: str, patient_id: str) -> Consent | None:
+    if await gw.stores.patients.get_patient(patient_id, tenant=tenant) is None:
+        raise NotFoundError("patient", patient_id)
+    return await ConsentStore(gw.db).get(tenant, patient_id)
+
+
+async def record_consent(
+    gw: Gateway, actor: Actor, patient_id: str, status: ConsentStatus, note: str | None
+) -> Consent:
+    """Record the elder's consent (or its withdrawal) as told by `actor`, audited."""
+    before = await consent_of(gw, actor.tenant, patient_id)
+    now = gw.clock()
+    c = Consent(actor.tenant, patient_id, status, now, actor.user, note)
+    action = "consent.record" if c.shares else "consent.withdraw"
+    platform = gw.platform
+    async with gw.stores.transaction() as tx:
+        await ConsentStore(gw.db).put(c, tx=tx)
+        await gw.stores.audit.append(
+            AuditEntry.by(
+                actor, now, action, "patient", patient_id,
+                before=_state(before), after=_state(c),
+            ),
+            tx=tx,
+        )  # fmt: skip
+        starts = c.shares and (before is None or not before.shares)
+        queued = (
+            await platform.share_record(actor.tenant, patient_id, tx=tx)
+            if starts and platform is not None
+            else []
+        )
+    if platform is not None:
+        platform.hand(queued)
+    return c

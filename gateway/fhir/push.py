@@ -1,0 +1,197 @@
+"""Pushing elders' records to the regional platform, through the notification outbox.
+
+What is pushed: for each elder whose consent is on record, new vital-sign readings as
+Observations, with the Patient, their devices and the day's patient summary document, in FHIR
+`transaction` Bundles of at most `batch_max` observations; every entry a `PUT Type/id` of a
+resource whose id comes from its business identifier, so a Bundle applied twice leaves the
+platform as it was after the first time (idempotent; at-least-once delivery is then
+exactly-once in effect). When consent is recorded the elder's whole record (the last 90 days)
+goes at once.
+
+How: `gather` reads the readings stored since the last gathered position (the readings table's
+row ids, kept as the `platform.push` progress), and writes the pushes into `notification_outbox`
+(channel `fhir.platform`) in the same transaction as the new position, so each reading is
+gathered exactly once and no push is lost when the process dies; the outbox's own sender and
+sweep (`gateway.notifiers.outbox`) deliver, retry with back-off and resend after a restart. A
+channel that keeps failing raises the technical alert `notify.channel_failed` for the elder.
+Readings taken while an elder's consent is withdrawn are never shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from alerts.model import AlertCandidate
+from devices.model import Reading
+from gateway.errors import NotFoundError
+from gateway.fhir import resources as res
+from gateway.fhir.platform import CHANNEL, PlatformChannel
+from gateway.fhir.record import RECORD_KINDS, PatientRecord, load_record, observation
+from gateway.fhir.settings import PlatformSettings
+from gateway.fhir.summary import summary_document
+from gateway.notifiers.outbox import CHANNEL_FAILED, OutboxSender
+from gateway.storage.consents import ConsentStore
+from gateway.storage.database import Transaction
+from gateway.storage.outbox import OutboxEntry
+from gateway.storage.readings import PositionedStore
+
+if TYPE_CHECKING:
+    from gateway.service import Gateway
+
+__all__ = ["STREAM", "PlatformPush", "transaction"]
+
+log = logging.getLogger(__name__)
+
+STREAM = "platform.push"
+RECORD_WINDOW = timedelta(days=90)
+SCAN_MAX = 5000  # stored readings read per gathering step
+
+
+def transaction(base: str, resources: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A transaction Bundle that PUTs each resource at its own id (create or update)."""
+    entries = []
+    for r in resources:
+        path = f"{r['resourceType']}/{r['id']}"
+        entries.append(
+            {"fullUrl": f"{base}/{path}", "resource": r, "request": {"method": "PUT", "url": path}}
+        )
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+class PlatformPush:
+    def __init__(self, gw: Gateway, settings: PlatformSettings) -> None:
+        assert settings.url
+        self.gw = gw
+        self.settings = settings
+        self.base = settings.url.rstrip("/")
+        self.consents = ConsentStore(gw.db)
+        self.channel = PlatformChannel(settings, self.consents, gw.stores.audit, gw.clock)
+        self.sender = OutboxSender(
+            gw.stores.outbox,
+            {CHANNEL: self.channel},
+            deliveries=gw.stores.deliveries,
+            on_failing=self._failing,
+            clock=gw.clock,
+            max_backoff_s=settings.max_backoff_s,
+        )
+        self._background: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def configured(cls, gw: Gateway) -> PlatformPush | None:
+        """The push of `HMG_PLATFORM_*` settings, or None when no platform is configured."""
+        s = PlatformSettings()
+        return cls(gw, s) if s.enabled else None
+
+    # -- building pushes --------------------------------------------------------------------
+    def _pushes(
+        self, rec: PatientRecord, readings: Sequence[Reading], key: str, now: datetime
+    ) -> list[OutboxEntry]:
+        p = rec.patient
+        head = [res.patient(p), *(res.device(d, p.patient_id) for d in rec.devices)]
+        doc = summary_document(
+            rec, self.gw.targets_for(p.patient_id), self.settings.summary_lang, self.base, now
+        )
+        chunks = [
+            readings[i : i + self.settings.batch_max]
+            for i in range(0, len(readings), self.settings.batch_max)
+        ] or [[]]
+        out = []
+        for i, chunk in enumerate(chunks):
+            body = [*head, *(observation(r) for r in chunk)]
+            if i == len(chunks) - 1:
+                body.append(doc)
+            payload = {
+                "tenant": p.tenant,
+                "patient_id": p.patient_id,
+                "bundle": transaction(self.base, body),
+            }
+            delivery = f"fhir:{p.tenant}:{p.patient_id}:{key}:{i}"
+            out.append(OutboxEntry(delivery, CHANNEL, p.patient_id, "push", payload, now))
+        return out
+
+    async def share_record(
+        self, tenant: str, patient_id: str, *, tx: Transaction
+    ) -> list[OutboxEntry]:
+        """Queue the elder's whole record (the last 90 days) in the caller's transaction; hand
+        the returned entries to `hand` once it is committed."""
+        now = self.gw.clock()
+        rec = await load_record(self.gw, tenant, patient_id, now - RECORD_WINDOW, now)
+        key = f"record.{int(now.timestamp() * 1000)}"
+        return await self.gw.stores.outbox.add(
+            self._pushes(rec, rec.readings, key, now), now, tx=tx
+        )
+
+    def hand(self, stored: Sequence[OutboxEntry]) -> None:
+        self.sender.hand(stored)
+
+    async def gather(self) -> int:
+        """Queue the readings stored since the last step for the elders who consent; how many
+        pushes were queued."""
+        store = self.gw.readings
+        if not isinstance(store, PositionedStore):
+            return 0
+        progress = self.gw.stores.progress
+        position = await progress.get(STREAM)
+        found = await store.stored_after(position, SCAN_MAX)
+        if not found:
+            return 0
+        sharing = await self.consents.sharing()
+        by_patient: dict[tuple[str, str], list[Reading]] = {}
+        for _, r in found:
+            key = (r.tenant, r.patient_id or "")
+            if r.kind in RECORD_KINDS and key in sharing:
+                by_patient.setdefault(key, []).append(r)
+        now = self.gw.clock()
+        last = found[-1][0]
+        entries: list[OutboxEntry] = []
+        for (tenant, pid), readings in by_patient.items():
+            try:
+                rec = await load_record(self.gw, tenant, pid, now - timedelta(days=1), now)
+            except NotFoundError:
+                continue
+            entries += self._pushes(rec, readings, f"{position + 1}-{last}", now)
+        async with self.gw.stores.transaction() as tx:
+            stored = await self.gw.stores.outbox.add(entries, now, tx=tx)
+            await progress.advance(STREAM, last, now, tx=tx)
+        self.sender.hand(stored)
+        return len(stored)
+
+    # -- running ------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Gather every `interval_s` and deliver through the outbox until `stop` is set."""
+        sending = asyncio.create_task(self.sender.run(stop))
+        try:
+            while not stop.is_set():
+                try:
+                    while await self.gather():
+                        pass
+                except Exception:
+                    log.exception("platform push: gathering failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.interval_s)
+        finally:
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+            await self.channel.close()
+
+    def _failing(self, entry: OutboxEntry, error: str) -> None:
+        """The platform keeps refusing or failing a push: a technical alert for the elder."""
+        now = self.gw.clock()
+        cand = AlertCandidate(
+            entry.alert_id,
+            CHANNEL_FAILED,
+            now,
+            params={"channel": CHANNEL, "error": error[:200]},
+            evidence={"channel": CHANNEL, "error": error[:500], "delivery_id": entry.delivery_id,
+                      "attempts": entry.attempts + 1},
+            group=f"{CHANNEL_FAILED}:{CHANNEL}",
+        )  # fmt: skip
+        tenant = str(entry.payload["tenant"])
+        task = asyncio.get_running_loop().create_task(self.gw.pipeline.raise_now([cand], tenant))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
