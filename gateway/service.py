@@ -21,6 +21,7 @@ from gateway.actions import ActionPath, Actions
 from gateway.admin import Admin
 from gateway.consult import Consultations
 from gateway.fhir.push import PlatformPush
+from gateway.followup.desk import FollowupDesk
 from gateway.ingest import MqttIngest
 from gateway.intake import Intake, emergency_callers, open_emergencies
 from gateway.lanes import is_urgent
@@ -172,6 +173,7 @@ class Gateway:
         self.consult = Consultations(self.stores, self.desk, self.pipeline, self.readings, clock)
         # The record's push to the regional platform (None unless HMG_PLATFORM_URL is set).
         self.platform: PlatformPush | None = PlatformPush.configured(self)
+        self.followups = FollowupDesk(self)
         self.recovery: Recovery | None = None
         if isinstance(self.readings, PositionedStore):
             self.recovery = Recovery(
@@ -278,6 +280,8 @@ class Gateway:
             self.ingest.start()
             self._tasks.append(asyncio.create_task(self.ingest.run(self.pipeline, self._stop)))
         self._tasks.append(asyncio.create_task(self._ticker()))
+        if self.followups.settings.enabled:
+            self._tasks.append(asyncio.create_task(self.followups.run(self._stop)))
         if self.settings.retention_interval_s > 0:
             self._tasks.append(asyncio.create_task(self._retention()))
 

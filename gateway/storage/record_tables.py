@@ -1,4 +1,5 @@
-"""Tables of the elder's shared record: consent to share with the regional platform.
+"""Tables of the elder's shared and followed-up record: consent to share with the regional
+platform, follow-up tasks.
 
 Declared on the one `Base.metadata` of `gateway.storage.tables` (imported by
 `gateway.storage.database.all_metadata`, so `create_schema` and Alembic see them).
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.storage.tables import Base
@@ -26,3 +27,24 @@ class ConsentRow(Base):
     recorded_at: Mapped[datetime]
     recorded_by: Mapped[str] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class FollowupTaskRow(Base):
+    """A follow-up the family-doctor team owes an elder under a follow-up rule: due by `due_at`,
+    done at `done_at`; an overdue one is escalated to the team lead (`escalated_to`)."""
+
+    __tablename__ = "followup_tasks"
+    __table_args__ = (Index("ix_followup_open", "tenant", "done_at", "due_at"),)
+
+    task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[str] = mapped_column(String(64), index=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    escalated_at: Mapped[datetime | None]
+    escalated_to: Mapped[str | None] = mapped_column(String(64))

@@ -39,6 +39,7 @@ PARAMS = {
     "action": "accept",
     "centre_id": "c-east",
     "request_id": "r-east",
+    "task_id": "fu-east",
 }
 
 

@@ -1,4 +1,4 @@
-// The page shell: session, routes (#/queue, #/patients/ID, #/devices, #/rosters, ...), the live
+// The page shell: session, routes (#/queue, #/patients/ID, #/followups, #/devices, #/rosters, ...), the live
 // stream shared by the views, the header switches (language, night mode, sound).
 import { LANGS, lang, loadCatalogues, setLang, t, translate } from './i18n.js';
 import * as prefs from './prefs.js';
@@ -43,6 +43,7 @@ const ROUTES = [
   [/^#\/queue$/, () => queue],
   [/^#\/patients\/([^/]+)$/, () => import('./patient.js')],
   [/^#\/patients\/([^/]+)\/strip\/([^/]+)$/, () => import('./patient.js')],
+  [/^#\/followups$/, () => import('./followups.js')],
   [/^#\/devices$/, () => import('./devices.js')],
   [/^#\/rosters$/, () => import('./rosters.js')],
   [/^#\/settings$/, () => import('./settings.js')],

@@ -1,0 +1,130 @@
+"""The follow-up desk: brings every elder's plan up to date, escalates what is overdue, and
+records a follow-up done — each change with its audit row, in one transaction.
+
+`step` runs every `interval_s` (and can be driven on virtual time: it reads the gateway's clock).
+An overdue task is escalated once to the lead of the elder's family-doctor team (the team member
+whose roster role is `lead`, else the team's first member).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from alerts.roster import Roster
+from devices.kinds import Kind
+from gateway.actor import Actor, system_actor
+from gateway.errors import NotFoundError
+from gateway.followup.rules import plan, routine_rule, to_escalate
+from gateway.followup.settings import FollowupSettings
+from gateway.storage.audit import AuditEntry
+from gateway.storage.followups import FollowupStore, FollowupTask
+from gateway.storage.patients import Patient
+
+if TYPE_CHECKING:
+    from gateway.service import Gateway
+
+__all__ = ["FollowupDesk", "StepResult", "team_lead"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    created: int = 0
+    escalated: int = 0
+
+
+def team_lead(roster: Roster, team_id: str | None) -> str | None:
+    team = roster.teams.get(team_id or "")
+    if team is None or not team.members:
+        return None
+    leads = [m for m in team.members if m in roster.members and roster.members[m].role == "lead"]
+    return leads[0] if leads else team.members[0]
+
+
+def _audit(actor: Actor, t: FollowupTask, action: str, now: datetime) -> AuditEntry:
+    return AuditEntry.by(
+        actor, now, action, "patient", t.patient_id,
+        {"task_id": t.task_id, "rule": t.rule, "due_at": t.due_at.isoformat(),
+         "escalated_to": t.escalated_to},
+    )  # fmt: skip
+
+
+class FollowupDesk:
+    def __init__(self, gw: Gateway, settings: FollowupSettings | None = None) -> None:
+        self.gw = gw
+        self.settings = settings or FollowupSettings()
+        self.store = FollowupStore(gw.db)
+
+    async def step(self) -> StepResult:
+        """Add the tasks every elder's plan calls for now; escalate overdue tasks."""
+        now = self.gw.clock()
+        created = escalated = 0
+        rosters: dict[str, Roster] = {}
+        for p in await self.gw.stores.patients.patients():
+            rules = self.settings.rules_for(p.tenant)
+            tasks = await self.store.query(p.tenant, patient_id=p.patient_id)
+            since = now - timedelta(days=rules.uncontrolled_days)
+            bp = await self.gw.readings.query(p.patient_id, Kind.BP, since, now, 2000)
+            new = plan(p, tasks, bp, self.gw.targets_for(p.patient_id), rules, now)
+            late = to_escalate(tasks, rules, now)
+            if late and p.tenant not in rosters:
+                rosters[p.tenant] = await self.gw.stores.rosters.roster(p.tenant)
+            lead = team_lead(rosters[p.tenant], p.care_team) if late else None
+            raised = [replace(t, escalated_at=now, escalated_to=lead) for t in late]
+            if not new and not raised:
+                continue
+            actor = system_actor(p.tenant, "followup")
+            async with self.gw.stores.transaction() as tx:
+                for t in new:
+                    await self.store.put(t, tx=tx)
+                    await self.gw.stores.audit.append(_audit(actor, t, "followup.plan", now), tx=tx)
+                for t in raised:
+                    await self.store.put(t, tx=tx)
+                    entry = _audit(actor, t, "followup.escalate", now)
+                    await self.gw.stores.audit.append(entry, tx=tx)
+            created += len(new)
+            escalated += len(raised)
+        return StepResult(created, escalated)
+
+    async def complete(self, actor: Actor, task_id: str, note: str | None) -> FollowupTask:
+        """The follow-up was done (by `actor`); the elder's next routine one is planned at once."""
+        t = await self.store.get(task_id, actor.tenant)
+        if t is None:
+            raise NotFoundError("follow-up", task_id)
+        if t.done_at is not None:
+            return t
+        now = self.gw.clock()
+        done = replace(t, done_at=now, done_by=actor.user, note=note)
+        p = await self.gw.stores.patients.get_patient(t.patient_id, tenant=actor.tenant)
+        nxt = self._next(p, done) if p is not None else []
+        async with self.gw.stores.transaction() as tx:
+            await self.store.put(done, tx=tx)
+            await self.gw.stores.audit.append(_audit(actor, done, "followup.done", now), tx=tx)
+            for n in nxt:
+                await self.store.put(n, tx=tx)
+                entry = _audit(system_actor(actor.tenant, "followup"), n, "followup.plan", now)
+                await self.gw.stores.audit.append(entry, tx=tx)
+        return done
+
+    def _next(self, p: Patient, done: FollowupTask) -> list[FollowupTask]:
+        rules = self.settings.rules_for(p.tenant)
+        routine = {routine_rule(c) for c in rules.per_year}
+        if done.rule not in routine:
+            return []
+        new = plan(p, [done], [], self.gw.targets_for(p.patient_id), rules, self.gw.clock())
+        return [n for n in new if n.rule == done.rule]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.step()
+            except Exception:
+                log.exception("follow-up step failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.interval_s)
