@@ -54,9 +54,11 @@ class SseChannel:
         """A change the open dashboards should see at once that is no lifecycle event and
         notifies nobody (e.g. `assigned`): sent as `event: <kind>` with the alert as it is now,
         in the shape of an alert event."""
-        doc = {"event": kind, "at": format_ts(at), "alert": alert_to_json(alert), "by": by}
-        data = json.dumps({**doc, "detail": dict(detail)}, ensure_ascii=False)
-        self._push(kind, data, alert.tenant)
+        self.push_shown(show_doc(kind, at, alert, by, detail), alert.tenant)
+
+    def push_shown(self, doc: Mapping[str, Any], tenant: str) -> None:
+        """A `show_doc` made here or in another process (`gateway.scale.live`)."""
+        self._push(str(doc["event"]), json.dumps(doc, ensure_ascii=False), tenant)
 
     def _push(self, event: str, data: str, tenant: str, event_id: str | None = None) -> None:
         self._seq += 1
@@ -100,6 +102,14 @@ class SseChannel:
                 yield _frame(item)
         finally:
             self._subscribers.pop(q, None)
+
+
+def show_doc(
+    kind: str, at: datetime, alert: Alert, by: str | None, detail: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A bookkeeping change in the shape of an alert event document."""
+    doc = {"event": kind, "at": format_ts(at), "alert": alert_to_json(alert), "by": by}
+    return {**doc, "detail": dict(detail)}
 
 
 def _frame(item: _Item) -> str:

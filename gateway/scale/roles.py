@@ -21,6 +21,7 @@ from nats.aio.client import Client as NatsClient
 
 from gateway.actions import Actions
 from gateway.scale.action_routing import RoutedActions
+from gateway.scale.live import LiveRelay, LiveShow, relay_live
 from gateway.scale.router import Router
 from gateway.scale.streams import StreamSettings, ensure_streams
 from gateway.scale.worker import Worker, WorkerSettings
@@ -41,7 +42,6 @@ async def run_role(role: str, settings: Settings, worker_id: str | None = None) 
     stop = asyncio.Event()
     _stop_on_signals(stop)
     gw = Gateway(settings)
-    await gw.start(mqtt=False, detection=False)
     nc = await nats.connect(
         [u.strip() for u in settings.nats_url.split(",") if u.strip()],
         name=f"hmg-{role}",
@@ -49,6 +49,10 @@ async def run_role(role: str, settings: Settings, worker_id: str | None = None) 
         password=settings.nats_password,
         max_reconnect_attempts=-1,
     )
+    if role != "api" and "sse" in gw.notifications.channels:
+        # No browser holds a stream here: the live view goes to the API processes.
+        gw.notifications.channels["sse"] = LiveRelay(nc)
+    await gw.start(mqtt=False, detection=False)
     try:
         if role == "api":
             await serve_api(gw, nc, stop)
@@ -98,7 +102,7 @@ def route_actions(gw: Gateway, nc: NatsClient) -> RoutedActions:
         partitions=gw.settings.partitions,
         timeout_s=gw.settings.action_timeout_s,
         clock=gw.clock,
-        view=gw.sse,
+        view=LiveShow(nc),
     )
     gw.actions = routed
     return routed
@@ -113,6 +117,7 @@ async def serve_api(gw: Gateway, nc: NatsClient, stop: asyncio.Event) -> None:
     from gateway.process import tune_gc
 
     route_actions(gw, nc)
+    await relay_live(nc, gw.sse)
     tune_gc()
     s = gw.settings
     config = uvicorn.Config(

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import nats
 import pytest
-from nats.aio.client import Client as NatsClient
 
 from alerts.desk import AlertDesk
 from alerts.model import AlertCandidate
@@ -17,6 +17,7 @@ from gateway.scale.action_routing import RoutedActions
 from gateway.scale.roles import refresh_timers, route_actions, serve_api
 from gateway.service import Gateway
 from gateway.settings import Settings
+from tests.support.nats import nats_server
 from tests.support.servers import free_port
 
 POLICY = Path(__file__).resolve().parents[3] / "deploy" / "policies" / "demo.toml"
@@ -45,13 +46,16 @@ async def test_api_role_routes_actions_and_stops_on_a_signal_from_start_up(tmp_p
     await gw.start(mqtt=False, detection=False)
     stop = asyncio.Event()
     stop.set()  # SIGTERM came while the gateway was starting
-    try:
-        await asyncio.wait_for(serve_api(gw, NatsClient(), stop), 30)
-        assert isinstance(gw.actions, RoutedActions)
-        with pytest.raises(TypeError, match="routed already"):
-            route_actions(gw, NatsClient())
-    finally:
-        await gw.stop()
+    with nats_server(tmp_path / "nats") as node:
+        nc = await nats.connect(node.url)
+        try:
+            await asyncio.wait_for(serve_api(gw, nc, stop), 30)
+            assert isinstance(gw.actions, RoutedActions)
+            with pytest.raises(TypeError, match="routed already"):
+                route_actions(gw, nc)
+        finally:
+            await nc.close()
+            await gw.stop()
 
 
 async def test_only_a_detecting_gateway_rearms_timers_in_the_store(tmp_path: Path) -> None:
