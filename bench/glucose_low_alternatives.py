@@ -12,6 +12,9 @@ Approaches:
 - `logistic-v2`: the shipped features (v1 + acceleration, time of day, 7-day low share) and the
   history gate;
 - `logistic-45min`: the v2 features trained on "a low within 45 min" (to buy lead);
+- `context-3h`: the v2 features plus the last 3 hours (drop from the 3-h peak, hours since that
+  peak, 3-h trough, change over the last hour): a fall after a meal's peak (a bolus at work) is
+  not the same as a fall while fasting;
 - `mlp`: a one-hidden-layer network (16 tanh units, Adam, 12 epochs) on the v2 features;
 - `personal`: stacking; the v2 probability plus the person's own running hit rate of past
   warnings (outcome known 30 min later, 3-day decay), refitted in the folds;
@@ -126,6 +129,36 @@ def out_of_fold(
     return probs
 
 
+def context_3h(tr: Trace, span_min: float = 180.0, lags: int = 40) -> Arr:
+    """[drop from the 3-h peak, hours since it, 3-h trough - limit, change over the last hour,
+    the drop while falling] per reading (0 during warm-up)."""
+    n, g = len(tr.t), tr.g
+    peak, since, trough = g.copy(), np.zeros(n), g.copy()
+    hour_ago = np.full(n, np.nan)
+    for k in range(1, lags):
+        idx = np.arange(k, n)
+        age = tr.t[idx] - tr.t[idx - k]
+        ok = age <= span_min
+        v = g[idx - k]
+        higher = ok & (v > peak[idx])
+        peak[idx[higher]], since[idx[higher]] = v[higher], age[higher]
+        trough[idx[ok]] = np.minimum(trough[idx[ok]], v[ok])
+        first = ok & np.isnan(hour_ago[idx]) & (age >= 55.0)
+        hour_ago[idx[first]] = v[first]
+    drop = peak - g
+    rows = np.column_stack(
+        [
+            drop,
+            since / 60.0,
+            trough - LIMIT,
+            np.where(np.isnan(hour_ago), 0.0, g - hour_ago),
+            drop * (tr.x[:, 2] < 0),
+        ]
+    )
+    rows[~tr.ready] = 0.0
+    return rows
+
+
 def personal_features(tr: Trace, p: Arr, tau_min: float = 3 * 1440.0) -> Arr:
     """[logit p, logit of the person's running hit rate, log count of past warnings]: warnings
     are readings with p >= 0.3, each counted once its 30-min outcome is known."""
@@ -197,6 +230,9 @@ def main() -> int:
     base = out_of_fold(traces, v2, logistic, y30)
     report("logistic-v2 (shipped)", sweep(traces, base))
     report("logistic-45min", sweep(traces, out_of_fold(traces, v2, logistic, label_within(45.0))))
+    longer = {tr.pid: np.column_stack([tr.x, context_3h(tr)]) for tr in traces}
+    with_3h: Features = lambda tr: longer[tr.pid]  # noqa: E731
+    report("context-3h", sweep(traces, out_of_fold(traces, with_3h, logistic, y30)))
     report("mlp", sweep(traces, out_of_fold(traces, v2, mlp, y30)))
     stacked = {tr.pid: personal_features(tr, base[tr.pid]) for tr in traces}
     personal: Features = lambda tr: stacked[tr.pid]  # noqa: E731
