@@ -37,7 +37,7 @@ live.subscribe = (fn) => subscribers.add(fn);
 live.unsubscribe = (fn) => subscribers.delete(fn);
 
 // Where each role starts: health data for clinicians, administration for administrators.
-const HOME = { clinician: '#/queue', cardiologist: '#/queue', admin: '#/devices' };
+const HOME = { clinician: '#/queue', cardiologist: '#/consult', admin: '#/devices' };
 
 const ROUTES = [
   [/^#\/queue$/, () => queue],
@@ -47,6 +47,8 @@ const ROUTES = [
   [/^#\/devices$/, () => import('./devices.js')],
   [/^#\/rosters$/, () => import('./rosters.js')],
   [/^#\/settings$/, () => import('./settings.js')],
+  [/^#\/consult$/, () => import('./consult.js')],
+  [/^#\/consult\/([^/]+)$/, () => import('./consult.js')],
   // Patient list, history, reports (#28).
   [/^#\/patients$/, () => import('./patients.js')],
 ];
@@ -102,7 +104,7 @@ async function route() {
   document.getElementById('who').textContent = `${s.display_name} · ${t(`role.${s.role}`)}`;
   for (const a of top.querySelectorAll('nav a[data-role]')) a.hidden = !a.dataset.role.split(' ').includes(s.role);
   translate(top);
-  live.start();
+  if (s.role === 'clinician') live.start(); // the alert stream is the clinicians'
   if (!location.hash || location.hash.startsWith('#/login')) {
     history.replaceState(null, '', HOME[s.role] || '#/settings');
   }

@@ -9,6 +9,7 @@ import { errorText } from './ui.js';
 import { dayparts, drawBp } from './charts/bp.js';
 import { drawAgp, drawTrace } from './charts/glucose.js';
 import { mountEcg } from './ecgview.js';
+import { mountConsultPanel } from './consultpanel.js';
 import { gapText } from './patients.js';
 
 const DAY = 86400e3;
@@ -18,7 +19,7 @@ export function mount(el, live, pid, alertId) {
   document.body.dataset.page = 'patient';
   // Each async step checks the state it started with: a step of a page already left must not
   // write into the view that now shows another page.
-  const st = { el, pid, bpDays: 7, traceDays: 1, alive: true };
+  const st = { el, pid, live, bpDays: 7, traceDays: 1, alive: true, unconsult: null };
   state = st;
   el.innerHTML = `<article class="patient" aria-busy="true"><p data-i18n="common.loading"></p></article>`;
   translate(el);
@@ -34,7 +35,7 @@ export function mount(el, live, pid, alertId) {
     if (e instanceof ApiError && e.status === 404) window.hmgNotFound();
     else if (!(e instanceof ApiError && e.status === 401)) el.innerHTML = `<p class="error">${esc(errorText(e))}</p>`;
   });
-  return () => { st.alive = false; live.unsubscribe(onEvent); };
+  return () => { st.alive = false; live.unsubscribe(onEvent); if (st.unconsult) st.unconsult(); };
 }
 
 async function load(alertId) {
@@ -71,6 +72,7 @@ async function load(alertId) {
       <div><h3 data-i18n="glucose.tir"></h3><div id="glu-tir"></div></div></div>
       <h3 data-i18n="glucose.fingersticks"></h3><div id="glu-sticks"></div></section>
     <section class="panel" aria-labelledby="h-ecg" id="ecg-panel"><h2 id="h-ecg" data-i18n="ecg.title"></h2><div id="ecg"></div></section>
+    <section class="panel" aria-labelledby="h-consult" id="consult-panel"><h2 id="h-consult" data-i18n="consult.title"></h2><div id="consult"></div></section>
     <section class="panel" aria-labelledby="h-hist"><h2 id="h-hist" data-i18n="history.title"></h2><div id="p-alerts"></div>
       <h3 data-i18n="referral.title"></h3><div id="p-refs"></div></section>
   </article>`;
@@ -98,6 +100,7 @@ async function load(alertId) {
   const strip = alertId ? alerts.find((a) => a.alert_id === alertId) : null;
   await mountEcg(el.querySelector('#ecg'), pid, strip);
   if (!st.alive) return;
+  st.unconsult = mountConsultPanel(el.querySelector('#consult'), st.live, pid, alerts, alertId);
   if (strip) el.querySelector('#ecg-panel').scrollIntoView();
   el.querySelector('.patient').setAttribute('aria-busy', 'false');
   el.dataset.loaded = 'true';
