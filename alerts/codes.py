@@ -16,7 +16,9 @@ from alerts.model import Priority
 
 @dataclass(frozen=True, slots=True)
 class CodeSpec:
-    """`emergency` codes (a call for help, a fall, a silent home) sort above every priority."""
+    """`emergency` codes (a call for help, a fall, a silent home) sort above every priority.
+    `combines`: the codes a combined finding (`cv.*`) is made of; while it is open their alerts
+    are part of its episode (`alerts.combined`)."""
 
     code: str
     priority: Priority
@@ -24,6 +26,7 @@ class CodeSpec:
     zh: str
     technical: bool = False
     emergency: bool = False
+    combines: frozenset[str] = frozenset()
 
 
 _H, _M, _L = Priority.HIGH, Priority.MEDIUM, Priority.LOW
@@ -146,12 +149,14 @@ _CODE_LIST: Final = (
         _H,
         "Hypertensive crisis with {rhythm}: stroke / acute coronary risk, refer now",
         "高血压危象合并{rhythm_zh}：卒中/急性冠脉综合征风险，请立即转诊",
+        combines=frozenset({"bp.hypertensive_crisis", "ecg.af", "ecg.tachycardia"}),
     ),
     CodeSpec(
         "cv.hypoglycaemia_with_tachycardia",
         _H,
         "Low glucose {glucose:.1f} mmol/L with heart rate {hr:.0f} /min",
         "低血糖 {glucose:.1f} mmol/L 伴心率 {hr:.0f} 次/分",
+        combines=frozenset({"glucose.low", "glucose.urgent_low", "ecg.tachycardia"}),
     ),
     CodeSpec(
         "device.signal_quality",

@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from alerts.actor import Actor
+from alerts.combined import EpisodeCover
 from alerts.detectors.device import StaleWatch
 from alerts.emergency import Dispatch, Outcome, arrive_alert, dispatch_alert
 from alerts.escalation import EscalationState, Escalator
@@ -90,6 +91,7 @@ class AlertDesk:
         self._flags: dict[str, frozenset[str]] = {}  # patient context for escalation plans
         self.escalator = Escalator(policies, default=default_policy, flags_for=self.flags_of)
         self.stale = stale or StaleWatch()
+        self._cover = EpisodeCover(self.escalator, lambda t: self._book(t).active())
 
     # -- state at start-up and patient context --------------------------------------------
     def load(self, active: Iterable[Alert], timers: Iterable[EscalationState] = ()) -> TimerChanges:
@@ -103,6 +105,7 @@ class AlertDesk:
         self.escalator.restore(timers)
         for a in alerts:
             self.escalator.rearm(a)
+        self._cover.load(alerts)
         return self._timer_changes()
 
     def flags_of(self, patient_id: str) -> frozenset[str]:
@@ -336,7 +339,7 @@ class AlertDesk:
         """An event into its book; the timers follow (the event comes back with the tier it
         notifies, if any)."""
         self._book(event.alert.tenant).record(event)
-        return self.escalator.observe(event)
+        return self._cover.after(self.escalator.observe(event))
 
     def _apply(
         self, candidates: Iterable[AlertCandidate], now: datetime, tenant: str | None
@@ -349,7 +352,7 @@ class AlertDesk:
                 continue
             event = self._book(t).apply(c, now)
             if event is not None:
-                events.append(self.escalator.observe(event))
+                events.append(self._cover.after(self.escalator.observe(event)))
         return events
 
     def _arrived(self, tenant: str, c: AlertCandidate, now: datetime) -> list[AlertEvent]:

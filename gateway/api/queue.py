@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from alerts.codes import urgency
+from alerts.combined import covering
 from alerts.model import Alert, State
 from alerts.serialize import alert_to_json
 from devices.timeparse import format_ts
@@ -54,6 +55,8 @@ class QueueItemOut(BaseModel):
     escalation: TimerOut | None
     patient: PatientBrief
     needs_review: bool = False  # resolved before anyone acted: stays until a clinician reviews it
+    # The open combined alert (`cv.*`) whose episode this alert is part of: one row, one timer.
+    part_of: str | None = None
 
 
 class QueueOut(BaseModel):
@@ -87,6 +90,7 @@ async def queue(gw: GatewayDep, actor: CurrentActor) -> QueueOut:
     the serious alerts that resolved before anyone acted on them (`needs_review`, until a
     clinician reviews each); the page orders them."""
     alerts = await active_alerts(gw, actor.tenant)
+    open_now = list(alerts)
     unseen = await gw.stores.alerts.unreviewed(actor.tenant)
     review = {a.alert_id for a in unseen}
     alerts += unseen
@@ -104,12 +108,14 @@ async def queue(gw: GatewayDep, actor: CurrentActor) -> QueueOut:
                 lives_alone=p.lives_alone,
                 disability=p.disability,
             )
+        combined = covering(open_now, a) if a.active else None
         items.append(
             QueueItemOut(
                 **{k: doc[k] for k in QueueItemOut.model_fields if k in doc},
                 escalation=_timer(gw, a.alert_id),
                 patient=brief,
                 needs_review=a.alert_id in review,
+                part_of=combined.alert_id if combined is not None else None,
             )
         )
     return QueueOut(at=format_ts(gw.clock()), items=items)

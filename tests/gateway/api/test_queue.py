@@ -65,3 +65,25 @@ async def test_a_serious_alert_nobody_saw_stays_until_reviewed(app: FastAPI) -> 
         assert (await c.get("/queue")).json()["items"] == []
         trail = (await c.get(f"/alerts/{af}/audit")).json()
     assert [(t["action"], t["by"]) for t in trail if t["kind"] == "action"] == [("review", "dr.li")]
+
+
+async def test_a_low_with_tachycardia_is_one_episode_on_the_queue(app: FastAPI) -> None:
+    gw: Gateway = app.state.gateway
+    low = episode("glucose.low")
+    combined = episode("cv.hypoglycaemia_with_tachycardia")
+    # Another elder: a low beside a crisis with AF is not part of that combination.
+    other_low = open_alert("t1", AlertCandidate("p-2", "glucose.low", T0), T0)
+    other_cv = open_alert("t1", AlertCandidate("p-2", "cv.crisis_with_arrhythmia", T0), T0)
+    await gw.stores.alerts.save_events([low, combined, other_low, other_cv])
+    h = auth_headers(app, Role.CLINICIAN, "t1", "dr.li")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=h
+    ) as c:
+        got = (await c.get("/queue")).json()["items"]
+    part_of = {(i["patient_id"], i["code"]): i["part_of"] for i in got if i["state"] == "open"}
+    assert part_of == {
+        ("p-1", "glucose.low"): combined.alert.alert_id,
+        ("p-1", "cv.hypoglycaemia_with_tachycardia"): None,
+        ("p-2", "glucose.low"): None,
+        ("p-2", "cv.crisis_with_arrhythmia"): None,
+    }

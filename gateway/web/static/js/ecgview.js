@@ -29,6 +29,7 @@ export async function mountEcg(host, pid, alert) {
   });
   await chunkMap(v);
   const ev = alert && alert.evidence ? alert.evidence : null;
+  if (ev && ev.episode && ev.episode.label) v.alertEp = { ...ev.episode, hr: typeof ev.heart_rate === 'number' ? ev.heart_rate : null };
   if (ev && (ev.strip || ev.episode)) {
     const from = Date.parse((ev.strip && ev.strip.from) || ev.episode.start);
     const at = Date.parse((ev.episode && ev.episode.start) || ev.strip.from);
@@ -85,22 +86,43 @@ async function load(v) {
     }
     throw e;
   }
-  v.strip = strip;
+  v.strip = { ...strip, episodes: withAlertEpisode(strip, v.alertEp) };
   draw(v);
-  const eps = strip.episodes.map((e) => `${t(`ecg.label.${e.label}`)} ${(e.start / strip.fs).toFixed(1)}–${(e.end / strip.fs).toFixed(1)} s`).join(', ');
+  const eps = v.strip.episodes.map((e) => `${episodeText(e)} ${(e.start / strip.fs).toFixed(1)}–${(e.end / strip.fs).toFixed(1)} s`).join(', ');
   info.textContent = t('ecg.info', {
     start: time(strip.start), device: strip.device_id, lead: strip.lead,
     hr: strip.heart_rate ? Math.round(strip.heart_rate) : '—', beats: strip.beats.length,
   }) + (eps ? ` · ${eps}` : '');
 }
 
+// An episode's label with its rate, e.g. "Tachycardia 131 /min"; the alert's own episode says so.
+function episodeText(e) {
+  const rate = typeof e.mean_hr === 'number' ? ` ${Math.round(e.mean_hr)} /min` : '';
+  return `${t(`ecg.label.${e.label}`)}${rate}${e.alert ? ` (${t('ecg.alert_episode')})` : ''}`;
+}
+
+// One source of truth for the episode an alert is about: the alert's own bounds and rate (what
+// the clinician was told) replace the strip's re-analysis of the same kind where they overlap.
+export function withAlertEpisode(strip, ep) {
+  if (!ep) return strip.episodes;
+  const t0 = Date.parse(strip.start);
+  const n = strip.samples.length;
+  const at = (iso) => Math.round(((Date.parse(iso) - t0) / 1000) * strip.fs);
+  const start = Math.max(0, at(ep.start));
+  const end = Math.min(n, ep.end ? at(ep.end) : n);
+  if (end <= 0 || start >= n || end <= start) return strip.episodes;
+  const mine = { label: ep.label, start, end, mean_hr: ep.hr, detail: '', alert: true };
+  const others = strip.episodes.filter((e) => e.label !== ep.label || e.end <= start || e.start >= end);
+  return [...others, mine].sort((a, b) => a.start - b.start);
+}
+
 function draw(v) {
   const wrap = v.host.querySelector('#ecg-wrap');
   const geo = drawStrip(wrap, v.strip, {
     pxPerMm: prefs.get('pxPerMm'), speed: v.speed, gain: v.gain, label: t('ecg.title'),
-    texts: { episode: (l) => t(`ecg.label.${l}`), gap: (s) => t('ecg.gap', { s: s.toFixed(1) }) },
+    texts: { episode: (l, e) => episodeText(e || { label: l }), gap: (s) => t('ecg.gap', { s: s.toFixed(1) }) },
   });
-  window.hmgEcg = { ...geo, canvas: undefined, fs: v.strip.fs, start: v.strip.start, beats: v.strip.beats, device: v.strip.device_id };
+  window.hmgEcg = { ...geo, canvas: undefined, shown: v.strip.episodes, fs: v.strip.fs, start: v.strip.start, beats: v.strip.beats, device: v.strip.device_id };
   if (v.focus !== null) {
     const x = geo.x0 + ((v.focus - Date.parse(v.strip.start)) / 1000) * geo.pxPerS;
     wrap.scrollLeft = Math.max(0, x - 60);

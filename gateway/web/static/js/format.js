@@ -118,10 +118,18 @@ export function span(seconds) {
   return seconds < 60 ? t('unit.s', { s: seconds.toFixed(1) }) : minutes(seconds);
 }
 
+// What a message already states, by quantity: the message (rendered from the alert's own
+// parameters) is the one source of truth for it, so no second, older or other figure of the
+// same quantity is shown beside it ("心率 118" never next to "132 /min").
+const STATED = [/mmHg/, /mmol\/L|mg\/dL/, /\/min|次\/分/];
+
 // The key figure only where the message does not already say it (no "189/121 mmHg" twice).
 export function extraKeyValue(alert, message) {
   const kv = keyValue(alert);
-  return kv.split(' · ').filter((part) => !String(message).includes(part.split(' ')[0])).join(' · ');
+  const text = String(message);
+  return kv.split(' · ').filter((part) => part
+    && !text.includes(part.split(' ')[0])
+    && !STATED.some((re) => re.test(part) && re.test(text))).join(' · ');
 }
 
 function findEpisode(obj, depth = 0) {

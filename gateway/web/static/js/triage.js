@@ -25,8 +25,12 @@ export function worse(a, b) {
 // [{key, head, others}] sorted worst first; `head` is the group's worst alert.
 export function groups(alerts) {
   const by = new Map();
+  const ids = new Map(alerts.map((a) => [a.alert_id, a]));
   for (const a of alerts) {
-    const key = `${a.patient_id}|${situation(a)}`;
+    // A part of a combined episode (`part_of`) goes in the combined alert's row: one episode,
+    // one row, one timer.
+    const whole = (a.part_of && ids.get(a.part_of)) || a;
+    const key = `${a.patient_id}|${situation(whole)}`;
     if (!by.has(key)) by.set(key, []);
     by.get(key).push(a);
   }

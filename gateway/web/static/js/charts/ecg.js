@@ -6,6 +6,8 @@ import { css } from './plot.js';
 export const CAL_MM = 10; // the calibration pulse's margin at the left
 export const HEIGHT_MM = 40; // 8 large boxes
 export const BASELINE_MM = 25; // 0 mV, from the top: +2.5 mV .. -1.5 mV visible
+const LANE_TOP_MM = 6.5; // episode lanes: under the beat and second marks
+const LANE_MM = 4.5;
 
 const HATCH = { AF: 'diag', pause: 'vert', asystole: 'vert', noise: 'cross', bradycardia: 'horiz', tachycardia: 'horiz', VT: 'diag' };
 
@@ -77,20 +79,34 @@ export function drawStrip(host, strip, { pxPerMm, speed = 25, gain = 10, label, 
   const pxPerMv = gain * mm;
   const xOf = (i) => x0 + (i / strip.fs) * pxPerS;
 
+  // Episodes in lanes, one per kind (AF, tachycardia, ...): overlapping episodes of different
+  // kinds each keep their own band and label instead of shading the whole strip twice.
   const episodes = [];
   g.font = `${Math.max(11, Math.round(3 * mm))}px system-ui, sans-serif`;
   g.textBaseline = 'top';
+  const lanes = [...new Set(strip.episodes.map((ep) => ep.label))];
+  const laneY = (label) => (LANE_TOP_MM + lanes.indexOf(label) * LANE_MM) * mm;
+  grid(g, widthPx, heightPx, mm);
   for (const ep of strip.episodes) {
     const a = xOf(ep.start);
     const b = xOf(ep.end);
     g.fillStyle = hatch(g, HATCH[ep.label] || 'diag', css('--chart-2'));
-    g.fillRect(a, 0, b - a, heightPx);
-    episodes.push({ label: ep.label, x0: a, x1: b });
+    g.fillRect(a, laneY(ep.label), b - a, LANE_MM * mm - 1);
+    episodes.push({ label: ep.label, x0: a, x1: b, lane: lanes.indexOf(ep.label), y: laneY(ep.label) });
   }
-  grid(g, widthPx, heightPx, mm);
-  for (const ep of strip.episodes) {
+  const labelEnd = new Map(); // per lane: where the last label ended (labels never overlap)
+  for (const ep of episodes) {
+    const text = texts.episode(ep.label, strip.episodes[episodes.indexOf(ep)]);
+    const x = ep.x0 + 3;
+    if (x < (labelEnd.get(ep.lane) ?? -Infinity)) continue;
+    const w = g.measureText(text).width;
+    g.fillStyle = css('--ecg-paper');
+    g.fillRect(x - 1, ep.y + 1, w + 2, 3.4 * mm);
     g.fillStyle = css('--fg');
-    g.fillText(texts.episode(ep.label), xOf(ep.start) + 3, 7 * mm);
+    g.fillText(text, x, ep.y + 1.2);
+    ep.text = text;
+    ep.labelX = [x, x + w];
+    labelEnd.set(ep.lane, x + w + 2 * mm);
   }
 
   // Calibration pulse: 1 mV high, 0.2 s wide, standing on the baseline.
