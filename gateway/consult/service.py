@@ -14,6 +14,7 @@ elder (high priority when critical), resolved by the requester's read-back.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -47,7 +48,7 @@ from gateway.actor import Actor, Role
 from gateway.consult.window import alert_window, snapshot
 from gateway.errors import ConflictError, InvalidError, NotFoundError
 from gateway.storage import AuditEntry, ReadingStore, Stores
-from gateway.storage.consults import ConsultStore
+from gateway.storage.consults import ConsultStore, StaleRequestError
 
 
 class Consultations:
@@ -62,6 +63,7 @@ class Consultations:
         self.stores, self.desk, self.notices = stores, desk, notices
         self.readings, self.clock = readings, clock
         self.store = ConsultStore(stores.db)
+        self._serial = asyncio.Lock()
 
     async def load(self) -> None:
         """The centres' escalation policies, before the desk takes over its stored timers."""
@@ -172,7 +174,7 @@ class Consultations:
         await self._commit(actor, q, "consult.request", result, None)
         return q
 
-    async def confirm(self, actor: Actor, request_id: str) -> ConsultRequest:
+    async def _confirm(self, actor: Actor, request_id: str) -> ConsultRequest:
         q = await self.visible(actor, request_id, ecg=False)
         if actor.role is not Role.CLINICIAN:
             raise NotFoundError("consultation", request_id)
@@ -181,18 +183,18 @@ class Consultations:
         return await self._commit(actor, new, "consult.receipt", result, q)
 
     # -- the centre -----------------------------------------------------------------------
-    async def claim(self, actor: Actor, request_id: str) -> ConsultRequest:
+    async def _claim(self, actor: Actor, request_id: str) -> ConsultRequest:
         q = await self._reader_view(actor, request_id)
         centre = await self._centre(q)
         new = self._step(lambda: claim(q, actor.user, self.clock(), centre.lease))
         return await self._commit(actor, new, "consult.claim", DeskResult(), q)
 
-    async def release(self, actor: Actor, request_id: str) -> ConsultRequest:
+    async def _release(self, actor: Actor, request_id: str) -> ConsultRequest:
         q = await self._reader_view(actor, request_id)
         new = self._step(lambda: release(q, actor.user, self.clock()))
         return await self._commit(actor, new, "consult.release", DeskResult(), q)
 
-    async def report(
+    async def _report(
         self, actor: Actor, request_id: str, reading: Reading, *, amending: bool = False
     ) -> ConsultRequest:
         """Sign the report as final (or amend the signed one): the centre's alert is resolved,
@@ -231,6 +233,26 @@ class Consultations:
         for c in await self.centres_for(actor.tenant):
             out += turnaround(c.centre_id, [q for q in mine if q.centre_id == c.centre_id], now)
         return out
+
+    # -- one step at a time per process (a second claim sees the first; the stored request is
+    # also checked to be the one the step read, under a row lock where the database has one)
+    async def confirm(self, actor: Actor, request_id: str) -> ConsultRequest:
+        async with self._serial:
+            return await self._confirm(actor, request_id)
+
+    async def claim(self, actor: Actor, request_id: str) -> ConsultRequest:
+        async with self._serial:
+            return await self._claim(actor, request_id)
+
+    async def release(self, actor: Actor, request_id: str) -> ConsultRequest:
+        async with self._serial:
+            return await self._release(actor, request_id)
+
+    async def report(
+        self, actor: Actor, request_id: str, reading: Reading, *, amending: bool = False
+    ) -> ConsultRequest:
+        async with self._serial:
+            return await self._report(actor, request_id, reading, amending=amending)
 
     # -- internals ------------------------------------------------------------------------
     async def _reader_view(self, actor: Actor, request_id: str) -> ConsultRequest:
@@ -279,7 +301,7 @@ class Consultations:
         events: Sequence[AlertEvent] = result.events
         try:
             async with self.stores.transaction() as tx:
-                await self.store.save(q, tx=tx)
+                await self.store.save(q, tx=tx, expect=before)
                 if events:
                     await self.stores.alerts.save_events(events, actor.client or None, tx=tx)
                 if result.timers:
@@ -287,6 +309,9 @@ class Consultations:
                     await self.stores.timers.save(t.saved, t.deleted, tx=tx)
                 await self.stores.audit.append(entry, tx=tx)
                 staged = await self.notices.stage(events, tx)
+        except StaleRequestError as exc:
+            self.desk.unsaved(result.timers)
+            raise ConflictError("the request changed meanwhile: reload it") from exc
         except Exception:
             self.desk.unsaved(result.timers)
             raise

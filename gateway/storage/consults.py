@@ -114,6 +114,19 @@ def _request(r: ConsultRequestRow, ecg: bool) -> ConsultRequest:
     )
 
 
+def _steps(r: ConsultRequestRow) -> int:
+    """How many steps the stored request has taken (its version)."""
+    return len((r.record or {}).get("history", ()))
+
+
+class StaleRequestError(Exception):
+    """The request changed since it was read (another step came first)."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(request_id)
+        self.request_id = request_id
+
+
 class ConsultStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -144,10 +157,21 @@ class ConsultStore:
         return [_centre(r) for r in rows]
 
     # -- requests -------------------------------------------------------------------------
-    async def save(self, q: ConsultRequest, *, tx: Transaction | None = None) -> None:
-        """Insert or replace a request (its ECG is written once, at insert)."""
+    async def save(
+        self,
+        q: ConsultRequest,
+        *,
+        tx: Transaction | None = None,
+        expect: ConsultRequest | None = None,
+    ) -> None:
+        """Insert or replace a request (its ECG is written once, at insert). With `expect`, the
+        stored request must still be that one (the row is locked while it is compared), else
+        `StaleRequestError`: two cardiologists claiming at once do not both get it."""
         async with self.db.writing(tx) as s:
-            row = await s.get(ConsultRequestRow, q.request_id)
+            stmt = select(ConsultRequestRow).where(ConsultRequestRow.request_id == q.request_id)
+            row = (await s.scalars(stmt.with_for_update())).one_or_none()
+            if expect is not None and (row is None or _steps(row) != len(expect.history)):
+                raise StaleRequestError(q.request_id)
             if row is None:
                 row = ConsultRequestRow(request_id=q.request_id, ecg=ecg_json(q.ecg))
                 s.add(row)

@@ -3,6 +3,7 @@ cardiologist claims and reports, the report comes back; nobody else finds any of
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -154,3 +155,34 @@ async def test_priority_may_be_raised_never_lowered(app: FastAPI, gw: Gateway) -
         body = {"patient_id": "p-east", "alert_id": alert.alert_id, "question": "?",
                 "priority": "routine"}  # fmt: skip
         assert (await c.post("/consult/requests", json=body, headers=dr(app))).status_code == 422
+
+
+async def test_two_cardiologists_claiming_at_once_do_not_both_get_it(
+    app: FastAPI, gw: Gateway
+) -> None:
+    rid = (await setup_request(app, gw))["request_id"]
+    async with client(app) as c:
+        path = f"/consult/requests/{rid}/claim"
+        both = await asyncio.gather(
+            c.post(path, headers=cardio(app)), c.post(path, headers=cardio(app, "dr.zhou"))
+        )
+        assert sorted(r.status_code for r in both) == [200, 409]
+        got = (await c.get(f"/consult/requests/{rid}", headers=cardio(app))).json()
+        winner = next(r for r in both if r.status_code == 200).json()["claimed_by"]
+        assert got["claimed_by"] == winner
+
+
+async def test_a_window_of_the_patient_page_without_an_alert(app: FastAPI, gw: Gateway) -> None:
+    await setup_request(app, gw)
+    body = {"patient_id": "p-east", "question": "Pauses at night?",
+            "start": "2026-12-01T07:57:10Z", "end": "2026-12-01T07:58:10Z"}  # fmt: skip
+    async with client(app) as c:
+        r = await c.post("/consult/requests", json=body, headers=dr(app))
+        assert r.status_code == 201, r.text
+        q = r.json()
+        assert q["alert_id"] is None
+        assert q["window"]["start"] == "2026-12-01T07:57:10.000Z"
+        too_long = {**body, "end": "2026-12-01T08:08:00Z"}
+        assert (
+            await c.post("/consult/requests", json=too_long, headers=dr(app))
+        ).status_code == 422

@@ -6,6 +6,7 @@ import { esc, time } from './format.js';
 import { errorText } from './ui.js';
 
 const POLL_MS = 1500;
+const STRIP_MS = 60e3;
 const ECG_CODES = /^ecg\./;
 
 export function mountConsultPanel(host, live, pid, alerts, alertId) {
@@ -15,7 +16,7 @@ export function mountConsultPanel(host, live, pid, alerts, alertId) {
   host.innerHTML = `<div id="cs-list"></div>
     <form id="cs-form" class="consult-ask">
       <p><label for="cs-alert" data-i18n="consult.from_alert"></label>
-        <select id="cs-alert">${ecgAlerts.map((a) => `<option value="${esc(a.alert_id)}" ${a.alert_id === chosen ? 'selected' : ''}>${esc(time(a.opened_at))} · ${esc((a.message && (a.message[lang()] || a.message.en)) || a.code)}</option>`).join('')}</select></p>
+        <select id="cs-alert"><option value="" ${chosen ? '' : 'selected'} data-i18n="consult.shown_strip"></option>${ecgAlerts.map((a) => `<option value="${esc(a.alert_id)}" ${a.alert_id === chosen ? 'selected' : ''}>${esc(time(a.opened_at))} · ${esc((a.message && (a.message[lang()] || a.message.en)) || a.code)}</option>`).join('')}</select></p>
       <p><label for="cs-question" data-i18n="consult.question"></label><br><textarea id="cs-question" rows="2" cols="60" required></textarea></p>
       <p><label for="cs-priority" data-i18n="consult.priority"></label>
         <select id="cs-priority"><option value="" data-i18n="consult.as_proposed"></option>
@@ -23,7 +24,6 @@ export function mountConsultPanel(host, live, pid, alerts, alertId) {
         <button type="submit" class="primary" id="cs-ask" data-i18n="consult.ask"></button></p>
       <p class="error" role="alert" hidden></p></form>`;
   translate(host);
-  if (!ecgAlerts.length) host.querySelector('#cs-form').hidden = true;
   host.querySelector('#cs-form').addEventListener('submit', (ev) => { ev.preventDefault(); ask(st); });
   host.addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-receipt]');
@@ -71,7 +71,14 @@ async function ask(st) {
   const f = st.host.querySelector('#cs-form');
   const err = f.querySelector('.error');
   err.hidden = true;
-  const body = { patient_id: st.pid, alert_id: f.querySelector('#cs-alert').value, question: f.querySelector('#cs-question').value };
+  const body = { patient_id: st.pid, question: f.querySelector('#cs-question').value };
+  const alertId = f.querySelector('#cs-alert').value;
+  if (alertId) body.alert_id = alertId;
+  else if (window.hmgEcg && window.hmgEcg.start) {
+    // The 60 s strip the viewer above shows (the family doctor's own choice of window).
+    const start = Date.parse(window.hmgEcg.start);
+    Object.assign(body, { start: new Date(start).toISOString(), end: new Date(start + STRIP_MS).toISOString(), device_id: window.hmgEcg.device });
+  }
   const prio = f.querySelector('#cs-priority').value;
   if (prio) body.priority = prio;
   try {
