@@ -32,6 +32,7 @@ from gateway.notifiers.tiers import TierChannel
 from gateway.pipeline import AlertSink, Pipeline
 from gateway.policies import load_policies
 from gateway.recovery import SNAPSHOT_FILE, Recovery
+from gateway.results.desk import ResultsDesk
 from gateway.settings import Settings
 from gateway.storage import Database, OutboxEntry, ReadingStore, SqlReadingStore, Stores
 from gateway.storage.readings import PositionedStore
@@ -174,6 +175,8 @@ class Gateway:
         # The record's push to the regional platform (None unless HMG_PLATFORM_URL is set).
         self.platform: PlatformPush | None = PlatformPush.configured(self)
         self.followups = FollowupDesk(self)
+        # Results notices to elders and families (on when SMS or e-mail is configured).
+        self.results: ResultsDesk | None = ResultsDesk.configured(self, channels)
         self.recovery: Recovery | None = None
         if isinstance(self.readings, PositionedStore):
             self.recovery = Recovery(
@@ -282,6 +285,8 @@ class Gateway:
         self._tasks.append(asyncio.create_task(self._ticker()))
         if self.followups.settings.enabled:
             self._tasks.append(asyncio.create_task(self.followups.run(self._stop)))
+        if self.results is not None:
+            self._tasks.append(asyncio.create_task(self.results.run(self._stop)))
         if self.settings.retention_interval_s > 0:
             self._tasks.append(asyncio.create_task(self._retention()))
 

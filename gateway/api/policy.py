@@ -120,6 +120,7 @@ POLICY: Mapping[tuple[str, str], Access] = {
     ("GET", "/referrals/{referral_id}"): HEALTH_READ,
     ("POST", "/referrals/{referral_id}/{action}"): CLINICAL,
     ("GET", "/referrals/{referral_id}/fhir"): HEALTH_READ,
+    ("GET", "/results-notices"): _roles(C, ADMIN, audit_read=True),
     ("GET", "/rosters"): _roles(C, ADMIN),
     ("GET", "/rosters/coverage"): _roles(C, ADMIN),
     ("PUT", "/rosters/members/{member_id}"): TENANT_ADMIN,

@@ -46,6 +46,12 @@ def render_text(doc: Mapping[str, Any], lang: str) -> tuple[str, str]:
     """(title, body) for a person, in their language (zh-CN or en), from the alert event
     document (`alerts.serialize.event_to_json`: what the outbox keeps, so a notice sent again
     after a restart reads the same)."""
+    notice = doc.get("notice")
+    if isinstance(notice, Mapping):  # a results notice (`gateway.results`): both languages
+        first = lang if lang in notice else "zh-CN"
+        rest = [notice[k] for k in notice if k != first]
+        body = "\n\n".join([notice[first]["body"], *(f"{t['title']}\n{t['body']}" for t in rest)])
+        return str(notice[first]["title"]), body
     a = doc["alert"]
     esc = doc.get("detail", {}).get("escalation")
     params = {

@@ -8,8 +8,9 @@ Declared on the one `Base.metadata` of `gateway.storage.tables` (imported by
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.storage.tables import Base
@@ -48,3 +49,24 @@ class FollowupTaskRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     escalated_at: Mapped[datetime | None]
     escalated_to: Mapped[str | None] = mapped_column(String(64))
+
+
+class ResultsNoticeRow(Base):
+    """A plain-language results notice for an elder and family (after a kiosk visit), tracked
+    from composition to delivery against the tenant's deadline."""
+
+    __tablename__ = "results_notices"
+    __table_args__ = (Index("ix_results_notices_tenant", "tenant", "created_at"),)
+
+    notice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    measured_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    deadline_at: Mapped[datetime]
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    delivered_at: Mapped[datetime | None]
+    delivered_to: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,229 @@
+"""Results back to the elder and family after a kiosk visit, through the outbox, tracked until
+delivered.
+
+`gather` reads the readings stored since its last position (the readings table's row ids, kept
+as the `results.notice` progress) up to those received `quiet_s` ago (so a visit still going on
+is left for the next step), groups the readings each kiosk took of one elder into visits (a gap
+over `visit_gap_s` starts a new one), and for each visit stores a `ResultsNotice` (zh-CN and
+English, `gateway.results.compose`) with its deadline, an outbox entry on the `results` channel
+and an audit row, in one transaction with the new position. The channel sends the notice to the
+elder's contacts in rank order (the roster's emergency contacts: the elder and family), each by
+SMS then e-mail, until one is reached; the notice records every attempt and when and to whom it
+was delivered. Nobody reached: the outbox tries again with back-off, and after three failures
+running raises the technical alert `notify.channel_failed` (channel `results`) for the elder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
+
+from alerts.model import AlertCandidate
+from devices.model import Reading
+from gateway.actor import system_actor
+from gateway.notifiers.base import Channel, Notification, Receipt
+from gateway.notifiers.outbox import CHANNEL_FAILED, OutboxSender
+from gateway.results.compose import compose
+from gateway.results.settings import ResultsSettings
+from gateway.storage.audit import AuditEntry
+from gateway.storage.deliveries import Delivery
+from gateway.storage.notices import NoticeStore, ResultsNotice
+from gateway.storage.outbox import OutboxEntry
+from gateway.storage.readings import PositionedStore
+
+if TYPE_CHECKING:
+    from gateway.service import Gateway
+
+__all__ = ["CHANNEL", "STREAM", "ResultsDesk", "visits"]
+
+log = logging.getLogger(__name__)
+
+CHANNEL: Final = "results"
+STREAM: Final = "results.notice"
+SCAN_MAX: Final = 5000
+_NS: Final = uuid.UUID("8c4e2b71-0f3d-4a56-9b1e-5d7a3c9e2f10")
+ORDER: Final = ("sms", "email")  # the elder's phone first
+
+
+def visits(readings: Sequence[Reading], gap_s: float) -> list[list[Reading]]:
+    """Readings of one kiosk and one elder, in time order, split where they are `gap_s` apart."""
+    by_key: dict[tuple[str, str, str], list[Reading]] = {}
+    for r in readings:
+        by_key.setdefault((r.tenant, r.patient_id or "", r.device_id), []).append(r)
+    out: list[list[Reading]] = []
+    for rs in by_key.values():
+        rs.sort(key=lambda r: r.ts)
+        current = [rs[0]]
+        for r in rs[1:]:
+            if (r.ts - current[-1].ts).total_seconds() > gap_s:
+                out.append(current)
+                current = []
+            current.append(r)
+        out.append(current)
+    return out
+
+
+class ResultsChannel:
+    name = CHANNEL
+    personal = False
+    slow = True
+
+    def __init__(self, desk: ResultsDesk, personal: Sequence[Channel]) -> None:
+        self.desk = desk
+        self.channels = {c.name: c for c in personal if c.personal}
+
+    async def deliver(self, n: Notification) -> Receipt:
+        gw = self.desk.gw
+        tenant, pid = str(n.payload["tenant"]), str(n.payload["patient_id"])
+        roster = await gw.stores.rosters.roster(tenant)
+        people = roster.emergency_contacts.get(pid, ())
+        error = "no contact recorded for the elder" if not people else "no contact reached"
+        for person in people:
+            for name in ORDER:
+                ch = self.channels.get(name)
+                for c in person.contacts if ch is not None else ():
+                    if c.channel != name or ch is None:
+                        continue
+                    r = await self._try(ch, Notification(n.key, None, n.payload, person, c.address))
+                    if r.ok:
+                        return await self.desk.attempted(n, f"{name}:{c.address}", None)
+        return await self.desk.attempted(n, None, error)
+
+    async def _try(self, ch: Channel, n: Notification) -> Receipt:
+        try:
+            r = await ch.deliver(n)
+        except Exception as exc:  # a broken channel is a failed delivery, not a crash
+            log.exception("channel %s failed", ch.name)
+            r = Receipt(ch.name, n.address or "", False, error=type(exc).__name__)
+        await self.desk.gw.stores.deliveries.record(
+            Delivery(key=n.key, alert_id=str(n.payload["notice_id"]), event="notice",
+                     channel=r.channel, target=r.target, status="delivered" if r.ok else "failed",
+                     attempts=r.attempts, at=self.desk.gw.clock(), error=r.error,
+                     receipt=dict(r.detail))
+        )  # fmt: skip
+        return r
+
+
+class ResultsDesk:
+    def __init__(self, gw: Gateway, settings: ResultsSettings, personal: Sequence[Channel]) -> None:
+        self.gw = gw
+        self.settings = settings
+        self.store = NoticeStore(gw.db)
+        self.channel = ResultsChannel(self, personal)
+        self.sender = OutboxSender(
+            gw.stores.outbox,
+            {CHANNEL: self.channel},
+            on_failing=self._failing,
+            clock=gw.clock,
+            max_backoff_s=settings.max_backoff_s,
+        )
+        self._background: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def configured(cls, gw: Gateway, personal: Sequence[Channel]) -> ResultsDesk | None:
+        s = ResultsSettings()
+        on = s.enabled if s.enabled is not None else any(c.personal for c in personal)
+        return cls(gw, s, personal) if on else None
+
+    async def attempted(self, n: Notification, to: str | None, error: str | None) -> Receipt:
+        """Record one delivery attempt of a notice (and audit it)."""
+        now = self.gw.clock()
+        notice_id, tenant = str(n.payload["notice_id"]), str(n.payload["tenant"])
+        await self.store.attempted(notice_id, now, to, error)
+        outcome = "failed" if error else "delivered"
+        await self.gw.stores.audit.append(
+            AuditEntry.by(
+                system_actor(tenant, "results"), now, f"results.notice.{outcome}", "patient",
+                str(n.payload["patient_id"]), {"notice_id": notice_id, "to": to, "error": error},
+            )
+        )  # fmt: skip
+        return Receipt(CHANNEL, to or "", error is None, error=error)
+
+    async def gather(self) -> int:
+        """Notices for the kiosk visits that ended since the last step; how many."""
+        store = self.gw.readings
+        if not isinstance(store, PositionedStore):
+            return 0
+        progress = self.gw.stores.progress
+        position = await progress.get(STREAM)
+        now = self.gw.clock()
+        cutoff = now.timestamp() - self.settings.quiet_s
+        last, taken = position, []
+        for pos, r in await store.stored_after(position, SCAN_MAX):
+            if r.received_at.timestamp() > cutoff:
+                break
+            last = pos
+            device = self.gw.registry.get(r.device_id)
+            if r.patient_id and device is not None and device.kiosk:
+                taken.append(r)
+        if last == position:
+            return 0
+        notices = [self._notice(v, now) for v in visits(taken, self.settings.visit_gap_s)]
+        entries = [
+            OutboxEntry(n.notice_id, CHANNEL, n.notice_id, "notice", self._payload(n), now)
+            for n in notices
+        ]
+        async with self.gw.stores.transaction() as tx:
+            for n in notices:
+                await self.store.add(n, tx=tx)
+                await self.gw.stores.audit.append(
+                    AuditEntry.by(
+                        system_actor(n.tenant, "results"), now, "results.notice.composed",
+                        "patient", n.patient_id,
+                        {"notice_id": n.notice_id, "deadline_at": n.deadline_at.isoformat()},
+                    ),
+                    tx=tx,
+                )  # fmt: skip
+            stored = await self.gw.stores.outbox.add(entries, now, tx=tx)
+            await progress.advance(STREAM, last, now, tx=tx)
+        self.sender.hand(stored)
+        return len(notices)
+
+    def _notice(self, visit: list[Reading], now: datetime) -> ResultsNotice:
+        first = visit[0]
+        pid = first.patient_id or ""
+        key = f"{first.tenant}|{pid}|{first.device_id}|{first.seq}"
+        return ResultsNotice(
+            f"rn-{uuid.uuid5(_NS, key)}", first.tenant, pid, "kiosk", first.ts, now,
+            now + self.settings.deadline(first.tenant),
+            compose(visit, self.gw.targets_for(pid)),
+        )  # fmt: skip
+
+    @staticmethod
+    def _payload(n: ResultsNotice) -> dict[str, object]:
+        return {"notice_id": n.notice_id, "tenant": n.tenant, "patient_id": n.patient_id,
+                "notice": dict(n.texts)}  # fmt: skip
+
+    async def run(self, stop: asyncio.Event) -> None:
+        sending = asyncio.create_task(self.sender.run(stop))
+        try:
+            while not stop.is_set():
+                try:
+                    while await self.gather():
+                        pass
+                except Exception:
+                    log.exception("results notices: gathering failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.interval_s)
+        finally:
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+
+    def _failing(self, entry: OutboxEntry, error: str) -> None:
+        """Nobody could be told the results, three times running: a technical alert."""
+        pid, tenant = str(entry.payload["patient_id"]), str(entry.payload["tenant"])
+        cand = AlertCandidate(
+            pid, CHANNEL_FAILED, self.gw.clock(),
+            params={"channel": CHANNEL, "error": error[:200]},
+            evidence={"channel": CHANNEL, "error": error[:500], "notice_id": entry.delivery_id,
+                      "attempts": entry.attempts + 1},
+            group=f"{CHANNEL_FAILED}:{CHANNEL}",
+        )  # fmt: skip
+        task = asyncio.get_running_loop().create_task(self.gw.pipeline.raise_now([cand], tenant))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
