@@ -17,10 +17,11 @@ from typing import Any
 
 import uvicorn
 
+from alerts.consult import Centre
 from alerts.model import AlertEvent, EventType
 from devices.model import utcnow
 from devices.registry import Binding, Device
-from gateway.actor import Role
+from gateway.actor import Actor, Role
 from gateway.api.app import create_app
 from gateway.auth.model import Account, AccountKind
 from gateway.auth.passwords import hash_secret, new_secret
@@ -104,18 +105,34 @@ DEMO_ACCOUNTS = (
 )
 
 
-async def demo_accounts(store: AccountStore, tenant: str = "demo") -> list[tuple[str, str, Role]]:
+async def demo_accounts(
+    store: AccountStore,
+    tenant: str = "demo",
+    accounts: tuple[tuple[str, Role, str], ...] = DEMO_ACCOUNTS,
+) -> list[tuple[str, str, Role]]:
     """Create the demo's clinician and administrator with fresh random passwords (the demo
     database is new each run); returns (name, password, role) to print once."""
     out = []
     now = utcnow()
-    for name, role, display in DEMO_ACCOUNTS:
+    for name, role, display in accounts:
         password = new_secret()
         hashed = await asyncio.to_thread(hash_secret, password)
         account = Account(name, AccountKind.USER, role, tenant, display, hashed)
         if await store.add(account, now):
             out.append((name, password, role))
     return out
+
+
+DEMO_CENTRE = "demo-heart"
+DEMO_READER = ("demo.cardiologist", Role.CARDIOLOGIST, "Demo cardiologist")
+
+
+async def demo_centre(gw: Gateway) -> list[tuple[str, str, Role]]:
+    """The demo's ECG reading centre (the demo tenant sends to it) and its cardiologist."""
+    reader = DEMO_READER[0]
+    centre = Centre(DEMO_CENTRE, "Demo ECG reading centre", (reader,), reader, frozenset({"demo"}))
+    await gw.consult.save_centre(Actor("system:demo", Role.ADMIN, DEMO_CENTRE, "demo"), centre)
+    return await demo_accounts(AccountStore(gw.db), DEMO_CENTRE, (DEMO_READER,))
 
 
 async def run_demo(
@@ -169,6 +186,7 @@ async def run_demo(
         gw.registry.put(dev)
 
     logins = await demo_accounts(AccountStore(gw.db), "demo")
+    readers = await demo_centre(gw)
     app = create_app(gateway=gw)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -191,6 +209,8 @@ async def run_demo(
     print(f"  storage    {db_path} (SQLite)")
     for name, password, role in logins:
         print(f"  login      {name} / {password}   ({role.value}, tenant demo)")
+    for name, password, role in readers:
+        print(f"  login      {name} / {password}   ({role.value}, centre {DEMO_CENTRE})")
     print("  Ctrl-C to stop" + (f"; stopping after {duration:g} s" if duration else ""), flush=True)
 
     t_end = time.monotonic() + duration if duration else None

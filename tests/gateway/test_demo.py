@@ -41,7 +41,11 @@ def test_demo_runs_for_its_duration_and_shows_crisis_and_hypoglycaemia(tmp_path:
     assert "devices publish to mqtt://127.0.0.1:" in out
     assert "/docs" in out
     logins = [line.split() for line in out.splitlines() if line.strip().startswith("login")]
-    assert [(w[1], w[2]) for w in logins] == [("demo.clinician", "/"), ("demo.admin", "/")]
+    assert [(w[1], w[2]) for w in logins] == [
+        ("demo.clinician", "/"),
+        ("demo.admin", "/"),
+        ("demo.cardiologist", "/"),
+    ]
     assert all(len(w[3]) >= 12 for w in logins)  # a generated password, shown once
     assert "bp.hypertensive_crisis" in out
     assert "glucose.urgent_low" in out
