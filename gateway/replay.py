@@ -38,24 +38,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from alerts.actor import Actor, Role
-from alerts.desk import ActionRefusedError, AlertDesk
+from alerts.desk import ActionRefusedError
 from alerts.emergency import Dispatch, Outcome, Responder
-from alerts.engine import DetectionEngine
 from alerts.model import AlertEvent
-from alerts.policy import EscalationPolicy
 from alerts.serialize import event_to_json
 from devices.errors import DecodeError
-from devices.registry import Binding, Device, DeviceRegistry
+from devices.registry import Binding, Device
 from devices.timeparse import parse_ts
 from gateway.intake import (
     REPLAY_START,
     Inbound,
-    Intake,
     ReplayClock,
-    emergency_callers,
-    open_emergencies,
 )
 from gateway.pipeline import Pipeline
+from gateway.runtime.wiring import replay_pipeline as make_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -73,30 +69,6 @@ def _payload_bytes(payload: Any) -> bytes:
     if isinstance(payload, str):
         return payload.encode("utf-8", errors="surrogateescape")
     return json.dumps(payload, separators=(",", ":")).encode()
-
-
-def make_pipeline(
-    late_after_s: float = 600.0,
-    detectors: list[str] | None = None,
-    policies: Iterable[EscalationPolicy] = (),
-) -> Pipeline:
-    """A replay pipeline; with policies, escalation timers run on the replay clock.
-
-    A single policy also serves tenants it does not name (a replay file rarely mixes tenants).
-    """
-    by_tenant = {p.tenant: p for p in policies}
-    default = next(iter(by_tenant.values())) if len(by_tenant) == 1 else None
-    clock = ReplayClock()
-    desk = AlertDesk(by_tenant, default_policy=default)
-    intake = Intake(
-        DeviceRegistry(auto_bind=True),
-        late_after=timedelta(seconds=late_after_s),
-        replay_clock=clock,
-        event_lookup=open_emergencies(desk.active),
-        open_calls=emergency_callers(desk.active),
-    )
-    engine = DetectionEngine(detectors, flags_for=desk.flags_of)
-    return Pipeline(intake, engine, desk, clock=clock)
 
 
 def _clock(pipe: Pipeline) -> ReplayClock:

@@ -1,4 +1,4 @@
-"""Service wiring in one place: storage, registry, detectors, pipeline, MQTT ingest, timers."""
+"""The running service: a `Runtime` (`gateway.runtime.wiring`) started, ticked and stopped."""
 
 from __future__ import annotations
 
@@ -7,206 +7,88 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from alerts.desk import AlertDesk, DeskResult
-from alerts.detectors import DetectorSettings
-from alerts.engine import DetectionEngine
-from alerts.model import Priority
+from alerts.desk import DeskResult
 from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
-from devices.model import Reading, utcnow
-from devices.registry import DeviceRegistry
-from gateway.actions import ActionPath, Actions
-from gateway.admin import Admin
-from gateway.consult import Consultations
+from devices.model import utcnow
+from gateway.actions import ActionPath
 from gateway.fhir.push import PlatformPush
 from gateway.followup.desk import FollowupDesk
 from gateway.ingest import MqttIngest
-from gateway.intake import Intake, emergency_callers, open_emergencies
-from gateway.lanes import is_urgent
-from gateway.metrics import Metrics
-from gateway.notifiers import NotifierConfig, SseChannel, build_channels
-from gateway.notifiers.outbox import OutboxSender, channel_failed, channel_keys
-from gateway.notifiers.tiers import TierChannel
-from gateway.pipeline import AlertSink, Pipeline
-from gateway.policies import load_policies
-from gateway.recovery import SNAPSHOT_FILE, Recovery
+from gateway.notifiers import NotifierConfig
+from gateway.pipeline import AlertSink
+from gateway.recovery import Recovery
 from gateway.results.desk import ResultsDesk
+from gateway.runtime.wiring import Role, build
 from gateway.settings import Settings
-from gateway.storage import Database, OutboxEntry, ReadingStore, SqlReadingStore, Stores
-from gateway.storage.readings import PositionedStore
 
 log = logging.getLogger(__name__)
-
-
-def make_reading_store(settings: Settings, db: Database) -> ReadingStore:
-    """The configured readings backend (SQL by default, InfluxDB: see docs/storage.md)."""
-    if settings.readings_backend == "sql":
-        return SqlReadingStore(db)
-    if settings.readings_backend == "influx":
-        from gateway.storage.influx import InfluxConfig, InfluxReadingStore
-
-        s = settings
-        return InfluxReadingStore(
-            InfluxConfig(
-                url=s.influx_url,
-                mode=s.influx_mode,
-                database=s.influx_database,
-                retention_policy=s.influx_retention_policy,
-                username=s.influx_username,
-                password=s.influx_password,
-                token=s.influx_token,
-                org=s.influx_org,
-                bucket=s.influx_bucket,
-                query_url=s.influx_query_url,
-                batch_points=s.influx_batch_points,
-                timeout_s=s.influx_timeout_s,
-                create_database=s.influx_create_database,
-            ),
-            derive_beats=s.influx_derive_beats,
-        )
-    raise ValueError(f"readings backend {settings.readings_backend!r} is not available")
-
-
-def detector_settings(settings: Settings) -> DetectorSettings:
-    """Deployment-wide detector parameters from the service settings."""
-    defaults = DetectorSettings()
-    return DetectorSettings(
-        bp_repeat_window=timedelta(seconds=settings.bp_repeat_window_s),
-        cv_window=timedelta(seconds=settings.cv_window_s),
-        cv_priorities={
-            **defaults.cv_priorities,
-            **{code: Priority(p) for code, p in settings.cv_priorities.items()},
-        },
-    )
-
 
 # How often the patient context for escalation (lives alone, disability) is read again.
 PATIENT_FLAGS_REFRESH_S = 60.0
 
 
 class Gateway:
-    """Owns every long-lived part of the running service; `start`/`stop` bracket its life."""
+    """Runs a `Runtime` (`gateway.runtime.wiring.build`): `start`/`stop` bracket its life,
+    with the MQTT ingest, the timers, the detector snapshots and the retention job."""
 
     def __init__(
         self,
         settings: Settings,
         *,
+        role: Role = Role.GATEWAY,
         clock: Callable[[], datetime] = utcnow,
         sinks: list[AlertSink] | None = None,
         policies: Mapping[str, EscalationPolicy] | None = None,
         notifiers: NotifierConfig | None = None,
     ) -> None:
+        rt = build(
+            settings, role, clock=clock, sinks=sinks or (), policies=policies, notifiers=notifiers
+        )
+        self.runtime = rt
         self.settings = settings
         self.clock = clock
-        self.db = Database(settings.db_url)
-        self.stores = Stores.of(self.db)
-        self.readings = make_reading_store(settings, self.db)
-        self.registry = DeviceRegistry(auto_bind=settings.auto_register or settings.mode == "demo")
-        self.targets: dict[str, Targets] = {}
-        self.metrics = Metrics()
-        if policies is None:  # a policy file or a directory of per-tenant files
-            policies = load_policies(settings.policies) if settings.policies else {}
-        self.policies: Mapping[str, EscalationPolicy] = policies
-        # A policy for tenant "*" serves every tenant without its own.
-        self.desk = AlertDesk(policies, default_policy=policies.get("*"))
-        self.engine = DetectionEngine(
-            settings.detectors,
-            self.targets_for,
-            settings=detector_settings(settings),
-            flags_for=self.desk.flags_of,
-        )
-        self.intake = Intake(
-            self.registry,
-            event_lookup=open_emergencies(self.desk.active),
-            open_calls=emergency_callers(self.desk.active),
-            late_after=timedelta(seconds=settings.late_after_s),
-            future_skew=timedelta(seconds=settings.future_skew_s),
-            max_payload=settings.max_payload_bytes,
-            future_policy=settings.future_policy,
-        )
-        self.sse = SseChannel()
-        self.admin = Admin(self.stores, self.registry, clock=clock, retarget=self.set_targets)
-        channels = build_channels(
-            notifiers or NotifierConfig.from_settings(settings), self._outbox, self.sse
-        )
-        # Every channel through the outbox, at least once: the broadcast channels (MQTT topic,
-        # SSE, webhooks) and the escalation tier's people (e-mail, SMS).
-        tier = TierChannel(
-            channels,
-            self.stores.rosters.roster,
-            deliveries=self.stores.deliveries,
-            on_tier_failure=self._tier_failed,
-            clock=clock,
-        )
-        self.notifications = OutboxSender(
-            self.stores.outbox,
-            channel_keys([*channels, tier]),
-            deliveries=self.stores.deliveries,
-            on_failing=self._channel_failing,
-            clock=clock,
-        )
-        # Extra listeners (demo console, tests); the pipeline stores every event with its
-        # timers and notifications before it tells any of them.
-        self.ingest: MqttIngest | None = None
-        self.pipeline = Pipeline(
-            self.intake,
-            self.engine,
-            self.desk,
-            readings=self.readings,
-            stores=self.stores,
-            sinks=list(sinks or []),
-            metrics=self.metrics,
-            clock=clock,
-            notifications=self.notifications,
-            urgent=self._urgent,
-        )
-        # The API's action path (the scaled-out API role routes it to the partition owners).
-        self.actions: ActionPath = Actions(
-            desk=self.desk,
-            stores=self.stores,
-            readings=self.readings,
-            notices=self.pipeline,
-            clock=clock,
-            view=self.sse,
-        )
-        self.consult = Consultations(self.stores, self.desk, self.pipeline, self.readings, clock)
+        self.db = rt.db
+        self.stores = rt.stores
+        self.readings = rt.readings
+        self.registry = rt.registry
+        self.metrics = rt.metrics
+        self.policies = rt.policies
+        self.desk = rt.desk
+        self.engine = rt.engine
+        self.intake = rt.intake
+        self.sse = rt.sse
+        self.admin = rt.admin
+        self.notifications = rt.notifications
+        self.pipeline = rt.pipeline
+        self.consult = rt.consult
+        self.recovery = rt.recovery
         # The record's push to the regional platform (None unless HMG_PLATFORM_URL is set).
         self.platform: PlatformPush | None = PlatformPush.configured(self)
         self.followups = FollowupDesk(self)
         # Results notices to elders and families (on when SMS or e-mail is configured).
-        self.results: ResultsDesk | None = ResultsDesk.configured(self, channels)
-        self.recovery: Recovery | None = None
-        if isinstance(self.readings, PositionedStore):
-            self.recovery = Recovery(
-                self.pipeline,
-                self.readings,
-                self.stores,
-                settings.data_dir / SNAPSHOT_FILE,
-                settings.snapshot_key,
-                clock,
-            )
+        self.results: ResultsDesk | None = ResultsDesk.configured(self, rt.channels)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._background: set[asyncio.Task[None]] = set()
         self.sending: asyncio.Task[None] | None = None  # the outbox sender
 
-    def _outbox(self) -> MqttIngest | None:
-        return self.ingest
+    @property
+    def actions(self) -> ActionPath:
+        """The API's action path (the scaled-out API role routes it to the partition owners)."""
+        return self.runtime.actions
 
-    def _tier_failed(self, alert_id: str) -> None:
-        self.desk.expedite(alert_id, self.clock())
+    @actions.setter
+    def actions(self, path: ActionPath) -> None:
+        self.runtime.actions = path
 
-    def _channel_failing(self, entry: OutboxEntry, error: str) -> None:
-        """A broadcast channel keeps failing for this alert: the next tier is told at the next
-        tick, and a technical alert says which channel (not for that alert's own notices)."""
-        self._tier_failed(entry.alert_id)
-        raised = channel_failed(entry, error, self.clock())
-        if raised is not None:
-            task = asyncio.get_running_loop().create_task(self.pipeline.raise_now(*raised))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+    @property
+    def ingest(self) -> MqttIngest | None:
+        return self.runtime.ingest
+
+    def targets_for(self, patient_id: str) -> Targets:
+        return self.runtime.book.targets_for(patient_id)
 
     async def refresh_patient_flags(self) -> None:
         """Patient context for escalation and detectors (lives_alone, disability) from the
@@ -219,17 +101,6 @@ class Gateway:
             if self.desk.flags_of(pid) != flags:
                 self.engine.retarget(pid)
 
-    def _urgent(self, r: Reading) -> bool:
-        """Urgent at the patient's own limits (see `gateway.lanes`)."""
-        return is_urgent(r, self.targets_for(r.patient_id or ""))
-
-    def targets_for(self, patient_id: str) -> Targets:
-        return self.targets.get(patient_id, DEFAULT_TARGETS)
-
-    async def set_targets(self, patient_id: str, targets: Targets) -> None:
-        self.targets[patient_id] = targets
-        self.engine.retarget(patient_id)  # keeps open episodes so they still resolve
-
     async def start(self, *, mqtt: bool = True, detection: bool = True) -> None:
         """Load the registry, targets, alerts and timers; then (unless `detection` is off, as in
         the scaled-out roles, whose workers detect) resume detection where it stopped and run
@@ -240,7 +111,7 @@ class Gateway:
         for p in await self.stores.patients.patients():
             self.registry.admit(p.patient_id, p.tenant)
             if p.targets:
-                self.targets[p.patient_id] = DEFAULT_TARGETS.with_overrides(p.targets)
+                self.runtime.book.targets[p.patient_id] = DEFAULT_TARGETS.with_overrides(p.targets)
         active = await self.stores.alerts.active()  # with their assignees
         await self.refresh_patient_flags()
         await self.consult.load()  # the centres' escalation policies, before their timers
@@ -261,7 +132,7 @@ class Gateway:
             self._tasks.append(asyncio.create_task(self._snapshots(self.recovery)))
         if mqtt:
             s = self.settings
-            self.ingest = MqttIngest(
+            ingest = self.runtime.ingest = MqttIngest(
                 s.mqtt_host,
                 s.mqtt_port,
                 client_id=s.mqtt_client_id,
@@ -279,9 +150,9 @@ class Gateway:
                 tls_cert_file=str(s.mqtt_tls_cert_file) if s.mqtt_tls_cert_file else None,
                 tls_key_file=str(s.mqtt_tls_key_file) if s.mqtt_tls_key_file else None,
             )
-            self.pipeline.outbox = self.ingest
-            self.ingest.start()
-            self._tasks.append(asyncio.create_task(self.ingest.run(self.pipeline, self._stop)))
+            self.pipeline.outbox = ingest
+            ingest.start()
+            self._tasks.append(asyncio.create_task(ingest.run(self.pipeline, self._stop)))
         self._tasks.append(asyncio.create_task(self._ticker()))
         if self.followups.settings.enabled:
             self._tasks.append(asyncio.create_task(self.followups.run(self._stop)))

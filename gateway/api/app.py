@@ -38,6 +38,7 @@ from gateway.api.docs import mount_docs
 from gateway.api.limits import BodyLimit, RateLimiter, StreamSlots
 from gateway.api.security import guard
 from gateway.auth.authority import Authority, Owner
+from gateway.runtime.wiring import Role
 from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.storage.accounts import AccountStore
@@ -117,7 +118,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        gw = gateway or Gateway(settings or Settings())
+        role = Role.GATEWAY if detection else Role.API
+        gw = gateway or Gateway(settings or Settings(), role=role)
         if owned:
             await gw.start(mqtt=mqtt and detection, detection=detection)
             if on_started is not None:

@@ -20,6 +20,7 @@ import nats
 from nats.aio.client import Client as NatsClient
 
 from gateway.actions import Actions
+from gateway.runtime.wiring import Role
 from gateway.scale.action_routing import RoutedActions
 from gateway.scale.live import LiveRelay, LiveShow, relay_live
 from gateway.scale.router import Router
@@ -41,7 +42,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 async def run_role(role: str, settings: Settings, worker_id: str | None = None) -> None:
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    gw = Gateway(settings)
+    gw = Gateway(settings, role=Role(role))
     nc = await nats.connect(
         [u.strip() for u in settings.nats_url.split(",") if u.strip()],
         name=f"hmg-{role}",

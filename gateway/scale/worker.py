@@ -40,10 +40,7 @@ from nats.js.errors import ObjectNotFoundError
 from nats.js.object_store import ObjectStore
 
 from alerts.desk import AlertDesk, DeskResult
-from alerts.engine import DetectionEngine
 from devices.model import utcnow
-from gateway.actions import Actions
-from gateway.pipeline import Pipeline
 from gateway.scale.action_routing import PartitionActions
 from gateway.scale.envelope import EnvelopeError, unpack
 from gateway.scale.leases import Membership
@@ -88,31 +85,11 @@ class PartitionRunner:
         self.key = key
         self.clock = clock
         self.desk = AlertDesk(gw.policies, default_policy=gw.policies.get("*"))
-        self.engine = DetectionEngine(
-            gw.settings.detectors,
-            gw.targets_for,
-            settings=gw.engine.settings,
-            flags_for=self.desk.flags_of,
-        )
-        self.pipeline = Pipeline(
-            gw.intake,
-            self.engine,
-            self.desk,
-            readings=gw.readings,
-            stores=gw.stores,
-            sinks=gw.pipeline.sinks,
-            metrics=gw.metrics,
-            clock=clock,
-            notifications=gw.notifications,
-        )
-        # Clinicians' actions on this partition's desk (routed here by the API role).
-        self.actions = Actions(
-            desk=self.desk,
-            stores=gw.stores,
-            readings=gw.readings,
-            notices=self.pipeline,
-            clock=clock,
-        )
+        unit = gw.runtime.partition()  # wired like the single gateway's own detection
+        self.engine = unit.engine
+        self.desk = unit.desk
+        self.pipeline = unit.pipeline
+        self.actions = unit.actions  # clinicians' actions, routed here by the API role
         self.lock = asyncio.Lock()  # detection, timers and actions take turns on the desk
         self.snap_seq = 0  # last stream sequence covered by the stored snapshot
         self.seq = 0  # last stream sequence analysed

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from alerts.model import Priority
-from gateway.service import detector_settings
+from gateway.runtime.wiring import detector_settings
 from gateway.settings import Settings
 
 

@@ -1,0 +1,344 @@
+"""The composition root: the one place that builds the gateway's parts and wires them together.
+
+`build(settings, role)` gives a `Runtime`: storage, registry, care-team targets, the detection
+unit (intake -> engine -> desk -> pipeline), the notification outbox (broadcast channels and
+the escalation tiers' people), the clinicians' action path, ECG consultations and the detector
+recovery. The single
+gateway (`gateway.service.Gateway`), the API app, the demo, the scaled-out roles and their
+workers' partitions (`Runtime.partition`) and `hmg replay` (`replay_pipeline`) all take their parts
+from here, so a detection unit is wired the same way wherever it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from alerts.desk import AlertDesk
+from alerts.detectors import DEFAULT_SETTINGS, DetectorSettings
+from alerts.engine import DetectionEngine
+from alerts.model import Priority
+from alerts.policy import EscalationPolicy
+from alerts.targets import DEFAULT_TARGETS, Targets
+from devices.model import utcnow
+from devices.registry import DeviceRegistry
+from gateway.actions import ActionPath, Actions
+from gateway.admin import Admin
+from gateway.consult import Consultations
+from gateway.ingest import MqttIngest
+from gateway.intake import Intake, ReplayClock, emergency_callers, open_emergencies
+from gateway.lanes import is_urgent
+from gateway.metrics import Metrics
+from gateway.notifiers import Channel, NotifierConfig, SseChannel, build_channels
+from gateway.notifiers.outbox import OutboxSender, channel_failed, channel_keys
+from gateway.notifiers.tiers import TierChannel
+from gateway.pipeline import AlertSink, Pipeline
+from gateway.policies import load_policies
+from gateway.recovery import SNAPSHOT_FILE, Recovery
+from gateway.settings import Settings
+from gateway.storage import Database, OutboxEntry, ReadingStore, SqlReadingStore, Stores
+from gateway.storage.readings import PositionedStore
+
+
+class Role(enum.StrEnum):
+    """What a process does (`hmg gateway --role`): the single gateway does everything."""
+
+    GATEWAY = "gateway"  # MQTT ingest, detection, timers, API
+    ROUTER = "router"  # device stream -> stored readings -> partition streams
+    WORKER = "worker"  # detection, timers and actions of owned partitions
+    API = "api"  # API and page over the stores; actions routed to the partitions' owners
+
+    @property
+    def detects(self) -> bool:
+        return self is Role.GATEWAY
+
+
+def make_reading_store(settings: Settings, db: Database) -> ReadingStore:
+    """The configured readings backend (SQL by default, InfluxDB: see docs/storage.md)."""
+    if settings.readings_backend == "sql":
+        return SqlReadingStore(db)
+    if settings.readings_backend == "influx":
+        from gateway.storage.influx import InfluxConfig, InfluxReadingStore
+
+        s = settings
+        return InfluxReadingStore(
+            InfluxConfig(
+                url=s.influx_url,
+                mode=s.influx_mode,
+                database=s.influx_database,
+                retention_policy=s.influx_retention_policy,
+                username=s.influx_username,
+                password=s.influx_password,
+                token=s.influx_token,
+                org=s.influx_org,
+                bucket=s.influx_bucket,
+                query_url=s.influx_query_url,
+                batch_points=s.influx_batch_points,
+                timeout_s=s.influx_timeout_s,
+                create_database=s.influx_create_database,
+            ),
+            derive_beats=s.influx_derive_beats,
+        )
+    raise ValueError(f"readings backend {settings.readings_backend!r} is not available")
+
+
+def detector_settings(settings: Settings) -> DetectorSettings:
+    """Deployment-wide detector parameters from the service settings."""
+    defaults = DetectorSettings()
+    return DetectorSettings(
+        bp_repeat_window=timedelta(seconds=settings.bp_repeat_window_s),
+        cv_window=timedelta(seconds=settings.cv_window_s),
+        cv_priorities={
+            **defaults.cv_priorities,
+            **{code: Priority(p) for code, p in settings.cv_priorities.items()},
+        },
+    )
+
+
+def make_desk(policies: Mapping[str, EscalationPolicy]) -> AlertDesk:
+    """A policy for tenant "*" serves every tenant without its own."""
+    return AlertDesk(policies, default_policy=policies.get("*"))
+
+
+def make_engine(
+    detectors: Iterable[str] | None,
+    desk: AlertDesk,
+    targets_for: Callable[[str], Targets] | None = None,
+    settings: DetectorSettings = DEFAULT_SETTINGS,
+) -> DetectionEngine:
+    """Detectors that see each patient's targets and care context (the desk's flags)."""
+    return DetectionEngine(detectors, targets_for, settings=settings, flags_for=desk.flags_of)
+
+
+class TargetBook:
+    """Care-team targets by patient; a change retargets the detectors that follow the book."""
+
+    def __init__(self) -> None:
+        self.targets: dict[str, Targets] = {}
+        self.engines: list[DetectionEngine] = []
+
+    def targets_for(self, patient_id: str) -> Targets:
+        return self.targets.get(patient_id, DEFAULT_TARGETS)
+
+    async def set_targets(self, patient_id: str, targets: Targets) -> None:
+        self.targets[patient_id] = targets
+        for engine in self.engines:
+            engine.retarget(patient_id)  # keeps open episodes so they still resolve
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """One detection unit of a scaled-out worker: a patient partition's own detectors, desk,
+    pipeline and action path over the runtime's intake and stores."""
+
+    engine: DetectionEngine
+    desk: AlertDesk
+    pipeline: Pipeline
+    actions: Actions
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Every long-lived part of one process (see `build`); `gateway.service.Gateway` runs it."""
+
+    settings: Settings
+    role: Role
+    clock: Callable[[], datetime]
+    db: Database
+    stores: Stores
+    readings: ReadingStore
+    registry: DeviceRegistry
+    book: TargetBook
+    metrics: Metrics
+    policies: Mapping[str, EscalationPolicy]
+    desk: AlertDesk
+    engine: DetectionEngine
+    intake: Intake
+    sse: SseChannel
+    admin: Admin
+    channels: list[Channel]  # every notification channel but the tiers' (`build_channels`)
+    notifications: OutboxSender
+    pipeline: Pipeline
+    actions: ActionPath
+    consult: Consultations
+    recovery: Recovery | None
+    ingest: MqttIngest | None = None  # the MQTT link, once the single gateway starts it
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def partition(self) -> Partition:
+        """A worker partition's unit, wired like the single gateway's own."""
+        desk = make_desk(self.policies)
+        engine = make_engine(
+            self.settings.detectors, desk, self.book.targets_for, self.engine.settings
+        )
+        pipeline = self._pipeline(engine, desk, self.notifications)
+        actions = Actions(
+            desk=desk,
+            stores=self.stores,
+            readings=self.readings,
+            notices=pipeline,
+            clock=self.clock,
+        )
+        return Partition(engine, desk, pipeline, actions)
+
+    def _pipeline(
+        self, engine: DetectionEngine, desk: AlertDesk, notifications: OutboxSender | None = None
+    ) -> Pipeline:
+        return Pipeline(
+            self.intake,
+            engine,
+            desk,
+            readings=self.readings,
+            stores=self.stores,
+            sinks=self.pipeline.sinks,
+            metrics=self.metrics,
+            clock=self.clock,
+            notifications=notifications,
+        )
+
+
+def build(
+    settings: Settings,
+    role: Role = Role.GATEWAY,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    sinks: Sequence[AlertSink] = (),
+    policies: Mapping[str, EscalationPolicy] | None = None,
+    notifiers: NotifierConfig | None = None,
+) -> Runtime:
+    """Every part of a process in `role`, wired. `sinks` are extra listeners told each stored
+    alert event after it is stored (the demo console, tests); `policies` and `notifiers`
+    replace what the settings name."""
+    db = Database(settings.db_url)
+    stores = Stores.of(db)
+    readings = make_reading_store(settings, db)
+    registry = DeviceRegistry(auto_bind=settings.auto_register or settings.mode == "demo")
+    if policies is None:  # a policy file or a directory of per-tenant files
+        policies = load_policies(settings.policies) if settings.policies else {}
+    book = TargetBook()
+    desk = make_desk(policies)
+    engine = make_engine(settings.detectors, desk, book.targets_for, detector_settings(settings))
+    book.engines.append(engine)
+    intake = Intake(
+        registry,
+        event_lookup=open_emergencies(desk.active),
+        open_calls=emergency_callers(desk.active),
+        late_after=timedelta(seconds=settings.late_after_s),
+        future_skew=timedelta(seconds=settings.future_skew_s),
+        max_payload=settings.max_payload_bytes,
+        future_policy=settings.future_policy,
+    )
+    sse = SseChannel()
+    background: set[asyncio.Task[None]] = set()
+
+    # Late-bound: the link exists once the single gateway starts it, the pipeline further down.
+    def outbox() -> MqttIngest | None:
+        return runtime.ingest
+
+    def tier_failed(alert_id: str) -> None:
+        desk.expedite(alert_id, clock())  # the next tier is told at the next tick
+
+    def channel_failing(entry: OutboxEntry, error: str) -> None:
+        """A broadcast channel keeps failing for this alert: the next tier is told, and a
+        technical alert says which channel (not for that alert's own notices)."""
+        tier_failed(entry.alert_id)
+        raised = channel_failed(entry, error, clock())
+        if raised is not None:
+            task = asyncio.get_running_loop().create_task(pipeline.raise_now(*raised))
+            background.add(task)
+            task.add_done_callback(background.discard)
+
+    channels = build_channels(notifiers or NotifierConfig.from_settings(settings), outbox, sse)
+    # Every channel through the outbox, at least once: the broadcast channels (MQTT topic,
+    # SSE, webhooks) and the escalation tier's people (e-mail, SMS).
+    tier = TierChannel(
+        channels,
+        stores.rosters.roster,
+        deliveries=stores.deliveries,
+        on_tier_failure=tier_failed,
+        clock=clock,
+    )
+    notifications = OutboxSender(
+        stores.outbox,
+        channel_keys([*channels, tier]),
+        deliveries=stores.deliveries,
+        on_failing=channel_failing,
+        clock=clock,
+    )
+    # Extra listeners (demo console, tests); the pipeline stores every event with its timers
+    # and notifications before it tells any of them.
+    pipeline = Pipeline(
+        intake,
+        engine,
+        desk,
+        readings=readings,
+        stores=stores,
+        sinks=list(sinks),
+        metrics=Metrics(),
+        clock=clock,
+        notifications=notifications,
+        urgent=lambda r: is_urgent(r, book.targets_for(r.patient_id or "")),
+    )
+    recovery = None
+    if isinstance(readings, PositionedStore):
+        recovery = Recovery(
+            pipeline,
+            readings,
+            stores,
+            settings.data_dir / SNAPSHOT_FILE,
+            settings.snapshot_key,
+            clock,
+        )
+    runtime = Runtime(
+        settings=settings,
+        role=role,
+        clock=clock,
+        db=db,
+        stores=stores,
+        readings=readings,
+        registry=registry,
+        book=book,
+        metrics=pipeline.metrics,
+        policies=policies,
+        desk=desk,
+        engine=engine,
+        intake=intake,
+        sse=sse,
+        admin=Admin(stores, registry, clock=clock, retarget=book.set_targets),
+        channels=channels,
+        notifications=notifications,
+        pipeline=pipeline,
+        # The API's action path (the scaled-out API role routes it to the partition owners).
+        actions=Actions(
+            desk=desk, stores=stores, readings=readings, notices=pipeline, clock=clock, view=sse
+        ),
+        consult=Consultations(stores, desk, pipeline, readings, clock),
+        recovery=recovery,
+        background=background,
+    )
+    return runtime
+
+
+def replay_pipeline(
+    late_after_s: float = 600.0,
+    detectors: list[str] | None = None,
+    policies: Iterable[EscalationPolicy] = (),
+) -> Pipeline:
+    """`hmg replay`'s detection unit: no storage, auto-bound devices, the replay clock; with
+    policies, escalation timers run on that clock. A single policy also serves tenants it does
+    not name (a replay file rarely mixes tenants)."""
+    by_tenant = {p.tenant: p for p in policies}
+    default = next(iter(by_tenant.values())) if len(by_tenant) == 1 else None
+    clock = ReplayClock()
+    desk = AlertDesk(by_tenant, default_policy=default)
+    intake = Intake(
+        DeviceRegistry(auto_bind=True),
+        late_after=timedelta(seconds=late_after_s),
+        replay_clock=clock,
+        event_lookup=open_emergencies(desk.active),
+        open_calls=emergency_callers(desk.active),
+    )
+    return Pipeline(intake, make_engine(detectors, desk), desk, clock=clock)
