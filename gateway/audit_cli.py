@@ -31,7 +31,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
     from gateway.settings import Settings
 
-    url: str = args.db or Settings().db_url
+    url: str = args.db or Settings().storage.db_url
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
         print(f"hmg audit: no database file {parsed.database!r}", file=sys.stderr)

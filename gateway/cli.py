@@ -30,11 +30,11 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
     app = create_app(settings, on_started=on_service_started)
     uvicorn.run(
         app,
-        host=settings.api_host,
-        port=settings.api_port,
+        host=settings.api.host,
+        port=settings.api.port,
         log_level="info",
-        ssl_certfile=settings.api_tls_cert_file,
-        ssl_keyfile=settings.api_tls_key_file,
+        ssl_certfile=settings.api.tls_cert_file,
+        ssl_keyfile=settings.api.tls_key_file,
     )
     return 0
 

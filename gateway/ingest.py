@@ -91,40 +91,14 @@ class MqttIngest:
 
     def __init__(
         self,
-        host: str,
-        port: int,
+        config: LinkConfig,
         *,
-        client_id: str = "hmg-gateway",
-        subscription: str = "hm/v1/+/+/+",
-        username: str | None = None,
-        password: str | None = None,
-        protocol: str = "3.1.1",
-        keepalive: int = 30,
-        queue_max: int = 5000,
-        batch_max: int = 500,
-        batch_linger_s: float = 0.02,
+        batch_max: int,
+        batch_linger_s: float,
         clock: Callable[[], datetime] = utcnow,
         link: Callable[[LinkConfig], LinkProcess] = LinkProcess,
-        tls: bool = False,
-        tls_ca_file: str | None = None,
-        tls_cert_file: str | None = None,
-        tls_key_file: str | None = None,
     ) -> None:
-        self.config = LinkConfig(
-            host,
-            port,
-            client_id,
-            subscription,
-            username,
-            password,
-            protocol,
-            keepalive,
-            queue_max,
-            tls=tls,
-            tls_ca_file=tls_ca_file,
-            tls_cert_file=tls_cert_file,
-            tls_key_file=tls_key_file,
-        )
+        self.config = config
         self.batch_max = batch_max
         self.batch_linger_s = batch_linger_s
         self.clock = clock

@@ -243,7 +243,7 @@ async def _devices(args: argparse.Namespace) -> int:
     from gateway.storage import Database, Stores
 
     settings = Settings()
-    db = Database(settings.db_url)
+    db = Database(settings.storage.db_url)
     await db.create_schema()
     stores = Stores.of(db)
     registry = DeviceRegistry(await stores.patients.devices())
@@ -304,7 +304,7 @@ async def _provision(args: argparse.Namespace) -> int:
     from gateway.storage import Database, PatientStore
 
     settings = Settings()
-    db = Database(settings.db_url)
+    db = Database(settings.storage.db_url)
     await db.create_schema()
     try:
         devices = await PatientStore(db).devices()
@@ -315,7 +315,7 @@ async def _provision(args: argparse.Namespace) -> int:
             devices,
             Path(args.out),
             gateway_user=args.gateway_user,
-            gateway_password=settings.mqtt_password,
+            gateway_password=settings.mqtt.password,
             rotate=args.rotate,
             broker_group=args.broker_group or default_broker_group(),
         )

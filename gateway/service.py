@@ -127,28 +127,16 @@ class Gateway:
             return  # the partitions' owners keep the timers (a worker re-arms what it takes)
         await self.stores.timers.save(rearmed.saved, rearmed.deleted)
         if self.recovery is not None:
-            self.settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.settings.storage.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             await self.recovery.resume()
             self._tasks.append(asyncio.create_task(self._snapshots(self.recovery)))
         if mqtt:
             s = self.settings
             ingest = self.runtime.ingest = MqttIngest(
-                s.mqtt_host,
-                s.mqtt_port,
-                client_id=s.mqtt_client_id,
-                subscription=s.mqtt_subscription,
-                username=s.mqtt_username,
-                password=s.mqtt_password,
-                protocol=s.mqtt_protocol,
-                keepalive=s.mqtt_keepalive,
-                queue_max=s.queue_max,
-                batch_max=s.batch_max,
-                batch_linger_s=s.batch_linger_ms / 1000.0,
+                s.mqtt.link(window=s.ingest.queue_max),
+                batch_max=s.ingest.batch_max,
+                batch_linger_s=s.ingest.batch_linger_ms / 1000.0,
                 clock=self.clock,
-                tls=s.mqtt_tls,
-                tls_ca_file=str(s.mqtt_tls_ca_file) if s.mqtt_tls_ca_file else None,
-                tls_cert_file=str(s.mqtt_tls_cert_file) if s.mqtt_tls_cert_file else None,
-                tls_key_file=str(s.mqtt_tls_key_file) if s.mqtt_tls_key_file else None,
             )
             self.pipeline.outbox = ingest
             ingest.start()
@@ -158,14 +146,14 @@ class Gateway:
             self._tasks.append(asyncio.create_task(self.followups.run(self._stop)))
         if self.results is not None:
             self._tasks.append(asyncio.create_task(self.results.run(self._stop)))
-        if self.settings.retention_interval_s > 0:
+        if self.settings.storage.retention_interval_s > 0:
             self._tasks.append(asyncio.create_task(self._retention()))
 
     async def _ticker(self) -> None:
         refreshed = time.monotonic()
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.settings.tick_interval_s)
+                await asyncio.wait_for(self._stop.wait(), self.settings.detection.tick_interval_s)
             if self._stop.is_set():
                 return
             try:
@@ -180,7 +168,7 @@ class Gateway:
         """The detectors' state every `snapshot_interval_s`, and once more at shutdown."""
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.settings.snapshot_interval_s)
+                await asyncio.wait_for(self._stop.wait(), self.settings.scale.snapshot_interval_s)
             try:
                 await recovery.snapshot()
             except Exception:
@@ -193,16 +181,16 @@ class Gateway:
 
         s = self.settings
         policy = RetentionPolicy.of(
-            ecg_days=s.retention_ecg_days,
-            vitals_days=s.retention_vitals_days,
-            status_days=s.retention_status_days,
-            deadletter_days=s.retention_deadletter_days,
+            ecg_days=s.storage.retention_ecg_days,
+            vitals_days=s.storage.retention_vitals_days,
+            status_days=s.storage.retention_status_days,
+            deadletter_days=s.storage.retention_deadletter_days,
         )
         await run_retention(
             self.readings,
             self.stores.deadletters,
             policy,
-            interval_s=s.retention_interval_s,
+            interval_s=s.storage.retention_interval_s,
             clock=self.clock,
             stop=self._stop,
         )

@@ -142,9 +142,9 @@ def create_app(
         dependencies=[Depends(guard)],  # every route, deny by default (`gateway.api.policy`)
     )
     limits = (gateway.settings if gateway is not None else settings) or Settings()
-    app.state.rate_limiter = RateLimiter(limits.api_rate_per_minute, limits.api_rate_burst)
-    app.state.stream_slots = StreamSlots(limits.api_streams_per_user)
-    app.add_middleware(BodyLimit, max_bytes=limits.api_max_body_bytes)
+    app.state.rate_limiter = RateLimiter(limits.api.rate_per_minute, limits.api.rate_burst)
+    app.state.stream_slots = StreamSlots(limits.api.streams_per_user)
+    app.add_middleware(BodyLimit, max_bytes=limits.api.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -91,42 +91,46 @@ class Authority:
     def from_settings(
         cls, settings: Settings, accounts: Accounts, audit: AuditHook, clock: Clock = _now
     ) -> Authority:
-        keys = KeyRing(private_dir(settings.data_dir / "auth")) if settings.auth_embedded else None
+        keys = (
+            KeyRing(private_dir(settings.storage.data_dir / "auth"))
+            if settings.auth.embedded
+            else None
+        )
         idps = []
-        if settings.oidc_issuer and settings.oidc_jwks_url:
+        if settings.oidc.issuer and settings.oidc.jwks_url:
             idps.append(
                 TrustedIdp(
-                    issuer=settings.oidc_issuer,
-                    jwks_url=settings.oidc_jwks_url,
-                    audience=settings.oidc_audience or settings.auth_audience,
-                    algorithms=tuple(settings.oidc_algorithms),
-                    user_claim=settings.oidc_user_claim,
-                    role_claim=settings.oidc_role_claim,
-                    tenant_claim=settings.oidc_tenant_claim,
-                    client_claim=settings.oidc_client_claim,
-                    refresh_cooldown_s=settings.oidc_refresh_cooldown_s,
-                    ca_file=str(settings.oidc_ca_file) if settings.oidc_ca_file else None,
+                    issuer=settings.oidc.issuer,
+                    jwks_url=settings.oidc.jwks_url,
+                    audience=settings.oidc.audience or settings.auth.audience,
+                    algorithms=tuple(settings.oidc.algorithms),
+                    user_claim=settings.oidc.user_claim,
+                    role_claim=settings.oidc.role_claim,
+                    tenant_claim=settings.oidc.tenant_claim,
+                    client_claim=settings.oidc.client_claim,
+                    refresh_cooldown_s=settings.oidc.refresh_cooldown_s,
+                    ca_file=str(settings.oidc.ca_file) if settings.oidc.ca_file else None,
                 )
             )
         verifier = TokenVerifier(
             local=keys,
-            issuer=settings.auth_issuer,
-            audience=settings.auth_audience,
+            issuer=settings.auth.issuer,
+            audience=settings.auth.audience,
             idps=idps,
-            leeway_s=settings.oidc_leeway_s,
+            leeway_s=settings.oidc.leeway_s,
             clock=clock,
         )
         issuer = None
         if keys is not None:
             issuer = TokenIssuer(
                 keys,
-                settings.auth_issuer,
-                settings.auth_audience,
-                ttl_s=settings.auth_token_ttl_s,
-                refresh_ttl_s=settings.auth_refresh_ttl_s,
+                settings.auth.issuer,
+                settings.auth.audience,
+                ttl_s=settings.auth.token_ttl_s,
+                refresh_ttl_s=settings.auth.refresh_ttl_s,
                 clock=clock,
             )
-        limiter = LoginLimiter(clock, settings.auth_login_failures, settings.auth_login_window_s)
+        limiter = LoginLimiter(clock, settings.auth.login_failures, settings.auth.login_window_s)
         return cls(
             accounts=accounts,
             verifier=verifier,

@@ -81,7 +81,7 @@ async def _users(args: argparse.Namespace) -> int:
     from gateway.storage.audit import AuditEntry, AuditStore
 
     settings = Settings()
-    db = Database(settings.db_url)
+    db = Database(settings.storage.db_url)
     await db.create_schema()
     store = AccountStore(db)
     audit = AuditStore(db)

@@ -36,13 +36,13 @@ class NotifierConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> NotifierConfig:
         hooks: tuple[tuple[str, str], ...] = ()
-        if settings.webhook_url and settings.webhook_secret:
-            hooks = ((settings.webhook_url, settings.webhook_secret),)
+        if settings.notify.webhook_url and settings.notify.webhook_secret:
+            hooks = ((settings.notify.webhook_url, settings.notify.webhook_secret),)
         return cls(
-            enabled=tuple(settings.notify_channels or CHANNELS),
+            enabled=tuple(settings.notify.notify_channels or CHANNELS),
             webhooks=hooks,
-            email_url=settings.email_url,
-            sms_url=settings.sms_url,
+            email_url=settings.notify.email_url,
+            sms_url=settings.notify.sms_url,
         )
 
 

@@ -58,42 +58,42 @@ class Role(enum.StrEnum):
 
 def make_reading_store(settings: Settings, db: Database) -> ReadingStore:
     """The configured readings backend (SQL by default, InfluxDB: see docs/storage.md)."""
-    if settings.readings_backend == "sql":
+    if settings.storage.readings_backend == "sql":
         return SqlReadingStore(db)
-    if settings.readings_backend == "influx":
+    if settings.storage.readings_backend == "influx":
         from gateway.storage.influx import InfluxConfig, InfluxReadingStore
 
         s = settings
         return InfluxReadingStore(
             InfluxConfig(
-                url=s.influx_url,
-                mode=s.influx_mode,
-                database=s.influx_database,
-                retention_policy=s.influx_retention_policy,
-                username=s.influx_username,
-                password=s.influx_password,
-                token=s.influx_token,
-                org=s.influx_org,
-                bucket=s.influx_bucket,
-                query_url=s.influx_query_url,
-                batch_points=s.influx_batch_points,
-                timeout_s=s.influx_timeout_s,
-                create_database=s.influx_create_database,
+                url=s.influx.url,
+                mode=s.influx.mode,
+                database=s.influx.database,
+                retention_policy=s.influx.retention_policy,
+                username=s.influx.username,
+                password=s.influx.password,
+                token=s.influx.token,
+                org=s.influx.org,
+                bucket=s.influx.bucket,
+                query_url=s.influx.query_url,
+                batch_points=s.influx.batch_points,
+                timeout_s=s.influx.timeout_s,
+                create_database=s.influx.create_database,
             ),
-            derive_beats=s.influx_derive_beats,
+            derive_beats=s.influx.derive_beats,
         )
-    raise ValueError(f"readings backend {settings.readings_backend!r} is not available")
+    raise ValueError(f"readings backend {settings.storage.readings_backend!r} is not available")
 
 
 def detector_settings(settings: Settings) -> DetectorSettings:
     """Deployment-wide detector parameters from the service settings."""
     defaults = DetectorSettings()
     return DetectorSettings(
-        bp_repeat_window=timedelta(seconds=settings.bp_repeat_window_s),
-        cv_window=timedelta(seconds=settings.cv_window_s),
+        bp_repeat_window=timedelta(seconds=settings.detection.bp_repeat_window_s),
+        cv_window=timedelta(seconds=settings.detection.cv_window_s),
         cv_priorities={
             **defaults.cv_priorities,
-            **{code: Priority(p) for code, p in settings.cv_priorities.items()},
+            **{code: Priority(p) for code, p in settings.detection.cv_priorities.items()},
         },
     )
 
@@ -172,7 +172,7 @@ class Runtime:
         """A worker partition's unit, wired like the single gateway's own."""
         desk = make_desk(self.policies)
         engine = make_engine(
-            self.settings.detectors, desk, self.book.targets_for, self.engine.settings
+            self.settings.detection.detectors, desk, self.book.targets_for, self.engine.settings
         )
         pipeline = self._pipeline(engine, desk, self.notifications)
         actions = Actions(
@@ -212,24 +212,26 @@ def build(
     """Every part of a process in `role`, wired. `sinks` are extra listeners told each stored
     alert event after it is stored (the demo console, tests); `policies` and `notifiers`
     replace what the settings name."""
-    db = Database(settings.db_url)
+    db = Database(settings.storage.db_url)
     stores = Stores.of(db)
     readings = make_reading_store(settings, db)
-    registry = DeviceRegistry(auto_bind=settings.auto_register or settings.mode == "demo")
+    registry = DeviceRegistry(auto_bind=settings.ingest.auto_register or settings.mode == "demo")
     if policies is None:  # a policy file or a directory of per-tenant files
-        policies = load_policies(settings.policies) if settings.policies else {}
+        policies = load_policies(settings.notify.policies) if settings.notify.policies else {}
     book = TargetBook()
     desk = make_desk(policies)
-    engine = make_engine(settings.detectors, desk, book.targets_for, detector_settings(settings))
+    engine = make_engine(
+        settings.detection.detectors, desk, book.targets_for, detector_settings(settings)
+    )
     book.engines.append(engine)
     intake = Intake(
         registry,
         event_lookup=open_emergencies(desk.active),
         open_calls=emergency_callers(desk.active),
-        late_after=timedelta(seconds=settings.late_after_s),
-        future_skew=timedelta(seconds=settings.future_skew_s),
-        max_payload=settings.max_payload_bytes,
-        future_policy=settings.future_policy,
+        late_after=timedelta(seconds=settings.ingest.late_after_s),
+        future_skew=timedelta(seconds=settings.ingest.future_skew_s),
+        max_payload=settings.ingest.max_payload_bytes,
+        future_policy=settings.ingest.future_policy,
     )
     sse = SseChannel()
     background: set[asyncio.Task[None]] = set()
@@ -288,7 +290,7 @@ def build(
             pipeline,
             readings,
             stores,
-            settings.data_dir / SNAPSHOT_FILE,
+            settings.storage.data_dir / SNAPSHOT_FILE,
             settings.snapshot_key,
             clock,
         )

@@ -44,10 +44,10 @@ async def run_role(role: str, settings: Settings, worker_id: str | None = None) 
     _stop_on_signals(stop)
     gw = Gateway(settings, role=Role(role))
     nc = await nats.connect(
-        [u.strip() for u in settings.nats_url.split(",") if u.strip()],
+        [u.strip() for u in settings.scale.nats_url.split(",") if u.strip()],
         name=f"hmg-{role}",
-        user=settings.nats_username,
-        password=settings.nats_password,
+        user=settings.scale.nats_username,
+        password=settings.scale.nats_password,
         max_reconnect_attempts=-1,
     )
     if role != "api" and "sse" in gw.notifications.channels:
@@ -59,29 +59,23 @@ async def run_role(role: str, settings: Settings, worker_id: str | None = None) 
             await serve_api(gw, nc, stop)
             return
         js = nc.jetstream()
-        streams = StreamSettings(replicas=settings.nats_replicas)
+        streams = StreamSettings(replicas=settings.scale.nats_replicas)
         await ensure_streams(js, streams)
         if role == "router":
             router = Router(
                 gw.pipeline,
                 nc,
-                partitions=settings.partitions,
+                partitions=settings.scale.partitions,
                 router_id=worker_id
-                or settings.worker_id
+                or settings.scale.worker_id
                 or f"{socket.gethostname()}-{os.getpid()}",
-                lease_ttl_s=settings.lease_ttl_s,
-                replicas=settings.nats_replicas,
+                lease_ttl_s=settings.scale.lease_ttl_s,
+                replicas=settings.scale.nats_replicas,
             )
             await router.run(stop)
         elif role == "worker":
-            wid = worker_id or settings.worker_id or socket.gethostname()
-            ws = WorkerSettings(
-                partitions=settings.partitions,
-                lease_ttl_s=settings.lease_ttl_s,
-                snapshot_interval_s=settings.snapshot_interval_s,
-                tick_interval_s=settings.tick_interval_s,
-                replicas=settings.nats_replicas,
-            )
+            wid = worker_id or settings.scale.worker_id or socket.gethostname()
+            ws = WorkerSettings.of(settings)
             await Worker(gw, nc, wid, ws, settings.snapshot_key).run(stop)
         else:
             raise ValueError(f"unknown role {role!r}")
@@ -100,8 +94,8 @@ def route_actions(gw: Gateway, nc: NatsClient) -> RoutedActions:
     routed = RoutedActions(
         nc,
         local,
-        partitions=gw.settings.partitions,
-        timeout_s=gw.settings.action_timeout_s,
+        partitions=gw.settings.scale.partitions,
+        timeout_s=gw.settings.scale.action_timeout_s,
         clock=gw.clock,
         view=LiveShow(nc),
     )
@@ -123,11 +117,11 @@ async def serve_api(gw: Gateway, nc: NatsClient, stop: asyncio.Event) -> None:
     s = gw.settings
     config = uvicorn.Config(
         create_app(gateway=gw),
-        host=s.api_host,
-        port=s.api_port,
+        host=s.api.host,
+        port=s.api.port,
         log_level="info",
-        ssl_certfile=s.api_tls_cert_file,
-        ssl_keyfile=s.api_tls_key_file,
+        ssl_certfile=s.api.tls_cert_file,
+        ssl_keyfile=s.api.tls_key_file,
     )
     server = uvicorn.Server(config)
 
@@ -136,7 +130,7 @@ async def serve_api(gw: Gateway, nc: NatsClient, stop: asyncio.Event) -> None:
         server.should_exit = True
 
     watch = asyncio.create_task(stop_when_asked())
-    follow = asyncio.create_task(follow_timers(gw, s.tick_interval_s))
+    follow = asyncio.create_task(follow_timers(gw, s.detection.tick_interval_s))
     try:
         await server.serve()
     finally:

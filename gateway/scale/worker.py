@@ -47,6 +47,7 @@ from gateway.scale.leases import Membership
 from gateway.scale.partition import partition_of, subject
 from gateway.scale.streams import PART_PREFIX, PART_STREAM
 from gateway.service import Gateway
+from gateway.settings import Settings
 from gateway.snapshot import DetectorState, SnapshotError, seal, unseal
 
 log = logging.getLogger(__name__)
@@ -56,12 +57,25 @@ SNAPSHOT_BUCKET = "hmg_snapshots"
 
 @dataclass(frozen=True, slots=True)
 class WorkerSettings:
-    partitions: int = 64
-    lease_ttl_s: float = 6.0
-    snapshot_interval_s: float = 10.0
-    tick_interval_s: float = 1.0
+    """What a worker reads of the settings (`WorkerSettings.of`); `batch` messages at a time."""
+
+    partitions: int
+    lease_ttl_s: float
+    snapshot_interval_s: float
+    tick_interval_s: float
+    replicas: int
     batch: int = 256
-    replicas: int = 1
+
+    @classmethod
+    def of(cls, settings: Settings) -> WorkerSettings:
+        scale = settings.scale
+        return cls(
+            partitions=scale.partitions,
+            lease_ttl_s=scale.lease_ttl_s,
+            snapshot_interval_s=scale.snapshot_interval_s,
+            tick_interval_s=settings.detection.tick_interval_s,
+            replicas=scale.nats_replicas,
+        )
 
 
 class PartitionRunner:

@@ -36,8 +36,9 @@ class FakeLink:
         return [mid for f in self.sent if isinstance(f, Ack) for mid in f.mids]
 
 
-def ingest(**kw: Any) -> tuple[MqttIngest, FakeLink]:
-    ing = MqttIngest("127.0.0.1", 1, link=FakeLink, **kw)  # type: ignore[arg-type]
+def ingest(batch_max: int = 500, batch_linger_s: float = 0.02) -> tuple[MqttIngest, FakeLink]:
+    config = LinkConfig("127.0.0.1", 1)
+    ing = MqttIngest(config, batch_max=batch_max, batch_linger_s=batch_linger_s, link=FakeLink)  # type: ignore[arg-type]
     link = FakeLink(ing.config)
     ing._link = link  # type: ignore[assignment]
     return ing, link

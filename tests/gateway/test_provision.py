@@ -111,7 +111,7 @@ def test_hmg_devices_goes_through_the_audited_admin_actions(
     monkeypatch.setenv("HMG_DATA_DIR", str(tmp_path))
 
     async def admit(patient_id: str) -> None:
-        db = Database(Settings().db_url)
+        db = Database(Settings().storage.db_url)
         try:
             await db.create_schema()
             await Stores.of(db).patients.save_patient(Patient(patient_id, "t1", T0))
@@ -132,7 +132,7 @@ def test_hmg_devices_goes_through_the_audited_admin_actions(
     assert main(["devices", "retire", "cuff-9"]) == 1
 
     async def trail() -> list[tuple[str, str | None]]:
-        db = Database(Settings().db_url)
+        db = Database(Settings().storage.db_url)
         try:
             return [(e.action, e.actor) for e in await Stores.of(db).audit.entries()]
         finally:

@@ -26,10 +26,10 @@ def test_environment_and_toml_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv("HMG_BATCH_MAX", "128")
     monkeypatch.setenv("HMG_DETECTORS", '["bp"]')
     s = Settings()
-    assert s.mqtt_host == "broker.internal"
-    assert s.batch_max == 128  # the environment wins over the file
-    assert s.detectors == ["bp"]
-    assert s.db_url.endswith("hmg-data/hmg.db")
+    assert s.mqtt.host == "broker.internal"
+    assert s.ingest.batch_max == 128  # the environment wins over the file
+    assert s.detection.detectors == ["bp"]
+    assert s.storage.db_url.endswith("hmg-data/hmg.db")
 
 
 def test_unknown_setting_in_file_is_an_error(

@@ -250,7 +250,7 @@ async def start_gateway(
         mqtt_port=broker.port,
         mqtt_client_id=client_id,
         tick_interval_s=0.5,
-        **overrides,  # type: ignore[arg-type]
+        **overrides,
     )
     gw = Gateway(settings)
     await gw.db.create_schema()

@@ -41,7 +41,7 @@ def test_users_add_list_passwd_disable(
 ) -> None:
     monkeypatch.setenv("HMG_MODE", "test")
     monkeypatch.setenv("HMG_DATA_DIR", str(tmp_path))
-    url = Settings().db_url
+    url = Settings().storage.db_url
     code, _ = run(
         capsys, monkeypatch, "short\n", "add", "dr.wang", "--role", "clinician", "--tenant", "t1"
     )

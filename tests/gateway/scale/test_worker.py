@@ -27,7 +27,8 @@ def _flags_seen(runner: PartitionRunner, patient_id: str) -> set[frozenset[str]]
 
 async def test_a_partitions_detectors_know_who_lives_alone(tmp_path: Path) -> None:
     now = utcnow()
-    gw = Gateway(Settings(mode="test", data_dir=tmp_path))
+    settings = Settings(mode="test", data_dir=tmp_path, partitions=1)
+    gw = Gateway(settings)
     await gw.start(mqtt=False, detection=False)
     await gw.stores.patients.save_patient(Patient("p-001", "t1", now, lives_alone=True))
     try:
@@ -35,9 +36,8 @@ async def test_a_partitions_detectors_know_who_lives_alone(tmp_path: Path) -> No
             nc = await nats.connect(node.url)
             try:
                 snapshots = await nc.jetstream().create_object_store(SNAPSHOT_BUCKET)
-                runner = PartitionRunner(
-                    0, gw, nc, snapshots, WorkerSettings(partitions=1), gw.settings.snapshot_key
-                )
+                ws = WorkerSettings.of(settings)
+                runner = PartitionRunner(0, gw, nc, snapshots, ws, settings.snapshot_key)
                 await runner.restore()
                 reading = Reading(
                     "t1", "cuff-1", Kind.BP, 1, now - timedelta(seconds=5), now, "p-001",
