@@ -152,9 +152,9 @@ async def gateway_drain(port: int, n: int, data_dir: Path, devices: int) -> tupl
     await asyncio.to_thread(gw.ingest.connected.wait, 30)
     t0 = time.perf_counter()
     deadline = time.monotonic() + 600
-    while gw.ingest.processed < n:  # stored, acknowledged, and through the detectors
+    while gw.pipeline.processed < n:  # stored, acknowledged, and through the detectors
         if time.monotonic() > deadline:
-            raise RuntimeError(f"gateway processed only {gw.ingest.processed}/{n}")
+            raise RuntimeError(f"gateway processed only {gw.pipeline.processed}/{n}")
         await asyncio.sleep(0.005)
     elapsed = time.perf_counter() - t0
     await gw.stop()

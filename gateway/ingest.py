@@ -1,10 +1,10 @@
-"""MQTT ingest: QoS 1, persistent session, acknowledgement only after the durable write.
+"""MQTT ingest, transport only: QoS 1, persistent session, PUBACK when the pipeline says so.
 
 The paho-mqtt client runs in the MQTT link process (`gateway.mqtt_link`), which forwards messages
-here in batches. A reader thread turns each batch into `Inbound` messages on a queue; the asyncio
-side drains the queue in batches of up to `batch_max`, has the pipeline store each batch, and only
-then tells the link to send the PUBACKs, in arrival order as MQTT requires; detection and alerting
-on the batch follow while the next batch is written.
+here in batches. A reader thread turns each batch into `Inbound` messages on a queue; the
+pipeline (`gateway.pipeline.Pipeline.run`, which owns the order of the stages) takes batches of
+up to `batch_max`, stores each, and then has this ingest tell the link to send the PUBACKs, in
+arrival order as MQTT requires.
 
 Bounded in-flight work: the link stops reading the socket while `queue_max` messages are out with
 the gateway (taken but not yet released), so the broker keeps the rest (backpressure, not loss).
@@ -28,8 +28,8 @@ from dataclasses import replace
 from datetime import datetime
 from multiprocessing.connection import Connection
 
-from devices.model import Reading, utcnow
-from gateway.intake import Decoded, Inbound
+from devices.model import utcnow
+from gateway.intake import Inbound
 from gateway.link_messages import (
     Ack,
     Acknowledged,
@@ -43,8 +43,6 @@ from gateway.link_messages import (
     Published,
     Stop,
 )
-from gateway.pipeline import Pipeline
-from gateway.storage import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +85,7 @@ class LinkProcess:
 
 
 class MqttIngest:
-    """Owns the MQTT link; `run` drains its messages into the pipeline until `stop`."""
+    """Owns the MQTT link: the pipeline's `Source` of live messages and their acknowledgements."""
 
     def __init__(
         self,
@@ -110,11 +108,9 @@ class MqttIngest:
         self.connected = threading.Event()
         self._stopping = threading.Event()
         self._reader: threading.Thread | None = None
-        self._finishing: asyncio.Task[None] | None = None
         self.received = 0  # messages taken from the link
         self.released = 0  # messages done with (acknowledged or left to redelivery)
         self.acked = 0  # PUBACKs the link has sent
-        self.processed = 0  # messages stored and through detection and alerting
         self._confirms: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[bool]]] = {}
         self._refs = 0
 
@@ -199,7 +195,7 @@ class MqttIngest:
         return await asyncio.to_thread(self.connected.wait, seconds)
 
     # -- asyncio side ---------------------------------------------------------------------
-    def _take_batch(self) -> list[Inbound]:
+    def take_batch(self) -> list[Inbound]:
         """Block briefly for a first message, then gather what arrives within the linger."""
         batch, self._carry = self._carry, []
         if not batch:
@@ -225,79 +221,14 @@ class MqttIngest:
             batch, self._carry = batch[: self.batch_max], batch[self.batch_max :]
         return batch
 
-    async def run(self, pipeline: Pipeline, stop: asyncio.Event) -> None:
-        """Three stages, each in arrival order: while batch N goes through detection and
-        alerting, batch N+1 is written, and batch N+2 is taken and decoded. A batch is
-        acknowledged as soon as it is stored (PUBACKs in arrival order); its detection follows.
-        At most one batch per stage plus the queue are in flight (bounded)."""
-        storing: asyncio.Task[None] | None = None
-        try:
-            while not stop.is_set():
-                batch = await asyncio.to_thread(self._take_batch)
-                pipeline.metrics.queue_depth.set(self.backlog)
-                decoded = pipeline.decode(batch) if batch else None
-                if storing is not None:
-                    await storing
-                    storing = None
-                if batch and decoded is not None:
-                    storing = asyncio.create_task(
-                        self._store_and_ack(pipeline, batch, decoded, stop)
-                    )
-        finally:
-            if storing is not None:
-                await storing
-            if self._finishing is not None:
-                await self._finishing
-
-    async def _store_and_ack(
-        self, pipeline: Pipeline, batch: list[Inbound], decoded: Decoded, stop: asyncio.Event
-    ) -> None:
-        t0 = time.perf_counter()
-        new = await self._store_until_stored(pipeline, batch, decoded, stop)
-        if new is None:
-            return
-        self.ack(batch)
-        if self._finishing is not None:
-            await self._finishing  # detection runs one batch at a time, in order
-        self._finishing = asyncio.create_task(self._finish(pipeline, batch, decoded, new, t0))
-
-    async def _finish(
-        self,
-        pipeline: Pipeline,
-        batch: list[Inbound],
-        decoded: Decoded,
-        new: list[Reading],
-        t0: float,
-    ) -> None:
-        try:
-            await pipeline.finish(batch, decoded, new, t0)
-        except Exception:  # the readings are stored and acknowledged; keep ingesting
-            log.exception("post-store processing failed for a batch of %d", len(batch))
-        self.processed += len(batch)
-
-    async def _store_until_stored(
-        self, pipeline: Pipeline, batch: list[Inbound], decoded: Decoded, stop: asyncio.Event
-    ) -> list[Reading] | None:
-        """Retry the durable write until it succeeds. On stop, give up without acknowledging
-        (None): the broker redelivers the batch to the next session."""
-        delay = 0.2
-        while True:
-            try:
-                return await pipeline.store(decoded)
-            except StoreUnavailableError as exc:
-                log.warning(
-                    "store unavailable, %d messages held unacknowledged: %s", len(batch), exc
-                )
-                if stop.is_set():
-                    self._release(batch, ack=False)
-                    return None
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-
     def ack(self, batch: list[Inbound]) -> None:
         """PUBACK a stored batch, in arrival order (the link skips what a lost connection
         delivered: the broker redelivers those)."""
         self._release(batch, ack=True)
+
+    def release(self, batch: list[Inbound]) -> None:
+        """Done with a batch without acknowledging it: the broker redelivers it."""
+        self._release(batch, ack=False)
 
     def _release(self, batch: list[Inbound], *, ack: bool) -> None:
         """Tell the link which messages to acknowledge and how many it may take anew. Messages

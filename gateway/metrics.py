@@ -6,7 +6,16 @@ separately and nothing is registered process-wide.
 
 from __future__ import annotations
 
+import collections
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+if TYPE_CHECKING:
+    from alerts.model import AlertEvent
+    from devices.model import Reading
+    from gateway.intake import Rejected
 
 
 class Metrics:
@@ -51,3 +60,27 @@ class Metrics:
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes."""
         return generate_latest(self.registry)
+
+    def count_batch(
+        self,
+        messages: int,
+        readings: Sequence[Reading],
+        new: Sequence[Reading],
+        rejected: Sequence[Rejected],
+        events: Sequence[AlertEvent],
+    ) -> None:
+        """One batch through the pipeline: its messages, readings, rejects and alert events."""
+        self.batch_size.observe(messages)
+        self.messages.labels("accepted").inc(messages - len(rejected))
+        if rejected:
+            self.messages.labels("rejected").inc(len(rejected))
+            for d in rejected:
+                self.deadletters.labels(d.reason.value).inc()
+        self.duplicates.inc(len(readings) - len(new))
+        for kind, n in collections.Counter(r.kind.value for r in new).items():
+            self.readings_stored.labels(kind).inc(n)
+        late = sum(1 for r in new if "late" in r.flags)
+        if late:
+            self.late.inc(late)
+        for e in events:
+            self.alert_events.labels(e.event.value, e.alert.code).inc()

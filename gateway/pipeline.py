@@ -1,40 +1,36 @@
-"""One pipeline for every reading: decode -> store -> detect -> desk -> persist -> notify.
-
-Live ingest (`gateway.ingest`), `hmg replay` (`gateway.replay`) and the API all go through a
-`Pipeline`; each stage is one method, and the order is this code, not the order of a list:
+"""One pipeline for every reading; the order of its stages is this module's code:
+decode -> store -> acknowledge -> detect -> desk -> record -> notify.
 
 1. `decode` (sync): messages -> readings and rejects (`gateway.intake.Intake`).
-2. `store`: new devices, dead letters and readings durably written, or `StoreUnavailableError`
-   (then nothing of the batch may be acknowledged). Live ingest acknowledges after this step.
-3. `detect` (sync): each new reading through its patient's detectors (`alerts.engine`), their
+2. `store`: devices, dead letters and readings durably written, or `StoreUnavailableError`.
+3. acknowledge: `run` has the source (the MQTT link, transport only) PUBACK a stored batch.
+4. `detect` (sync): new readings through their patients' detectors (`alerts.engine`), the
    candidates into the alert desk (`alerts.desk`): alert events and escalation-timer changes.
-4. `record`: the events and the timers they moved in one transaction, then the notifiers.
+5. `record`: events, the timers they moved and their notifications in one transaction; then
+   the outbox sender delivers the notifications (`gateway.notifiers.outbox`).
 
-`finish` runs 3 and 4 (plus the dead-letter topic and metrics) for a stored batch; `tick` runs
-the clock's part (detector timeouts, silent devices, escalation deadlines) and then 4. A replay
+`run` is live ingest (stages overlapped batch by batch), `handle` the same stages for one batch
+(API, tests), `finish` 4 and 5 for a stored batch, `tick` the clock's part and then 5. A replay
 has no storage: it uses `decode`, `detect` and `advance` on its own clock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from alerts.desk import AlertDesk, DeskResult
 from alerts.engine import DetectionEngine
 from alerts.model import AlertCandidate, AlertEvent
-from alerts.serialize import event_to_json
 from devices.model import Reading, deadletter_topic, utcnow
 from gateway.intake import Decoded, Inbound, Intake, Rejected
 from gateway.lanes import SLICE_S, is_urgent, split_lanes
 from gateway.metrics import Metrics
+from gateway.notifiers.mqtt import Publisher
+from gateway.ports import AlertSink, BatchResult, Notifications, Source, deadletter_message
 from gateway.storage import (
     DeadLetter,
     OutboxEntry,
@@ -55,56 +51,6 @@ BULK_STEP = 8
 TICK_STEP = 250
 
 
-class Outbox(Protocol):
-    """Where the gateway publishes (the MQTT link in production)."""
-
-    def publish(self, topic: str, payload: bytes, qos: int = 1) -> None: ...
-
-
-class Notifications(Protocol):
-    """The notification outbox (`gateway.notifiers.outbox.OutboxSender`): the entries to store
-    with alert events, and the hand-over once they are committed."""
-
-    def entries(self, events: Sequence[AlertEvent]) -> list[OutboxEntry]: ...
-
-    def hand(self, stored: Sequence[OutboxEntry]) -> None: ...
-
-
-class AlertSink(Protocol):
-    """A notification channel; failures are its own business and never block ingest."""
-
-    async def send(self, events: Sequence[AlertEvent]) -> None: ...
-
-
-def alert_topic(tenant: str, patient_id: str) -> str:
-    return f"hm/alerts/v1/{tenant}/{patient_id}"
-
-
-def deadletter_message(d: Rejected) -> bytes:
-    try:
-        original: object = json.loads(d.payload)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        original = d.payload.decode("utf-8", errors="replace")
-    return json.dumps(
-        {
-            "topic": d.topic,
-            "reason": d.reason.value,
-            "detail": d.detail,
-            "received_at": d.received_at.isoformat(),
-            "payload": original,
-        }
-    ).encode()
-
-
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    messages: int
-    stored: int
-    duplicates: int
-    rejected: int
-    events: list[AlertEvent]
-
-
 class Pipeline:
     """The stages above over one intake, detection engine and alert desk.
 
@@ -112,8 +58,8 @@ class Pipeline:
     `notifications` (the outbox), every event's notifications (broadcast channels and the
     escalation tier's people) are stored in the event's own transaction and handed to the
     sender once it is committed. `sinks` are extra listeners told every alert event after it is
-    stored (the demo console, tests). Without either, events go to `outbox`'s alert topic
-    directly.
+    stored (the demo console, tests). `publisher` (the MQTT link, once it runs) takes the
+    dead-letter topic.
     """
 
     def __init__(
@@ -124,7 +70,7 @@ class Pipeline:
         *,
         readings: ReadingStore | None = None,
         stores: Stores | None = None,
-        outbox: Outbox | None = None,
+        publisher: Publisher | None = None,
         sinks: Sequence[AlertSink] = (),
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -138,7 +84,8 @@ class Pipeline:
         self.desk = desk
         self.readings = readings
         self.stores = stores
-        self.outbox = outbox
+        self.publisher = publisher
+        self.processed = 0  # live messages through every stage (`run`)
         self.sinks = list(sinks)
         self.metrics = metrics or Metrics()
         self.clock = clock
@@ -282,8 +229,6 @@ class Pipeline:
     async def _tell_sinks(self, events: Sequence[AlertEvent]) -> None:
         if not events:
             return
-        if not self.sinks and self.notifications is None:
-            self._publish_events(events)
         for sink in self.sinks:
             try:
                 await sink.send(events)
@@ -304,7 +249,7 @@ class Pipeline:
                 events = await self._detect_in_lanes(new, progress)
             except Exception:
                 log.exception("alert processing failed for %d readings", len(new))
-        self._count(batch, decoded.readings, new, decoded.rejected, events)
+        self.metrics.count_batch(len(batch), decoded.readings, new, decoded.rejected, events)
         self._publish_rejects(decoded.rejected)
         self.metrics.batch_seconds.observe(time.perf_counter() - t0)
         return BatchResult(
@@ -353,6 +298,69 @@ class Pipeline:
         self.consistent = False
         return []
 
+    async def run(self, source: Source, stop: asyncio.Event) -> None:
+        """Live ingest: every stage in arrival order, three batches in flight. While batch N
+        goes through detection and alerting, batch N+1 is written, and batch N+2 is taken and
+        decoded. A batch is acknowledged as soon as it is stored (PUBACKs in arrival order);
+        its detection follows. At most one batch per stage plus the source's queue are out."""
+        storing: asyncio.Task[None] | None = None
+        finishing: asyncio.Task[None] | None = None
+
+        async def store_and_ack(batch: list[Inbound], decoded: Decoded) -> None:
+            nonlocal finishing
+            t0 = time.perf_counter()
+            new = await self._store_until_stored(source, batch, decoded, stop)
+            if new is None:
+                return
+            source.ack(batch)
+            if finishing is not None:
+                await finishing  # detection runs one batch at a time, in order
+            finishing = asyncio.create_task(self._finish_live(batch, decoded, new, t0))
+
+        try:
+            while not stop.is_set():
+                batch = await asyncio.to_thread(source.take_batch)
+                self.metrics.queue_depth.set(source.backlog)
+                decoded = self.decode(batch) if batch else None
+                if storing is not None:
+                    await storing
+                    storing = None
+                if batch and decoded is not None:
+                    storing = asyncio.create_task(store_and_ack(batch, decoded))
+        finally:
+            if storing is not None:
+                await storing
+            if finishing is not None:
+                await finishing
+
+    async def _store_until_stored(
+        self, source: Source, batch: list[Inbound], decoded: Decoded, stop: asyncio.Event
+    ) -> list[Reading] | None:
+        """Retry the durable write until it succeeds. On stop, give up without acknowledging
+        (None): the broker redelivers the batch to the next session."""
+        delay = 0.2
+        while True:
+            try:
+                return await self.store(decoded)
+            except StoreUnavailableError as exc:
+                log.warning(
+                    "store unavailable, %d messages held unacknowledged: %s", len(batch), exc
+                )
+                if stop.is_set():
+                    source.release(batch)
+                    return None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _finish_live(
+        self, batch: list[Inbound], decoded: Decoded, new: list[Reading], t0: float
+    ) -> None:
+        try:
+            await self.finish(batch, decoded, new, t0)
+        except Exception:  # the readings are stored and acknowledged; keep ingesting
+            log.exception("post-store processing failed for a batch of %d", len(batch))
+        self.processed += len(batch)
+
     async def handle(self, batch: Sequence[Inbound]) -> BatchResult:
         """Every stage for one batch (the API's and tests' way in; live ingest runs the stages
         itself so that it can acknowledge between `store` and `finish`)."""
@@ -384,38 +392,7 @@ class Pipeline:
         return self.readings, self.stores
 
     def _publish_rejects(self, rejected: Sequence[Rejected]) -> None:
-        if self.outbox is None:
+        if self.publisher is None:
             return
         for d in rejected:
-            self.outbox.publish(deadletter_topic(d.tenant), deadletter_message(d), 1)
-
-    def _publish_events(self, events: Sequence[AlertEvent]) -> None:
-        if self.outbox is None:
-            return
-        for e in events:
-            payload = json.dumps(event_to_json(e), ensure_ascii=False).encode()
-            self.outbox.publish(alert_topic(e.alert.tenant, e.alert.patient_id), payload, 1)
-
-    def _count(
-        self,
-        batch: Sequence[Inbound],
-        readings: Sequence[Reading],
-        new: Sequence[Reading],
-        rejected: Sequence[Rejected],
-        events: Sequence[AlertEvent],
-    ) -> None:
-        m = self.metrics
-        m.batch_size.observe(len(batch))
-        m.messages.labels("accepted").inc(len(batch) - len(rejected))
-        if rejected:
-            m.messages.labels("rejected").inc(len(rejected))
-            for d in rejected:
-                m.deadletters.labels(d.reason.value).inc()
-        m.duplicates.inc(len(readings) - len(new))
-        for kind, n in Counter(r.kind.value for r in new).items():
-            m.readings_stored.labels(kind).inc(n)
-        late = sum(1 for r in new if "late" in r.flags)
-        if late:
-            m.late.inc(late)
-        for e in events:
-            m.alert_events.labels(e.event.value, e.alert.code).inc()
+            self.publisher.publish(deadletter_topic(d.tenant), deadletter_message(d), 1)

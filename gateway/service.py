@@ -18,7 +18,7 @@ from gateway.fhir.push import PlatformPush
 from gateway.followup.desk import FollowupDesk
 from gateway.ingest import MqttIngest
 from gateway.notifiers import NotifierConfig
-from gateway.pipeline import AlertSink
+from gateway.ports import AlertSink
 from gateway.recovery import Recovery
 from gateway.results.desk import ResultsDesk
 from gateway.runtime.wiring import Role, build
@@ -138,9 +138,9 @@ class Gateway:
                 batch_linger_s=s.ingest.batch_linger_ms / 1000.0,
                 clock=self.clock,
             )
-            self.pipeline.outbox = ingest
+            self.pipeline.publisher = ingest
             ingest.start()
-            self._tasks.append(asyncio.create_task(ingest.run(self.pipeline, self._stop)))
+            self._tasks.append(asyncio.create_task(self.pipeline.run(ingest, self._stop)))
         self._tasks.append(asyncio.create_task(self._ticker()))
         if self.followups.settings.enabled:
             self._tasks.append(asyncio.create_task(self.followups.run(self._stop)))

@@ -35,8 +35,9 @@ from gateway.metrics import Metrics
 from gateway.notifiers import Channel, NotifierConfig, SseChannel, build_channels
 from gateway.notifiers.outbox import OutboxSender, channel_failed, channel_keys
 from gateway.notifiers.tiers import TierChannel
-from gateway.pipeline import AlertSink, Pipeline
+from gateway.pipeline import Pipeline
 from gateway.policies import load_policies
+from gateway.ports import AlertSink
 from gateway.recovery import SNAPSHOT_FILE, Recovery
 from gateway.settings import Settings
 from gateway.storage import Database, OutboxEntry, ReadingStore, SqlReadingStore, Stores

@@ -1,4 +1,5 @@
-"""MqttIngest without a broker or a link process: batching, acknowledgement after the write."""
+"""MqttIngest without a broker or a link process: batching, and the pipeline's stage order over
+it (acknowledgement after the write)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+from alerts.desk import AlertDesk
+from alerts.engine import DetectionEngine
 from devices.model import Reading
+from devices.registry import DeviceRegistry
 from gateway.ingest import LINK_EPOCH_SHIFT, MqttIngest
-from gateway.intake import Decoded, Inbound
+from gateway.intake import Decoded, Inbound, Intake
 from gateway.link_messages import (
     Ack,
     Acknowledged,
@@ -18,8 +22,8 @@ from gateway.link_messages import (
     LinkConfig,
     Publish,
 )
-from gateway.metrics import Metrics
-from gateway.pipeline import BatchResult
+from gateway.pipeline import Pipeline
+from gateway.ports import BatchResult
 from gateway.storage import StoreUnavailableError
 
 
@@ -48,13 +52,14 @@ def deliver(ing: MqttIngest, mids: Sequence[int], conn: int = 1) -> None:
     ing.on_event(Deliveries.of([("hm/v1/t/d/hr", b"{}", mid, 1, conn) for mid in mids]))
 
 
-class FlakyPipeline:
-    """Fails the first `failures` commits; records what was committed."""
+class FlakyPipeline(Pipeline):
+    """The real stage order (`Pipeline.run`) over stages that fail the first `failures` stores
+    and record what went through detection."""
 
     def __init__(self, failures: int) -> None:
+        super().__init__(Intake(DeviceRegistry()), DetectionEngine(), AlertDesk())
         self.failures = failures
         self.committed: list[list[int]] = []
-        self.metrics = Metrics()
 
     def decode(self, batch: Sequence[Inbound]) -> Decoded:
         return Decoded()
@@ -89,9 +94,9 @@ def test_batches_are_cut_at_batch_max_and_keep_their_order() -> None:
     ing, _ = ingest(batch_max=4, batch_linger_s=0.0)
     deliver(ing, [1, 2, 3])
     deliver(ing, [4, 5, 6])
-    assert [m.mid for m in ing._take_batch()] == [1, 2, 3, 4]
-    assert [m.mid for m in ing._take_batch()] == [5, 6]
-    assert ing._take_batch() == []
+    assert [m.mid for m in ing.take_batch()] == [1, 2, 3, 4]
+    assert [m.mid for m in ing.take_batch()] == [5, 6]
+    assert ing.take_batch() == []
 
 
 async def test_acknowledged_in_order_and_only_after_the_write() -> None:
@@ -99,7 +104,7 @@ async def test_acknowledged_in_order_and_only_after_the_write() -> None:
     deliver(ing, range(1, 8))
     pipeline = FlakyPipeline(failures=2)
     stop = asyncio.Event()
-    task = asyncio.create_task(ing.run(pipeline, stop))  # type: ignore[arg-type]
+    task = asyncio.create_task(pipeline.run(ing, stop))
     for _ in range(100):
         if len(link.acks()) == 7:
             break
@@ -109,7 +114,7 @@ async def test_acknowledged_in_order_and_only_after_the_write() -> None:
     assert link.acks() == list(range(1, 8))
     assert [mid for b in pipeline.committed for mid in b] == list(range(1, 8))
     assert ing.backlog == 0
-    assert ing.processed == 7  # every batch also went through detection, after its store
+    assert pipeline.processed == 7  # every batch also went through detection, after its store
     # Each acknowledgement also releases its messages from the link's window.
     assert sum(f.released for f in link.sent if isinstance(f, Ack)) == 7
 
@@ -119,8 +124,8 @@ async def test_stopping_during_an_outage_releases_without_acknowledging() -> Non
     deliver(ing, [1, 2])
     stop = asyncio.Event()
     stop.set()
-    batch = ing._take_batch()
-    result = await ing._store_until_stored(FlakyPipeline(failures=1), batch, Decoded(), stop)  # type: ignore[arg-type]
+    batch = ing.take_batch()
+    result = await FlakyPipeline(failures=1)._store_until_stored(ing, batch, Decoded(), stop)
     assert result is None
     assert link.acks() == []
     assert link.sent == [Ack([], [], [], 2)]
@@ -141,7 +146,7 @@ def test_messages_of_an_earlier_link_are_left_to_redelivery() -> None:
     old, current = (1 << LINK_EPOCH_SHIFT) + 1, (2 << LINK_EPOCH_SHIFT) + 1
     deliver(ing, [7], conn=old)
     deliver(ing, [7, 8], conn=current)  # the broker reuses packet id 7 on the new connection
-    ing.ack(ing._take_batch())
+    ing.ack(ing.take_batch())
     # Only the new link's messages are acknowledged and free room in its window; acknowledging
     # the old 7 on the new connection would acknowledge a different message.
     assert link.sent == [Ack([7, 8], [1, 1], [current, current], 2)]

@@ -17,7 +17,7 @@ from devices.model import Reading, utcnow
 from gateway import lanes, pipeline
 from gateway.intake import Inbound
 from gateway.lanes import is_urgent, split_lanes
-from gateway.pipeline import BatchResult
+from gateway.ports import BatchResult
 from gateway.service import Gateway
 from gateway.settings import Settings
 from tests.support.wire import v1

@@ -119,9 +119,9 @@ async def drain(gw: Gateway, published: int, seconds: float = 60.0) -> None:
     acknowledged, then through detection and alerting)."""
     assert gw.ingest is not None
     deadline = asyncio.get_running_loop().time() + seconds
-    while gw.ingest.processed < published:
+    while gw.pipeline.processed < published:
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"gateway processed {gw.ingest.processed} of {published}")
+            raise AssertionError(f"gateway processed {gw.pipeline.processed} of {published}")
         await asyncio.sleep(0.02)
 
 
