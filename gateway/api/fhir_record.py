@@ -22,6 +22,8 @@ from gateway.api.security import CurrentActor
 from gateway.fhir import resources as res
 from gateway.fhir.record import everything, load_record
 from gateway.fhir.summary import summary_document
+from gateway.followup.fhir import to_task
+from gateway.storage.followups import FollowupStore
 
 router = APIRouter(prefix="/fhir/Patient", tags=["fhir"])
 
@@ -81,11 +83,14 @@ async def patient_everything(
     end: str | None = None,
 ) -> FhirJSON:
     """The patient, devices, care team, problems, observations between `start` and `end`
-    (default the last 90 days; ECG strips are served by `/fhir/Observation`), alerts as Flags
-    and referrals, as a searchset Bundle."""
+    (default the last 90 days; ECG strips are served by `/fhir/Observation`), alerts as Flags,
+    referrals and follow-up Tasks, as a searchset Bundle."""
     lo, hi = _window(start, end, datetime.now(UTC))
     rec = await load_record(gw, actor.tenant, patient_id, lo, hi)
-    return FhirJSON(everything(rec, _base(request)))
+    tasks = await FollowupStore(gw.db).query(actor.tenant, patient_id=patient_id)
+    team = rec.team.name if rec.team is not None else None
+    extra = [to_task(t, gw.clock(), team) for t in tasks]
+    return FhirJSON(everything(rec, _base(request), extra))
 
 
 @router.get("/{patient_id}/$summary", response_model=FhirBundleDocOut, response_class=FhirJSON)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -19,10 +20,20 @@ from alerts.roster import Roster
 from devices.kinds import Kind
 from gateway.actor import Actor, system_actor
 from gateway.errors import NotFoundError
+from gateway.followup.notify import (
+    CHANNEL,
+    LeadChannel,
+    escalation_entry,
+    failing_alert,
+    raise_later,
+)
 from gateway.followup.rules import plan, routine_rule, to_escalate
 from gateway.followup.settings import FollowupSettings
+from gateway.notifiers.base import Channel
+from gateway.notifiers.outbox import OutboxSender
 from gateway.storage.audit import AuditEntry
 from gateway.storage.followups import FollowupStore, FollowupTask
+from gateway.storage.outbox import OutboxEntry
 from gateway.storage.patients import Patient
 
 if TYPE_CHECKING:
@@ -56,10 +67,25 @@ def _audit(actor: Actor, t: FollowupTask, action: str, now: datetime) -> AuditEn
 
 
 class FollowupDesk:
-    def __init__(self, gw: Gateway, settings: FollowupSettings | None = None) -> None:
+    def __init__(
+        self,
+        gw: Gateway,
+        settings: FollowupSettings | None = None,
+        personal: Sequence[Channel] = (),
+    ) -> None:
         self.gw = gw
         self.settings = settings or FollowupSettings()
         self.store = FollowupStore(gw.db)
+        # The team lead hears of an overdue follow-up through the outbox (`followup` channel).
+        self.sender = OutboxSender(
+            gw.stores.outbox,
+            {CHANNEL: LeadChannel(personal, gw.stores.rosters.roster)},
+            deliveries=gw.stores.deliveries,
+            on_failing=self._failing,
+            clock=gw.clock,
+            max_backoff_s=600.0,
+        )
+        self._background: set[asyncio.Task[None]] = set()
 
     async def step(self) -> StepResult:
         """Add the tasks every elder's plan calls for now; escalate overdue tasks."""
@@ -80,6 +106,7 @@ class FollowupDesk:
             if not new and not raised:
                 continue
             actor = system_actor(p.tenant, "followup")
+            told = [escalation_entry(t, now) for t in raised if t.escalated_to]
             async with self.gw.stores.transaction() as tx:
                 for t in new:
                     await self.store.put(t, tx=tx)
@@ -88,6 +115,8 @@ class FollowupDesk:
                     await self.store.put(t, tx=tx)
                     entry = _audit(actor, t, "followup.escalate", now)
                     await self.gw.stores.audit.append(entry, tx=tx)
+                stored = await self.gw.stores.outbox.add(told, now, tx=tx)
+            self.sender.hand(stored)
             created += len(new)
             escalated += len(raised)
         return StepResult(created, escalated)
@@ -121,10 +150,19 @@ class FollowupDesk:
         return [n for n in new if n.rule == done.rule]
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.step()
-            except Exception:
-                log.exception("follow-up step failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.interval_s)
+        sending = asyncio.create_task(self.sender.run(stop))
+        try:
+            while not stop.is_set():
+                try:
+                    await self.step()
+                except Exception:
+                    log.exception("follow-up step failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.interval_s)
+        finally:
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+
+    def _failing(self, entry: OutboxEntry, error: str) -> None:
+        cand, tenant = failing_alert(entry, error, self.gw.clock())
+        raise_later(self.gw.pipeline.raise_now, self._background, cand, tenant)

@@ -25,6 +25,7 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     gw = Gateway(Settings(mode="test", data_dir=tmp_path))
     await gw.start(mqtt=False)
     await seed_record(gw, utcnow())
+    await gw.followups.step()  # hypertension and diabetes: two follow-up Tasks
     app = create_app(gateway=gw)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth_headers(app)
@@ -71,6 +72,9 @@ async def test_everything_holds_the_record_and_every_resource_validates(
     assert {f["code"]["coding"][0]["code"] for f in found["Flag"]} >= {"bp.hypertensive_crisis"}
     assert [m["member"]["display"] for m in found["CareTeam"][0]["participant"]] == [
         "Dr Li", "Nurse Zhao",
+    ]  # fmt: skip
+    assert sorted(t["code"]["text"] for t in found["Task"]) == [
+        "hypertension.routine", "type2_diabetes.routine",
     ]  # fmt: skip
     codes = {c["code"].get("coding", [{}])[0].get("code") for c in found["Condition"]}
     assert codes == {"38341003", "44054006", None}  # hypertension, T2DM, gout (text only)

@@ -1,0 +1,93 @@
+"""Telling the team lead of an overdue follow-up: one outbox entry per escalation (channel
+`followup`), written with the escalation, delivered to the lead's own contacts (SMS, then
+e-mail) through the existing personal channels, in the lead's language first and both languages
+in one message; retried like every outbox entry, and a lead who cannot be reached three times
+running raises the technical alert `notify.channel_failed` (channel `followup`) for the elder."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from alerts.model import AlertCandidate
+from alerts.roster import Roster
+from gateway.notifiers.base import Channel, Notification, Receipt
+from gateway.notifiers.outbox import CHANNEL_FAILED
+from gateway.storage.followups import FollowupTask
+from gateway.storage.outbox import OutboxEntry
+
+__all__ = ["CHANNEL", "LeadChannel", "escalation_entry", "failing_alert", "raise_later"]
+
+log = logging.getLogger(__name__)
+
+CHANNEL: Final = "followup"
+ORDER: Final = ("sms", "email")
+_RULES: Final = {
+    "hypertension.routine": {"en": "hypertension follow-up", "zh-CN": "高血压随访"},
+    "type2_diabetes.routine": {"en": "type 2 diabetes follow-up", "zh-CN": "2 型糖尿病随访"},
+    "bp.uncontrolled": {"en": "follow-up for blood pressure above target",
+                        "zh-CN": "血压高于目标的随访"},
+}  # fmt: skip
+
+
+def escalation_entry(t: FollowupTask, now: datetime) -> OutboxEntry:
+    """The lead's notice of an overdue follow-up, to store with the escalation."""
+    what = _RULES.get(t.rule, {"en": t.rule, "zh-CN": t.rule})
+    due = t.due_at.date().isoformat()
+    notice = {
+        "en": {"title": f"Overdue follow-up: {t.patient_id}",
+               "body": f"The {what['en']} of {t.patient_id} was due on {due} and is not done."},
+        "zh-CN": {"title": f"随访逾期：{t.patient_id}",
+                  "body": f"{t.patient_id} 的{what['zh-CN']}应于 {due} 完成，尚未完成。"},
+    }  # fmt: skip
+    payload = {"tenant": t.tenant, "patient_id": t.patient_id, "task_id": t.task_id,
+               "lead": t.escalated_to, "notice": notice}  # fmt: skip
+    return OutboxEntry(f"{t.task_id}:escalated", CHANNEL, t.task_id, "escalated", payload, now)
+
+
+class LeadChannel:
+    name = CHANNEL
+    personal = False
+    slow = True
+
+    def __init__(
+        self, personal: Sequence[Channel], roster_for: Callable[[str], Awaitable[Roster]]
+    ) -> None:
+        self.channels = {c.name: c for c in personal if c.personal}
+        self.roster_for = roster_for
+
+    async def deliver(self, n: Notification) -> Receipt:
+        roster = await self.roster_for(str(n.payload["tenant"]))
+        lead = roster.members.get(str(n.payload.get("lead") or ""))
+        if lead is None:
+            return Receipt(CHANNEL, "", False, error="no team lead on the roster")
+        for name in ORDER:
+            ch = self.channels.get(name)
+            for c in lead.contacts if ch is not None else ():
+                if c.channel == name and ch is not None:
+                    r = await ch.deliver(Notification(n.key, None, n.payload, lead, c.address))
+                    if r.ok:
+                        return Receipt(CHANNEL, f"{name}:{c.address}", True)
+        return Receipt(CHANNEL, lead.member_id, False, error="team lead not reached")
+
+
+def failing_alert(entry: OutboxEntry, error: str, now: datetime) -> tuple[AlertCandidate, str]:
+    payload: dict[str, Any] = dict(entry.payload)
+    cand = AlertCandidate(
+        str(payload["patient_id"]), CHANNEL_FAILED, now,
+        params={"channel": CHANNEL, "error": error[:200]},
+        evidence={"channel": CHANNEL, "error": error[:500], "task_id": payload["task_id"],
+                  "attempts": entry.attempts + 1},
+        group=f"{CHANNEL_FAILED}:{CHANNEL}",
+    )  # fmt: skip
+    return cand, str(payload["tenant"])
+
+
+def raise_later(raise_now: Callable[..., Coroutine[Any, Any, None]], tasks: set[asyncio.Task[None]],
+                cand: AlertCandidate, tenant: str) -> None:  # fmt: skip
+    task = asyncio.get_running_loop().create_task(raise_now([cand], tenant))
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
