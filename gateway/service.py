@@ -67,7 +67,7 @@ class Gateway:
         self.recovery = rt.recovery
         # The record's push to the regional platform (None unless HMG_PLATFORM_URL is set).
         self.platform: PlatformPush | None = PlatformPush.configured(self)
-        self.followups = FollowupDesk(self, personal=channels)
+        self.followups = FollowupDesk(self, personal=rt.channels)
         # Results notices to elders and families (on when SMS or e-mail is configured).
         self.results: ResultsDesk | None = ResultsDesk.configured(self, rt.channels)
         self._stop = asyncio.Event()
