@@ -22,7 +22,7 @@ from gateway.api.consult_models import (
     findings,
 )
 from gateway.api.deps import GatewayDep
-from gateway.api.fhir_record import FhirJSON
+from gateway.api.fhir_record import FhirBundleDocOut, FhirJSON
 from gateway.api.security import CurrentActor
 from gateway.consult.fhir import exchange
 from gateway.consult.printview import print_page
@@ -100,7 +100,7 @@ async def get_request(gw: GatewayDep, actor: CurrentActor, request_id: str) -> C
     return out
 
 
-@router.get("/requests/{request_id}/fhir", response_class=FhirJSON)
+@router.get("/requests/{request_id}/fhir", response_model=FhirBundleDocOut, response_class=FhirJSON)
 async def get_fhir(
     request: Request, gw: GatewayDep, actor: CurrentActor, request_id: str
 ) -> FhirJSON:

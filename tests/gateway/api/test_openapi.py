@@ -9,8 +9,9 @@ from typing import Any
 from gateway.api.app import create_app
 from gateway.settings import Settings
 
-# Media types whose body is text by nature (Prometheus exposition, Server-Sent Events).
-TEXT_TYPES = ("text/plain", "text/event-stream")
+# Media types whose body is text by nature (Prometheus exposition, Server-Sent Events, a
+# printable page).
+TEXT_TYPES = ("text/plain", "text/event-stream", "text/html")
 
 
 def _typed(schema: dict[str, Any]) -> bool:
