@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HMG_RECORDS ?= ../shared/data
 export HMG_RECORDS
 
-.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals eval-lows eval-inactivity train-af train-glucose bench-burden bench bench-ecg bench-ingest bench-latency bench-storage bench-dashboard bench-audit bench-actions clean
+.PHONY: demo test lint typecheck pytest venv system-deps eval-ecg cv-qrs eval-vitals eval-lows eval-inactivity train-af train-beats train-glucose bench-burden bench bench-ecg bench-ingest bench-latency bench-storage bench-dashboard bench-audit bench-actions clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -54,6 +54,11 @@ cv-qrs: $(STAMP)
 # (TRAIN_AF_ARGS=--fit-on odd for the held-out check on the even-numbered records).
 train-af: $(STAMP)
 	nice -n 10 $(BIN)/python -m bench.train_af $(or $(TRAIN_AF_ARGS),--fit-on all --out alerts/ecg/af_model.json)
+
+# Refit the ventricular-beat model (logistic part + boosted trees) on the development MIT-BIH
+# records, print its leave-one-record-out figures and write alerts/ecg/veb_model.json.
+train-beats: $(STAMP)
+	nice -n 10 $(BIN)/python -m bench.train_beats
 
 # Refit the predicted-low model on the Weinstock 2016 CGM (threshold by patient-grouped CV) and
 # write alerts/detectors/glucose_low_model.json (deterministic).

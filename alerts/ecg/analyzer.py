@@ -71,7 +71,9 @@ class EcgAnalyzer:
             else None
         )
         self._classes = BeatClassifier(self.fs) if cfg.classify_beats else None
-        self._vt = VtRuns(self.fs, cfg.vt_min_beats, cfg.vt_min_bpm)
+        self._vt = VtRuns(
+            self.fs, cfg.vt_min_beats, cfg.vt_min_bpm, cfg.vt_min_conf, cfg.vt_min_width
+        )
         self._block = max(1, round(cfg.block_s * self.fs))
         self._pending: list[npt.NDArray[np.float64]] = []
         self._pending_n = 0
@@ -248,7 +250,8 @@ class EcgAnalyzer:
                 )
         self._classes.add(out, self._morph.rows, self._morph.rows_at, corr, flags, soft)
         beats, labels = self._classes.take(final=final)
-        self._vt.add(beats, labels, self._classes.alike)
+        c = self._classes
+        self._vt.add(beats, labels, c.alike, c.conf, c.width)
         if final:
             self._vt.finish()
         return tuple(beats), tuple(labels)

@@ -1,4 +1,4 @@
-"""Features of a beat against the patient's dominant template, and the logistic model over them.
+"""Features of a beat against the patient's dominant template, and the model's call on them.
 
 Per beat, with the QRS window of `alerts.ecg.beats.BeatQuality` (0.5-40 Hz, R-100..R+150 ms,
 mean removed; `x`) and the dominant template `t` (`FEATURES`, in this order):
@@ -20,18 +20,29 @@ mean removed; `x`) and the dominant template `t` (`FEATURES`, in this order):
   on time is a second normal shape (aberrant conduction, intermittent bundle branch block,
   pre-excitation), one whose beats come early and are followed by a pause is ectopic even
   when a single beat's timing is ambiguous (the idea of template clustering in Holter
-  analysers). Beats of the dominant morphology get 0 (its mean by definition).
-The decision is a logistic model over these features (`MODEL`), fitted by
-`bench/eval_ventricular.py --fit` with record-level cross-validation on MIT-BIH records.
+  analysers). Beats of the dominant morphology get 0 (its mean by definition);
+- `width`: log ratio of the QRS energy width (samples between 10 % and 90 % of the window's
+  cumulative energy) to the template's (QRS width, de Chazal et al. 2004);
+- `prev_unlike`: `unlike` against the previous beat's window instead of the template (a run of
+  one ectopic complex repeats itself; noise does not);
+- `local_rr`: log of the RR before the beat over the mean of the 8 intervals before it (de
+  Chazal's local average RR: prematurity against the recent rhythm, not the reference);
+- `level`: the lower quartile of `unlike` over the last 64 beats (how alike this stretch's
+  beats usually are to the template: a noisy or lead-V5-like stretch sits higher), and
+  `unlike_rel`, `unlike` minus that level.
+The decision is the model of `alerts.ecg.vebmodel` (logistic part and boosted trees averaged),
+fitted by `make train-beats` with leave-one-record-out cross-validation on MIT-BIH records.
 """
 
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 
 from alerts.ecg.filters import FloatArray
+from alerts.ecg.vebmodel import VebModel, load_shipped
 
 EPS = 1e-9
 # The reductions themselves (`arr.max(axis=...)` adds a Python wrapper around the same call).
@@ -43,72 +54,14 @@ UNLIKE = 1.001  # correlations enter as log(UNLIKE - corr): resolution near 1
 FEATURES = (
     "unlike", "energy", "spread", "slope", "polarity", "pre", "post", "local",
     "abs_energy", "abs_spread", "abs_slope", "abs_polarity", "cluster_pre", "cluster_post",
+    "width", "prev_unlike", "local_rr", "level", "unlike_rel",
 )  # fmt: skip
 
 
-class Model:
-    """The shipped logistic model: standardised `FEATURES`, weights, bias and threshold.
-
-    Fitted by `python -m bench.eval_ventricular --fit` on the 23 development MIT-BIH records
-    (L2-regularised, the threshold maximising VEB F1 on them), the same procedure whose
-    held-out figures `make eval-ecg` reports by leave-one-record-out cross-validation."""
-
-    MEAN = np.array(
-        [
-            -4.719,
-            0.008285,
-            0.02128,
-            -0.007021,
-            -0.0454,
-            -0.05331,
-            -0.0537,
-            -4.62,
-            0.1082,
-            0.08031,
-            0.07409,
-            0.0788,
-            -0.02811,
-            -0.004495,
-        ]
-    )
-    SCALE = np.array(
-        [
-            1.455,
-            0.1937,
-            0.1642,
-            0.138,
-            0.2669,
-            0.1925,
-            0.193,
-            1.416,
-            0.1608,
-            0.1448,
-            0.1167,
-            0.259,
-            0.1387,
-            0.07706,
-        ]
-    )
-    WEIGHTS = np.array(
-        [
-            0.5832,
-            0.08737,
-            0.4127,
-            -0.2741,
-            0.1098,
-            -0.6411,
-            0.3683,
-            0.4357,
-            0.3023,
-            0.1211,
-            0.3265,
-            0.1413,
-            -0.4852,
-            0.2952,
-        ]
-    )
-    BIAS = -5.562
-    THRESHOLD = 0.28
+@cache
+def shipped_model() -> VebModel:
+    """The model the analyser runs by default (`veb_model.json`, loaded once)."""
+    return load_shipped(FEATURES)
 
 
 def template_stats(t: FloatArray, pre: int) -> tuple[float, float, float, float]:
@@ -145,6 +98,29 @@ def morphology(
     return corr, norm, ratios, pol
 
 
+def qrs_width(x: FloatArray) -> FloatArray:
+    """Energy width of each row of `x`: samples between 10 % and 90 % of its cumulative energy
+    (a wide ventricular QRS spreads its energy over more samples)."""
+    c = np.cumsum(x * x, axis=1)
+    tot = c[:, -1:] + EPS
+    lo = _sum(c < 0.1 * tot, axis=1)
+    hi = _sum(c < 0.9 * tot, axis=1)
+    out: FloatArray = (hi - lo + 1).astype(np.float64)
+    return out
+
+
+def recent_rr(hist: FloatArray, n_old: int, k: int, ref: float, n: int) -> FloatArray:
+    """Log of each of the last `k` intervals of `hist` over the mean of the up to `n`
+    intervals before it (the reference RR where there are none)."""
+    c = np.concatenate(([0.0], np.cumsum(hist)))
+    at = np.arange(n_old, n_old + k)
+    lo = np.maximum(at - n, 0)
+    m = at - lo
+    mean = np.where(m > 0, (c[at] - c[lo]) / np.maximum(m, 1), ref)
+    out: FloatArray = np.log(hist[at] / mean)
+    return out
+
+
 def features(
     corr: FloatArray,
     local: FloatArray,
@@ -152,6 +128,11 @@ def features(
     pol: FloatArray,
     log_rr: FloatArray,
     clusters: FloatArray,
+    x: FloatArray,
+    t_width: float,
+    prev_corr: FloatArray,
+    local_rr: FloatArray,
+    level: float,
 ) -> FloatArray:
     """The `FEATURES` of a group's beats (one column per beat); `log_rr` has one more entry
     than beats (the interval after the last), `clusters` is `cluster_pre`, `cluster_post`."""
@@ -167,17 +148,18 @@ def features(
             np.abs(ratios),
             np.abs(pol)[None, :],
             clusters,
+            np.log(qrs_width(x) / t_width)[None, :],
+            np.log(UNLIKE - np.minimum(prev_corr, 1.0))[None, :],
+            local_rr[None, :],
+            np.full((1, corr.size), level),
+            unlike[:1] - level,
         )
     )
     return f
 
 
-def is_ventricular(f: FloatArray, model: type[Model] = Model) -> list[bool]:
+def is_ventricular(f: FloatArray, model: VebModel | None = None) -> list[bool]:
     """The model's call for each column of `f`."""
-    m = model
-    z = (
-        m.WEIGHTS @ np.minimum(np.maximum((f - m.MEAN[:, None]) / m.SCALE[:, None], -5.0), 5.0)
-        + m.BIAS
-    )
-    out: list[bool] = (z > math.log(m.THRESHOLD / (1.0 - m.THRESHOLD))).tolist()
+    m = model or shipped_model()
+    out: list[bool] = (m.prob(f) > m.threshold).tolist()
     return out

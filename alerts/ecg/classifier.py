@@ -34,13 +34,17 @@ import numpy.typing as npt
 
 from alerts.ecg.beatmodel import (
     EPS,
-    Model,
+    FEATURES,
+    UNLIKE,
     features,
-    is_ventricular,
     morphology,
+    qrs_width,
+    recent_rr,
+    shipped_model,
     template_stats,
 )
 from alerts.ecg.filters import FloatArray
+from alerts.ecg.vebmodel import VebModel
 
 try:  # `numpy.einsum` without its Python argument handling: the same C routine
     from numpy._core.multiarray import c_einsum as _einsum
@@ -63,6 +67,10 @@ _RESEED_LOCAL = 0.8  # the unmatched beats must be this alike to each other
 _TPL_RATE = 0.2  # weight of a group's matching beats in the template update
 _REF_RATE = 0.25  # and of their median RR in the reference RR
 
+_NEUTRAL_LEVEL = -5.0  # the level of clean sinus beats (correlation about 0.995)
+_LEVEL_BEATS = 64  # beats whose `unlike` sets the stretch's noise level
+_WIDTH = FEATURES.index("width")
+_LOCAL_RR = 8  # intervals in the local average RR (de Chazal et al. 2004)
 _CLUSTERS = 6  # other morphologies remembered besides the dominant one
 _CLUSTER_RATE = 0.2
 
@@ -70,23 +78,31 @@ _CLUSTER_RATE = 0.2
 class BeatClassifier:
     """Feed beats in order with `add`; `take` returns the beats classified since."""
 
-    def __init__(self, fs: float, model: type[Model] = Model) -> None:
+    def __init__(self, fs: float, model: VebModel | None = None) -> None:
         self.fs = fs
         self._pre = max(2, round(0.1 * fs))  # R sample within a QRS window (`BeatQuality`)
         self._model = model
         self._tpl: FloatArray | None = None
         self._t_stats = (1.0, 1.0, 1.0, 0.0)
+        self._t_width = 1.0
         self._ref = 0.0  # reference RR of the dominant rhythm (samples)
         self._prev: int | None = None  # the last beat classified
         self._prev_row: FloatArray | None = None  # and its QRS window, if it had one
         self._last_label = "Q"  # and its class
         # Per beat of the last `take`: its QRS window is alike the previous beat's (see `VtRuns`).
         self.alike: list[bool] = []
+        # Per beat of the last `take`: the model's probability that it is ventricular (0 for a
+        # beat it did not judge), for the confidence check of `VtRuns`.
+        self.conf: list[float] = []
+        # and its QRS width against the template's (`beatmodel` feature `width`; 0 if unjudged).
+        self.width: list[float] = []
         self._miss = 0  # groups in a row without a beat matching the template
         # Other morphologies: templates (unit norm), mean log pre/post RR, last group seen.
         self._c_tpl: FloatArray = np.empty((0, 0))
         self._c_rr: list[list[float]] = []
         self._c_seen: list[int] = []
+        self._rr_hist: list[float] = []  # the last `_LOCAL_RR` intervals before the group
+        self._unlike_hist: list[float] = []  # `unlike` of the last `_LEVEL_BEATS` beats
         self._groups = 0
         self._beats: list[int] = []
         self._rows: list[FloatArray | None] = []
@@ -94,7 +110,7 @@ class BeatClassifier:
         self._noisy: list[bool] = []
         self._soft: list[bool] = []
         # Set to a list to record (beat, features, soft) of every beat the model judges.
-        self.trace: list[tuple[int, tuple[float, ...], bool]] | None = None
+        self.trace: list[tuple[int, tuple[float, ...], bool, bool]] | None = None
 
     def add(
         self,
@@ -123,6 +139,8 @@ class BeatClassifier:
         beats: list[int] = []
         labels: list[str] = []
         self.alike = []
+        self.conf = []
+        self.width = []
         while len(self._beats) > GROUP or (final and self._beats):
             k = min(GROUP, len(self._beats))
             nxt = self._beats[k] if len(self._beats) > k else None
@@ -147,10 +165,14 @@ class BeatClassifier:
         missing = [i for i, r in enumerate(rows) if r is None]
         if len(missing) == k:
             self.alike.extend([False] * k)
+            self.conf.extend([0.0] * k)
+            self.width.extend([0.0] * k)
             self._last_label = "Q"
             return labels
         if self._tpl is None and not self._init(rows, noisy, soft):
             self.alike.extend([False] * k)
+            self.conf.extend([0.0] * k)
+            self.width.extend([0.0] * k)
             return labels
         tpl = self._tpl
         assert tpl is not None
@@ -161,7 +183,8 @@ class BeatClassifier:
         both = np.concatenate((prev_row[None, :], x))
         sq = _row_dots(both, both)
         num = _row_dots(both[1:], both[:-1])
-        alike = (num > ALIKE_CORR * np.sqrt(sq[1:] * sq[:-1])).tolist()
+        prev_corr = num / (np.sqrt(sq[1:] * sq[:-1]) + EPS)
+        alike = (prev_corr > ALIKE_CORR).tolist()
         for i in missing:
             alike[i] = False
             if i + 1 < k:
@@ -174,25 +197,53 @@ class BeatClassifier:
         rr = rr[1:] - rr[:-1]
         rr_pre = rr[:-1]
         log_rr = np.log(rr / ref)
+        hist = np.asarray([*self._rr_hist, *rr_pre.tolist()])
+        local_rr = recent_rr(hist, len(self._rr_hist), k, ref, _LOCAL_RR)
+        self._rr_hist = hist[-_LOCAL_RR:].tolist()
         corr, norm, ratios, pol = morphology(x, sq[1:], tpl, self._t_stats, self._pre)
         local = np.asarray(self._local[:k])
         clusters = self._clusters(x, norm, corr, log_rr, noisy, soft)
-        f = features(corr, local, ratios, pol, log_rr, clusters)
-        is_v = is_ventricular(f, self._model)
+        level = self._level(corr, rows)
+        f = features(
+            corr, local, ratios, pol, log_rr, clusters, x, self._t_width, prev_corr, local_rr, level
+        )
+        model = self._model or shipped_model()
+        prob = model.prob(f)
+        is_v = (prob > model.threshold).tolist()
         off = (corr < MATCH_CORR).tolist()
         judged = [i for i in range(k) if rows[i] is not None and not noisy[i]]
+        conf = [0.0] * k
+        width = [0.0] * k
+        p = prob.tolist()
+        w = f[_WIDTH].tolist()
         for i in judged:
             labels[i] = "V" if is_v[i] else "N"
+            conf[i] = p[i]
+            width[i] = w[i]
+        self.conf.extend(conf)
+        self.width.extend(width)
         self._last_label = settle(labels, alike, off, soft, self._last_label)
         if self.trace is not None:
             ft = f.T.tolist()
-            self.trace.extend((beats[i], tuple(ft[i]), soft[i]) for i in judged)
+            self.trace.extend(
+                (beats[i], tuple(ft[i]), soft[i], noisy[i]) for i in range(k) if rows[i] is not None
+            )
         clean = np.ones(k, dtype=bool)
         for i in range(k):
             if rows[i] is None or noisy[i] or soft[i]:
                 clean[i] = False
         self._learn(x, corr, rr_pre, local, clean)
         return labels
+
+    def _level(self, corr: FloatArray, rows: list[FloatArray | None]) -> float:
+        """The stretch's noise level: the lower quartile of `unlike` over the last
+        `_LEVEL_BEATS` beats before this group (the group's own beats join after)."""
+        h = self._unlike_hist
+        level = sorted(h)[len(h) // 4] if len(h) >= GROUP else _NEUTRAL_LEVEL
+        new = np.log(UNLIKE - np.minimum(corr, 1.0)).tolist()
+        h.extend(v for v, r in zip(new, rows, strict=True) if r is not None)
+        del h[:-_LEVEL_BEATS]
+        return level
 
     def _clusters(
         self,
@@ -285,6 +336,7 @@ class BeatClassifier:
     def _set_template(self, t: FloatArray) -> None:
         self._tpl = t
         self._t_stats = template_stats(t, self._pre)
+        self._t_width = float(qrs_width(t[None, :])[0])
 
     def _learn(
         self,

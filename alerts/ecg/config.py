@@ -130,6 +130,14 @@ class EcgConfig:
     classify_beats: bool = True
     vt_min_beats: int = 3
     vt_min_bpm: float = 100.0
+    # A run is VT only once the mean V probability of its beats (the beat model's) reaches
+    # this (`alerts.ecg.vt.VtRuns`); chosen by leave-one-record-out cross-validation on the
+    # development MIT-BIH records (`bench/eval_ventricular.py`).
+    vt_min_conf: float = 0.0
+    # and once its complexes are on average wider than the patient's own dominant QRS (mean
+    # log-ratio of the energy widths above this; None: no width check). VT is a wide-complex
+    # tachycardia; 0 (wider than usual at all) is the physiological criterion, not a fitted one.
+    vt_min_width: float | None = 0.0
     # Alarms (`alerts.detectors.ecg`). The same guideline calls VT sustained when it lasts 30 s
     # or needs termination sooner for haemodynamic compromise; an ECG cannot see the compromise,
     # so the rate stands in for it: a ventricular rate of 150 /min or more is where a

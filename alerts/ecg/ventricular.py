@@ -17,7 +17,7 @@ each group of beats) and `alerts.ecg.vt` (runs of ventricular beats). This modul
 together.
 """
 
-from alerts.ecg.beatmodel import FEATURES, UNLIKE, Model
+from alerts.ecg.beatmodel import FEATURES, UNLIKE, shipped_model
 from alerts.ecg.classifier import (
     ALIKE_CORR,
     GROUP,
@@ -26,6 +26,7 @@ from alerts.ecg.classifier import (
     BeatClassifier,
     settle,
 )
+from alerts.ecg.vebmodel import VebModel
 from alerts.ecg.vt import VtRuns
 
 _UNLIKE = UNLIKE  # the names `bench/eval_ventricular.py` has always imported
@@ -37,7 +38,8 @@ __all__ = [
     "MATCH_CORR",
     "RESEED_GROUPS",
     "BeatClassifier",
-    "Model",
+    "VebModel",
     "VtRuns",
     "settle",
+    "shipped_model",
 ]

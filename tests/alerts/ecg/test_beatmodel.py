@@ -12,6 +12,7 @@ from alerts.ecg.beatmodel import (
     features,
     is_ventricular,
     morphology,
+    qrs_width,
     template_stats,
 )
 from alerts.ecg.classifier import BeatClassifier
@@ -40,7 +41,13 @@ def group_features(rows: list[np.ndarray], tpl: np.ndarray, log_rr: list[float])
         x, (x * x).sum(axis=1), tpl, template_stats(tpl, PRE), PRE
     )
     k = len(rows)
-    return features(corr, np.ones(k), ratios, pol, np.asarray(log_rr), np.zeros((2, k)))
+    unit = x / np.sqrt((x * x).sum(axis=1))[:, None]
+    prev_corr = np.concatenate(([1.0], (unit[1:] * unit[:-1]).sum(axis=1)))
+    rr = np.asarray(log_rr)
+    t_width = float(qrs_width(tpl[None, :])[0])
+    return features(
+        corr, np.ones(k), ratios, pol, rr, np.zeros((2, k)), x, t_width, prev_corr, rr[:-1], -5.0
+    )
 
 
 def test_a_beat_like_the_template_has_neutral_features() -> None:
@@ -49,7 +56,7 @@ def test_a_beat_like_the_template_has_neutral_features() -> None:
     assert f.shape == (len(FEATURES), 2)
     named = dict(zip(FEATURES, f[:, 0], strict=True))
     assert math.isclose(named["unlike"], math.log(UNLIKE - 1.0), rel_tol=1e-6)
-    for name in ("energy", "spread", "slope", "polarity", "pre", "post"):
+    for name in ("energy", "spread", "slope", "polarity", "pre", "post", "width", "local_rr"):
         assert abs(named[name]) < 1e-9, name
     assert is_ventricular(f) == [False, False]
 
@@ -62,6 +69,9 @@ def test_wide_premature_beat_with_a_pause_is_ventricular() -> None:
     assert named["unlike"][1] > named["unlike"][0]
     assert named["spread"][1] > 0.3  # a wide QRS spreads its area
     assert named["pre"][1] < 0 < named["post"][1]
+    assert named["width"][1] > 0.3  # its energy spreads over more samples
+    assert named["prev_unlike"][1] > named["prev_unlike"][0]
+    assert named["unlike_rel"][1] > 4.0  # far above a clean stretch's level
     assert is_ventricular(f) == [False, True, False]
 
 
@@ -90,3 +100,8 @@ def test_classifier_learns_the_template_and_labels_the_odd_beat() -> None:
     assert labels[30] == "V"
     assert labels[20:30] == ["N"] * 10
     assert labels[31:] == ["N"] * 9
+
+
+def test_qrs_width_grows_with_the_complex() -> None:
+    w = qrs_width(np.array([narrow_beat(), wide_beat()]))
+    assert 2 < w[0] < w[1]

@@ -25,3 +25,35 @@ def test_vt_runs_rules() -> None:
     runs.finish()
     _, closed = runs.log.take()
     assert [(e.start, e.end) for e in closed] == [(115, 205)]
+
+
+def test_a_run_no_wider_than_the_usual_complex_is_not_vt() -> None:
+    fs = 100.0
+    beats = [0, 40, 80, 120, 300, 340, 380, 420]
+    labels = ["V"] * 8
+    alike = [False, True, True, True, False, True, True, True]
+    # The first run's complexes are narrower than the template (flutter, aberrancy), the
+    # second one's wider.
+    width = [-0.5, -0.4, -0.3, 0.2, 0.3, 0.4, 0.3, 0.2]
+    runs = VtRuns(fs, min_width=0.0)
+    runs.add(beats, labels, alike, [0.9] * 8, width)
+    runs.finish()
+    _, closed = runs.log.take()
+    assert [(e.start, e.end) for e in closed] == [(300, 420)]
+    # Without the check both runs count.
+    runs = VtRuns(fs)
+    runs.add(beats, labels, alike, [0.9] * 8, width)
+    runs.finish()
+    assert len(runs.log.take()[1]) == 2
+
+
+def test_a_run_opens_once_its_mean_confidence_is_reached() -> None:
+    fs = 100.0
+    runs = VtRuns(fs, min_conf=0.6)
+    runs.add([0, 40, 80], ["V"] * 3, [False, True, True], [0.9, 0.3, 0.3])
+    assert runs.log.current() == []  # mean 0.5: not yet VT
+    assert runs.rate is None
+    runs.add([120], ["V"], [True], [0.9])  # mean 0.6: VT from the run's first beat
+    opened = runs.log.current()
+    assert [e.start for e in opened] == [0]
+    assert runs.rate == pytest.approx(150.0)
