@@ -28,12 +28,12 @@ import nats
 
 from alerts.model import AlertCandidate
 from devices.model import utcnow
-from gateway.actions import Actions
 from gateway.actor import Actor, Role
+from gateway.flow.actions import Actions
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.scale.action_routing import PartitionActions, RoutedActions
 from gateway.scale.partition import partition_of
-from gateway.service import Gateway
-from gateway.settings import Settings
 from tests.support.nats import nats_server
 from tests.support.postgres import migrate, throwaway_database
 

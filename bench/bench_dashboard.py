@@ -22,7 +22,7 @@ from alerts.model import Alert, AlertEvent, EventType, Priority, State
 from devices.kinds import Kind
 from devices.model import EcgChunk, Reading, utcnow
 from gateway.actor import Role
-from gateway.settings import Settings
+from gateway.runtime.settings import Settings
 from gateway.storage.patients import Patient
 from tests.alerts.ecg.ecg_synth import synth_ecg
 from tests.support.browser import LiveGateway, chromium, live_gateway, sign_in

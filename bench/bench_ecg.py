@@ -5,8 +5,8 @@ different offset) are fed round-robin in 1-second chunks, all rhythm checks on, 
 Throughput is measured in process CPU time (`time.process_time`), so other jobs on a shared
 machine do not distort it; the wall-clock figure is printed alongside. It is measured twice: with
 the interpreter's default garbage-collector settings, and with the settings `hmg gateway` runs
-the analysers under (`gateway.process.tune_gc`: start-up state frozen, young objects collected
-less often), which is how the service spends its CPU.
+the analysers under (`gateway.runtime.process.tune_gc`: start-up state frozen, young objects
+collected less often), which is how the service spends its CPU.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from scipy import signal
 
 from alerts.ecg import EcgAnalyzer
 from bench.records import data_dir
-from gateway.process import tune_gc
+from gateway.runtime.process import tune_gc
 
 FS = 250
 PATIENTS = 200

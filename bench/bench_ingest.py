@@ -34,9 +34,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices.model import utcnow
 from devices.registry import Binding, Device
 from devices.timeparse import format_ts
-from gateway.process import tune_gc
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.process import tune_gc
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from tests.support.servers import mosquitto_server
 from tests.support.wire import v1
 
@@ -170,7 +170,7 @@ async def gateway_drain(port: int, n: int, data_dir: Path, devices: int) -> tupl
 def decode_rate(messages: list[tuple[str, bytes]]) -> float:
     """Offline decode -> resolve throughput of the intake (no broker, no store), msgs/s."""
     from devices.registry import DeviceRegistry
-    from gateway.intake import Inbound, Intake
+    from gateway.flow.intake import Inbound, Intake
 
     now = utcnow()
     inbound = [Inbound(t, p, now, i, 1) for i, (t, p) in enumerate(messages)]

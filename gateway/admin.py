@@ -1,6 +1,6 @@
 """Administrators' actions: patients and their alert targets, devices, rosters.
 
-The same shape as the clinicians' actions (`gateway.actions`): each method checks the request
+The same shape as the clinicians' actions (`gateway.flow.actions`): each method checks the request
 against what is stored, computes the change with pure domain code, writes the change and its audit
 entry in one transaction, and only then updates the running gateway (device registry, detector
 targets). A failed write changes nothing, and nothing is changed without its audit entry.

@@ -29,7 +29,7 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _cmd_audit(args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
 
-    from gateway.settings import Settings
+    from gateway.runtime.settings import Settings
 
     url: str = args.db or Settings().storage.db_url
     parsed = make_url(url)

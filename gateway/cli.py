@@ -13,7 +13,7 @@ ROLES = ("all", "router", "worker", "api")
 
 
 def _cmd_gateway(args: argparse.Namespace) -> int:
-    from gateway.settings import Settings
+    from gateway.runtime.settings import Settings
 
     if args.role in ("router", "worker", "api"):
         from gateway.scale.roles import run_role
@@ -24,7 +24,7 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.api.app import create_app
-    from gateway.process import on_service_started
+    from gateway.runtime.process import on_service_started
 
     settings = Settings()
     app = create_app(settings, on_started=on_service_started)
@@ -41,7 +41,7 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gateway.demo import run_demo
-    from gateway.process import tune_gc
+    from gateway.runtime.process import tune_gc
 
     return asyncio.run(
         run_demo(

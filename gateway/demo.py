@@ -25,8 +25,8 @@ from gateway.actor import Actor, Role
 from gateway.api.app import create_app
 from gateway.auth.model import Account, AccountKind
 from gateway.auth.passwords import hash_secret, new_secret
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage.accounts import AccountStore
 from simulator.cohort import Cohort
 from simulator.publisher import Publisher

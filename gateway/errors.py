@@ -1,7 +1,7 @@
 """Why an action was not taken, as data: the API maps each kind to one HTTP status.
 
-Raised by the action modules (`gateway.actions`, `gateway.admin`); routes never build HTTP errors
-for these cases themselves.
+Raised by the action modules (`gateway.flow.actions`, `gateway.admin`); routes never build HTTP
+errors for these cases themselves.
 """
 
 from __future__ import annotations

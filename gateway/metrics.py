@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 if TYPE_CHECKING:
     from alerts.model import AlertEvent
     from devices.model import Reading
-    from gateway.intake import Rejected
+    from gateway.flow.intake import Rejected
 
 
 class Metrics:

@@ -239,7 +239,7 @@ async def _devices(args: argparse.Namespace) -> int:
     from gateway.actor import Actor, Role
     from gateway.admin import Admin
     from gateway.errors import ActionError
-    from gateway.settings import Settings
+    from gateway.runtime.settings import Settings
     from gateway.storage import Database, Stores
 
     settings = Settings()
@@ -300,7 +300,7 @@ def _cmd_provision(args: argparse.Namespace) -> int:
 
 
 async def _provision(args: argparse.Namespace) -> int:
-    from gateway.settings import Settings
+    from gateway.runtime.settings import Settings
     from gateway.storage import Database, PatientStore
 
     settings = Settings()

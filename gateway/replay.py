@@ -45,12 +45,12 @@ from alerts.serialize import event_to_json
 from devices.errors import DecodeError
 from devices.registry import Binding, Device
 from devices.timeparse import parse_ts
-from gateway.intake import (
+from gateway.flow.intake import (
     REPLAY_START,
     Inbound,
     ReplayClock,
 )
-from gateway.pipeline import Pipeline
+from gateway.flow.pipeline import Pipeline
 from gateway.runtime.wiring import replay_pipeline as make_pipeline
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Alerts: list and filter, one alert with its audit trail, and the clinicians' actions.
 
-Every action goes through `gateway.actions` under the acting user (`CurrentActor`); the handlers
-here only parse the request, call the action and shape the response.
+Every action goes through `gateway.flow.actions` under the acting user (`CurrentActor`); the
+handlers here only parse the request, call the action and shape the response.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from pydantic import BaseModel
 
 from alerts.referral import to_fhir
 from devices.timeparse import format_ts
-from gateway.actions import ReferralRequest
-from gateway.actions import review as review_alert
 from gateway.api.alert_models import (
     ActionIn,
     AlertCommentOut,
@@ -37,6 +35,8 @@ from gateway.api.deps import GatewayDep
 from gateway.api.paging import CursorParam, page, time_cursor, time_key
 from gateway.api.schemas import MAX_LIST, ServiceRequestOut
 from gateway.api.security import CurrentActor
+from gateway.flow.actions import ReferralRequest
+from gateway.flow.actions import review as review_alert
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 

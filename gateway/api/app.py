@@ -38,9 +38,9 @@ from gateway.api.docs import mount_docs
 from gateway.api.limits import BodyLimit, RateLimiter, StreamSlots
 from gateway.api.security import guard
 from gateway.auth.authority import Authority, Owner
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.runtime.wiring import Role
-from gateway.service import Gateway
-from gateway.settings import Settings
 from gateway.storage.accounts import AccountStore
 from gateway.storage.audit import AuditEntry
 from gateway.web import mount_dashboard
@@ -141,7 +141,7 @@ def create_app(
         redoc_url=None,
         dependencies=[Depends(guard)],  # every route, deny by default (`gateway.api.policy`)
     )
-    limits = (gateway.settings if gateway is not None else settings) or Settings()
+    limits = (gateway.runtime.settings if gateway is not None else settings) or Settings()
     app.state.rate_limiter = RateLimiter(limits.api.rate_per_minute, limits.api.rate_burst)
     app.state.stream_slots = StreamSlots(limits.api.streams_per_user)
     app.add_middleware(BodyLimit, max_bytes=limits.api.max_body_bytes)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from gateway.service import Gateway
+from gateway.runtime.service import Gateway
 
 
 def get_gateway(request: Request) -> Gateway:

@@ -19,7 +19,7 @@ from gateway.api.schemas import ProfileFields, ReadingOut
 from gateway.api.scope import visible_patient
 from gateway.api.security import CurrentActor
 from gateway.errors import ConflictError
-from gateway.service import Gateway
+from gateway.runtime.service import Gateway
 from gateway.storage.emergencies import ServiceFigures
 
 router = APIRouter(tags=["emergencies"])

@@ -15,7 +15,7 @@ from gateway.api.security import CurrentActor
 from gateway.errors import NotFoundError
 from gateway.followup.desk import FollowupDesk
 from gateway.followup.fhir import to_task
-from gateway.service import Gateway
+from gateway.runtime.service import Gateway
 from gateway.storage.followups import FollowupStore, FollowupTask, TaskState
 
 router = APIRouter(prefix="/followups", tags=["followups"])

@@ -15,7 +15,7 @@ from alerts.serialize import alert_to_json
 from devices.timeparse import format_ts
 from gateway.api.deps import GatewayDep
 from gateway.api.security import CurrentActor
-from gateway.service import Gateway
+from gateway.runtime.service import Gateway
 
 router = APIRouter(prefix="/queue", tags=["queue"])
 

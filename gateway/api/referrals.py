@@ -1,5 +1,5 @@
 """Referrals: list, one referral, its FHIR R4 ServiceRequest, and its state changes (through
-`gateway.actions`, audited under the actor)."""
+`gateway.flow.actions`, audited under the actor)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from devices.registry import Device
 from gateway.actor import Actor
 from gateway.errors import NotFoundError
-from gateway.service import Gateway
+from gateway.runtime.service import Gateway
 from gateway.storage.patients import Patient
 
 

@@ -19,7 +19,7 @@ from gateway.auth.limiter import LoginLimiter
 from gateway.auth.model import Account, AccountKind
 from gateway.auth.passwords import check_secret
 from gateway.auth.tokens import Identity, TokenError, TokenIssuer, TokenVerifier, TrustedIdp
-from gateway.settings import Settings
+from gateway.runtime.settings import Settings
 
 Clock = Callable[[], datetime]
 

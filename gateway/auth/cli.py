@@ -75,7 +75,7 @@ def account_json(a: Account) -> dict[str, object]:
 async def _users(args: argparse.Namespace) -> int:
     from devices.model import utcnow
     from gateway.actor import Actor
-    from gateway.settings import Settings
+    from gateway.runtime.settings import Settings
     from gateway.storage import Database
     from gateway.storage.accounts import AccountStore
     from gateway.storage.audit import AuditEntry, AuditStore

@@ -43,10 +43,10 @@ from alerts.consult import (
 from alerts.desk import ActionRefusedError, AlertDesk
 from alerts.model import AlertCandidate, AlertEvent, Priority
 from alerts.outcome import DeskResult
-from gateway.actions import Notices
 from gateway.actor import Actor, Role
 from gateway.consult.window import alert_window, snapshot
 from gateway.errors import ConflictError, InvalidError, NotFoundError
+from gateway.flow.actions import Notices
 from gateway.storage import AuditEntry, ReadingStore, Stores
 from gateway.storage.consults import ConsultStore, StaleRequestError
 

@@ -16,7 +16,7 @@ from gateway.storage.audit import AuditEntry
 from gateway.storage.consents import Consent, ConsentStatus, ConsentStore
 
 if TYPE_CHECKING:
-    from gateway.service import Gateway
+    from gateway.runtime.service import Gateway
 
 __all__ = ["consent_of", "record_consent"]
 

@@ -26,7 +26,7 @@ from gateway.fhir import resources as res
 from gateway.storage.patients import Patient
 
 if TYPE_CHECKING:
-    from gateway.service import Gateway
+    from gateway.runtime.service import Gateway
 
 __all__ = ["PatientRecord", "entry", "everything", "load_record", "observation"]
 

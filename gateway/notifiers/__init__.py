@@ -15,7 +15,7 @@ from gateway.notifiers.mqtt import MqttTopicChannel, Publisher, alert_topic
 from gateway.notifiers.sse import SseChannel
 from gateway.notifiers.tiers import DeliveryLog, TierChannel
 from gateway.notifiers.webhook import WebhookChannel, sign, verify
-from gateway.settings import Settings
+from gateway.runtime.settings import Settings
 
 CHANNELS = ("mqtt", "sse", "webhook", "email", "sms")
 

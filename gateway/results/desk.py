@@ -37,7 +37,7 @@ from gateway.storage.outbox import OutboxEntry
 from gateway.storage.readings import PositionedStore
 
 if TYPE_CHECKING:
-    from gateway.service import Gateway
+    from gateway.runtime.service import Gateway
 
 __all__ = ["CHANNEL", "STREAM", "ResultsDesk", "visits"]
 

@@ -4,7 +4,7 @@
 unit (intake -> engine -> desk -> pipeline), the notification outbox (broadcast channels and
 the escalation tiers' people), the clinicians' action path, ECG consultations and the detector
 recovery. The single
-gateway (`gateway.service.Gateway`), the API app, the demo, the scaled-out roles and their
+gateway (`gateway.runtime.service.Gateway`), the API app, the demo, the scaled-out roles and their
 workers' partitions (`Runtime.partition`) and `hmg replay` (`replay_pipeline`) all take their parts
 from here, so a detection unit is wired the same way wherever it runs.
 """
@@ -25,21 +25,21 @@ from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.model import utcnow
 from devices.registry import DeviceRegistry
-from gateway.actions import ActionPath, Actions
 from gateway.admin import Admin
 from gateway.consult import Consultations
-from gateway.ingest import MqttIngest
-from gateway.intake import Intake, ReplayClock, emergency_callers, open_emergencies
-from gateway.lanes import is_urgent
+from gateway.flow.actions import ActionPath, Actions
+from gateway.flow.intake import Intake, ReplayClock, emergency_callers, open_emergencies
+from gateway.flow.lanes import is_urgent
+from gateway.flow.pipeline import Pipeline
+from gateway.flow.ports import AlertSink
+from gateway.flow.recovery import SNAPSHOT_FILE, Recovery
+from gateway.link.ingest import MqttIngest
 from gateway.metrics import Metrics
 from gateway.notifiers import Channel, NotifierConfig, SseChannel, build_channels
 from gateway.notifiers.outbox import OutboxSender, channel_failed, channel_keys
 from gateway.notifiers.tiers import TierChannel
-from gateway.pipeline import Pipeline
 from gateway.policies import load_policies
-from gateway.ports import AlertSink
-from gateway.recovery import SNAPSHOT_FILE, Recovery
-from gateway.settings import Settings
+from gateway.runtime.settings import Settings
 from gateway.storage import Database, OutboxEntry, ReadingStore, SqlReadingStore, Stores
 from gateway.storage.readings import PositionedStore
 
@@ -143,7 +143,8 @@ class Partition:
 
 @dataclass(slots=True)
 class Runtime:
-    """Every long-lived part of one process (see `build`); `gateway.service.Gateway` runs it."""
+    """Every long-lived part of one process (see `build`); `gateway.runtime.service.Gateway` runs
+    it."""
 
     settings: Settings
     role: Role

@@ -9,8 +9,8 @@ worker that owns the patient's partition, which applies it on its desk and answe
   request but did not answer in time: `OwnerTimeoutError` (504), since the action may have been
   applied; the request carries its expiry, so an owner never applies it after that.
 - Owner side (`PartitionActions`, one per owned partition): applies the request through the
-  partition's own `gateway.actions.Actions` (check, desk transition, events + timers + audit row
-  in one transaction, notify), so it is stored and audited once, by the worker whose desk runs
+  partition's own `gateway.flow.actions.Actions` (check, desk transition, events + timers + audit
+  row in one transaction, notify), so it is stored and audited once, by the worker whose desk runs
   the escalation timers. It holds the partition's lock while it applies, so actions and the
   partition's detection and timers take turns; `close` (hand-over, lost lease) first refuses
   new requests, then waits for the one being applied.
@@ -37,7 +37,6 @@ from alerts.desk import AlertDesk
 from alerts.emergency import Dispatch, Outcome
 from alerts.model import Alert
 from alerts.referral import Referral, ReferralState
-from gateway.actions import Actions, LiveView, ReferralRequest
 from gateway.actor import Actor
 from gateway.errors import (
     ActionError,
@@ -47,6 +46,7 @@ from gateway.errors import (
     OwnerTimeoutError,
     UnavailableError,
 )
+from gateway.flow.actions import Actions, LiveView, ReferralRequest
 from gateway.scale.action_wire import (
     Act,
     ActionReply,
@@ -154,7 +154,7 @@ class RoutedActions:
 
     async def comment(self, actor: Actor, alert_id: str, text: str) -> AuditEntry:
         done = await self._route(Act.COMMENT, actor, alert_id, text=text)
-        # The entry the owner appended (`gateway.actions` audits a comment as its text).
+        # The entry the owner appended (`gateway.flow.actions` audits a comment as its text).
         return AuditEntry.by(actor, done.at, Act.COMMENT.value, "alert", alert_id, {"text": text})
 
     async def refer(self, actor: Actor, alert_id: str, request: ReferralRequest) -> Referral:

@@ -31,8 +31,8 @@ from alerts.escalation import EscalationState
 from alerts.model import Alert, Priority, State
 from alerts.outcome import Act
 from alerts.referral import Urgency
-from gateway.actions import ReferralRequest
 from gateway.actor import Actor, Role
+from gateway.flow.actions import ReferralRequest
 
 __all__ = [
     "ACT_PREFIX",

@@ -19,15 +19,15 @@ import socket
 import nats
 from nats.aio.client import Client as NatsClient
 
-from gateway.actions import Actions
+from gateway.flow.actions import Actions
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.runtime.wiring import Role
 from gateway.scale.action_routing import RoutedActions
 from gateway.scale.live import LiveRelay, LiveShow, relay_live
 from gateway.scale.router import Router
 from gateway.scale.streams import StreamSettings, ensure_streams
 from gateway.scale.worker import Worker, WorkerSettings
-from gateway.service import Gateway
-from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ async def serve_api(gw: Gateway, nc: NatsClient, stop: asyncio.Event) -> None:
     import uvicorn
 
     from gateway.api.app import create_app
-    from gateway.process import tune_gc
+    from gateway.runtime.process import tune_gc
 
     route_actions(gw, nc)
     await relay_live(nc, gw.sse)

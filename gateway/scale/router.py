@@ -27,9 +27,9 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from devices.model import utcnow
-from gateway.intake import Inbound
-from gateway.pipeline import Pipeline
-from gateway.ports import deadletter_message
+from gateway.flow.intake import Inbound
+from gateway.flow.pipeline import Pipeline
+from gateway.flow.ports import deadletter_message
 from gateway.scale.envelope import msg_id, pack
 from gateway.scale.leases import Buckets, Membership
 from gateway.scale.partition import partition_of, subject

@@ -41,13 +41,13 @@ from nats.js.object_store import ObjectStore
 
 from alerts.desk import AlertDesk, DeskResult
 from devices.model import utcnow
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.scale.action_routing import PartitionActions
 from gateway.scale.envelope import EnvelopeError, unpack
 from gateway.scale.leases import Membership
 from gateway.scale.partition import partition_of, subject
 from gateway.scale.streams import PART_PREFIX, PART_STREAM
-from gateway.service import Gateway
-from gateway.settings import Settings
 from gateway.snapshot import DetectorState, SnapshotError, seal, unseal
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ from devices.codecs import decode_payload
 from devices.model import utcnow
 from devices.registry import Binding, Device
 from gateway.api.app import create_app
-from gateway.intake import Inbound
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.flow.intake import Inbound
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from tests.support.auth import auth_headers
 from tests.support.wire import v1
 

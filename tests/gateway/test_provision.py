@@ -104,7 +104,7 @@ def test_hmg_devices_goes_through_the_audited_admin_actions(
     import asyncio
 
     from gateway.cli import main
-    from gateway.settings import Settings
+    from gateway.runtime.settings import Settings
     from gateway.storage import Database, Patient, Stores
 
     monkeypatch.setenv("HMG_MODE", "test")

@@ -20,11 +20,11 @@ from alerts.model import EventType
 from devices.registry import Binding, Device
 from gateway.actor import Role
 from gateway.api.app import create_app
-from gateway.intake import Inbound
+from gateway.flow.intake import Inbound
 from gateway.notifiers import NotifierConfig, verify
 from gateway.policies import load_policy
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage import Patient
 from tests.support.auth import auth_headers
 from tests.support.wire import v1

@@ -19,8 +19,8 @@ from devices.registry import Binding, Device
 from devices.timeparse import parse_ts
 from gateway.actor import Role
 from gateway.api.app import create_app
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage.patients import Patient
 from simulator.render import render
 from simulator.scenario import library, load

@@ -19,8 +19,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices.model import utcnow
 from devices.registry import Binding, Device
 from devices.timeparse import format_ts
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from tests.support.servers import Mosquitto
 from tests.support.wire import v1
 

@@ -18,8 +18,8 @@ from devices.registry import Binding, Device
 from devices.timeparse import format_ts
 from gateway.actor import Role
 from gateway.api.app import create_app
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from tests.support.auth import auth_headers
 from tests.support.servers import Mosquitto
 from tests.support.wire import v1

@@ -35,8 +35,8 @@ from devices.registry import Binding, Device
 from devices.timeparse import format_ts
 from gateway.actor import Role
 from gateway.api.app import create_app
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage import Database, SqlReadingStore, StoreUnavailableError
 from tests.support.auth import auth_headers
 from tests.support.servers import Mosquitto, free_port
@@ -205,7 +205,7 @@ def crisis_openings(db: Path) -> list[str]:
 
 def test_sigkill_gateway_mid_stream_stores_exactly_n(mosquitto: Mosquitto, tmp_path: Path) -> None:
     """Every reading stored once, and every crisis raised once: readings stored but not yet
-    analysed at the kill are analysed at the restart (gateway.recovery)."""
+    analysed at the kill are analysed at the restart (gateway.flow.recovery)."""
     crises = 100
     n = 10_000
     messages = with_crises(stream(n - crises), crises)

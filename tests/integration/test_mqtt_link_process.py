@@ -11,8 +11,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from gateway.ingest import LinkProcess
-from gateway.link_messages import Ack, Acknowledged, Connected, Deliveries, LinkConfig, LinkEvent
+from gateway.link.ingest import LinkProcess
+from gateway.link.messages import Ack, Acknowledged, Connected, Deliveries, LinkConfig, LinkEvent
 from tests.support.servers import Mosquitto
 
 pytestmark = [pytest.mark.integration]

@@ -15,8 +15,8 @@ import pytest
 from devices.model import utcnow
 from gateway.actor import Actor, Role
 from gateway.fhir.consent import record_consent
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage.consents import ConsentStatus
 from tests.integration.test_faults import GatewayProcess, wait_until
 from tests.support.platform import Platform

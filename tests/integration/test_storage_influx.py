@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from devices.kinds import Kind
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage import StoreUnavailableError
 from gateway.storage.influx import InfluxConfig, InfluxReadingStore
 from tests.gateway.storage.helpers import FS, T0, bp, ecg_chunks, ecg_signal, glucose

@@ -26,7 +26,7 @@ from gateway.actor import Role
 from gateway.api.app import create_app
 from gateway.auth.model import Account, AccountKind
 from gateway.auth.passwords import hash_secret
-from gateway.settings import Settings
+from gateway.runtime.settings import Settings
 from gateway.storage.accounts import AccountStore
 from tests.support.auth import token_for
 from tests.support.servers import free_port

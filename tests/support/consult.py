@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from devices.registry import Binding, Device
-from gateway.intake import Inbound
-from gateway.service import Gateway
+from gateway.flow.intake import Inbound
+from gateway.runtime.service import Gateway
 from gateway.storage.patients import Patient
 from tests.alerts.ecg.ecg_synth import synth_ecg
 from tests.support.wire import v1_doc

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from alerts.roster import CareTeam, Member
 from devices.registry import Binding, Device
-from gateway.intake import Inbound
-from gateway.service import Gateway
+from gateway.flow.intake import Inbound
+from gateway.runtime.service import Gateway
 from gateway.storage.patients import Patient, Profile
 from tests.support.wire import v1
 

@@ -16,8 +16,8 @@ from devices.kinds import Kind
 from devices.model import Reading
 from gateway.actor import Role
 from gateway.api.app import create_app
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage.patients import Patient, Profile
 from tests.support.auth import auth_headers
 from tests.support.clock import VirtualClock

@@ -19,8 +19,8 @@ from gateway.api.audit import MAX_LIMIT, decode_cursor, encode_cursor
 from gateway.auth.model import Account, AccountKind
 from gateway.auth.passwords import hash_secret
 from gateway.errors import InvalidError
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage import AuditEntry, Patient
 from gateway.storage.accounts import AccountStore
 from gateway.storage.auditchain import verify_chain

@@ -13,8 +13,8 @@ from gateway.actor import Role
 from gateway.api.app import create_app
 from gateway.auth.model import Account, AccountKind
 from gateway.auth.passwords import hash_secret
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage.accounts import AccountStore
 from tests.support.api import client
 

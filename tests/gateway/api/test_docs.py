@@ -7,7 +7,7 @@ import re
 import httpx
 
 from gateway.api.app import create_app
-from gateway.settings import Settings
+from gateway.runtime.settings import Settings
 
 
 async def test_docs_pages_reference_only_the_gateways_own_assets() -> None:

@@ -13,8 +13,8 @@ import pytest
 from devices.model import utcnow
 from gateway.actor import Role
 from gateway.api.app import create_app
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from tests.support.auth import auth_headers
 from tests.support.fhir import resources_of, validate
 from tests.support.record import seed_record

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from devices.kinds import Kind
 from devices.model import Reading
 from gateway.api.app import create_app
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage.patients import Patient
 from tests.support.api import client
 from tests.support.auth import auth_headers

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.api.app import create_app
-from gateway.settings import Settings
+from gateway.runtime.settings import Settings
 
 # Media types whose body is text by nature (Prometheus exposition, Server-Sent Events, a
 # printable page).

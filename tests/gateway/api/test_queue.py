@@ -15,8 +15,8 @@ from alerts.lifecycle import open_alert, resolve_alert
 from alerts.model import AlertCandidate, AlertEvent, Priority
 from gateway.actor import Role
 from gateway.api.app import create_app
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from tests.support.auth import auth_headers
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)

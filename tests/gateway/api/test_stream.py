@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from gateway.actor import Role
-from gateway.settings import Settings
+from gateway.runtime.settings import Settings
 from tests.support.api import crisis_alert
 from tests.support.auth import token_for
 from tests.support.browser import LiveGateway, live_gateway

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.auth.passwords import check_secret
 from gateway.cli import main
-from gateway.settings import Settings
+from gateway.runtime.settings import Settings
 from gateway.storage import Database
 from gateway.storage.accounts import AccountStore
 from gateway.storage.audit import AuditStore

@@ -11,8 +11,8 @@ from alerts.consult import ConsultPriority, Reading
 from alerts.model import AlertEvent, EventType
 from gateway.actor import Actor, Role
 from gateway.api.consult_models import CentreIn
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from tests.support.clock import VirtualClock
 from tests.support.consult import CENTRE, CENTRE_BODY, seed_af
 

@@ -16,8 +16,8 @@ from gateway.actor import Actor, Role
 from gateway.api.consult_models import CentreIn
 from gateway.consult.fhir import exchange
 from gateway.consult.printview import print_page
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from tests.support.clock import VirtualClock
 from tests.support.consult import CENTRE, CENTRE_BODY, seed_af
 from tests.support.fhir import resources_of, validate

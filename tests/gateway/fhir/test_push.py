@@ -15,9 +15,9 @@ from devices.model import utcnow
 from gateway.actor import Actor, Role
 from gateway.api.app import create_app
 from gateway.fhir.consent import record_consent
-from gateway.intake import Inbound
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.flow.intake import Inbound
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage.consents import ConsentStatus
 from tests.support.auth import auth_headers
 from tests.support.platform import Platform

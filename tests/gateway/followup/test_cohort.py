@@ -15,8 +15,8 @@ from alerts.roster import CareTeam, Member
 from devices.kinds import Kind
 from devices.model import Reading
 from gateway.actor import Actor, Role
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage.followups import FollowupStore, TaskState
 from gateway.storage.patients import Patient, Profile
 from tests.support.clock import VirtualClock

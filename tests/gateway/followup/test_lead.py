@@ -12,8 +12,8 @@ import pytest
 
 from alerts.roster import CareTeam, Contact, Member
 from devices.model import utcnow
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage.followups import FollowupStore, FollowupTask
 from gateway.storage.patients import Patient, Profile
 from tests.support.provider import Provider, local_provider

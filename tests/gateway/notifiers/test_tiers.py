@@ -9,11 +9,11 @@ from pathlib import Path
 
 from alerts.roster import CareTeam, Contact, Member
 from devices.registry import Binding, Device
-from gateway.intake import Inbound
+from gateway.flow.intake import Inbound
 from gateway.notifiers.tiers import TIER_CHANNEL
 from gateway.policies import load_policy
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage.patients import Patient
 from tests.support.clock import VirtualClock
 from tests.support.provider import Provider, local_provider

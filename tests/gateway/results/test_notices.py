@@ -16,9 +16,9 @@ from alerts.roster import Contact, Member
 from devices.model import utcnow
 from devices.registry import Device
 from gateway.api.app import create_app
-from gateway.intake import Inbound
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.flow.intake import Inbound
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage.notices import NoticeState, NoticeStore
 from gateway.storage.patients import Patient
 from simulator.wire import DeviceWire

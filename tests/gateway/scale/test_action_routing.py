@@ -22,7 +22,6 @@ from alerts.desk import AlertDesk
 from alerts.emergency import Dispatch, Outcome, Responder
 from alerts.model import AlertCandidate, AlertEvent, EventType, State
 from devices.registry import Binding, Device
-from gateway.actions import Actions, ReferralRequest
 from gateway.actor import Actor, Role
 from gateway.api.app import create_app
 from gateway.errors import (
@@ -32,13 +31,14 @@ from gateway.errors import (
     OwnerTimeoutError,
     UnavailableError,
 )
-from gateway.intake import Inbound
+from gateway.flow.actions import Actions, ReferralRequest
+from gateway.flow.intake import Inbound
 from gateway.policies import load_policy
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.scale.action_routing import PartitionActions, RoutedActions
 from gateway.scale.action_wire import Act, ActionRequest, Verdict, action_subject
 from gateway.scale.partition import partition_of
-from gateway.service import Gateway
-from gateway.settings import Settings
 from gateway.storage import OutboxEntry, Transaction
 from tests.support.auth import auth_headers
 from tests.support.nats import nats_server

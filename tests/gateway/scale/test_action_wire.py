@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from alerts.emergency import Dispatch
 from alerts.escalation import EscalationState
 from alerts.model import Alert, Priority, State
-from gateway.actions import Actions, ReferralRequest
 from gateway.actor import Actor, Role
+from gateway.flow.actions import Actions, ReferralRequest
 from gateway.scale.action_routing import APPLY, RoutedActions
 from gateway.scale.action_wire import (
     Act,

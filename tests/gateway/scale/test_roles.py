@@ -13,10 +13,10 @@ from alerts.desk import AlertDesk
 from alerts.model import AlertCandidate
 from devices.model import utcnow
 from gateway.api.app import create_app
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.scale.action_routing import RoutedActions
 from gateway.scale.roles import refresh_timers, route_actions, serve_api
-from gateway.service import Gateway
-from gateway.settings import Settings
 from tests.support.nats import nats_server
 from tests.support.servers import free_port
 

@@ -11,9 +11,9 @@ import pytest
 
 from devices.kinds import Kind
 from devices.model import Reading, utcnow
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.scale.worker import SNAPSHOT_BUCKET, PartitionRunner, WorkerSettings
-from gateway.service import Gateway
-from gateway.settings import Settings
 from gateway.storage import Patient
 from tests.support.nats import nats_server
 

@@ -10,7 +10,7 @@ import pytest
 from devices.timeparse import format_ts
 from gateway.actor import Role
 from gateway.api.app import create_app
-from gateway.service import Gateway
+from gateway.runtime.service import Gateway
 from gateway.storage.patients import Patient
 from tests.gateway.storage.helpers import T0, bp, ecg_chunks, glucose
 from tests.support.auth import auth_headers

@@ -13,7 +13,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser
 
 from gateway.actor import Role
-from gateway.settings import Settings
+from gateway.runtime.settings import Settings
 from tests.support.browser import REPO, LiveGateway, chromium, live_gateway
 from tests.support.servers import Mosquitto
 

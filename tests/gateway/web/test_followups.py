@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, expect
 
 from alerts.roster import CareTeam, Member
 from devices.model import utcnow
-from gateway.service import Gateway
+from gateway.runtime.service import Gateway
 from gateway.storage.followups import FollowupStore, FollowupTask
 from tests.gateway.web.conftest import CLINICIAN, PASSWORD, TENANT, add_patient
 from tests.gateway.web.test_pages import check_language, switch_language

@@ -11,9 +11,11 @@ from alerts.desk import AlertDesk
 from alerts.engine import DetectionEngine
 from devices.model import Reading
 from devices.registry import DeviceRegistry
-from gateway.ingest import LINK_EPOCH_SHIFT, MqttIngest
-from gateway.intake import Decoded, Inbound, Intake
-from gateway.link_messages import (
+from gateway.flow.intake import Decoded, Inbound, Intake
+from gateway.flow.pipeline import Pipeline
+from gateway.flow.ports import BatchResult
+from gateway.link.ingest import LINK_EPOCH_SHIFT, MqttIngest
+from gateway.link.messages import (
     Ack,
     Acknowledged,
     Connected,
@@ -22,8 +24,6 @@ from gateway.link_messages import (
     LinkConfig,
     Publish,
 )
-from gateway.pipeline import Pipeline
-from gateway.ports import BatchResult
 from gateway.storage import StoreUnavailableError
 
 

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from devices.model import utcnow
-from gateway.intake import Inbound
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.flow.intake import Inbound
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from tests.support.wire import v1
 
 CRISIS = "bp.hypertensive_crisis"

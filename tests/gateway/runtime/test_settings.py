@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from alerts.model import Priority
+from gateway.runtime.settings import Settings
 from gateway.runtime.wiring import detector_settings
-from gateway.settings import Settings
 
 
 def test_production_refuses_placeholder_secret(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,17 +14,17 @@ import pytest
 from alerts.model import Alert, AlertEvent, EventType, State
 from alerts.referral import ReferralState
 from devices.registry import Binding, Device
-from gateway.actions import Actions, ReferralRequest
 from gateway.actor import Actor, Role
 from gateway.errors import ConflictError, NotFoundError
-from gateway.intake import Inbound
+from gateway.flow.actions import Actions, ReferralRequest
+from gateway.flow.intake import Inbound
 from gateway.policies import load_policy
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage import AuditEntry, Transaction
 from tests.support.wire import v1
 
-POLICY = load_policy(Path(__file__).resolve().parents[2] / "deploy" / "policies" / "demo.toml")
+POLICY = load_policy(Path(__file__).resolve().parents[3] / "deploy" / "policies" / "demo.toml")
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 DR = Actor("dr.wang", Role.CLINICIAN, "demo", "ward-tablet-7")
 

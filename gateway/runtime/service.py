@@ -13,16 +13,16 @@ from alerts.desk import DeskResult
 from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.model import utcnow
-from gateway.actions import ActionPath
 from gateway.fhir.push import PlatformPush
+from gateway.flow.actions import ActionPath
+from gateway.flow.ports import AlertSink
+from gateway.flow.recovery import Recovery
 from gateway.followup.desk import FollowupDesk
-from gateway.ingest import MqttIngest
+from gateway.link.ingest import MqttIngest
 from gateway.notifiers import NotifierConfig
-from gateway.ports import AlertSink
-from gateway.recovery import Recovery
 from gateway.results.desk import ResultsDesk
+from gateway.runtime.settings import Settings
 from gateway.runtime.wiring import Role, build
-from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Reading MQTT in Python costs tens of microseconds a message (packet parsing, callbacks, PUBACKs),
 about as much as decoding, detecting and storing it. In one process both share one interpreter
-lock, so the link runs as a child process (`python -m gateway.mqtt_link`) that imports nothing
+lock, so the link runs as a child process (`python -m gateway.link.mqtt_link`) that imports nothing
 but paho: network work on one core, the gateway's pipeline on another.
 
 The link never decides what is stored and never acknowledges on its own. It forwards messages to
@@ -10,7 +10,7 @@ the gateway in batches and sends a PUBACK only when the gateway says the message
 gateway dies, the link exits at once (end of its command pipe) without acknowledging anything
 more; the broker redelivers the rest to the next session.
 
-The messages on the two pipes are the named tuples of `gateway.link_messages` (the
+The messages on the two pipes are the named tuples of `gateway.link.messages` (the
 `LinkConfig` first, then `Ack`, `Publish` and `Stop` from the gateway; `Connected`,
 `Disconnected`, `Deliveries` and `Acknowledged` from the link). `Ack.released` counts messages
 the gateway is done with, acknowledged or not: at most `window` messages are out with the gateway
@@ -37,7 +37,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.link_messages import (
+from gateway.link.messages import (
     Ack,
     Acknowledged,
     Connected,

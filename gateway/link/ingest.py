@@ -1,8 +1,8 @@
 """MQTT ingest, transport only: QoS 1, persistent session, PUBACK when the pipeline says so.
 
-The paho-mqtt client runs in the MQTT link process (`gateway.mqtt_link`), which forwards messages
-here in batches. A reader thread turns each batch into `Inbound` messages on a queue; the
-pipeline (`gateway.pipeline.Pipeline.run`, which owns the order of the stages) takes batches of
+The paho-mqtt client runs in the MQTT link process (`gateway.link.mqtt_link`), which forwards
+messages here in batches. A reader thread turns each batch into `Inbound` messages on a queue; the
+pipeline (`gateway.flow.pipeline.Pipeline.run`, which owns the order of the stages) takes batches of
 up to `batch_max`, stores each, and then has this ingest tell the link to send the PUBACKs, in
 arrival order as MQTT requires.
 
@@ -29,8 +29,8 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 
 from devices.model import utcnow
-from gateway.intake import Inbound
-from gateway.link_messages import (
+from gateway.flow.intake import Inbound
+from gateway.link.messages import (
     Ack,
     Acknowledged,
     Connected,
@@ -51,13 +51,13 @@ LINK_EPOCH_SHIFT = 32
 
 
 class LinkProcess:
-    """A running `python -m gateway.mqtt_link` and its two pipes."""
+    """A running `python -m gateway.link.mqtt_link` and its two pipes."""
 
     def __init__(self, cfg: LinkConfig) -> None:
         to_link_r, to_link_w = os.pipe()
         from_link_r, from_link_w = os.pipe()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.mqtt_link", str(to_link_r), str(from_link_w)],
+            [sys.executable, "-m", "gateway.link.mqtt_link", str(to_link_r), str(from_link_w)],
             pass_fds=(to_link_r, from_link_w),
         )
         os.close(to_link_r)

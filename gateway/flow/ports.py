@@ -1,4 +1,4 @@
-"""What the pipeline talks to (`gateway.pipeline`): its live source, the notification outbox,
+"""What the pipeline talks to (`gateway.flow.pipeline`): its live source, the notification outbox,
 extra listeners; what a batch gives back; a rejected message as its dead-letter topic has it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from alerts.model import AlertEvent
-from gateway.intake import Inbound, Rejected
+from gateway.flow.intake import Inbound, Rejected
 from gateway.storage import OutboxEntry
 
 

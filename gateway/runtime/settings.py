@@ -26,7 +26,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from gateway.link_messages import LinkConfig
+from gateway.link.messages import LinkConfig
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "password"})
 
@@ -80,7 +80,7 @@ class InfluxSettings(Section):
     derive_beats: bool = True  # store the `ecg_beat` series (RR, heart rate) from ECG
 
 
-# The link's own defaults (`gateway.link_messages.LinkConfig`), declared there once.
+# The link's own defaults (`gateway.link.messages.LinkConfig`), declared there once.
 _LINK: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(LinkConfig)}
 
 

@@ -14,12 +14,12 @@ import pytest
 from alerts.targets import DEFAULT_TARGETS
 from devices.kinds import Kind
 from devices.model import Reading, utcnow
-from gateway import lanes, pipeline
-from gateway.intake import Inbound
-from gateway.lanes import is_urgent, split_lanes
-from gateway.ports import BatchResult
-from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.flow import lanes, pipeline
+from gateway.flow.intake import Inbound
+from gateway.flow.lanes import is_urgent, split_lanes
+from gateway.flow.ports import BatchResult
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from tests.support.wire import v1
 
 NOW = utcnow() - timedelta(minutes=2)

@@ -1,7 +1,7 @@
 """One pipeline for every reading; the order of its stages is this module's code:
 decode -> store -> acknowledge -> detect -> desk -> record -> notify.
 
-1. `decode` (sync): messages -> readings and rejects (`gateway.intake.Intake`).
+1. `decode` (sync): messages -> readings and rejects (`gateway.flow.intake.Intake`).
 2. `store`: devices, dead letters and readings durably written, or `StoreUnavailableError`.
 3. acknowledge: `run` has the source (the MQTT link, transport only) PUBACK a stored batch.
 4. `detect` (sync): new readings through their patients' detectors (`alerts.engine`), the
@@ -26,11 +26,11 @@ from alerts.desk import AlertDesk, DeskResult
 from alerts.engine import DetectionEngine
 from alerts.model import AlertCandidate, AlertEvent
 from devices.model import Reading, deadletter_topic, utcnow
-from gateway.intake import Decoded, Inbound, Intake, Rejected
-from gateway.lanes import SLICE_S, is_urgent, split_lanes
+from gateway.flow.intake import Decoded, Inbound, Intake, Rejected
+from gateway.flow.lanes import SLICE_S, is_urgent, split_lanes
+from gateway.flow.ports import AlertSink, BatchResult, Notifications, Source, deadletter_message
 from gateway.metrics import Metrics
 from gateway.notifiers.mqtt import Publisher
-from gateway.ports import AlertSink, BatchResult, Notifications, Source, deadletter_message
 from gateway.storage import (
     DeadLetter,
     OutboxEntry,
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 # The progress stream of the single gateway: positions are the readings table's row ids.
 LOCAL_STREAM = "local"
-# Bulk detection goes this many readings at a time between clock checks (`gateway.lanes`); a
+# Bulk detection goes this many readings at a time between clock checks (`gateway.flow.lanes`); a
 # tick takes the detectors' timeouts this many patients at a time.
 BULK_STEP = 8
 TICK_STEP = 250
@@ -161,7 +161,7 @@ class Pipeline:
 
         `progress` (stream, position) says which readings these events complete; it is stored
         in the same transaction as events, so a restart knows exactly which stored readings
-        still need their detection run (`gateway.recovery`). A batch that changed nothing only
+        still need their detection run (`gateway.flow.recovery`). A batch that changed nothing only
         moves the position in memory (no transaction per quiet batch): `save_progress` stores
         it before each snapshot, and the readings after the stored progress are analysed again
         at a restart from the snapshot's state, which raises nothing they did not raise."""
@@ -259,7 +259,7 @@ class Pipeline:
     async def _detect_in_lanes(
         self, new: Sequence[Reading], progress: tuple[str, int] | None
     ) -> list[AlertEvent]:
-        """Detection of a stored batch in two lanes (`gateway.lanes`): the urgent lane's alerts
+        """Detection of a stored batch in two lanes (`gateway.flow.lanes`): the urgent lane's alerts
         stored and handed to the sender first, then the bulk lane in slices of bounded work
         with a yield to the event loop after each (its alerts recorded slice by slice); the
         batch's progress goes with the last record. Called with `detecting` held."""

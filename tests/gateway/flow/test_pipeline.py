@@ -18,14 +18,14 @@ from alerts.policy import parse_policy_text
 from devices.kinds import Kind
 from devices.model import Reading
 from devices.registry import DeviceRegistry
-from gateway.intake import Inbound, Intake
-from gateway.pipeline import Pipeline
+from gateway.flow.intake import Inbound, Intake
+from gateway.flow.pipeline import Pipeline
 from gateway.storage import Database, SqlReadingStore, Stores, StoreUnavailableError
 from tests.support.wire import v1
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 POLICY = parse_policy_text(
-    (Path(__file__).resolve().parents[2] / "deploy" / "policies" / "demo.toml").read_text(), "toml"
+    (Path(__file__).resolve().parents[3] / "deploy" / "policies" / "demo.toml").read_text(), "toml"
 )
 
 

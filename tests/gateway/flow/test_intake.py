@@ -15,8 +15,8 @@ from alerts.model import EventType
 from devices.kinds import Kind
 from devices.registry import Binding, Device, DeviceRegistry
 from devices.timeparse import format_ts
-from gateway.intake import Inbound, Intake, open_emergencies
-from gateway.pipeline import Pipeline
+from gateway.flow.intake import Inbound, Intake, open_emergencies
+from gateway.flow.pipeline import Pipeline
 from tests.support.clock import VirtualClock
 from tests.support.wire import v1
 

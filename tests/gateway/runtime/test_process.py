@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from gateway.process import GC_GEN0_THRESHOLD, tune_gc
+from gateway.runtime.process import GC_GEN0_THRESHOLD, tune_gc
 
 
 def test_tune_gc_freezes_start_up_state_and_collects_young_objects_less_often() -> None:

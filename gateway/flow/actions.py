@@ -52,7 +52,7 @@ _REFERRAL_VERBS: dict[ReferralState, str] = {
 
 
 class Notices(Protocol):
-    """Who tells the world of an action's events (`gateway.pipeline.Pipeline`): `stage` stores
+    """Who tells the world of an action's events (`gateway.flow.pipeline.Pipeline`): `stage` stores
     their notifications in the transaction that stores the events (an event is never stored
     without them), `send` delivers them once that transaction is committed."""
 

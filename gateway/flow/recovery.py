@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 
 from devices.model import utcnow
-from gateway.pipeline import LOCAL_STREAM, Pipeline
+from gateway.flow.pipeline import LOCAL_STREAM, Pipeline
 from gateway.snapshot import DetectorState, SnapshotError, seal, unseal
 from gateway.storage import Stores
 from gateway.storage.readings import PositionedStore

@@ -9,7 +9,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
-from gateway.link_messages import (
+from gateway.link.messages import (
     Ack,
     Acknowledged,
     Connected,
@@ -22,7 +22,7 @@ from gateway.link_messages import (
     Published,
     Stop,
 )
-from gateway.mqtt_link import MqttLink, serve
+from gateway.link.mqtt_link import MqttLink, serve
 
 
 def message(mid: int, topic: bytes = b"hm/v1/t/d/hr") -> mqtt.MQTTMessage:

@@ -1,0 +1,1 @@
+"""The MQTT link: the broker connection in its own process, and the ingest that talks to it."""
