@@ -19,7 +19,7 @@ from devices.kinds import Kind
 from devices.registry import Binding, Device, DeviceRegistry
 from gateway.actor import Actor
 from gateway.errors import ConflictError, InvalidError, NotFoundError
-from gateway.provision import reserved_name
+from gateway.reserved import reserved_name
 from gateway.storage import AuditEntry, Patient, Profile, Stores, Transaction
 from gateway.storage.rosters import PARTS
 

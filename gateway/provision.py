@@ -30,8 +30,8 @@ from pathlib import Path
 
 from devices.model import utcnow
 from devices.registry import Device
+from gateway.reserved import GATEWAY_USER, reserved_name
 
-GATEWAY_USER = "hmg-gateway"
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$
 SALT_BYTES = 12
 
@@ -72,16 +72,6 @@ def acl_text(devices: Iterable[Device], gateway_user: str = GATEWAY_USER) -> str
     for d in sorted(devices, key=lambda d: d.device_id):
         lines += [f"user {d.device_id}", f"topic write {device_topic(d)}", ""]
     return "\n".join(lines)
-
-
-RESERVED_PREFIX = "hmg-"
-
-
-def reserved_name(device_id: str, gateway_user: str = GATEWAY_USER) -> bool:
-    """True for names a device may not take: the gateway's user and the `hmg-` prefix (the
-    gateway's and the demo's own clients). A device named so could take the gateway's identity."""
-    name = device_id.strip().lower()
-    return name == gateway_user.lower() or name.startswith(RESERVED_PREFIX)
 
 
 class ReservedNameError(ValueError):

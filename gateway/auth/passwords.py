@@ -32,10 +32,6 @@ def check_secret(secret: str, encoded: str | None) -> bool:
         return False
 
 
-def needs_rehash(encoded: str) -> bool:
-    return _HASHER.check_needs_rehash(encoded)
-
-
 def new_secret() -> str:
     """A random secret for generated accounts (demo users, integrations)."""
     return secrets.token_urlsafe(18)

@@ -15,9 +15,9 @@ from gateway.provision import (
     hash_password,
     provision,
     read_password_file,
-    reserved_name,
     verify_password,
 )
+from gateway.reserved import reserved_name
 
 T0 = datetime(2026, 11, 22, tzinfo=UTC)
 

@@ -15,7 +15,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.model import utcnow
 from devices.registry import Device
-from gateway.provision import GATEWAY_USER, provision
+from gateway.provision import provision
+from gateway.reserved import GATEWAY_USER
 from tests.support.servers import Mosquitto, mosquitto_server
 
 pytestmark = pytest.mark.integration

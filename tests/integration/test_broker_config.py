@@ -31,7 +31,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices.registry import Device
 from gateway.link.messages import Connected, Deliveries, Disconnected, LinkConfig, LinkEvent
 from gateway.link.mqtt_link import MqttLink, tls_context
-from gateway.provision import GATEWAY_USER, default_broker_group, provision
+from gateway.provision import default_broker_group, provision
+from gateway.reserved import GATEWAY_USER
 from tests.support.servers import MOSQUITTO, free_port, stop_process, wait_port
 from tests.support.tls import TlsFiles, make_certs
 
