@@ -4,6 +4,7 @@ result is in the elder's target, what to do."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Final
 
 from alerts.targets import Targets
@@ -11,13 +12,21 @@ from devices.model import Reading
 from devices.timeparse import format_ts
 from gateway.fhir.plain import LANGS, describe
 
-__all__ = ["compose"]
+__all__ = ["averages", "compose"]
 
 _TITLE: Final = {
     "kiosk": {"en": "Your health check results ({day})", "zh-CN": "您的健康检查结果（{day}）"},
+    "home": {
+        "en": "Your home measurements (week of {day})",
+        "zh-CN": "您的居家测量结果（{day} 起一周）",
+    },
 }
 _INTRO: Final = {
     "kiosk": {"en": "At the health kiosk we measured:", "zh-CN": "您在社区健康小屋测量了："},
+    "home": {
+        "en": "The averages of your home measurements this week:",
+        "zh-CN": "您本周居家测量的平均值：",
+    },
 }
 _ALL_GOOD: Final = {
     "en": "Everything is within your targets. Keep it up, and come again in three months.",
@@ -55,4 +64,28 @@ def compose(
             lines.append(f"- {text}")
         lines.append(_ALL_GOOD[lang] if ok else _SOME_OUT[lang])
         out[lang] = {"title": _TITLE[source][lang].format(day=day), "body": "\n".join(lines)}
+    return out
+
+
+def averages(readings: Sequence[Reading]) -> list[Reading]:
+    """One reading per kind whose values are the means of the series (at the last one's time),
+    for a home measurement series.
+
+    >>> from datetime import UTC, datetime
+    >>> from devices.kinds import Kind
+    >>> t = datetime(2026, 11, 22, 8, tzinfo=UTC)
+    >>> rs = [Reading("t", "c", Kind.BP, i, t, t, "p", {"systolic": s, "diastolic": 80})
+    ...       for i, s in enumerate((130, 150))]
+    >>> averages(rs)[0].values["systolic"]
+    140.0
+    """
+    by_kind: dict[object, list[Reading]] = {}
+    for r in readings:
+        by_kind.setdefault(r.kind, []).append(r)
+    out = []
+    for rs in by_kind.values():
+        rs.sort(key=lambda r: r.ts)
+        keys = set.intersection(*(set(r.values) for r in rs))
+        means = {k: sum(r.values[k] for r in rs) / len(rs) for k in sorted(keys)}
+        out.append(replace(rs[-1], values=means))
     return out

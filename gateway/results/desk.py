@@ -1,16 +1,19 @@
-"""Results back to the elder and family after a kiosk visit, through the outbox, tracked until
-delivered.
+"""Results back to the elder and family after a kiosk visit or a week of home measurements,
+through the outbox, tracked until delivered.
 
 `gather` reads the readings stored since its last position (the readings table's row ids, kept
 as the `results.notice` progress) up to those received `quiet_s` ago (so a visit still going on
 is left for the next step), groups the readings each kiosk took of one elder into visits (a gap
 over `visit_gap_s` starts a new one), and for each visit stores a `ResultsNotice` (zh-CN and
 English, `gateway.results.compose`) with its deadline, an outbox entry on the `results` channel
-and an audit row, in one transaction with the new position. The channel sends the notice to the
-elder's contacts in rank order (the roster's emergency contacts: the elder and family), each by
-SMS then e-mail, until one is reached; the notice records every attempt and when and to whom it
-was delivered. Nobody reached: the outbox tries again with back-off, and after three failures
-running raises the technical alert `notify.channel_failed` (channel `results`) for the elder.
+and an audit row, in one transaction with the new position. Once an hour `home_series` looks
+for elders with at least `home_min_readings` home BP or glucose readings (personal devices) in
+the `home_series_days` since their last home notice, and tells them the averages. The channel
+sends each notice to the elder's contacts in rank order (the roster's emergency contacts: the
+elder and family), each by SMS then e-mail, until one is reached; the notice records every
+attempt and when and to whom it was delivered. Nobody reached: the outbox tries again with
+back-off, and after three failures running raises the technical alert `notify.channel_failed`
+(channel `results`) for the elder.
 """
 
 from __future__ import annotations
@@ -18,17 +21,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from alerts.model import AlertCandidate
+from devices.kinds import Kind
 from devices.model import Reading
 from gateway.actor import system_actor
 from gateway.notifiers.base import Channel, Notification, Receipt
 from gateway.notifiers.outbox import CHANNEL_FAILED, OutboxSender
-from gateway.results.compose import compose
+from gateway.results.compose import averages, compose
 from gateway.results.settings import ResultsSettings
 from gateway.storage.audit import AuditEntry
 from gateway.storage.deliveries import Delivery
@@ -46,6 +51,8 @@ log = logging.getLogger(__name__)
 CHANNEL: Final = "results"
 STREAM: Final = "results.notice"
 SCAN_MAX: Final = 5000
+SERIES_CHECK_S: Final = 3600.0  # how often home series are looked for
+HOME_KINDS: Final = (Kind.BP, Kind.GLUCOSE)
 _NS: Final = uuid.UUID("8c4e2b71-0f3d-4a56-9b1e-5d7a3c9e2f10")
 ORDER: Final = ("sms", "email")  # the elder's phone first
 
@@ -123,6 +130,7 @@ class ResultsDesk:
             max_backoff_s=settings.max_backoff_s,
         )
         self._background: set[asyncio.Task[None]] = set()
+        self._next_series = 0.0  # monotonic time of the next home-series check
 
     @classmethod
     def configured(cls, gw: Gateway, personal: Sequence[Channel]) -> ResultsDesk | None:
@@ -164,6 +172,43 @@ class ResultsDesk:
         if last == position:
             return 0
         notices = [self._notice(v, now) for v in visits(taken, self.settings.visit_gap_s)]
+        await self._store(notices, now, last)
+        return len(notices)
+
+    async def home_series(self) -> int:
+        """A notice for each elder whose home readings of the last `home_series_days` (since
+        their last home notice) make a series; how many."""
+        now = self.gw.clock()
+        span = timedelta(days=self.settings.home_series_days)
+        made: list[ResultsNotice] = []
+        for p in await self.gw.stores.patients.patients():
+            last = await self.store.latest(p.tenant, p.patient_id, "home")
+            if last is not None and now - last.created_at < span:
+                continue
+            since = last.created_at if last is not None else now - span
+            series = [
+                r
+                for kind in HOME_KINDS
+                for r in await self.gw.readings.query(p.patient_id, kind, since, now, 500)
+                if (d := self.gw.registry.get(r.device_id)) is not None and not d.kiosk
+            ]
+            if len(series) < self.settings.home_min_readings:
+                continue
+            key = f"{p.tenant}|{p.patient_id}|home|{since.isoformat()}"
+            made.append(
+                ResultsNotice(
+                    f"rn-{uuid.uuid5(_NS, key)}", p.tenant, p.patient_id, "home", since, now,
+                    now + self.settings.deadline(p.tenant),
+                    compose(averages(series), self.gw.targets_for(p.patient_id), "home"),
+                )
+            )  # fmt: skip
+        await self._store(made, now, None)
+        return len(made)
+
+    async def _store(
+        self, notices: list[ResultsNotice], now: datetime, position: int | None
+    ) -> None:
+        """The notices, their outbox entries and audit rows (and the readings position)."""
         entries = [
             OutboxEntry(n.notice_id, CHANNEL, n.notice_id, "notice", self._payload(n), now)
             for n in notices
@@ -175,14 +220,15 @@ class ResultsDesk:
                     AuditEntry.by(
                         system_actor(n.tenant, "results"), now, "results.notice.composed",
                         "patient", n.patient_id,
-                        {"notice_id": n.notice_id, "deadline_at": n.deadline_at.isoformat()},
+                        {"notice_id": n.notice_id, "source": n.source,
+                         "deadline_at": n.deadline_at.isoformat()},
                     ),
                     tx=tx,
                 )  # fmt: skip
             stored = await self.gw.stores.outbox.add(entries, now, tx=tx)
-            await progress.advance(STREAM, last, now, tx=tx)
+            if position is not None:
+                await self.gw.stores.progress.advance(STREAM, position, now, tx=tx)
         self.sender.hand(stored)
-        return len(notices)
 
     def _notice(self, visit: list[Reading], now: datetime) -> ResultsNotice:
         first = visit[0]
@@ -206,6 +252,9 @@ class ResultsDesk:
                 try:
                     while await self.gather():
                         pass
+                    if time.monotonic() >= self._next_series:
+                        self._next_series = time.monotonic() + SERIES_CHECK_S
+                        await self.home_series()
                 except Exception:
                     log.exception("results notices: gathering failed")
                 with contextlib.suppress(TimeoutError):

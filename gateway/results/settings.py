@@ -25,6 +25,8 @@ class ResultsSettings(BaseSettings):
     quiet_s: float = Field(600.0, ge=0)  # a visit is over after this long without a reading
     visit_gap_s: float = Field(1800.0, gt=0)  # readings further apart are separate visits
     interval_s: float = Field(60.0, gt=0)
+    home_series_days: float = Field(7.0, gt=0)  # a home measurement series: one week
+    home_min_readings: int = Field(3, ge=1)  # fewer home readings in the week: no notice
     max_backoff_s: float = Field(3600.0, gt=0)
 
     def deadline(self, tenant: str) -> timedelta:

@@ -83,6 +83,22 @@ class NoticeStore:
         async with self.db.writing(None) as s:
             await s.execute(stmt.values(**values))
 
+    async def latest(self, tenant: str, patient_id: str, source: str) -> ResultsNotice | None:
+        """The elder's newest notice from `source` (`kiosk`, `home`)."""
+        stmt = (
+            select(ResultsNoticeRow)
+            .where(
+                ResultsNoticeRow.tenant == tenant,
+                ResultsNoticeRow.patient_id == patient_id,
+                ResultsNoticeRow.source == source,
+            )
+            .order_by(ResultsNoticeRow.created_at.desc())
+            .limit(1)
+        )
+        async with self.db.session() as s:
+            row = (await s.scalars(stmt)).first()
+        return _of(row) if row is not None else None
+
     async def query(
         self, tenant: str, *, patient_id: str | None = None, limit: int = 500
     ) -> list[ResultsNotice]:

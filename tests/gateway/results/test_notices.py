@@ -14,7 +14,7 @@ import pytest
 
 from alerts.roster import Contact, Member
 from devices.model import utcnow
-from devices.registry import Device
+from devices.registry import Binding, Device
 from gateway.api.app import create_app
 from gateway.flow.intake import Inbound
 from gateway.runtime.service import Gateway
@@ -151,3 +151,28 @@ async def test_an_unreachable_contact_is_retried_and_raises_a_technical_alert(
     (alert,) = await gw.stores.alerts.query(tenant="t1", code="notify.channel_failed")
     assert (alert.patient_id, alert.evidence["channel"]) == ("p-1", "results")
     assert provider.messages() == []
+
+
+async def test_a_week_of_home_readings_is_summed_up_for_the_elder(
+    gw: Gateway, provider: Provider
+) -> None:
+    now = utcnow()
+    cuff = Device("cuff-2", "t1", "bp", bindings=(Binding("p-2", now - timedelta(days=30)),))
+    await gw.stores.patients.save_device(cuff, now)
+    gw.registry.put(cuff)
+    wire = DeviceWire("t1", "cuff-2")
+    msgs = [wire.bp(now - timedelta(days=6 - d), 148 + 2 * (d % 2), 92, 70) for d in range(7)]
+    await gw.pipeline.handle([Inbound(m.topic, m.payload, now) for m in msgs])
+    assert gw.results is not None
+    assert await gw.results.home_series() == 1
+    assert await gw.results.home_series() == 0  # one series a week
+    (n,) = await NoticeStore(gw.db).query("t1", patient_id="p-2")
+    assert n.source == "home"
+    assert "Blood pressure 149/92 mmHg: above your target." in n.texts["en"]["body"]
+    assert "居家测量" in n.texts["zh-CN"]["title"]
+
+    async def delivered() -> bool:
+        got = await NoticeStore(gw.db).get(n.notice_id)
+        return got is not None and got.delivered_at is not None
+
+    await _until(delivered)
