@@ -70,3 +70,17 @@ def test_production_takes_https_webhooks_and_asymmetric_idp_algorithms() -> None
             _prod(oidc_issuer=issuer, oidc_jwks_url="https://idp.test/certs", oidc_algorithms=algs)
     with pytest.raises(ValidationError, match="together"):
         _prod(oidc_jwks_url="https://idp.test/certs")
+
+
+def test_sections_as_toml_tables_and_flat_names_are_one_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "hmg.toml"
+    cfg.write_text('mode = "demo"\n[mqtt]\nhost = "broker.internal"\n[scale]\npartitions = 8\n')
+    monkeypatch.setenv("HMG_CONFIG", str(cfg))
+    monkeypatch.setenv("HMG_MQTT_PORT", "8883")
+    s = Settings()
+    assert (s.mqtt.host, s.mqtt.port, s.scale.partitions) == ("broker.internal", 8883, 8)
+    link = s.mqtt.link(window=s.ingest.queue_max)
+    assert (link.host, link.port, link.window) == ("broker.internal", 8883, 5000)
+    assert Settings(mode="test", mqtt_keepalive=12).mqtt.keepalive == 12
