@@ -131,6 +131,7 @@ class ConsultOut(BaseModel):
     requested_at: str
     due_at: str
     claimed_by: str | None
+    holder: str | None  # who holds the claim now (None: free, or the lease ended)
     lease_until: str | None
     report: ReportOut | None
     amendments: list[ReportOut]
@@ -141,14 +142,15 @@ class ConsultOut(BaseModel):
     previous: list[ConsultOut] = []
 
     @classmethod
-    def of(cls, q: ConsultRequest, *, ecg: bool = False) -> ConsultOut:
+    def of(cls, q: ConsultRequest, *, ecg: bool = False, now: datetime | None = None) -> ConsultOut:
         w = q.ecg
+        holder = q.holder(now) if now is not None else q.claimed_by
         return cls(
             request_id=q.request_id, centre_id=q.centre_id, tenant=q.tenant,
             patient_id=q.patient_id, alert_id=q.alert_id, status=q.status.value,
             priority=q.priority.value, proposed=q.proposed.value, question=q.question,
             requested_by=q.requested_by, requested_at=format_ts(q.requested_at),
-            due_at=format_ts(q.due_at), claimed_by=q.claimed_by,
+            due_at=format_ts(q.due_at), claimed_by=q.claimed_by, holder=holder,
             lease_until=_ts(q.lease_until), report=ReportOut.of(q.report) if q.report else None,
             amendments=[ReportOut.of(a) for a in q.amendments], receipt_by=q.receipt_by,
             receipt_at=_ts(q.receipt_at),

@@ -88,14 +88,16 @@ async def list_requests(
     alert_id: str | None = None,
 ) -> list[ConsultOut]:
     """A cardiologist: the centre's worklist by deadline; a clinician: the tenant's requests."""
-    return [ConsultOut.of(q) for q in await gw.consult.listing(actor, patient_id, alert_id)]
+    now = gw.clock()
+    found = await gw.consult.listing(actor, patient_id, alert_id)
+    return [ConsultOut.of(q, now=now) for q in found]
 
 
 @router.get("/requests/{request_id}")
 async def get_request(gw: GatewayDep, actor: CurrentActor, request_id: str) -> ConsultOut:
     """One request with its ECG window and the elder's previous readings."""
     q = await gw.consult.visible(actor, request_id)
-    out = ConsultOut.of(q, ecg=True)
+    out = ConsultOut.of(q, ecg=True, now=gw.clock())
     out.previous = [ConsultOut.of(p) for p in await gw.consult.previous(actor, q)]
     return out
 

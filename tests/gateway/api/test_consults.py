@@ -186,3 +186,19 @@ async def test_a_window_of_the_patient_page_without_an_alert(app: FastAPI, gw: G
         assert (
             await c.post("/consult/requests", json=too_long, headers=dr(app))
         ).status_code == 422
+
+
+async def test_the_worklist_shows_who_holds_a_claim_until_its_lease_ends(
+    app: FastAPI, gw: Gateway
+) -> None:
+    rid = (await setup_request(app, gw))["request_id"]
+    async with client(app) as c:
+        await c.post(f"/consult/requests/{rid}/claim", headers=cardio(app))
+        work = (await c.get("/consult/requests", headers=cardio(app, "dr.zhou"))).json()
+        assert (work[0]["status"], work[0]["holder"]) == ("claimed", "dr.chen")
+        assert isinstance(gw.clock, VirtualClock)
+        gw.clock.advance(timedelta(minutes=31))  # the centre's 30 min lease ends
+        work = (await c.get("/consult/requests", headers=cardio(app, "dr.zhou"))).json()
+        assert work[0]["holder"] is None
+        r = await c.post(f"/consult/requests/{rid}/claim", headers=cardio(app, "dr.zhou"))
+        assert r.json()["holder"] == "dr.zhou"

@@ -29,9 +29,14 @@ function fail(st, e) {
 }
 
 const label = (f) => (lang() === 'zh-CN' ? f.zh : f.en);
+// A claim whose lease ended is free again (anyone may claim it).
+const statusText = (q) => {
+  if (q.status !== 'claimed') return t(`consult.status.${q.status}`);
+  return q.holder ? t('consult.claimed_by', { who: q.holder }) : t('consult.status.lapsed');
+};
 
 function row(q) {
-  const holder = q.status === 'claimed' ? t('consult.claimed_by', { who: q.claimed_by }) : t(`consult.status.${q.status}`);
+  const holder = statusText(q);
   return `<tr data-request="${esc(q.request_id)}" data-status="${esc(q.status)}">
     <td><a href="#/consult/${encodeURIComponent(q.request_id)}">${esc(q.patient_id)}</a></td>
     <td><span class="prio-${esc(q.priority)}">${esc(t(`consult.priority.${q.priority}`))}</span></td>
@@ -65,13 +70,13 @@ async function reading(st) {
   st.req = q;
   st.findings = findings;
   const reader = session().role === 'cardiologist';
-  const mine = q.status === 'claimed' && q.claimed_by === session().user;
+  const mine = q.status === 'claimed' && q.holder === session().user;
   const groups = [...new Set(findings.map((f) => f.group))];
   st.el.innerHTML = `<article class="consult">
     <header class="panel" id="r-head"><h1>${esc(t('consult.reading_of', { pid: q.patient_id }))}</h1>
       <p><span class="prio-${esc(q.priority)}">${esc(t(`consult.priority.${q.priority}`))}</span>
         · ${esc(t('consult.due'))} ${esc(time(q.due_at))} · ${esc(q.requested_by)} (${esc(q.tenant)})
-        · <span id="r-status" data-status="${esc(q.status)}">${esc(q.status === 'claimed' ? t('consult.claimed_by', { who: q.claimed_by }) : t(`consult.status.${q.status}`))}</span></p>
+        · <span id="r-status" data-status="${esc(q.status)}">${esc(statusText(q))}</span></p>
       <p class="question">${esc(q.question)}</p>
       <p>${reader && !q.report ? `${mine ? '<button type="button" id="r-release" data-i18n="consult.release"></button>' : '<button type="button" class="primary" id="r-claim" data-i18n="consult.claim"></button>'}` : ''}
         <button type="button" id="r-print" data-i18n="consult.print"></button></p>

@@ -38,10 +38,15 @@ export function mountConsultPanel(host, live, pid, alerts, alertId) {
 }
 
 const label = (f) => (lang() === 'zh-CN' ? f.zh : f.en);
+// A claim whose lease ended is free again (anyone may claim it).
+const statusText = (q) => {
+  if (q.status !== 'claimed') return t(`consult.status.${q.status}`);
+  return q.holder ? t('consult.claimed_by', { who: q.holder }) : t('consult.status.lapsed');
+};
 
 function item(q) {
   const r = q.report;
-  const status = q.status === 'claimed' ? t('consult.claimed_by', { who: q.claimed_by }) : t(`consult.status.${q.status}`);
+  const status = statusText(q);
   let body = '';
   if (r) {
     body = `<div class="report" data-version="${r.version}"><strong>${esc(r.findings.map(label).join(', '))}</strong> ${esc(r.text)}
