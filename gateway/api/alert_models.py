@@ -44,6 +44,11 @@ class DispatchIn(RequestIn):
     eta_minutes: float = Field(
         gt=0, le=24 * 60, description="expected on site in this many minutes"
     )
+    take_over: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="the elder's other open alerts the dispatch takes over (acknowledged)",
+    )
 
 
 class CommentIn(RequestIn):
@@ -66,6 +71,11 @@ class ReferIn(RequestIn):
     urgency: Urgency = Urgency.URGENT
     green_channel: bool = False
     evidence_hours: float = Field(default=24.0, gt=0, le=24 * 14)
+    take_over: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="the elder's other open alerts the referral takes over (acknowledged)",
+    )
 
 
 class ReferralActionIn(RequestIn):
@@ -143,6 +153,7 @@ class EscalationTimerOut(BaseModel):
 
 class EscalatedAlertOut(AlertOut):
     escalation: EscalationTimerOut | None
+    taken_over: list[str] = Field(default_factory=list, description="alerts the action took over")
 
 
 class EventOut(BaseModel):

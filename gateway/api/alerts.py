@@ -37,6 +37,7 @@ from gateway.api.schemas import MAX_LIST, ServiceRequestOut
 from gateway.api.security import CurrentActor
 from gateway.flow.actions import ReferralRequest
 from gateway.flow.actions import review as review_alert
+from gateway.flow.takeover import check_takeover, take_over
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -45,6 +46,7 @@ class ReferOut(BaseModel):
     referral_id: str
     alert: AlertOut
     fhir: ServiceRequestOut
+    taken_over: list[AlertOut] = []
 
 
 @router.get("")
@@ -194,8 +196,16 @@ async def refer(gw: GatewayDep, actor: CurrentActor, alert_id: str, body: ReferI
         green_channel=body.green_channel,
         evidence_hours=body.evidence_hours,
     )
+    if body.take_over:  # checked before anything changes: a wrong id refuses the referral
+        lead = await gw.actions.alert(alert_id, actor.tenant)
+        await check_takeover(gw.actions, actor, lead, body.take_over)
     referral = await gw.actions.refer(actor, alert_id, request)
+    lead = await gw.actions.alert(alert_id, actor.tenant)
+    taken = await take_over(
+        gw.actions, actor, lead, body.take_over, "referral", referral.referral_id
+    )
     return ReferOut(
+        taken_over=[AlertOut.of(a) for a in taken],
         referral_id=referral.referral_id,
         alert=AlertOut.of(await gw.actions.alert(alert_id, actor.tenant)),
         fhir=ServiceRequestOut.model_validate(to_fhir(referral)),

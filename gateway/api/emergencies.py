@@ -19,6 +19,7 @@ from gateway.api.schemas import ProfileFields, ReadingOut
 from gateway.api.scope import visible_patient
 from gateway.api.security import CurrentActor
 from gateway.errors import ConflictError
+from gateway.flow.takeover import check_takeover, take_over
 from gateway.runtime.service import Gateway
 from gateway.storage.emergencies import ServiceFigures
 
@@ -122,9 +123,17 @@ async def dispatch(
         gw.clock() + timedelta(minutes=body.eta_minutes),
         sent_with.model_dump(mode="json", exclude={"dispatch"}),
     )
+    if body.take_over:  # checked before anything changes
+        lead = await gw.actions.alert(alert_id, actor.tenant)
+        await check_takeover(gw.actions, actor, lead, body.take_over)
     a = await gw.actions.dispatch(actor, alert_id, going)
+    taken = await take_over(gw.actions, actor, a, body.take_over, "dispatch")
     timer = EscalationTimerOut.of(gw.desk.timer(alert_id))
-    return EscalatedAlertOut(**AlertOut.of(a).model_dump(), escalation=timer)
+    return EscalatedAlertOut(
+        **AlertOut.of(a).model_dump(),
+        escalation=timer,
+        taken_over=[t.alert_id for t in taken],
+    )
 
 
 @router.post("/alerts/{alert_id}/arrive")

@@ -83,6 +83,22 @@ def test_a_low_with_tachycardia_is_one_row_with_one_timer(
         head = rows.locator(".c-alert").inner_text()
         assert len(re.findall(rate, head)) == 1, head  # the heart rate once
         screenshot(page, f"queue-one-episode-{lang}")
+    # Referring the episode offers to take over the elder's other open alert (checked).
+    page.locator(f"article.qrow[data-patient='{pid}'] .c-acts button[data-act='refer']").click()
+    low_id = queue["glucose.low"]["alert_id"]
+    expect(page.locator(f"#take-{low_id}")).to_be_checked()
+    screenshot(page, "refer-takeover-zh-CN")
+    page.fill("#f-target_org", "City Hospital")
+    page.fill("#f-department", "Endocrinology")
+    page.fill("#f-reason", "hypoglycaemia with tachycardia")
+    page.locator("#dialog button[value='ok']").click()
+    expect(page.locator("dialog[open]")).to_have_count(0, timeout=10000)
+    low = gateway.ok("GET", f"/alerts/{low_id}")
+    assert low["state"] == "acknowledged"
+    assert low["acknowledged_by"] == CLINICIAN
+    trail = gateway.ok("GET", f"/alerts/{low_id}/audit")
+    (ack,) = [e for e in trail if e["kind"] == "action" and e["action"] == "acknowledge"]
+    assert combined["alert_id"] in ack["detail"]["text"]
 
 
 def test_strip_shows_the_alerts_rate_and_overlapping_episodes_apart(

@@ -215,6 +215,21 @@ function applied(alert) {
   schedule();
 }
 
+// The elder's other alerts still escalating: a referral or a dispatch offers to take them over.
+async function otherOpen(a) {
+  try {
+    const all = await api(`/alerts?patient_id=${encodeURIComponent(a.patient_id)}&limit=200`);
+    return all.filter((o) => o.alert_id !== a.alert_id && unacknowledged(o));
+  } catch { return []; }
+}
+
+function takeOverFields(others) {
+  if (!others.length) return '';
+  return `<fieldset class="takeover"><legend data-i18n="takeover.legend"></legend><p class="hint" data-i18n="takeover.hint"></p>
+    ${others.map((o) => `<p class="check"><input type="checkbox" id="take-${esc(o.alert_id)}" name="take:${esc(o.alert_id)}"${isEmergency(o) ? '' : ' checked'}>
+      <label for="take-${esc(o.alert_id)}">${badge(o)} ${esc(message(o))} · <time datetime="${esc(o.opened_at)}">${esc(time(o.opened_at))}</time></label></p>`).join('')}</fieldset>`;
+}
+
 // The actions, shared with the patient page: each asks for what it needs, calls the API, and
 // the change comes back to every open page over the live stream.
 export async function act(kind, a, after = applied) {
@@ -253,10 +268,12 @@ export async function act(kind, a, after = applied) {
     ].join(''), 'action.refer'],
   };
   const [title, html, submit] = forms[kind];
-  await formDialog(title, html, submit, async (v) => {
+  const others = kind === 'refer' || kind === 'dispatch' ? await otherOpen(a) : [];
+  await formDialog(title, html + takeOverFields(others), submit, async (v) => {
     let body = { comment: v.comment || null };
-    if (kind === 'refer') body = { target_org: v.target_org, department: v.department, reason: v.reason, urgency: v.urgency, green_channel: v.green_channel };
-    if (kind === 'dispatch') body = { responder: v.responder, name: v.name, contact: v.contact || null, eta_minutes: Number(v.eta_minutes) };
+    const takeOver = Object.entries(v).filter(([k, on]) => k.startsWith('take:') && on).map(([k]) => k.slice(5));
+    if (kind === 'refer') body = { target_org: v.target_org, department: v.department, reason: v.reason, urgency: v.urgency, green_channel: v.green_channel, take_over: takeOver };
+    if (kind === 'dispatch') body = { responder: v.responder, name: v.name, contact: v.contact || null, eta_minutes: Number(v.eta_minutes), take_over: takeOver };
     if (kind === 'resolve' && call) body = { ...body, outcome: v.outcome, hospital: v.hospital || null };
     try {
       const out = await api(`${path}/${kind}`, { method: 'POST', body });
