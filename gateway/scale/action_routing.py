@@ -9,11 +9,10 @@ worker that owns the patient's partition, which applies it on its desk and answe
   request but did not answer in time: `OwnerTimeoutError` (504), since the action may have been
   applied; the request carries its expiry, so an owner never applies it after that.
 - Owner side (`PartitionActions`, one per owned partition): applies the request through the
-  partition's own `gateway.flow.actions.Actions` (check, desk transition, events + timers + audit
-  row in one transaction, notify), so it is stored and audited once, by the worker whose desk runs
-  the escalation timers. It holds the partition's lock while it applies, so actions and the
-  partition's detection and timers take turns; `close` (hand-over, lost lease) first refuses
-  new requests, then waits for the one being applied.
+  partition's own `gateway.flow.actions.Actions` (stored and audited once, by the worker whose
+  desk runs the escalation timers), holding the partition's lock so that actions, detection and
+  timers take turns; `close` (hand-over, lost lease) refuses new requests, then waits for the one
+  being applied.
 
 Reading (`alert`, `referral`) and referral state changes (`move_referral`, no desk involved) are
 served from the stores by the API process itself.
@@ -58,6 +57,7 @@ from gateway.scale.action_wire import (
     Verdict,
     WireError,
     action_subject,
+    read_reply,
 )
 from gateway.scale.partition import partition_of
 from gateway.storage import AuditEntry, Stores
@@ -188,7 +188,7 @@ class RoutedActions:
                 except nats.errors.Error as exc:
                     why = f"NATS: {exc!r}"
                 else:
-                    reply = _read_reply(msg.data, request.request_id)
+                    reply = read_reply(msg.data, request.request_id)
                     if reply.verdict is not Verdict.NOT_OWNER:
                         return self._answer(reply, partition)
                     why = f"worker {reply.worker} refused: {reply.detail}"
@@ -213,16 +213,6 @@ class RoutedActions:
         if reply.verdict is Verdict.INVALID:
             raise InvalidError(reply.detail, reply.fields)
         raise UnavailableError(f"{reply.detail} (partition {partition}, worker {reply.worker})")
-
-
-def _read_reply(data: bytes, request_id: str) -> ActionReply:
-    try:
-        reply = ActionReply.decode(data)
-    except WireError as exc:
-        raise UnavailableError(f"unreadable answer from the owner: {exc}") from exc
-    if reply.request_id != request_id:
-        raise UnavailableError("the owner answered another request")
-    return reply
 
 
 @dataclass(frozen=True, slots=True)

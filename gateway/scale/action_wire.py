@@ -7,6 +7,7 @@ takes. The actor travels whole (user, role, tenant, client): the owner records i
 trail exactly as the API verified it.
 
 >>> from gateway.actor import Actor, Role
+from gateway.errors import UnavailableError
 >>> from datetime import UTC, datetime
 >>> dr = Actor("dr.wang", Role.CLINICIAN, "t1", "dashboard@10.0.0.7")
 >>> req = ActionRequest.of(Act.ACKNOWLEDGE, "a-1", dr, datetime(2026, 12, 1, tzinfo=UTC))
@@ -32,6 +33,7 @@ from alerts.model import Alert, Priority, State
 from alerts.outcome import Act
 from alerts.referral import Urgency
 from gateway.actor import Actor, Role
+from gateway.errors import UnavailableError
 from gateway.flow.actions import ReferralRequest
 
 __all__ = [
@@ -334,3 +336,14 @@ class ActionReply(_Msg):
         cls, request_id: str, verdict: Verdict, detail: str, worker: str = "", **fields: Any
     ) -> ActionReply:
         return cls(request_id=request_id, verdict=verdict, detail=detail, worker=worker, **fields)
+
+
+def read_reply(data: bytes, request_id: str) -> ActionReply:
+    """The owner's answer to `request_id`; an unreadable one or another request's is no answer."""
+    try:
+        reply = ActionReply.decode(data)
+    except WireError as exc:
+        raise UnavailableError(f"unreadable answer from the owner: {exc}") from exc
+    if reply.request_id != request_id:
+        raise UnavailableError("the owner answered another request")
+    return reply
