@@ -1,5 +1,6 @@
 """The follow-ups page: a clinician sees the elders' follow-ups soonest first, an overdue one
-marked as told to the team lead, marks a due one done (the next is planned), in both languages."""
+marked as told to the team lead, marks a due one done (the next is planned), and the results
+notices sent to elders with their state, in both languages."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from alerts.roster import CareTeam, Member
 from devices.model import utcnow
 from gateway.runtime.service import Gateway
 from gateway.storage.followups import FollowupStore, FollowupTask
+from gateway.storage.notices import NoticeStore, ResultsNotice
 from tests.gateway.web.conftest import CLINICIAN, PASSWORD, TENANT, add_patient
 from tests.gateway.web.test_pages import check_language, switch_language
 from tests.support.browser import LiveGateway, screenshot, sign_in
@@ -35,6 +37,11 @@ def test_follow_ups_page(gateway: LiveGateway, browser: Browser) -> None:
     )  # fmt: skip
     gateway.run(FollowupStore(gw.db).put(late))
     gateway.run(gw.followups.step())
+    told = ResultsNotice(
+        "rn-1", TENANT, "p-htn", "kiosk", now - timedelta(hours=2), now - timedelta(hours=1),
+        now + timedelta(days=30), {lang: {"title": "t", "body": "b"} for lang in ("en", "zh-CN")},
+    )  # fmt: skip
+    gateway.run(NoticeStore(gw.db).add(told))
     page = browser.new_page()
     sign_in(page, gateway.url, CLINICIAN, PASSWORD)
     switch_language(page, "en")
@@ -46,6 +53,9 @@ def test_follow_ups_page(gateway: LiveGateway, browser: Browser) -> None:
     expect(first).to_contain_text("Told to team lead m-lead")
     expect(rows.nth(1)).to_have_attribute("data-state", "due")
     expect(rows.nth(1)).to_contain_text("Hypertension, routine follow-up")
+    notice = page.locator("#n-body tr[data-notice='rn-1']")
+    expect(notice).to_have_attribute("data-state", "pending")
+    expect(notice).to_contain_text("Kiosk visit")
     check_language(page, "en", "#/followups (en)")
     screenshot(page, "clinician-followups-en")
     task_id = rows.nth(1).get_attribute("data-task")
