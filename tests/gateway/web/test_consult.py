@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from gateway.actor import Role
 from tests.gateway.web.conftest import (
@@ -115,6 +115,8 @@ def test_family_doctor_and_cardiologist_exchange_a_reading(
     item = f"#cs-list li[data-request='{rid}']"
     doctor.wait_for_selector(f"{item}[data-status='final'] .report", timeout=10000)
     assert "Atrial fibrillation" in doctor.inner_text(item)
+    tag = doctor.locator(f"#p-alerts tr[data-alert='{alert_id}'] .consult-tag")
+    expect(tag).to_contain_text("Atrial fibrillation", timeout=5000)  # on the alert asked about
     doctor.click(f"{item} button[data-receipt]")
     doctor.wait_for_selector(f"{item} .receipt")
     doctor.locator("#consult-panel").scroll_into_view_if_needed()

@@ -64,6 +64,7 @@ function item(q) {
 async function list(st) {
   const found = await api(`/consult/requests?patient_id=${encodeURIComponent(st.pid)}`);
   if (!st.alive) return;
+  markAlerts(found);
   const html = found.length ? `<ul class="consults">${found.map(item).join('')}</ul>` : `<p class="hint" data-i18n="consult.none"></p>`;
   if (html === st.shown) return;
   st.shown = html;
@@ -99,4 +100,22 @@ async function ask(st) {
 async function receipt(st, id) {
   await api(`/consult/requests/${encodeURIComponent(id)}/receipt`, { method: 'POST' });
   await list(st);
+}
+
+// The consultation asked about an alert is shown on that alert's row in the history too.
+function markAlerts(found) {
+  for (const q of found) {
+    if (!q.alert_id) continue;
+    const row = document.querySelector(`#p-alerts tr[data-alert="${CSS.escape(q.alert_id)}"] td`);
+    if (!row) continue;
+    let tag = row.querySelector('.consult-tag');
+    if (!tag) {
+      tag = document.createElement('a');
+      tag.className = 'tag consult-tag';
+      row.appendChild(tag);
+    }
+    const text = `${t('consult.title')}: ${statusText(q)}${q.report ? ` · ${q.report.findings.map(label).join(', ')}` : ''}`;
+    if (tag.textContent !== text) tag.textContent = text;
+    tag.href = `#/consult/${encodeURIComponent(q.request_id)}`;
+  }
 }
