@@ -213,14 +213,6 @@ class AlertBook:
             if a.resolved_at is not None and now - a.resolved_at <= self.hold_off
         }
 
-    def acknowledge(self, patient_id: str, group: str, by: str, now: datetime) -> AlertEvent:
-        current = self._active.get((patient_id, group))
-        if current is None:
-            raise KeyError(f"no active alert {group!r} for {patient_id!r}")
-        event = acknowledge_alert(current, by, now)
-        self.record(event)
-        return event
-
     def record(self, event: AlertEvent) -> None:
         """Take an event decided elsewhere (a clinician's action, escalation) into the book."""
         self.keep(event.alert)
