@@ -63,8 +63,14 @@ async def list_alerts(
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 200,
     cursor: CursorParam = None,
+    missed: Annotated[
+        bool | None,
+        Query(description="true: only alerts nobody acted on; false: only those someone did"),
+    ] = None,
 ) -> list[AlertOut]:
-    """The caller's tenant's alerts, newest first; more pages through `Link: rel="next"`."""
+    """The caller's tenant's alerts, newest first; more pages through `Link: rel="next"`.
+    `since`/`until` bound the opening time; `state=resolved&missed=true` is the history of the
+    alerts that ended before anyone acted on them."""
     found = await gw.stores.alerts.query(
         after=time_key(cursor),
         tenant=actor.tenant,
@@ -75,6 +81,7 @@ async def list_alerts(
         since=since,
         until=until,
         limit=limit + 1,
+        missed=missed,
     )
     shown = page(request, response, found, limit, lambda a: time_cursor(a.opened_at, a.alert_id))
     return [AlertOut.of(a) for a in shown]

@@ -174,10 +174,18 @@ class AlertStore:
         until: datetime | None = None,
         limit: int = 200,
         after: tuple[datetime, str] | None = None,
+        missed: bool | None = None,
     ) -> list[Alert]:
         """Newest first (by opening time, then id), filtered by whichever of the arguments are
-        given; `after` continues a list past the (opened_at, alert_id) it ended with."""
+        given; `after` continues a list past the (opened_at, alert_id) it ended with. `missed`:
+        True keeps the alerts nobody acted on (no event with a person's name), False those
+        someone did."""
         stmt = _with_assignee()
+        if missed is not None:
+            acted = select(AlertEventRow.id).where(
+                AlertEventRow.alert_id == AlertRow.alert_id, AlertEventRow.actor.is_not(None)
+            )
+            stmt = stmt.where(~acted.exists() if missed else acted.exists())
         for col, value in (
             (AlertRow.tenant, tenant),
             (AlertRow.patient_id, patient_id),

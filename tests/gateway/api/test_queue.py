@@ -87,3 +87,24 @@ async def test_a_low_with_tachycardia_is_one_episode_on_the_queue(app: FastAPI) 
         ("p-2", "glucose.low"): None,
         ("p-2", "cv.crisis_with_arrhythmia"): None,
     }
+
+
+async def test_the_history_lists_resolved_alerts_missed_or_handled(app: FastAPI) -> None:
+    h = auth_headers(app, Role.CLINICIAN, "t1", "dr.li")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=h
+    ) as c:
+
+        async def codes(**params: str) -> list[str]:
+            r = await c.get("/alerts", params={"state": "resolved", **params})
+            assert r.status_code == 200, r.text
+            return sorted(a["code"] for a in r.json())
+
+        assert await codes() == ["bp.hypertensive_crisis", "ecg.af", "glucose.high"]
+        assert await codes(missed="true") == ["ecg.af", "glucose.high"]  # ended unattended
+        assert await codes(missed="false") == ["bp.hypertensive_crisis"]  # closed by dr.wang
+        assert await codes(missed="true", priority="high") == ["ecg.af"]
+        after = (T0 + timedelta(minutes=1)).isoformat()
+        assert await codes(missed="true", since=after) == []
+        # Another tenant's history is its own: t2's fall is not in t1's.
+        assert "emergency.fall" not in await codes(missed="true")

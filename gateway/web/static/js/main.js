@@ -51,6 +51,7 @@ const ROUTES = [
   [/^#\/consult\/([^/]+)$/, () => import('./consult.js')],
   // Patient list, history, reports (#28).
   [/^#\/patients$/, () => import('./patients.js')],
+  [/^#\/history$/, () => import('./history.js')],
 ];
 
 function applyPrefs() {

@@ -11,6 +11,7 @@ import { drawAgp, drawTrace } from './charts/glucose.js';
 import { mountEcg } from './ecgview.js';
 import { mountConsultPanel } from './consultpanel.js';
 import { gapText } from './patients.js';
+import { trailHtml } from './trail.js';
 
 const DAY = 86400e3;
 let state = null;
@@ -305,24 +306,7 @@ async function onHistoryClick(ev) {
 async function onAuditToggle(ev) {
   const d = ev.target;
   if (!(d instanceof HTMLDetailsElement) || !d.open || !d.dataset.audit) return;
-  const rows = trailRows(await api(`/alerts/${encodeURIComponent(d.dataset.audit)}/audit`));
-  d.querySelector('.audit').innerHTML = `<table><tbody>${rows.map((r) => `<tr data-action="${esc(r.action)}"><td>${esc(time(r.at))}</td><td>${esc(t(`audit.${r.action}`))}</td><td>${esc(r.by || '—')}</td><td>${esc(r.text)}</td></tr>`).join('')}</tbody></table>`;
-}
-
-// One row per step: a clinician's action and the lifecycle event it produced are one step (the
-// action's comment joins the event's row); reads of the record are left to the audit page.
-const EVENT_OF = { acknowledge: 'acknowledged', resolve: 'resolved', escalate: 'escalated', refer: 'referred', dispatch: 'dispatched', arrive: 'arrived' };
-function trailRows(entries) {
-  const events = entries.filter((e) => e.kind === 'event');
-  const out = events.map((e) => ({ at: e.at, action: e.action, by: e.by, text: '' }));
-  for (const e of entries) {
-    if (e.kind !== 'action' || e.action === 'read') continue;
-    const text = (e.detail && e.detail.text) || '';
-    const twin = out.find((r) => r.action === EVENT_OF[e.action] && r.at === e.at && r.by === e.by);
-    if (twin) twin.text = text;
-    else out.push({ at: e.at, action: e.action, by: e.by, text });
-  }
-  return out.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  d.querySelector('.audit').innerHTML = trailHtml(await api(`/alerts/${encodeURIComponent(d.dataset.audit)}/audit`));
 }
 
 async function referrals() {

@@ -1,0 +1,25 @@
+// An alert's audit trail as a table, shared by the patient page, the alert history and print.
+import { t } from './i18n.js';
+import { esc, time } from './format.js';
+
+// One row per step: a clinician's action and the lifecycle event it produced are one step (the
+// action's comment joins the event's row); reads of the record are left to the audit page.
+const EVENT_OF = { acknowledge: 'acknowledged', resolve: 'resolved', escalate: 'escalated', refer: 'referred', dispatch: 'dispatched', arrive: 'arrived' };
+
+export function trailRows(entries) {
+  const events = entries.filter((e) => e.kind === 'event');
+  const out = events.map((e) => ({ at: e.at, action: e.action, by: e.by, text: '' }));
+  for (const e of entries) {
+    if (e.kind !== 'action' || e.action === 'read') continue;
+    const text = (e.detail && e.detail.text) || '';
+    const twin = out.find((r) => r.action === EVENT_OF[e.action] && r.at === e.at && r.by === e.by);
+    if (twin) twin.text = text;
+    else out.push({ at: e.at, action: e.action, by: e.by, text });
+  }
+  return out.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
+
+export function trailHtml(entries) {
+  const rows = trailRows(entries);
+  return `<table><tbody>${rows.map((r) => `<tr data-action="${esc(r.action)}"><td><time datetime="${esc(r.at)}">${esc(time(r.at))}</time></td><td>${esc(t(`audit.${r.action}`))}</td><td>${esc(r.by || '—')}</td><td>${esc(r.text)}</td></tr>`).join('')}</tbody></table>`;
+}
