@@ -7,12 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.support.influx import InfluxD, VictoriaMetrics, influxd_server, victoria_server
 from tests.support.postgres import migrate, throwaway_database, truncate_all
 from tests.support.servers import Mosquitto, mosquitto_server
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Property tests check what the code does, not how fast: on a loaded machine one example can take
+# longer than hypothesis's default 200 ms deadline, which would fail a correct test.
+settings.register_profile("hmg", deadline=None)
+settings.load_profile("hmg")
 
 
 @pytest.fixture(scope="session")
