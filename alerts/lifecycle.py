@@ -161,6 +161,8 @@ class AlertBook:
         }
         # Alerts resolved by their condition clearing, kept for the hold-off.
         self._cleared: dict[tuple[str, str], Alert] = {}
+        # Where each active alert is (an action finds its alert by id without a scan).
+        self._keys: dict[str, tuple[str, str]] = {a.alert_id: k for k, a in self._active.items()}
 
     def active(self) -> list[Alert]:
         return list(self._active.values())
@@ -176,7 +178,9 @@ class AlertBook:
         )
 
     def by_id(self, alert_id: str) -> Alert | None:
-        return next((a for a in self._active.values() if a.alert_id == alert_id), None)
+        key = self._keys.get(alert_id)
+        a = self._active.get(key) if key is not None else None
+        return a if a is not None and a.alert_id == alert_id else None
 
     def apply(self, c: AlertCandidate, now: datetime) -> AlertEvent | None:
         key = (c.patient_id, c.group_key)
@@ -219,7 +223,12 @@ class AlertBook:
 
     def keep(self, a: Alert) -> None:
         """Hold the alert's latest state (bookkeeping such as an assignment is no event)."""
+        key = (a.patient_id, a.group)
+        held = self._active.get(key)
+        if held is not None:
+            self._keys.pop(held.alert_id, None)
         if a.active:
-            self._active[(a.patient_id, a.group)] = a
+            self._active[key] = a  # in its place: the book's order stays the order of opening
+            self._keys[a.alert_id] = key
         else:
-            self._active.pop((a.patient_id, a.group), None)
+            self._active.pop(key, None)
