@@ -20,6 +20,7 @@ export async function mountEcg(host, pid, alert) {
     </div>
     <p id="ecg-info" class="hint"></p>
     <div class="ecgwrap" id="ecg-wrap" tabindex="0" data-i18n-attr="aria-label:ecg.scroll"></div>
+    <div class="ecg-print" id="ecg-print"></div>
     <p class="hint" data-i18n="ecg.legend"></p>`;
   translate(host);
   host.addEventListener('click', (ev) => onClick(v, ev));
@@ -88,6 +89,7 @@ async function load(v) {
   }
   v.strip = { ...strip, episodes: withAlertEpisode(strip, v.alertEp) };
   draw(v);
+  drawPrintRows(v.host.querySelector('#ecg-print'), v.strip);
   const eps = v.strip.episodes.map((e) => `${episodeText(e)} ${(e.start / strip.fs).toFixed(1)}–${(e.end / strip.fs).toFixed(1)} s`).join(', ');
   info.textContent = t('ecg.info', {
     start: time(strip.start), device: strip.device_id, lead: strip.lead,
@@ -141,5 +143,37 @@ function onClick(v, ev) {
     if (b.dataset.gain) v.gain = Number(b.dataset.gain);
     for (const x of b.parentElement.querySelectorAll('button')) x.setAttribute('aria-pressed', String(x === b));
     if (v.strip) draw(v);
+  }
+}
+
+// Millimetres on paper: CSS px are 1/96 in, so a canvas sized in CSS px at 96/25.4 px per mm
+// prints at true scale (25 mm/s, 10 mm/mV) whatever the screen calibration is.
+export const PRINT_PX_PER_MM = 96 / 25.4;
+
+// The strip as printed: rows of `rowSeconds` (10 s, 260 mm with the calibration pulse: one row
+// fits the width of an A4 landscape page), each labelled with its start time.
+export function drawPrintRows(host, strip, rowSeconds = 10) {
+  if (!host) return;
+  host.innerHTML = '';
+  const n = Math.round(rowSeconds * strip.fs);
+  const t0 = Date.parse(strip.start);
+  for (let i = 0; i < strip.samples.length; i += n) {
+    const part = {
+      ...strip,
+      samples: strip.samples.slice(i, i + n),
+      beats: strip.beats.filter((b) => b >= i && b < i + n).map((b) => b - i),
+      episodes: strip.episodes.filter((e) => e.end > i && e.start < i + n)
+        .map((e) => ({ ...e, start: Math.max(0, e.start - i), end: Math.min(n, e.end - i) })),
+      gaps: strip.gaps.filter(([g]) => g >= i && g < i + n).map(([g, sec]) => [g - i, sec]),
+    };
+    const at = new Date(t0 + (i / strip.fs) * 1000).toISOString();
+    const fig = document.createElement('figure');
+    fig.className = 'ecg-print-row';
+    fig.innerHTML = `<figcaption><time datetime="${esc(at)}">${esc(time(at))}</time> · ${esc(strip.device_id)} · ${esc(t('ecg.print_scale'))}</figcaption><div></div>`;
+    host.appendChild(fig);
+    drawStrip(fig.querySelector('div'), part, {
+      pxPerMm: PRINT_PX_PER_MM, speed: 25, gain: 10, label: t('ecg.title'),
+      texts: { episode: (l, e) => episodeText(e || { label: l }), gap: (sec) => t('ecg.gap', { s: sec.toFixed(1) }) },
+    });
   }
 }

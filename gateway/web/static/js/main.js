@@ -52,6 +52,7 @@ const ROUTES = [
   // Patient list, history, reports (#28).
   [/^#\/patients$/, () => import('./patients.js')],
   [/^#\/history$/, () => import('./history.js')],
+  [/^#\/alerts\/([^/]+)\/report$/, () => import('./alertreport.js')],
 ];
 
 function applyPrefs() {

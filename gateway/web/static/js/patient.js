@@ -79,6 +79,7 @@ async function load(alertId) {
   </article>`;
   translate(el);
   header(patient, devices, roster, coverage);
+  el.querySelector('#p-print').addEventListener('click', () => window.print());
   latestValues();
   el.querySelector('#bp-days').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-days]');
@@ -134,7 +135,9 @@ function header(p, devices, roster, coverage) {
     }
     return `<tr><td>${esc(d.device_id)}</td><td>${esc(t(`kind.${d.kind}`))}</td><td>${battery}</td><td>${seen ? esc(time(seen)) : '—'}</td><td>${marks.join(' ') || esc(t('device.ok'))}</td></tr>`;
   }).join('');
-  document.getElementById('p-head').innerHTML = `<h1>${esc(p.name || p.patient_id)}</h1>
+  document.getElementById('p-head').innerHTML = `<p class="no-print"><button type="button" id="p-print">${esc(t('print.patient'))}</button></p>
+    <p class="print-only">${esc(t('print.patient_title'))} · <time datetime="${esc(new Date().toISOString())}">${esc(time(new Date().toISOString()))}</time></p>
+    <h1>${esc(p.name || p.patient_id)}</h1>
     <p>${years ? esc(t('patient.age', { n: years })) : ''} · ${esc(p.patient_id)}
       ${p.lives_alone ? `<span class="mark"><span aria-hidden="true">⌂ </span>${esc(t('patient.lives_alone'))}</span>` : ''}
       ${p.disability ? `<span class="mark"><span aria-hidden="true">♿ </span>${esc(t('patient.disability'))}</span>` : ''}</p>
@@ -292,7 +295,8 @@ async function history() {
         <details data-audit="${esc(a.alert_id)}"><summary>${esc(t('history.audit'))}</summary><div class="audit"></div></details></td>
       <td>${esc(t(`priority.${a.code.startsWith('emergency.') ? 'emergency' : a.priority}`))}</td><td>${esc(t(`state.${a.state}`))}</td>
       <td class="acts">${a.state === 'resolved' ? '' : ['ack', 'resolve', 'refer'].filter((x) => x !== 'ack' || ['open', 'escalated'].includes(a.state)).map((x) => `<button type="button" data-act="${x}" data-id="${esc(a.alert_id)}">${esc(t(`action.${x}`))}</button>`).join('')}
-        ${a.code.startsWith('ecg.') || (a.evidence && a.evidence.strip) ? `<a href="#/patients/${encodeURIComponent(state.pid)}/strip/${encodeURIComponent(a.alert_id)}">${esc(t('ecg.open_strip'))}</a>` : ''}</td></tr>`).join('')}
+        ${a.code.startsWith('ecg.') || (a.evidence && a.evidence.strip) ? `<a href="#/patients/${encodeURIComponent(state.pid)}/strip/${encodeURIComponent(a.alert_id)}">${esc(t('ecg.open_strip'))}</a>` : ''}
+        <a href="#/alerts/${encodeURIComponent(a.alert_id)}/report">${esc(t('print.alert_link'))}</a></td></tr>`).join('')}
     </tbody></table>` : `<p>${esc(t('common.none'))}</p>`;
 }
 
