@@ -32,7 +32,11 @@ CATALOGUES = {
     lang: json.loads((STATIC / "i18n" / f"{lang}.json").read_text()) for lang in ("en", "zh-CN")
 }
 CJK = re.compile(r"[\u3400-\u9fff]")
+# A time of day; a range of hours of the day (a daypart, "04:00–12:00") is not an instant.
+CLOCK = re.compile(r"(?<![\d:–])\d{1,2}:\d{2}(?::\d{2})?(?![\d:–])")
+DATED = re.compile(r"\d{4}-\d{2}-\d{2} ")
 ADMIN = "admin.east"
+AUDITOR = "audit.east"
 
 
 def test_catalogues_have_the_same_keys_and_every_used_key() -> None:
@@ -66,13 +70,20 @@ def check_language(page: Page, lang: str, where: str) -> None:
     undated = [t for t in times if not re.match(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \S+$", t)]
     assert undated == [], f"{where}: times without date, seconds or zone {undated[:3]}"
     assert page.evaluate("() => document.documentElement.lang") == lang
-    # Identifiers shown as code (policy targets, ids) are data, not text of the page.
+    # Identifiers shown as code (policy targets, ids) are data, not text of the page; counters
+    # (a countdown, time since) are durations, not times.
     text = page.evaluate(
         """() => { const b = document.body.cloneNode(true);
-                   for (const c of b.querySelectorAll('code')) c.remove();
+                   const skip = 'code, [data-due], [data-since], svg, dialog:not([open])';
+                   for (const c of b.querySelectorAll(skip)) c.remove();
                    document.documentElement.append(b); const s = b.innerText; b.remove();
                    return s; }"""
     )
+    # A time of day anywhere in the text comes with its date (2026-12-03 05:44:12).
+    bare = [
+        m.group(0) for m in CLOCK.finditer(text) if not DATED.match(text, max(0, m.start() - 11))
+    ]
+    assert bare == [], f"{where}: times without a date {bare[:3]}"
     if lang == "en":
         # Only the language switch and data (names) may be Chinese on the English page.
         leftovers = [line for line in text.splitlines() if CJK.search(line.replace("中文", ""))]
@@ -88,13 +99,20 @@ def switch_language(page: Page, lang: str) -> None:
         expect(page.locator(f"html[lang='{lang}']")).to_have_count(1)
 
 
-def walk(page: Page, url: str, hashes: list[str], name: str) -> None:
+def walk(
+    page: Page, url: str, hashes: list[str], name: str, opens: dict[str, str] | None = None
+) -> None:
+    """Each page in both languages; `opens` names, per page, what to open before checking (an
+    alert's audit trail: its `<details>` summary), so what it shows is checked too."""
     for lang in ("en", "zh-CN"):
         switch_language(page, lang)
         for h in hashes:
             page.goto(f"{url}/{h}")
             page.wait_for_function("() => !document.querySelector('[aria-busy=\"true\"]')")
             page.wait_for_timeout(300)
+            if opens and h in opens:
+                page.locator(opens[h]).first.click()
+                page.wait_for_selector("details[open] tr[data-action]")
             check_language(page, lang, f"{h} ({lang})")
             screenshot(page, f"{name}-{h.strip('#/').replace('/', '-') or 'home'}-{lang}")
 
@@ -123,7 +141,18 @@ def test_every_page_in_both_languages(
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     sign_in(page, gateway.url, CLINICIAN, PASSWORD)
     expect(page.locator("article.qrow[data-patient='p-001']")).to_be_visible(timeout=10000)
-    walk(page, gateway.url, ["#/queue", "#/patients/p-001", "#/settings", "#/nowhere"], "clinician")
+    alert_id = page.locator("article.qrow[data-patient='p-001']").get_attribute("data-alert")
+    gateway.add_user(AUDITOR, Role.AUDITOR, TENANT, PASSWORD)
+    pages = [
+        "#/queue",
+        "#/patients",
+        "#/patients/p-001",
+        "#/history",
+        f"#/alerts/{alert_id}/report",
+    ]
+    pages += ["#/followups", "#/consult", "#/settings", "#/nowhere"]
+    trail = {"#/patients/p-001": f"details[data-audit='{alert_id}'] summary"}
+    walk(page, gateway.url, pages, "clinician", trail)
     # An action dialog in both languages too.
     for lang in ("en", "zh-CN"):
         switch_language(page, lang)
@@ -142,7 +171,10 @@ def test_every_page_in_both_languages(
         check_language(page, lang, f"sign-in ({lang})")
     admin = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     sign_in(admin, gateway.url, ADMIN, PASSWORD)
-    walk(admin, gateway.url, ["#/devices", "#/rosters"], "admin")
+    walk(admin, gateway.url, ["#/patients", "#/devices", "#/rosters", "#/settings"], "admin")
+    auditor = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(auditor, gateway.url, AUDITOR, PASSWORD)
+    walk(auditor, gateway.url, ["#/audit"], "auditor", {"#/audit": "details[data-trail] summary"})
 
 
 def test_other_tenants_patient_is_not_found(gateway: LiveGateway, browser: Browser) -> None:

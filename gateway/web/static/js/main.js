@@ -37,7 +37,7 @@ live.subscribe = (fn) => subscribers.add(fn);
 live.unsubscribe = (fn) => subscribers.delete(fn);
 
 // Where each role starts: health data for clinicians, administration for administrators.
-const HOME = { clinician: '#/queue', cardiologist: '#/consult', admin: '#/devices' };
+const HOME = { clinician: '#/queue', cardiologist: '#/consult', admin: '#/devices', auditor: '#/audit' };
 
 const ROUTES = [
   [/^#\/queue$/, () => queue],
@@ -53,6 +53,7 @@ const ROUTES = [
   [/^#\/patients$/, () => import('./patients.js')],
   [/^#\/history$/, () => import('./history.js')],
   [/^#\/alerts\/([^/]+)\/report$/, () => import('./alertreport.js')],
+  [/^#\/audit$/, () => import('./audit.js')],
 ];
 
 function applyPrefs() {
