@@ -55,7 +55,7 @@ from alerts.outcome import (
     TimerChanges,
 )
 from alerts.policy import EscalationPolicy
-from devices.model import Reading
+from devices.model import PatientKey, Reading
 
 __all__ = [
     "Act",
@@ -66,7 +66,7 @@ __all__ = [
     "TimerChanges",
 ]
 
-# Tenant of candidates whose patient the desk has not seen a reading of yet.
+# Tenant of candidates that name none and come without a tenant (a caller's own, in tests).
 DEFAULT_TENANT: Final = "default"
 # Safety net against a timer that does not move forward (it would spin `tick`).
 _MAX_STEPS: Final = 1000
@@ -87,8 +87,7 @@ class AlertDesk:
         stale: StaleWatch | None = None,
     ) -> None:
         self._books: dict[str, AlertBook] = {}
-        self._tenants: dict[str, str] = {}  # patient -> tenant, learned from readings
-        self._flags: dict[str, frozenset[str]] = {}  # patient context for escalation plans
+        self._flags: dict[PatientKey, frozenset[str]] = {}  # context for escalation plans
         self.escalator = Escalator(policies, default=default_policy, flags_for=self.flags_of)
         self.stale = stale or StaleWatch()
         self._cover = EpisodeCover(self.escalator, lambda t: self._book(t).active())
@@ -101,21 +100,20 @@ class AlertDesk:
         alerts = [a for a in active if a.active]
         for a in alerts:
             self._book(a.tenant).keep(a)
-            self._tenants.setdefault(a.patient_id, a.tenant)
         self.escalator.restore(timers)
         for a in alerts:
             self.escalator.rearm(a)
         self._cover.load(alerts)
         return self._timer_changes()
 
-    def flags_of(self, patient_id: str) -> frozenset[str]:
-        return self._flags.get(patient_id, frozenset())
+    def flags_of(self, patient: PatientKey) -> frozenset[str]:
+        return self._flags.get(patient, frozenset())
 
-    def set_flags(self, patient_id: str, flags: frozenset[str]) -> None:
+    def set_flags(self, patient: PatientKey, flags: frozenset[str]) -> None:
         """Patient context (e.g. `lives_alone`) that chooses the escalation plan of new alerts."""
-        self._flags[patient_id] = flags
+        self._flags[patient] = flags
 
-    def replace_flags(self, flags: Mapping[str, frozenset[str]]) -> None:
+    def replace_flags(self, flags: Mapping[PatientKey, frozenset[str]]) -> None:
         self._flags = dict(flags)
 
     def mirror(self, alert: Alert, timer: EscalationState | None) -> None:
@@ -141,12 +139,10 @@ class AlertDesk:
                 return a
         return None
 
-    def find_active(self, patient_id: str, code: str) -> Alert | None:
+    def find_active(self, patient: PatientKey, code: str) -> Alert | None:
         """The active alert of a patient with this code (whatever its group)."""
-        for book in self._books.values():
-            if (a := book.find(patient_id, code)) is not None:
-                return a
-        return None
+        book = self._books.get(patient.tenant)
+        return None if book is None else book.find(patient.patient_id, code)
 
     def timer(self, alert_id: str) -> EscalationState | None:
         return self.escalator.get(alert_id)
@@ -168,13 +164,13 @@ class AlertDesk:
     ) -> DeskResult:
         """Apply detector candidates at `now`.
 
-        With the `reading` they came from, the desk learns the patient's tenant; with `seen_at`
-        too, the staleness watch notes that the reading's device reported at that time (a stale
-        device that reports again clears its alert, after the reading's own candidates).
+        A candidate goes to its own tenant's book (`AlertCandidate.tenant`), else to `tenant`,
+        else to the `reading`'s tenant. With `seen_at`, the staleness watch notes that the
+        reading's device reported at that time (a stale device that reports again clears its
+        alert, after the reading's own candidates).
         Shared kiosks are not watched: leave `seen_at` out for them.
         """
         if reading is not None and reading.patient_id is not None:
-            self._tenants[reading.patient_id] = reading.tenant
             tenant = tenant or reading.tenant
             if seen_at is not None:
                 cleared = self.stale.seen(reading, seen_at)
@@ -346,7 +342,7 @@ class AlertDesk:
     ) -> list[AlertEvent]:
         events: list[AlertEvent] = []
         for c in candidates:
-            t = tenant or self._tenants.get(c.patient_id, DEFAULT_TENANT)
+            t = c.tenant or tenant or DEFAULT_TENANT
             if c.action is Action.ARRIVE:
                 events.extend(self._arrived(t, c, now))
                 continue

@@ -8,6 +8,7 @@ detectors ran, every candidate the *other* detectors produced for the same patie
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeGuard
 
@@ -16,7 +17,7 @@ from alerts.detectors.base import DEFAULT_SETTINGS, DetectorSettings, Observer
 from alerts.model import AlertCandidate
 from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.kinds import Kind
-from devices.model import Reading
+from devices.model import PatientKey, Reading
 
 # Flags that keep a stored reading away from the detectors: an old value must not raise an alert
 # as if it were current. `late` is set at ingest (older than the late-data limit), `stale` by any
@@ -38,9 +39,11 @@ def _is_observer(det: Detector) -> TypeGuard[Observer]:
 
 
 class _Patient:
-    """One patient's detector instances, routed by kind."""
+    """One patient's detector instances, routed by kind; every candidate they produce is stamped
+    with the patient's tenant (detectors know only the patient id)."""
 
-    def __init__(self, detectors: list[Detector]) -> None:
+    def __init__(self, key: PatientKey, detectors: list[Detector]) -> None:
+        self.tenant = key.tenant
         self.detectors = detectors
         self.routes: dict[Kind, list[Detector]] = {}
         for det in detectors:
@@ -54,11 +57,13 @@ class _Patient:
             for source, cand in produced:
                 if cand.code in obs.consumes and id(source) != id(obs):
                     out.extend(obs.observe(cand))
-        return out
+        tenant = self.tenant
+        return [c if c.tenant == tenant else replace(c, tenant=tenant) for c in out]
 
 
 class DetectionEngine:
-    """Per-patient detector instances over a registered set of factories.
+    """Per-patient detector instances over a registered set of factories, keyed by
+    `PatientKey` (tenant, patient id): two tenants' "p-001" never share state.
 
     Late or stale readings (flags in `SKIP_FLAGS`) are stored by the gateway but never reach the
     detectors.
@@ -67,10 +72,10 @@ class DetectionEngine:
     def __init__(
         self,
         enabled: Iterable[str] | None = None,
-        targets_for: Callable[[str], Targets] | None = None,
+        targets_for: Callable[[PatientKey], Targets] | None = None,
         factories: Mapping[str, DetectorFactory] = DETECTORS,
         settings: DetectorSettings = DEFAULT_SETTINGS,
-        flags_for: Callable[[str], frozenset[str]] | None = None,
+        flags_for: Callable[[PatientKey], frozenset[str]] | None = None,
     ) -> None:
         names = list(factories) if enabled is None else list(enabled)
         unknown = [n for n in names if n not in factories]
@@ -80,75 +85,79 @@ class DetectionEngine:
         self._targets_for = targets_for or (lambda _pid: DEFAULT_TARGETS)
         self._settings = settings
         self._flags_for = flags_for or (lambda _pid: frozenset())
-        self._patients: dict[str, _Patient] = {}
+        self._patients: dict[PatientKey, _Patient] = {}
 
-    def _patient(self, patient_id: str) -> _Patient:
-        p = self._patients.get(patient_id)
+    def _patient(self, key: PatientKey) -> _Patient:
+        p = self._patients.get(key)
         if p is None:
-            ctx = self._context(patient_id)
-            p = self._patients[patient_id] = _Patient([f(ctx) for f in self._factories])
+            ctx = self._context(key)
+            p = self._patients[key] = _Patient(key, [f(ctx) for f in self._factories])
         return p
 
     @property
     def settings(self) -> DetectorSettings:
         return self._settings
 
-    def export_state(self, patients: Iterable[str] | None = None) -> dict[str, list[Detector]]:
+    def export_state(
+        self, patients: Iterable[PatientKey] | None = None
+    ) -> dict[PatientKey, list[Detector]]:
         """Each patient's detector instances (all, or those of `patients`), for a snapshot.
         Detectors are plain objects over numbers and arrays, so they pickle."""
         wanted = self._patients.keys() if patients is None else patients
-        return {pid: self._patients[pid].detectors for pid in wanted if pid in self._patients}
+        return {k: self._patients[k].detectors for k in wanted if k in self._patients}
 
-    def import_state(self, state: Mapping[str, list[Detector]]) -> None:
+    def import_state(self, state: Mapping[PatientKey, list[Detector]]) -> None:
         """Take over detector instances from a snapshot; current targets apply from now on."""
-        for pid, detectors in state.items():
-            self._patients[pid] = _Patient(list(detectors))
-            self.retarget(pid)
+        for key, detectors in state.items():
+            self._patients[key] = _Patient(key, list(detectors))
+            self.retarget(key)
 
-    def _context(self, patient_id: str) -> PatientContext:
+    def _context(self, key: PatientKey) -> PatientContext:
         return PatientContext(
-            patient_id, self._targets_for(patient_id), self._settings, self._flags_for(patient_id)
+            key.patient_id, self._targets_for(key), self._settings, self._flags_for(key)
         )
 
-    def patients(self) -> list[str]:
+    def patients(self) -> list[PatientKey]:
         """The patients that have detector state."""
         return list(self._patients)
 
-    def reset_patient(self, patient_id: str) -> None:
+    def reset_patient(self, key: PatientKey) -> None:
         """Forget a patient's detector state (e.g. after the care team changed targets)."""
-        self._patients.pop(patient_id, None)
+        self._patients.pop(key, None)
 
-    def retarget(self, patient_id: str) -> None:
+    def retarget(self, key: PatientKey) -> None:
         """Apply new targets or care flags (`targets_for`/`flags_for` now answer differently)
         while keeping episode state.
 
         Detectors that hold their context as `ctx` get the new one; any other is rebuilt.
         """
-        p = self._patients.get(patient_id)
+        p = self._patients.get(key)
         if p is None:
             return
-        ctx = self._context(patient_id)
+        ctx = self._context(key)
         if all(hasattr(d, "ctx") for d in p.detectors):
             for d in p.detectors:
                 d.ctx = ctx  # type: ignore[attr-defined]
         else:
-            self.reset_patient(patient_id)
+            self.reset_patient(key)
 
     def process(self, reading: Reading) -> list[AlertCandidate]:
         if reading.patient_id is None or reading.flags & SKIP_FLAGS:
             return []
-        p = self._patient(reading.patient_id)
+        p = self._patient(PatientKey(reading.tenant, reading.patient_id))
         produced = [(d, c) for d in p.routes.get(reading.kind, ()) for c in d.update(reading)]
         return p.fan_out(produced)
 
-    def tick(self, now: datetime, patients: Iterable[str] | None = None) -> list[AlertCandidate]:
+    def tick(
+        self, now: datetime, patients: Iterable[PatientKey] | None = None
+    ) -> list[AlertCandidate]:
         """Every detector's timeouts at `now` (of the given patients only, when a caller takes
         them a slice at a time)."""
         out: list[AlertCandidate] = []
         chosen = (
             self._patients.values()
             if patients is None
-            else [p for pid in patients if (p := self._patients.get(pid)) is not None]
+            else [p for key in patients if (p := self._patients.get(key)) is not None]
         )
         for p in chosen:
             out.extend(p.fan_out([(d, c) for d in p.detectors for c in d.tick(now)]))

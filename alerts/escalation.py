@@ -35,6 +35,7 @@ from typing import Final
 from alerts.emergency import Dispatch
 from alerts.model import HANDLED, Alert, AlertEvent, EscalationDetail, EventType, Priority, State
 from alerts.policy import EscalationPlan, EscalationPolicy
+from devices.model import PatientKey
 
 REASONS: Final = frozenset(
     {"deadline", "repeat", "ack_expired", "expedite", "snoozed", "answer", "arrival"}
@@ -293,12 +294,12 @@ class Escalator:
         policies: Mapping[str, EscalationPolicy] | None = None,
         *,
         default: EscalationPolicy | None = None,
-        flags_for: Callable[[str], frozenset[str]] | None = None,
+        flags_for: Callable[[PatientKey], frozenset[str]] | None = None,
         timers: Iterable[EscalationState] = (),
     ) -> None:
         self.policies = dict(policies or {})
         self.default = default
-        self.flags_for: Callable[[str], frozenset[str]] | None = flags_for
+        self.flags_for: Callable[[PatientKey], frozenset[str]] | None = flags_for
         self._timers: dict[str, EscalationState] = {t.alert_id: t for t in timers}
         self._dirty: set[str] = set()
 
@@ -328,7 +329,7 @@ class Escalator:
         if st is not None:
             flags = st.flags
         else:
-            flags = self.flags_for(alert.patient_id) if self.flags_for else frozenset()
+            flags = self.flags_for(alert.patient) if self.flags_for else frozenset()
         return self.plan(alert.tenant, flags)
 
     def observe(self, event: AlertEvent) -> AlertEvent:

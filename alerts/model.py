@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from devices.model import PatientKey
+
 
 class Priority(enum.StrEnum):
     """IEC 60601-1-8 alarm priorities."""
@@ -66,7 +68,9 @@ class AlertCandidate:
     """A detector's finding for one patient. `group` keys one episode (default: the code).
 
     `at` is the source time (the reading's measurement time), `params` fill the message templates,
-    `evidence` is stored with the alert for the clinician.
+    `evidence` is stored with the alert for the clinician. `tenant` is the patient's tenant: the
+    detection engine sets it on every candidate of the patient it keys by (tenant, patient id),
+    so a timeout of one tenant's "p-001" never lands in another tenant's book.
     """
 
     patient_id: str
@@ -77,6 +81,7 @@ class AlertCandidate:
     params: Mapping[str, Any] = field(default_factory=dict)
     evidence: Mapping[str, Any] = field(default_factory=dict)
     group: str | None = None
+    tenant: str | None = None
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
@@ -110,6 +115,10 @@ class Alert:
     escalation_tier: int = 0
     updates: int = 0
     assignee: str | None = None
+
+    @property
+    def patient(self) -> PatientKey:
+        return PatientKey(self.tenant, self.patient_id)
 
     @property
     def active(self) -> bool:

@@ -3,7 +3,7 @@
 from devices.codecs import CODECS, Codec, decode_payload, to_wire
 from devices.errors import DecodeError, RejectReason
 from devices.kinds import KINDS, METRICS, Kind, KindSpec, MetricSpec
-from devices.model import EcgChunk, Reading, Topic, deadletter_topic, utcnow
+from devices.model import EcgChunk, PatientKey, Reading, Topic, deadletter_topic, utcnow
 from devices.registry import Binding, Device, DeviceRegistry
 from devices.timeparse import format_ts, parse_ts
 
@@ -20,6 +20,7 @@ __all__ = [
     "Kind",
     "KindSpec",
     "MetricSpec",
+    "PatientKey",
     "Reading",
     "RejectReason",
     "Topic",

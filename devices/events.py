@@ -23,7 +23,7 @@ from datetime import datetime
 
 from devices.errors import DecodeError, RejectReason
 from devices.kinds import Kind
-from devices.model import Reading
+from devices.model import PatientKey, Reading
 from devices.timeparse import format_ts
 
 CANCELLABLE = frozenset({"sos", "fall"})
@@ -39,8 +39,8 @@ class EventRef:
 
 # (reading of the cancel, ref_seq) -> the event it names, from a source outside the ledger.
 Lookup = Callable[[Reading, int], EventRef | None]
-# patient id -> whether the elder has an open emergency call (outside the ledger).
-OpenCalls = Callable[[str], bool]
+# patient -> whether the elder has an open emergency call (outside the ledger).
+OpenCalls = Callable[[PatientKey], bool]
 
 
 class EventLedger:
@@ -51,7 +51,8 @@ class EventLedger:
         self.lookup = lookup
         self.calls = calls
         self._events: dict[str, OrderedDict[int, EventRef]] = {}
-        self._callers: OrderedDict[str, None] = OrderedDict()  # patients who called, recent last
+        # patients who called, recent last
+        self._callers: OrderedDict[PatientKey, None] = OrderedDict()
 
     def check(self, reading: Reading) -> Reading:
         """Remember an sos/fall; annotate a cancel with what it refers to, or reject it."""
@@ -63,9 +64,9 @@ class EventLedger:
             seen[reading.seq] = EventRef(str(etype), reading.ts)
             while len(seen) > self.per_device:
                 seen.popitem(last=False)
-            if reading.patient_id is not None:
-                self._callers[reading.patient_id] = None
-                self._callers.move_to_end(reading.patient_id)
+            if (caller := reading.patient) is not None:
+                self._callers[caller] = None
+                self._callers.move_to_end(caller)
                 while len(self._callers) > 100_000:
                     self._callers.popitem(last=False)
             return reading
@@ -88,9 +89,9 @@ class EventLedger:
         return reading.evolve(reading.patient_id, attrs=attrs)
 
     def _arrival(self, reading: Reading) -> Reading:
-        pid = reading.patient_id
-        called = pid is not None and (
-            pid in self._callers or (self.calls is not None and self.calls(pid))
+        key = reading.patient
+        called = key is not None and (
+            key in self._callers or (self.calls is not None and self.calls(key))
         )
         if not called:
             raise DecodeError(

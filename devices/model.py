@@ -18,6 +18,25 @@ DEADLETTER = "deadletter"
 AttrValue = str | bool | float | int
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class PatientKey:
+    """Who a patient is: the id is the tenant's own, so two tenants may both have "p-001".
+
+    Every in-memory map of per-patient state (detectors, flags, targets) and every stored lookup
+    uses both parts; the patient id alone names no one.
+    """
+
+    tenant: str
+    patient_id: str
+
+    def __post_init__(self) -> None:
+        if not self.tenant or not self.patient_id:
+            raise ValueError("a patient key needs a tenant and a patient id")
+
+    def __str__(self) -> str:
+        return f"{self.tenant}/{self.patient_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
     """`hm/v1/{tenant}/{device_id}/{kind}`, parsed."""
@@ -125,6 +144,11 @@ class Reading:
             self.ecg,
             self.flags if flags is None else flags,
         )
+
+    @property
+    def patient(self) -> PatientKey | None:
+        """The patient the reading is bound to, with its tenant (None until resolved)."""
+        return None if self.patient_id is None else PatientKey(self.tenant, self.patient_id)
 
     @property
     def key(self) -> tuple[str, int]:

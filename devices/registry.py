@@ -57,12 +57,14 @@ class DeviceRegistry:
 
     def __init__(self, devices: list[Device] | None = None, *, auto_bind: bool = False) -> None:
         self._devices: dict[str, Device] = {d.device_id: d for d in devices or []}
-        self._patients: dict[str, str] = {}  # patient id -> the tenant that holds the patient
+        # patient id -> the tenants that hold a patient of that id (ids are each tenant's own)
+        self._patients: dict[str, set[str]] = {}
         self.auto_bind = auto_bind
 
     def admit(self, patient_id: str, tenant: str) -> None:
-        """`tenant` holds `patient_id`: a kiosk reading of another tenant naming it is refused."""
-        self._patients.setdefault(patient_id, tenant)
+        """`tenant` holds a patient `patient_id`: a kiosk reading naming that id is refused in
+        any tenant that holds no such patient while another one does."""
+        self._patients.setdefault(patient_id, set()).add(tenant)
 
     def __contains__(self, device_id: str) -> bool:
         return device_id in self._devices
@@ -117,7 +119,8 @@ class DeviceRegistry:
         if dev.kiosk:
             if not reading.patient_id:
                 raise DecodeError(RejectReason.SCHEMA, "kiosk reading without patient_id")
-            if self._patients.get(reading.patient_id, reading.tenant) != reading.tenant:
+            holders = self._patients.get(reading.patient_id)
+            if holders is not None and reading.tenant not in holders:
                 raise DecodeError(
                     RejectReason.OTHER_TENANT,
                     f"kiosk {dev.device_id!r} of tenant {reading.tenant!r} names a patient "

@@ -16,6 +16,7 @@ from typing import Any
 from alerts.roster import CareTeam, Contact, Member, Rotation
 from alerts.targets import DEFAULT_TARGETS, TargetError, Targets
 from devices.kinds import Kind
+from devices.model import PatientKey
 from devices.registry import Binding, Device, DeviceRegistry
 from gateway.actor import Actor
 from gateway.errors import ConflictError, InvalidError, NotFoundError
@@ -100,7 +101,7 @@ class Admin:
         registry: DeviceRegistry,
         *,
         clock: Callable[[], datetime],
-        retarget: Callable[[str, Targets], Awaitable[None]] | None = None,
+        retarget: Callable[[PatientKey, Targets], Awaitable[None]] | None = None,
     ) -> None:
         self.stores = stores
         self.registry = registry
@@ -127,17 +128,15 @@ class Admin:
     # -- patients -------------------------------------------------------------------------
     async def _patient(self, actor: Actor, patient_id: str) -> Patient:
         """The patient of the actor's tenant (another tenant's is not found)."""
-        p = await self.stores.patients.get_patient(patient_id, tenant=actor.tenant)
+        p = await self.stores.patients.get_patient(PatientKey(actor.tenant, patient_id))
         if p is None:
             raise NotFoundError("patient", patient_id)
         return p
 
     async def put_patient(self, actor: Actor, patient_id: str, details: PatientDetails) -> Patient:
         """Create the patient in the actor's tenant or replace its details (targets and creation
-        time are kept). An id another tenant holds is refused without saying whose it is."""
-        old = await self.stores.patients.get_patient(patient_id)
-        if old is not None and old.tenant != actor.tenant:
-            raise ConflictError(f"patient id {patient_id!r} is not available")
+        time are kept). Patient ids are the tenant's own: another tenant may use the same id."""
+        old = await self.stores.patients.get_patient(PatientKey(actor.tenant, patient_id))
         at = self.clock()
         new = Patient(
             patient_id,
@@ -181,7 +180,7 @@ class Admin:
             actor, self.clock(), "set_targets", ("patient", patient_id), change, write
         )
         if self.retarget is not None:
-            await self.retarget(patient_id, targets)
+            await self.retarget(new.key, targets)
         return new
 
     # -- devices --------------------------------------------------------------------------
@@ -207,7 +206,7 @@ class Admin:
 
     async def _bindable(self, actor: Actor, patient_id: str) -> None:
         """A device is bound only to an existing patient of the actor's own tenant."""
-        p = await self.stores.patients.get_patient(patient_id, tenant=actor.tenant)
+        p = await self.stores.patients.get_patient(PatientKey(actor.tenant, patient_id))
         if p is None:
             raise InvalidError(f"no patient {patient_id!r} in this tenant", ("patient_id",))
 
@@ -335,9 +334,7 @@ class Admin:
         after = {"contacts": [{"member_id": m.member_id, **_member_doc(m)} for m in members]}
 
         async def write(tx: Transaction) -> None:
-            await self.stores.rosters.set_emergency_contacts(
-                patient_id, patient.tenant, members, tx=tx
-            )
+            await self.stores.rosters.set_emergency_contacts(patient.key, members, tx=tx)
 
         at = self.clock()
         subject = ("emergency_contacts", patient_id)

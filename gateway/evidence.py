@@ -20,7 +20,7 @@ async def referral_evidence(
 ) -> dict[str, Any]:
     """The evidence document of a referral of `alert` made at `end`, over the `hours` before."""
     start = end - timedelta(hours=hours)
-    found = await readings.query(alert.patient_id, None, start, end, limit=MAX_READINGS)
+    found = await readings.query(alert.patient, None, start, end, limit=MAX_READINGS)
     vitals: list[dict[str, Any]] = []
     ecg_ref = None
     for r in found:

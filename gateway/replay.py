@@ -12,14 +12,16 @@ line moves the clock forward, every timer due up to the new time fires at its ow
 an unacknowledged alert climbs the tiers at exactly its deadlines. Extra line kinds:
 
 - `{"ack": {"code": ..., "patient_id": ..., "at": ..., "by": ...}}` acknowledges the active
-  alert of that patient and code at `at` (optional `"comment"`);
+  alert of that patient and code at `at` (optional `"comment"`; optional `"tenant"`, needed
+  only when several tenants of the file have an active alert for that patient id and code);
 - `{"resolve": {"code": ..., "patient_id": ..., "at": ..., "by": ...}}` resolves it by hand
   (an emergency call with `"outcome"`: `handled_at_home`, `false_alarm`, `taken_to_hospital`);
 - `{"dispatch": {..., "responder": "community", "name": ..., "eta_minutes": 20}}` sends help to
   an answered emergency call, `{"arrive": {...}}` confirms help on site (same keys as `ack`);
 - `{"tick": "<ts>"}` advances the replay clock with no reading (lets timers fire);
 - `{"patient": {"patient_id": ..., "lives_alone": true, "disability": false}}` sets the
-  patient context the policy's context rules look at;
+  patient context the policy's context rules look at (with `"tenant"`, of that tenant's
+  patient only; without, of the patient id in whichever tenant its readings come from);
 - `{"device": {"device_id": ..., "patient_id": ..., "kiosk": false, "tenant": ..., "kind": ...}}`
   registers a device as provisioning would (a personal device bound to its patient, or a kiosk),
   so that several devices of one elder meet in that elder's detectors. `hmg replay --devices F`
@@ -38,11 +40,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from alerts.actor import Actor, Role
-from alerts.desk import ActionRefusedError
+from alerts.desk import ActionRefusedError, AlertDesk
 from alerts.emergency import Dispatch, Outcome, Responder
-from alerts.model import AlertEvent
+from alerts.model import Alert, AlertEvent
 from alerts.serialize import event_to_json
 from devices.errors import DecodeError
+from devices.model import PatientKey
 from devices.registry import Binding, Device
 from devices.timeparse import parse_ts
 from gateway.flow.intake import (
@@ -51,6 +54,7 @@ from gateway.flow.intake import (
     ReplayClock,
 )
 from gateway.flow.pipeline import Pipeline
+from gateway.runtime.wiring import ReplayDesk
 from gateway.runtime.wiring import replay_pipeline as make_pipeline
 
 log = logging.getLogger(__name__)
@@ -98,6 +102,18 @@ def _advance(pipe: Pipeline, at: datetime) -> Iterator[AlertEvent]:
 ACTIONS = ("ack", "resolve", "dispatch", "arrive")
 
 
+def _find_active(desk: AlertDesk, lineno: int, body: Mapping[str, Any]) -> Alert | None:
+    """The active alert an action line names: by tenant and patient id, or by the patient id
+    when only one tenant has such an alert."""
+    code, patient_id = str(body["code"]), str(body["patient_id"])
+    if isinstance(tenant := body.get("tenant"), str):
+        return desk.find_active(PatientKey(tenant, patient_id), code)
+    found = [a for a in desk.active() if a.patient_id == patient_id and a.code == code]
+    if len({a.tenant for a in found}) > 1:
+        raise ReplayLineError(lineno, f"patient {patient_id!r} is in several tenants: name one")
+    return found[0] if found else None
+
+
 def _action_line(lineno: int, doc: dict[str, Any], key: str) -> tuple[str, str, datetime, str]:
     body = doc[key]
     if not isinstance(body, dict):
@@ -118,7 +134,7 @@ def _act(pipe: Pipeline, lineno: int, doc: dict[str, Any], key: str) -> Iterator
     yield from _advance(pipe, at)
     at = max(at, _clock(pipe)())
     desk = pipe.desk
-    alert = desk.find_active(patient_id, code)
+    alert = _find_active(desk, lineno, doc[key])
     if alert is None:
         log.warning("line %d: no active %s alert for %s; %s ignored", lineno, code, patient_id, key)
         return
@@ -153,8 +169,14 @@ def _patient_line(pipe: Pipeline, lineno: int, body: object) -> None:
     if not isinstance(body, dict) or not isinstance(body.get("patient_id"), str):
         raise ReplayLineError(lineno, '"patient" needs a "patient_id"')
     flags = frozenset(f for f in ("lives_alone", "disability") if body.get(f))
-    pipe.desk.set_flags(body["patient_id"], flags)
-    pipe.engine.retarget(body["patient_id"])
+    patient_id, tenant = body["patient_id"], body.get("tenant")
+    if isinstance(tenant, str):
+        pipe.desk.set_flags(PatientKey(tenant, patient_id), flags)
+    elif isinstance(pipe.desk, ReplayDesk):
+        pipe.desk.any_tenant[patient_id] = flags
+    for key in pipe.engine.patients():
+        if key.patient_id == patient_id and (tenant is None or key.tenant == tenant):
+            pipe.engine.retarget(key)
 
 
 def register_device(pipe: Pipeline, body: object) -> None:

@@ -29,12 +29,14 @@ from alerts.desk import AlertDesk
 from alerts.detectors import Detector
 from alerts.detectors.device import StaleWatch
 from alerts.engine import DetectionEngine
+from devices.model import PatientKey
 
 log = logging.getLogger(__name__)
 
 FORMAT = "hmg.snapshot"
 # Bump whenever a detector's, the analyser's or the desk's state changes shape.
-VERSION = 1
+# 2: detectors keyed by `PatientKey` (tenant, patient id) instead of the patient id alone.
+VERSION = 2
 
 
 class SnapshotError(ValueError):
@@ -47,7 +49,7 @@ class DetectorState:
     analyser, ...) and the staleness watch's view of each device. Alerts and escalation timers
     are not in it: they are in the relational store, which is their record."""
 
-    detectors: dict[str, list[Detector]]
+    detectors: dict[PatientKey, list[Detector]]
     stale: StaleWatch
 
     @classmethod

@@ -177,6 +177,7 @@ class StaleWatch:
         minutes = (at - s.last).total_seconds() / 60.0
         return AlertCandidate(
             patient_id=s.patient_id,
+            tenant=s.tenant,
             code=STALE,
             at=at,
             action=action,

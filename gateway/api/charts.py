@@ -84,8 +84,8 @@ async def ecg_chunks(
 ) -> list[ChunkOut]:
     """The stored ECG chunks measured in [start, end) (at most two days): the viewer's map."""
     _bounds(start, end, MAX_CHUNK_LIST)
-    await visible_patient(gw, actor, patient_id)
-    rows = await gw.readings.query(patient_id, Kind.ECG, start, end, 100_000)
+    key = (await visible_patient(gw, actor, patient_id)).key
+    rows = await gw.readings.query(key, Kind.ECG, start, end, 100_000)
     return [
         ChunkOut(
             device_id=r.device_id,
@@ -118,8 +118,8 @@ async def ecg_view(
     """ECG of [start, end) (at most 10 minutes) in millivolts with the streaming analyser's
     beats and episodes (AF, pause, noise, ...) as sample indices of the strip."""
     _bounds(start, end, MAX_STRIP)
-    await visible_patient(gw, actor, patient_id)
-    strip = await gw.readings.ecg_strip(patient_id, start, end, device_id)
+    key = (await visible_patient(gw, actor, patient_id)).key
+    strip = await gw.readings.ecg_strip(key, start, end, device_id)
     if strip is None:
         raise HTTPException(404, "no ECG in that window")
     ana = EcgAnalyzer(strip.fs)

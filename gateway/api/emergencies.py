@@ -66,7 +66,7 @@ async def responder_brief(gw: Gateway, actor: Actor, alert_id: str) -> BriefOut:
         raise ConflictError(f"alert {alert_id} is no emergency call")
     p = await visible_patient(gw, actor, call.patient_id)
     roster = await gw.stores.rosters.roster(actor.tenant)
-    latest = await gw.readings.latest(call.patient_id)
+    latest = await gw.readings.latest(p.key)
     others = [
         a
         for a in await gw.stores.alerts.active(actor.tenant)

@@ -61,6 +61,6 @@ async def search_observations(
             raise HTTPException(400, f"unsupported code {code!r}")
     start, end = _bounds(date or [])
     patient_id = patient.removeprefix("Patient/")
-    await visible_patient(gw, actor, patient_id)
-    readings = await gw.readings.query(patient_id, kind, start, end, count)
+    key = (await visible_patient(gw, actor, patient_id)).key
+    readings = await gw.readings.query(key, kind, start, end, count)
     return FhirBundleOut.model_validate(bundle(readings, "searchset"))

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from devices.model import PatientKey
 from devices.timeparse import parse_ts
 from gateway.api.deps import GatewayDep
 from gateway.api.history import MAX_RANGE
@@ -104,5 +105,7 @@ async def patient_summary(
     """The patient summary document (IPS structure) in zh-CN or English, from the last 90 days."""
     now = datetime.now(UTC)
     rec = await load_record(gw, actor.tenant, patient_id, now - DEFAULT_WINDOW, now)
-    doc = summary_document(rec, gw.targets_for(patient_id), lang, _base(request), now)
+    doc = summary_document(
+        rec, gw.targets_for(PatientKey(actor.tenant, patient_id)), lang, _base(request), now
+    )
     return FhirJSON(doc)

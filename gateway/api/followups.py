@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from devices.model import PatientKey
 from gateway.api.deps import GatewayDep
 from gateway.api.fhir_record import FhirJSON, FhirResourceOut
 from gateway.api.security import CurrentActor
@@ -83,7 +84,7 @@ async def task_fhir(gw: GatewayDep, actor: CurrentActor, task_id: str) -> FhirJS
     t = await FollowupStore(gw.db).get(task_id, actor.tenant)
     if t is None:
         raise NotFoundError("follow-up", task_id)
-    p = await gw.stores.patients.get_patient(t.patient_id, tenant=actor.tenant)
+    p = await gw.stores.patients.get_patient(PatientKey(actor.tenant, t.patient_id))
     roster = await gw.stores.rosters.roster(actor.tenant)
     team = roster.teams.get(p.care_team or "") if p is not None else None
     return FhirJSON(to_task(t, datetime.now(UTC), team.name if team else None))

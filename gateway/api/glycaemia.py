@@ -141,10 +141,10 @@ async def glycaemia(
         raise HTTPException(422, "unknown time zone") from exc
     if end is not None and end.tzinfo is None:
         raise HTTPException(422, "end needs a UTC offset")
-    await visible_patient(gw, actor, patient_id)
+    key = (await visible_patient(gw, actor, patient_id)).key
     end = end or gw.clock()
     start = end - timedelta(days=days)
-    rows = await gw.readings.query(patient_id, Kind.GLUCOSE, start, end, MAX_CGM_READINGS)
+    rows = await gw.readings.query(key, Kind.GLUCOSE, start, end, MAX_CGM_READINGS)
     cgm = [r for r in rows if r.attrs.get("source") == "cgm" and "glucose" in r.values]
     summary = summarise(
         [r.ts for r in cgm], [r.values["glucose"] for r in cgm], start=start, end=end, tz=tz

@@ -110,16 +110,16 @@ async def history(
     """Readings of one kind in [start, end) (default: the last 7 days); with `every`, windows of
     mean/min/max/count per field (for ECG: heart rate from the derived beats, InfluxDB only)."""
     start, end = history_range(gw, start, end, timedelta(days=7))
-    await visible_patient(gw, actor, patient_id)
+    key = (await visible_patient(gw, actor, patient_id)).key
     out = HistoryOut(patient_id=patient_id, kind=kind, start=format_ts(start), end=format_ts(end))
     if every is None:
-        rows = await gw.readings.query(patient_id, kind, start, end, limit)
+        rows = await gw.readings.query(key, kind, start, end, limit)
         out.readings = [ReadingOut.of(r) for r in rows]
         return out
     window = parse_every(every)
     if (end - start) / window > MAX_BUCKETS:
         raise HTTPException(422, f"more than {MAX_BUCKETS} windows: choose a larger `every`")
-    buckets = await gw.readings.aggregate(patient_id, kind, start, end, window)
+    buckets = await gw.readings.aggregate(key, kind, start, end, window)
     out.every_s = window.total_seconds()
     out.buckets = [
         BucketOut(
@@ -139,8 +139,8 @@ async def latest(
     gw: GatewayDep, actor: CurrentActor, patient_id: str, since: datetime | None = None
 ) -> LatestOut:
     """The most recent reading of each vital kind (BP, glucose, HR, SpO2, weight, status)."""
-    await visible_patient(gw, actor, patient_id)
-    found = await gw.readings.latest(patient_id, since=since)
+    key = (await visible_patient(gw, actor, patient_id)).key
+    found = await gw.readings.latest(key, since=since)
     return LatestOut(
         patient_id=patient_id, latest={k.value: ReadingOut.of(r) for k, r in found.items()}
     )
@@ -158,8 +158,8 @@ async def ecg_strip(
     """The ECG of [start, end) (at most 10 minutes) in millivolts, with the beats found in it:
     the evidence strip for an ECG alert."""
     start, end = history_range(gw, start, end, MAX_STRIP, MAX_STRIP)
-    await visible_patient(gw, actor, patient_id)
-    strip = await gw.readings.ecg_strip(patient_id, start, end, device_id)
+    key = (await visible_patient(gw, actor, patient_id)).key
+    strip = await gw.readings.ecg_strip(key, start, end, device_id)
     if strip is None:
         raise HTTPException(404, "no ECG in that window")
     ana = EcgAnalyzer(strip.fs)

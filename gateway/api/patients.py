@@ -99,6 +99,6 @@ async def readings(
     minutes with ECG samples)."""
     longest = MAX_STRIP if samples else MAX_RANGE
     start, end = history_range(gw, start, end, timedelta(days=1), longest)
-    await visible_patient(gw, actor, patient_id)
-    rows = await gw.readings.query(patient_id, kind, start, end, limit)
+    key = (await visible_patient(gw, actor, patient_id)).key
+    rows = await gw.readings.query(key, kind, start, end, limit)
     return [ReadingOut.of(r, with_samples=samples) for r in rows]

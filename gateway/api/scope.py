@@ -7,6 +7,7 @@ belongs to another tenant, so a caller cannot even learn that it exists.
 
 from __future__ import annotations
 
+from devices.model import PatientKey
 from devices.registry import Device
 from gateway.actor import Actor
 from gateway.errors import NotFoundError
@@ -16,7 +17,7 @@ from gateway.storage.patients import Patient
 
 async def visible_patient(gw: Gateway, actor: Actor, patient_id: str) -> Patient:
     """The patient if the actor's tenant holds it."""
-    p = await gw.stores.patients.get_patient(patient_id, tenant=actor.tenant)
+    p = await gw.stores.patients.get_patient(PatientKey(actor.tenant, patient_id))
     if p is None:
         raise NotFoundError("patient", patient_id)
     return p

@@ -43,6 +43,7 @@ from alerts.consult import (
 from alerts.desk import ActionRefusedError, AlertDesk
 from alerts.model import AlertCandidate, AlertEvent, Priority
 from alerts.outcome import DeskResult
+from devices.model import PatientKey
 from gateway.actor import Actor, Role
 from gateway.consult.window import alert_window, snapshot
 from gateway.errors import ConflictError, InvalidError, NotFoundError
@@ -128,7 +129,8 @@ class Consultations:
         window: tuple[datetime, datetime, str | None] | None = None,
         priority: ConsultPriority | None = None,
     ) -> ConsultRequest:
-        if await self.stores.patients.get_patient(patient_id, tenant=actor.tenant) is None:
+        patient = PatientKey(actor.tenant, patient_id)
+        if await self.stores.patients.get_patient(patient) is None:
             raise NotFoundError("patient", patient_id)
         if alert_id is not None:
             alert = await self.stores.alerts.get(alert_id, tenant=actor.tenant)
@@ -142,7 +144,7 @@ class Consultations:
         if not centres:
             raise NotFoundError("centre", centre_id or "(none sends for this tenant)")
         centre = centres[0]
-        ecg = await snapshot(self.readings, patient_id, *window)
+        ecg = await snapshot(self.readings, patient, *window)
         if ecg is None:
             raise NotFoundError("ECG window", f"{window[0].isoformat()}..{window[1].isoformat()}")
         known_af = any(

@@ -12,6 +12,7 @@ import numpy as np
 from alerts.consult import MAX_WINDOW, EcgWindow
 from alerts.ecg.analyzer import EcgAnalyzer
 from alerts.model import Alert
+from devices.model import PatientKey
 from gateway.storage import ReadingStore
 
 
@@ -33,10 +34,10 @@ def alert_window(alert: Alert) -> tuple[datetime, datetime, str | None] | None:
 
 
 async def snapshot(
-    readings: ReadingStore, patient_id: str, start: datetime, end: datetime, device: str | None
+    readings: ReadingStore, patient: PatientKey, start: datetime, end: datetime, device: str | None
 ) -> EcgWindow | None:
     """The analysed window, or None when no ECG was stored in it."""
-    strip = await readings.ecg_strip(patient_id, start, end, device)
+    strip = await readings.ecg_strip(patient, start, end, device)
     if strip is None:
         return None
     ana = EcgAnalyzer(strip.fs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from devices.model import PatientKey
 from gateway.actor import Actor
 from gateway.errors import NotFoundError
 from gateway.storage.audit import AuditEntry
@@ -28,7 +29,7 @@ def _state(c: Consent | None) -> dict[str, Any] | None:
 
 
 async def consent_of(gw: Gateway, tenant: str, patient_id: str) -> Consent | None:
-    if await gw.stores.patients.get_patient(patient_id, tenant=tenant) is None:
+    if await gw.stores.patients.get_patient(PatientKey(tenant, patient_id)) is None:
         raise NotFoundError("patient", patient_id)
     return await ConsentStore(gw.db).get(tenant, patient_id)
 

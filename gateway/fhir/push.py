@@ -94,7 +94,7 @@ class PlatformPush:
         p = rec.patient
         head = [res.patient(p), *(res.device(d, p.patient_id) for d in rec.devices)]
         doc = summary_document(
-            rec, self.gw.targets_for(p.patient_id), self.settings.summary_lang, self.base, now
+            rec, self.gw.targets_for(p.key), self.settings.summary_lang, self.base, now
         )
         chunks = [
             readings[i : i + self.settings.batch_max]

@@ -19,7 +19,7 @@ from alerts.referral import to_fhir as referral_to_fhir
 from alerts.roster import CareTeam, Member
 from devices.codecs.fhir import exportable, to_fhir
 from devices.kinds import Kind
-from devices.model import Reading
+from devices.model import PatientKey, Reading
 from devices.registry import Device
 from gateway.errors import NotFoundError
 from gateway.fhir import resources as res
@@ -54,7 +54,7 @@ async def load_record(
     gw: Gateway, tenant: str, patient_id: str, start: datetime, end: datetime
 ) -> PatientRecord:
     """The record of `patient_id` in `tenant` (NotFoundError if the tenant has no such patient)."""
-    p = await gw.stores.patients.get_patient(patient_id, tenant=tenant)
+    p = await gw.stores.patients.get_patient(PatientKey(tenant, patient_id))
     if p is None:
         raise NotFoundError("patient", patient_id)
     devices = tuple(
@@ -64,7 +64,7 @@ async def load_record(
     )
     readings: list[Reading] = []
     for kind in RECORD_KINDS:
-        readings += await gw.readings.query(patient_id, kind, start, end, MAX_READINGS)
+        readings += await gw.readings.query(p.key, kind, start, end, MAX_READINGS)
     readings.sort(key=lambda r: (r.ts, r.device_id, r.seq))
     alerts = await gw.stores.alerts.query(
         tenant=tenant, patient_id=patient_id, since=start, until=end, limit=500

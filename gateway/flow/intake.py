@@ -17,7 +17,7 @@ from devices.codecs import decode_payload
 from devices.continuity import ContinuityTracker
 from devices.errors import DecodeError, RejectReason
 from devices.events import EventLedger, EventRef, Lookup, OpenCalls
-from devices.model import Reading, Topic
+from devices.model import PatientKey, Reading, Topic
 from devices.registry import Device, DeviceRegistry
 
 
@@ -95,7 +95,11 @@ def open_emergencies(active: Callable[[], Iterable[Alert]]) -> Lookup:
             event_group(code, cancel.device_id, ref_seq): etype for etype, code in RAISING.items()
         }
         for alert in active():
-            if alert.patient_id == cancel.patient_id and alert.group in groups:
+            if (
+                alert.patient_id == cancel.patient_id
+                and alert.tenant == cancel.tenant
+                and alert.group in groups
+            ):
                 return EventRef(groups[alert.group], alert.source_ts)
         return None
 
@@ -106,8 +110,8 @@ def emergency_callers(active: Callable[[], Iterable[Alert]]) -> OpenCalls:
     """Whether an elder has an open emergency call, from the open alerts (`active`): a
     responder's `help_arrived` for nobody's call is dead-lettered (`devices.events`)."""
 
-    def calls(patient_id: str) -> bool:
-        return any(a.patient_id == patient_id and a.emergency for a in active())
+    def calls(patient: PatientKey) -> bool:
+        return any(a.emergency and a.patient == patient for a in active())
 
     return calls
 

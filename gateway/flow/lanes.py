@@ -59,12 +59,13 @@ def is_urgent(r: Reading, targets: Targets = DEFAULT_TARGETS) -> bool:
 def split_lanes(
     readings: Sequence[Reading], urgent: Callable[[Reading], bool]
 ) -> tuple[list[Reading], list[Reading]]:
-    """(urgent lane, bulk lane), each in arrival order; a patient's readings stay together."""
-    first = {r.patient_id for r in readings if r.patient_id is not None and urgent(r)}
+    """(urgent lane, bulk lane), each in arrival order; a patient's readings stay together
+    (a patient is its tenant and id: another tenant's same id is not pulled along)."""
+    first = {(r.tenant, r.patient_id) for r in readings if r.patient_id is not None and urgent(r)}
     if not first:
         return [], list(readings)
     lane: list[Reading] = []
     bulk: list[Reading] = []
     for r in readings:
-        (lane if r.patient_id in first else bulk).append(r)
+        (lane if (r.tenant, r.patient_id) in first else bulk).append(r)
     return lane, bulk

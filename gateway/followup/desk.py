@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from alerts.roster import Roster
 from devices.kinds import Kind
+from devices.model import PatientKey
 from gateway.actor import Actor, system_actor
 from gateway.errors import NotFoundError
 from gateway.followup.notify import (
@@ -96,8 +97,8 @@ class FollowupDesk:
             rules = self.settings.rules_for(p.tenant)
             tasks = await self.store.query(p.tenant, patient_id=p.patient_id)
             since = now - timedelta(days=rules.uncontrolled_days)
-            bp = await self.gw.readings.query(p.patient_id, Kind.BP, since, now, 2000)
-            new = plan(p, tasks, bp, self.gw.targets_for(p.patient_id), rules, now)
+            bp = await self.gw.readings.query(p.key, Kind.BP, since, now, 2000)
+            new = plan(p, tasks, bp, self.gw.targets_for(p.key), rules, now)
             late = to_escalate(tasks, rules, now)
             if late and p.tenant not in rosters:
                 rosters[p.tenant] = await self.gw.stores.rosters.roster(p.tenant)
@@ -130,7 +131,7 @@ class FollowupDesk:
             return t
         now = self.gw.clock()
         done = replace(t, done_at=now, done_by=actor.user, note=note)
-        p = await self.gw.stores.patients.get_patient(t.patient_id, tenant=actor.tenant)
+        p = await self.gw.stores.patients.get_patient(PatientKey(actor.tenant, t.patient_id))
         nxt = self._next(p, done) if p is not None else []
         async with self.gw.stores.transaction() as tx:
             await self.store.put(done, tx=tx)
@@ -146,7 +147,7 @@ class FollowupDesk:
         routine = {routine_rule(c) for c in rules.per_year}
         if done.rule not in routine:
             return []
-        new = plan(p, [done], [], self.gw.targets_for(p.patient_id), rules, self.gw.clock())
+        new = plan(p, [done], [], self.gw.targets_for(p.key), rules, self.gw.clock())
         return [n for n in new if n.rule == done.rule]
 
     async def run(self, stop: asyncio.Event) -> None:

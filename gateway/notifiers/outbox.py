@@ -89,6 +89,7 @@ def channel_failed(
         evidence={"channel": channel, "error": error[:500], "alert_id": entry.alert_id,
                   "delivery_id": entry.delivery_id, "attempts": entry.attempts + 1},
         group=f"{CHANNEL_FAILED}:{channel}",
+        tenant=str(alert["tenant"]),
     )  # fmt: skip
     return [cand], str(alert["tenant"])
 

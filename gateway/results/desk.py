@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Final
 
 from alerts.model import AlertCandidate
 from devices.kinds import Kind
-from devices.model import Reading
+from devices.model import PatientKey, Reading
 from gateway.actor import system_actor
 from gateway.notifiers.base import Channel, Notification, Receipt
 from gateway.notifiers.outbox import CHANNEL_FAILED, OutboxSender
@@ -189,7 +189,7 @@ class ResultsDesk:
             series = [
                 r
                 for kind in HOME_KINDS
-                for r in await self.gw.readings.query(p.patient_id, kind, since, now, 500)
+                for r in await self.gw.readings.query(p.key, kind, since, now, 500)
                 if (d := self.gw.registry.get(r.device_id)) is not None and not d.kiosk
             ]
             if len(series) < self.settings.home_min_readings:
@@ -199,7 +199,7 @@ class ResultsDesk:
                 ResultsNotice(
                     f"rn-{uuid.uuid5(_NS, key)}", p.tenant, p.patient_id, "home", since, now,
                     now + self.settings.deadline(p.tenant),
-                    compose(averages(series), self.gw.targets_for(p.patient_id), "home"),
+                    compose(averages(series), self.gw.targets_for(p.key), "home"),
                 )
             )  # fmt: skip
         await self._store(made, now, None)
@@ -237,7 +237,7 @@ class ResultsDesk:
         return ResultsNotice(
             f"rn-{uuid.uuid5(_NS, key)}", first.tenant, pid, "kiosk", first.ts, now,
             now + self.settings.deadline(first.tenant),
-            compose(visit, self.gw.targets_for(pid)),
+            compose(visit, self.gw.targets_for(PatientKey(first.tenant, pid))),
         )  # fmt: skip
 
     @staticmethod
@@ -271,7 +271,7 @@ class ResultsDesk:
             params={"channel": CHANNEL, "error": error[:200]},
             evidence={"channel": CHANNEL, "error": error[:500], "notice_id": entry.delivery_id,
                       "attempts": entry.attempts + 1},
-            group=f"{CHANNEL_FAILED}:{CHANNEL}",
+            group=f"{CHANNEL_FAILED}:{CHANNEL}", tenant=tenant,
         )  # fmt: skip
         task = asyncio.get_running_loop().create_task(self.gw.pipeline.raise_now([cand], tenant))
         self._background.add(task)

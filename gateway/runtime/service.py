@@ -12,7 +12,7 @@ from datetime import datetime
 from alerts.desk import DeskResult
 from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
-from devices.model import utcnow
+from devices.model import PatientKey, utcnow
 from gateway.fhir.push import PlatformPush
 from gateway.flow.actions import ActionPath
 from gateway.flow.ports import AlertSink
@@ -87,19 +87,17 @@ class Gateway:
     def ingest(self) -> MqttIngest | None:
         return self.runtime.ingest
 
-    def targets_for(self, patient_id: str) -> Targets:
-        return self.runtime.book.targets_for(patient_id)
+    def targets_for(self, patient: PatientKey) -> Targets:
+        return self.runtime.book.targets_for(patient)
 
     async def refresh_patient_flags(self) -> None:
         """Patient context for escalation and detectors (lives_alone, disability) from the
         patient records; detectors of patients whose context changed take it at once."""
-        before = {pid: self.desk.flags_of(pid) for pid in self.engine.patients()}
-        self.desk.replace_flags(
-            {p.patient_id: p.flags for p in await self.stores.patients.patients()}
-        )
-        for pid, flags in before.items():
-            if self.desk.flags_of(pid) != flags:
-                self.engine.retarget(pid)
+        before = {key: self.desk.flags_of(key) for key in self.engine.patients()}
+        self.desk.replace_flags({p.key: p.flags for p in await self.stores.patients.patients()})
+        for key, flags in before.items():
+            if self.desk.flags_of(key) != flags:
+                self.engine.retarget(key)
 
     async def start(self, *, mqtt: bool = True, detection: bool = True) -> None:
         """Load the registry, targets, alerts and timers; then (unless `detection` is off, as in
@@ -111,7 +109,7 @@ class Gateway:
         for p in await self.stores.patients.patients():
             self.registry.admit(p.patient_id, p.tenant)
             if p.targets:
-                self.runtime.book.targets[p.patient_id] = DEFAULT_TARGETS.with_overrides(p.targets)
+                self.runtime.book.targets[p.key] = DEFAULT_TARGETS.with_overrides(p.targets)
         active = await self.stores.alerts.active()  # with their assignees
         await self.refresh_patient_flags()
         await self.consult.load()  # the centres' escalation policies, before their timers

@@ -23,7 +23,7 @@ from alerts.engine import DetectionEngine
 from alerts.model import Priority
 from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
-from devices.model import utcnow
+from devices.model import PatientKey, utcnow
 from devices.registry import DeviceRegistry
 from gateway.admin import Admin
 from gateway.consult import Consultations
@@ -107,7 +107,7 @@ def make_desk(policies: Mapping[str, EscalationPolicy]) -> AlertDesk:
 def make_engine(
     detectors: Iterable[str] | None,
     desk: AlertDesk,
-    targets_for: Callable[[str], Targets] | None = None,
+    targets_for: Callable[[PatientKey], Targets] | None = None,
     settings: DetectorSettings = DEFAULT_SETTINGS,
 ) -> DetectionEngine:
     """Detectors that see each patient's targets and care context (the desk's flags)."""
@@ -115,19 +115,20 @@ def make_engine(
 
 
 class TargetBook:
-    """Care-team targets by patient; a change retargets the detectors that follow the book."""
+    """Care-team targets by patient (tenant and id); a change retargets the detectors that
+    follow the book."""
 
     def __init__(self) -> None:
-        self.targets: dict[str, Targets] = {}
+        self.targets: dict[PatientKey, Targets] = {}
         self.engines: list[DetectionEngine] = []
 
-    def targets_for(self, patient_id: str) -> Targets:
-        return self.targets.get(patient_id, DEFAULT_TARGETS)
+    def targets_for(self, patient: PatientKey) -> Targets:
+        return self.targets.get(patient, DEFAULT_TARGETS)
 
-    async def set_targets(self, patient_id: str, targets: Targets) -> None:
-        self.targets[patient_id] = targets
+    async def set_targets(self, patient: PatientKey, targets: Targets) -> None:
+        self.targets[patient] = targets
         for engine in self.engines:
-            engine.retarget(patient_id)  # keeps open episodes so they still resolve
+            engine.retarget(patient)  # keeps open episodes so they still resolve
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +285,7 @@ def build(
         metrics=Metrics(),
         clock=clock,
         notifications=notifications,
-        urgent=lambda r: is_urgent(r, book.targets_for(r.patient_id or "")),
+        urgent=lambda r: r.patient is not None and is_urgent(r, book.targets_for(r.patient)),
     )
     recovery = None
     if isinstance(readings, PositionedStore):
@@ -326,6 +327,20 @@ def build(
     return runtime
 
 
+class ReplayDesk(AlertDesk):
+    """The replay's desk: a `patient` line without a tenant sets the context of that patient id
+    in every tenant (a replay file rarely mixes tenants; one that does names them)."""
+
+    def __init__(
+        self, policies: Mapping[str, EscalationPolicy], *, default_policy: EscalationPolicy | None
+    ) -> None:
+        super().__init__(policies, default_policy=default_policy)
+        self.any_tenant: dict[str, frozenset[str]] = {}
+
+    def flags_of(self, patient: PatientKey) -> frozenset[str]:
+        return super().flags_of(patient) or self.any_tenant.get(patient.patient_id, frozenset())
+
+
 def replay_pipeline(
     late_after_s: float = 600.0,
     detectors: list[str] | None = None,
@@ -337,7 +352,7 @@ def replay_pipeline(
     by_tenant = {p.tenant: p for p in policies}
     default = next(iter(by_tenant.values())) if len(by_tenant) == 1 else None
     clock = ReplayClock()
-    desk = AlertDesk(by_tenant, default_policy=default)
+    desk = ReplayDesk(by_tenant, default_policy=default)
     intake = Intake(
         DeviceRegistry(auto_bind=True),
         late_after=timedelta(seconds=late_after_s),

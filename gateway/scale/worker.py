@@ -139,7 +139,7 @@ class PartitionRunner:
         active = [a for a in await stores.alerts.active() if self._mine(a.tenant, a.patient_id)]
         ids = {a.alert_id for a in active}
         timers = [t for t in await stores.timers.load() if t.alert_id in ids]
-        self.desk.replace_flags({p.patient_id: p.flags for p in await stores.patients.patients()})
+        self.desk.replace_flags({p.key: p.flags for p in await stores.patients.patients()})
         self.desk.load(active, timers)
         self.progress = await stores.progress.get(self.name)
         self.seq = self.snap_seq

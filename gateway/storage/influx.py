@@ -28,7 +28,7 @@ from typing import Any, Literal
 import httpx
 
 from devices.kinds import Kind
-from devices.model import Reading
+from devices.model import PatientKey, Reading
 from gateway.storage.ecgbeats import Beat, BeatDeriver
 from gateway.storage.history import (
     ECG_CHUNK_MARGIN,
@@ -78,6 +78,11 @@ def _q(v: str) -> str:
 
 def _rfc(ts: datetime) -> str:
     return _q(ts.isoformat().replace("+00:00", "Z"))
+
+
+def _of(patient: PatientKey) -> str:
+    """The InfluxQL condition for one patient: both tags, tenant and patient id."""
+    return f'"tenant" = {_q(patient.tenant)} AND "patient" = {_q(patient.patient_id)}'
 
 
 def _beat_line(b: Beat) -> str:
@@ -218,24 +223,32 @@ class InfluxReadingStore:
         return out
 
     async def query(
-        self, patient_id: str, kind: Kind | None, start: datetime, end: datetime, limit: int = 10000
+        self,
+        patient: PatientKey,
+        kind: Kind | None,
+        start: datetime,
+        end: datetime,
+        limit: int = 10000,
     ) -> list[Reading]:
         kinds = [kind] if kind is not None else list(Kind)
-        where = f'"patient" = {_q(patient_id)} AND time >= {_rfc(start)} AND time < {_rfc(end)}'
+        where = f"{_of(patient)} AND time >= {_rfc(start)} AND time < {_rfc(end)}"
         rows = await self._select(kinds, where, f"ORDER BY time ASC LIMIT {int(limit)}")
         rows.sort(key=lambda r: (r.ts, r.seq))
         return merge_split_chunks(rows)[:limit]
 
     async def latest(
-        self, patient_id: str, kinds: Iterable[Kind] = VITAL_KINDS, since: datetime | None = None
+        self,
+        patient: PatientKey,
+        kinds: Iterable[Kind] = VITAL_KINDS,
+        since: datetime | None = None,
     ) -> dict[Kind, Reading]:
-        where = f'"patient" = {_q(patient_id)}'
+        where = _of(patient)
         if since is not None:
             where += f" AND time >= {_rfc(since)}"
         return latest_per_kind(await self._select(kinds, where, "ORDER BY time DESC LIMIT 1"))
 
     async def aggregate(
-        self, patient_id: str, kind: Kind, start: datetime, end: datetime, every: timedelta
+        self, patient: PatientKey, kind: Kind, start: datetime, end: datetime, every: timedelta
     ) -> list[Bucket]:
         names = ("hr", "rr_ms") if kind is Kind.ECG else metric_names(kind)
         measurement = BEAT_MEASUREMENT if kind is Kind.ECG else kind.value
@@ -248,7 +261,7 @@ class InfluxReadingStore:
         # GROUP BY time aligns on the epoch; the offset aligns windows on `start` instead.
         offset = (start - from_ns(0)) // timedelta(microseconds=1) % us
         q = (
-            f'SELECT {sel} FROM "{measurement}" WHERE "patient" = {_q(patient_id)} '
+            f'SELECT {sel} FROM "{measurement}" WHERE {_of(patient)} '
             f"AND time >= {_rfc(start)} AND time < {_rfc(end)} "
             f"GROUP BY time({us}u, {offset}u) fill(none)"
         )
@@ -269,11 +282,10 @@ class InfluxReadingStore:
         return out
 
     async def ecg_strip(
-        self, patient_id: str, start: datetime, end: datetime, device_id: str | None = None
+        self, patient: PatientKey, start: datetime, end: datetime, device_id: str | None = None
     ) -> EcgStrip | None:
         where = (
-            f'"patient" = {_q(patient_id)} AND time >= {_rfc(start - ECG_CHUNK_MARGIN)} '
-            f"AND time < {_rfc(end)}"
+            f"{_of(patient)} AND time >= {_rfc(start - ECG_CHUNK_MARGIN)} AND time < {_rfc(end)}"
         )
         if device_id is not None:
             where += f' AND "device" = {_q(device_id)}'

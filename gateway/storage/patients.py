@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from sqlalchemy import delete, insert, or_, select
 
+from devices.model import PatientKey
 from devices.registry import Binding, Device
 from gateway.storage.database import Database, Transaction
 from gateway.storage.tables import BindingRow, DeviceRow, PatientRow
@@ -58,6 +59,10 @@ class Patient:
             raise ValueError("created_at must be timezone-aware")
 
     @property
+    def key(self) -> PatientKey:
+        return PatientKey(self.tenant, self.patient_id)
+
+    @property
     def flags(self) -> frozenset[str]:
         """The context flags escalation policies read (`lives_alone`, `disability`)."""
         return frozenset(
@@ -95,11 +100,11 @@ class PatientStore:
     async def save_patient(self, p: Patient, *, tx: Transaction | None = None) -> None:
         """Insert the patient or replace every field of the stored one."""
         async with self.db.writing(tx) as s:
-            row = await s.get(PatientRow, p.patient_id)
+            row = await s.get(PatientRow, (p.tenant, p.patient_id))
             if row is None:
-                row = PatientRow(patient_id=p.patient_id)
+                row = PatientRow(tenant=p.tenant, patient_id=p.patient_id)
                 s.add(row)
-            row.tenant, row.created_at, row.name = p.tenant, p.created_at, p.name
+            row.created_at, row.name = p.created_at, p.name
             row.birth_year, row.lives_alone, row.disability = (
                 p.birth_year, p.lives_alone, p.disability,
             )  # fmt: skip
@@ -107,12 +112,11 @@ class PatientStore:
             for f in PROFILE_FIELDS:
                 setattr(row, f, getattr(p.profile, f))
 
-    async def get_patient(self, patient_id: str, tenant: str | None = None) -> Patient | None:
+    async def get_patient(self, key: PatientKey) -> Patient | None:
+        """The patient with this tenant and id (another tenant's same id is someone else)."""
         async with self.db.session() as s:
-            row = await s.get(PatientRow, patient_id)
-        if row is None or (tenant is not None and row.tenant != tenant):
-            return None
-        return _patient_of(row)
+            row = await s.get(PatientRow, (key.tenant, key.patient_id))
+        return None if row is None else _patient_of(row)
 
     async def patients(
         self,
@@ -126,7 +130,7 @@ class PatientStore:
         """By patient id (of one tenant, or all when None), those after `after`, at most
         `limit`. `search` keeps those whose name, id, recorded conditions or care team contain
         it (any case), or whose care team is one of `teams` (the teams whose name matched)."""
-        stmt = select(PatientRow).order_by(PatientRow.patient_id)
+        stmt = select(PatientRow).order_by(PatientRow.patient_id, PatientRow.tenant)
         if tenant is not None:
             stmt = stmt.where(PatientRow.tenant == tenant)
         if search:
@@ -152,7 +156,8 @@ class PatientStore:
     async def save_device(
         self, device: Device, now: datetime, *, tx: Transaction | None = None
     ) -> None:
-        """Insert or replace a device and its binding history; binds create missing patients."""
+        """Insert or replace a device and its binding history; binds create missing patients
+        (in the device's tenant)."""
         async with self.db.writing(tx) as s:
             row = await s.get(DeviceRow, device.device_id)
             if row is None:
@@ -164,19 +169,21 @@ class PatientStore:
             stmt = select(BindingRow).where(BindingRow.device_id == device.device_id)
             for old in (await s.scalars(stmt)).all():
                 await s.delete(old)
+            for pid in dict.fromkeys(b.patient_id for b in device.bindings):
+                if await s.get(PatientRow, (device.tenant, pid)) is None:
+                    s.add(
+                        PatientRow(tenant=device.tenant, patient_id=pid, created_at=now, targets={})
+                    )
+            await s.flush()  # the patients before the bindings that refer to them
             for b in device.bindings:
                 s.add(
-                    BindingRow(device_id=device.device_id, patient_id=b.patient_id, since=b.since)
-                )
-                if await s.get(PatientRow, b.patient_id) is None:
-                    s.add(
-                        PatientRow(
-                            patient_id=b.patient_id,
-                            tenant=device.tenant,
-                            created_at=now,
-                            targets={},
-                        )
+                    BindingRow(
+                        device_id=device.device_id,
+                        tenant=device.tenant,
+                        patient_id=b.patient_id,
+                        since=b.since,
                     )
+                )
 
     async def save_devices(
         self, devices: Sequence[Device], now: datetime, *, tx: Transaction | None = None
@@ -204,23 +211,26 @@ class PatientStore:
             if known:
                 await s.execute(delete(BindingRow).where(BindingRow.device_id.in_(list(known))))
             binds = [
-                {"device_id": d.device_id, "patient_id": b.patient_id, "since": b.since}
+                {"device_id": d.device_id, "tenant": d.tenant, "patient_id": b.patient_id,
+                 "since": b.since}
                 for d in by_id.values()
                 for b in d.bindings
-            ]
+            ]  # fmt: skip
             if not binds:
                 return
-            await s.execute(insert(BindingRow), binds)
-            tenant_of = {b["patient_id"]: by_id[str(b["device_id"])].tenant for b in binds}
-            stmt = select(PatientRow.patient_id).where(PatientRow.patient_id.in_(list(tenant_of)))
-            have = set((await s.scalars(stmt)).all())
+            named = {(str(b["tenant"]), str(b["patient_id"])) for b in binds}
+            stmt = select(PatientRow.tenant, PatientRow.patient_id).where(
+                PatientRow.patient_id.in_({pid for _, pid in named})
+            )
+            have = {(t, pid) for t, pid in (await s.execute(stmt)).all()}
             missing = [
                 {"patient_id": pid, "tenant": tenant, "created_at": now, "targets": {},
                  "lives_alone": False, "disability": False}
-                for pid, tenant in tenant_of.items() if pid not in have
+                for tenant, pid in sorted(named - have)
             ]  # fmt: skip
-            if missing:
+            if missing:  # the patients before the bindings that refer to them
                 await s.execute(insert(PatientRow), missing)
+            await s.execute(insert(BindingRow), binds)
 
     async def devices(self) -> list[Device]:
         """Every device with its bindings in time order (the registry is loaded from these)."""

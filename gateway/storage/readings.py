@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import ColumnElement, Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from devices.kinds import Kind
-from devices.model import EcgChunk, Reading
+from devices.model import EcgChunk, PatientKey, Reading
 from gateway.storage import sqlite_batch
 from gateway.storage.database import Database
 from gateway.storage.history import (
@@ -40,23 +40,31 @@ class ReadingStore(Protocol):
         ...
 
     async def query(
-        self, patient_id: str, kind: Kind | None, start: datetime, end: datetime, limit: int = 10000
+        self,
+        patient: PatientKey,
+        kind: Kind | None,
+        start: datetime,
+        end: datetime,
+        limit: int = 10000,
     ) -> list[Reading]: ...
 
     async def latest(
-        self, patient_id: str, kinds: Iterable[Kind] = VITAL_KINDS, since: datetime | None = None
+        self,
+        patient: PatientKey,
+        kinds: Iterable[Kind] = VITAL_KINDS,
+        since: datetime | None = None,
     ) -> dict[Kind, Reading]:
         """The most recent reading of each kind (measured at or after `since`, if given)."""
         ...
 
     async def aggregate(
-        self, patient_id: str, kind: Kind, start: datetime, end: datetime, every: timedelta
+        self, patient: PatientKey, kind: Kind, start: datetime, end: datetime, every: timedelta
     ) -> list[Bucket]:
         """Mean/min/max/count per field in windows of `every` aligned on `start`."""
         ...
 
     async def ecg_strip(
-        self, patient_id: str, start: datetime, end: datetime, device_id: str | None = None
+        self, patient: PatientKey, start: datetime, end: datetime, device_id: str | None = None
     ) -> EcgStrip | None:
         """The ECG of one device for `[start, end)`, joined from its chunks."""
         ...
@@ -67,6 +75,11 @@ class ReadingStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+def _of(patient: PatientKey) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The conditions for one patient's rows: both parts of its key."""
+    return ReadingRow.tenant == patient.tenant, ReadingRow.patient_id == patient.patient_id
 
 
 def reading_to_row(r: Reading) -> dict[str, Any]:
@@ -179,11 +192,14 @@ class SqlReadingStore:
             return int(await s.scalar(select(func.max(ReadingRow.id))) or 0)
 
     async def query(
-        self, patient_id: str, kind: Kind | None, start: datetime, end: datetime, limit: int = 10000
+        self,
+        patient: PatientKey,
+        kind: Kind | None,
+        start: datetime,
+        end: datetime,
+        limit: int = 10000,
     ) -> list[Reading]:
-        stmt = select(ReadingRow).where(
-            ReadingRow.patient_id == patient_id, ReadingRow.ts >= start, ReadingRow.ts < end
-        )
+        stmt = select(ReadingRow).where(*_of(patient), ReadingRow.ts >= start, ReadingRow.ts < end)
         if kind is not None:
             stmt = stmt.where(ReadingRow.kind == kind.value)
         stmt = stmt.order_by(ReadingRow.ts, ReadingRow.seq).limit(limit)
@@ -192,14 +208,15 @@ class SqlReadingStore:
         return [row_to_reading(r) for r in rows]
 
     async def latest(
-        self, patient_id: str, kinds: Iterable[Kind] = VITAL_KINDS, since: datetime | None = None
+        self,
+        patient: PatientKey,
+        kinds: Iterable[Kind] = VITAL_KINDS,
+        since: datetime | None = None,
     ) -> dict[Kind, Reading]:
         out: dict[Kind, Reading] = {}
         async with self.db.session() as s:
             for kind in kinds:
-                stmt = select(ReadingRow).where(
-                    ReadingRow.patient_id == patient_id, ReadingRow.kind == kind.value
-                )
+                stmt = select(ReadingRow).where(*_of(patient), ReadingRow.kind == kind.value)
                 if since is not None:
                     stmt = stmt.where(ReadingRow.ts >= since)
                 stmt = stmt.order_by(ReadingRow.ts.desc(), ReadingRow.seq.desc()).limit(1)
@@ -209,18 +226,18 @@ class SqlReadingStore:
         return out
 
     async def aggregate(
-        self, patient_id: str, kind: Kind, start: datetime, end: datetime, every: timedelta
+        self, patient: PatientKey, kind: Kind, start: datetime, end: datetime, every: timedelta
     ) -> list[Bucket]:
         # Values live in a JSON column (portable across SQLite and PostgreSQL), so windows are
         # computed here; the range is bounded by the caller.
-        rows = await self.query(patient_id, kind, start, end, limit=1_000_000)
+        rows = await self.query(patient, kind, start, end, limit=1_000_000)
         return bucketize(rows, start, every, metric_names(kind))
 
     async def ecg_strip(
-        self, patient_id: str, start: datetime, end: datetime, device_id: str | None = None
+        self, patient: PatientKey, start: datetime, end: datetime, device_id: str | None = None
     ) -> EcgStrip | None:
         stmt = select(ReadingRow).where(
-            ReadingRow.patient_id == patient_id,
+            *_of(patient),
             ReadingRow.kind == Kind.ECG.value,
             ReadingRow.ts >= start - ECG_CHUNK_MARGIN,
             ReadingRow.ts < end,

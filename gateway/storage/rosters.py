@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from alerts.roster import CareTeam, Contact, Member, Roster, Rotation
+from devices.model import PatientKey
 from gateway.storage.database import Database, Transaction
 from gateway.storage.tables import (
     CareMemberRow,
@@ -77,8 +78,7 @@ class RosterStore:
 
     async def set_emergency_contacts(
         self,
-        patient_id: str,
-        tenant: str,
+        patient: PatientKey,
         contacts: Sequence[Member],
         *,
         tx: Transaction | None = None,
@@ -86,14 +86,17 @@ class RosterStore:
         """Replace the patient's emergency contacts, in the order to call them (a contact's
         `role` is their relation to the patient)."""
         async with self.db.writing(tx) as s:
-            stmt = select(EmergencyContactRow).where(EmergencyContactRow.patient_id == patient_id)
+            stmt = select(EmergencyContactRow).where(
+                EmergencyContactRow.tenant == patient.tenant,
+                EmergencyContactRow.patient_id == patient.patient_id,
+            )
             for old in (await s.scalars(stmt)).all():
                 await s.delete(old)
             for rank, m in enumerate(contacts):
                 s.add(
                     EmergencyContactRow(
-                        patient_id=patient_id,
-                        tenant=tenant,
+                        patient_id=patient.patient_id,
+                        tenant=patient.tenant,
                         name=m.name,
                         relation=m.role,
                         lang=m.lang,
@@ -119,11 +122,12 @@ class RosterStore:
             await s.delete(row)
         return True
 
-    async def roster(self, tenant: str | None = None) -> Roster:
-        """Everything a tier's targets can name (of one tenant, or all when None)."""
+    async def roster(self, tenant: str) -> Roster:
+        """Everything a tier's targets can name in one tenant (patients, and so their emergency
+        contacts and care teams, are the tenant's own: another tenant may use the same ids)."""
 
         def where(stmt: Any, col: Any) -> Any:
-            return stmt.where(col == tenant) if tenant is not None else stmt
+            return stmt.where(col == tenant)
 
         async with self.db.session() as s:
             members = (await s.scalars(where(select(CareMemberRow), CareMemberRow.tenant))).all()

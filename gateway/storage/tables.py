@@ -7,16 +7,16 @@ Alembic environment read it, and a migration is needed whenever it changes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -24,30 +24,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend (SQLite stores them naive; we restore UTC on read)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
+# Older migrations name the type here.
+from gateway.storage.utc import UTCDateTime as UTCDateTime  # noqa: PLC0414
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -56,11 +36,17 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
+# A patient is keyed by (tenant, patient id): the id is the tenant's own, so two tenants may
+# both have "p-001". Tables that name a patient carry both columns and look it up by both.
+PATIENT_KEY = ("tenant", "patient_id")
+PATIENT_REF = ("patients.tenant", "patients.patient_id")
+
+
 class PatientRow(Base):
     __tablename__ = "patients"
 
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
     patient_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tenant: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str | None] = mapped_column(String(200))
     birth_year: Mapped[int | None] = mapped_column(Integer)
     lives_alone: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -90,10 +76,15 @@ class DeviceRow(Base):
 
 class BindingRow(Base):
     __tablename__ = "device_bindings"
+    __table_args__ = (
+        ForeignKeyConstraint(PATIENT_KEY, PATIENT_REF, name="fk_device_bindings_patient"),
+        Index("ix_device_bindings_patient", *PATIENT_KEY),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.device_id"), index=True)
-    patient_id: Mapped[str] = mapped_column(String(64), index=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[str] = mapped_column(String(64))
     since: Mapped[datetime]
 
 
@@ -103,7 +94,7 @@ class ReadingRow(Base):
     __tablename__ = "readings"
     __table_args__ = (
         UniqueConstraint("device_id", "seq", name="uq_readings_device_seq"),
-        Index("ix_readings_patient_kind_ts", "patient_id", "kind", "ts"),
+        Index("ix_readings_patient_kind_ts", *PATIENT_KEY, "kind", "ts"),
         # Retention deletes by kind and age.
         Index("ix_readings_kind_ts", "kind", "ts"),
     )
@@ -128,7 +119,7 @@ class ReadingRow(Base):
 
 class AlertRow(Base):
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_patient_state", "patient_id", "state"),)
+    __table_args__ = (Index("ix_alerts_patient_state", *PATIENT_KEY, "state"),)
 
     alert_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(64), index=True)
@@ -216,9 +207,13 @@ class RotationRow(Base):
 
 class EmergencyContactRow(Base):
     __tablename__ = "emergency_contacts"
+    __table_args__ = (
+        ForeignKeyConstraint(PATIENT_KEY, PATIENT_REF, name="fk_emergency_contacts_patient"),
+        Index("ix_emergency_contacts_patient", *PATIENT_KEY),
+    )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
-    patient_id: Mapped[str] = mapped_column(String(64), index=True)
+    patient_id: Mapped[str] = mapped_column(String(64))
     tenant: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     relation: Mapped[str | None] = mapped_column(String(64))

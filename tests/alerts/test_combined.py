@@ -12,7 +12,7 @@ from alerts.engine import DetectionEngine
 from alerts.model import AlertEvent, EventType
 from alerts.policy import parse_policy_text
 from devices.kinds import Kind
-from devices.model import Reading
+from devices.model import PatientKey, Reading
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "policies" / "demo.toml"
 POLICY = parse_policy_text(EXAMPLE.read_text(encoding="utf-8"), "toml")
@@ -58,8 +58,8 @@ def test_a_low_with_tachycardia_escalates_once_under_the_combined_alert() -> Non
     assert home.timers()[LOW] != ""  # alone, the low escalates on its own
     home.read(1, Kind.HR, {"hr": 132})
     assert set(home.timers()) == {LOW, HYPO_TACHY}
-    glucose = home.desk.find_active("p-1", LOW)
-    combined = home.desk.find_active("p-1", HYPO_TACHY)
+    glucose = home.desk.find_active(PatientKey("demo", "p-1"), LOW)
+    combined = home.desk.find_active(PatientKey("demo", "p-1"), HYPO_TACHY)
     assert glucose is not None
     assert combined is not None
     assert covering(home.desk.active(), glucose) == combined

@@ -14,7 +14,7 @@ from alerts.escalation import EscalationState
 from alerts.model import Action, Alert, AlertCandidate, AlertEvent, EventType, Priority, State
 from alerts.policy import parse_policy_text
 from devices.kinds import Kind
-from devices.model import Reading
+from devices.model import PatientKey, Reading
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "policies" / "demo.toml"
 POLICY = parse_policy_text(EXAMPLE.read_text(encoding="utf-8"), "toml")
@@ -57,7 +57,7 @@ def tiers(events: Sequence[AlertEvent]) -> list[tuple[float, str, str]]:
 
 
 def live(d: AlertDesk, code: str = CRISIS) -> Alert:
-    alert = d.find_active("p-001", code)
+    alert = d.find_active(PatientKey("demo", "p-001"), code)
     assert alert is not None
     return alert
 
@@ -124,7 +124,7 @@ def test_resolution_by_hand_clears_the_timer() -> None:
 
 def test_living_alone_elder_escalates_faster_with_emergency_contact() -> None:
     plain, alone = desk(), desk()
-    alone.set_flags("p-001", frozenset({"lives_alone"}))
+    alone.set_flags(PatientKey("demo", "p-001"), frozenset({"lives_alone"}))
     for d in (plain, alone):
         raise_(d, T0)
     assert tiers(run_until(plain, minutes(20))) == [
@@ -381,11 +381,15 @@ def test_candidates_of_a_reading_come_before_the_stale_device_clears() -> None:
     ]
 
 
-def test_tick_applies_detector_timeouts_first_with_the_patients_tenant() -> None:
+def test_tick_applies_detector_timeouts_first_in_their_own_tenants_book() -> None:
     d = desk()
     d.observe([], T0, reading=bp(1, T0, tenant="demo"), seen_at=T0)
     raise_(d, T0)
-    timeout = AlertCandidate("p-001", CRISIS, minutes(10), Action.CLEAR)
+    # Another tenant's "p-001" timing out clears nothing of this one.
+    other = AlertCandidate("p-001", CRISIS, minutes(10), Action.CLEAR, tenant="east")
+    assert EventType.RESOLVED not in [e.event for e in d.tick(minutes(9), [other]).events]
+    assert d.find_active(PatientKey("demo", "p-001"), CRISIS) is not None
+    timeout = AlertCandidate("p-001", CRISIS, minutes(10), Action.CLEAR, tenant="demo")
     result = d.tick(minutes(10), [timeout])
     assert [(e.event, e.alert.tenant) for e in result.events] == [(EventType.RESOLVED, "demo")]
     assert result.timers.deleted == (result.events[0].alert.alert_id,)

@@ -12,7 +12,8 @@ from alerts.engine import DetectionEngine
 from alerts.lifecycle import AlertBook
 from alerts.model import Action, EventType
 from alerts.targets import DEFAULT_TARGETS, Targets
-from tests.alerts.detectors.readings import PID, at, bp, glucose
+from devices.model import PatientKey
+from tests.alerts.detectors.readings import KEY, at, bp, glucose
 
 
 def test_unknown_detector_is_rejected() -> None:
@@ -38,11 +39,11 @@ def test_unbound_reading_is_ignored() -> None:
 
 
 def test_per_patient_targets_and_retarget_keeps_episodes() -> None:
-    targets: dict[str, Targets] = {}
+    targets: dict[PatientKey, Targets] = {}
     e = DetectionEngine(targets_for=lambda pid: targets.get(pid, DEFAULT_TARGETS))
     assert [c.code for c in e.process(glucose(0, 4.5))] == []
-    targets[PID] = DEFAULT_TARGETS.with_overrides({"glucose_low": 5.0})
-    e.retarget(PID)
+    targets[KEY] = DEFAULT_TARGETS.with_overrides({"glucose_low": 5.0})
+    e.retarget(KEY)
     assert [c.code for c in e.process(glucose(10, 4.5))] == ["glucose.low"]
     cleared = e.process(glucose(20, 5.5))
     assert [(c.code, c.action) for c in cleared] == [("glucose.low", Action.CLEAR)]

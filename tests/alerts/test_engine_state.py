@@ -7,8 +7,8 @@ import pickle
 
 from alerts.engine import DetectionEngine
 from alerts.model import AlertCandidate
-from devices.model import Reading
-from tests.alerts.detectors.readings import PID, bp, ecg_chunk, glucose
+from devices.model import PatientKey, Reading
+from tests.alerts.detectors.readings import KEY, bp, ecg_chunk, glucose
 
 
 def _stream() -> tuple[list[Reading], list[Reading]]:
@@ -61,5 +61,6 @@ def test_a_fresh_engine_differs() -> None:
 def test_export_of_some_patients() -> None:
     a = DetectionEngine()
     a.process(bp(0, 120, 80))
-    assert set(a.export_state()) == {PID}
-    assert a.export_state(["nobody"]) == {}
+    assert set(a.export_state()) == {KEY}
+    assert a.export_state([PatientKey("t", "nobody")]) == {}
+    assert a.export_state([PatientKey("other", KEY.patient_id)]) == {}

@@ -12,7 +12,7 @@ from devices.codecs import V1Codec, decode_payload
 from devices.errors import DecodeError, RejectReason
 from devices.events import EventLedger, EventRef
 from devices.kinds import Kind
-from devices.model import Reading
+from devices.model import PatientKey, Reading
 from tests.support.wire import v1
 
 T0 = datetime(2026, 11, 22, 8, tzinfo=UTC)
@@ -120,8 +120,11 @@ def test_help_arrived_only_for_an_elder_who_called() -> None:
     assert err.value.reason is RejectReason.UNKNOWN_REF
     ledger.check(event(2, "sos"))
     assert ledger.check(event(3, "help_arrived")).attrs["type"] == "help_arrived"
-    open_calls = {"p-1"}
-    restarted = EventLedger(calls=lambda pid: pid in open_calls)  # the open alerts say so
+    open_calls = {PatientKey("t2", "p-1")}  # another tenant's "p-1" called
+    restarted = EventLedger(calls=lambda key: key in open_calls)  # the open alerts say so
+    with pytest.raises(DecodeError):
+        restarted.check(event(4, "help_arrived"))
+    open_calls.add(PatientKey("t1", "p-1"))
     assert restarted.check(event(4, "help_arrived")).seq == 4
     open_calls.clear()
     with pytest.raises(DecodeError):

@@ -11,6 +11,7 @@ import pytest
 
 from alerts.roster import CareTeam, Contact, Member
 from alerts.targets import Targets
+from devices.model import PatientKey
 from devices.registry import DeviceRegistry
 from gateway.actor import Actor, Role
 from gateway.admin import Admin, EmergencyContact, PatientDetails
@@ -30,9 +31,9 @@ async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
 
 
 def admin_of(stores: Stores, retargeted: list[tuple[str, Targets]] | None = None) -> Admin:
-    async def retarget(patient_id: str, targets: Targets) -> None:
+    async def retarget(patient: PatientKey, targets: Targets) -> None:
         if retargeted is not None:
-            retargeted.append((patient_id, targets))
+            retargeted.append((patient.patient_id, targets))
 
     return Admin(stores, DeviceRegistry(), clock=lambda: T0, retarget=retarget)
 
@@ -69,7 +70,7 @@ async def test_refused_targets_change_nothing(stores: Stores) -> None:
     with pytest.raises(InvalidError) as refused:
         await admin.set_targets(ADMIN, "p-1", {"target_systolic": 400.0})
     assert refused.value.fields == ("target_systolic",)
-    p = await stores.patients.get_patient("p-1")
+    p = await stores.patients.get_patient(PatientKey("t1", "p-1"))
     assert p is not None
     assert dict(p.targets) == {}
     assert told == []
@@ -141,8 +142,6 @@ async def test_another_tenants_objects_are_neither_seen_nor_changed(stores: Stor
     await admin.put_patient(ADMIN, "p-1", PatientDetails(name="Wang"))
     await admin.register_device(ADMIN, "cuff-1", "bp", patient_id="p-1", since=T0)
     await admin.put_member(ADMIN, Member("dr-li", "t1", "Dr Li"))
-    with pytest.raises(ConflictError):  # the id is taken, by whom is not said
-        await admin.put_patient(OTHER, "p-1", PatientDetails(name="Mallory"))
     with pytest.raises(NotFoundError):
         await admin.set_targets(OTHER, "p-1", {"target_systolic": 200.0})
     for act in (
@@ -161,10 +160,19 @@ async def test_another_tenants_objects_are_neither_seen_nor_changed(stores: Stor
         await admin.bind_device(OTHER, "cuff-2", "p-1")
     with pytest.raises(InvalidError, match="no patient"):
         await admin.register_device(OTHER, "cuff-3", "bp", patient_id="p-1")
-    p = await stores.patients.get_patient("p-1")
+    # The other tenant's own "p-1" is another elder: creating it changes nothing of t1's.
+    theirs = await admin.put_patient(OTHER, "p-1", PatientDetails(name="Li"))
+    await admin.set_targets(OTHER, "p-1", {"target_systolic": 150.0})
+    p = await stores.patients.get_patient(PatientKey("t1", "p-1"))
     assert p is not None
     assert (p.tenant, p.name, dict(p.targets)) == ("t1", "Wang", {})
+    assert theirs.key == PatientKey("t2", "p-1")
     roster = await stores.rosters.roster("t1")
     assert roster.members["dr-li"].name == "Dr Li"
     assert {e.actor for e in await stores.audit.entries()} == {"admin.zhou", "admin.wu"}
-    assert [e.subject_id for e in await stores.audit.entries(actor="admin.wu")] == ["cuff-2"]
+    by_wu = await stores.audit.entries(actor="admin.wu")
+    assert sorted((e.tenant, e.subject_id) for e in by_wu) == [
+        ("t2", "cuff-2"),
+        ("t2", "p-1"),
+        ("t2", "p-1"),
+    ]

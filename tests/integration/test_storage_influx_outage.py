@@ -12,7 +12,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.kinds import Kind
-from devices.model import utcnow
+from devices.model import PatientKey, utcnow
 from devices.registry import Binding, Device
 from devices.timeparse import format_ts
 from gateway.runtime.service import Gateway
@@ -33,7 +33,7 @@ def hr(seq: int, ts: str) -> bytes:
 async def stored(gw: Gateway) -> set[int]:
     now = utcnow()
     rows = await gw.readings.query(
-        "p-1", Kind.HR, now - timedelta(hours=1), now + timedelta(hours=1)
+        PatientKey("t1", "p-1"), Kind.HR, now - timedelta(hours=1), now + timedelta(hours=1)
     )
     return {r.seq for r in rows}
 

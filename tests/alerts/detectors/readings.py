@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from devices.kinds import Kind
-from devices.model import EcgChunk, Reading
+from devices.model import EcgChunk, PatientKey, Reading
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 PID = "p-1"
+KEY = PatientKey("t", PID)  # the tenant of every reading built here
 _seq = iter(range(1, 10**9))
 
 

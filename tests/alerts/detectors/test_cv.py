@@ -8,7 +8,7 @@ from alerts.detectors import DETECTORS
 from alerts.detectors.base import DetectorSettings
 from alerts.engine import DetectionEngine
 from alerts.model import Action, AlertCandidate, Priority
-from tests.alerts.detectors.readings import PID, at, bp, glucose, hr
+from tests.alerts.detectors.readings import KEY, PID, at, bp, glucose, hr
 
 CRISIS_AF = "cv.crisis_with_arrhythmia"
 HYPO_TACHY = "cv.hypoglycaemia_with_tachycardia"
@@ -39,7 +39,7 @@ def test_crisis_with_af_from_ecg_candidates() -> None:
     """The ECG analyser's `ecg.af` reaches the cv detector as an observed candidate."""
     e = DetectionEngine()
     e.process(bp(0, 195, 110, 88))
-    patient = e._patient(PID)
+    patient = e._patient(KEY)
     af = AlertCandidate(PID, "ecg.af", at(5), params={"hr": 132})
     out = patient.fan_out([(patient.detectors[0], af)])
     combined = [c for c in out if c.code == CRISIS_AF]

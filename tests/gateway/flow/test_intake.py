@@ -93,8 +93,11 @@ def test_kiosk_reading_naming_another_tenants_patient_is_refused() -> None:
     assert out.readings == []
     assert [d.reason.value for d in out.rejected] == ["other_tenant"]
     assert "another tenant" in out.rejected[0].detail
-    p.intake.registry.admit("p-9", "t1")  # the first holder stays
-    assert [d.reason.value for d in p.decode([msg("hm/v1/t1/kiosk-1/kiosk", kiosk())]).rejected]
+    # Once t1 has a "p-9" of its own, its kiosk's reading goes to that elder.
+    p.intake.registry.admit("p-9", "t1")
+    own = p.decode([msg("hm/v1/t1/kiosk-1/kiosk", kiosk())])
+    assert own.rejected == []
+    assert {(r.tenant, r.patient_id) for r in own.readings} == {("t1", "p-9")}
 
 
 def test_patient_id_from_a_personal_device_is_refused() -> None:

@@ -16,7 +16,7 @@ from alerts.engine import DetectionEngine
 from alerts.model import AlertCandidate, AlertEvent
 from alerts.policy import parse_policy_text
 from devices.kinds import Kind
-from devices.model import Reading
+from devices.model import PatientKey, Reading
 from devices.registry import DeviceRegistry
 from gateway.flow.intake import Inbound, Intake
 from gateway.flow.pipeline import Pipeline
@@ -122,7 +122,9 @@ async def test_duplicates_stored_once_and_detected_once(pipeline: Pipeline) -> N
     readings, records = stores(pipeline)
     stored = await records.alerts.query(patient_id="cuff-1")
     assert [a.code for a in stored] == ["bp.hypertensive_crisis"]
-    rows = await readings.query("cuff-1", Kind.BP, T0 - timedelta(1), T0 + timedelta(1))
+    rows = await readings.query(
+        PatientKey("t", "cuff-1"), Kind.BP, T0 - timedelta(1), T0 + timedelta(1)
+    )
     assert [r.seq for r in rows] == [1, 2]
 
 
@@ -188,5 +190,7 @@ async def test_late_reading_is_stored_but_not_alerted(pipeline: Pipeline) -> Non
     result = await pipeline.handle([late])
     assert result.stored == 1
     assert result.events == []
-    rows = await stores(pipeline)[0].query("cuff-1", None, T0 - timedelta(1), T0 + timedelta(1))
+    rows = await stores(pipeline)[0].query(
+        PatientKey("t", "cuff-1"), None, T0 - timedelta(1), T0 + timedelta(1)
+    )
     assert rows[0].flags == frozenset({"late"})

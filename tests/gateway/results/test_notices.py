@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from alerts.roster import Contact, Member
-from devices.model import utcnow
+from devices.model import PatientKey, utcnow
 from devices.registry import Binding, Device
 from gateway.api.app import create_app
 from gateway.flow.intake import Inbound
@@ -60,7 +60,7 @@ async def gw(
             Member(f"{pid}-son", "t1", "Son", role="son", lang="en",
                    contacts=(Contact("email", f"son{i}@example.org"),)),
         ]  # fmt: skip
-        await g.stores.rosters.set_emergency_contacts(pid, "t1", family)
+        await g.stores.rosters.set_emergency_contacts(PatientKey("t1", pid), family)
     yield g
     await g.stop()
 
@@ -132,7 +132,7 @@ async def test_an_unreachable_contact_is_retried_and_raises_a_technical_alert(
 ) -> None:
     # p-1's only contact has an address no SMS provider takes.
     bad = Member("p-1-self", "t1", "Elder", role="self", contacts=(Contact("sms", "not-a-phone"),))
-    await gw.stores.rosters.set_emergency_contacts("p-1", "t1", [bad])
+    await gw.stores.rosters.set_emergency_contacts(PatientKey("t1", "p-1"), [bad])
     assert gw.results is not None
     gw.results.sender.backoff_s = 0.05
     await _visits(gw, ("p-1",), high=True)

@@ -10,7 +10,7 @@ import nats
 import pytest
 
 from devices.kinds import Kind
-from devices.model import Reading, utcnow
+from devices.model import PatientKey, Reading, utcnow
 from gateway.runtime.service import Gateway
 from gateway.runtime.settings import Settings
 from gateway.scale.worker import SNAPSHOT_BUCKET, PartitionRunner, WorkerSettings
@@ -20,8 +20,8 @@ from tests.support.nats import nats_server
 pytestmark = pytest.mark.integration
 
 
-def _flags_seen(runner: PartitionRunner, patient_id: str) -> set[frozenset[str]]:
-    detectors = runner.engine.export_state([patient_id])[patient_id]
+def _flags_seen(runner: PartitionRunner, patient: PatientKey) -> set[frozenset[str]]:
+    detectors = runner.engine.export_state([patient])[patient]
     return {d.ctx.flags for d in detectors if hasattr(d, "ctx")}
 
 
@@ -48,4 +48,4 @@ async def test_a_partitions_detectors_know_who_lives_alone(tmp_path: Path) -> No
                 await nc.close()
     finally:
         await gw.stop()
-    assert _flags_seen(runner, "p-001") == {frozenset({"lives_alone"})}
+    assert _flags_seen(runner, PatientKey("t1", "p-001")) == {frozenset({"lives_alone"})}

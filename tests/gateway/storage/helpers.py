@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from devices.kinds import Kind
-from devices.model import EcgChunk, Reading
+from devices.model import EcgChunk, PatientKey, Reading
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+P1 = PatientKey("t1", "p-1")
+P2 = PatientKey("t1", "p-2")
 FS = 250.0
 
 

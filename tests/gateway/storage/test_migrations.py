@@ -1,5 +1,6 @@
 """Alembic: `upgrade head` on an empty PostgreSQL (and SQLite) gives exactly the schema of the
-models; a database made before the audit hash chain is migrated with its rows chained."""
+models; a database made before the audit hash chain is migrated with its rows chained; one made
+before patients were keyed by (tenant, patient id) keeps every row."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
+from devices.model import PatientKey
 from gateway.actor import Actor, Role
+from gateway.storage import Patient, SqlReadingStore, Stores
 from gateway.storage.audit import AuditEntry, AuditStore
 from gateway.storage.auditchain import ChainReport, verify_chain
 from gateway.storage.database import Database, alembic_config, all_metadata
@@ -149,3 +152,134 @@ async def test_sqlite_schema_new_or_migrated_is_the_models_schema(tmp_path: Path
     finally:
         await fresh.dispose()
         await migrated.dispose()
+
+
+BEFORE_PATIENT_KEY = "b8e3a5c1d7f9"
+
+
+def _t(name: str, *columns: sa.ColumnClause[Any]) -> sa.TableClause:
+    return sa.table(name, *columns)
+
+
+_S, _AT, _B, _J = sa.String(), UTCDateTime(), sa.Boolean(), sa.JSON()
+LEGACY = {
+    "patients": _t(
+        "patients", sa.column("patient_id", _S), sa.column("tenant", _S), sa.column("name", _S),
+        sa.column("lives_alone", _B), sa.column("disability", _B), sa.column("targets", _J),
+        sa.column("created_at", _AT),
+    ),
+    "devices": _t(
+        "devices", sa.column("device_id", _S), sa.column("tenant", _S), sa.column("kind", _S),
+        sa.column("kiosk", _B), sa.column("created_at", _AT),
+    ),
+    "device_bindings": _t(
+        "device_bindings", sa.column("device_id", _S), sa.column("patient_id", _S),
+        sa.column("since", _AT),
+    ),
+    "emergency_contacts": _t(
+        "emergency_contacts", sa.column("patient_id", _S), sa.column("tenant", _S),
+        sa.column("name", _S), sa.column("lang", _S), sa.column("contacts", _J),
+        sa.column("rank", sa.Integer()),
+    ),
+    "readings": _t(
+        "readings", sa.column("tenant", _S), sa.column("patient_id", _S),
+        sa.column("device_id", _S), sa.column("kind", _S), sa.column("seq", sa.BigInteger()),
+        sa.column("ts", _AT), sa.column("received_at", _AT), sa.column("values", _J),
+        sa.column("attrs", _J), sa.column("flags", _S),
+    ),
+}  # fmt: skip
+
+
+async def _before_patient_key(url: str) -> None:
+    """A database at the revision before the patient key, holding two tenants' patients,
+    devices, bindings (one, of tenant t2's cuff, to an id only t1 had a row for), an emergency
+    contact and readings."""
+    db = Database(url)
+    no = {"lives_alone": False, "disability": False, "targets": {}, "created_at": T0}
+    dev = {"kind": "bp", "kiosk": False, "created_at": T0}
+    rows: dict[str, list[dict[str, Any]]] = {
+        "patients": [
+            {"patient_id": "p-001", "tenant": "t1", "name": "Wang", **no},
+            {"patient_id": "p-002", "tenant": "t1", "name": "Zhao", **no},
+        ],
+        "devices": [
+            {"device_id": "cuff-1", "tenant": "t1", **dev},
+            {"device_id": "cuff-2", "tenant": "t2", **dev},
+        ],
+        "device_bindings": [
+            {"device_id": "cuff-1", "patient_id": "p-001", "since": T0},
+            {"device_id": "cuff-2", "patient_id": "p-001", "since": T0},
+        ],
+        "emergency_contacts": [
+            {"patient_id": "p-002", "tenant": "t1", "name": "Son", "lang": "en",
+             "contacts": [], "rank": 0},
+        ],
+        "readings": [
+            {"tenant": t, "patient_id": "p-001", "device_id": d, "kind": "bp", "seq": i,
+             "ts": T0 + timedelta(minutes=i), "received_at": T0 + timedelta(minutes=i),
+             "values": {"systolic": 120.0 + i, "diastolic": 80.0}, "attrs": {}, "flags": ""}
+            for i, (t, d) in enumerate([("t1", "cuff-1"), ("t2", "cuff-2"), ("t1", "cuff-1")])
+        ],
+    }  # fmt: skip
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(_at(BEFORE_PATIENT_KEY))
+            for name, table in LEGACY.items():
+                await conn.execute(table.insert(), rows[name])
+    finally:
+        await db.dispose()
+
+
+async def _after_patient_key(url: str) -> dict[str, Any]:
+    """Start on the old database as the gateway does, then read what the stores see."""
+    db = Database(url)
+    try:
+        await db.create_schema()
+        stores = Stores.of(db)
+        await stores.patients.save_patient(Patient("p-002", "t2", T0, name="Sun"))
+        readings = SqlReadingStore(db)
+        span = (T0, T0 + timedelta(hours=1))
+        async with db.engine.connect() as conn:
+            diff = await conn.run_sync(_diff)
+        return {
+            "diff": diff,
+            "patients": [
+                (p.tenant, p.patient_id, p.name) for p in await stores.patients.patients()
+            ],
+            "devices": sorted(
+                (d.device_id, d.tenant, tuple(b.patient_id for b in d.bindings))
+                for d in await stores.patients.devices()
+            ),
+            "contacts": (await stores.rosters.roster("t1")).emergency_contacts["p-002"][0].name,
+            "readings": {
+                k.tenant: [r.seq for r in await readings.query(k, None, *span)]
+                for k in (PatientKey("t1", "p-001"), PatientKey("t2", "p-001"))
+            },
+        }
+    finally:
+        await db.dispose()
+
+
+def _check_patient_key(after: dict[str, Any]) -> None:
+    assert after["diff"] == []
+    assert after["patients"] == [
+        ("t1", "p-001", "Wang"),
+        ("t2", "p-001", None),  # a bare row for the binding of t2's cuff
+        ("t1", "p-002", "Zhao"),
+        ("t2", "p-002", "Sun"),  # an id t1 holds is free for t2 now
+    ]
+    assert after["devices"] == [("cuff-1", "t1", ("p-001",)), ("cuff-2", "t2", ("p-001",))]
+    assert after["contacts"] == "Son"
+    assert after["readings"] == {"t1": [0, 2], "t2": [1]}
+
+
+async def test_sqlite_file_migrated_to_patient_key_with_every_row(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await _before_patient_key(url)
+    _check_patient_key(await _after_patient_key(url))
+
+
+async def test_postgresql_migrated_to_patient_key_with_every_row() -> None:
+    with throwaway_database("hmg_migr") as url:
+        await _before_patient_key(url)
+        _check_patient_key(await _after_patient_key(url))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from devices.model import PatientKey
 from devices.registry import Binding, Device
 from gateway.storage import Patient, Stores
 from tests.gateway.storage.helpers import T0
@@ -16,15 +17,15 @@ async def test_patients_saved_replaced_and_listed_by_tenant(stores: Stores) -> N
     await store.save_patient(wang)
     await store.save_patient(Patient("p-1", "t2", T0, lives_alone=True))
     await store.save_patient(replace(wang, targets={"target_systolic": 150.0}))
-    p2 = await store.get_patient("p-2")
+    p2 = await store.get_patient(PatientKey("t1", "p-2"))
     assert p2 is not None
     assert (p2.name, p2.birth_year, dict(p2.targets)) == ("王芳", 1941, {"target_systolic": 150.0})
     assert p2.created_at == T0
     assert [p.patient_id for p in await store.patients()] == ["p-1", "p-2"]
     assert [p.patient_id for p in await store.patients("t2")] == ["p-1"]
     assert (await store.patients("t2"))[0].flags == frozenset({"lives_alone"})
-    assert await store.get_patient("p-2", tenant="t2") is None  # another tenant's patient
-    assert await store.get_patient("p-2", tenant="t1") == p2
+    assert await store.get_patient(PatientKey("t2", "p-2")) is None  # another tenant's patient
+    assert p2.key == PatientKey("t1", "p-2")
 
 
 async def test_devices_and_binding_history(stores: Stores) -> None:

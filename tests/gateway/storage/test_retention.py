@@ -11,7 +11,7 @@ import pytest
 from devices.kinds import Kind
 from gateway.storage import Database, DeadLetter, DeadLetterStore, SqlReadingStore
 from gateway.storage.retention import RetentionPolicy, apply_retention, run_retention
-from tests.gateway.storage.helpers import T0, bp, ecg_chunks, glucose
+from tests.gateway.storage.helpers import P1, T0, bp, ecg_chunks, glucose
 
 POLICY = RetentionPolicy.of(ecg_days=30, vitals_days=3650, status_days=90, deadletter_days=30)
 
@@ -33,11 +33,11 @@ async def test_old_ecg_goes_vitals_stay(db: Database) -> None:
     assert removed["ecg"] == 3
     assert removed["bp"] == 0
     assert removed["deadletters"] == 1
-    left = await store.query("p-1", None, T0 - timedelta(days=1), now)
+    left = await store.query(P1, None, T0 - timedelta(days=1), now)
     assert sorted(r.kind.value for r in left) == ["bp", "glucose"]
     removed = await apply_retention(store, DeadLetterStore(db), POLICY, T0 + timedelta(days=3651))
     assert removed["bp"] == 1
-    assert await store.query("p-1", None, T0 - timedelta(days=1), now) == []
+    assert await store.query(P1, None, T0 - timedelta(days=1), now) == []
 
 
 def test_zero_keeps_forever_and_negative_is_rejected() -> None:
@@ -64,9 +64,9 @@ async def test_scheduled_job_runs_until_stopped(db: Database) -> None:
         )
     )
     for _ in range(100):
-        if not await store.query("p-1", Kind.ECG, T0, T0 + timedelta(minutes=1)):
+        if not await store.query(P1, Kind.ECG, T0, T0 + timedelta(minutes=1)):
             break
         await asyncio.sleep(0.02)
     stop.set()
     await asyncio.wait_for(task, 2)
-    assert await store.query("p-1", Kind.ECG, T0, T0 + timedelta(minutes=1)) == []
+    assert await store.query(P1, Kind.ECG, T0, T0 + timedelta(minutes=1)) == []

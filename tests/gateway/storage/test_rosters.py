@@ -9,6 +9,7 @@ from alerts.escalation import EscalationState
 from alerts.model import AlertEvent, EventType, Priority
 from alerts.referral import Referral, ReferralState, Urgency
 from alerts.roster import CareTeam, Contact, Member, Rotation
+from devices.model import PatientKey
 from gateway.storage import Patient, Stores
 from tests.gateway.storage.helpers import T0
 from tests.gateway.storage.test_alerts import alert
@@ -24,13 +25,18 @@ async def test_roster_parts_put_read_and_deleted_by_kind(stores: Stores) -> None
     await rosters.put_rotation(rot, T0)
     await stores.patients.save_patient(Patient("p-1", "t1", T0, care_team="fd-1"))
     daughter = Member("ec:p-1:0", "t1", "Daughter", "daughter", "en", (Contact("sms", "+86-1"),))
-    await rosters.set_emergency_contacts("p-1", "t1", [daughter])
+    await rosters.set_emergency_contacts(PatientKey("t1", "p-1"), [daughter])
+    # Another tenant's "p-1" is another elder: its contacts replace none of the first's.
+    await stores.patients.save_patient(Patient("p-1", "t2", T0))
+    son = Member("ec:p-1:0", "t2", "Son", "son", "zh-CN", (Contact("sms", "+86-2"),))
+    await rosters.set_emergency_contacts(PatientKey("t2", "p-1"), [son])
+    assert (await rosters.roster("t2")).emergency_contacts == {"p-1": [son]}
     roster = await rosters.roster("t1")
     assert roster.members == {"dr-li": li}
     assert roster.rotations["oncall"] == rot
     assert roster.emergency_contacts["p-1"] == [daughter]
     assert roster.patient_teams == {"p-1": "fd-1"}
-    assert set((await rosters.roster()).members) == {"dr-li", "dr-x"}
+    assert set((await rosters.roster("t2")).members) == {"dr-x"}
     assert await rosters.tenant_of("members", "dr-li") == "t1"
     assert await rosters.tenant_of("teams", "dr-li") is None  # a member's id is no team
     assert not await rosters.delete("rotations", "oncall", "t2")  # only by its own tenant

@@ -10,7 +10,7 @@ import pytest
 
 from devices.kinds import Kind
 from gateway.storage import Database, SqlReadingStore
-from tests.gateway.storage.helpers import FS, T0, bp, ecg_chunks, ecg_signal, glucose
+from tests.gateway.storage.helpers import FS, P1, P2, T0, bp, ecg_chunks, ecg_signal, glucose
 
 
 @pytest.fixture
@@ -26,15 +26,15 @@ async def test_duplicates_are_stored_once_and_not_new(store: SqlReadingStore) ->
     assert [r.seq for r in first] == [1, 2]
     again = await store.write([bp(2, minutes=1), bp(3, minutes=2)])
     assert [r.seq for r in again] == [3]
-    rows = await store.query("p-1", Kind.BP, T0, T0 + timedelta(hours=1))
+    rows = await store.query(P1, Kind.BP, T0, T0 + timedelta(hours=1))
     assert [r.seq for r in rows] == [1, 2, 3]
 
 
 async def test_range_query_is_half_open_and_filters_kind(store: SqlReadingStore) -> None:
     await store.write([bp(i, minutes=i) for i in range(10)] + [glucose(1, 5.5, minutes=3)])
-    rows = await store.query("p-1", Kind.BP, T0 + timedelta(minutes=2), T0 + timedelta(minutes=5))
+    rows = await store.query(P1, Kind.BP, T0 + timedelta(minutes=2), T0 + timedelta(minutes=5))
     assert [r.seq for r in rows] == [2, 3, 4]
-    both = await store.query("p-1", None, T0 + timedelta(minutes=3), T0 + timedelta(minutes=4))
+    both = await store.query(P1, None, T0 + timedelta(minutes=3), T0 + timedelta(minutes=4))
     assert {r.kind for r in both} == {Kind.BP, Kind.GLUCOSE}
     g = next(r for r in both if r.kind is Kind.GLUCOSE)
     assert g.values == {"glucose": 5.5}
@@ -42,18 +42,18 @@ async def test_range_query_is_half_open_and_filters_kind(store: SqlReadingStore)
     assert g.flags == {"late"}
     assert g.ts == T0 + timedelta(minutes=3)
     assert g.ts.tzinfo is not None
-    assert await store.query("p-2", None, T0, T0 + timedelta(hours=1)) == []
+    assert await store.query(P2, None, T0, T0 + timedelta(hours=1)) == []
 
 
 async def test_latest_and_aggregate(store: SqlReadingStore) -> None:
     await store.write([bp(i, 100.0 + i, minutes=i) for i in range(10)])
     await store.write([glucose(1, 4.0, minutes=1), glucose(2, 6.0, minutes=30)])
-    latest = await store.latest("p-1")
+    latest = await store.latest(P1)
     assert latest[Kind.BP].seq == 9
     assert latest[Kind.GLUCOSE].values["glucose"] == 6.0
     assert Kind.ECG not in latest
     buckets = await store.aggregate(
-        "p-1", Kind.BP, T0, T0 + timedelta(minutes=10), timedelta(minutes=5)
+        P1, Kind.BP, T0, T0 + timedelta(minutes=10), timedelta(minutes=5)
     )
     assert [b.start for b in buckets] == [T0, T0 + timedelta(minutes=5)]
     assert buckets[0].fields["systolic"].mean == pytest.approx(102.0)
@@ -64,11 +64,11 @@ async def test_latest_and_aggregate(store: SqlReadingStore) -> None:
 async def test_ecg_roundtrip_and_strip(store: SqlReadingStore) -> None:
     chunks = ecg_chunks(10.0)
     assert len(await store.write(chunks)) == 10
-    back = await store.query("p-1", Kind.ECG, T0, T0 + timedelta(minutes=1))
+    back = await store.query(P1, Kind.ECG, T0, T0 + timedelta(minutes=1))
     assert len(back) == 10
     assert back[3].ecg is not None
     np.testing.assert_array_equal(back[3].ecg.samples, chunks[3].ecg.samples)  # type: ignore[union-attr]
-    strip = await store.ecg_strip("p-1", T0 + timedelta(seconds=2.5), T0 + timedelta(seconds=6))
+    strip = await store.ecg_strip(P1, T0 + timedelta(seconds=2.5), T0 + timedelta(seconds=6))
     assert strip is not None
     assert strip.start == T0 + timedelta(seconds=2.5)
     assert strip.mv.size == int(3.5 * FS)
@@ -81,7 +81,7 @@ async def test_retention_deletes_old_readings_of_one_kind(store: SqlReadingStore
     await store.write([bp(i, minutes=i) for i in range(6)] + [glucose(1, 5.0, minutes=0)])
     removed = await store.delete_before(Kind.BP, T0 + timedelta(minutes=3))
     assert removed == 3
-    left = await store.query("p-1", None, T0, T0 + timedelta(hours=1))
+    left = await store.query(P1, None, T0, T0 + timedelta(hours=1))
     assert sorted((r.kind.value, r.seq) for r in left) == [
         ("bp", 3),
         ("bp", 4),

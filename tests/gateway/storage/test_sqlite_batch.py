@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from devices.kinds import Kind
-from devices.model import Reading
+from devices.model import PatientKey, Reading
 from gateway.storage import Database, SqlReadingStore
 from gateway.storage.sqlite_batch import key_query, sqlite_datetime
 from gateway.storage.tables import ReadingRow
@@ -45,7 +45,7 @@ async def test_rows_round_trip_through_the_orm(store: SqlReadingStore) -> None:
         row = (await s.scalars(select(ReadingRow))).one()
     assert row.ts == t.astimezone(UTC)
     assert (row.values, row.attrs, row.flags) == ({"glucose": 3.2}, {"source": "cgm"}, "late")
-    back = await store.query("p-1", Kind.GLUCOSE, t, t + timedelta(microseconds=1))
+    back = await store.query(PatientKey("t", "p-1"), Kind.GLUCOSE, t, t + timedelta(microseconds=1))
     assert [b.key for b in back] == [r.key]  # the half-open range compares as the ORM writes
 
 
