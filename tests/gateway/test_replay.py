@@ -23,15 +23,17 @@ def ts(minutes: float) -> str:
     return (T0 + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
 
 
-def bp(minute: float, seq: int, sys_: int, dia: int, device: str = "cuff-1") -> str:
+def bp(
+    minute: float, seq: int, sys_: int, dia: int, device: str = "cuff-1", tenant: str = "demo"
+) -> str:
     data = {"systolic": sys_, "diastolic": dia, "unit": "mmHg"}
     payload = v1_doc(device, "bp", seq, data, ts(minute), "p-001")
-    return json.dumps({"topic": f"hm/v1/demo/{device}/bp", "payload": payload})
+    return json.dumps({"topic": f"hm/v1/{tenant}/{device}/bp", "payload": payload})
 
 
-def ack(minute: float, by: str = "dr.li") -> str:
+def ack(minute: float, by: str = "dr.li", tenant: str | None = None) -> str:
     body = {"code": "bp.hypertensive_crisis", "patient_id": "p-001", "at": ts(minute), "by": by}
-    return json.dumps({"ack": body})
+    return json.dumps({"ack": body if tenant is None else {**body, "tenant": tenant}})
 
 
 def tick(minute: float) -> str:
@@ -185,3 +187,23 @@ def test_an_emergency_calls_loop_in_a_replay_file() -> None:
         ("arrived", None),
         ("resolved", None),
     ]
+
+
+def test_two_tenants_p001_in_one_replay_are_two_elders() -> None:
+    """Each tenant's "p-001" gets its own crisis; an acknowledgement names which one."""
+    lines = [
+        line
+        for i, (sys_, dia) in enumerate([(190, 124), (195, 126)])
+        for line in (
+            bp(2 * i, i + 1, sys_, dia, "cuff-e", "east"),
+            bp(2 * i + 1, i + 1, sys_, dia, "cuff-w", "west"),
+        )
+    ]
+    opened = [e for e in run([*lines, tick(3)]) if e["event"] == "opened"]
+    assert sorted(e["alert"]["tenant"] for e in opened) == ["east", "west"]
+    assert {e["alert"]["patient_id"] for e in opened} == {"p-001"}
+    assert len({e["alert"]["alert_id"] for e in opened}) == 2
+    with pytest.raises(ReplayLineError, match="several tenants"):
+        run([*lines, ack(4)])
+    acked = [e for e in run([*lines, ack(4, tenant="west")]) if e["event"] == "acknowledged"]
+    assert [e["alert"]["tenant"] for e in acked] == ["west"]
