@@ -7,7 +7,6 @@ takes. The actor travels whole (user, role, tenant, client): the owner records i
 trail exactly as the API verified it.
 
 >>> from gateway.actor import Actor, Role
-from gateway.errors import UnavailableError
 >>> from datetime import UTC, datetime
 >>> dr = Actor("dr.wang", Role.CLINICIAN, "t1", "dashboard@10.0.0.7")
 >>> req = ActionRequest.of(Act.ACKNOWLEDGE, "a-1", dr, datetime(2026, 12, 1, tzinfo=UTC))
