@@ -110,6 +110,11 @@ def live_gateway(settings: Settings, *, mqtt: bool = True) -> Iterator[LiveGatew
             raise RuntimeError("gateway did not start")
         time.sleep(0.05)
     loop = server.servers[0].get_loop()
+    if mqtt:  # up means subscribed: a device's first message must not go to nobody
+        ingest = app.state.gateway.ingest
+        if ingest is None or not ingest.connected.wait(30):
+            server.should_exit = True
+            raise RuntimeError("the gateway's MQTT link did not subscribe")
     try:
         yield LiveGateway(f"http://127.0.0.1:{port}", server, app, loop)
     finally:
