@@ -26,7 +26,7 @@ import httpx
 import numpy as np
 
 from devices.kinds import Kind
-from devices.model import EcgChunk, Reading
+from devices.model import EcgChunk, PatientKey, Reading
 from gateway.storage import Database, ReadingStore, SqlReadingStore
 from gateway.storage.influx import InfluxConfig, InfluxReadingStore
 from tests.support.influx import influxd_server, victoria_server
@@ -86,13 +86,12 @@ async def bench_store(store: ReadingStore, readings: list[Reading]) -> tuple[flo
 
     async def one_query() -> object:
         start = T0 + timedelta(hours=rnd.uniform(0, 2))
-        return await store.query(
-            f"p-{rnd.randrange(PATIENTS)}", Kind.BP, start, start + timedelta(hours=6)
-        )
+        who = PatientKey("t1", f"p-{rnd.randrange(PATIENTS)}")
+        return await store.query(who, Kind.BP, start, start + timedelta(hours=6))
 
     async def one_aggregate() -> object:
         return await store.aggregate(
-            f"p-{rnd.randrange(PATIENTS)}",
+            PatientKey("t1", f"p-{rnd.randrange(PATIENTS)}"),
             Kind.GLUCOSE,
             T0,
             T0 + timedelta(days=1),

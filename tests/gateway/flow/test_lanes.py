@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,19 +25,21 @@ from tests.support.wire import v1
 NOW = utcnow() - timedelta(minutes=2)
 
 
-def msg(device: str, kind: str, seq: int, data: dict[str, object]) -> Inbound:
-    ts = (NOW + timedelta(seconds=seq)).isoformat()
+def msg(device: str, kind: str, seq: int, data: dict[str, object], at: datetime) -> Inbound:
+    ts = (at + timedelta(seconds=seq)).isoformat()
     return Inbound(f"hm/v1/t/{device}/{kind}", v1(device, kind, seq, data, ts), utcnow())
 
 
 def batch() -> list[Inbound]:
-    """300 routine glucose readings, then one cuff's elevated reading and its crisis."""
+    """300 routine glucose readings, then one cuff's elevated reading and its crisis, measured
+    two minutes ago (now, not when the module was imported: a late reading is never analysed)."""
+    at = utcnow() - timedelta(minutes=2)
     out = [
-        msg(f"cgm-{i:03d}", "glucose", 1, {"value": 6.0, "unit": "mmol/L", "source": "cgm"})
+        msg(f"cgm-{i:03d}", "glucose", 1, {"value": 6.0, "unit": "mmol/L", "source": "cgm"}, at)
         for i in range(300)
     ]
-    out.append(msg("cuff-x", "bp", 1, {"systolic": 168, "diastolic": 102, "unit": "mmHg"}))
-    out.append(msg("cuff-x", "bp", 2, {"systolic": 196, "diastolic": 124, "unit": "mmHg"}))
+    out.append(msg("cuff-x", "bp", 1, {"systolic": 168, "diastolic": 102, "unit": "mmHg"}, at))
+    out.append(msg("cuff-x", "bp", 2, {"systolic": 196, "diastolic": 124, "unit": "mmHg"}, at))
     return out
 
 
