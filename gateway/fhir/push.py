@@ -20,13 +20,11 @@ Readings taken while an elder's consent is withdrawn are never shared.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from alerts.model import AlertCandidate
 from devices.model import Reading
 from gateway.errors import NotFoundError
 from gateway.fhir import resources as res
@@ -34,7 +32,8 @@ from gateway.fhir.platform import CHANNEL, PlatformChannel
 from gateway.fhir.record import RECORD_KINDS, PatientRecord, load_record, observation
 from gateway.fhir.settings import PlatformSettings
 from gateway.fhir.summary import summary_document
-from gateway.notifiers.outbox import CHANNEL_FAILED, OutboxSender
+from gateway.notifiers.outbox import OutboxSender, failing_channel
+from gateway.runtime.jobs import raise_later, run_job
 from gateway.storage.consents import ConsentStore
 from gateway.storage.database import Transaction
 from gateway.storage.outbox import OutboxEntry
@@ -164,34 +163,22 @@ class PlatformPush:
     # -- running ------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         """Gather every `interval_s` and deliver through the outbox until `stop` is set."""
-        sending = asyncio.create_task(self.sender.run(stop))
+
+        async def gather_all() -> None:
+            while await self.gather():
+                pass
+
         try:
-            while not stop.is_set():
-                try:
-                    while await self.gather():
-                        pass
-                except Exception:
-                    log.exception("platform push: gathering failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.settings.interval_s)
+            await run_job("platform push", gather_all, self.sender, stop, self.settings.interval_s)
         finally:
-            with contextlib.suppress(asyncio.CancelledError):
-                await sending
             await self.channel.close()
 
     def _failing(self, entry: OutboxEntry, error: str) -> None:
-        """The platform keeps refusing or failing a push: a technical alert for the elder."""
-        now = self.gw.clock()
-        cand = AlertCandidate(
-            entry.alert_id,
-            CHANNEL_FAILED,
-            now,
-            params={"channel": CHANNEL, "error": error[:200]},
-            evidence={"channel": CHANNEL, "error": error[:500], "delivery_id": entry.delivery_id,
-                      "attempts": entry.attempts + 1},
-            group=f"{CHANNEL_FAILED}:{CHANNEL}",
-        )  # fmt: skip
+        """The platform keeps refusing or failing a push: a technical alert for the elder
+        (the outbox row's subject is the elder)."""
         tenant = str(entry.payload["tenant"])
-        task = asyncio.get_running_loop().create_task(self.gw.pipeline.raise_now([cand], tenant))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        cand = failing_channel(
+            CHANNEL, entry.alert_id, tenant, error, self.gw.clock(), entry.attempts + 1,
+            delivery_id=entry.delivery_id,
+        )  # fmt: skip
+        raise_later(self.gw.pipeline.raise_now, self._background, cand, tenant)

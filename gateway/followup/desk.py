@@ -9,7 +9,6 @@ whose roster role is `lead`, else the team's first member).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -26,12 +25,12 @@ from gateway.followup.notify import (
     LeadChannel,
     escalation_entry,
     failing_alert,
-    raise_later,
 )
 from gateway.followup.rules import plan, routine_rule, to_escalate
 from gateway.followup.settings import FollowupSettings
 from gateway.notifiers.base import Channel
 from gateway.notifiers.outbox import OutboxSender
+from gateway.runtime.jobs import raise_later, run_job
 from gateway.storage.audit import AuditEntry
 from gateway.storage.followups import FollowupStore, FollowupTask
 from gateway.storage.outbox import OutboxEntry
@@ -151,18 +150,7 @@ class FollowupDesk:
         return [n for n in new if n.rule == done.rule]
 
     async def run(self, stop: asyncio.Event) -> None:
-        sending = asyncio.create_task(self.sender.run(stop))
-        try:
-            while not stop.is_set():
-                try:
-                    await self.step()
-                except Exception:
-                    log.exception("follow-up step failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.settings.interval_s)
-        finally:
-            with contextlib.suppress(asyncio.CancelledError):
-                await sending
+        await run_job("follow-up step", self.step, self.sender, stop, self.settings.interval_s)
 
     def _failing(self, entry: OutboxEntry, error: str) -> None:
         cand, tenant = failing_alert(entry, error, self.gw.clock())

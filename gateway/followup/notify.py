@@ -6,20 +6,19 @@ running raises the technical alert `notify.channel_failed` (channel `followup`) 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from alerts.model import AlertCandidate
 from alerts.roster import Roster
 from gateway.notifiers.base import Channel, Notification, Receipt
-from gateway.notifiers.outbox import CHANNEL_FAILED
+from gateway.notifiers.outbox import failing_channel
 from gateway.storage.followups import FollowupTask
 from gateway.storage.outbox import OutboxEntry
 
-__all__ = ["CHANNEL", "LeadChannel", "escalation_entry", "failing_alert", "raise_later"]
+__all__ = ["CHANNEL", "LeadChannel", "escalation_entry", "failing_alert"]
 
 log = logging.getLogger(__name__)
 
@@ -75,19 +74,10 @@ class LeadChannel:
 
 
 def failing_alert(entry: OutboxEntry, error: str, now: datetime) -> tuple[AlertCandidate, str]:
-    payload: dict[str, Any] = dict(entry.payload)
-    cand = AlertCandidate(
-        str(payload["patient_id"]), CHANNEL_FAILED, now,
-        params={"channel": CHANNEL, "error": error[:200]},
-        evidence={"channel": CHANNEL, "error": error[:500], "task_id": payload["task_id"],
-                  "attempts": entry.attempts + 1},
-        group=f"{CHANNEL_FAILED}:{CHANNEL}",
+    """The team lead could not be told of an overdue follow-up: a technical alert."""
+    tenant = str(entry.payload["tenant"])
+    cand = failing_channel(
+        CHANNEL, str(entry.payload["patient_id"]), tenant, error, now, entry.attempts + 1,
+        task_id=entry.payload["task_id"],
     )  # fmt: skip
-    return cand, str(payload["tenant"])
-
-
-def raise_later(raise_now: Callable[..., Coroutine[Any, Any, None]], tasks: set[asyncio.Task[None]],
-                cand: AlertCandidate, tenant: str) -> None:  # fmt: skip
-    task = asyncio.get_running_loop().create_task(raise_now([cand], tenant))
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
+    return cand, tenant

@@ -71,6 +71,25 @@ def channel_keys(channels: Sequence[Channel]) -> dict[str, Channel]:
 CHANNEL_FAILED = "notify.channel_failed"
 
 
+def failing_channel(
+    channel: str,
+    patient_id: str,
+    tenant: str,
+    error: str,
+    now: datetime,
+    attempts: int,
+    **about: Any,
+) -> AlertCandidate:
+    """The technical alert `notify.channel_failed` on the elder `patient_id`: `channel` failed
+    `attempts` times to deliver what `about` names."""
+    return AlertCandidate(
+        patient_id, CHANNEL_FAILED, now,
+        params={"channel": channel, "error": error[:200]},
+        evidence={"channel": channel, "error": error[:500], **about, "attempts": attempts},
+        group=f"{CHANNEL_FAILED}:{channel}", tenant=tenant,
+    )  # fmt: skip
+
+
 def channel_failed(
     entry: OutboxEntry, error: str, now: datetime
 ) -> tuple[list[AlertCandidate], str] | None:
@@ -80,18 +99,12 @@ def channel_failed(
     alert = entry.payload.get("alert", {})
     if str(alert.get("code", "")).startswith("notify."):
         return None
-    channel = entry.channel
-    cand = AlertCandidate(
-        str(alert["patient_id"]),
-        CHANNEL_FAILED,
-        now,
-        params={"channel": channel, "error": error[:200]},
-        evidence={"channel": channel, "error": error[:500], "alert_id": entry.alert_id,
-                  "delivery_id": entry.delivery_id, "attempts": entry.attempts + 1},
-        group=f"{CHANNEL_FAILED}:{channel}",
-        tenant=str(alert["tenant"]),
+    tenant = str(alert["tenant"])
+    cand = failing_channel(
+        entry.channel, str(alert["patient_id"]), tenant, error, now, entry.attempts + 1,
+        alert_id=entry.alert_id, delivery_id=entry.delivery_id,
     )  # fmt: skip
-    return [cand], str(alert["tenant"])
+    return [cand], tenant
 
 
 class OutboxSender:

@@ -19,7 +19,6 @@ back-off, and after three failures running raises the technical alert `notify.ch
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -27,14 +26,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
-from alerts.model import AlertCandidate
 from devices.kinds import Kind
 from devices.model import PatientKey, Reading
 from gateway.actor import system_actor
 from gateway.notifiers.base import Channel, Notification, Receipt
-from gateway.notifiers.outbox import CHANNEL_FAILED, OutboxSender
+from gateway.notifiers.outbox import OutboxSender, failing_channel
 from gateway.results.compose import averages, compose
 from gateway.results.settings import ResultsSettings
+from gateway.runtime.jobs import raise_later, run_job
 from gateway.storage.audit import AuditEntry
 from gateway.storage.deliveries import Delivery
 from gateway.storage.notices import NoticeStore, ResultsNotice
@@ -246,33 +245,20 @@ class ResultsDesk:
                 "notice": dict(n.texts)}  # fmt: skip
 
     async def run(self, stop: asyncio.Event) -> None:
-        sending = asyncio.create_task(self.sender.run(stop))
-        try:
-            while not stop.is_set():
-                try:
-                    while await self.gather():
-                        pass
-                    if time.monotonic() >= self._next_series:
-                        self._next_series = time.monotonic() + SERIES_CHECK_S
-                        await self.home_series()
-                except Exception:
-                    log.exception("results notices: gathering failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.settings.interval_s)
-        finally:
-            with contextlib.suppress(asyncio.CancelledError):
-                await sending
+        async def step() -> None:
+            while await self.gather():
+                pass
+            if time.monotonic() >= self._next_series:
+                self._next_series = time.monotonic() + SERIES_CHECK_S
+                await self.home_series()
+
+        await run_job("results notices", step, self.sender, stop, self.settings.interval_s)
 
     def _failing(self, entry: OutboxEntry, error: str) -> None:
         """Nobody could be told the results, three times running: a technical alert."""
         pid, tenant = str(entry.payload["patient_id"]), str(entry.payload["tenant"])
-        cand = AlertCandidate(
-            pid, CHANNEL_FAILED, self.gw.clock(),
-            params={"channel": CHANNEL, "error": error[:200]},
-            evidence={"channel": CHANNEL, "error": error[:500], "notice_id": entry.delivery_id,
-                      "attempts": entry.attempts + 1},
-            group=f"{CHANNEL_FAILED}:{CHANNEL}", tenant=tenant,
+        cand = failing_channel(
+            CHANNEL, pid, tenant, error, self.gw.clock(), entry.attempts + 1,
+            notice_id=entry.delivery_id,
         )  # fmt: skip
-        task = asyncio.get_running_loop().create_task(self.gw.pipeline.raise_now([cand], tenant))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        raise_later(self.gw.pipeline.raise_now, self._background, cand, tenant)

@@ -1,0 +1,51 @@
+"""The gateway's background jobs beside detection (platform push, results notices, follow-ups):
+each runs a step every interval with its own outbox sender delivering what the steps store, and
+raises a technical alert through the pipeline when a channel keeps failing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+from alerts.model import AlertCandidate
+from gateway.notifiers.outbox import OutboxSender
+
+log = logging.getLogger(__name__)
+
+RaiseNow = Callable[[Sequence[AlertCandidate], str], Coroutine[Any, Any, None]]
+
+
+async def run_job(
+    what: str,
+    step: Callable[[], Awaitable[object]],
+    sender: OutboxSender,
+    stop: asyncio.Event,
+    interval_s: float,
+) -> None:
+    """`step` every `interval_s` until `stop` is set, `sender` delivering meanwhile; a failed
+    step is logged and tried again at the next interval (what it stored stays stored)."""
+    sending = asyncio.create_task(sender.run(stop))
+    try:
+        while not stop.is_set():
+            try:
+                await step()
+            except Exception:
+                log.exception("%s failed", what)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
+    finally:
+        with contextlib.suppress(asyncio.CancelledError):
+            await sending
+
+
+def raise_later(
+    raise_now: RaiseNow, tasks: set[asyncio.Task[None]], cand: AlertCandidate, tenant: str
+) -> None:
+    """Raise `cand` through the pipeline from a synchronous callback (a sender's `on_failing`);
+    `tasks` keeps the task alive until it is done."""
+    task = asyncio.get_running_loop().create_task(raise_now([cand], tenant))
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
