@@ -12,6 +12,7 @@ from here, so a detection unit is wired the same way wherever it runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -170,9 +171,11 @@ class Runtime:
     recovery: Recovery | None
     ingest: MqttIngest | None = None  # the MQTT link, once the single gateway starts it
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    units: list[Partition] = field(default_factory=list)  # a worker's partitions, while held
 
     def partition(self) -> Partition:
-        """A worker partition's unit, wired like the single gateway's own."""
+        """A worker partition's unit, wired like the single gateway's own (`drop` it when the
+        partition is handed over)."""
         desk = make_desk(self.policies)
         engine = make_engine(
             self.settings.detection.detectors, desk, self.book.targets_for, self.engine.settings
@@ -185,7 +188,21 @@ class Runtime:
             notices=pipeline,
             clock=self.clock,
         )
-        return Partition(engine, desk, pipeline, actions)
+        unit = Partition(engine, desk, pipeline, actions)
+        self.units.append(unit)
+        return unit
+
+    def drop(self, unit: Partition) -> None:
+        with contextlib.suppress(ValueError):
+            self.units.remove(unit)
+
+    def owner(self, alert_id: str) -> tuple[AlertDesk, Pipeline]:
+        """The desk that keeps the alert's timers, and its pipeline: a worker partition's when
+        one holds the alert, else the process's own."""
+        for unit in self.units:
+            if unit.desk.find(alert_id) is not None:
+                return unit.desk, unit.pipeline
+        return self.desk, self.pipeline
 
     def _pipeline(
         self, engine: DetectionEngine, desk: AlertDesk, notifications: OutboxSender | None = None
@@ -244,7 +261,9 @@ def build(
         return runtime.ingest
 
     def tier_failed(alert_id: str) -> None:
-        desk.expedite(alert_id, clock())  # the next tier is told at the next tick
+        """Nobody of the tier was reached: the desk that holds the alert (a worker partition's
+        when scaled out) tells the next tier at its next tick."""
+        runtime.owner(alert_id)[0].expedite(alert_id, clock())
 
     def channel_failing(entry: OutboxEntry, error: str) -> None:
         """A broadcast channel keeps failing for this alert: the next tier is told, and a
@@ -252,7 +271,8 @@ def build(
         tier_failed(entry.alert_id)
         raised = channel_failed(entry, error, clock())
         if raised is not None:
-            task = asyncio.get_running_loop().create_task(pipeline.raise_now(*raised))
+            owner = runtime.owner(entry.alert_id)[1]
+            task = asyncio.get_running_loop().create_task(owner.raise_now(*raised))
             background.add(task)
             task.add_done_callback(background.discard)
 

@@ -99,7 +99,7 @@ class PartitionRunner:
         self.key = key
         self.clock = clock
         self.desk = AlertDesk(gw.policies, default_policy=gw.policies.get("*"))
-        unit = gw.runtime.partition()  # wired like the single gateway's own detection
+        unit = self.unit = gw.runtime.partition()  # wired like the single gateway's own
         self.engine = unit.engine
         self.desk = unit.desk
         self.pipeline = unit.pipeline
@@ -351,6 +351,7 @@ class Worker:
         stop.set()
         with contextlib.suppress(Exception):
             await task
+        self.gw.runtime.drop(runner.unit)
         return runner
 
     async def _release(self, p: int, *, snapshot: bool) -> None:
