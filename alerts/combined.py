@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from alerts.codes import CODES
-from alerts.escalation import Escalator
+from alerts.escalator import Escalator
 from alerts.model import Alert, AlertEvent
 
 

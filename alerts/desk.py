@@ -36,7 +36,8 @@ from alerts.actor import Actor
 from alerts.combined import EpisodeCover
 from alerts.detectors.device import StaleWatch
 from alerts.emergency import Dispatch, Outcome, arrive_alert, dispatch_alert
-from alerts.escalation import EscalationState, Escalator
+from alerts.escalation import EscalationState
+from alerts.escalator import Escalator
 from alerts.lifecycle import (
     AlertBook,
     acknowledge_alert,
