@@ -20,7 +20,8 @@
 
 `python -m bench.eval_ventricular`; features are cached under build/cache/ventricular (keyed by
 the analyser's source and model files), so a second run only refits the folds. The per-record
-table goes to build/eval/ventricular.tsv.
+table goes to build/eval/ventricular.tsv, the per-run table (why each reference run was missed,
+`bench.vt_runs`) to build/eval/vt_runs.tsv.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from alerts.ecg import EcgConfig
 from alerts.ecg.beatmodel import shipped_model
 from alerts.ecg.vebmodel import VebModel
 from alerts.ecg.ventricular import _UNLIKE, FEATURES, MATCH_CORR, VtRuns, settle
-from bench import beatfit
+from bench import beatfit, vt_runs
 from bench.beatfit import fit_model, logistic_only
 from bench.records import WORKERS, data_dir, pct
 from bench.ventricular_records import (
@@ -139,6 +140,12 @@ def _overlaps(a: tuple[int, int], runs: list[tuple[int, int]], tol: int) -> bool
     return any(a[0] <= r[1] + tol and r[0] <= a[1] + tol for r in runs)
 
 
+def runs_found(rec: Record, eps: list[tuple[int, int]]) -> list[bool]:
+    """Per reference run of `rec`: whether a VT episode overlaps it."""
+    tol = round(0.15 * rec.fs)
+    return [_overlaps(r, eps, tol) for r in rec.runs]
+
+
 def vt_score(
     rec: Record, labels: list[str], extra: Extra = None, min_conf: float = 0.0
 ) -> tuple[int, int, int, int]:
@@ -148,7 +155,7 @@ def vt_score(
     in the last figure, not as false."""
     eps = vt_episodes(rec, labels, extra, min_conf)
     tol = round(0.15 * rec.fs)
-    found = sum(_overlaps(r, eps, tol) for r in rec.runs)
+    found = sum(runs_found(rec, eps))
     other = [e for e in eps if not _overlaps(e, rec.veb_runs, tol)]
     vfl = sum(_overlaps(e, rec.flutter, tol) for e in other)
     return found, len(rec.runs) - found, len(other) - vfl, vfl
@@ -224,12 +231,16 @@ def report(recs: list[Record], noise: list[Record], folds: dict[str, VebModel]) 
     base = _baseline(recs)
     table = vt_table(recs, folds)
     picks = []
+    run_rows: list[tuple[object, ...]] = []
     for r in recs:
         lab = labels_with(r, folds[r.name])
         tp, fn, fp = score(r, lab)
         btp, bfn, bfp = score(r, labels_with(r, base[r.name]))
         picks.append(choose_min_conf(table, r.name))
-        found, missed, false, vfl = vt_score(r, lab, conf_with(r, folds[r.name]), picks[-1])
+        extra = conf_with(r, folds[r.name])
+        found, missed, false, vfl = vt_score(r, lab, extra, picks[-1])
+        eps = vt_episodes(r, lab, extra, picks[-1])
+        run_rows += vt_runs.rows(r, lab, extra[0], runs_found(r, eps))
         tot += (tp, fn, fp, btp, bfn, bfp, found, missed, false, vfl)
         has = bool(r.runs)
         hours[has] += r.hours
@@ -260,6 +271,7 @@ def report(recs: list[Record], noise: list[Record], folds: dict[str, VebModel]) 
           f"(vt_min_conf) chosen on the other records: {min(picks)}..{max(picks)}, on all "
           f"records {choose_min_conf(table, '')} (EcgConfig default "
           f"{EcgConfig().vt_min_conf})")  # fmt: skip
+    vt_runs.write(run_rows)
     held = folds["118"]
     held_conf = picks[MITDB.index("118")]
     for r in noise:
