@@ -31,7 +31,7 @@ from gateway.api.alert_models import (
     SnoozeIn,
     TrailEntryOut,
 )
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import ActionsDep, LiveDep, ReadsDep
 from gateway.api.paging import CursorParam, page, time_cursor, time_key
 from gateway.api.schemas import MAX_LIST, ServiceRequestOut
 from gateway.api.security import CurrentActor
@@ -53,7 +53,7 @@ class ReferOut(BaseModel):
 async def list_alerts(
     request: Request,
     response: Response,
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     patient_id: str | None = None,
     state: str | None = None,
@@ -71,7 +71,7 @@ async def list_alerts(
     """The caller's tenant's alerts, newest first; more pages through `Link: rel="next"`.
     `since`/`until` bound the opening time; `state=resolved&missed=true` is the history of the
     alerts that ended before anyone acted on them."""
-    found = await gw.stores.alerts.query(
+    found = await reads.stores.alerts.query(
         after=time_key(cursor),
         tenant=actor.tenant,
         patient_id=patient_id,
@@ -88,27 +88,32 @@ async def list_alerts(
 
 
 @router.get("/{alert_id}")
-async def get_alert(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> AlertDetailOut:
-    a = await gw.actions.alert(alert_id, actor.tenant)
-    entries = await gw.stores.audit.entries(subject_id=alert_id)
+async def get_alert(
+    actions: ActionsDep, reads: ReadsDep, actor: CurrentActor, alert_id: str
+) -> AlertDetailOut:
+    a = await actions.alert(alert_id, actor.tenant)
+    stores = reads.stores
+    entries = await stores.audit.entries(subject_id=alert_id)
     return AlertDetailOut(
         **AlertOut.of(a).model_dump(),
-        events=[EventOut.of(e) for e in await gw.stores.alerts.events(alert_id)],
+        events=[EventOut.of(e) for e in await stores.alerts.events(alert_id)],
         comments=[
             CommentOut(at=format_ts(e.at), by=e.actor, text=e.detail["text"])
             for e in entries
             if "text" in e.detail
         ],
-        escalation=EscalationTimerOut.of(gw.desk.timer(alert_id)),
-        referrals=[r.referral_id for r in await gw.stores.referrals.query(alert_id=alert_id)],
-        deliveries=[DeliveryOut.of(d) for d in await gw.stores.deliveries.of_alert(alert_id)],
+        escalation=EscalationTimerOut.of(reads.timer(alert_id)),
+        referrals=[r.referral_id for r in await stores.referrals.query(alert_id=alert_id)],
+        deliveries=[DeliveryOut.of(d) for d in await stores.deliveries.of_alert(alert_id)],
     )
 
 
 @router.get("/{alert_id}/audit")
-async def alert_audit(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> list[TrailEntryOut]:
+async def alert_audit(
+    actions: ActionsDep, reads: ReadsDep, actor: CurrentActor, alert_id: str
+) -> list[TrailEntryOut]:
     """The alert's lifecycle events and every action taken on it, in time order."""
-    await gw.actions.alert(alert_id, actor.tenant)
+    await actions.alert(alert_id, actor.tenant)
     trail = [
         TrailEntryOut(
             kind="event",
@@ -118,7 +123,7 @@ async def alert_audit(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> lis
             client=e.client,
             detail=dict(e.detail),
         )
-        for e in await gw.stores.alerts.events(alert_id)
+        for e in await reads.stores.alerts.events(alert_id)
     ]
     trail += [
         TrailEntryOut(
@@ -129,72 +134,76 @@ async def alert_audit(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> lis
             client=e.client,
             detail=dict(e.detail),
         )
-        for e in await gw.stores.audit.entries(subject_id=alert_id)
+        for e in await reads.stores.audit.entries(subject_id=alert_id)
     ]
     return sorted(trail, key=lambda t: t.at)
 
 
 @router.post("/{alert_id}/ack")
 async def acknowledge(
-    gw: GatewayDep, actor: CurrentActor, alert_id: str, body: ActionIn
+    actions: ActionsDep, actor: CurrentActor, alert_id: str, body: ActionIn
 ) -> AlertOut:
-    return AlertOut.of(await gw.actions.acknowledge(actor, alert_id, body.comment))
+    return AlertOut.of(await actions.acknowledge(actor, alert_id, body.comment))
 
 
 @router.post("/{alert_id}/resolve")
-async def resolve(gw: GatewayDep, actor: CurrentActor, alert_id: str, body: ResolveIn) -> AlertOut:
+async def resolve(
+    actions: ActionsDep, actor: CurrentActor, alert_id: str, body: ResolveIn
+) -> AlertOut:
     """Resolve by hand; an emergency call with its outcome (`taken_to_hospital` with the
     hospital opens a referral with the evidence)."""
-    a = await gw.actions.resolve(actor, alert_id, body.comment, body.outcome, body.hospital)
+    a = await actions.resolve(actor, alert_id, body.comment, body.outcome, body.hospital)
     return AlertOut.of(a)
 
 
 @router.post("/{alert_id}/review")
-async def review(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> AlertOut:
+async def review(reads: ReadsDep, live: LiveDep, actor: CurrentActor, alert_id: str) -> AlertOut:
     """A serious alert that cleared before anyone acted on it has been seen: it leaves the
-    queue (404 for any other alert)."""
-    a = await review_alert(gw.stores, actor, alert_id, gw.clock())
-    gw.sse.show("reviewed", gw.clock(), a, actor.user, {})
+    queue (404 for any other alert). The alert is over, so no desk takes part."""
+    a = await review_alert(reads.stores, actor, alert_id, reads.now())
+    live.show("reviewed", reads.now(), a, actor.user, {})
     return AlertOut.of(a)
 
 
 @router.post("/{alert_id}/escalate")
 async def escalate(
-    gw: GatewayDep, actor: CurrentActor, alert_id: str, body: ActionIn
+    actions: ActionsDep, reads: ReadsDep, actor: CurrentActor, alert_id: str, body: ActionIn
 ) -> EscalatedAlertOut:
-    a = await gw.actions.escalate(actor, alert_id, body.comment)
-    timer = EscalationTimerOut.of(gw.desk.timer(alert_id))
+    a = await actions.escalate(actor, alert_id, body.comment)
+    timer = EscalationTimerOut.of(reads.timer(alert_id))
     return EscalatedAlertOut(**AlertOut.of(a).model_dump(), escalation=timer)
 
 
 @router.post("/{alert_id}/snooze")
 async def snooze(
-    gw: GatewayDep, actor: CurrentActor, alert_id: str, body: SnoozeIn
+    actions: ActionsDep, reads: ReadsDep, actor: CurrentActor, alert_id: str, body: SnoozeIn
 ) -> EscalatedAlertOut:
     """Put notification off for `minutes`: no tier moves or repeats before then."""
-    until = gw.clock() + timedelta(minutes=body.minutes)
-    a = await gw.actions.snooze(actor, alert_id, until, body.comment)
-    timer = EscalationTimerOut.of(gw.desk.timer(alert_id))
+    until = reads.now() + timedelta(minutes=body.minutes)
+    a = await actions.snooze(actor, alert_id, until, body.comment)
+    timer = EscalationTimerOut.of(reads.timer(alert_id))
     return EscalatedAlertOut(**AlertOut.of(a).model_dump(), escalation=timer)
 
 
 @router.post("/{alert_id}/comment")
 async def comment(
-    gw: GatewayDep, actor: CurrentActor, alert_id: str, body: CommentIn
+    actions: ActionsDep, actor: CurrentActor, alert_id: str, body: CommentIn
 ) -> AlertCommentOut:
-    entry = await gw.actions.comment(actor, alert_id, body.text)
+    entry = await actions.comment(actor, alert_id, body.text)
     return AlertCommentOut(
         alert_id=alert_id, at=format_ts(entry.at), by=entry.actor, text=body.text
     )
 
 
 @router.post("/{alert_id}/assign")
-async def assign(gw: GatewayDep, actor: CurrentActor, alert_id: str, body: AssignIn) -> AlertOut:
-    return AlertOut.of(await gw.actions.assign(actor, alert_id, body.assignee))
+async def assign(
+    actions: ActionsDep, actor: CurrentActor, alert_id: str, body: AssignIn
+) -> AlertOut:
+    return AlertOut.of(await actions.assign(actor, alert_id, body.assignee))
 
 
 @router.post("/{alert_id}/refer", status_code=status.HTTP_201_CREATED)
-async def refer(gw: GatewayDep, actor: CurrentActor, alert_id: str, body: ReferIn) -> ReferOut:
+async def refer(actions: ActionsDep, actor: CurrentActor, alert_id: str, body: ReferIn) -> ReferOut:
     request = ReferralRequest(
         target_org=body.target_org,
         department=body.department,
@@ -204,16 +213,14 @@ async def refer(gw: GatewayDep, actor: CurrentActor, alert_id: str, body: ReferI
         evidence_hours=body.evidence_hours,
     )
     if body.take_over:  # checked before anything changes: a wrong id refuses the referral
-        lead = await gw.actions.alert(alert_id, actor.tenant)
-        await check_takeover(gw.actions, actor, lead, body.take_over)
-    referral = await gw.actions.refer(actor, alert_id, request)
-    lead = await gw.actions.alert(alert_id, actor.tenant)
-    taken = await take_over(
-        gw.actions, actor, lead, body.take_over, "referral", referral.referral_id
-    )
+        lead = await actions.alert(alert_id, actor.tenant)
+        await check_takeover(actions, actor, lead, body.take_over)
+    referral = await actions.refer(actor, alert_id, request)
+    lead = await actions.alert(alert_id, actor.tenant)
+    taken = await take_over(actions, actor, lead, body.take_over, "referral", referral.referral_id)
     return ReferOut(
         taken_over=[AlertOut.of(a) for a in taken],
         referral_id=referral.referral_id,
-        alert=AlertOut.of(await gw.actions.alert(alert_id, actor.tenant)),
+        alert=AlertOut.of(await actions.alert(alert_id, actor.tenant)),
         fhir=ServiceRequestOut.model_validate(to_fhir(referral)),
     )

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from devices.timeparse import format_ts
 from gateway.actor import Actor, Role
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import ReadsDep
 from gateway.api.security import require
 from gateway.errors import InvalidError
 from gateway.storage.audit import AuditRecord
@@ -99,7 +99,7 @@ def decode_cursor(cursor: str) -> int:
 
 @router.get("/audit")
 async def audit_log(
-    gw: GatewayDep,
+    reads: ReadsDep,
     auditor: Auditor,
     actor: str | None = None,
     subject_type: str | None = None,
@@ -117,7 +117,7 @@ async def audit_log(
     for name, t in (("since", since), ("until", until)):
         if t is not None and t.tzinfo is None:
             raise InvalidError(f"{name} needs a UTC offset", (name,))
-    found = await gw.stores.audit.page(
+    found = await reads.stores.audit.page(
         auditor.tenant,
         before_id=decode_cursor(cursor) if cursor is not None else None,
         actor=actor,

@@ -15,8 +15,7 @@ from alerts.ecg.episodes import Episode
 from alerts.targets import DEFAULT_TARGETS, TargetError
 from devices.kinds import Kind
 from devices.timeparse import format_ts
-from gateway.api.deps import GatewayDep
-from gateway.api.scope import visible_patient
+from gateway.api.deps import ReadsDep
 from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/patients", tags=["charts"])
@@ -68,9 +67,9 @@ def _bounds(start: datetime, end: datetime, longest: timedelta) -> None:
 
 
 @router.get("/{patient_id}/limits")
-async def limits(gw: GatewayDep, actor: CurrentActor, patient_id: str) -> LimitsOut:
+async def limits(reads: ReadsDep, actor: CurrentActor, patient_id: str) -> LimitsOut:
     """The alert limits in force for this patient (defaults with the care team's overrides)."""
-    p = await visible_patient(gw, actor, patient_id)
+    p = await reads.patient(actor, patient_id)
     try:
         t = DEFAULT_TARGETS.with_overrides(p.targets)
     except TargetError:
@@ -80,12 +79,12 @@ async def limits(gw: GatewayDep, actor: CurrentActor, patient_id: str) -> Limits
 
 @router.get("/{patient_id}/ecg/chunks")
 async def ecg_chunks(
-    gw: GatewayDep, actor: CurrentActor, patient_id: str, start: datetime, end: datetime
+    reads: ReadsDep, actor: CurrentActor, patient_id: str, start: datetime, end: datetime
 ) -> list[ChunkOut]:
     """The stored ECG chunks measured in [start, end) (at most two days): the viewer's map."""
     _bounds(start, end, MAX_CHUNK_LIST)
-    key = (await visible_patient(gw, actor, patient_id)).key
-    rows = await gw.readings.query(key, Kind.ECG, start, end, 100_000)
+    key = (await reads.patient(actor, patient_id)).key
+    rows = await reads.readings.query(key, Kind.ECG, start, end, 100_000)
     return [
         ChunkOut(
             device_id=r.device_id,
@@ -108,7 +107,7 @@ def _episode(ep: Episode, last: int) -> EpisodeOut:
 
 @router.get("/{patient_id}/ecg/strip")
 async def ecg_view(
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     patient_id: str,
     start: datetime,
@@ -118,8 +117,8 @@ async def ecg_view(
     """ECG of [start, end) (at most 10 minutes) in millivolts with the streaming analyser's
     beats and episodes (AF, pause, noise, ...) as sample indices of the strip."""
     _bounds(start, end, MAX_STRIP)
-    key = (await visible_patient(gw, actor, patient_id)).key
-    strip = await gw.readings.ecg_strip(key, start, end, device_id)
+    key = (await reads.patient(actor, patient_id)).key
+    strip = await reads.readings.ecg_strip(key, start, end, device_id)
     if strip is None:
         raise HTTPException(404, "no ECG in that window")
     ana = EcgAnalyzer(strip.fs)

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import ConsentDep, ReadsDep
 from gateway.api.security import CurrentActor
 from gateway.errors import NotFoundError
 from gateway.fhir.consent import consent_of, record_consent
@@ -40,9 +40,9 @@ class ConsentOut(BaseModel):
 
 
 @router.get("/{patient_id}/consent")
-async def get_consent(gw: GatewayDep, actor: CurrentActor, patient_id: str) -> ConsentOut:
+async def get_consent(reads: ReadsDep, actor: CurrentActor, patient_id: str) -> ConsentOut:
     """The elder's recorded consent to share with the regional platform (404: none recorded)."""
-    c = await consent_of(gw, actor.tenant, patient_id)
+    c = await consent_of(reads.stores, actor.tenant, patient_id)
     if c is None:
         raise NotFoundError("consent", patient_id)
     return ConsentOut.of(c)
@@ -50,8 +50,8 @@ async def get_consent(gw: GatewayDep, actor: CurrentActor, patient_id: str) -> C
 
 @router.put("/{patient_id}/consent")
 async def put_consent(
-    gw: GatewayDep, actor: CurrentActor, patient_id: str, body: ConsentIn
+    parts: ConsentDep, actor: CurrentActor, patient_id: str, body: ConsentIn
 ) -> ConsentOut:
     """Record consent (`active`: the record is pushed, all of it at once now) or its withdrawal
     (`withdrawn`: nothing more is pushed); audited with before and after."""
-    return ConsentOut.of(await record_consent(gw, actor, patient_id, body.status, body.note))
+    return ConsentOut.of(await record_consent(parts, actor, patient_id, body.status, body.note))

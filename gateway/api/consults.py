@@ -21,7 +21,7 @@ from gateway.api.consult_models import (
     RequestIn,
     findings,
 )
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import ConsultDep, ReadsDep
 from gateway.api.fhir_record import FhirBundleDocOut, FhirJSON
 from gateway.api.security import CurrentActor
 from gateway.consult.fhir import exchange
@@ -32,24 +32,24 @@ router = APIRouter(prefix="/consult", tags=["consultation"])
 
 
 @router.get("/centres")
-async def list_centres(gw: GatewayDep, actor: CurrentActor) -> list[CentreOut]:
+async def list_centres(consult: ConsultDep, actor: CurrentActor) -> list[CentreOut]:
     """A clinician: the centres their tenant sends to (no roster); the centre's own staff: it."""
     if actor.role is Role.CLINICIAN:
-        return [CentreOut.of(c, roster=False) for c in await gw.consult.centres_for(actor.tenant)]
-    c = await gw.consult.store.centre(actor.tenant)
+        return [CentreOut.of(c, roster=False) for c in await consult.centres_for(actor.tenant)]
+    c = await consult.store.centre(actor.tenant)
     return [CentreOut.of(c)] if c is not None else []
 
 
 @router.put("/centres/{centre_id}")
 async def put_centre(
-    gw: GatewayDep, actor: CurrentActor, centre_id: str, body: CentreIn
+    consult: ConsultDep, actor: CurrentActor, centre_id: str, body: CentreIn
 ) -> CentreOut:
     """The centre's administrator sets its roster, lead, senders and deadlines."""
     try:
         centre = body.centre(centre_id)
     except ValueError as exc:
         raise InvalidError(str(exc)) from exc
-    return CentreOut.of(await gw.consult.save_centre(actor, centre))
+    return CentreOut.of(await consult.save_centre(actor, centre))
 
 
 @router.get("/findings")
@@ -59,13 +59,13 @@ async def list_findings() -> list[FindingOut]:
 
 
 @router.get("/figures")
-async def figures(gw: GatewayDep, actor: CurrentActor) -> list[FigureOut]:
+async def figures(consult: ConsultDep, actor: CurrentActor) -> list[FigureOut]:
     """Turnaround per centre and priority: time to claim, to final, share within deadline."""
-    return [FigureOut.of(t) for t in await gw.consult.figures(actor)]
+    return [FigureOut.of(t) for t in await consult.figures(actor)]
 
 
 @router.post("/requests", status_code=201)
-async def create_request(gw: GatewayDep, actor: CurrentActor, body: RequestIn) -> ConsultOut:
+async def create_request(consult: ConsultDep, actor: CurrentActor, body: RequestIn) -> ConsultOut:
     window = None
     if body.start is not None or body.end is not None:
         if body.start is None or body.end is None:
@@ -73,7 +73,7 @@ async def create_request(gw: GatewayDep, actor: CurrentActor, body: RequestIn) -
         window = (body.start, body.end, body.device_id)
         if not body.start < body.end <= body.start + MAX_WINDOW:
             raise InvalidError("the window is at most 10 minutes", ("start", "end"))
-    q = await gw.consult.request(
+    q = await consult.request(
         actor, body.patient_id, question=body.question, alert_id=body.alert_id,
         centre_id=body.centre_id, window=window, priority=body.priority,
     )  # fmt: skip
@@ -82,70 +82,75 @@ async def create_request(gw: GatewayDep, actor: CurrentActor, body: RequestIn) -
 
 @router.get("/requests")
 async def list_requests(
-    gw: GatewayDep,
+    consult: ConsultDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     patient_id: str | None = None,
     alert_id: str | None = None,
 ) -> list[ConsultOut]:
     """A cardiologist: the centre's worklist by deadline; a clinician: the tenant's requests."""
-    now = gw.clock()
-    found = await gw.consult.listing(actor, patient_id, alert_id)
+    now = reads.now()
+    found = await consult.listing(actor, patient_id, alert_id)
     return [ConsultOut.of(q, now=now) for q in found]
 
 
 @router.get("/requests/{request_id}")
-async def get_request(gw: GatewayDep, actor: CurrentActor, request_id: str) -> ConsultOut:
+async def get_request(
+    consult: ConsultDep, reads: ReadsDep, actor: CurrentActor, request_id: str
+) -> ConsultOut:
     """One request with its ECG window and the elder's previous readings."""
-    q = await gw.consult.visible(actor, request_id)
-    out = ConsultOut.of(q, ecg=True, now=gw.clock())
-    out.previous = [ConsultOut.of(p) for p in await gw.consult.previous(actor, q)]
+    q = await consult.visible(actor, request_id)
+    out = ConsultOut.of(q, ecg=True, now=reads.now())
+    out.previous = [ConsultOut.of(p) for p in await consult.previous(actor, q)]
     return out
 
 
 @router.get("/requests/{request_id}/fhir", response_model=FhirBundleDocOut, response_class=FhirJSON)
 async def get_fhir(
-    request: Request, gw: GatewayDep, actor: CurrentActor, request_id: str
+    request: Request, consult: ConsultDep, actor: CurrentActor, request_id: str
 ) -> FhirJSON:
     """The exchange in FHIR R4: ServiceRequest, Task, ECG Observation (SampledData), the
     measurements, DiagnosticReport and Communications, as a `collection` Bundle."""
-    q = await gw.consult.visible(actor, request_id)
+    q = await consult.visible(actor, request_id)
     return FhirJSON(exchange(q, f"{str(request.base_url).rstrip('/')}/fhir"))
 
 
 @router.get("/requests/{request_id}/print", response_class=HTMLResponse)
-async def get_print(gw: GatewayDep, actor: CurrentActor, request_id: str) -> HTMLResponse:
+async def get_print(consult: ConsultDep, actor: CurrentActor, request_id: str) -> HTMLResponse:
     """The printable report, the strip at true scale (A4 landscape)."""
-    return HTMLResponse(print_page(await gw.consult.visible(actor, request_id)))
+    return HTMLResponse(print_page(await consult.visible(actor, request_id)))
 
 
 @router.post("/requests/{request_id}/claim")
-async def claim(gw: GatewayDep, actor: CurrentActor, request_id: str) -> ConsultOut:
-    return ConsultOut.of(await gw.consult.claim(actor, request_id))
+async def claim(consult: ConsultDep, actor: CurrentActor, request_id: str) -> ConsultOut:
+    return ConsultOut.of(await consult.claim(actor, request_id))
 
 
 @router.post("/requests/{request_id}/release")
-async def release(gw: GatewayDep, actor: CurrentActor, request_id: str) -> ConsultOut:
-    return ConsultOut.of(await gw.consult.release(actor, request_id))
+async def release(consult: ConsultDep, actor: CurrentActor, request_id: str) -> ConsultOut:
+    return ConsultOut.of(await consult.release(actor, request_id))
 
 
 @router.post("/requests/{request_id}/report")
 async def report(
-    gw: GatewayDep, actor: CurrentActor, request_id: str, body: ReportIn
+    consult: ConsultDep, actor: CurrentActor, request_id: str, body: ReportIn
 ) -> ConsultOut:
     """Sign the report as final (the holder of the claim)."""
-    return ConsultOut.of(await gw.consult.report(actor, request_id, _reading(body)))
+    return ConsultOut.of(await consult.report(actor, request_id, _reading(body)))
 
 
 @router.post("/requests/{request_id}/amend")
-async def amend(gw: GatewayDep, actor: CurrentActor, request_id: str, body: ReportIn) -> ConsultOut:
+async def amend(
+    consult: ConsultDep, actor: CurrentActor, request_id: str, body: ReportIn
+) -> ConsultOut:
     """A new version of the signed report; the earlier one is kept."""
-    return ConsultOut.of(await gw.consult.report(actor, request_id, _reading(body), amending=True))
+    return ConsultOut.of(await consult.report(actor, request_id, _reading(body), amending=True))
 
 
 @router.post("/requests/{request_id}/receipt")
-async def receipt(gw: GatewayDep, actor: CurrentActor, request_id: str) -> ConsultOut:
+async def receipt(consult: ConsultDep, actor: CurrentActor, request_id: str) -> ConsultOut:
     """The requester confirms receipt of the report (read-back of a critical result)."""
-    return ConsultOut.of(await gw.consult.confirm(actor, request_id))
+    return ConsultOut.of(await consult.confirm(actor, request_id))
 
 
 def _reading(body: ReportIn) -> Reading:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import ReadsDep
 from gateway.api.paging import CursorParam, int_key, page
 from gateway.api.schemas import MAX_LIST, DeadLetterOut
 from gateway.api.security import CurrentActor
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/deadletters", tags=["deadletters"])
 async def list_deadletters(
     request: Request,
     response: Response,
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     reason: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 200,
@@ -26,7 +26,7 @@ async def list_deadletters(
 ) -> list[DeadLetterOut]:
     """The caller's tenant's rejected messages, newest first; more pages through
     `Link: rel="next"`."""
-    found = await gw.stores.deadletters.query(
+    found = await reads.stores.deadletters.query(
         tenant=actor.tenant,
         reason=reason or None,
         limit=limit + 1,

@@ -6,9 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from devices.registry import Device
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import AdminDep, ReadsDep
 from gateway.api.schemas import BindIn, BindingOut, DeviceIn, DeviceOut
-from gateway.api.scope import visible_device
 from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/devices", tags=["devices"])
@@ -26,19 +25,19 @@ def _out(d: Device) -> DeviceOut:
 
 
 @router.get("")
-async def list_devices(gw: GatewayDep, actor: CurrentActor) -> list[DeviceOut]:
+async def list_devices(reads: ReadsDep, actor: CurrentActor) -> list[DeviceOut]:
     """The caller's tenant's devices."""
-    return [_out(d) for d in gw.registry.devices() if d.tenant == actor.tenant]
+    return [_out(d) for d in reads.registry.devices() if d.tenant == actor.tenant]
 
 
 @router.get("/{device_id}")
-async def get_device(gw: GatewayDep, actor: CurrentActor, device_id: str) -> DeviceOut:
-    return _out(visible_device(gw, actor, device_id))
+async def get_device(reads: ReadsDep, actor: CurrentActor, device_id: str) -> DeviceOut:
+    return _out(reads.device(actor, device_id))
 
 
 @router.post("", status_code=201)
-async def register_device(gw: GatewayDep, actor: CurrentActor, body: DeviceIn) -> DeviceOut:
-    dev = await gw.admin.register_device(
+async def register_device(admin: AdminDep, actor: CurrentActor, body: DeviceIn) -> DeviceOut:
+    dev = await admin.register_device(
         actor,
         body.device_id,
         body.kind,
@@ -50,10 +49,10 @@ async def register_device(gw: GatewayDep, actor: CurrentActor, body: DeviceIn) -
 
 
 @router.post("/{device_id}/bind")
-async def bind(gw: GatewayDep, actor: CurrentActor, device_id: str, body: BindIn) -> DeviceOut:
-    return _out(await gw.admin.bind_device(actor, device_id, body.patient_id, body.since))
+async def bind(admin: AdminDep, actor: CurrentActor, device_id: str, body: BindIn) -> DeviceOut:
+    return _out(await admin.bind_device(actor, device_id, body.patient_id, body.since))
 
 
 @router.post("/{device_id}/retire")
-async def retire(gw: GatewayDep, actor: CurrentActor, device_id: str) -> DeviceOut:
-    return _out(await gw.admin.retire_device(actor, device_id))
+async def retire(admin: AdminDep, actor: CurrentActor, device_id: str) -> DeviceOut:
+    return _out(await admin.retire_device(actor, device_id))

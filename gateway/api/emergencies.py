@@ -14,13 +14,13 @@ from alerts.emergency import Dispatch
 from devices.timeparse import format_ts
 from gateway.actor import Actor
 from gateway.api.alert_models import AlertOut, DispatchIn, EscalatedAlertOut, EscalationTimerOut
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import ActionsDep, ReadsDep
+from gateway.api.reads import Reads
 from gateway.api.schemas import ProfileFields, ReadingOut
-from gateway.api.scope import visible_patient
 from gateway.api.security import CurrentActor
 from gateway.errors import ConflictError
+from gateway.flow.actions import ActionPath
 from gateway.flow.takeover import check_takeover, take_over
-from gateway.runtime.service import Gateway
 from gateway.storage.emergencies import ServiceFigures
 
 router = APIRouter(tags=["emergencies"])
@@ -59,20 +59,22 @@ class BriefOut(ProfileFields):
     open_alerts: list[OpenAlertOut]
 
 
-async def responder_brief(gw: Gateway, actor: Actor, alert_id: str) -> BriefOut:
+async def responder_brief(
+    actions: ActionPath, reads: Reads, actor: Actor, alert_id: str
+) -> BriefOut:
     """The brief of the caller's tenant's emergency call `alert_id`, as of now."""
-    call = await gw.actions.alert(alert_id, actor.tenant)
+    call = await actions.alert(alert_id, actor.tenant)
     if not call.emergency:
         raise ConflictError(f"alert {alert_id} is no emergency call")
-    p = await visible_patient(gw, actor, call.patient_id)
-    roster = await gw.stores.rosters.roster(actor.tenant)
-    latest = await gw.readings.latest(p.key)
+    p = await reads.patient(actor, call.patient_id)
+    roster = await reads.stores.rosters.roster(actor.tenant)
+    latest = await reads.readings.latest(p.key)
     others = [
         a
-        for a in await gw.stores.alerts.active(actor.tenant)
+        for a in await reads.stores.alerts.active(actor.tenant)
         if a.patient_id == call.patient_id and a.alert_id != alert_id and not a.technical
     ]
-    now = gw.clock()
+    now = reads.now()
     going = Dispatch.of(call)
     return BriefOut(
         alert_id=alert_id,
@@ -102,33 +104,35 @@ async def responder_brief(gw: Gateway, actor: Actor, alert_id: str) -> BriefOut:
 
 
 @router.get("/alerts/{alert_id}/brief")
-async def brief(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> BriefOut:
+async def brief(
+    actions: ActionsDep, reads: ReadsDep, actor: CurrentActor, alert_id: str
+) -> BriefOut:
     """The responder's brief of an emergency call, as of now (the access notes are for the
     tenant's staff and the responder sent; this route serves the tenant's staff only)."""
-    return await responder_brief(gw, actor, alert_id)
+    return await responder_brief(actions, reads, actor, alert_id)
 
 
 @router.post("/alerts/{alert_id}/dispatch")
 async def dispatch(
-    gw: GatewayDep, actor: CurrentActor, alert_id: str, body: DispatchIn
+    actions: ActionsDep, reads: ReadsDep, actor: CurrentActor, alert_id: str, body: DispatchIn
 ) -> EscalatedAlertOut:
     """Help sent to an answered emergency call: who, how to reach them, when expected; if
     nobody confirms arrival by then, the dispatcher and the next tier hear. The brief the
     responder goes with is frozen into the call's evidence."""
-    sent_with = await responder_brief(gw, actor, alert_id)
+    sent_with = await responder_brief(actions, reads, actor, alert_id)
     going = Dispatch(
         body.responder,
         body.name.strip(),
         body.contact,
-        gw.clock() + timedelta(minutes=body.eta_minutes),
+        reads.now() + timedelta(minutes=body.eta_minutes),
         sent_with.model_dump(mode="json", exclude={"dispatch"}),
     )
     if body.take_over:  # checked before anything changes
-        lead = await gw.actions.alert(alert_id, actor.tenant)
-        await check_takeover(gw.actions, actor, lead, body.take_over)
-    a = await gw.actions.dispatch(actor, alert_id, going)
-    taken = await take_over(gw.actions, actor, a, body.take_over, "dispatch")
-    timer = EscalationTimerOut.of(gw.desk.timer(alert_id))
+        lead = await actions.alert(alert_id, actor.tenant)
+        await check_takeover(actions, actor, lead, body.take_over)
+    a = await actions.dispatch(actor, alert_id, going)
+    taken = await take_over(actions, actor, a, body.take_over, "dispatch")
+    timer = EscalationTimerOut.of(reads.timer(alert_id))
     return EscalatedAlertOut(
         **AlertOut.of(a).model_dump(),
         escalation=timer,
@@ -137,9 +141,9 @@ async def dispatch(
 
 
 @router.post("/alerts/{alert_id}/arrive")
-async def arrive(gw: GatewayDep, actor: CurrentActor, alert_id: str) -> AlertOut:
+async def arrive(actions: ActionsDep, actor: CurrentActor, alert_id: str) -> AlertOut:
     """Help is at the elder's home: the emergency call's deadlines stop."""
-    return AlertOut.of(await gw.actions.arrive(actor, alert_id))
+    return AlertOut.of(await actions.arrive(actor, alert_id))
 
 
 class FiguresOut(BaseModel):
@@ -174,15 +178,15 @@ class FiguresOut(BaseModel):
 
 @router.get("/emergencies/figures")
 async def figures(
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     start: datetime,
     end: Annotated[datetime | None, Query()] = None,
 ) -> FiguresOut:
     """The caller's tenant's emergency calls opened in [start, end) (default: until now)."""
-    end = end or gw.clock()
+    end = end or reads.now()
     if start.tzinfo is None or end.tzinfo is None:
         raise HTTPException(422, "start and end need a UTC offset")
     if not start < end <= start + MAX_PERIOD:
         raise HTTPException(422, f"start must be before end, at most {MAX_PERIOD.days} days")
-    return FiguresOut.of(await gw.stores.emergencies.figures(actor.tenant, start, end))
+    return FiguresOut.of(await reads.stores.emergencies.figures(actor.tenant, start, end))

@@ -10,10 +10,9 @@ from fastapi import APIRouter, HTTPException, Query
 from devices.codecs.fhir import bundle
 from devices.kinds import kind_for_code
 from devices.timeparse import parse_ts
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import ReadsDep
 from gateway.api.history import MAX_RANGE
 from gateway.api.schemas import FhirBundleOut
-from gateway.api.scope import visible_patient
 from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
@@ -46,7 +45,7 @@ def _bounds(dates: list[str]) -> tuple[datetime, datetime]:
 
 @router.get("/Observation")
 async def search_observations(
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     patient: str,
     code: str | None = None,
@@ -61,6 +60,6 @@ async def search_observations(
             raise HTTPException(400, f"unsupported code {code!r}")
     start, end = _bounds(date or [])
     patient_id = patient.removeprefix("Patient/")
-    key = (await visible_patient(gw, actor, patient_id)).key
-    readings = await gw.readings.query(key, kind, start, end, count)
+    key = (await reads.patient(actor, patient_id)).key
+    readings = await reads.readings.query(key, kind, start, end, count)
     return FhirBundleOut.model_validate(bundle(readings, "searchset"))

@@ -16,15 +16,13 @@ from pydantic import BaseModel, ConfigDict
 
 from devices.model import PatientKey
 from devices.timeparse import parse_ts
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import ReadsDep
 from gateway.api.history import MAX_RANGE
-from gateway.api.scope import visible_patient
 from gateway.api.security import CurrentActor
 from gateway.fhir import resources as res
 from gateway.fhir.record import everything, load_record
 from gateway.fhir.summary import summary_document
 from gateway.followup.fhir import to_task
-from gateway.storage.followups import FollowupStore
 
 router = APIRouter(prefix="/fhir/Patient", tags=["fhir"])
 
@@ -69,15 +67,15 @@ def _window(start: str | None, end: str | None, now: datetime) -> tuple[datetime
 
 
 @router.get("/{patient_id}", response_model=FhirResourceOut, response_class=FhirJSON)
-async def read_patient(gw: GatewayDep, actor: CurrentActor, patient_id: str) -> FhirJSON:
+async def read_patient(reads: ReadsDep, actor: CurrentActor, patient_id: str) -> FhirJSON:
     """The elder as a FHIR Patient."""
-    return FhirJSON(res.patient(await visible_patient(gw, actor, patient_id)))
+    return FhirJSON(res.patient(await reads.patient(actor, patient_id)))
 
 
 @router.get("/{patient_id}/$everything", response_model=FhirBundleDocOut, response_class=FhirJSON)
 async def patient_everything(
     request: Request,
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     patient_id: str,
     start: str | None = None,
@@ -87,25 +85,27 @@ async def patient_everything(
     (default the last 90 days; ECG strips are served by `/fhir/Observation`), alerts as Flags,
     referrals and follow-up Tasks, as a searchset Bundle."""
     lo, hi = _window(start, end, datetime.now(UTC))
-    rec = await load_record(gw, actor.tenant, patient_id, lo, hi)
-    tasks = await FollowupStore(gw.db).query(actor.tenant, patient_id=patient_id)
+    rec = await load_record(reads.stores, reads.readings, actor.tenant, patient_id, lo, hi)
+    tasks = await reads.stores.followups.query(actor.tenant, patient_id=patient_id)
     team = rec.team.name if rec.team is not None else None
-    extra = [to_task(t, gw.clock(), team) for t in tasks]
+    extra = [to_task(t, reads.now(), team) for t in tasks]
     return FhirJSON(everything(rec, _base(request), extra))
 
 
 @router.get("/{patient_id}/$summary", response_model=FhirBundleDocOut, response_class=FhirJSON)
 async def patient_summary(
     request: Request,
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     patient_id: str,
     lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
 ) -> FhirJSON:
     """The patient summary document (IPS structure) in zh-CN or English, from the last 90 days."""
     now = datetime.now(UTC)
-    rec = await load_record(gw, actor.tenant, patient_id, now - DEFAULT_WINDOW, now)
+    rec = await load_record(
+        reads.stores, reads.readings, actor.tenant, patient_id, now - DEFAULT_WINDOW, now
+    )
     doc = summary_document(
-        rec, gw.targets_for(PatientKey(actor.tenant, patient_id)), lang, _base(request), now
+        rec, reads.targets(PatientKey(actor.tenant, patient_id)), lang, _base(request), now
     )
     return FhirJSON(doc)

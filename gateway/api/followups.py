@@ -10,14 +10,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from devices.model import PatientKey
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import FollowupsDep, ReadsDep
 from gateway.api.fhir_record import FhirJSON, FhirResourceOut
 from gateway.api.security import CurrentActor
 from gateway.errors import NotFoundError
-from gateway.followup.desk import FollowupDesk
 from gateway.followup.fhir import to_task
-from gateway.runtime.service import Gateway
-from gateway.storage.followups import FollowupStore, FollowupTask, TaskState
+from gateway.storage.followups import FollowupTask, TaskState
 
 router = APIRouter(prefix="/followups", tags=["followups"])
 
@@ -50,21 +48,17 @@ class DoneIn(BaseModel):
     note: str | None = Field(None, max_length=1000)
 
 
-def _desk(gw: Gateway) -> FollowupDesk:
-    return gw.followups
-
-
 @router.get("")
 async def list_followups(
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     state: TaskState | None = None,
     patient_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> list[FollowupOut]:
     """The tenant's follow-ups, soonest due first (`state` due, overdue or done)."""
-    now = gw.clock()
-    found = await FollowupStore(gw.db).query(
+    now = reads.now()
+    found = await reads.stores.followups.query(
         actor.tenant, patient_id=patient_id, open_only=state in (TaskState.DUE, TaskState.OVERDUE)
     )
     shown = [t for t in found if state is None or t.state(now) is state]
@@ -72,19 +66,21 @@ async def list_followups(
 
 
 @router.post("/{task_id}/done")
-async def mark_done(gw: GatewayDep, actor: CurrentActor, task_id: str, body: DoneIn) -> FollowupOut:
+async def mark_done(
+    desk: FollowupsDep, reads: ReadsDep, actor: CurrentActor, task_id: str, body: DoneIn
+) -> FollowupOut:
     """The follow-up took place (audited); the elder's next routine follow-up is planned."""
-    t = await _desk(gw).complete(actor, task_id, body.note)
-    return FollowupOut.of(t, gw.clock())
+    t = await desk.complete(actor, task_id, body.note)
+    return FollowupOut.of(t, reads.now())
 
 
 @router.get("/{task_id}/fhir", response_model=FhirResourceOut, response_class=FhirJSON)
-async def task_fhir(gw: GatewayDep, actor: CurrentActor, task_id: str) -> FhirJSON:
+async def task_fhir(reads: ReadsDep, actor: CurrentActor, task_id: str) -> FhirJSON:
     """The follow-up as a FHIR R4 Task."""
-    t = await FollowupStore(gw.db).get(task_id, actor.tenant)
+    t = await reads.stores.followups.get(task_id, actor.tenant)
     if t is None:
         raise NotFoundError("follow-up", task_id)
-    p = await gw.stores.patients.get_patient(PatientKey(actor.tenant, t.patient_id))
-    roster = await gw.stores.rosters.roster(actor.tenant)
+    p = await reads.stores.patients.get_patient(PatientKey(actor.tenant, t.patient_id))
+    roster = await reads.stores.rosters.roster(actor.tenant)
     team = roster.teams.get(p.care_team or "") if p is not None else None
     return FhirJSON(to_task(t, datetime.now(UTC), team.name if team else None))

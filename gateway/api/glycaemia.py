@@ -20,8 +20,7 @@ from alerts.glycaemia import (
 )
 from devices.kinds import Kind
 from devices.timeparse import format_ts
-from gateway.api.deps import GatewayDep
-from gateway.api.scope import visible_patient
+from gateway.api.deps import ReadsDep
 from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/patients", tags=["glycaemia"])
@@ -126,7 +125,7 @@ class GlycaemiaOut(BaseModel):
 
 @router.get("/{patient_id}/glycaemia")
 async def glycaemia(
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     patient_id: str,
     days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 14,
@@ -141,10 +140,10 @@ async def glycaemia(
         raise HTTPException(422, "unknown time zone") from exc
     if end is not None and end.tzinfo is None:
         raise HTTPException(422, "end needs a UTC offset")
-    key = (await visible_patient(gw, actor, patient_id)).key
-    end = end or gw.clock()
+    key = (await reads.patient(actor, patient_id)).key
+    end = end or reads.now()
     start = end - timedelta(days=days)
-    rows = await gw.readings.query(key, Kind.GLUCOSE, start, end, MAX_CGM_READINGS)
+    rows = await reads.readings.query(key, Kind.GLUCOSE, start, end, MAX_CGM_READINGS)
     cgm = [r for r in rows if r.attrs.get("source") == "cgm" and "glucose" in r.values]
     summary = summarise(
         [r.ts for r in cgm], [r.values["glucose"] for r in cgm], start=start, end=end, tz=tz

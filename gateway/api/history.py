@@ -4,6 +4,7 @@ vitals per patient, and ECG strips. Served by whichever readings store is config
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -14,9 +15,8 @@ from pydantic import BaseModel
 from alerts.ecg.analyzer import EcgAnalyzer
 from devices.kinds import Kind
 from devices.timeparse import format_ts
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import ReadsDep
 from gateway.api.schemas import ReadingOut
-from gateway.api.scope import visible_patient
 from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/history", tags=["history"])
@@ -38,13 +38,13 @@ def parse_every(text: str) -> timedelta:
 
 
 def history_range(
-    gw: GatewayDep,
+    now: Callable[[], datetime],
     start: datetime | None,
     end: datetime | None,
     default: timedelta,
     longest: timedelta = MAX_RANGE,
 ) -> tuple[datetime, datetime]:
-    end = end or gw.clock() + timedelta(minutes=5)
+    end = end or now() + timedelta(minutes=5)
     start = start or end - default
     if start.tzinfo is None or end.tzinfo is None:
         raise HTTPException(422, "start and end need a UTC offset")
@@ -98,7 +98,7 @@ class StripOut(BaseModel):
 
 @router.get("/{patient_id}/readings")
 async def history(
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     patient_id: str,
     kind: Kind,
@@ -109,17 +109,17 @@ async def history(
 ) -> HistoryOut:
     """Readings of one kind in [start, end) (default: the last 7 days); with `every`, windows of
     mean/min/max/count per field (for ECG: heart rate from the derived beats, InfluxDB only)."""
-    start, end = history_range(gw, start, end, timedelta(days=7))
-    key = (await visible_patient(gw, actor, patient_id)).key
+    start, end = history_range(reads.now, start, end, timedelta(days=7))
+    key = (await reads.patient(actor, patient_id)).key
     out = HistoryOut(patient_id=patient_id, kind=kind, start=format_ts(start), end=format_ts(end))
     if every is None:
-        rows = await gw.readings.query(key, kind, start, end, limit)
+        rows = await reads.readings.query(key, kind, start, end, limit)
         out.readings = [ReadingOut.of(r) for r in rows]
         return out
     window = parse_every(every)
     if (end - start) / window > MAX_BUCKETS:
         raise HTTPException(422, f"more than {MAX_BUCKETS} windows: choose a larger `every`")
-    buckets = await gw.readings.aggregate(key, kind, start, end, window)
+    buckets = await reads.readings.aggregate(key, kind, start, end, window)
     out.every_s = window.total_seconds()
     out.buckets = [
         BucketOut(
@@ -136,11 +136,11 @@ async def history(
 
 @router.get("/{patient_id}/latest")
 async def latest(
-    gw: GatewayDep, actor: CurrentActor, patient_id: str, since: datetime | None = None
+    reads: ReadsDep, actor: CurrentActor, patient_id: str, since: datetime | None = None
 ) -> LatestOut:
     """The most recent reading of each vital kind (BP, glucose, HR, SpO2, weight, status)."""
-    key = (await visible_patient(gw, actor, patient_id)).key
-    found = await gw.readings.latest(key, since=since)
+    key = (await reads.patient(actor, patient_id)).key
+    found = await reads.readings.latest(key, since=since)
     return LatestOut(
         patient_id=patient_id, latest={k.value: ReadingOut.of(r) for k, r in found.items()}
     )
@@ -148,7 +148,7 @@ async def latest(
 
 @router.get("/{patient_id}/ecg")
 async def ecg_strip(
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     patient_id: str,
     start: datetime,
@@ -157,9 +157,9 @@ async def ecg_strip(
 ) -> StripOut:
     """The ECG of [start, end) (at most 10 minutes) in millivolts, with the beats found in it:
     the evidence strip for an ECG alert."""
-    start, end = history_range(gw, start, end, MAX_STRIP, MAX_STRIP)
-    key = (await visible_patient(gw, actor, patient_id)).key
-    strip = await gw.readings.ecg_strip(key, start, end, device_id)
+    start, end = history_range(reads.now, start, end, MAX_STRIP, MAX_STRIP)
+    key = (await reads.patient(actor, patient_id)).key
+    strip = await reads.readings.ecg_strip(key, start, end, device_id)
     if strip is None:
         raise HTTPException(404, "no ECG in that window")
     ana = EcgAnalyzer(strip.fs)

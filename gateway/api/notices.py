@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import ReadsDep
 from gateway.api.security import CurrentActor
-from gateway.storage.notices import NoticeState, NoticeStore, ResultsNotice
+from gateway.storage.notices import NoticeState, ResultsNotice
 
 router = APIRouter(prefix="/results-notices", tags=["results"])
 
@@ -41,13 +41,13 @@ class NoticeOut(BaseModel):
 
 @router.get("")
 async def list_notices(
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     patient_id: str | None = None,
     state: NoticeState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[NoticeOut]:
     """The tenant's results notices, newest first (`state` pending, overdue or delivered)."""
-    now = gw.clock()
-    found = await NoticeStore(gw.db).query(actor.tenant, patient_id=patient_id, limit=1000)
+    now = reads.now()
+    found = await reads.stores.notices.query(actor.tenant, patient_id=patient_id, limit=1000)
     return [NoticeOut.of(n, now) for n in found if state is None or n.state(now) is state][:limit]

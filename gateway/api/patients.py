@@ -10,11 +10,10 @@ from fastapi import APIRouter, Query, Request, Response
 
 from devices.kinds import Kind
 from gateway.admin import PatientDetails
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import AdminDep, ReadsDep
 from gateway.api.history import MAX_RANGE, MAX_STRIP, history_range
 from gateway.api.paging import CursorParam, page, str_key
 from gateway.api.schemas import MAX_LIST, PatientIn, PatientOut, ReadingOut
-from gateway.api.scope import visible_patient
 from gateway.api.security import CurrentActor
 from gateway.storage import Patient, Profile
 from gateway.storage.patients import PROFILE_FIELDS
@@ -40,7 +39,7 @@ def _out(p: Patient) -> PatientOut:
 async def list_patients(
     request: Request,
     response: Response,
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = MAX_LIST,
     cursor: CursorParam = None,
@@ -52,41 +51,41 @@ async def list_patients(
     search = (q or "").strip() or None
     teams: list[str] = []
     if search:
-        roster = await gw.stores.rosters.roster(actor.tenant)
+        roster = await reads.stores.rosters.roster(actor.tenant)
         needle = search.casefold()
         teams = [t.team_id for t in roster.teams.values() if needle in t.name.casefold()]
-    found = await gw.stores.patients.patients(
+    found = await reads.stores.patients.patients(
         actor.tenant, after=after, limit=limit + 1, search=search, teams=teams
     )
     return [_out(p) for p in page(request, response, found, limit, lambda p: (p.patient_id,))]
 
 
 @router.get("/{patient_id}")
-async def get_patient(gw: GatewayDep, actor: CurrentActor, patient_id: str) -> PatientOut:
-    return _out(await visible_patient(gw, actor, patient_id))
+async def get_patient(reads: ReadsDep, actor: CurrentActor, patient_id: str) -> PatientOut:
+    return _out(await reads.patient(actor, patient_id))
 
 
 @router.put("/{patient_id}")
 async def put_patient(
-    gw: GatewayDep, actor: CurrentActor, patient_id: str, body: PatientIn
+    admin: AdminDep, actor: CurrentActor, patient_id: str, body: PatientIn
 ) -> PatientOut:
     fields = body.model_dump()
     profile = Profile(**{f: fields.pop(f) for f in PROFILE_FIELDS})
     details = PatientDetails(**fields, profile=profile)
-    return _out(await gw.admin.put_patient(actor, patient_id, details))
+    return _out(await admin.put_patient(actor, patient_id, details))
 
 
 @router.put("/{patient_id}/targets")
 async def put_targets(
-    gw: GatewayDep, actor: CurrentActor, patient_id: str, body: dict[str, float]
+    admin: AdminDep, actor: CurrentActor, patient_id: str, body: dict[str, float]
 ) -> PatientOut:
     """Care-team overrides of alert limits, e.g. `{"target_systolic": 150}` for a frail elder."""
-    return _out(await gw.admin.set_targets(actor, patient_id, body))
+    return _out(await admin.set_targets(actor, patient_id, body))
 
 
 @router.get("/{patient_id}/readings")
 async def readings(
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     patient_id: str,
     kind: Kind | None = None,
@@ -98,7 +97,7 @@ async def readings(
     """Readings measured in [start, end) (default: the last 24 hours; at most a year, or ten
     minutes with ECG samples)."""
     longest = MAX_STRIP if samples else MAX_RANGE
-    start, end = history_range(gw, start, end, timedelta(days=1), longest)
-    key = (await visible_patient(gw, actor, patient_id)).key
-    rows = await gw.readings.query(key, kind, start, end, limit)
+    start, end = history_range(reads.now, start, end, timedelta(days=1), longest)
+    key = (await reads.patient(actor, patient_id)).key
+    rows = await reads.readings.query(key, kind, start, end, limit)
     return [ReadingOut.of(r, with_samples=samples) for r in rows]

@@ -13,9 +13,9 @@ from alerts.combined import covering
 from alerts.model import Alert, State
 from alerts.serialize import alert_to_json
 from devices.timeparse import format_ts
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import ReadsDep
+from gateway.api.reads import Reads
 from gateway.api.security import CurrentActor
-from gateway.runtime.service import Gateway
 
 router = APIRouter(prefix="/queue", tags=["queue"])
 
@@ -64,18 +64,18 @@ class QueueOut(BaseModel):
     items: list[QueueItemOut]
 
 
-async def active_alerts(gw: Gateway, tenant: str) -> list[Alert]:
+async def active_alerts(reads: Reads, tenant: str) -> list[Alert]:
     """Every alert of the tenant not yet resolved, emergencies first, then by priority, newest
     first within; bounded (so the bound never cuts off an emergency for newer, lesser alerts)."""
     found: list[Alert] = []
     for state in ACTIVE_STATES:
-        found += await gw.stores.alerts.query(tenant=tenant, state=state.value, limit=MAX_QUEUE)
+        found += await reads.stores.alerts.query(tenant=tenant, state=state.value, limit=MAX_QUEUE)
     found.sort(key=lambda a: (urgency(a.code, a.priority), a.opened_at), reverse=True)
     return found[:MAX_QUEUE]
 
 
-def _timer(gw: Gateway, alert_id: str) -> TimerOut | None:
-    st = gw.desk.timer(alert_id)
+def _timer(reads: Reads, alert_id: str) -> TimerOut | None:
+    st = reads.timer(alert_id)
     if st is None:
         return None
     due: datetime | None = st.due_at
@@ -85,16 +85,16 @@ def _timer(gw: Gateway, alert_id: str) -> TimerOut | None:
 
 
 @router.get("")
-async def queue(gw: GatewayDep, actor: CurrentActor) -> QueueOut:
+async def queue(reads: ReadsDep, actor: CurrentActor) -> QueueOut:
     """The caller's tenant's active alerts with patient, assignee and the next escalation, and
     the serious alerts that resolved before anyone acted on them (`needs_review`, until a
     clinician reviews each); the page orders them."""
-    alerts = await active_alerts(gw, actor.tenant)
+    alerts = await active_alerts(reads, actor.tenant)
     open_now = list(alerts)
-    unseen = await gw.stores.alerts.unreviewed(actor.tenant)
+    unseen = await reads.stores.alerts.unreviewed(actor.tenant)
     review = {a.alert_id for a in unseen}
     alerts += unseen
-    patients = {p.patient_id: p for p in await gw.stores.patients.patients(actor.tenant)}
+    patients = {p.patient_id: p for p in await reads.stores.patients.patients(actor.tenant)}
     items = []
     for a in alerts:
         doc = alert_to_json(a)
@@ -112,10 +112,10 @@ async def queue(gw: GatewayDep, actor: CurrentActor) -> QueueOut:
         items.append(
             QueueItemOut(
                 **{k: doc[k] for k in QueueItemOut.model_fields if k in doc},
-                escalation=_timer(gw, a.alert_id),
+                escalation=_timer(reads, a.alert_id),
                 patient=brief,
                 needs_review=a.alert_id in review,
                 part_of=combined.alert_id if combined is not None else None,
             )
         )
-    return QueueOut(at=format_ts(gw.clock()), items=items)
+    return QueueOut(at=format_ts(reads.now()), items=items)

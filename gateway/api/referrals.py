@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from alerts.referral import ReferralState, to_fhir
 from gateway.api.alert_models import ReferralActionIn, ReferralOut
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import ActionsDep, ReadsDep
 from gateway.api.paging import CursorParam, page, time_cursor, time_key
 from gateway.api.schemas import MAX_LIST, ServiceRequestOut
 from gateway.api.security import CurrentActor
@@ -29,7 +29,7 @@ ACTIONS = {
 async def list_referrals(
     request: Request,
     response: Response,
-    gw: GatewayDep,
+    reads: ReadsDep,
     actor: CurrentActor,
     alert_id: str | None = None,
     patient_id: str | None = None,
@@ -38,7 +38,7 @@ async def list_referrals(
     cursor: CursorParam = None,
 ) -> list[ReferralOut]:
     """The caller's tenant's referrals, newest first; more pages through `Link: rel="next"`."""
-    found = await gw.stores.referrals.query(
+    found = await reads.stores.referrals.query(
         tenant=actor.tenant,
         alert_id=alert_id,
         patient_id=patient_id,
@@ -53,25 +53,25 @@ async def list_referrals(
 
 
 @router.get("/{referral_id}")
-async def get_referral(gw: GatewayDep, actor: CurrentActor, referral_id: str) -> ReferralOut:
-    return ReferralOut.of(await gw.actions.referral(referral_id, actor.tenant))
+async def get_referral(actions: ActionsDep, actor: CurrentActor, referral_id: str) -> ReferralOut:
+    return ReferralOut.of(await actions.referral(referral_id, actor.tenant))
 
 
 @router.get("/{referral_id}/fhir")
 async def get_referral_fhir(
-    gw: GatewayDep, actor: CurrentActor, referral_id: str
+    actions: ActionsDep, actor: CurrentActor, referral_id: str
 ) -> ServiceRequestOut:
     """The referral as a FHIR R4 ServiceRequest resource."""
-    r = await gw.actions.referral(referral_id, actor.tenant)
+    r = await actions.referral(referral_id, actor.tenant)
     return ServiceRequestOut.model_validate(to_fhir(r))
 
 
 @router.post("/{referral_id}/{action}")
 async def act(
-    gw: GatewayDep, actor: CurrentActor, referral_id: str, action: str, body: ReferralActionIn
+    actions: ActionsDep, actor: CurrentActor, referral_id: str, action: str, body: ReferralActionIn
 ) -> ReferralOut:
     """`accept`, `decline` or `complete` the referral."""
     to = ACTIONS.get(action)
     if to is None:
         raise NotFoundError("referral action", action)
-    return ReferralOut.of(await gw.actions.move_referral(actor, referral_id, to, body.note))
+    return ReferralOut.of(await actions.move_referral(actor, referral_id, to, body.note))

@@ -12,7 +12,7 @@ from alerts.coverage import Coverage, TierGap, coverage
 from alerts.roster import CHANNELS, CareTeam, Contact, Member, Roster, Rotation
 from devices.timeparse import format_ts
 from gateway.admin import EmergencyContact
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import AdminDep, ReadsDep
 from gateway.api.schemas import RequestIn
 from gateway.api.security import CurrentActor
 from gateway.errors import InvalidError, NotFoundError
@@ -188,32 +188,32 @@ def _contacts(raw: list[ContactIn]) -> tuple[Contact, ...]:
 
 
 @router.get("")
-async def get_roster(gw: GatewayDep, actor: CurrentActor) -> RosterOut:
+async def get_roster(reads: ReadsDep, actor: CurrentActor) -> RosterOut:
     """The caller's tenant's roster."""
-    return RosterOut.of(await gw.stores.rosters.roster(actor.tenant), gw.clock())
+    return RosterOut.of(await reads.stores.rosters.roster(actor.tenant), reads.now())
 
 
 @router.get("/coverage")
 async def get_coverage(
-    gw: GatewayDep, actor: CurrentActor, patient_id: str | None = None
+    reads: ReadsDep, actor: CurrentActor, patient_id: str | None = None
 ) -> CoverageOut:
     """The tenant's escalation tiers that reach nobody now: tenant-wide (an empty team, a
     rotation that is gone) and per elder (no care team, no emergency contact where the plan
     asks for one). With `patient_id`, that elder's gaps only (and the tenant's)."""
-    policy = gw.desk.escalator.policy(actor.tenant)
-    everyone = await gw.stores.patients.patients(actor.tenant)
+    policy = reads.policy(actor.tenant)
+    everyone = await reads.stores.patients.patients(actor.tenant)
     chosen = [p for p in everyone if patient_id is None or p.patient_id == patient_id]
     names = {p.patient_id: p.name for p in chosen}
     if policy is None:
         return CoverageOut.of(None, names)
-    roster = await gw.stores.rosters.roster(actor.tenant)
-    found = coverage(policy, roster, {p.patient_id: p.flags for p in chosen}, gw.clock())
+    roster = await reads.stores.rosters.roster(actor.tenant)
+    found = coverage(policy, roster, {p.patient_id: p.flags for p in chosen}, reads.now())
     return CoverageOut.of(found, names)
 
 
 @router.put("/members/{member_id}")
 async def put_member(
-    gw: GatewayDep, actor: CurrentActor, member_id: str, body: MemberIn
+    admin: AdminDep, actor: CurrentActor, member_id: str, body: MemberIn
 ) -> MemberOut:
     try:
         m = Member(
@@ -221,18 +221,18 @@ async def put_member(
         )
     except ValueError as exc:
         raise InvalidError(str(exc)) from exc
-    return MemberOut.of(await gw.admin.put_member(actor, m))
+    return MemberOut.of(await admin.put_member(actor, m))
 
 
 @router.put("/teams/{team_id}")
-async def put_team(gw: GatewayDep, actor: CurrentActor, team_id: str, body: TeamIn) -> TeamOut:
+async def put_team(admin: AdminDep, actor: CurrentActor, team_id: str, body: TeamIn) -> TeamOut:
     t = CareTeam(team_id, actor.tenant, body.name, body.kind, tuple(body.members))
-    return TeamOut.of(await gw.admin.put_team(actor, t))
+    return TeamOut.of(await admin.put_team(actor, t))
 
 
 @router.put("/rotations/{rotation_id}")
 async def put_rotation(
-    gw: GatewayDep, actor: CurrentActor, rotation_id: str, body: RotationIn
+    admin: AdminDep, reads: ReadsDep, actor: CurrentActor, rotation_id: str, body: RotationIn
 ) -> RotationOut:
     if body.start.tzinfo is None:
         raise InvalidError("start needs a UTC offset", ("start",))
@@ -247,36 +247,36 @@ async def put_rotation(
         )
     except ValueError as exc:
         raise InvalidError(str(exc)) from exc
-    return RotationOut.of(await gw.admin.put_rotation(actor, rot), gw.clock())
+    return RotationOut.of(await admin.put_rotation(actor, rot), reads.now())
 
 
 @router.get("/rotations/{rotation_id}/on-call")
 async def on_call(
-    gw: GatewayDep, actor: CurrentActor, rotation_id: str, at: datetime | None = None
+    reads: ReadsDep, actor: CurrentActor, rotation_id: str, at: datetime | None = None
 ) -> OnCallOut:
     """Who is on call now (or at `at`)."""
-    roster = await gw.stores.rosters.roster(actor.tenant)
+    roster = await reads.stores.rosters.roster(actor.tenant)
     rot = roster.rotations.get(rotation_id)
     if rot is None:
         raise NotFoundError("rotation", rotation_id)
-    when = at or gw.clock()
+    when = at or reads.now()
     member_id = rot.on_call(when)
     m = roster.members.get(member_id)
     return OnCallOut(at=format_ts(when), member_id=member_id, member=MemberOut.of(m) if m else None)
 
 
 @router.delete("/{part}/{key}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete(gw: GatewayDep, actor: CurrentActor, part: str, key: str) -> None:
+async def delete(admin: AdminDep, actor: CurrentActor, part: str, key: str) -> None:
     """Remove a member, team or rotation (`part`: members, teams, rotations)."""
-    await gw.admin.delete(actor, part, key)
+    await admin.delete(actor, part, key)
 
 
 @router.put("/patients/{patient_id}/emergency-contacts")
 async def put_emergency_contacts(
-    gw: GatewayDep, actor: CurrentActor, patient_id: str, body: EmergencyContactsIn
+    admin: AdminDep, actor: CurrentActor, patient_id: str, body: EmergencyContactsIn
 ) -> list[MemberOut]:
     people = [
         EmergencyContact(c.name, c.relation, c.lang, _contacts(c.contacts)) for c in body.contacts
     ]
-    saved = await gw.admin.set_emergency_contacts(actor, patient_id, people)
+    saved = await admin.set_emergency_contacts(actor, patient_id, people)
     return [MemberOut.of(m) for m in saved]

@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 
 from gateway.actor import Actor, Role
+from gateway.api.deps import get_reads
 from gateway.api.limits import RateLimiter
 from gateway.api.policy import Access, access_for
 from gateway.auth.authority import Authority
@@ -130,15 +131,15 @@ async def _record_read(request: Request, actor: Actor, path: str) -> None:
         ((kind, str(params[name])) for name, kind in _SUBJECTS if name in params),
         ("resource", path),
     )
-    gw = request.app.state.gateway
+    reads = get_reads(request)
     resource = f"{request.method} {request.url.path}"
     if request.url.query:
         resource += f"?{request.url.query}"
     entry = AuditEntry.read(
-        actor, gw.clock(), subject, resource[:500], subject_type=kind,
+        actor, reads.now(), subject, resource[:500], subject_type=kind,
         detail={"route": f"{request.method} {path}"},
     )  # fmt: skip
-    await gw.stores.audit.record_read(entry)  # committed (with concurrent reads) before serving
+    await reads.stores.audit.record_read(entry)  # committed (with concurrent reads) before serving
 
 
 def current_actor(request: Request) -> Actor:

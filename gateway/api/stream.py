@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import LiveDep
 from gateway.api.limits import StreamSlots
 from gateway.api.security import CurrentActor
 
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/stream", tags=["stream"])
 )
 async def alert_stream(
     request: Request,
-    gw: GatewayDep,
+    live: LiveDep,
     actor: CurrentActor,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     heartbeat_s: Annotated[float, Query(ge=0.05, le=300)] = 15.0,
@@ -44,7 +44,7 @@ async def alert_stream(
 
     async def body() -> AsyncGenerator[str, None]:
         try:
-            async for frame in gw.sse.stream(actor.tenant, last_event_id, heartbeat_s=heartbeat_s):
+            async for frame in live.stream(actor.tenant, last_event_id, heartbeat_s=heartbeat_s):
                 yield frame
         finally:
             slots.close(actor.user)

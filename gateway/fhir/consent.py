@@ -8,18 +8,34 @@ is dropped at delivery (`gateway.fhir.platform`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from devices.model import PatientKey
 from gateway.actor import Actor
 from gateway.errors import NotFoundError
 from gateway.storage.audit import AuditEntry
-from gateway.storage.consents import Consent, ConsentStatus, ConsentStore
+from gateway.storage.consents import Consent, ConsentStatus
 
 if TYPE_CHECKING:
-    from gateway.runtime.service import Gateway
+    from gateway.fhir.push import PlatformPush
+    from gateway.storage import Stores
 
-__all__ = ["consent_of", "record_consent"]
+__all__ = ["ConsentParts", "consent_of", "record_consent"]
+
+
+class ConsentParts(Protocol):
+    """What recording a consent uses: the stores, the platform push (None when off), the clock."""
+
+    @property
+    def stores(self) -> Stores: ...
+
+    @property
+    def platform(self) -> PlatformPush | None: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
 
 
 def _state(c: Consent | None) -> dict[str, Any] | None:
@@ -28,23 +44,23 @@ def _state(c: Consent | None) -> dict[str, Any] | None:
     return {"status": c.status.value, "recorded_by": c.recorded_by, "note": c.note}
 
 
-async def consent_of(gw: Gateway, tenant: str, patient_id: str) -> Consent | None:
-    if await gw.stores.patients.get_patient(PatientKey(tenant, patient_id)) is None:
+async def consent_of(stores: Stores, tenant: str, patient_id: str) -> Consent | None:
+    if await stores.patients.get_patient(PatientKey(tenant, patient_id)) is None:
         raise NotFoundError("patient", patient_id)
-    return await ConsentStore(gw.db).get(tenant, patient_id)
+    return await stores.consents.get(tenant, patient_id)
 
 
 async def record_consent(
-    gw: Gateway, actor: Actor, patient_id: str, status: ConsentStatus, note: str | None
+    gw: ConsentParts, actor: Actor, patient_id: str, status: ConsentStatus, note: str | None
 ) -> Consent:
     """Record the elder's consent (or its withdrawal) as told by `actor`, audited."""
-    before = await consent_of(gw, actor.tenant, patient_id)
+    before = await consent_of(gw.stores, actor.tenant, patient_id)
     now = gw.clock()
     c = Consent(actor.tenant, patient_id, status, now, actor.user, note)
     action = "consent.record" if c.shares else "consent.withdraw"
     platform = gw.platform
     async with gw.stores.transaction() as tx:
-        await ConsentStore(gw.db).put(c, tx=tx)
+        await gw.stores.consents.put(c, tx=tx)
         await gw.stores.audit.append(
             AuditEntry.by(
                 actor, now, action, "patient", patient_id,

@@ -34,7 +34,6 @@ from gateway.fhir.settings import PlatformSettings
 from gateway.fhir.summary import summary_document
 from gateway.notifiers.outbox import OutboxSender, failing_channel
 from gateway.runtime.jobs import raise_later, run_job
-from gateway.storage.consents import ConsentStore
 from gateway.storage.database import Transaction
 from gateway.storage.outbox import OutboxEntry
 from gateway.storage.readings import PositionedStore
@@ -68,7 +67,7 @@ class PlatformPush:
         self.gw = gw
         self.settings = settings
         self.base = settings.url.rstrip("/")
-        self.consents = ConsentStore(gw.db)
+        self.consents = gw.stores.consents
         self.channel = PlatformChannel(settings, self.consents, gw.stores.audit, gw.clock)
         self.sender = OutboxSender(
             gw.stores.outbox,
@@ -119,7 +118,9 @@ class PlatformPush:
         """Queue the elder's whole record (the last 90 days) in the caller's transaction; hand
         the returned entries to `hand` once it is committed."""
         now = self.gw.clock()
-        rec = await load_record(self.gw, tenant, patient_id, now - RECORD_WINDOW, now)
+        rec = await load_record(
+            self.gw.stores, self.gw.readings, tenant, patient_id, now - RECORD_WINDOW, now
+        )
         key = f"record.{int(now.timestamp() * 1000)}"
         return await self.gw.stores.outbox.add(
             self._pushes(rec, rec.readings, key, now), now, tx=tx
@@ -150,7 +151,9 @@ class PlatformPush:
         entries: list[OutboxEntry] = []
         for (tenant, pid), readings in by_patient.items():
             try:
-                rec = await load_record(self.gw, tenant, pid, now - timedelta(days=1), now)
+                rec = await load_record(
+                    self.gw.stores, self.gw.readings, tenant, pid, now - timedelta(days=1), now
+                )
             except NotFoundError:
                 continue
             entries += self._pushes(rec, readings, f"{position + 1}-{last}", now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from alerts.model import Alert
 from alerts.referral import Referral
@@ -23,10 +23,8 @@ from devices.model import PatientKey, Reading
 from devices.registry import Device
 from gateway.errors import NotFoundError
 from gateway.fhir import resources as res
+from gateway.storage import ReadingStore, Stores
 from gateway.storage.patients import Patient
-
-if TYPE_CHECKING:
-    from gateway.runtime.service import Gateway
 
 __all__ = ["PatientRecord", "entry", "everything", "load_record", "observation"]
 
@@ -51,32 +49,37 @@ class PatientRecord:
 
 
 async def load_record(
-    gw: Gateway, tenant: str, patient_id: str, start: datetime, end: datetime
+    stores: Stores,
+    readings: ReadingStore,
+    tenant: str,
+    patient_id: str,
+    start: datetime,
+    end: datetime,
 ) -> PatientRecord:
     """The record of `patient_id` in `tenant` (NotFoundError if the tenant has no such patient)."""
-    p = await gw.stores.patients.get_patient(PatientKey(tenant, patient_id))
+    p = await stores.patients.get_patient(PatientKey(tenant, patient_id))
     if p is None:
         raise NotFoundError("patient", patient_id)
     devices = tuple(
         d
-        for d in await gw.stores.patients.devices()
+        for d in await stores.patients.devices()
         if d.tenant == tenant and any(b.patient_id == patient_id for b in d.bindings)
     )
-    readings: list[Reading] = []
+    found: list[Reading] = []
     for kind in RECORD_KINDS:
-        readings += await gw.readings.query(p.key, kind, start, end, MAX_READINGS)
-    readings.sort(key=lambda r: (r.ts, r.device_id, r.seq))
-    alerts = await gw.stores.alerts.query(
+        found += await readings.query(p.key, kind, start, end, MAX_READINGS)
+    found.sort(key=lambda r: (r.ts, r.device_id, r.seq))
+    alerts = await stores.alerts.query(
         tenant=tenant, patient_id=patient_id, since=start, until=end, limit=500
     )
-    referrals = await gw.stores.referrals.query(tenant=tenant, patient_id=patient_id, limit=200)
-    roster = await gw.stores.rosters.roster(tenant)
+    referrals = await stores.referrals.query(tenant=tenant, patient_id=patient_id, limit=200)
+    roster = await stores.rosters.roster(tenant)
     team = roster.teams.get(p.care_team or "")
     members = tuple(roster.members[m] for m in team.members if m in roster.members) if team else ()
     return PatientRecord(
         p,
         devices,
-        tuple(r for r in readings[-MAX_READINGS:] if exportable(r)),
+        tuple(r for r in found[-MAX_READINGS:] if exportable(r)),
         tuple(a for a in alerts if a.tenant == tenant),
         tuple(r for r in referrals if r.tenant == tenant),
         team,

@@ -8,10 +8,13 @@ from dataclasses import dataclass
 
 from gateway.storage.alerts import AlertStore
 from gateway.storage.audit import AuditStore
+from gateway.storage.consents import ConsentStore
 from gateway.storage.database import Database, Transaction
 from gateway.storage.deadletters import DeadLetterStore
 from gateway.storage.deliveries import DeliveryStore
 from gateway.storage.emergencies import EmergencyStore
+from gateway.storage.followups import FollowupStore
+from gateway.storage.notices import NoticeStore
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.patients import PatientStore
 from gateway.storage.progress import ProgressStore
@@ -37,6 +40,9 @@ class Stores:
     progress: ProgressStore
     emergencies: EmergencyStore
     outbox: OutboxStore
+    followups: FollowupStore
+    notices: NoticeStore
+    consents: ConsentStore
 
     @classmethod
     def of(cls, db: Database) -> Stores:
@@ -53,6 +59,9 @@ class Stores:
             ProgressStore(db),
             EmergencyStore(db),
             OutboxStore(db),
+            FollowupStore(db),
+            NoticeStore(db),
+            ConsentStore(db),
         )
 
     @asynccontextmanager
