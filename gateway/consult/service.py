@@ -47,7 +47,7 @@ from devices.model import PatientKey
 from gateway.actor import Actor, Role
 from gateway.consult.window import alert_window, snapshot
 from gateway.errors import ConflictError, InvalidError, NotFoundError
-from gateway.flow.actions import Notices
+from gateway.flow.ports import Notifications
 from gateway.storage import AuditEntry, ReadingStore, Stores
 from gateway.storage.consults import ConsultStore, StaleRequestError
 
@@ -57,7 +57,7 @@ class Consultations:
         self,
         stores: Stores,
         desk: AlertDesk,
-        notices: Notices,
+        notices: Notifications,
         readings: ReadingStore,
         clock: Callable[[], datetime],
     ) -> None:

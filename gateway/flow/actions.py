@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from alerts.desk import ActionRefusedError, ActionResult, AlertDesk
 from alerts.emergency import Dispatch, Outcome
 from alerts.escalation import EscalationState
-from alerts.model import Alert, AlertEvent
+from alerts.model import Alert
 from alerts.referral import (
     Referral,
     ReferralState,
@@ -39,6 +39,7 @@ from alerts.referral import (
 from gateway.actor import Actor
 from gateway.errors import ConflictError, InvalidError, NotFoundError
 from gateway.evidence import referral_evidence
+from gateway.flow.ports import Notifications
 from gateway.storage import AuditEntry, OutboxEntry, ReadingStore, Stores, Transaction
 
 log = logging.getLogger(__name__)
@@ -49,18 +50,6 @@ _REFERRAL_VERBS: dict[ReferralState, str] = {
     ReferralState.DECLINED: "decline",
     ReferralState.COMPLETED: "complete",
 }
-
-
-class Notices(Protocol):
-    """Who tells the world of an action's events (`gateway.flow.pipeline.Pipeline`): `stage` stores
-    their notifications in the transaction that stores the events (an event is never stored
-    without them), `send` delivers them once that transaction is committed."""
-
-    async def stage(
-        self, events: Sequence[AlertEvent], tx: Transaction
-    ) -> Sequence[OutboxEntry]: ...
-
-    async def send(self, events: Sequence[AlertEvent], staged: Sequence[OutboxEntry]) -> None: ...
 
 
 class LiveView(Protocol):
@@ -162,7 +151,7 @@ class Actions:
         desk: AlertDesk,
         stores: Stores,
         readings: ReadingStore,
-        notices: Notices,
+        notices: Notifications,
         clock: Callable[[], datetime],
         view: LiveView | None = None,
     ) -> None:
@@ -177,10 +166,15 @@ class Actions:
     async def alert(self, alert_id: str, tenant: str) -> Alert:
         """The alert as it is: the desk's live copy while active, else the stored one; an
         alert of another tenant is not found."""
-        a = self.desk.find(alert_id) or await self.stores.alerts.get(alert_id)
+        return (await self._locate(alert_id, tenant))[0]
+
+    async def _locate(self, alert_id: str, tenant: str) -> tuple[Alert, Alert | None]:
+        """The alert (see `alert`) and the desk's live copy of it, if the desk holds it."""
+        live = self.desk.find(alert_id)
+        a = live or await self.stores.alerts.get(alert_id)
         if a is None or a.tenant != tenant:
             raise NotFoundError("alert", alert_id)
-        return a
+        return a, live
 
     async def referral(self, referral_id: str, tenant: str) -> Referral:
         """The referral, if it belongs to `tenant` (another tenant's is not found)."""
@@ -343,13 +337,13 @@ class Actions:
         """Steps 1 and 2 of the module doc: the alert (of the actor's tenant), then the desk's
         transition (what the desk held before is kept, to be put back if the change cannot be
         stored)."""
-        a = await self.alert(alert_id, actor.tenant)
-        before = (self.desk.find(alert_id), self.desk.timer(alert_id))
+        a, live = await self._locate(alert_id, actor.tenant)
+        timer = self.desk.timer(alert_id)
         try:
             done = act(a, self.clock())
         except ActionRefusedError as exc:
             raise ConflictError(exc.detail) from exc
-        return _Decided(done, before[0], before[1])
+        return _Decided(done, live, timer)
 
     async def _commit(
         self, decided: _Decided, comment: str | None, write: Write | None = None

@@ -28,16 +28,14 @@ from alerts.model import AlertCandidate, AlertEvent
 from devices.model import Reading, deadletter_topic, utcnow
 from gateway.flow.intake import Decoded, Inbound, Intake, Rejected
 from gateway.flow.lanes import SLICE_S, is_urgent, split_lanes
-from gateway.flow.ports import AlertSink, BatchResult, Notifications, Source, deadletter_message
+from gateway.flow.ports import BatchResult, Notifications, Source, deadletter_message
 from gateway.metrics import Metrics
 from gateway.notifiers.mqtt import Publisher
 from gateway.storage import (
     DeadLetter,
-    OutboxEntry,
     ReadingStore,
     Stores,
     StoreUnavailableError,
-    Transaction,
 )
 from gateway.storage.readings import PositionedStore
 
@@ -56,10 +54,8 @@ class Pipeline:
 
     `readings`/`stores` are the storage (absent in a replay, which never stores). With
     `notifications` (the outbox), every event's notifications (broadcast channels and the
-    escalation tier's people) are stored in the event's own transaction and handed to the
-    sender once it is committed. `sinks` are extra listeners told every alert event after it is
-    stored (the demo console, tests). `publisher` (the MQTT link, once it runs) takes the
-    dead-letter topic.
+    escalation tier's people) are stored in the event's own transaction and sent once it is
+    committed. `publisher` (the MQTT link, once it runs) takes the dead-letter topic.
     """
 
     def __init__(
@@ -71,7 +67,6 @@ class Pipeline:
         readings: ReadingStore | None = None,
         stores: Stores | None = None,
         publisher: Publisher | None = None,
-        sinks: Sequence[AlertSink] = (),
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utcnow,
         notifications: Notifications | None = None,
@@ -86,7 +81,6 @@ class Pipeline:
         self.stores = stores
         self.publisher = publisher
         self.processed = 0  # live messages through every stage (`run`)
-        self.sinks = list(sinks)
         self.metrics = metrics or Metrics()
         self.clock = clock
         # Held from detection until its events are stored (and by ticks and snapshots): the
@@ -108,17 +102,17 @@ class Pipeline:
         `decoded`."""
         readings, stores = self._storage()
         try:
-            # A cohort's first arrival registers in one transaction, not one per device.
-            await stores.patients.save_devices(decoded.new_devices, self.clock())
-            # Rejected payloads are kept for inspection; readings are stored once.
-            await stores.deadletters.save(
-                [
-                    DeadLetter(
-                        d.tenant, d.topic, d.reason.value, d.detail, d.payload, d.received_at
-                    )
-                    for d in decoded.rejected
-                ]
-            )
+            if decoded.new_devices:  # a cohort's first arrival registers in one transaction
+                await stores.patients.save_devices(decoded.new_devices, self.clock())
+            if decoded.rejected:  # rejected payloads are kept for inspection
+                await stores.deadletters.save(
+                    [
+                        DeadLetter(
+                            d.tenant, d.topic, d.reason.value, d.detail, d.payload, d.received_at
+                        )
+                        for d in decoded.rejected
+                    ]
+                )
             new = await readings.write(decoded.readings)
             if isinstance(readings, PositionedStore):
                 decoded.position = readings.position
@@ -171,12 +165,12 @@ class Pipeline:
         if not result:
             return True
         _, stores = self._storage()
-        entries = self.notifications.entries(result.events) if self.notifications else []
+        notify = self.notifications
         try:
             async with stores.transaction() as tx:
                 await stores.alerts.save_events(result.events, client, tx=tx)
                 await stores.timers.save(result.timers.saved, result.timers.deleted, tx=tx)
-                stored = await stores.outbox.add(entries, self.clock(), tx=tx)
+                staged = await notify.stage(result.events, tx) if notify is not None else []
                 if progress is not None:
                     await stores.progress.advance(*progress, self.clock(), tx=tx)
         except Exception:
@@ -188,9 +182,8 @@ class Pipeline:
         if progress is not None:
             self._advance(progress[1])
             self._saved = self.position
-        if self.notifications is not None:
-            self.notifications.hand(stored)
-        await self._tell_sinks(result.events)
+        if notify is not None:
+            await notify.send(result.events, staged)
         return True
 
     def _advance(self, position: int) -> None:
@@ -206,34 +199,11 @@ class Pipeline:
         await stores.progress.advance(LOCAL_STREAM, self.position, self.clock())
         self._saved = self.position
 
-    async def stage(self, events: Sequence[AlertEvent], tx: Transaction) -> list[OutboxEntry]:
-        """The notifications of events stored elsewhere (a clinician's action), stored in the
-        caller's transaction `tx` with the events themselves; `send` them once it committed."""
-        if self.notifications is None or not events:
-            return []
-        _, stores = self._storage()
-        return await stores.outbox.add(self.notifications.entries(events), self.clock(), tx=tx)
-
-    async def send(self, events: Sequence[AlertEvent], staged: Sequence[OutboxEntry]) -> None:
-        """After the commit of `stage`'s transaction: deliver the stored notifications."""
-        if self.notifications is not None:
-            self.notifications.hand(staged)
-        await self._tell_sinks(events)
-
     async def raise_now(self, candidates: Sequence[AlertCandidate], tenant: str) -> None:
         """Candidates that come from the gateway itself (a notification channel that keeps
         failing), through the desk and stored like a detector's."""
         async with self.detecting:
             await self.record(self.desk.observe(candidates, self.clock(), tenant=tenant), "gateway")
-
-    async def _tell_sinks(self, events: Sequence[AlertEvent]) -> None:
-        if not events:
-            return
-        for sink in self.sinks:
-            try:
-                await sink.send(events)
-            except Exception:  # a channel failure must never stop ingest
-                log.exception("alert sink %r failed", sink)
 
     # -- the stages together --------------------------------------------------------------
     async def finish(

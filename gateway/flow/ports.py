@@ -1,5 +1,5 @@
-"""What the pipeline talks to (`gateway.flow.pipeline`): its live source, the notification outbox,
-extra listeners; what a batch gives back; a rejected message as its dead-letter topic has it."""
+"""What the pipeline talks to (`gateway.flow.pipeline`): its live source and the notification
+outbox; what a batch gives back; a rejected message as its dead-letter topic has it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Protocol
 
 from alerts.model import AlertEvent
 from gateway.flow.intake import Inbound, Rejected
-from gateway.storage import OutboxEntry
+from gateway.storage import OutboxEntry, Transaction
 
 
 class Source(Protocol):
@@ -33,18 +33,16 @@ class Source(Protocol):
 
 
 class Notifications(Protocol):
-    """The notification outbox (`gateway.notifiers.outbox.OutboxSender`): the entries to store
-    with alert events, and the hand-over once they are committed."""
+    """Who tells the world of stored alert events (`gateway.notifiers.outbox.OutboxSender`):
+    `stage` stores their notifications in the transaction that stores the events (an event is
+    never stored without them), `send` delivers them once that transaction is committed. The
+    detection pipeline, the clinicians' actions and the consultations all go through it."""
 
-    def entries(self, events: Sequence[AlertEvent]) -> list[OutboxEntry]: ...
+    async def stage(
+        self, events: Sequence[AlertEvent], tx: Transaction
+    ) -> Sequence[OutboxEntry]: ...
 
-    def hand(self, stored: Sequence[OutboxEntry]) -> None: ...
-
-
-class AlertSink(Protocol):
-    """A notification channel; failures are its own business and never block ingest."""
-
-    async def send(self, events: Sequence[AlertEvent]) -> None: ...
+    async def send(self, events: Sequence[AlertEvent], staged: Sequence[OutboxEntry]) -> None: ...
 
 
 def deadletter_message(d: Rejected) -> bytes:

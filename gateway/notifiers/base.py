@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -102,3 +102,10 @@ class Channel(Protocol):
     slow: bool
 
     async def deliver(self, n: Notification) -> Receipt: ...
+
+
+class AlertSink(Protocol):
+    """An extra listener told every stored alert event (the demo console, tests); its failures
+    are its own business and never block ingest."""
+
+    async def send(self, events: Sequence[AlertEvent]) -> None: ...

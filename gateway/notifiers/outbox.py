@@ -35,7 +35,7 @@ from typing import Any, Protocol, runtime_checkable
 from alerts.model import AlertCandidate, AlertEvent
 from alerts.serialize import event_to_json
 from devices.model import utcnow
-from gateway.notifiers.base import Channel, Notification, Receipt, idempotency_key
+from gateway.notifiers.base import AlertSink, Channel, Notification, Receipt, idempotency_key
 from gateway.storage.database import Transaction
 from gateway.storage.deliveries import Delivery, DeliveryStore
 from gateway.storage.outbox import OutboxEntry, OutboxStore
@@ -115,6 +115,7 @@ class OutboxSender:
         *,
         deliveries: DeliveryStore | None = None,
         on_failing: Callable[[OutboxEntry, str], None] | None = None,
+        sinks: Sequence[AlertSink] = (),
         clock: Callable[[], datetime] = utcnow,
         backoff_s: float = 0.5,
         max_backoff_s: float = 30.0,
@@ -126,6 +127,7 @@ class OutboxSender:
         self.channels = dict(channels)
         self.deliveries = deliveries
         self.on_failing = on_failing
+        self.sinks = list(sinks)
         self.clock = clock
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
@@ -155,6 +157,23 @@ class OutboxSender:
                 alert_id, event = e.alert.alert_id, e.event.value
                 out[(key, name)] = OutboxEntry(key, name, alert_id, event, payload, now)
         return list(out.values())
+
+    async def stage(self, events: Sequence[AlertEvent], tx: Transaction) -> list[OutboxEntry]:
+        """The notifications of `events`, stored in the caller's transaction `tx` with the
+        events themselves; `send` them once it is committed."""
+        if not events:
+            return []
+        return await self.store.add(self.entries(events), self.clock(), tx=tx)
+
+    async def send(self, events: Sequence[AlertEvent], staged: Sequence[OutboxEntry]) -> None:
+        """After the commit of `stage`'s transaction: deliver the stored notifications, then
+        tell the extra listeners (`sinks`) the events."""
+        self.hand(staged)
+        for sink in self.sinks if events else ():
+            try:
+                await sink.send(events)
+            except Exception:  # a listener's failure must never stop ingest
+                log.exception("alert sink %r failed", sink)
 
     def hand(self, stored: Sequence[OutboxEntry]) -> None:
         """Entries whose transaction is committed: deliver them now (if the sender runs; else the

@@ -15,11 +15,11 @@ from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.model import PatientKey, utcnow
 from gateway.fhir.push import PlatformPush
 from gateway.flow.actions import ActionPath
-from gateway.flow.ports import AlertSink
 from gateway.flow.recovery import Recovery
 from gateway.followup.desk import FollowupDesk
 from gateway.link.ingest import MqttIngest
 from gateway.notifiers import NotifierConfig
+from gateway.notifiers.base import AlertSink
 from gateway.results.desk import ResultsDesk
 from gateway.runtime.settings import Settings
 from gateway.runtime.wiring import Role, build

@@ -32,11 +32,11 @@ from gateway.flow.actions import ActionPath, Actions
 from gateway.flow.intake import Intake, ReplayClock, emergency_callers, open_emergencies
 from gateway.flow.lanes import is_urgent
 from gateway.flow.pipeline import Pipeline
-from gateway.flow.ports import AlertSink
 from gateway.flow.recovery import SNAPSHOT_FILE, Recovery
 from gateway.link.ingest import MqttIngest
 from gateway.metrics import Metrics
 from gateway.notifiers import Channel, NotifierConfig, SseChannel, build_channels
+from gateway.notifiers.base import AlertSink
 from gateway.notifiers.outbox import OutboxSender, channel_failed, channel_keys
 from gateway.notifiers.tiers import TierChannel
 from gateway.policies import load_policies
@@ -185,7 +185,7 @@ class Runtime:
             desk=desk,
             stores=self.stores,
             readings=self.readings,
-            notices=pipeline,
+            notices=self.notifications,
             clock=self.clock,
         )
         unit = Partition(engine, desk, pipeline, actions)
@@ -213,7 +213,6 @@ class Runtime:
             desk,
             readings=self.readings,
             stores=self.stores,
-            sinks=self.pipeline.sinks,
             metrics=self.metrics,
             clock=self.clock,
             notifications=notifications,
@@ -291,17 +290,15 @@ def build(
         channel_keys([*channels, tier]),
         deliveries=stores.deliveries,
         on_failing=channel_failing,
+        sinks=sinks,
         clock=clock,
     )
-    # Extra listeners (demo console, tests); the pipeline stores every event with its timers
-    # and notifications before it tells any of them.
     pipeline = Pipeline(
         intake,
         engine,
         desk,
         readings=readings,
         stores=stores,
-        sinks=list(sinks),
         metrics=Metrics(),
         clock=clock,
         notifications=notifications,
@@ -338,9 +335,14 @@ def build(
         pipeline=pipeline,
         # The API's action path (the scaled-out API role routes it to the partition owners).
         actions=Actions(
-            desk=desk, stores=stores, readings=readings, notices=pipeline, clock=clock, view=sse
+            desk=desk,
+            stores=stores,
+            readings=readings,
+            notices=notifications,
+            clock=clock,
+            view=sse,
         ),
-        consult=Consultations(stores, desk, pipeline, readings, clock),
+        consult=Consultations(stores, desk, notifications, readings, clock),
         recovery=recovery,
         background=background,
     )

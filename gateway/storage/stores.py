@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 
 from gateway.storage.alerts import AlertStore
 from gateway.storage.audit import AuditStore
@@ -26,7 +26,8 @@ from gateway.storage.timers import TimerStore
 @dataclass(frozen=True, slots=True)
 class Stores:
     """One store per concern. A change that spans concerns (an action and its audit entry,
-    alert events and their timers) writes through `transaction()` so it commits as a whole."""
+    alert events and their timers) writes through `transaction()` (the database's own
+    `Database.transaction`) so it commits as a whole."""
 
     db: Database
     patients: PatientStore
@@ -43,6 +44,10 @@ class Stores:
     followups: FollowupStore
     notices: NoticeStore
     consents: ConsentStore
+    transaction: Callable[[], AbstractAsyncContextManager[Transaction]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "transaction", self.db.transaction)
 
     @classmethod
     def of(cls, db: Database) -> Stores:
@@ -63,8 +68,3 @@ class Stores:
             NoticeStore(db),
             ConsentStore(db),
         )
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
-        async with self.db.transaction() as tx:
-            yield tx

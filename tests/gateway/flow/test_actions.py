@@ -139,7 +139,7 @@ async def test_an_action_s_notifications_are_stored_with_it_and_outlive_a_crash(
     async def killed(*_: object) -> None:
         raise RuntimeError("the process died after the commit")
 
-    monkeypatch.setattr(g.pipeline, "send", killed)
+    monkeypatch.setattr(g.notifications, "send", killed)
     clock.now = T0 + timedelta(minutes=2)
     with pytest.raises(RuntimeError, match="died"):
         await g.actions.acknowledge(DR, alert_id)

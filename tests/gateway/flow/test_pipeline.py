@@ -20,6 +20,7 @@ from devices.model import PatientKey, Reading
 from devices.registry import DeviceRegistry
 from gateway.flow.intake import Inbound, Intake
 from gateway.flow.pipeline import Pipeline
+from gateway.notifiers.outbox import OutboxSender
 from gateway.storage import Database, SqlReadingStore, Stores, StoreUnavailableError
 from tests.support.wire import v1
 
@@ -98,10 +99,20 @@ async def pipeline(tmp_path: Path) -> AsyncIterator[Pipeline]:
         AlertDesk(default_policy=POLICY),
         readings=FlakyStore(db),
         stores=Stores.of(db),
-        sinks=[Told(Stores.of(db))],
+        notifications=OutboxSender(
+            Stores.of(db).outbox, {}, sinks=[Told(Stores.of(db))], clock=lambda: T0
+        ),
         clock=lambda: T0,
     )
     await db.dispose()
+
+
+def told_of(p: Pipeline) -> Told:
+    """The listener the outbox tells once the events are stored."""
+    assert isinstance(p.notifications, OutboxSender)
+    told = p.notifications.sinks[0]
+    assert isinstance(told, Told)
+    return told
 
 
 def stores(p: Pipeline) -> tuple[FlakyStore, Stores]:
@@ -145,8 +156,7 @@ async def test_store_outage_raises_and_nothing_is_detected(pipeline: Pipeline) -
 async def test_events_and_their_timers_are_stored_before_anyone_is_told(
     pipeline: Pipeline,
 ) -> None:
-    told = pipeline.sinks[0]
-    assert isinstance(told, Told)
+    told = told_of(pipeline)
     (opened,) = (await pipeline.handle([bp(1, 200, 125)])).events
     assert told.events == [opened]
     assert told.timers_stored == [True]
@@ -158,8 +168,7 @@ async def test_events_and_their_timers_are_stored_before_anyone_is_told(
 async def test_an_alert_store_failure_tells_nobody_and_keeps_the_timers(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    told = pipeline.sinks[0]
-    assert isinstance(told, Told)
+    told = told_of(pipeline)
     _, records = stores(pipeline)
 
     async def down(*_args: object, **_kw: object) -> None:
