@@ -3,17 +3,21 @@
 Cross-signal detectors (`alerts.detectors.base.Observer`) also receive, after the readings'
 detectors ran, every candidate the *other* detectors produced for the same patient whose code they
 `consume` (from `process` and from `tick`). Their own output is not fed back (no cycles).
+
+`prepare` lets detectors that implement `alerts.detectors.base.Prepares` compute a batch's
+numeric work in one block before its readings go through `process` one by one (a cache: the
+candidates are the same with or without it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import TypeGuard
+from typing import TypeGuard, cast
 
 from alerts.detectors import DETECTORS, Detector, DetectorFactory, PatientContext
-from alerts.detectors.base import DEFAULT_SETTINGS, DetectorSettings, Observer
+from alerts.detectors.base import DEFAULT_SETTINGS, DetectorSettings, Observer, Prepares
 from alerts.model import AlertCandidate
 from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.kinds import Kind
@@ -36,6 +40,17 @@ def _is_observer(det: Detector) -> TypeGuard[Observer]:
     if known is None:
         known = _OBSERVES[cls] = isinstance(det, Observer)
     return known
+
+
+_PREPARES: dict[type, type[Prepares] | None] = {}
+
+
+def _preparer(det: Detector) -> type[Prepares] | None:
+    """The detector's class if it prepares batches in blocks (decided once per class)."""
+    cls = type(det)
+    if cls not in _PREPARES:
+        _PREPARES[cls] = cast("type[Prepares]", cls) if hasattr(cls, "prepare") else None
+    return _PREPARES[cls]
 
 
 class _Patient:
@@ -140,6 +155,22 @@ class DetectionEngine:
                 d.ctx = ctx  # type: ignore[attr-defined]
         else:
             self.reset_patient(key)
+
+    def prepare(self, readings: Sequence[Reading]) -> None:
+        """Before `readings` go through `process` in this order: each block-preparing detector
+        class computes what its instances' updates will need, for the whole batch at once."""
+        work: dict[type[Prepares], dict[int, tuple[Detector, list[Reading]]]] = {}
+        for r in readings:
+            if r.patient_id is None or r.flags & SKIP_FLAGS:
+                continue
+            p = self._patient(PatientKey(r.tenant, r.patient_id))  # as `process` would
+            for det in p.routes.get(r.kind, ()):
+                cls = _preparer(det)
+                if cls is not None:
+                    mine = work.setdefault(cls, {}).setdefault(id(det), (det, []))
+                    mine[1].append(r)
+        for cls, items in work.items():
+            cls.prepare(list(items.values()))
 
     def process(self, reading: Reading) -> list[AlertCandidate]:
         if reading.patient_id is None or reading.flags & SKIP_FLAGS:

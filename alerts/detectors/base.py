@@ -12,11 +12,18 @@ human-readable statement shown by the contract tests), and trend detectors keep 
 Cross-signal detectors (`cv.*`) additionally implement `Observer`: the engine hands them every
 candidate the other detectors produced for the same patient (`consumes` filters by code), so they
 can combine, e.g., a confirmed hypertensive crisis with AF from the ECG analyser.
+
+A detector whose per-reading numeric work is cheaper over many readings at once implements
+`Prepares`: before a batch goes through `update`, the engine hands each such detector class every
+(instance, readings) pair of the batch in one call, and the class computes in one numpy block what
+those updates are about to need. What it keeps is a cache keyed by the detector's own state, so an
+`update` that finds no entry (or a different state than foreseen) computes as before: the output
+never depends on whether the batch was prepared.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar, Protocol, runtime_checkable
@@ -106,6 +113,13 @@ class Observer(Protocol):
     consumes: ClassVar[frozenset[str]]
 
     def observe(self, candidate: AlertCandidate) -> list[AlertCandidate]: ...
+
+
+class Prepares(Protocol):
+    """A detector class that precomputes a batch's numeric work in one block (see above)."""
+
+    @classmethod
+    def prepare(cls, work: Sequence[tuple[Detector, Sequence[Reading]]]) -> None: ...
 
 
 DetectorFactory = Callable[[PatientContext], Detector]

@@ -17,6 +17,11 @@ reached (the level alert takes over), at a gap in the CGM (> `settings.forecast_
 forecast restarts its warm-up), or, via `tick`, when no CGM reading arrived for the patient's
 `predicted_low_horizon_min`.
 
+The trend features of a batch's CGM readings are computed in one block (`prepare`, called by the
+engine before the batch's updates): the windows each update will score are foreseen from the
+buffer, and the rows kept by window; an update scores from that row when its window is the one
+foreseen, else computes it alone. `features` gives a row the same numbers in a block as alone.
+
 Warm-up: >= 4 CGM readings spanning >= 10 min without a gap. Fingersticks are ignored. State per
 patient: the last 7 readings and a few floats of context (`CgmContext`); it is pickled into the
 detector snapshots, and a snapshot from before the context grew restores with the values it had.
@@ -44,12 +49,13 @@ reaches the limit (capped at 30, the model's horizon; the alert text says "withi
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import numpy as np
 
-from alerts.detectors.base import PatientContext, glucose_below, reading_ref
+from alerts.detectors.base import Detector, PatientContext, glucose_below, reading_ref
 from alerts.detectors.glucose_features import (
     CONTEXT_NAMES,
     LAGS,
@@ -73,8 +79,27 @@ CODE = "glucose.predicted_low"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
+# A trend window: the buffer's (time, mmol/L) readings, oldest first, and the low limit.
+Window = tuple[tuple[tuple[datetime, float], ...], float]
+
+
 def _minutes(ts: datetime) -> float:
     return (ts - _EPOCH).total_seconds() / 60.0
+
+
+def _trend(windows: Sequence[Window]) -> tuple[np.ndarray, np.ndarray]:
+    """Trend feature rows and readiness of windows (one row each, the newest reading first)."""
+    ages = np.full((len(windows), LAGS), np.nan)
+    vals = np.full((len(windows), LAGS), np.nan)
+    for i, (buf, _) in enumerate(windows):
+        t_last = buf[-1][0]
+        for k, (ts, g) in enumerate(reversed(buf)):
+            ages[i, k] = (ts - t_last).total_seconds() / 60.0
+            vals[i, k] = g
+    valid = np.isfinite(ages) & (ages > -WINDOW_MIN)
+    valid = np.cumprod(valid, axis=1).astype(bool)
+    limits = np.array([low for _, low in windows], dtype=np.float64)
+    return features(ages, vals, valid, limits)
 
 
 class GlucoseForecastDetector:
@@ -92,11 +117,19 @@ class GlucoseForecastDetector:
         self._alarm = AlarmState()
         self._ctx_row = np.zeros(len(CONTEXT_NAMES))
         self._last_ref: dict[str, object] = {}
+        self._ahead: dict[Window, tuple[np.ndarray, bool]] = {}  # `prepare`'s rows by window
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The detector's state without the prepared rows (a cache, not state)."""
+        state = dict(self.__dict__)
+        state.pop("_ahead", None)
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Restore from a snapshot; one taken before the context grew keeps the person's history
         values it had and starts the new ones afresh (the trend window is warm at once)."""
         self.__dict__.update(state)
+        self._ahead = {}
         row = np.asarray(self._ctx_row, dtype=np.float64)
         if row.shape != (len(CONTEXT_NAMES),):
             fresh = np.zeros(len(CONTEXT_NAMES))
@@ -107,19 +140,48 @@ class GlucoseForecastDetector:
         """Probability of a low within 30 min and the feature row, or None during warm-up."""
         if not self._buf:
             return None
-        t_last = self._buf[-1][0]
-        ages = np.full((1, LAGS), np.nan)
-        vals = np.full((1, LAGS), np.nan)
-        for k, (ts, g) in enumerate(reversed(self._buf)):
-            ages[0, k] = (ts - t_last).total_seconds() / 60.0
-            vals[0, k] = g
-        valid = np.isfinite(ages) & (ages > -WINDOW_MIN)
-        valid = np.cumprod(valid, axis=1).astype(bool)
-        trend, ready = features(ages, vals, valid, self.ctx.targets.glucose_low)
-        if not ready[0]:
+        window = (tuple(self._buf), self.ctx.targets.glucose_low)
+        ahead = self._ahead.get(window)
+        if ahead is None:
+            trend, ready = _trend([window])
+            ahead = trend[0], bool(ready[0])
+        if not ahead[1]:
             return None
-        row = np.concatenate([trend[0], self._ctx_row])
+        row = np.concatenate([ahead[0], self._ctx_row])
         return float(self.model.probability(row[None, :])[0]), row
+
+    def _windows(self, readings: Sequence[Reading]) -> list[Window]:
+        """The windows `update` will score for `readings`, taken in order from the current
+        buffer by the same rules (CGM only, in order, a gap restarts, no score at a low)."""
+        buf = deque(self._buf, maxlen=LAGS)
+        low = self.ctx.targets.glucose_low
+        out: list[Window] = []
+        for r in readings:
+            if r.kind is not Kind.GLUCOSE or r.attrs.get("source") != "cgm":
+                continue
+            if buf and r.ts <= buf[-1][0]:
+                continue
+            if buf and r.ts - buf[-1][0] > self.ctx.settings.forecast_max_gap:
+                buf.clear()
+            g = r.values["glucose"]
+            buf.append((r.ts, g))
+            if not glucose_below(g, low):
+                out.append((tuple(buf), low))
+        return out
+
+    @classmethod
+    def prepare(cls, work: Sequence[tuple[Detector, Sequence[Reading]]]) -> None:
+        """The trend rows of every window a batch's updates will score, in one block."""
+        planned: list[tuple[GlucoseForecastDetector, Window]] = []
+        for det, readings in work:
+            assert isinstance(det, GlucoseForecastDetector)
+            det._ahead = {}
+            planned += [(det, w) for w in det._windows(readings)]
+        if len(planned) < 2:
+            return  # one row costs the same either way
+        trend, ready = _trend([w for _, w in planned])
+        for i, (det, w) in enumerate(planned):
+            det._ahead[w] = trend[i], bool(ready[i])
 
     def allowed(self, row: np.ndarray) -> bool:
         """The history gate (`glucose_features.history_allows`) for a scored feature row."""

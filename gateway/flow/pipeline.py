@@ -128,7 +128,13 @@ class Pipeline:
     def detect(self, readings: Sequence[Reading]) -> DeskResult:
         """Each reading through its patient's detectors, their candidates into the desk at the
         pipeline's clock. The staleness watch sees each device on the server clock (its
-        receive time; the replay clock in a replay); shared kiosks are not watched."""
+        receive time; the replay clock in a replay); shared kiosks are not watched. The
+        detectors first prepare the whole of `readings` in blocks (`DetectionEngine.prepare`)."""
+        self.engine.prepare(readings)
+        return self._detect(readings)
+
+    def _detect(self, readings: Sequence[Reading]) -> DeskResult:
+        """`detect` without the preparation (a lane prepared as a whole goes slice by slice)."""
         now = self.clock()
         replaying = self.intake.replaying
         result = DeskResult()
@@ -244,9 +250,10 @@ class Pipeline:
             # (their alerts are stored already, so nothing is raised twice).
             events += await self._record_detected(urgent, None)
         pending = DeskResult()
+        self.engine.prepare(bulk)
         deadline = time.perf_counter() + SLICE_S
         for lo in range(0, len(bulk), BULK_STEP):
-            pending = pending.then(self.detect(bulk[lo : lo + BULK_STEP]))
+            pending = pending.then(self._detect(bulk[lo : lo + BULK_STEP]))
             if time.perf_counter() >= deadline and lo + BULK_STEP < len(bulk):
                 if pending:
                     events += await self._record_detected(pending, None)

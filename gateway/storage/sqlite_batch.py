@@ -2,10 +2,10 @@
 
 SQLAlchemy's per-row parameter processing costs more than SQLite's own work for small rows, so
 on SQLite a batch goes to the driver directly: one query finds which (device_id, seq) keys are
-already stored, and one `executemany` inserts the rest. Values are encoded exactly as the
-SQLAlchemy column types store them (naive-UTC `DATETIME` text, JSON text), so the ORM reads these
-rows like any other. De-duplication stays in the database too (`INSERT OR IGNORE` on the unique
-key), for redeliveries that arrive within one batch.
+already stored, and one multi-row `INSERT` per thousand rows inserts the rest. Values are
+encoded exactly as the SQLAlchemy column types store them (naive-UTC `DATETIME` text, JSON
+text), so the ORM reads these rows like any other. De-duplication stays in the database too
+(`INSERT OR IGNORE` on the unique key), for redeliveries that arrive within one batch.
 """
 
 from __future__ import annotations
@@ -24,9 +24,18 @@ COLUMNS = (
     "flags", "ecg_fs", "ecg_gain", "ecg_baseline", "ecg_lead", "ecg_samples",
 )  # fmt: skip
 _QUOTED = ", ".join(f'"{c}"' for c in COLUMNS)  # "values" is an SQL keyword
-INSERT = f"INSERT OR IGNORE INTO readings ({_QUOTED}) VALUES ({', '.join('?' for _ in COLUMNS)})"
+_ROW = f"({', '.join('?' for _ in COLUMNS)})"
 # SQLite's limit on bound parameters per statement is 32766 since 3.32; stay well below.
 _KEYS_PER_QUERY = 4000
+ROWS_PER_INSERT = 1000
+
+
+def insert(n: int) -> str:
+    """One statement inserting `n` rows. The driver releases the interpreter lock around every
+    statement step, and `executemany` steps once per row: while detection keeps the event loop
+    busy, each of those steps waits for the lock again. A multi-row insert is one step per
+    `ROWS_PER_INSERT` rows."""
+    return f"INSERT OR IGNORE INTO readings ({_QUOTED}) VALUES {', '.join([_ROW] * n)}"
 
 
 def sqlite_datetime(dt: datetime) -> str:
@@ -95,6 +104,9 @@ def write_batch(conn: Connection, readings: Sequence[Reading]) -> tuple[list[Rea
     new = [r for r in readings if r.key not in stored]
     if not new:
         return new, None
-    conn.exec_driver_sql(INSERT, rows(new))
+    params = rows(new)
+    for lo in range(0, len(params), ROWS_PER_INSERT):
+        part = params[lo : lo + ROWS_PER_INSERT]
+        conn.exec_driver_sql(insert(len(part)), tuple(x for row in part for x in row))
     last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar()
     return new, int(last) if last else None

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from devices.kinds import Kind
 from devices.model import PatientKey, Reading
 from gateway.storage import Database, SqlReadingStore
-from gateway.storage.sqlite_batch import key_query, sqlite_datetime
+from gateway.storage.sqlite_batch import ROWS_PER_INSERT, key_query, sqlite_datetime
 from gateway.storage.tables import ReadingRow
 
 CST = timezone(timedelta(hours=8))
@@ -60,3 +60,27 @@ async def test_key_lookup_uses_the_unique_index_not_a_table_scan(store: SqlReadi
         details = [str(row[-1]) for row in plan]
         assert any("SEARCH r USING" in d and "device_id=? AND seq=?" in d for d in details)
         assert not any(d.startswith("SCAN r") or d == "SCAN readings" for d in details)
+
+
+async def test_a_batch_larger_than_one_insert_is_stored_whole_in_order(
+    store: SqlReadingStore,
+) -> None:
+    """Rows go in as multi-row inserts of at most `ROWS_PER_INSERT`; a batch spanning several
+    keeps its order (row ids), skips the stored ones and leaves the position at its last row."""
+    t = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    n = ROWS_PER_INSERT * 2 + 3
+
+    def r(seq: int) -> Reading:
+        ts = t + timedelta(seconds=seq)
+        return Reading("t", "cgm-1", Kind.GLUCOSE, seq, ts, ts, "p-1", {"glucose": 5.0 + seq / n})
+
+    assert await store.write([r(s) for s in range(0, n, 2)]) == [r(s) for s in range(0, n, 2)]
+    everything = [r(s) for s in range(n)]
+    new = await store.write(everything)
+    assert new == [x for x in everything if x.seq % 2]
+    async with store.db.session() as s:
+        rows = (await s.scalars(select(ReadingRow).order_by(ReadingRow.id))).all()
+    assert len(rows) == n
+    assert [row.seq for row in rows[-len(new) :]] == [x.seq for x in new]
+    assert store.position == rows[-1].id
+    assert rows[-1].values == {"glucose": 5.0 + (n - 2) / n}
