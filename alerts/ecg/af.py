@@ -248,16 +248,8 @@ class AfWindows:
                 e = self._af[self._af_next - self._af_base]
                 self.trace.append((e[0], e[1], f))
             return afmodel.score(f) > 0.0
-        mid = n // 2
-        high = self._win_high  # entries above the threshold
-        # The median exceeds the threshold iff enough entries do; only when an even window splits
-        # exactly in half does the mean of the two middle values have to be computed.
-        if high < n - mid:
+        if not self._irregular(lo, hi, n) and not self._short_af(lo, hi, n):
             return False
-        if n % 2 == 0 and high == mid:
-            d = [e[2] for e in self._window(lo, hi)]
-            if median(d) <= cfg.af_threshold:
-                return False
         dropped = self._win_dropped
         if dropped > cfg.af_max_ectopic * (dropped + n):
             return False
@@ -272,6 +264,33 @@ class AfWindows:
         if cfg.af_cosen is None or n < cfg.af_cosen_min_beats:
             return True
         return cosen([(e[1] - e[0]) / self.fs for e in entries]) > cfg.af_cosen
+
+    def _irregular(self, lo: int, hi: int, n: int) -> bool:
+        """The window's median normalised successive difference is above `af_threshold`."""
+        mid = n // 2
+        high = self._win_high  # entries above the threshold
+        # The median exceeds the threshold iff enough entries do; only when an even window splits
+        # exactly in half does the mean of the two middle values have to be computed.
+        if high < n - mid:
+            return False
+        if n % 2 == 0 and high == mid:
+            return median(e[2] for e in self._window(lo, hi)) > self.cfg.af_threshold
+        return True
+
+    def _short_af(self, lo: int, hi: int, n: int) -> bool:
+        """A paroxysm shorter than half the window: at least `af_short_share` of the window's
+        entries are above `af_threshold`, and more than half of the `af_short_beats` entries
+        centred on the one being labelled above `af_short_threshold`."""
+        cfg = self.cfg
+        if cfg.af_short_beats is None or self._win_high < cfg.af_short_share * n:
+            return False
+        h = cfg.af_short_beats // 2
+        nxt = self._af_next
+        a, b = max(lo, nxt - h), min(hi, nxt + h + 1)
+        base = self._af_base
+        thr = cfg.af_short_threshold
+        high = sum(e[2] > thr for e in islice(self._af, a - base, b - base))
+        return 2 * high > b - a
 
     def _window(self, lo: int, hi: int) -> list[_Entry]:
         base = self._af_base

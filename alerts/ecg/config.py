@@ -87,6 +87,18 @@ class EcgConfig:
     af_reference_beats: int = 16
     af_alarm_s: float = 30.0
     af_max_ectopic: float = 0.6  # at most this share of a window's intervals may be ectopic
+    # Short paroxysms (beats-only path): the 65-beat window's median only turns AF when more
+    # than half its intervals are irregular, so a paroxysm of fewer than ~33 beats is never
+    # labelled and a longer one loses ~32 beats. An interval is AF also when at least
+    # `af_short_share` of its window's entries are above `af_threshold` and more than half of
+    # the `af_short_beats` entries centred on it are above `af_short_threshold` (None: off).
+    # Chosen by leave-one-record-out cross-validation on the 12 AFDB records
+    # (`python -m bench.afdb_cv`: grid 9/17/25 beats x share 0.15/0.3 x 0.12/0.16/0.2, the
+    # highest lowest per-record Se with pooled Se >= 97 % and Sp >= 98 % on the training
+    # records); this is the choice on all 12.
+    af_short_beats: int | None = 25
+    af_short_share: float = 0.15
+    af_short_threshold: float = 0.12
     # With the signal (beat morphology known), AF windows are judged by the logistic model of
     # `alerts.ecg.afmodel` (RR irregularity and P-wave features) instead of the rules below.
     af_model: bool = True

@@ -1,4 +1,5 @@
-"""AF stage: running window statistics equal their plain definitions; sample entropy."""
+"""AF stage: running window statistics equal their plain definitions; short paroxysms in the
+beats-only path; sample entropy."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from alerts.ecg.rhythm import RhythmAnalyzer
 def test_af_window_counts_match_plain_median() -> None:
     """The running counts decide like the median of the whole window, including even windows
     split exactly at the threshold."""
-    cfg = EcgConfig()
+    cfg = EcgConfig(af_short_beats=None)
     rng = np.random.default_rng(5)
     for trial in range(200):
         ana = AfWindows(250.0, cfg, EpisodeLog())
@@ -64,6 +65,36 @@ def test_running_window_sums_equal_sums_over_the_window() -> None:
     ana.update(beats, bad, beats[-1] + 1, corr, p_corr)
     ana.finish(beats[-1] + 1)
     assert checked > 150
+
+
+def _af_beats(cfg: EcgConfig, beats: list[int], fs: float) -> set[int]:
+    """Beats (as RR interval ends) inside the AF episodes of a beats-only analysis."""
+    ana = RhythmAnalyzer(fs, cfg)
+    _, closed = ana.update(beats, [], beats[-1] + 1)
+    _, more = ana.finish(beats[-1] + 1)
+    eps = [e for e in (*closed, *more) if e.label.value == "AF"]
+    return {b for b in beats for e in eps if e.start < b <= (e.end or e.start)}
+
+
+def test_short_paroxysm_is_af_only_with_the_short_rule() -> None:
+    """A 30-beat irregular paroxysm between regular stretches is too short for the 65-beat
+    window's median; the short rule labels most of it, and none of the regular beats."""
+    fs = 250.0
+    rng = np.random.default_rng(3)
+    rr = [
+        *(0.8 + 0.01 * rng.standard_normal(150)),
+        *rng.uniform(0.4, 1.1, 30),
+        *(0.8 + 0.01 * rng.standard_normal(150)),
+    ]
+    beats = np.cumsum(np.asarray(rr) * fs).astype(int).tolist()
+    parox = set(beats[150:180])
+    off = _af_beats(EcgConfig(af_short_beats=None), beats, fs)
+    on = _af_beats(
+        EcgConfig(af_short_beats=25, af_short_share=0.3, af_short_threshold=0.16), beats, fs
+    )
+    assert not off & parox
+    assert len(on & parox) >= 18
+    assert len(on - parox) <= 2
 
 
 def test_cosen_separates_irregular_from_sinus_rr() -> None:
