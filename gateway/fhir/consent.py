@@ -69,11 +69,7 @@ async def record_consent(
             tx=tx,
         )  # fmt: skip
         starts = c.shares and (before is None or not before.shares)
-        queued = (
-            await platform.share_record(actor.tenant, patient_id, tx=tx)
-            if starts and platform is not None
-            else []
-        )
+        queued = await platform.share_record(c, tx=tx) if starts and platform is not None else []
     if platform is not None:
         platform.hand(queued)
     return c

@@ -1,10 +1,10 @@
 """Pushing elders' records to the regional platform, through the notification outbox.
 
 What is pushed: for each elder whose consent is on record, new vital-sign readings as
-Observations, with the Patient, their devices and the day's patient summary document, in FHIR
-`transaction` Bundles of at most `batch_max` observations; every entry a `PUT Type/id` of a
-resource whose id comes from its business identifier, so a Bundle applied twice leaves the
-platform as it was after the first time (idempotent; at-least-once delivery is then
+Observations, with the Patient, their devices, their `Consent` and the day's patient summary
+document, in FHIR `transaction` Bundles of at most `batch_max` observations; every entry a
+`PUT Type/id` of a resource whose id comes from its business identifier, so a Bundle applied
+twice leaves the platform as it was after the first time (idempotent; at-least-once delivery is then
 exactly-once in effect). When consent is recorded the elder's whole record (the last 90 days)
 goes at once.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ from gateway.fhir.settings import PlatformSettings
 from gateway.fhir.summary import summary_document
 from gateway.notifiers.outbox import OutboxSender, failing_channel
 from gateway.runtime.jobs import raise_later, run_job
+from gateway.storage.consents import Consent
 from gateway.storage.database import Transaction
 from gateway.storage.outbox import OutboxEntry
 from gateway.storage.readings import PositionedStore
@@ -91,6 +93,8 @@ class PlatformPush:
     ) -> list[OutboxEntry]:
         p = rec.patient
         head = [res.patient(p), *(res.device(d, p.patient_id) for d in rec.devices)]
+        if rec.consent is not None:  # the consent the platform may check the sharing against
+            head.append(res.consent(rec.consent))
         doc = summary_document(
             rec, self.gw.targets_for(p.key), self.settings.summary_lang, self.base, now
         )
@@ -112,15 +116,19 @@ class PlatformPush:
             out.append(OutboxEntry(delivery, CHANNEL, p.patient_id, "push", payload, now))
         return out
 
-    async def share_record(
-        self, tenant: str, patient_id: str, *, tx: Transaction
-    ) -> list[OutboxEntry]:
-        """Queue the elder's whole record (the last 90 days) in the caller's transaction; hand
-        the returned entries to `hand` once it is committed."""
+    async def share_record(self, consent: Consent, *, tx: Transaction) -> list[OutboxEntry]:
+        """Queue the elder's whole record (the last 90 days) with the `consent` being recorded,
+        in the caller's transaction; hand the returned entries to `hand` once it is committed."""
         now = self.gw.clock()
         rec = await load_record(
-            self.gw.stores, self.gw.readings, tenant, patient_id, now - RECORD_WINDOW, now
+            self.gw.stores,
+            self.gw.readings,
+            consent.tenant,
+            consent.patient_id,
+            now - RECORD_WINDOW,
+            now,
         )
+        rec = replace(rec, consent=consent)  # not yet committed: not read back
         key = f"record.{int(now.timestamp() * 1000)}"
         return await self.gw.stores.outbox.add(
             self._pushes(rec, rec.readings, key, now), now, tx=tx

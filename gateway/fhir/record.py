@@ -24,6 +24,7 @@ from devices.registry import Device
 from gateway.errors import NotFoundError
 from gateway.fhir import resources as res
 from gateway.storage import ReadingStore, Stores
+from gateway.storage.consents import Consent
 from gateway.storage.patients import Patient
 
 __all__ = ["PatientRecord", "entry", "everything", "load_record", "observation"]
@@ -46,6 +47,7 @@ class PatientRecord:
     members: tuple[Member, ...]
     start: datetime
     end: datetime
+    consent: Consent | None = None  # to share with the regional platform, as recorded
 
 
 async def load_record(
@@ -76,6 +78,7 @@ async def load_record(
     roster = await stores.rosters.roster(tenant)
     team = roster.teams.get(p.care_team or "")
     members = tuple(roster.members[m] for m in team.members if m in roster.members) if team else ()
+    consent = await stores.consents.get(tenant, patient_id)
     return PatientRecord(
         p,
         devices,
@@ -86,6 +89,7 @@ async def load_record(
         members,
         start,
         end,
+        consent,
     )
 
 
@@ -111,6 +115,8 @@ def resources(rec: PatientRecord, lang: str = "en") -> list[dict[str, Any]]:
     out += res.conditions(rec.patient)
     out += res.medications(rec.patient)
     out += res.allergies(rec.patient)
+    if rec.consent is not None:
+        out.append(res.consent(rec.consent))
     out += [observation(r) for r in rec.readings]
     out += [res.flag(a, lang) for a in rec.alerts]
     out += [referral_to_fhir(r) for r in rec.referrals]

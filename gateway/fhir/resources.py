@@ -3,7 +3,8 @@
 Observations come from `devices.codecs.fhir.to_fhir` (the same mapping devices can send in);
 referrals from `alerts.referral.to_fhir`. Here: the Patient, the devices that measure them, alerts
 as `Flag`s, the family-doctor team as a `CareTeam`, and the problems, medications and allergies the
-tenant recorded (free text, coded where a known condition is recognised). Every resource carries
+tenant recorded (free text, coded where a known condition is recognised), and the elder's consent
+to share the record with the regional platform as a `Consent`. Every resource carries
 a business identifier (`urn:hmg:...`) and a logical id derived from it, so the same fact always
 has the same id: pushing it again updates it, never duplicates it.
 """
@@ -21,12 +22,14 @@ from alerts.roster import CareTeam, Member
 from devices.registry import Device
 from devices.timeparse import format_ts
 from gateway.fhir.problems import SNOMED, problems_of
+from gateway.storage.consents import Consent
 from gateway.storage.patients import Patient
 
 __all__ = [
     "allergies",
     "care_team",
     "conditions",
+    "consent",
     "device",
     "fhir_id",
     "flag",
@@ -226,3 +229,47 @@ def allergies(p: Patient) -> list[dict[str, Any]]:
         }
         for i, text in enumerate(_items(p.profile.allergies))
     ]
+
+
+def consent(c: Consent) -> dict[str, Any]:
+    """The elder's consent to share the record with the regional health-information platform
+    (an opt-in privacy consent); a withdrawal is the same Consent made `inactive`, its provision
+    a `deny` from the time it was recorded."""
+    return {
+        "resourceType": "Consent",
+        "id": fhir_id(f"{c.tenant}/{c.patient_id}/consent/platform"),
+        "identifier": _ident(f"urn:hmg:{c.tenant}:consent", f"{c.patient_id}/platform"),
+        "status": "active" if c.shares else "inactive",
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
+        "category": [
+            {"coding": [{"system": "http://loinc.org", "code": "59284-0"}]},
+            {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "INFA"}
+                ]
+            },
+        ],
+        "patient": ref("Patient", c.patient_id),
+        "performer": [ref("Patient", c.patient_id)],
+        "dateTime": format_ts(c.recorded_at),
+        "policyRule": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}
+            ],
+            "text": "share the record with the regional health-information platform",
+        },
+        "provision": {
+            "type": "permit" if c.shares else "deny",
+            "period": {"start": format_ts(c.recorded_at)},
+            "purpose": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT"}
+            ],
+        },
+    }

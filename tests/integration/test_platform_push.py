@@ -68,14 +68,15 @@ def test_kill_mid_push_then_restart_delivers_every_resource_once(
         gw.start()
         per_elder = READINGS + 1
         stats = platform.wait_for(
-            {"Patient": 3, "Device": 6, "Observation": 3 * per_elder, "Bundle": 3}, 90
+            {"Patient": 3, "Device": 6, "Consent": 3, "Observation": 3 * per_elder, "Bundle": 3},
+            90,
         )
     finally:
         gw.terminate()
         platform.stop()
     # Exactly what the elders have, each resource once.
     assert stats["resources"] == {
-        "Patient": 3, "Device": 6, "Observation": 3 * per_elder, "Bundle": 3,
+        "Patient": 3, "Device": 6, "Consent": 3, "Observation": 3 * per_elder, "Bundle": 3,
     }  # fmt: skip
     # The transaction applied before the kill came again after the restart, under the same
     # delivery id, and changed nothing but versions.

@@ -117,3 +117,20 @@ async def test_summary_document_round_trips_in_both_languages(
     assert bp["identifier"][0] == {"system": "urn:hmg:t1:reading", "value": "cuff-p-1/3"}
     assert comp["title"] == ("患者健康摘要" if lang == "zh-CN" else "Patient summary")
     assert (await client.get("/fhir/Patient/p-1/$summary?lang=fr")).status_code == 422
+
+
+async def test_consent_is_in_the_record_as_a_valid_r4_consent(client: httpx.AsyncClient) -> None:
+    found = _by_type((await client.get("/fhir/Patient/p-1/$everything")).json())
+    assert "Consent" not in found  # none recorded yet
+    r = await client.put("/patients/p-1/consent", json={"status": "active", "note": "signed"})
+    assert r.status_code == 200
+    (c,) = _by_type((await client.get("/fhir/Patient/p-1/$everything")).json())["Consent"]
+    validate(c)
+    assert (c["status"], c["provision"]["type"]) == ("active", "permit")
+    assert c["patient"] == {"reference": "Patient/p-1"}
+    assert c["scope"]["coding"][0]["code"] == "patient-privacy"
+    assert c["dateTime"][:16] == r.json()["recorded_at"][:16]
+    await client.put("/patients/p-1/consent", json={"status": "withdrawn"})
+    (w,) = _by_type((await client.get("/fhir/Patient/p-1/$everything")).json())["Consent"]
+    validate(w)
+    assert (w["id"], w["status"], w["provision"]["type"]) == (c["id"], "inactive", "deny")

@@ -79,12 +79,16 @@ async def test_consent_shares_the_record_and_withdrawal_stops_it(
         r = await c.put("/patients/p-1/consent", json={"status": "active", "note": "signed"})
         assert r.status_code == 200
         assert r.json()["status"] == "active"
-        # The whole record at once: patient, two devices, 3 BP + 1 glucose, the summary.
-        await _wait(platform, {"Patient": 1, "Device": 2, "Observation": 4, "Bundle": 1})
+        # The whole record at once: patient, two devices, the consent, 3 BP + 1 glucose, the
+        # summary.
+        want = {"Patient": 1, "Device": 2, "Consent": 1, "Observation": 4, "Bundle": 1}
+        await _wait(platform, want)
         await _bp(gw, "p-1", 10, 150)
         stats = await _wait(platform, {"Observation": 5})
         assert platform.read("Observation/cuff-p-1-10") is not None
         assert platform.read("Patient/p-2") is None  # no consent recorded for p-2
+        consent = next(k for k in stats["received"] if k.startswith("Consent/"))  # type: ignore[attr-defined]
+        assert platform.read(consent)["status"] == "active"  # type: ignore[index]
         summary = next(k for k in stats["received"] if k.startswith("Bundle/"))  # type: ignore[attr-defined]
         assert platform.read(summary)["type"] == "document"  # type: ignore[index]
         r = await c.put("/patients/p-1/consent", json={"status": "withdrawn"})
