@@ -9,7 +9,8 @@ exactly-once in effect). When consent is recorded the elder's whole record (the 
 goes at once.
 
 How: `gather` reads the readings stored since the last gathered position (the readings table's
-row ids, kept as the `platform.push` progress), and writes the pushes into `notification_outbox`
+row ids, or the reading journal's positions with InfluxDB: `gateway.storage.journal`; kept as
+the `platform.push` progress), and writes the pushes into `notification_outbox`
 (channel `fhir.platform`) in the same transaction as the new position, so each reading is
 gathered exactly once and no push is lost when the process dies; the outbox's own sender and
 sweep (`gateway.notifiers.outbox`) deliver, retry with back-off and resend after a restart. A
@@ -38,7 +39,6 @@ from gateway.runtime.jobs import raise_later, run_job
 from gateway.storage.consents import Consent
 from gateway.storage.database import Transaction
 from gateway.storage.outbox import OutboxEntry
-from gateway.storage.readings import PositionedStore
 
 if TYPE_CHECKING:
     from gateway.runtime.service import Gateway
@@ -140,12 +140,9 @@ class PlatformPush:
     async def gather(self) -> int:
         """Queue the readings stored since the last step for the elders who consent; how many
         pushes were queued."""
-        store = self.gw.readings
-        if not isinstance(store, PositionedStore):
-            return 0
         progress = self.gw.stores.progress
         position = await progress.get(STREAM)
-        found = await store.stored_after(position, SCAN_MAX)
+        found = await self.gw.feed.stored_after(position, SCAN_MAX)
         if not found:
             return 0
         sharing = await self.consents.sharing()

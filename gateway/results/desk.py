@@ -1,14 +1,15 @@
 """Results back to the elder and family after a kiosk visit or a week of home measurements,
 through the outbox, tracked until delivered.
 
-`gather` reads the readings stored since its last position (the readings table's row ids, kept
-as the `results.notice` progress) up to those received `quiet_s` ago (so a visit still going on
-is left for the next step), groups the readings each kiosk took of one elder into visits (a gap
-over `visit_gap_s` starts a new one), and for each visit stores a `ResultsNotice` (zh-CN and
-English, `gateway.results.compose`) with its deadline, an outbox entry on the `results` channel
-and an audit row, in one transaction with the new position. Once an hour `home_series` looks
-for elders with at least `home_min_readings` home BP or glucose readings (personal devices) in
-the `home_series_days` since their last home notice, and tells them the averages. The channel
+`gather` reads the readings stored since its last position (the readings table's row ids, or
+the reading journal's with InfluxDB; kept as the `results.notice` progress) up to those received
+`quiet_s` ago (so a visit still going on is left for the next step), groups the readings each
+kiosk took of one elder into visits (a gap over `visit_gap_s` starts a new one), and for each
+visit stores a `ResultsNotice` (zh-CN and English, `gateway.results.compose`) with its deadline,
+an outbox entry on the `results` channel and an audit row, in one transaction with the new
+position. Once an hour `home_series` looks for elders with at least `home_min_readings` home BP
+or glucose readings (personal devices) in the `home_series_days` since their last home notice,
+and tells them the averages. The channel
 sends each notice to the elder's contacts in rank order (the roster's emergency contacts: the
 elder and family), each by SMS then e-mail, until one is reached; the notice records every
 attempt and when and to whom it was delivered. Nobody reached: the outbox tries again with
@@ -38,7 +39,6 @@ from gateway.storage.audit import AuditEntry
 from gateway.storage.deliveries import Delivery
 from gateway.storage.notices import NoticeStore, ResultsNotice
 from gateway.storage.outbox import OutboxEntry
-from gateway.storage.readings import PositionedStore
 
 if TYPE_CHECKING:
     from gateway.runtime.service import Gateway
@@ -153,15 +153,12 @@ class ResultsDesk:
 
     async def gather(self) -> int:
         """Notices for the kiosk visits that ended since the last step; how many."""
-        store = self.gw.readings
-        if not isinstance(store, PositionedStore):
-            return 0
         progress = self.gw.stores.progress
         position = await progress.get(STREAM)
         now = self.gw.clock()
         cutoff = now.timestamp() - self.settings.quiet_s
         last, taken = position, []
-        for pos, r in await store.stored_after(position, SCAN_MAX):
+        for pos, r in await self.gw.feed.stored_after(position, SCAN_MAX):
             if r.received_at.timestamp() > cutoff:
                 break
             last = pos

@@ -13,6 +13,7 @@ from alerts.desk import DeskResult
 from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.model import PatientKey, utcnow
+from gateway.fhir.push import STREAM as PUSH_STREAM
 from gateway.fhir.push import PlatformPush
 from gateway.flow.actions import ActionPath
 from gateway.flow.recovery import Recovery
@@ -20,6 +21,7 @@ from gateway.followup.desk import FollowupDesk
 from gateway.link.ingest import MqttIngest
 from gateway.notifiers import NotifierConfig
 from gateway.notifiers.base import AlertSink
+from gateway.results.desk import STREAM as RESULTS_STREAM
 from gateway.results.desk import ResultsDesk
 from gateway.runtime.settings import Settings
 from gateway.runtime.wiring import Role, build
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # How often the patient context for escalation (lives alone, disability) is read again.
 PATIENT_FLAGS_REFRESH_S = 60.0
+JOURNAL_PRUNE_S = 60.0  # how often the reading journal drops what its followers have read
 
 
 class Gateway:
@@ -53,6 +56,7 @@ class Gateway:
         self.db = rt.db
         self.stores = rt.stores
         self.readings = rt.readings
+        self.feed = rt.feed  # what the push and the results notices follow
         self.registry = rt.registry
         self.metrics = rt.metrics
         self.policies = rt.policies
@@ -146,6 +150,8 @@ class Gateway:
             self._tasks.append(asyncio.create_task(self.results.run(self._stop)))
         if self.settings.storage.retention_interval_s > 0:
             self._tasks.append(asyncio.create_task(self._retention()))
+        if self.runtime.journal is not None:
+            self._tasks.append(asyncio.create_task(self._journal_pruning()))
 
     async def _ticker(self) -> None:
         refreshed = time.monotonic()
@@ -173,6 +179,23 @@ class Gateway:
                 log.exception("detector snapshot failed")
             if self._stop.is_set():
                 return
+
+    async def _journal_pruning(self) -> None:
+        """The journal keeps what the platform push or the results notices have yet to read."""
+        journal = self.runtime.journal
+        assert journal is not None
+        followers = [
+            stream
+            for job, stream in ((self.platform, PUSH_STREAM), (self.results, RESULTS_STREAM))
+            if job is not None
+        ]
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), JOURNAL_PRUNE_S)
+            try:
+                await journal.prune(self.stores.progress, followers)
+            except Exception:
+                log.exception("reading journal pruning failed; will retry")
 
     async def _retention(self) -> None:
         from gateway.storage.retention import RetentionPolicy, run_retention

@@ -42,7 +42,8 @@ from gateway.notifiers.tiers import TierChannel
 from gateway.policies import load_policies
 from gateway.runtime.settings import Settings
 from gateway.storage import Database, OutboxEntry, ReadingStore, SqlReadingStore, Stores
-from gateway.storage.readings import PositionedStore
+from gateway.storage.journal import JournalledStore, ReadingJournal
+from gateway.storage.readings import PositionedStore, ReadingFeed
 
 
 class Role(enum.StrEnum):
@@ -154,6 +155,8 @@ class Runtime:
     db: Database
     stores: Stores
     readings: ReadingStore
+    feed: ReadingFeed  # the stored readings in storing order (the SQL store or the journal)
+    journal: ReadingJournal | None  # kept for a backend that does not number its readings
     registry: DeviceRegistry
     book: TargetBook
     metrics: Metrics
@@ -234,6 +237,13 @@ def build(
     db = Database(settings.storage.db_url)
     stores = Stores.of(db)
     readings = make_reading_store(settings, db)
+    journal = None
+    feed: ReadingFeed
+    if isinstance(readings, PositionedStore):
+        feed = readings
+    else:  # InfluxDB: what arrives is numbered in the relational database's journal
+        feed = journal = ReadingJournal(db)
+        readings = JournalledStore(readings, journal)
     registry = DeviceRegistry(auto_bind=settings.ingest.auto_register or settings.mode == "demo")
     if policies is None:  # a policy file or a directory of per-tenant files
         policies = load_policies(settings.notify.policies) if settings.notify.policies else {}
@@ -321,6 +331,8 @@ def build(
         db=db,
         stores=stores,
         readings=readings,
+        feed=feed,
+        journal=journal,
         registry=registry,
         book=book,
         metrics=pipeline.metrics,

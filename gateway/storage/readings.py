@@ -123,6 +123,13 @@ def row_to_reading(row: ReadingRow) -> Reading:
     )
 
 
+class ReadingFeed(Protocol):
+    """Stored readings numbered in the order they were stored: what the jobs that follow new
+    readings read (the SQL store itself, or `gateway.storage.journal` for InfluxDB)."""
+
+    async def stored_after(self, position: int, limit: int) -> list[tuple[int, Reading]]: ...
+
+
 @runtime_checkable
 class PositionedStore(Protocol):
     """A readings store that numbers what it stores in order (row ids), so detection can be

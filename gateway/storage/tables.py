@@ -117,6 +117,27 @@ class ReadingRow(Base):
     ecg_samples: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+class JournalRow(Base):
+    """A vital-sign reading as the readings backend stored it, numbered in storing order, for a
+    backend that cannot number what it stores (InfluxDB): what the platform push and the results
+    notices follow. Rows every follower has passed are pruned."""
+
+    __tablename__ = "reading_journal"
+    __table_args__ = (UniqueConstraint("device_id", "seq", name="uq_reading_journal_device_seq"),)
+
+    position: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    ts: Mapped[datetime]
+    received_at: Mapped[datetime]
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attrs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    flags: Mapped[str] = mapped_column(String(200), default="")
+
+
 class AlertRow(Base):
     __tablename__ = "alerts"
     __table_args__ = (Index("ix_alerts_patient_state", *PATIENT_KEY, "state"),)
