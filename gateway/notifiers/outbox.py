@@ -12,7 +12,11 @@ alert topic. An entry is marked delivered when its channel confirmed it (the bro
 2xx from the webhook receiver); a failed attempt is tried again after a back-off that doubles per
 failure of that channel (`backoff_s` up to `max_backoff_s`), oldest entry first. An entry that
 failed `fail_after` attempts is reported once through `on_failing` (the gateway raises a
-technical alert and moves the alert on to the next escalation tier).
+technical alert and moves the alert on to the next escalation tier). A sender whose failures
+belong to one entry's addressee rather than to the channel (`per_entry`: the results notices,
+where one elder without a reachable contact must not hold up the others) does not wait: the
+failed entry is stored with its own back-off (doubling per attempt of that entry) and the sweep
+queues it again once it is due, while the entries behind it go out at once.
 
 Entries that are not delivered, whatever the reason (the process died, a channel was down), are
 found again by the sweep: at start and every `sweep_s`, undelivered entries that have been due
@@ -122,6 +126,7 @@ class OutboxSender:
         fail_after: int = 3,
         sweep_s: float = 2.0,
         grace_s: float = 5.0,
+        per_entry: bool = False,
     ) -> None:
         self.store = store
         self.channels = dict(channels)
@@ -134,6 +139,7 @@ class OutboxSender:
         self.fail_after = fail_after
         self.sweep_s = sweep_s
         self.grace_s = grace_s
+        self.per_entry = per_entry
         self._queues: dict[str, asyncio.Queue[OutboxEntry | None]] = {}
         self._held: set[int] = set()  # entry ids queued or being delivered in this process
         self._idle = asyncio.Event()  # set while nothing is held
@@ -295,6 +301,10 @@ class OutboxSender:
                 if self._stop.is_set():
                     return
                 continue
+            if self.per_entry:  # the entry waits for its own retry; the others go on
+                delay = min(self.backoff_s * 2**entry.attempts, self.max_backoff_s)
+                await self._failed(key, q, entry, receipt, delay)
+                continue
             failures += 1
             delay = min(self.backoff_s * 2 ** (failures - 1), self.max_backoff_s)
             await self._failed(key, q, entry, receipt, delay)
@@ -326,6 +336,11 @@ class OutboxSender:
                 self.on_failing(entry, error)
             except Exception:
                 log.exception("outbox: reporting a failing %s channel failed", key)
+        if self.per_entry:  # the sweep queues it again when it is due
+            self._held.discard(entry.id)
+            if not self._held:
+                self._idle.set()
+            return
         retried = replace(entry, attempts=attempts, error=error)
         rest = [q.get_nowait() for _ in range(q.qsize())]
         for item in (retried, *rest):

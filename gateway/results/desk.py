@@ -127,6 +127,7 @@ class ResultsDesk:
             on_failing=self._failing,
             clock=gw.clock,
             max_backoff_s=settings.max_backoff_s,
+            per_entry=True,  # an elder nobody can reach holds up no other elder's notice
         )
         self._background: set[asyncio.Task[None]] = set()
         self._next_series = 0.0  # monotonic time of the next home-series check

@@ -135,6 +135,8 @@ async def test_an_unreachable_contact_is_retried_and_raises_a_technical_alert(
     await gw.stores.rosters.set_emergency_contacts(PatientKey("t1", "p-1"), [bad])
     assert gw.results is not None
     gw.results.sender.backoff_s = 0.05
+    gw.results.sender.sweep_s = 0.1  # and are found again as soon as they are due
+    gw.results.sender.grace_s = 0.0
     await _visits(gw, ("p-1",), high=True)
     store = NoticeStore(gw.db)
 
