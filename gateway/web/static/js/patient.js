@@ -1,5 +1,5 @@
 // The patient page: header, latest values, BP, glucose (CGM, AGP, time in ranges), the ECG strip
-// viewer, and the alert history with its audit trail and referrals.
+// viewer, the alert history with its audit trail and referrals, and the consent to share.
 import { api, ApiError } from './api.js';
 import { lang, t, translate } from './i18n.js';
 import { age, axisLabel, esc, extraKeyValue, glucose, glucoseValue, glucoseUnit, time } from './format.js';
@@ -10,6 +10,7 @@ import { dayparts, drawBp } from './charts/bp.js';
 import { drawAgp, drawTrace } from './charts/glucose.js';
 import { mountEcg } from './ecgview.js';
 import { mountConsultPanel } from './consultpanel.js';
+import { mountConsentPanel } from './consentpanel.js';
 import { gapText } from './patients.js';
 import { trailHtml } from './trail.js';
 
@@ -20,7 +21,7 @@ export function mount(el, live, pid, alertId) {
   document.body.dataset.page = 'patient';
   // Each async step checks the state it started with: a step of a page already left must not
   // write into the view that now shows another page.
-  const st = { el, pid, live, bpDays: 7, traceDays: 1, alive: true, unconsult: null };
+  const st = { el, pid, live, bpDays: 7, traceDays: 1, alive: true, unconsult: null, unconsent: null };
   state = st;
   el.innerHTML = `<article class="patient" aria-busy="true"><p data-i18n="common.loading"></p></article>`;
   translate(el);
@@ -36,7 +37,12 @@ export function mount(el, live, pid, alertId) {
     if (e instanceof ApiError && e.status === 404) window.hmgNotFound();
     else if (!(e instanceof ApiError && e.status === 401)) el.innerHTML = `<p class="error">${esc(errorText(e))}</p>`;
   });
-  return () => { st.alive = false; live.unsubscribe(onEvent); if (st.unconsult) st.unconsult(); };
+  return () => {
+    st.alive = false;
+    live.unsubscribe(onEvent);
+    if (st.unconsult) st.unconsult();
+    if (st.unconsent) st.unconsent();
+  };
 }
 
 async function load(alertId) {
@@ -76,9 +82,11 @@ async function load(alertId) {
     <section class="panel" aria-labelledby="h-consult" id="consult-panel"><h2 id="h-consult" data-i18n="consult.title"></h2><div id="consult"></div></section>
     <section class="panel" aria-labelledby="h-hist"><h2 id="h-hist" data-i18n="history.title"></h2><div id="p-alerts"></div>
       <h3 data-i18n="referral.title"></h3><div id="p-refs"></div></section>
+    <section class="panel" aria-labelledby="h-consent" id="consent-panel"><h2 id="h-consent" data-i18n="consent.title"></h2><div id="consent"></div></section>
   </article>`;
   translate(el);
   header(patient, devices, roster, coverage);
+  st.unconsent = mountConsentPanel(el.querySelector('#consent-panel'), pid);
   el.querySelector('#p-print').addEventListener('click', () => window.print());
   latestValues();
   el.querySelector('#bp-days').addEventListener('click', (ev) => {
