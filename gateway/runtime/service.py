@@ -192,8 +192,10 @@ class Gateway:
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), JOURNAL_PRUNE_S)
+            if self._stop.is_set():
+                return
             try:
-                await journal.prune(self.stores.progress, followers)
+                await journal.prune(self.stores.progress, followers, now=self.clock())
             except Exception:
                 log.exception("reading journal pruning failed; will retry")
 

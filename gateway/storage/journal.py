@@ -9,7 +9,7 @@ backend's own write: a batch is acknowledged only once both have it, a retried b
 in the journal (unique device and sequence number), and a reading journaled but not yet in
 InfluxDB is written there when the broker delivers it again. ECG chunks and device status are not
 journaled (nobody follows them, and they are most of the volume). Rows that every follower has
-passed are pruned (`prune`).
+passed are pruned (`prune`); with no follower running, rows older than a week.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ __all__ = ["JOURNAL_KINDS", "JournalledStore", "ReadingJournal"]
 
 # The kinds the followers read: an elder's record and a kiosk visit's results.
 JOURNAL_KINDS: Final = frozenset({Kind.BP, Kind.GLUCOSE, Kind.HR, Kind.SPO2, Kind.WEIGHT})
+UNFOLLOWED_KEEP: Final = timedelta(days=7)
 
 
 def _row(r: Reading) -> dict[str, object]:
@@ -101,12 +102,19 @@ class ReadingJournal:
         async with self.db.session() as s:
             return int(await s.scalar(select(func.max(JournalRow.position))) or 0)
 
-    async def prune(self, progress: ProgressStore, followers: Sequence[str]) -> int:
-        """Drop the rows every follower (a progress stream) has passed; all of them when nobody
-        follows. How many were dropped."""
-        upto = min([await progress.get(f) for f in followers]) if followers else await self.top()
+    async def prune(
+        self, progress: ProgressStore, followers: Sequence[str], *, now: datetime
+    ) -> int:
+        """Drop the rows every follower (a progress stream) has passed; when nobody follows,
+        those received more than `UNFOLLOWED_KEEP` ago (a follower switched on later still
+        finds the last week). How many were dropped."""
+        if followers:
+            upto = min([await progress.get(f) for f in followers])
+            stmt = delete(JournalRow).where(JournalRow.position <= upto)
+        else:
+            stmt = delete(JournalRow).where(JournalRow.received_at < now - UNFOLLOWED_KEEP)
         async with self.db.session() as s, s.begin():
-            result = await s.execute(delete(JournalRow).where(JournalRow.position <= upto))
+            result = await s.execute(stmt)
         return int(getattr(result, "rowcount", 0))
 
 

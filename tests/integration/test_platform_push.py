@@ -2,11 +2,13 @@
 records to the FHIR-validating platform process and is killed while the platform holds the
 first transaction it has already applied; after a restart every resource is on the platform
 exactly once (the resent transaction updated what it had created), nothing is missing, and every
-push has its audit row."""
+push has its audit row. Once with the readings in SQL, once in a real InfluxDB (the pushes then
+follow the reading journal)."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from gateway.runtime.service import Gateway
 from gateway.runtime.settings import Settings
 from gateway.storage.consents import ConsentStatus
 from tests.integration.test_faults import GatewayProcess, wait_until
+from tests.support.influx import InfluxD
 from tests.support.platform import Platform
 from tests.support.record import seed_record
 from tests.support.servers import Mosquitto
@@ -29,8 +32,22 @@ ELDERS = ("p-1", "p-2", "p-3")
 READINGS = 40  # BP readings per elder (plus one glucose): 5 pushes of 10 observations each
 
 
-async def _seed(data_dir: Path) -> None:
-    gw = Gateway(Settings(mode="test", data_dir=data_dir))
+def _backend(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The readings backend's settings (field -> value) for the test's parameter."""
+    if request.param == "sql":
+        return {}
+    influxd: InfluxD = request.getfixturevalue("influxd_shared")
+    db = f"hmg_{secrets.token_hex(4)}"
+    return {"readings_backend": "influx", "influx_url": influxd.url, "influx_database": db}
+
+
+@pytest.fixture(params=["sql", "influx"])
+def backend(request: pytest.FixtureRequest) -> dict[str, str]:
+    return _backend(request)
+
+
+async def _seed(data_dir: Path, backend: dict[str, str]) -> None:
+    gw = Gateway(Settings(mode="test", data_dir=data_dir, **backend))
     await gw.start(mqtt=False)
     dr = Actor(user="dr.li", role=Role.CLINICIAN, tenant="t1", client="tests")
     for pid in ELDERS:
@@ -49,15 +66,16 @@ async def _audited(data_dir: Path) -> list[str]:
 
 
 def test_kill_mid_push_then_restart_delivers_every_resource_once(
-    mosquitto: Mosquitto, tmp_path: Path
+    mosquitto: Mosquitto, tmp_path: Path, backend: dict[str, str]
 ) -> None:
     data_dir = tmp_path / "gw"
     data_dir.mkdir()
-    asyncio.run(_seed(data_dir))
+    asyncio.run(_seed(data_dir, backend))
     platform = Platform(tmp_path / "platform.db", hold_first=1, hold_s=8.0).start()
     gw = GatewayProcess(mosquitto, data_dir)
     gw.env.update(platform.env)
     gw.env["HMG_PLATFORM_BATCH_MAX"] = "10"
+    gw.env.update({f"HMG_{k.upper()}": v for k, v in backend.items()})
     try:
         gw.start()
         wait_until(lambda: platform.stats()["transactions"] >= 1, 60, "the first push applied")

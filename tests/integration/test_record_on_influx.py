@@ -145,5 +145,6 @@ async def test_readings_in_influx_are_pushed_and_told_and_the_journal_is_pruned(
         ):
             break
         await asyncio.sleep(0.05)
-    assert await journal.prune(gw.stores.progress, ["platform.push", "results.notice"]) == top
+    followers = ["platform.push", "results.notice"]
+    assert await journal.prune(gw.stores.progress, followers, now=utcnow()) == top
     assert await journal.stored_after(0, 10) == []

@@ -5,6 +5,7 @@ the backend; rows every follower has read are pruned, and only those."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 
 import pytest
 
@@ -63,7 +64,10 @@ async def test_prune_keeps_what_a_follower_has_not_read(db: Database) -> None:
     found = await journal.stored_after(0, 100)
     await progress.advance("platform.push", found[3][0], T0)
     await progress.advance("results.notice", found[1][0], T0)
-    assert await journal.prune(progress, ["platform.push", "results.notice"]) == 2
+    followers = ["platform.push", "results.notice"]
+    assert await journal.prune(progress, followers, now=T0) == 2
     assert [r.seq for _, r in await journal.stored_after(0, 100)] == [3, 4, 5]
-    assert await journal.prune(progress, []) == 3  # nobody follows: nothing is kept
+    # Nobody follows: a week is kept for a follower switched on later, no more.
+    assert await journal.prune(progress, [], now=T0 + timedelta(days=6)) == 0
+    assert await journal.prune(progress, [], now=T0 + timedelta(days=8)) == 3
     assert await journal.top() == 0
