@@ -102,8 +102,9 @@ def load(
     names = sorted(ref)
     if cache is not None and cache.exists():
         data = np.load(cache)
+        calls = {n: data[n + "/call"].tolist() for n in names}  # [noise share, AF call]
         rows = [
-            Rec(data[n], data[n + "/span"], data[n + "/beats"], *data[n + "/call"].tolist())
+            Rec(data[n], data[n + "/span"], data[n + "/beats"], calls[n][0], bool(calls[n][1]))
             for n in names
         ]
     else:
