@@ -8,7 +8,7 @@ import numpy as np
 from alerts.ecg import afmodel
 from alerts.ecg.af import AfWindows, cosen, median
 from alerts.ecg.config import EcgConfig
-from alerts.ecg.episodes import EpisodeLog
+from alerts.ecg.episodes import Episode, EpisodeLog
 from alerts.ecg.rhythm import RhythmAnalyzer
 
 
@@ -67,12 +67,17 @@ def test_running_window_sums_equal_sums_over_the_window() -> None:
     assert checked > 150
 
 
-def _af_beats(cfg: EcgConfig, beats: list[int], fs: float) -> set[int]:
-    """Beats (as RR interval ends) inside the AF episodes of a beats-only analysis."""
+def _af_beats(cfg: EcgConfig, beats: list[int], fs: float, chunk: int = 0) -> set[int]:
+    """Beats (as RR interval ends) inside the AF episodes of a beats-only analysis, the beats
+    handed over `chunk` at a time (all at once if 0)."""
     ana = RhythmAnalyzer(fs, cfg)
-    _, closed = ana.update(beats, [], beats[-1] + 1)
-    _, more = ana.finish(beats[-1] + 1)
-    eps = [e for e in (*closed, *more) if e.label.value == "AF"]
+    step = chunk or len(beats)
+    closed: tuple[Episode, ...] = ()
+    for i in range(0, len(beats), step):
+        part = beats[i : i + step]
+        closed += ana.update(part, [], part[-1] + 1)[1]
+    closed += ana.finish(beats[-1] + 1)[1]
+    eps = [e for e in closed if e.label.value == "AF"]
     return {b for b in beats for e in eps if e.start < b <= (e.end or e.start)}
 
 
@@ -89,10 +94,10 @@ def test_short_paroxysm_is_af_only_with_the_short_rule() -> None:
     beats = np.cumsum(np.asarray(rr) * fs).astype(int).tolist()
     parox = set(beats[150:180])
     off = _af_beats(EcgConfig(af_short_beats=None), beats, fs)
-    on = _af_beats(
-        EcgConfig(af_short_beats=25, af_short_share=0.3, af_short_threshold=0.16), beats, fs
-    )
+    cfg = EcgConfig(af_short_beats=25, af_short_share=0.3, af_short_threshold=0.16)
+    on = _af_beats(cfg, beats, fs)
     assert not off & parox
+    assert _af_beats(cfg, beats, fs, chunk=7) == on  # the same in any chunking
     assert len(on & parox) >= 18
     assert len(on - parox) <= 2
 
