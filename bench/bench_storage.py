@@ -2,11 +2,13 @@
 
 Backends: SQL on SQLite (file, WAL, synchronous=FULL), SQL on PostgreSQL (throwaway database on
 the machine's server), InfluxDB 1.x (v1 API, Debian `influxd` on a free port) and the InfluxDB v2
-write API (influxdb-client) against VictoriaMetrics. The same workload for each: `BENCH_N` vitals
-(default 20000; BP, glucose, HR for 50 patients, batches of 500 as the ingest writes them) plus
-`BENCH_N / 20` one-second ECG chunks; then 200 history queries (one patient, one kind, a 6-hour
-range) and 200 aggregate queries (5-minute windows over a day). VictoriaMetrics has no InfluxQL
-endpoint, so its query latency is that of its own export API for the same selection.
+write API (influxdb-client) against VictoriaMetrics; InfluxDB 1.x once more with the reading
+journal the gateway keeps beside it (SQLite, `gateway.storage.journal`). The same workload for
+each: `BENCH_N` vitals (default 20000; BP, glucose, HR for 50 patients, batches of 500 as the
+ingest writes them) plus `BENCH_N / 20` one-second ECG chunks; then 200 history queries (one
+patient, one kind, a 6-hour range) and 200 aggregate queries (5-minute windows over a day).
+VictoriaMetrics has no InfluxQL endpoint, so its query latency is that of its own export API for
+the same selection.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from devices.kinds import Kind
 from devices.model import EcgChunk, PatientKey, Reading
 from gateway.storage import Database, ReadingStore, SqlReadingStore
 from gateway.storage.influx import InfluxConfig, InfluxReadingStore
+from gateway.storage.journal import JournalledStore, ReadingJournal
 from tests.support.influx import influxd_server, victoria_server
 from tests.support.postgres import throwaway_database
 
@@ -111,15 +114,22 @@ async def sql(url: str, readings: list[Reading]) -> tuple[float, float, float]:
 
 
 async def influx_v1(
-    url: str, readings: list[Reading], *, derive_beats: bool = True
+    url: str, readings: list[Reading], *, derive_beats: bool = True, journal: str | None = None
 ) -> tuple[float, float, float]:
-    store = InfluxReadingStore(
-        InfluxConfig(url=url, database=f"bench{int(derive_beats)}"), derive_beats=derive_beats
-    )
+    """`journal`: a SQLite URL for the reading journal the gateway keeps beside InfluxDB."""
+    name = f"bench{int(derive_beats)}{'j' if journal else ''}"
+    influx = InfluxReadingStore(InfluxConfig(url=url, database=name), derive_beats=derive_beats)
+    db = Database(journal) if journal else None
+    store: ReadingStore = influx
+    if db is not None:
+        await db.create_schema()
+        store = JournalledStore(influx, ReadingJournal(db))
     try:
         return await bench_store(store, readings)
     finally:
         await store.close()
+        if db is not None:
+            await db.dispose()
 
 
 async def influx_v2(url: str, readings: list[Reading]) -> tuple[float, float, float]:
@@ -167,15 +177,18 @@ async def main_async(n: int) -> None:
             results["influxdb-v1, no ecg_beat derivation"] = await influx_v1(
                 server.url, readings, derive_beats=False
             )
+            results["influxdb-v1 + reading journal (SQLite)"] = await influx_v1(
+                server.url, readings, journal=f"sqlite+aiosqlite:///{d / 'journal.db'}"
+            )
         with victoria_server(d / "vm") as vm:
             results["influx-v2-write (VictoriaMetrics)"] = await influx_v2(vm.url, readings)
     print(
         f"bench-storage: {len(readings)} readings ({n} vitals + {n // 20} ECG chunks), "
         f"batches of {BATCH}, {QUERIES} queries each"
     )
-    print(f"{'backend':<36} {'readings/s':>11} {'p95 range query ms':>19} {'p95 aggregate ms':>17}")
+    print(f"{'backend':<40} {'readings/s':>11} {'p95 range query ms':>19} {'p95 aggregate ms':>17}")
     for name, (rate, q, a) in results.items():
-        print(f"{name:<36} {rate:>11.0f} {q:>19.1f} {a:>17.1f}")
+        print(f"{name:<40} {rate:>11.0f} {q:>19.1f} {a:>17.1f}")
 
 
 def main() -> int:
