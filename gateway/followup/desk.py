@@ -84,6 +84,7 @@ class FollowupDesk:
             on_failing=self._failing,
             clock=gw.clock,
             max_backoff_s=600.0,
+            per_entry=True,  # a lead nobody can reach holds up no other team's lead
         )
         self._background: set[asyncio.Task[None]] = set()
 

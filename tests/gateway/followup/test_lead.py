@@ -79,6 +79,8 @@ async def test_an_unreachable_lead_raises_a_technical_alert(
     g = Gateway(Settings(mode="test", data_dir=tmp_path, sms_url=provider.url("sms")))
     await g.start(mqtt=False)
     g.followups.sender.backoff_s = 0.05
+    g.followups.sender.sweep_s = 0.1  # retries are found again as soon as they are due
+    g.followups.sender.grace_s = 0.0
     await _overdue(g, (Contact("sms", "no-phone"),))
 
     async def raised() -> bool:

@@ -121,6 +121,46 @@ async def test_a_failing_channel_backs_off_retries_and_is_reported_alone(stores:
     await run
 
 
+async def test_per_entry_a_failing_addressee_holds_up_nobody_and_retries_on_its_own(
+    stores: Stores,
+) -> None:
+    class Addressed(Fake):
+        """Fails every delivery of the first entry it sees (its addressee cannot be reached)."""
+
+        def __init__(self) -> None:
+            super().__init__("results")
+            self.bad: str | None = None
+
+        async def deliver(self, n: Notification) -> Receipt:
+            self.tries += 1
+            self.bad = self.bad or n.key
+            if n.key == self.bad:
+                return Receipt(self.name, "x", False, error="no contact reached")
+            self.got.append(n.key)
+            return Receipt(self.name, "x", True)
+
+    ch = Addressed()
+    failing: list[str] = []
+    sender = OutboxSender(
+        stores.outbox, {"results": ch}, on_failing=lambda e, err: failing.append(e.delivery_id),
+        backoff_s=0.01, fail_after=3, sweep_s=0.02, grace_s=0.0, per_entry=True,
+    )  # fmt: skip
+    stop = asyncio.Event()
+    run = asyncio.create_task(sender.run(stop))
+    await asyncio.sleep(0)
+    entries = [OutboxEntry(f"n-{i}", "results", f"n-{i}", "notice", {}, T0) for i in range(3)]
+    async with stores.transaction() as tx:
+        stored = await stores.outbox.add(entries, T0, tx=tx)
+    sender.hand(stored)
+    await until(lambda: ch.got == ["n-1", "n-2"])  # the two behind it went out at once
+    await until(lambda: failing == ["n-0"])  # the unreachable one retried on its own back-off
+    (left,) = await stores.outbox.pending(datetime(2100, 1, 1, tzinfo=UTC))
+    assert (left.delivery_id, left.error) == ("n-0", "no contact reached")
+    assert left.attempts >= 3
+    stop.set()
+    await run
+
+
 async def test_what_a_dead_process_left_undelivered_is_sent_after_the_restart(
     stores: Stores,
 ) -> None:
