@@ -43,7 +43,9 @@ CREATE_ALL_ERA = (
 )
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_conn: Any, _record: Any = None) -> None:
+    """The settings of every SQLite connection of the gateway (the pool's and the readings
+    writer's, `gateway.storage.sqlite_batch.SqliteWriter`)."""
     cur = dbapi_conn.cursor()
     # WAL lets the API read while ingest writes; synchronous=FULL makes a commit durable across
     # power loss, which is what "acknowledged only after it is stored" promises.
@@ -141,11 +143,15 @@ class Database:
         parsed = make_url(url)
         self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        # The database file (None: not SQLite, or SQLite in memory, seen by one connection only).
+        self.sqlite_file: str | None = None
+        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+            self.sqlite_file = parsed.database
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def create_schema(self) -> None:

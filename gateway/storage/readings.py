@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast, runtime_checkable
@@ -13,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from devices.kinds import Kind
 from devices.model import EcgChunk, PatientKey, Reading
 from gateway.storage import sqlite_batch
-from gateway.storage.database import Database
+from gateway.storage.database import Database, sqlite_pragmas
 from gateway.storage.history import (
     ECG_CHUNK_MARGIN,
     Bucket,
@@ -152,6 +153,10 @@ class SqlReadingStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.position = 0
+        # An SQLite file takes batches through a writer thread of its own (one hand-off each).
+        self._writer = (
+            sqlite_batch.SqliteWriter(db.sqlite_file, sqlite_pragmas) if db.sqlite_file else None
+        )
         # A Core insert on the table (not the ORM entity) skips the ORM bulk-persistence layer,
         # which would otherwise cost more than the database work on this hot path.
         table = cast(Table, ReadingRow.__table__)
@@ -169,20 +174,32 @@ class SqlReadingStore:
         if not unique:
             return []
         try:
-            async with self.db.engine.begin() as conn:
-                if self.db.is_sqlite:
-                    new, last = await conn.run_sync(sqlite_batch.write_batch, list(unique.values()))
-                else:
-                    rows = [reading_to_row(r) for r in unique.values()]
-                    result = await conn.execute(self._stmt, rows)
-                    ids = {(row[1], row[2]): int(row[0]) for row in result.all()}
-                    new = [r for k, r in unique.items() if k in ids]
-                    last = max(ids.values(), default=None)
+            if self._writer is not None:
+                new, last = await self._writer.write(list(unique.values()))
+            else:
+                new, last = await self._write_pooled(unique)
         except Exception as exc:
             raise StoreUnavailableError(f"readings write failed: {exc}") from exc
         if last is not None:  # a batch of duplicates only leaves the position where it was
             self.position = max(self.position, last)
         return new
+
+    async def _write_pooled(
+        self, unique: dict[tuple[str, int], Reading]
+    ) -> tuple[list[Reading], int | None]:
+        """A batch through the engine's own connections (PostgreSQL; SQLite in memory)."""
+        async with self.db.engine.begin() as conn:
+            if self.db.is_sqlite:
+
+                def write(sync: Any) -> tuple[list[Reading], int | None]:
+                    return sqlite_batch.write_batch(sync.connection.cursor(), list(unique.values()))
+
+                return await conn.run_sync(write)
+            rows = [reading_to_row(r) for r in unique.values()]
+            result = await conn.execute(self._stmt, rows)
+            ids = {(row[1], row[2]): int(row[0]) for row in result.all()}
+            new = [r for k, r in unique.items() if k in ids]
+            return new, max(ids.values(), default=None)
 
     async def stored_after(self, position: int, limit: int) -> list[tuple[int, Reading]]:
         """Readings stored after `position`, in the order they were stored."""
@@ -262,4 +279,5 @@ class SqlReadingStore:
         return int(getattr(result, "rowcount", -1))
 
     async def close(self) -> None:
-        return None
+        if self._writer is not None:
+            await asyncio.to_thread(self._writer.close)

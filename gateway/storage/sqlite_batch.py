@@ -6,16 +6,23 @@ already stored, and one multi-row `INSERT` per thousand rows inserts the rest. V
 encoded exactly as the SQLAlchemy column types store them (naive-UTC `DATETIME` text, JSON
 text), so the ORM reads these rows like any other. De-duplication stays in the database too
 (`INSERT OR IGNORE` on the unique key), for redeliveries that arrive within one batch.
+
+`SqliteWriter` runs a batch's whole write (lookup, insert, commit) in one call on a thread and
+connection of its own. Through the async driver every statement is several hand-offs between
+the event loop and the driver's thread, and each hand-off back waits until the event loop is
+free again: while detection works through a batch in slices (`gateway.flow.lanes.SLICE_S`), the
+next batch's durable write (and so its acknowledgement) took a dozen slices instead of one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy.engine import Connection
+from typing import Any, Protocol
 
 from devices.model import Reading
 
@@ -85,28 +92,87 @@ def key_query(n: int) -> str:
     )
 
 
-def existing_keys(conn: Connection, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+class Cursor(Protocol):
+    """The DB-API cursor calls the write uses (`sqlite3.Cursor`, or the async driver's adapted
+    cursor inside `run_sync`)."""
+
+    @property
+    def lastrowid(self) -> int | None: ...
+
+    def execute(self, sql: str, params: Sequence[Any], /) -> Any: ...
+
+    def fetchall(self) -> Sequence[Any]: ...
+
+
+def existing_keys(cur: Cursor, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
     found: set[tuple[str, int]] = set()
     for lo in range(0, len(keys), _KEYS_PER_QUERY):
         part = keys[lo : lo + _KEYS_PER_QUERY]
-        params = tuple(x for key in part for x in key)
-        result = conn.exec_driver_sql(key_query(len(part)), params)
-        found.update((str(d), int(s)) for d, s in result)
+        cur.execute(key_query(len(part)), tuple(x for key in part for x in key))
+        found.update((str(d), int(s)) for d, s in cur.fetchall())
     return found
 
 
-def write_batch(conn: Connection, readings: Sequence[Reading]) -> tuple[list[Reading], int | None]:
-    """Insert the readings not stored yet (keys unique within `readings`); return those and the
-    row id of the last one inserted (None: nothing new). The id comes from the connection's
-    `last_insert_rowid()`, not from a `max(id)` over the table: row ids grow with each insert,
-    so the last one inserted is the batch's position (see `SqlReadingStore.position`)."""
-    stored = existing_keys(conn, [r.key for r in readings])
+def write_batch(cur: Cursor, readings: Sequence[Reading]) -> tuple[list[Reading], int | None]:
+    """Insert the readings not stored yet (keys unique within `readings`), inside the caller's
+    transaction; return those and the row id of the last one inserted (None: nothing new). The
+    id comes from the connection's `last_insert_rowid()` (the insert's `lastrowid`), not from a
+    `max(id)` over the table: row ids grow with each insert, so the last one inserted is the
+    batch's position (see `SqlReadingStore.position`)."""
+    stored = existing_keys(cur, [r.key for r in readings])
     new = [r for r in readings if r.key not in stored]
     if not new:
         return new, None
     params = rows(new)
     for lo in range(0, len(params), ROWS_PER_INSERT):
         part = params[lo : lo + ROWS_PER_INSERT]
-        conn.exec_driver_sql(insert(len(part)), tuple(x for row in part for x in row))
-    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar()
-    return new, int(last) if last else None
+        cur.execute(insert(len(part)), tuple(x for row in part for x in row))
+    return new, int(cur.lastrowid) if cur.lastrowid else None
+
+
+class SqliteWriter:
+    """Batches of readings written on a thread and SQLite connection of their own, each in one
+    transaction (`BEGIN IMMEDIATE` ... `COMMIT`, durable with the database's pragmas)."""
+
+    def __init__(self, path: str, pragmas: Callable[[sqlite3.Connection], None]) -> None:
+        self.path = path
+        self._pragmas = pragmas
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readings-writer")
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._pragmas(conn)
+            self._conn = conn
+        return self._conn
+
+    def _write(self, readings: Sequence[Reading]) -> tuple[list[Reading], int | None]:
+        conn = self._connection()
+        cur = conn.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                out = write_batch(cur, readings)
+                cur.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            cur.close()
+        return out
+
+    async def write(self, readings: Sequence[Reading]) -> tuple[list[Reading], int | None]:
+        """Store a batch durably (one hand-off to the writer's thread); as `write_batch`."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._write, readings)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def close(self) -> None:
+        """Close the connection (a later batch opens it again; the idle thread goes with the
+        writer)."""
+        self._thread.submit(self._close).result()

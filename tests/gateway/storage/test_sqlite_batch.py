@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from devices.kinds import Kind
 from devices.model import PatientKey, Reading
-from gateway.storage import Database, SqlReadingStore
+from gateway.storage import Database, SqlReadingStore, StoreUnavailableError
 from gateway.storage.sqlite_batch import ROWS_PER_INSERT, key_query, sqlite_datetime
 from gateway.storage.tables import ReadingRow
 
@@ -84,3 +85,38 @@ async def test_a_batch_larger_than_one_insert_is_stored_whole_in_order(
     assert [row.seq for row in rows[-len(new) :]] == [x.seq for x in new]
     assert store.position == rows[-1].id
     assert rows[-1].values == {"glucose": 5.0 + (n - 2) / n}
+
+
+async def test_the_writer_commits_durably_and_reopens_after_close(store: SqlReadingStore) -> None:
+    """Batches go through the store's own writer connection, with the database's pragmas (WAL,
+    `synchronous=FULL`: a commit survives power loss before the PUBACK); closing the store
+    closes it, and a later batch opens it again."""
+    t = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    first = Reading("t", "cuff-1", Kind.BP, 1, t, t, "p-1", {"systolic": 120.0, "diastolic": 80.0})
+    assert await store.write([first]) == [first]
+    writer = store._writer
+    assert writer is not None
+    pragmas = writer._thread.submit(
+        lambda: [writer._connection().execute(f"PRAGMA {p}").fetchone()[0]
+                 for p in ("journal_mode", "synchronous")]
+    ).result()  # fmt: skip
+    assert pragmas == ["wal", 2]  # 2: FULL
+    await store.close()
+    second = replace(first, seq=2)
+    assert await store.write([second]) == [second]
+    async with store.db.session() as s:
+        assert [r.seq for r in (await s.scalars(select(ReadingRow))).all()] == [1, 2]
+
+
+async def test_a_failed_batch_leaves_nothing_and_raises_store_unavailable(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")  # no schema: the write fails
+    store = SqlReadingStore(db)
+    t = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    r = Reading("t", "cgm-1", Kind.GLUCOSE, 1, t, t, "p-1", {"glucose": 5.0})
+    with pytest.raises(StoreUnavailableError):
+        await store.write([r])
+    await db.create_schema()
+    assert await store.write([r]) == [r]  # the writer's connection is usable again
+    assert store.position == 1
+    await store.close()
+    await db.dispose()
