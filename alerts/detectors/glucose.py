@@ -76,15 +76,22 @@ class GlucoseDetector:
         for code, inside in in_clear_zone.items():
             self._runs[code] = self._runs[code] + 1 if inside else 0
         needed = CGM_CLEAR_READINGS if cgm else 1
-        evidence = {"reading": {**reading_ref(reading), "source": source}}
         pid = self.ctx.patient_id
         out: list[AlertCandidate] = []
+        made: list[dict[str, object]] = []  # the reading's evidence, built once it is needed
+
+        def evidence() -> dict[str, object]:
+            if not made:
+                made.append({"reading": {**reading_ref(reading), "source": source}})
+            return made[0]
 
         def raise_(code: str) -> None:
             params = {"glucose": g, "limit": limits[code]}
             group = LOW if code in (LOW, URGENT_LOW) else None
             out.append(
-                AlertCandidate(pid, code, reading.ts, params=params, evidence=evidence, group=group)
+                AlertCandidate(
+                    pid, code, reading.ts, params=params, evidence=evidence(), group=group
+                )
             )
 
         # the low family: level 2 (urgent), level 1, or back in range
@@ -97,7 +104,9 @@ class GlucoseDetector:
             if self._runs[LOW] >= needed:
                 self._low = None
                 out.append(
-                    AlertCandidate(pid, LOW, reading.ts, Action.CLEAR, evidence=evidence, group=LOW)
+                    AlertCandidate(
+                        pid, LOW, reading.ts, Action.CLEAR, evidence=evidence(), group=LOW
+                    )
                 )
             elif self._low == URGENT_LOW and self._runs[URGENT_LOW] >= needed:
                 self._low = LOW  # stepped down, not yet back in range
@@ -109,7 +118,7 @@ class GlucoseDetector:
             raise_(HIGH)
         elif self._high and self._runs[HIGH] >= needed:
             self._high = False
-            out.append(AlertCandidate(pid, HIGH, reading.ts, Action.CLEAR, evidence=evidence))
+            out.append(AlertCandidate(pid, HIGH, reading.ts, Action.CLEAR, evidence=evidence()))
         return out
 
     def tick(self, now: datetime) -> list[AlertCandidate]:

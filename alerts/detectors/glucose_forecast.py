@@ -117,19 +117,30 @@ class GlucoseForecastDetector:
         self._alarm = AlarmState()
         self._ctx_row = np.zeros(len(CONTEXT_NAMES))
         self._last_ref: dict[str, object] = {}
+        self._last: Reading | None = None  # the newest reading, until its reference is needed
         self._ahead: dict[Window, tuple[np.ndarray, bool]] = {}  # `prepare`'s rows by window
 
     def __getstate__(self) -> dict[str, Any]:
-        """The detector's state without the prepared rows (a cache, not state)."""
+        """The detector's state without the prepared rows (a cache, not state); the newest
+        reading is kept as its evidence reference, as it always was."""
         state = dict(self.__dict__)
         state.pop("_ahead", None)
+        state.pop("_last", None)
+        state["_last_ref"] = self._ref()
         return state
+
+    def _ref(self) -> dict[str, object]:
+        """The evidence reference of the newest CGM reading (built once it is needed)."""
+        if self._last is not None:
+            self._last_ref, self._last = reading_ref(self._last), None
+        return self._last_ref
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Restore from a snapshot; one taken before the context grew keeps the person's history
         values it had and starts the new ones afresh (the trend window is warm at once)."""
         self.__dict__.update(state)
         self._ahead = {}
+        self._last = None
         row = np.asarray(self._ctx_row, dtype=np.float64)
         if row.shape != (len(CONTEXT_NAMES),):
             fresh = np.zeros(len(CONTEXT_NAMES))
@@ -229,7 +240,7 @@ class GlucoseForecastDetector:
         t = _minutes(reading.ts)
         local = t + self.ctx.settings.local_utc_offset.total_seconds() / 60.0
         self._ctx_row = np.array(self._context.update(t, g, low, local))
-        self._last_ref = reading_ref(reading)
+        self._last = reading
         if glucose_below(g, low):
             if self._alarm.active:
                 out.append(self._clear(reading.ts, "low_reached"))
@@ -243,7 +254,7 @@ class GlucoseForecastDetector:
             fc = self.forecast()
             assert fc is not None
             params = {"limit": low, "minutes": fc["minutes_to_low"], "glucose": g}
-            evidence = {"forecast": fc, "reading": self._last_ref, "confidence": fc["confidence"]}
+            evidence = {"forecast": fc, "reading": self._ref(), "confidence": fc["confidence"]}
             out.append(
                 AlertCandidate(
                     self.ctx.patient_id, CODE, reading.ts, params=params, evidence=evidence
@@ -256,7 +267,7 @@ class GlucoseForecastDetector:
     def _clear(
         self, at: datetime, outcome: str, fc: dict[str, Any] | None = None
     ) -> AlertCandidate:
-        evidence: dict[str, Any] = {"outcome": outcome, "reading": self._last_ref}
+        evidence: dict[str, Any] = {"outcome": outcome, "reading": self._ref()}
         if fc is not None:
             evidence["forecast"] = fc
         return AlertCandidate(self.ctx.patient_id, CODE, at, Action.CLEAR, evidence=evidence)
