@@ -20,10 +20,16 @@ queues it again once it is due, while the entries behind it go out at once.
 
 Entries that are not delivered, whatever the reason (the process died, a channel was down), are
 found again by the sweep: at start and every `sweep_s`, undelivered entries that have been due
-for `grace_s` are queued again (in a scaled-out deployment any worker picks up what a dead one
-left). A receiver may therefore see a notification more than once, always with the same delivery
-id (`delivery_id` in the MQTT payload and the webhook body, the `Idempotency-Key` header, the SSE
-`id:`), and drops what it has seen.
+for `grace_s` are claimed and queued again. A claim leases the entry to this sender for
+`lease_s` (`OutboxStore.claim`), and each sweep renews the lease of every entry the sender holds
+(queued, being delivered, waiting out a back-off), the ones its own process wrote included; so
+when several processes send from one store (scaled out: workers, routers and API processes) an
+entry is sent by one of them at a time, and the entries of a process that died are taken by
+another once their lease ran out (within `lease_s` + `grace_s` + `sweep_s`). A sender that stops
+gives its leases up. A receiver may still see a notification more than once (the process died
+between the delivery and its marking; a sender stalled past its lease), always with the same
+delivery id (`delivery_id` in the MQTT payload and the webhook body, the `Idempotency-Key`
+header, the SSE `id:`), and drops what it has seen.
 """
 
 from __future__ import annotations
@@ -127,6 +133,7 @@ class OutboxSender:
         sweep_s: float = 2.0,
         grace_s: float = 5.0,
         per_entry: bool = False,
+        lease_s: float = 10.0,
     ) -> None:
         self.store = store
         self.channels = dict(channels)
@@ -140,6 +147,7 @@ class OutboxSender:
         self.sweep_s = sweep_s
         self.grace_s = grace_s
         self.per_entry = per_entry
+        self.lease_s = lease_s
         self._queues: dict[str, asyncio.Queue[OutboxEntry | None]] = {}
         self._held: set[int] = set()  # entry ids queued or being delivered in this process
         self._idle = asyncio.Event()  # set while nothing is held
@@ -240,6 +248,10 @@ class OutboxSender:
                 await task
         self._tasks.clear()
         self._queues.clear()
+        try:  # what is left is due again at once, for whoever sends next
+            await self._lease(self._held, self.clock())
+        except Exception:
+            log.exception("outbox: leases not given up; they run out by themselves")
         self._held.clear()
         self._idle.set()
 
@@ -249,11 +261,14 @@ class OutboxSender:
 
     # -- the sweep ------------------------------------------------------------------------
     async def sweep(self, grace_s: float | None = None) -> int:
-        """Queue undelivered entries due for `grace_s` (default the sender's) that this process
-        does not hold; how many were queued."""
+        """Renew the lease of what this sender holds, then claim and queue undelivered entries
+        due for `grace_s` (default the sender's); how many were queued."""
         grace = self.grace_s if grace_s is None else grace_s
-        due = await self.store.pending(
-            self.clock() - timedelta(seconds=grace), channels=list(self.channels)
+        now = self.clock()
+        until = now + timedelta(seconds=self.lease_s)
+        await self._lease(self._held, until)
+        due = await self.store.claim(
+            now - timedelta(seconds=grace), until, channels=list(self._queues)
         )
         n = 0
         for entry in due:
@@ -261,6 +276,11 @@ class OutboxSender:
                 self._queue(entry)
                 n += 1
         return n
+
+    async def _lease(self, held: set[int], until: datetime) -> None:
+        ids = sorted(held)
+        for i in range(0, len(ids), SETTLE_MAX * 5):
+            await self.store.lease(ids[i : i + SETTLE_MAX * 5], until)
 
     async def _sweeper(self) -> None:
         while not self._stop.is_set():
@@ -326,7 +346,10 @@ class OutboxSender:
         log.warning("outbox: %s delivery of %s failed (%s)", key, entry.delivery_id, error)
         try:
             async with self.store.db.transaction() as tx:
-                due = self.clock() + timedelta(seconds=delay)
+                # Held here (unless per entry: the sweep claims it again when due), so no other
+                # sender takes it before this one's lease runs out.
+                held_s = 0.0 if self.per_entry else self.lease_s
+                due = self.clock() + timedelta(seconds=max(delay, held_s))
                 await self.store.retry(entry.id, attempts, due, error, tx=tx)
                 await self._log(entry, receipt, tx)
         except Exception:

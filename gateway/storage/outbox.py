@@ -5,12 +5,18 @@ the event (`add(..., tx=)`), so an event is never stored without its notificatio
 notification sent for an event that was not stored. The sender marks an entry delivered once its
 channel confirmed it, or moves its next attempt on (`retry`); whatever is not delivered after a
 crash is found again by `pending`.
+
+Several processes may send from one store (the scaled-out workers, routers and API processes on
+PostgreSQL). `due_at` is then also a lease: a sender takes undelivered entries with `claim`, which
+moves their `due_at` past the lease in the same statement that checks they are due, so two
+senders never take the same entry at once; the holder moves it on (`lease`) while it keeps it,
+and an entry whose holder died is due again once its lease ran out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -93,6 +99,53 @@ class OutboxStore:
         stmt = stmt.order_by(OutboxRow.id).limit(limit)
         async with self.db.session() as s:
             return [_entry_of(r) for r in (await s.scalars(stmt)).all()]
+
+    async def claim(
+        self,
+        cutoff: datetime,
+        until: datetime,
+        limit: int = 500,
+        *,
+        channels: Collection[str] | None = None,
+    ) -> list[OutboxEntry]:
+        """Take undelivered entries due by `cutoff`, oldest first: each is leased to the caller
+        until `until` (its `due_at`), and only the entries this call moved are returned, so a
+        sender racing another gets none of the other's."""
+        due = [OutboxRow.delivered_at.is_(None), OutboxRow.due_at <= cutoff]
+        if channels is not None:
+            due.append(OutboxRow.channel.in_(list(channels)))
+        async with self.db.writing(None) as s:
+            rows = (
+                await s.scalars(select(OutboxRow).where(*due).order_by(OutboxRow.id).limit(limit))
+            ).all()
+            if not rows:
+                return []
+            # The conditions again on the update: a row another sender took in between (its
+            # due_at moved) is not matched, on PostgreSQL (re-checked after the other's commit)
+            # as on SQLite (one writer at a time).
+            t = self._table
+            taken = await s.execute(
+                update(t)
+                .where(t.c.id.in_([r.id for r in rows]), t.c.delivered_at.is_(None))
+                .where(t.c.due_at <= cutoff)
+                .values(due_at=until)
+                .returning(t.c.id)
+            )
+            ids = {int(i) for i in taken.scalars().all()}
+            return [replace(_entry_of(r), due_at=until) for r in rows if r.id in ids]
+
+    async def lease(self, ids: Collection[int], until: datetime) -> None:
+        """Keep (or, with `until` now, give up) the lease on undelivered entries this sender
+        holds: another sender takes them only once `until` has passed."""
+        if not ids:
+            return
+        t = self._table
+        async with self.db.writing(None) as s:
+            await s.execute(
+                update(t)
+                .where(t.c.id.in_(list(ids)), t.c.delivered_at.is_(None))
+                .values(due_at=until)
+            )
 
     async def delivered(
         self, ids: Sequence[int], at: datetime, *, tx: Transaction | None = None

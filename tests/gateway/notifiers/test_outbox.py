@@ -5,6 +5,7 @@ was stored but never delivered (same delivery id)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -192,3 +193,55 @@ def test_a_failing_channel_raises_a_technical_alert_but_not_about_itself() -> No
     about_itself = {"alert": {"patient_id": "p-9", "tenant": "t", "code": CHANNEL_FAILED}}
     own = OutboxEntry("k2", "webhook.2", "a-2", "opened", about_itself, T0)
     assert channel_failed(own, "HTTP 503", T0) is None
+
+
+def quick(stores: Stores, channel: Fake) -> OutboxSender:
+    """A sender that sweeps often, with a short lease and back-off."""
+    return OutboxSender(
+        stores.outbox, {channel.name: channel}, sweep_s=0.05, grace_s=0.0, lease_s=0.4,
+        backoff_s=0.02, max_backoff_s=0.02,
+    )  # fmt: skip
+
+
+async def test_two_senders_on_one_store_send_an_entry_one_at_a_time(stores: Stores) -> None:
+    """Scaled out, every process sweeps the same store: an entry its writer holds (here, while
+    the channel keeps failing) is not taken by another; once the writer dies, its lease runs out
+    and the other sends it; a sender that stops gives its entries up at once."""
+    events = [crisis("p-1")]
+    key = idempotency_key(events[0])
+    down = Fake("mqtt", fail=10**6)
+    first = quick(stores, down)
+    mqtt = Fake("mqtt")
+    other = quick(stores, mqtt)
+    stop = asyncio.Event()
+    runs = [asyncio.create_task(s.run(stop)) for s in (first, other)]
+    await asyncio.sleep(0)
+    await write(stores, first, events)
+    await asyncio.sleep(1.0)  # many sweeps of the other sender, many failed tries of the first
+    assert down.tries > 5
+    assert mqtt.got == []
+    runs[0].cancel()  # the first process dies holding it
+    with contextlib.suppress(asyncio.CancelledError):
+        await runs[0]
+    t = asyncio.get_running_loop().time()
+    await until(lambda: mqtt.got == [key])
+    assert asyncio.get_running_loop().time() - t > 0.2  # not before the lease ran out
+    stop.set()
+    await runs[1]
+
+    # A sender that stops gives up what it holds: the next one sends it without waiting.
+    events = [crisis("p-2")]
+    third = quick(stores, Fake("mqtt", fail=10**6))
+    third.start()
+    await write(stores, third, events)
+    await asyncio.sleep(0.2)
+    await third.stop(drain_s=0.1)
+    fourth_mqtt = Fake("mqtt")
+    fourth = quick(stores, fourth_mqtt)
+    stop = asyncio.Event()
+    run = asyncio.create_task(fourth.run(stop))
+    t = asyncio.get_running_loop().time()
+    await until(lambda: fourth_mqtt.got == [idempotency_key(events[0])])
+    assert asyncio.get_running_loop().time() - t < 0.3
+    stop.set()
+    await run

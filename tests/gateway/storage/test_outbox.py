@@ -1,13 +1,15 @@
 """The notification outbox on SQLite and PostgreSQL: entries stored inside a caller's
-transaction (or not at all), pending until delivered, retried later."""
+transaction (or not at all), pending until delivered, retried later, leased to one sender at a
+time."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
-from gateway.storage import OutboxEntry, Stores
+from gateway.storage import Database, OutboxEntry, OutboxStore, Stores
 from tests.gateway.storage.helpers import T0
 
 
@@ -50,3 +52,40 @@ async def test_entries_are_written_with_their_transaction_or_not_at_all(stores: 
     async with stores.transaction() as tx:
         await stores.outbox.add([entry("kept")], T0, tx=tx)
     assert [e.delivery_id for e in await stores.outbox.pending(T0)] == ["kept"]
+
+
+async def test_a_claim_leases_entries_to_one_sender_until_the_lease_runs_out(
+    stores: Stores,
+) -> None:
+    box = stores.outbox
+    stored = await box.add([entry("k1"), entry("k2"), entry("k3", "webhook")], T0)
+    await box.delivered([stored[1].id], T0)
+    until = T0 + timedelta(seconds=10)
+    taken = await box.claim(T0, until, channels=["mqtt"])
+    assert [(e.delivery_id, e.due_at) for e in taken] == [("k1", until)]  # not the delivered
+    assert await box.claim(T0, until, channels=["mqtt"]) == []  # leased: nobody else gets it
+    assert [e.delivery_id for e in await box.claim(T0, until)] == ["k3"]
+    # The holder keeps it; once it stops renewing, the lease runs out and another takes it.
+    await box.lease([stored[0].id], T0 + timedelta(seconds=20))
+    assert await box.claim(until, until + timedelta(seconds=10), channels=["mqtt"]) == []
+    later = T0 + timedelta(seconds=20)
+    assert [e.delivery_id for e in await box.claim(later, later)] == ["k1", "k3"]
+
+
+async def test_senders_racing_for_the_same_entries_take_each_once(
+    stores: Stores, db_url: str
+) -> None:
+    """Two processes' sweeps at the same moment, each on its own connection."""
+    box = stores.outbox
+    await box.add([entry(f"k{i}") for i in range(40)], T0)
+    other = Database(db_url)
+    try:
+        until = T0 + timedelta(seconds=10)
+        mine, theirs = await asyncio.gather(
+            *(OutboxStore(db).claim(T0, until, limit=25) for db in (stores.db, other))
+        )
+    finally:
+        await other.dispose()
+    keys = [e.delivery_id for e in (*mine, *theirs)]
+    assert len(keys) == len(set(keys))  # no entry taken by both
+    assert len(keys) >= 25
