@@ -49,6 +49,13 @@ def pg_database() -> Iterator[str]:
         pytest.fail(str(exc))
 
 
+@pytest.fixture
+def pg(pg_database: str) -> str:
+    """The session's PostgreSQL database, emptied for this test."""
+    truncate_all(pg_database)
+    return pg_database
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The relational store on each backend: a fresh SQLite file, or the session PostgreSQL

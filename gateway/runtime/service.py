@@ -19,7 +19,7 @@ from gateway.flow.actions import ActionPath
 from gateway.flow.recovery import Recovery
 from gateway.followup.desk import FollowupDesk
 from gateway.link.ingest import MqttIngest
-from gateway.notifiers import NotifierConfig
+from gateway.notifiers import MqttTopicChannel, NotifierConfig
 from gateway.notifiers.base import AlertSink
 from gateway.results.desk import STREAM as RESULTS_STREAM
 from gateway.results.desk import ResultsDesk
@@ -119,8 +119,10 @@ class Gateway:
         await self.consult.load()  # the centres' escalation policies, before their timers
         # Alerts whose timer was lost get one (missed deadlines fire at the first tick).
         rearmed = self.desk.load(active, await self.stores.timers.load())
-        if not (mqtt and detection):  # only the gateway that runs the MQTT link publishes alerts
-            self.notifications.channels.pop("mqtt", None)
+        if not (mqtt and detection) and isinstance(
+            self.notifications.channels.get("mqtt"), MqttTopicChannel
+        ):  # the alert topic through the MQTT link: only the gateway that runs the link has one
+            self.notifications.channels.pop("mqtt")
         # With what a previous run left undelivered (every role sends what it stores).
         self.sending = asyncio.create_task(self.notifications.run(self._stop))
         if self.platform is not None:

@@ -24,6 +24,7 @@ from gateway.runtime.service import Gateway
 from gateway.runtime.settings import Settings
 from gateway.runtime.wiring import Role
 from gateway.scale.action_routing import RoutedActions
+from gateway.scale.alert_topic import NatsAlertTopic
 from gateway.scale.live import LiveRelay, LiveShow, relay_live
 from gateway.scale.router import Router
 from gateway.scale.streams import StreamSettings, ensure_streams
@@ -50,9 +51,15 @@ async def run_role(role: str, settings: Settings, worker_id: str | None = None) 
         password=settings.scale.nats_password,
         max_reconnect_attempts=-1,
     )
-    if role != "api" and "sse" in gw.notifications.channels:
-        # No browser holds a stream here: the live view goes to the API processes.
-        gw.notifications.channels["sse"] = LiveRelay(nc)
+    channels = gw.notifications.channels
+    # Any role may send what another stored (a dead worker's notifications go out through any
+    # live process's outbox), so every role sends each channel the same way: the live view to
+    # every API process (this one too, through `relay_live`), the alert topic through
+    # nats-server's MQTT listener.
+    if "sse" in channels:
+        channels["sse"] = LiveRelay(nc)
+    if "mqtt" in channels:
+        channels["mqtt"] = NatsAlertTopic(nc)
     await gw.start(mqtt=False, detection=False)
     try:
         if role == "api":

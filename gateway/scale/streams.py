@@ -69,3 +69,15 @@ def mqtt_topic(subject: str) -> str:
     'hm/v1/t1/cuff.1/bp'
     """
     return "/".join(level.replace("\0", ".") for level in subject.replace("//", "\0").split("."))
+
+
+def nats_subject(topic: str) -> str:
+    """The NATS subject nats-server's MQTT listener delivers to subscribers of `topic` (the
+    inverse of `mqtt_topic`).
+
+    >>> nats_subject("hm/alerts/v1/t1/p-001")
+    'hm.alerts.v1.t1.p-001'
+    >>> nats_subject("hm/alerts/v1/t1/p.1")
+    'hm.alerts.v1.t1.p//1'
+    """
+    return ".".join(level.replace(".", "//") for level in topic.split("/"))

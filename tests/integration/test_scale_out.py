@@ -33,7 +33,7 @@ from gateway.snapshot import VERSION, seal
 from simulator.ecgstream import EcgStream
 from simulator.rhythm import Rhythm, RhythmPlan, Segment
 from tests.support.nats import NatsNode, nats_cluster, nats_server
-from tests.support.postgres import query, truncate_all
+from tests.support.postgres import query
 from tests.support.wire import v1
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -104,6 +104,15 @@ class Role:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+
+
+def stop_all(roles: Sequence[Role]) -> None:
+    """SIGTERM every role at once, then wait for each (they shut down side by side)."""
+    for r in roles:
+        if r.proc.poll() is None:
+            r.proc.terminate()
+    for r in roles:
+        r.stop()
 
 
 def role_env(nodes: Sequence[NatsNode], db_url: str, data: Path) -> dict[str, str]:
@@ -185,12 +194,6 @@ def opened(db_url: str) -> list[tuple[str, str]]:
         "WHERE e.event = 'opened'",
     )
     return sorted((str(p), str(c)) for p, c in rows)
-
-
-@pytest.fixture
-def pg(pg_database: str) -> str:
-    truncate_all(pg_database)
-    return pg_database
 
 
 def test_worker_killed_mid_stream(tmp_path: Path, pg: str) -> None:

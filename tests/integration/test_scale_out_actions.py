@@ -37,7 +37,6 @@ from tests.integration.test_scale_out import (
     wait_until,
 )
 from tests.support.nats import nats_server
-from tests.support.postgres import truncate_all
 from tests.support.servers import free_port, wait_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -65,12 +64,6 @@ deadlines = {{ high = "10m" }}
 """
 PASSWORD = "a long enough password 42"
 ACTION_TIMEOUT_S = 3.0
-
-
-@pytest.fixture
-def pg(pg_database: str) -> str:
-    truncate_all(pg_database)
-    return pg_database
 
 
 @pytest.fixture
