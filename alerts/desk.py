@@ -359,7 +359,7 @@ class AlertDesk:
             for a in self._book(tenant).active()
             if a.patient_id == c.patient_id and a.emergency and a.state is not State.ARRIVED
         ]
-        who = str(c.params.get("by", "home_unit"))
+        who = c.by or "home_unit"
         return [self._record(arrive_alert(a, who, now, "home_unit")) for a in calls]
 
     def _fire_due(self, now: datetime) -> list[AlertEvent]:

@@ -114,7 +114,7 @@ def resolve_alert(
     """Resolve; a detector's CLEAR may name an `outcome` (e.g. a fall the wearer ``cancelled``)
     and add evidence, both kept with the alert; a clinician may name one too (an emergency
     call's)."""
-    outcome = outcome or (c.params.get("outcome") if c is not None else None)
+    outcome = outcome or (c.outcome if c is not None else None)
     evidence = {**alert.evidence, **c.evidence} if c is not None and c.evidence else alert.evidence
     new = replace(alert, state=State.RESOLVED, updated_at=now, resolved_at=now, evidence=evidence)
     detail = {"outcome": outcome} if outcome else {}

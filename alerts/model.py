@@ -70,7 +70,9 @@ class AlertCandidate:
     `at` is the source time (the reading's measurement time), `params` fill the message templates,
     `evidence` is stored with the alert for the clinician. `tenant` is the patient's tenant: the
     detection engine sets it on every candidate of the patient it keys by (tenant, patient id),
-    so a timeout of one tenant's "p-001" never lands in another tenant's book.
+    so a timeout of one tenant's "p-001" never lands in another tenant's book. A CLEAR may say
+    how the episode ended (`outcome`, e.g. ``cancelled``), an ARRIVE who confirmed the arrival
+    (`by`).
     """
 
     patient_id: str
@@ -82,6 +84,8 @@ class AlertCandidate:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     group: str | None = None
     tenant: str | None = None
+    outcome: str | None = None
+    by: str | None = None
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:

@@ -24,7 +24,7 @@ from datetime import datetime
 from devices.errors import DecodeError, RejectReason
 from devices.kinds import Kind
 from devices.model import PatientKey, Reading
-from devices.timeparse import format_ts
+from devices.timeparse import format_ts, parse_ts
 
 CANCELLABLE = frozenset({"sos", "fall"})
 
@@ -35,6 +35,20 @@ class EventRef:
 
     type: str
     ts: datetime
+
+    def annotate(self, cancel: Reading) -> Reading:
+        """The cancel with what it refers to in its attributes (`ref_type`, `ref_ts`), which
+        are stored and carried with the reading."""
+        attrs = {**cancel.attrs, "ref_type": self.type, "ref_ts": format_ts(self.ts)}
+        return cancel.evolve(cancel.patient_id, attrs=attrs)
+
+    @classmethod
+    def of(cls, cancel: Reading) -> EventRef | None:
+        """What an accepted cancel refers to (see `annotate`); None for any other reading."""
+        kind, ts = cancel.attrs.get("ref_type"), cancel.attrs.get("ref_ts")
+        if not isinstance(kind, str) or not isinstance(ts, str):
+            return None
+        return cls(kind, parse_ts(ts))
 
 
 # (reading of the cancel, ref_seq) -> the event it names, from a source outside the ledger.
@@ -85,8 +99,7 @@ class EventLedger:
                 RejectReason.UNKNOWN_REF,
                 f"cancel from {reading.device_id!r} names seq {ref_seq}: no sos/fall of it",
             )
-        attrs = {**reading.attrs, "ref_type": ref.type, "ref_ts": format_ts(ref.ts)}
-        return reading.evolve(reading.patient_id, attrs=attrs)
+        return ref.annotate(reading)
 
     def _arrival(self, reading: Reading) -> Reading:
         key = reading.patient

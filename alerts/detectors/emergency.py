@@ -31,9 +31,10 @@ from typing import Any, ClassVar
 
 from alerts.detectors.base import PatientContext
 from alerts.model import Action, AlertCandidate
+from devices.events import EventRef
 from devices.kinds import Kind
 from devices.model import Reading
-from devices.timeparse import format_ts, parse_ts
+from devices.timeparse import format_ts
 
 RAISING = {"sos": "emergency.sos", "fall": "emergency.fall"}
 # The code of a `help_arrived` candidate: it names no alert of its own, the desk marks every
@@ -82,11 +83,7 @@ class EmergencyDetector:
             return self._cancel(reading)
         if etype == "help_arrived":  # the responder's button on the home unit
             by = f"home_unit:{reading.device_id}"
-            return [
-                AlertCandidate(
-                    self.ctx.patient_id, ARRIVAL, reading.ts, Action.ARRIVE, params={"by": by}
-                )
-            ]
+            return [AlertCandidate(self.ctx.patient_id, ARRIVAL, reading.ts, Action.ARRIVE, by=by)]
         return []
 
     def tick(self, now: datetime) -> list[AlertCandidate]:
@@ -117,14 +114,10 @@ class EmergencyDetector:
         )
 
     def _cancel(self, r: Reading) -> list[AlertCandidate]:
-        ref_type, ref_ts, ref_seq = (
-            r.attrs.get("ref_type"),
-            r.attrs.get("ref_ts"),
-            r.attrs["ref_seq"],
-        )
-        if ref_type != "fall" or not isinstance(ref_ts, str) or not isinstance(ref_seq, int):
+        ref, ref_seq = EventRef.of(r), r.attrs["ref_seq"]
+        if ref is None or ref.type != "fall" or not isinstance(ref_seq, int):
             return []
-        if r.ts - parse_ts(ref_ts) > self.ctx.settings.fall_cancel_window:
+        if r.ts - ref.ts > self.ctx.settings.fall_cancel_window:
             return []
         code = RAISING["fall"]
         return [
@@ -133,7 +126,7 @@ class EmergencyDetector:
                 code,
                 r.ts,
                 Action.CLEAR,
-                params={"outcome": "cancelled"},
+                outcome="cancelled",
                 evidence={
                     "cancel": {"device_id": r.device_id, "seq": r.seq, "ts": format_ts(r.ts)}
                 },

@@ -230,7 +230,7 @@ class InactivityDetector:
                     CODE,
                     t,
                     Action.CLEAR,
-                    params={"outcome": "activity_resumed"},
+                    outcome="activity_resumed",
                     evidence={"activity_resumed": resumed},
                 )
             )

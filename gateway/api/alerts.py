@@ -98,9 +98,9 @@ async def get_alert(
         **AlertOut.of(a).model_dump(),
         events=[EventOut.of(e) for e in await stores.alerts.events(alert_id)],
         comments=[
-            CommentOut(at=format_ts(e.at), by=e.actor, text=e.detail["text"])
+            CommentOut(at=format_ts(e.at), by=e.actor, text=e.comment)
             for e in entries
-            if "text" in e.detail
+            if e.comment is not None
         ],
         escalation=EscalationTimerOut.of(reads.timer(alert_id)),
         referrals=[r.referral_id for r in await stores.referrals.query(alert_id=alert_id)],

@@ -387,6 +387,6 @@ def _entry(done: ActionResult, comment: str | None) -> AuditEntry:
     detail: dict[str, Any] = dict(done.note)
     if done.events:
         detail["events"] = [e.event.value for e in done.events]
-    if comment:
-        detail["text"] = comment
-    return AuditEntry.by(done.actor, done.at, done.act.value, "alert", done.alert.alert_id, detail)
+    return AuditEntry.by(
+        done.actor, done.at, done.act.value, "alert", done.alert.alert_id, detail, comment=comment
+    )

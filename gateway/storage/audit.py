@@ -34,6 +34,8 @@ from gateway.storage.database import Database, Transaction
 from gateway.storage.tables import AuditRow
 
 READ = "read"
+# Where the comment on an action (`AuditEntry.comment`) is kept in its detail.
+_COMMENT = "text"
 # Column widths of `audit_log` (checked up front: a clear error, not a database one).
 _LIMITS = {"actor": 128, "tenant": 64, "client": 200, "action": 32, "subject_type": 32,
            "subject_id": 128}  # fmt: skip
@@ -80,8 +82,12 @@ class AuditEntry:
         *,
         before: Mapping[str, Any] | None = None,
         after: Mapping[str, Any] | None = None,
+        comment: str | None = None,
     ) -> AuditEntry:
-        """What `actor` did (its user, role, tenant and client are recorded)."""
+        """What `actor` did (its user, role, tenant and client are recorded), with the
+        clinician's `comment` if any (stored in `detail` as ``text``)."""
+        if comment:
+            detail = {**(detail or {}), _COMMENT: comment}
         return cls(
             at=at,
             actor=actor.user,
@@ -95,6 +101,12 @@ class AuditEntry:
             after=after,
             detail=detail or {},
         )
+
+    @property
+    def comment(self) -> str | None:
+        """The clinician's comment on the action (see `by`), if any."""
+        text = self.detail.get(_COMMENT)
+        return text if isinstance(text, str) else None
 
     @classmethod
     def read(

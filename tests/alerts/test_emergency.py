@@ -102,7 +102,7 @@ def test_the_home_units_button_confirms_arrival_on_every_open_call() -> None:
     call = sos(d)
     d.acknowledge(call, OP, at(30))
     button = AlertCandidate(
-        "p-001", "emergency.arrival", at(900), Action.ARRIVE, params={"by": "home_unit:hub-1"}
+        "p-001", "emergency.arrival", at(900), Action.ARRIVE, by="home_unit:hub-1"
     )
     (arrived,) = d.observe([button], at(900), tenant="demo").events
     assert (arrived.event, arrived.actor) == (EventType.ARRIVED, "home_unit:hub-1")
