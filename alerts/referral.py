@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
-from devices.timeparse import format_ts
+from devices.timeparse import format_ts, parse_ts
 
 
 class ReferralState(enum.StrEnum):
@@ -57,6 +57,94 @@ class ReferralTransitionError(ValueError):
         self.to = to
 
 
+def _ts(doc: Mapping[str, Any], key: str) -> datetime | None:
+    value = doc.get(key)
+    return parse_ts(value) if isinstance(value, str) else None
+
+
+def _fmt(ts: datetime | None) -> str | None:
+    return format_ts(ts) if ts is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceReading:
+    """A reading frozen into a referral; the hospital's copy names it as an Observation."""
+
+    id: str
+    display: str = ""
+    kind: str = ""
+    ts: datetime | None = None
+    values: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EcgStripRef:
+    """Where the patient's latest ECG strip before the referral is found."""
+
+    ref: str
+    device_id: str = ""
+    ts: datetime | None = None
+    fs: float | None = None
+    lead: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralEvidence:
+    """What a referral carries to the hospital, frozen at the request: the alert (`alert`: its
+    code, priority and message; `alert_evidence`: its own evidence), the recent readings, the
+    latest ECG strip and the window they were taken from. Stored and served as the JSON
+    object of `to_json`."""
+
+    alert: Mapping[str, Any] = field(default_factory=dict)
+    alert_evidence: Mapping[str, Any] = field(default_factory=dict)
+    readings: tuple[EvidenceReading, ...] = ()
+    ecg_strip: EcgStripRef | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        ecg = self.ecg_strip
+        return {
+            "alert": dict(self.alert),
+            "alert_evidence": dict(self.alert_evidence),
+            "readings": [
+                {"id": r.id, "kind": r.kind, "ts": _fmt(r.ts), "values": dict(r.values),
+                 "display": r.display}
+                for r in self.readings
+            ],
+            "ecg_strip": None if ecg is None else {
+                "ref": ecg.ref, "device_id": ecg.device_id, "ts": _fmt(ecg.ts), "fs": ecg.fs,
+                "lead": ecg.lead,
+            },
+            "window": {"start": _fmt(self.start), "end": _fmt(self.end)},
+        }  # fmt: skip
+
+    @classmethod
+    def of_json(cls, doc: Mapping[str, Any]) -> ReferralEvidence:
+        """The evidence stored as `doc` (`to_json`; what a field lacks is left empty)."""
+        readings = tuple(
+            EvidenceReading(
+                str(r["id"]), str(r.get("display") or ""), str(r.get("kind") or ""),
+                _ts(r, "ts"), dict(r.get("values") or {}),
+            )
+            for r in doc.get("readings") or ()
+            if isinstance(r, Mapping) and r.get("id") is not None
+        )  # fmt: skip
+        e = doc.get("ecg_strip")
+        ecg = None
+        if isinstance(e, Mapping) and e.get("ref"):
+            fs = e.get("fs")
+            ecg = EcgStripRef(
+                str(e["ref"]), str(e.get("device_id") or ""), _ts(e, "ts"),
+                float(fs) if fs is not None else None, str(e.get("lead") or ""),
+            )  # fmt: skip
+        window = doc.get("window") or {}
+        return cls(
+            dict(doc.get("alert") or {}), dict(doc.get("alert_evidence") or {}), readings, ecg,
+            _ts(window, "start"), _ts(window, "end"),
+        )  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Referral:
     referral_id: str
@@ -74,7 +162,7 @@ class Referral:
     updated_at: datetime | None = None
     updated_by: str | None = None
     note: str | None = None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
+    evidence: ReferralEvidence = field(default_factory=ReferralEvidence)
 
     def __post_init__(self) -> None:
         if self.requested_at.tzinfo is None:
@@ -101,13 +189,11 @@ def to_fhir(r: Referral) -> dict[str, Any]:
     if r.green_channel:
         notes.append({"text": "Green channel: priority admission (绿色通道)"})
     evidence_refs = [
-        {"reference": f"Observation/{obs['id']}", "display": obs.get("display")}
-        for obs in r.evidence.get("readings", ())
-        if isinstance(obs, Mapping) and obs.get("id") is not None
+        {"reference": f"Observation/{obs.id}", "display": obs.display or None}
+        for obs in r.evidence.readings
     ]
-    ecg = r.evidence.get("ecg_strip")
-    if isinstance(ecg, Mapping) and ecg.get("ref"):
-        evidence_refs.append({"reference": str(ecg["ref"]), "display": "ECG strip"})
+    if (ecg := r.evidence.ecg_strip) is not None:
+        evidence_refs.append({"reference": ecg.ref, "display": "ECG strip"})
     return {
         "resourceType": "ServiceRequest",
         "id": r.referral_id,

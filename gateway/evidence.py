@@ -4,10 +4,9 @@ reference to their latest ECG strip, frozen at the time of the referral."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from alerts.model import Alert
-from devices.timeparse import format_ts
+from alerts.referral import EcgStripRef, EvidenceReading, ReferralEvidence
 from gateway.storage import ReadingStore
 
 # Readings looked at, and kept, per referral.
@@ -17,39 +16,32 @@ KEPT_READINGS = 50
 
 async def referral_evidence(
     readings: ReadingStore, alert: Alert, end: datetime, hours: float
-) -> dict[str, Any]:
-    """The evidence document of a referral of `alert` made at `end`, over the `hours` before."""
+) -> ReferralEvidence:
+    """The evidence of a referral of `alert` made at `end`, over the `hours` before."""
     start = end - timedelta(hours=hours)
     found = await readings.query(alert.patient, None, start, end, limit=MAX_READINGS)
-    vitals: list[dict[str, Any]] = []
+    vitals: list[EvidenceReading] = []
     ecg_ref = None
     for r in found:
         if r.ecg is not None:
-            ecg_ref = {
-                "ref": f"urn:hmg:ecg:{r.device_id}:{r.seq}",
-                "device_id": r.device_id,
-                "ts": format_ts(r.ts),
-                "fs": r.ecg.fs,
-                "lead": r.ecg.lead,
-            }
+            ecg_ref = EcgStripRef(
+                f"urn:hmg:ecg:{r.device_id}:{r.seq}", r.device_id, r.ts, r.ecg.fs, r.ecg.lead
+            )
             continue
+        values = dict(r.values)
+        display = f"{r.kind.value} {values}"
         vitals.append(
-            {
-                "id": f"{r.device_id}-{r.seq}",
-                "kind": r.kind.value,
-                "ts": format_ts(r.ts),
-                "values": dict(r.values),
-                "display": f"{r.kind.value} {dict(r.values)}",
-            }
+            EvidenceReading(f"{r.device_id}-{r.seq}", display, r.kind.value, r.ts, values)
         )
-    return {
-        "alert": {
+    return ReferralEvidence(
+        alert={
             "code": alert.code,
             "priority": alert.priority.value,
             "message": dict(alert.message),
         },
-        "alert_evidence": dict(alert.evidence),
-        "readings": vitals[-KEPT_READINGS:],
-        "ecg_strip": ecg_ref,
-        "window": {"start": format_ts(start), "end": format_ts(end)},
-    }
+        alert_evidence=dict(alert.evidence),
+        readings=tuple(vitals[-KEPT_READINGS:]),
+        ecg_strip=ecg_ref,
+        start=start,
+        end=end,
+    )

@@ -263,5 +263,5 @@ class ReferralOut(BaseModel):
             updated_by=r.updated_by,
             updated_at=_ts(r.updated_at),
             note=r.note,
-            evidence=dict(r.evidence),
+            evidence=r.evidence.to_json(),
         )

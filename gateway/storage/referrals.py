@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 
-from alerts.referral import Referral, ReferralState, Urgency
+from alerts.referral import Referral, ReferralEvidence, ReferralState, Urgency
 from gateway.storage.database import Database, Transaction
 from gateway.storage.tables import ReferralRow
 
@@ -28,7 +28,7 @@ def _referral_of(r: ReferralRow) -> Referral:
         updated_at=r.updated_at,
         updated_by=r.updated_by,
         note=r.note,
-        evidence=r.evidence,
+        evidence=ReferralEvidence.of_json(r.evidence or {}),
     )
 
 
@@ -48,7 +48,7 @@ class ReferralStore:
             row.reason, row.urgency, row.green_channel = r.reason, r.urgency.value, r.green_channel
             row.requested_by, row.requested_at = r.requested_by, r.requested_at
             row.updated_at, row.updated_by, row.note = r.updated_at, r.updated_by, r.note
-            row.evidence = dict(r.evidence)
+            row.evidence = r.evidence.to_json()
 
     async def get(self, referral_id: str, tenant: str | None = None) -> Referral | None:
         async with self.db.session() as s:

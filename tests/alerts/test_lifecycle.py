@@ -9,7 +9,10 @@ import pytest
 from alerts.lifecycle import HOLD_OFF, AlertBook, acknowledge_alert, refer_alert, resolve_alert
 from alerts.model import Action, AlertCandidate, EventType, Priority, State
 from alerts.referral import (
+    EcgStripRef,
+    EvidenceReading,
     Referral,
+    ReferralEvidence,
     ReferralState,
     ReferralTransitionError,
     Urgency,
@@ -171,10 +174,10 @@ def test_referral_states_and_fhir_service_request() -> None:
         green_channel=True,
         requested_by="dr.li",
         requested_at=T0,
-        evidence={
-            "readings": [{"id": "cuff-1-3", "display": "bp 190/124"}],
-            "ecg_strip": {"ref": "urn:hmg:ecg:patch-1:77"},
-        },
+        evidence=ReferralEvidence(
+            readings=(EvidenceReading("cuff-1-3", "bp 190/124"),),
+            ecg_strip=EcgStripRef("urn:hmg:ecg:patch-1:77"),
+        ),
     )
     fhir = to_fhir(r)
     assert fhir["resourceType"] == "ServiceRequest"

@@ -226,8 +226,8 @@ async def test_refer_stores_referral_and_hand_over_together(
     assert [r.referral_id for r in await g.stores.referrals.query(alert_id=alert_id)] == [
         referral.referral_id
     ]
-    readings = referral.evidence["readings"]
-    assert [r["values"]["systolic"] for r in readings] == [195]
+    readings = referral.evidence.readings
+    assert [r.values["systolic"] for r in readings] == [195]
     stored = await g.stores.alerts.get(alert_id)
     assert stored is not None
     assert stored.state is State.REFERRED

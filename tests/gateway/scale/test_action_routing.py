@@ -160,7 +160,7 @@ async def test_every_action_is_applied_once_by_the_owner(setup: Setup) -> None:
     assert live is not None
     assert live.state is State.ACKNOWLEDGED  # on the owner's desk, which runs the timers
     referral = await s.api.refer(DR, aid, ReferralRequest("City No.1", "Cardiology", "crisis"))
-    assert referral.evidence["readings"][0]["values"]["systolic"] == 195
+    assert referral.evidence.readings[0].values["systolic"] == 195
     resolved = await s.api.resolve(DR, aid, "seen at home")
     assert resolved.state is State.RESOLVED
     assert s.api.desk.find(aid) is None

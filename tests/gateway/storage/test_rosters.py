@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from alerts.escalation import EscalationState
 from alerts.model import AlertEvent, EventType, Priority
-from alerts.referral import Referral, ReferralState, Urgency
+from alerts.referral import Referral, ReferralEvidence, ReferralState, Urgency
 from alerts.roster import CareTeam, Contact, Member, Rotation
 from devices.model import PatientKey
 from gateway.storage import Patient, Stores
@@ -53,7 +53,7 @@ async def test_referrals_saved_and_queried(stores: Stores) -> None:
     await stores.alerts.save_events([AlertEvent(EventType.OPENED, T0, alert())])
     r = Referral(
         "r-1", "a-1", "t1", "p-1", "City No.1", "Cardiology", "crisis", Urgency.STAT, True,
-        "dr-li", T0, evidence={"readings": []},
+        "dr-li", T0, evidence=ReferralEvidence(start=T0 - timedelta(hours=24), end=T0),
     )  # fmt: skip
     await stores.referrals.save(r)
     accepted = replace(r, state=ReferralState.ACCEPTED, updated_by="er", updated_at=T0)
