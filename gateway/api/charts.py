@@ -3,10 +3,11 @@ limits (for target and crisis lines) and ECG strips with the analyser's beats an
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
@@ -98,6 +99,28 @@ async def ecg_chunks(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class StripAnalysis:
+    """What the streaming analyser finds in one strip: beats (sample indices), the episodes
+    (closed or still open at its end) and the median heart rate (None without two beats)."""
+
+    beats: list[int]
+    episodes: list[Episode]
+    rate: float | None
+
+    @classmethod
+    def of(cls, mv: npt.NDArray[np.float64], fs: float) -> StripAnalysis:
+        ana = EcgAnalyzer(fs)
+        first, last = ana.feed(mv), ana.finish()
+        beats = [*first.beats, *last.beats]
+        found = {(e.label, e.start): e for e in (*first.closed, *last.closed)}
+        for e in (*first.opened, *last.opened):
+            found.setdefault((e.label, e.start), e)
+        rr = np.diff(np.asarray(beats, dtype=np.float64)) / fs
+        rate = float(60.0 / np.median(rr)) if rr.size else None
+        return cls(beats, list(found.values()), rate)
+
+
 def _episode(ep: Episode, last: int) -> EpisodeOut:
     end = ep.end if ep.end is not None else last
     return EpisodeOut(
@@ -121,15 +144,8 @@ async def ecg_view(
     strip = await reads.readings.ecg_strip(key, start, end, device_id)
     if strip is None:
         raise HTTPException(404, "no ECG in that window")
-    ana = EcgAnalyzer(strip.fs)
-    first, last = ana.feed(strip.mv), ana.finish()
-    beats = [*first.beats, *last.beats]
-    closed = {(e.label, e.start): e for e in (*first.closed, *last.closed)}
-    for e in (*first.opened, *last.opened):
-        closed.setdefault((e.label, e.start), e)
-    n = int(strip.mv.size)
-    rr = np.diff(np.asarray(beats, dtype=np.float64)) / strip.fs
-    rate = float(60.0 / np.median(rr)) if rr.size else None
+    found = StripAnalysis.of(strip.mv, strip.fs)
+    n, rate = int(strip.mv.size), found.rate
     return EcgViewOut(
         patient_id=patient_id,
         device_id=strip.device_id,
@@ -138,7 +154,7 @@ async def ecg_view(
         start=format_ts(strip.start),
         samples=[round(float(v), 4) for v in strip.mv],
         gaps=list(strip.gaps),
-        beats=beats,
-        episodes=sorted((_episode(e, n) for e in closed.values()), key=lambda e: e.start),
+        beats=found.beats,
+        episodes=sorted((_episode(e, n) for e in found.episodes), key=lambda e: e.start),
         heart_rate=round(rate, 1) if rate else None,
     )

@@ -8,13 +8,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated
 
-import numpy as np
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
-from alerts.ecg.analyzer import EcgAnalyzer
 from devices.kinds import Kind
 from devices.timeparse import format_ts
+from gateway.api.charts import StripAnalysis
 from gateway.api.deps import ReadsDep
 from gateway.api.schemas import ReadingOut
 from gateway.api.security import CurrentActor
@@ -162,10 +161,7 @@ async def ecg_strip(
     strip = await reads.readings.ecg_strip(key, start, end, device_id)
     if strip is None:
         raise HTTPException(404, "no ECG in that window")
-    ana = EcgAnalyzer(strip.fs)
-    beats = [*ana.feed(strip.mv).beats, *ana.finish().beats]
-    rr = np.diff(np.asarray(beats, dtype=np.float64)) / strip.fs
-    rate = float(60.0 / np.median(rr)) if rr.size else None
+    found = StripAnalysis.of(strip.mv, strip.fs)
     return StripOut(
         patient_id=patient_id,
         device_id=strip.device_id,
@@ -175,6 +171,6 @@ async def ecg_strip(
         end=format_ts(strip.end),
         samples=[round(float(v), 4) for v in strip.mv],
         gaps=list(strip.gaps),
-        beats=[format_ts(strip.start + timedelta(seconds=i / strip.fs)) for i in beats],
-        heart_rate=rate,
+        beats=[format_ts(strip.start + timedelta(seconds=i / strip.fs)) for i in found.beats],
+        heart_rate=found.rate,
     )

@@ -219,11 +219,7 @@ class Actions:
         )
         if outcome is not Outcome.TAKEN_TO_HOSPITAL:
             return await self._commit(done, comment)
-
-        async def save_referral(tx: Transaction) -> None:
-            await self.stores.referrals.save(referral, tx=tx)
-
-        return await self._commit(done, comment, save_referral)
+        return await self._commit(done, comment, self._saving(referral))
 
     async def dispatch(self, actor: Actor, alert_id: str, dispatch: Dispatch) -> Alert:
         """Help sent to an emergency call: who, and when they are expected on site."""
@@ -253,12 +249,16 @@ class Actions:
         done = await self._decide(
             actor, alert_id, lambda live, _: self.desk.refer(live, actor, now, referral.referral_id)
         )
+        await self._commit(done, None, self._saving(referral))
+        return referral
 
-        async def save_referral(tx: Transaction) -> None:
+    def _saving(self, referral: Referral) -> Write:
+        """The referral's write, into the action's transaction."""
+
+        async def save(tx: Transaction) -> None:
             await self.stores.referrals.save(referral, tx=tx)
 
-        await self._commit(done, None, save_referral)
-        return referral
+        return save
 
     async def _referral(self, a: Alert, actor: Actor, request: ReferralRequest) -> Referral:
         """A referral of the alert's patient, with its evidence frozen now."""
