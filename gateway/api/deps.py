@@ -6,6 +6,7 @@ whole gateway.
 - `ReadsDep`: the read side (`gateway.api.reads.Reads`), scoped to the caller's tenant.
 - `AdminDep`, `ConsultDep`, `ConsentDep`, `FollowupsDep`, `LiveDep` (the dashboard's event
   stream): the write paths outside the alert desk.
+- `DatabaseDep`, `LinkDep`, `MetricsDep`: what the readiness probe and `/metrics` look at.
 
 Who acts is `gateway.api.security.CurrentActor`: the verified token, never a header or body.
 """
@@ -22,13 +23,16 @@ from gateway.consult import Consultations
 from gateway.fhir.consent import ConsentParts
 from gateway.flow.actions import ActionPath
 from gateway.followup.desk import FollowupDesk
+from gateway.link.ingest import MqttIngest
+from gateway.metrics import Metrics
 from gateway.notifiers import SseChannel
 from gateway.runtime.service import Gateway
 from gateway.runtime.wiring import Runtime
+from gateway.storage import Database
 
 
 def get_gateway(request: Request) -> Gateway:
-    """The running service (only the app's lifespan and the health probes need it whole)."""
+    """The running service (no route takes it whole)."""
     gw: Gateway = request.app.state.gateway
     return gw
 
@@ -70,11 +74,23 @@ def get_consent_parts(request: Request) -> ConsentParts:
     return get_gateway(request)
 
 
+def get_database(request: Request) -> Database:
+    return _runtime(request).db
+
+
+def get_link(request: Request) -> MqttIngest | None:
+    """The MQTT link, while the single gateway runs one (None in the other roles)."""
+    return _runtime(request).ingest
+
+
+def get_metrics(request: Request) -> Metrics:
+    return _runtime(request).metrics
+
+
 def get_followups(request: Request) -> FollowupDesk:
     return get_gateway(request).followups
 
 
-GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 ActionsDep = Annotated[ActionPath, Depends(get_actions)]
 ReadsDep = Annotated[Reads, Depends(get_reads)]
 AdminDep = Annotated[Admin, Depends(get_admin)]
@@ -82,3 +98,6 @@ ConsultDep = Annotated[Consultations, Depends(get_consult)]
 LiveDep = Annotated[SseChannel, Depends(get_live)]
 ConsentDep = Annotated[ConsentParts, Depends(get_consent_parts)]
 FollowupsDep = Annotated[FollowupDesk, Depends(get_followups)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+LinkDep = Annotated[MqttIngest | None, Depends(get_link)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]

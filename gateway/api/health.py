@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.api.deps import GatewayDep
+from gateway.api.deps import DatabaseDep, LinkDep, MetricsDep
 
 router = APIRouter(tags=["health"])
 
@@ -31,17 +31,17 @@ async def health() -> HealthOut:
 
 
 @router.get("/ready", responses={503: {"model": ReadyOut, "description": "not ready"}})
-async def ready(gw: GatewayDep, response: Response) -> ReadyOut:
+async def ready(db: DatabaseDep, link: LinkDep, response: Response) -> ReadyOut:
     db_ok = True
     try:
-        async with gw.db.session() as s:
+        async with db.session() as s:
             await s.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError):
         db_ok = False
-    mqtt_ok = gw.ingest is None or gw.ingest.connected.is_set()
+    mqtt_ok = link is None or link.connected.is_set()
     if not (db_ok and mqtt_ok):
         response.status_code = 503
-    return ReadyOut(database=db_ok, mqtt=mqtt_ok, queue=gw.ingest.backlog if gw.ingest else 0)
+    return ReadyOut(database=db_ok, mqtt=mqtt_ok, queue=link.backlog if link else 0)
 
 
 @router.get(
@@ -54,6 +54,6 @@ async def ready(gw: GatewayDep, response: Response) -> ReadyOut:
         }
     },
 )
-async def prometheus(gw: GatewayDep) -> Response:
+async def prometheus(metrics: MetricsDep) -> Response:
     """This gateway's own metrics registry."""
-    return Response(gw.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
