@@ -34,7 +34,8 @@ from gateway.fhir.platform import CHANNEL, PlatformChannel
 from gateway.fhir.record import RECORD_KINDS, PatientRecord, load_record, observation
 from gateway.fhir.settings import PlatformSettings
 from gateway.fhir.summary import summary_document
-from gateway.notifiers.outbox import OutboxSender, failing_channel
+from gateway.notifiers.failing import failing_channel
+from gateway.notifiers.outbox import OutboxSender
 from gateway.runtime.jobs import raise_later, run_job
 from gateway.storage.consents import Consent
 from gateway.storage.database import Transaction

@@ -14,7 +14,7 @@ from typing import Final
 from alerts.model import AlertCandidate
 from alerts.roster import Roster
 from gateway.notifiers.base import Channel, Notification, Receipt
-from gateway.notifiers.outbox import failing_channel
+from gateway.notifiers.failing import failing_channel
 from gateway.storage.followups import FollowupTask
 from gateway.storage.outbox import OutboxEntry
 

@@ -42,7 +42,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from alerts.model import AlertCandidate, AlertEvent
+from alerts.model import AlertEvent
 from alerts.serialize import event_to_json
 from devices.model import utcnow
 from gateway.notifiers.base import AlertSink, Channel, Notification, Receipt, idempotency_key
@@ -76,45 +76,6 @@ def channel_keys(channels: Sequence[Channel]) -> dict[str, Channel]:
             key = f"{ch.name}.{n}"
         out[key] = ch
     return out
-
-
-CHANNEL_FAILED = "notify.channel_failed"
-
-
-def failing_channel(
-    channel: str,
-    patient_id: str,
-    tenant: str,
-    error: str,
-    now: datetime,
-    attempts: int,
-    **about: Any,
-) -> AlertCandidate:
-    """The technical alert `notify.channel_failed` on the elder `patient_id`: `channel` failed
-    `attempts` times to deliver what `about` names."""
-    return AlertCandidate(
-        patient_id, CHANNEL_FAILED, now,
-        params={"channel": channel, "error": error[:200]},
-        evidence={"channel": channel, "error": error[:500], **about, "attempts": attempts},
-        group=f"{CHANNEL_FAILED}:{channel}", tenant=tenant,
-    )  # fmt: skip
-
-
-def channel_failed(
-    entry: OutboxEntry, error: str, now: datetime
-) -> tuple[list[AlertCandidate], str] | None:
-    """The technical alert for a channel that keeps failing to deliver `entry` (candidates and
-    tenant), or None when `entry` is itself such an alert's notice (no alert about an alert
-    about a channel)."""
-    alert = entry.payload.get("alert", {})
-    if str(alert.get("code", "")).startswith("notify."):
-        return None
-    tenant = str(alert["tenant"])
-    cand = failing_channel(
-        entry.channel, str(alert["patient_id"]), tenant, error, now, entry.attempts + 1,
-        alert_id=entry.alert_id, delivery_id=entry.delivery_id,
-    )  # fmt: skip
-    return [cand], tenant
 
 
 class OutboxSender:

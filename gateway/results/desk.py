@@ -31,7 +31,8 @@ from devices.kinds import Kind
 from devices.model import PatientKey, Reading
 from gateway.actor import system_actor
 from gateway.notifiers.base import Channel, Notification, Receipt
-from gateway.notifiers.outbox import OutboxSender, failing_channel
+from gateway.notifiers.failing import failing_channel
+from gateway.notifiers.outbox import OutboxSender
 from gateway.results.compose import averages, compose
 from gateway.results.settings import ResultsSettings
 from gateway.runtime.jobs import raise_later, run_job

@@ -37,7 +37,8 @@ from gateway.link.ingest import MqttIngest
 from gateway.metrics import Metrics
 from gateway.notifiers import Channel, NotifierConfig, SseChannel, build_channels
 from gateway.notifiers.base import AlertSink
-from gateway.notifiers.outbox import OutboxSender, channel_failed, channel_keys
+from gateway.notifiers.failing import channel_failed
+from gateway.notifiers.outbox import OutboxSender, channel_keys
 from gateway.notifiers.tiers import TierChannel
 from gateway.policies import load_policies
 from gateway.runtime.settings import Settings

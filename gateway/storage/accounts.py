@@ -8,8 +8,8 @@ from sqlalchemy import delete, select
 
 from gateway.actor import Role
 from gateway.auth.model import Account, AccountKind
+from gateway.storage.access_tables import AccountRow, RevokedTokenRow
 from gateway.storage.database import Database, Transaction
-from gateway.storage.tables import AccountRow, RevokedTokenRow
 
 
 def _account(r: AccountRow) -> Account:

@@ -29,9 +29,9 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway.actor import Actor, Role
+from gateway.storage.access_tables import AuditRow
 from gateway.storage.auditchain import append_rows, jsonable
 from gateway.storage.database import Database, Transaction
-from gateway.storage.tables import AuditRow
 
 READ = "read"
 # Where the comment on an action (`AuditEntry.comment`) is kept in its detail.

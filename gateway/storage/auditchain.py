@@ -34,8 +34,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.storage.access_tables import AuditChainRow, AuditRow
 from gateway.storage.database import Database
-from gateway.storage.tables import AuditChainRow, AuditRow
 
 log = logging.getLogger(__name__)
 

@@ -56,9 +56,10 @@ def sqlite_pragmas(dbapi_conn: Any, _record: Any = None) -> None:
 
 
 def all_metadata() -> MetaData:
-    """The whole relational schema (every table is declared in `gateway.storage.tables` and
-    `gateway.storage.record_tables`)."""
-    import gateway.storage.record_tables  # noqa: F401 - declares its tables on Base
+    """The whole relational schema (every table is declared in `gateway.storage.tables`,
+    `gateway.storage.access_tables` and `gateway.storage.record_tables`)."""
+    import gateway.storage.access_tables
+    import gateway.storage.record_tables  # noqa: F401 - declare their tables on Base
 
     return Base.metadata
 

@@ -15,7 +15,8 @@ import pytest
 from alerts.lifecycle import open_alert
 from alerts.model import AlertCandidate, AlertEvent
 from gateway.notifiers import Notification, Receipt, idempotency_key
-from gateway.notifiers.outbox import CHANNEL_FAILED, OutboxSender, channel_failed, channel_keys
+from gateway.notifiers.failing import CHANNEL_FAILED, channel_failed
+from gateway.notifiers.outbox import OutboxSender, channel_keys
 from gateway.storage import Database, OutboxEntry, Stores
 
 T0 = datetime(2026, 12, 4, 5, 0, tzinfo=UTC)
