@@ -1,4 +1,5 @@
-"""Patients, their readings over a time range, and their care-team alert targets."""
+"""Patients, their readings over a time range, their care-team alert targets and their consent
+to share the record with the regional platform."""
 
 from __future__ import annotations
 
@@ -10,11 +11,20 @@ from fastapi import APIRouter, Query, Request, Response
 
 from devices.kinds import Kind
 from gateway.admin import PatientDetails
-from gateway.api.deps import AdminDep, ReadsDep
+from gateway.api.deps import AdminDep, ConsentDep, ReadsDep
 from gateway.api.history import MAX_RANGE, MAX_STRIP, history_range
 from gateway.api.paging import CursorParam, page, str_key
-from gateway.api.schemas import MAX_LIST, PatientIn, PatientOut, ReadingOut
+from gateway.api.schemas import (
+    MAX_LIST,
+    ConsentIn,
+    ConsentOut,
+    PatientIn,
+    PatientOut,
+    ReadingOut,
+)
 from gateway.api.security import CurrentActor
+from gateway.errors import NotFoundError
+from gateway.fhir.consent import consent_of, record_consent
 from gateway.storage import Patient, Profile
 from gateway.storage.patients import PROFILE_FIELDS
 
@@ -101,3 +111,21 @@ async def readings(
     key = (await reads.patient(actor, patient_id)).key
     rows = await reads.readings.query(key, kind, start, end, limit)
     return [ReadingOut.of(r, with_samples=samples) for r in rows]
+
+
+@router.get("/{patient_id}/consent")
+async def get_consent(reads: ReadsDep, actor: CurrentActor, patient_id: str) -> ConsentOut:
+    """The elder's recorded consent to share with the regional platform (404: none recorded)."""
+    c = await consent_of(reads.stores, actor.tenant, patient_id)
+    if c is None:
+        raise NotFoundError("consent", patient_id)
+    return ConsentOut.of(c)
+
+
+@router.put("/{patient_id}/consent")
+async def put_consent(
+    parts: ConsentDep, actor: CurrentActor, patient_id: str, body: ConsentIn
+) -> ConsentOut:
+    """Record consent (`active`: the record is pushed, all of it at once now) or its withdrawal
+    (`withdrawn`: nothing more is pushed); audited with before and after."""
+    return ConsentOut.of(await record_consent(parts, actor, patient_id, body.status, body.note))

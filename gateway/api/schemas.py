@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devices.model import Reading
 from devices.timeparse import format_ts
+from gateway.storage.consents import Consent, ConsentStatus
 
 # The most items one list request returns; longer lists are paged.
 MAX_LIST = 500
@@ -154,3 +155,26 @@ class ServiceRequestOut(BaseModel):
     priority: str
     subject: dict[str, str]
     authoredOn: str  # noqa: N815 - FHIR's own field name
+
+
+class ConsentIn(BaseModel):
+    status: ConsentStatus
+    note: str | None = Field(None, max_length=500)
+
+
+class ConsentOut(BaseModel):
+    patient_id: str
+    status: ConsentStatus
+    recorded_at: datetime
+    recorded_by: str
+    note: str | None
+
+    @classmethod
+    def of(cls, c: Consent) -> ConsentOut:
+        return cls(
+            patient_id=c.patient_id,
+            status=c.status,
+            recorded_at=c.recorded_at,
+            recorded_by=c.recorded_by,
+            note=c.note,
+        )
