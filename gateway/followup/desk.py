@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from alerts.roster import Roster
 from devices.kinds import Kind
-from devices.model import PatientKey
+from devices.model import PatientKey, Reading
 from gateway.actor import Actor, system_actor
 from gateway.errors import NotFoundError
 from gateway.followup.notify import (
@@ -26,7 +26,7 @@ from gateway.followup.notify import (
     escalation_entry,
     failing_alert,
 )
-from gateway.followup.rules import plan, routine_rule, to_escalate
+from gateway.followup.rules import FollowupRules, plan, routine_rule, to_escalate
 from gateway.followup.settings import FollowupSettings
 from gateway.notifiers.base import Channel
 from gateway.notifiers.outbox import OutboxSender
@@ -35,6 +35,7 @@ from gateway.storage.audit import AuditEntry
 from gateway.storage.followups import FollowupStore, FollowupTask
 from gateway.storage.outbox import OutboxEntry
 from gateway.storage.patients import Patient
+from gateway.storage.readings import SqlReadingStore
 
 if TYPE_CHECKING:
     from gateway.runtime.service import Gateway
@@ -66,6 +67,40 @@ def _audit(actor: Actor, t: FollowupTask, action: str, now: datetime) -> AuditEn
     )  # fmt: skip
 
 
+# The most BP readings of one elder a plan looks at (14 days of home readings are far fewer).
+BP_LIMIT = 2000
+
+
+class _Sweep:
+    """What one step reads for every elder: each tenant's tasks in one query and, when the
+    readings store can answer for every patient at once (SQL), the BP readings of the longest
+    `uncontrolled_days` of any tenant in one more; else one elder at a time."""
+
+    def __init__(self, desk: FollowupDesk, now: datetime) -> None:
+        self.desk = desk
+        self.now = now
+        self.batched = isinstance(desk.gw.readings, SqlReadingStore)
+        self._tasks: dict[str, dict[str, list[FollowupTask]]] = {}
+        self._bp: dict[PatientKey, list[Reading]] | None = None
+        self._bp_since: datetime | None = None
+
+    async def of(
+        self, p: Patient, rules: FollowupRules
+    ) -> tuple[list[FollowupTask], list[Reading]]:
+        if not self.batched:
+            return await self.desk._read(p, rules, self.now)
+        if p.tenant not in self._tasks:
+            self._tasks[p.tenant] = await self.desk.store.by_patient(p.tenant)
+        since = self.now - timedelta(days=rules.uncontrolled_days)
+        readings = self.desk.gw.readings
+        assert isinstance(readings, SqlReadingStore)
+        if self._bp is None or self._bp_since is None or since < self._bp_since:
+            self._bp_since = min(since, self._bp_since or since)
+            self._bp = await readings.query_kind(Kind.BP, self._bp_since, self.now)
+        mine = [r for r in self._bp.get(p.key, []) if r.ts >= since]
+        return self._tasks[p.tenant].get(p.patient_id, []), mine[:BP_LIMIT]
+
+
 class FollowupDesk:
     def __init__(
         self,
@@ -89,17 +124,24 @@ class FollowupDesk:
         self._background: set[asyncio.Task[None]] = set()
 
     async def step(self) -> StepResult:
-        """Add the tasks every elder's plan calls for now; escalate overdue tasks."""
+        """Add the tasks every elder's plan calls for now; escalate overdue tasks.
+
+        The sweep reads every elder's tasks and recent BP in a few queries (`_Sweep`); an elder
+        whose plan then calls for a change is read again on its own before anything is written,
+        so a task a clinician completed meanwhile is never overwritten from the sweep's copy."""
         now = self.gw.clock()
         created = escalated = 0
         rosters: dict[str, Roster] = {}
+        sweep = _Sweep(self, now)
         for p in await self.gw.stores.patients.patients():
             rules = self.settings.rules_for(p.tenant)
-            tasks = await self.store.query(p.tenant, patient_id=p.patient_id)
-            since = now - timedelta(days=rules.uncontrolled_days)
-            bp = await self.gw.readings.query(p.key, Kind.BP, since, now, 2000)
+            tasks, bp = await sweep.of(p, rules)
             new = plan(p, tasks, bp, self.gw.targets_for(p.key), rules, now)
             late = to_escalate(tasks, rules, now)
+            if (new or late) and sweep.batched:
+                tasks, bp = await self._read(p, rules, now)
+                new = plan(p, tasks, bp, self.gw.targets_for(p.key), rules, now)
+                late = to_escalate(tasks, rules, now)
             if late and p.tenant not in rosters:
                 rosters[p.tenant] = await self.gw.stores.rosters.roster(p.tenant)
             lead = team_lead(rosters[p.tenant], p.care_team) if late else None
@@ -121,6 +163,14 @@ class FollowupDesk:
             created += len(new)
             escalated += len(raised)
         return StepResult(created, escalated)
+
+    async def _read(
+        self, p: Patient, rules: FollowupRules, now: datetime
+    ) -> tuple[list[FollowupTask], list[Reading]]:
+        """One elder's tasks and BP readings of the last `uncontrolled_days`."""
+        tasks = await self.store.query(p.tenant, patient_id=p.patient_id)
+        since = now - timedelta(days=rules.uncontrolled_days)
+        return tasks, await self.gw.readings.query(p.key, Kind.BP, since, now, BP_LIMIT)
 
     async def complete(self, actor: Actor, task_id: str, note: str | None) -> FollowupTask:
         """The follow-up was done (by `actor`); the elder's next routine one is planned at once."""

@@ -80,6 +80,20 @@ class FollowupStore:
             row = await s.get(FollowupTaskRow, task_id)
         return _of(row) if row is not None and row.tenant == tenant else None
 
+    async def by_patient(self, tenant: str) -> dict[str, list[FollowupTask]]:
+        """Every task of the tenant, per patient id, each patient's soonest due first (as
+        `query` lists one patient's): one query for a whole sweep instead of one per elder."""
+        stmt = (
+            select(FollowupTaskRow)
+            .where(FollowupTaskRow.tenant == tenant)
+            .order_by(FollowupTaskRow.due_at, FollowupTaskRow.task_id)
+        )
+        out: dict[str, list[FollowupTask]] = {}
+        async with self.db.session() as s:
+            for row in (await s.scalars(stmt)).all():
+                out.setdefault(row.patient_id, []).append(_of(row))
+        return out
+
     async def query(
         self,
         tenant: str,

@@ -231,6 +231,26 @@ class SqlReadingStore:
             rows = (await s.scalars(stmt)).all()
         return [row_to_reading(r) for r in rows]
 
+    async def query_kind(
+        self, kind: Kind, start: datetime, end: datetime, limit: int | None = None
+    ) -> dict[PatientKey, list[Reading]]:
+        """Every patient's readings of `kind` in `[start, end)` (a sweep over all elders in one
+        query, on the (kind, ts) index): per patient as `query` gives them (at most `limit`)."""
+        stmt = (
+            select(ReadingRow)
+            .where(ReadingRow.kind == kind.value, ReadingRow.ts >= start, ReadingRow.ts < end)
+            .order_by(ReadingRow.ts, ReadingRow.seq)
+        )
+        out: dict[PatientKey, list[Reading]] = {}
+        async with self.db.session() as s:
+            for row in (await s.scalars(stmt)).all():
+                if not row.patient_id:
+                    continue
+                mine = out.setdefault(PatientKey(row.tenant, row.patient_id), [])
+                if limit is None or len(mine) < limit:
+                    mine.append(row_to_reading(row))
+        return out
+
     async def latest(
         self,
         patient: PatientKey,

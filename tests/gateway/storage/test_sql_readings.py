@@ -88,3 +88,23 @@ async def test_retention_deletes_old_readings_of_one_kind(store: SqlReadingStore
         ("bp", 5),
         ("glucose", 1),
     ]
+
+
+async def test_one_kind_for_every_patient_matches_each_patients_own_query(
+    store: SqlReadingStore,
+) -> None:
+    """The follow-up sweep reads every elder's BP in one query: per patient the same readings,
+    in the same order, as that patient's own range query (and at most `limit` of them)."""
+    await store.write(
+        [bp(i, 120.0 + i, minutes=i, patient="p-1" if i % 3 else "p-2") for i in range(12)]
+        + [glucose(100, 5.5, minutes=4)]
+    )
+    start, end = T0 + timedelta(minutes=1), T0 + timedelta(minutes=10)
+    every = await store.query_kind(Kind.BP, start, end)
+    assert set(every) == {P1, P2}
+    for key in (P1, P2):
+        own = await store.query(key, Kind.BP, start, end)
+        assert [r.seq for r in every[key]] == [r.seq for r in own]
+        assert every[key] == own
+    few = await store.query_kind(Kind.BP, start, end, limit=2)
+    assert [r.seq for r in few[P1]] == [r.seq for r in every[P1][:2]]
