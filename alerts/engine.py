@@ -61,9 +61,13 @@ class _Patient:
         self.tenant = key.tenant
         self.detectors = detectors
         self.routes: dict[Kind, list[Detector]] = {}
+        self.prepares: dict[Kind, list[tuple[type[Prepares], Detector]]] = {}
         for det in detectors:
+            cls = _preparer(det)
             for kind in det.kinds:
                 self.routes.setdefault(kind, []).append(det)
+                if cls is not None:
+                    self.prepares.setdefault(kind, []).append((cls, det))
         self.observers = [d for d in detectors if _is_observer(d)]
 
     def fan_out(self, produced: list[tuple[Detector, AlertCandidate]]) -> list[AlertCandidate]:
@@ -164,11 +168,9 @@ class DetectionEngine:
             if r.patient_id is None or r.flags & SKIP_FLAGS:
                 continue
             p = self._patient(PatientKey(r.tenant, r.patient_id))  # as `process` would
-            for det in p.routes.get(r.kind, ()):
-                cls = _preparer(det)
-                if cls is not None:
-                    mine = work.setdefault(cls, {}).setdefault(id(det), (det, []))
-                    mine[1].append(r)
+            for cls, det in p.prepares.get(r.kind, ()):
+                mine = work.setdefault(cls, {}).setdefault(id(det), (det, []))
+                mine[1].append(r)
         for cls, items in work.items():
             cls.prepare(list(items.values()))
 

@@ -91,11 +91,19 @@ def _trend(windows: Sequence[Window]) -> tuple[np.ndarray, np.ndarray]:
     """Trend feature rows and readiness of windows (one row each, the newest reading first)."""
     ages = np.full((len(windows), LAGS), np.nan)
     vals = np.full((len(windows), LAGS), np.nan)
+    rows: list[int] = []
+    cols: list[int] = []
+    age: list[float] = []
+    level: list[float] = []
     for i, (buf, _) in enumerate(windows):
         t_last = buf[-1][0]
         for k, (ts, g) in enumerate(reversed(buf)):
-            ages[i, k] = (ts - t_last).total_seconds() / 60.0
-            vals[i, k] = g
+            rows.append(i)
+            cols.append(k)
+            age.append((ts - t_last).total_seconds() / 60.0)
+            level.append(g)
+    ages[rows, cols] = age
+    vals[rows, cols] = level
     valid = np.isfinite(ages) & (ages > -WINDOW_MIN)
     valid = np.cumprod(valid, axis=1).astype(bool)
     limits = np.array([low for _, low in windows], dtype=np.float64)
