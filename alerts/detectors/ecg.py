@@ -79,6 +79,9 @@ class _Stream:
         return self.t0 + timedelta(seconds=sample / self.fs)
 
 
+_DEFAULT_CONFIG = EcgConfig()
+
+
 class EcgDetector:
     """Per-patient ECG rhythm detector."""
 
@@ -88,7 +91,7 @@ class EcgDetector:
 
     def __init__(self, ctx: PatientContext, config: EcgConfig | None = None) -> None:
         self.ctx = ctx
-        self.config = config or EcgConfig()
+        self.config = config or _DEFAULT_CONFIG  # frozen: one default serves every patient
         self._streams: dict[str, _Stream] = {}
         # (device, code) of latched alerts -> end of their last event
         self._latched: dict[tuple[str, str], datetime] = {}
