@@ -15,13 +15,9 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
-import wfdb
-
 from alerts.ecg import EcgConfig
-from bench.afdb_eval import AFDB, Counts, _counts, af_reference_long, in_episodes
+from bench.afdb_eval import AFDB, Counts, af_counts
 from bench.records import WORKERS, data_dir, pct
-from gateway.ecgtool import analyze_annotations
 
 Setting = tuple[int, float, float] | None  # (short beats, share, short threshold), None: off
 GRID: tuple[Setting, ...] = (
@@ -39,15 +35,7 @@ def run(args: tuple[str, Setting]) -> Counts:
         if s is None
         else EcgConfig(af_short_beats=s[0], af_short_share=s[1], af_short_threshold=s[2])
     )
-    a = wfdb.rdann(path, "qrs")
-    h = wfdb.rdheader(path)
-    out = analyze_annotations(
-        [int(v) for v in a.sample], list(a.symbol), [int(v) for v in a.subtype],
-        float(a.fs or h.fs), int(h.sig_len) if h.sig_len else None, config=cfg,
-    )  # fmt: skip
-    beats = np.asarray(out["beats"], dtype=np.int64)
-    ref, long = af_reference_long(path, beats)
-    return _counts(in_episodes(beats, out["episodes"], "AF"), ref, long)
+    return af_counts(path, cfg)
 
 
 def _both(c: Counts) -> bool:

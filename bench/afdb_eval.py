@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import wfdb
 
+from alerts.ecg import EcgConfig
 from bench.petrenas import af_beats
 from bench.records import pct
 from gateway.ecgtool import analyze_record
@@ -67,6 +68,14 @@ def _counts(pred: Any, ref: Any, long: Any) -> Counts:
     return (int(np.sum(pred & ref)), int(np.sum(~pred & ref)),
             int(np.sum(~pred & ~ref)), int(np.sum(pred & ~ref)),
             int(np.sum(pred & long)), int(np.sum(~pred & long)))  # fmt: skip
+
+
+def af_counts(path: str, config: EcgConfig | None = None) -> Counts:
+    """Our per-beat counts on one record's `.qrs` beats, with `config` (None: as shipped)."""
+    out = analyze_record(path, "qrs", 0, config)
+    beats = np.asarray(out["beats"], dtype=np.int64)
+    ref, long = af_reference_long(path, beats)
+    return _counts(in_episodes(beats, out["episodes"], "AF"), ref, long)
 
 
 def score_record(path: str) -> tuple[Counts, Counts]:

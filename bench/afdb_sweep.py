@@ -12,12 +12,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import wfdb
 
 from alerts.ecg import EcgConfig
-from bench.afdb_eval import AFDB, Counts, _counts, af_reference_long, in_episodes
+from bench.afdb_eval import AFDB, Counts, af_counts
 from bench.records import WORKERS, data_dir, pct
-from gateway.ecgtool import analyze_annotations
 
 WINDOWS = (25, 33, 41, 49, 65)
 THRESHOLDS = (0.06, 0.08, 0.1)
@@ -26,16 +24,7 @@ TABLE = Path("build") / "eval" / "afdb_sweep.tsv"
 
 def run(args: tuple[str, int, float]) -> Counts:
     path, window, threshold = args
-    a = wfdb.rdann(path, "qrs")
-    h = wfdb.rdheader(path)
-    cfg = EcgConfig(af_window_beats=window, af_threshold=threshold)
-    out = analyze_annotations(
-        [int(s) for s in a.sample], list(a.symbol), [int(s) for s in a.subtype],
-        float(a.fs or h.fs), int(h.sig_len) if h.sig_len else None, config=cfg,
-    )  # fmt: skip
-    beats = np.asarray(out["beats"], dtype=np.int64)
-    ref, long = af_reference_long(path, beats)
-    return _counts(in_episodes(beats, out["episodes"], "AF"), ref, long)
+    return af_counts(path, EcgConfig(af_window_beats=window, af_threshold=threshold))
 
 
 def main() -> None:

@@ -112,9 +112,11 @@ def _result(fs: float, beats: list[int], episodes: list[Episode]) -> dict[str, A
     return {"fs": fs, "beats": beats, "episodes": [_episode_json(e) for e in eps]}
 
 
-def analyze_record(path: str, ann: str | None, channel: int) -> dict[str, Any]:
+def analyze_record(
+    path: str, ann: str | None, channel: int, config: EcgConfig | None = None
+) -> dict[str, Any]:
     """Analyse WFDB record `path` (without extension): signal channel `channel`, or the beat
-    annotations with extension `ann`."""
+    annotations with extension `ann` (with `config`, or the shipped settings)."""
     if ann:
         import wfdb  # only here: importing it costs more than a short record's analysis
 
@@ -123,10 +125,11 @@ def analyze_record(path: str, ann: str | None, channel: int) -> dict[str, Any]:
         fs = float(a.fs or header.fs)
         length = int(header.sig_len) if header.sig_len else None
         return analyze_annotations(
-            [int(s) for s in a.sample], list(a.symbol), [int(s) for s in a.subtype], fs, length
-        )
+            [int(s) for s in a.sample], list(a.symbol), [int(s) for s in a.subtype], fs, length,
+            config,
+        )  # fmt: skip
     signal, fs = read_signal(path, channel)  # wfdb's samples, without importing wfdb
-    return analyze_signal(signal, fs)
+    return analyze_signal(signal, fs, config)
 
 
 class RecordListError(ValueError):
