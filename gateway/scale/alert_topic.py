@@ -12,30 +12,18 @@ every alert regardless.
 
 from __future__ import annotations
 
-import json
-
-from nats.aio.client import Client as NatsClient
-
 from gateway.notifiers.base import Notification, Receipt
 from gateway.notifiers.mqtt import alert_topic
+from gateway.scale.broadcast import NatsBroadcast
 from gateway.scale.streams import nats_subject
 
 
-class NatsAlertTopic:
+class NatsAlertTopic(NatsBroadcast):
     """The `mqtt` broadcast channel of a scaled-out process (see module docstring)."""
 
     name = "mqtt"
-    personal = False
-    slow = False
-
-    def __init__(self, nc: NatsClient, flush_s: int = 5) -> None:
-        self.nc = nc
-        self.flush_s = flush_s
 
     async def deliver(self, n: Notification) -> Receipt:
         a = n.payload["alert"]
         topic = alert_topic(a["tenant"], a["patient_id"])
-        body = json.dumps({**n.payload, "delivery_id": n.key}, ensure_ascii=False).encode()
-        await self.nc.publish(nats_subject(topic), body)
-        await self.nc.flush(self.flush_s)  # raises if the server did not take it
-        return Receipt(self.name, topic, ok=True)
+        return await self.publish(nats_subject(topic), {**n.payload, "delivery_id": n.key}, topic)

@@ -27,28 +27,21 @@ from nats.aio.subscription import Subscription
 from alerts.model import Alert
 from gateway.notifiers.base import Notification, Receipt
 from gateway.notifiers.sse import SseChannel, show_doc
+from gateway.scale.broadcast import NatsBroadcast
 
 log = logging.getLogger(__name__)
 
 LIVE_SUBJECT = "hmg.live"
 
 
-class LiveRelay:
+class LiveRelay(NatsBroadcast):
     """The `sse` channel of a process without browsers: the notice goes to `hmg.live`."""
 
     name = "sse"
-    personal = False
-    slow = False
-
-    def __init__(self, nc: NatsClient, flush_s: int = 5) -> None:
-        self.nc = nc
-        self.flush_s = flush_s
 
     async def deliver(self, n: Notification) -> Receipt:
         body = {"kind": "event", "key": n.key, "doc": dict(n.payload)}
-        await self.nc.publish(LIVE_SUBJECT, json.dumps(body, ensure_ascii=False).encode())
-        await self.nc.flush(self.flush_s)  # raises if the server did not take it
-        return Receipt(self.name, LIVE_SUBJECT, ok=True)
+        return await self.publish(LIVE_SUBJECT, body, LIVE_SUBJECT)
 
 
 class LiveShow:
