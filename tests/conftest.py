@@ -11,6 +11,7 @@ from hypothesis import settings
 
 from tests.support.influx import InfluxD, VictoriaMetrics, influxd_server, victoria_server
 from tests.support.postgres import migrate, throwaway_database, truncate_all
+from tests.support.provider import Provider, local_provider
 from tests.support.servers import Mosquitto, mosquitto_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,6 +36,13 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     """A fresh Mosquitto with persistence, anonymous access, on a free port."""
     with mosquitto_server(tmp_path / "mosquitto") as server:
         yield server
+
+
+@pytest.fixture
+def provider() -> Iterator[Provider]:
+    """A local SMS/e-mail provider that records every message posted to it."""
+    with local_provider() as p:
+        yield p
 
 
 @pytest.fixture(scope="session")

@@ -83,6 +83,29 @@ def hooked(out: Path) -> set[str]:
     }
 
 
+def check_notified(watch: AlertWatch, out: Path, patients: set[str], headline: str) -> None:
+    """Every crisis of `patients` notified on MQTT and the webhook (signed), every copy of one
+    alert's notification with the same delivery id; the figures go out after `headline`."""
+    hooks = [r for r in received(out) if r["event"] == "opened" and r["code"] == CODE]
+    ids: dict[str, set[str]] = defaultdict(set)
+    for patient, delivery_id in watch.seen:
+        ids[patient].add(delivery_id)
+    for r in hooks:
+        assert r["signed"], r
+        assert r["key"] == r["delivery_id"]
+        ids[str(r["patient_id"])].add(str(r["delivery_id"]))
+    sys.stdout.write(
+        f"\n{headline}"
+        f"MQTT {len(watch.seen)} deliveries for {len(watch.patients())} alerts, "
+        f"webhook {len(hooks)} POSTs ({sum(r['status'] == 503 for r in hooks)} answered 503) "
+        f"for {len(hooked(out))} alerts\n"
+    )
+    assert watch.patients() == patients  # 0 lost on MQTT (the alert topic)
+    assert hooked(out) == patients  # 0 lost on the webhook
+    # Duplicates are the same delivery, with the same id on every channel.
+    assert {p: len(v) for p, v in ids.items() if len(v) != 1} == {}
+
+
 def crises() -> list[Message]:
     now = utcnow()
     data = {"systolic": 194, "diastolic": 124, "pulse": 80, "unit": "mmHg"}
@@ -138,22 +161,7 @@ def test_sigkill_while_crises_are_raised_loses_no_notification(
         gw.terminate()
         stop_process(receiver)
 
-    hooks = [r for r in received(out) if r["event"] == "opened" and r["code"] == CODE]
-    ids: dict[str, set[str]] = defaultdict(set)
-    for patient, delivery_id in watch.seen:
-        ids[patient].add(delivery_id)
-    for r in hooks:
-        assert r["signed"], r
-        assert r["key"] == r["delivery_id"]
-        ids[str(r["patient_id"])].add(str(r["delivery_id"]))
-    sys.stdout.write(
-        f"\nnotification faults (seed {seed}, kills after chunks {kills}): "
-        f"MQTT {len(watch.seen)} deliveries for {len(watch.patients())} alerts, "
-        f"webhook {len(hooks)} POSTs ({sum(r['status'] == 503 for r in hooks)} answered 503) "
-        f"for {len(hooked(out))} alerts\n"
+    check_notified(
+        watch, out, patients, f"notification faults (seed {seed}, kills after chunks {kills}): "
     )
-    assert watch.patients() == patients  # 0 lost on MQTT
-    assert hooked(out) == patients  # 0 lost on the webhook
-    # Duplicates are the same delivery, with the same id on every channel.
-    assert {p: len(v) for p, v in ids.items() if len(v) != 1} == {}
     assert crisis_openings(tmp_path / "gw" / "hmg.db") == sorted(patients)  # raised once each

@@ -28,7 +28,7 @@ from gateway.storage.notices import NoticeStore
 from simulator.wire import DeviceWire
 from tests.support.influx import InfluxD
 from tests.support.platform import Platform
-from tests.support.provider import Provider, local_provider
+from tests.support.provider import Provider
 from tests.support.record import seed_record
 from tests.support.wire import v1
 
@@ -42,12 +42,6 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     p = Platform(tmp_path / "platform.db").start()
     yield p
     p.stop()
-
-
-@pytest.fixture
-def provider() -> Iterator[Provider]:
-    with local_provider() as p:
-        yield p
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from gateway.runtime.settings import Settings
 from gateway.storage.notices import NoticeState, NoticeStore
 from gateway.storage.patients import Patient
 from simulator.scenario import load
-from tests.support.provider import Provider, local_provider
+from tests.support.provider import Provider
 from tests.support.servers import Mosquitto
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -34,12 +34,6 @@ SCENARIO = REPO / "simulator" / "scenarios" / "kiosk_visit.toml"
 TENANT = "sim"  # the simulator's tenant
 KIOSK = "kiosk-0001"
 UNREACHABLE = "p-013"  # their only contact is a number no SMS provider takes
-
-
-@pytest.fixture
-def provider() -> Iterator[Provider]:
-    with local_provider() as p:
-        yield p
 
 
 @pytest.fixture

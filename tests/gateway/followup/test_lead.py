@@ -4,7 +4,6 @@ language first; a lead nobody can reach raises a technical alert after three tri
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,13 +15,7 @@ from gateway.runtime.service import Gateway
 from gateway.runtime.settings import Settings
 from gateway.storage.followups import FollowupStore, FollowupTask
 from gateway.storage.patients import Patient, Profile
-from tests.support.provider import Provider, local_provider
-
-
-@pytest.fixture
-def provider() -> Iterator[Provider]:
-    with local_provider() as p:
-        yield p
+from tests.support.provider import Provider
 
 
 async def _overdue(g: Gateway, lead_contacts: tuple[Contact, ...]) -> None:

@@ -5,7 +5,7 @@ contact that cannot be reached is tried again and raises a technical alert."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,15 +23,9 @@ from gateway.storage.notices import NoticeState, NoticeStore
 from gateway.storage.patients import Patient
 from simulator.wire import DeviceWire
 from tests.support.auth import auth_headers
-from tests.support.provider import Provider, local_provider
+from tests.support.provider import Provider
 
 ELDERS = ("p-1", "p-2", "p-3")
-
-
-@pytest.fixture
-def provider() -> Iterator[Provider]:
-    with local_provider() as p:
-        yield p
 
 
 @pytest.fixture
