@@ -113,9 +113,12 @@ def existing_keys(cur: Cursor, keys: Sequence[tuple[str, int]]) -> set[tuple[str
     return found
 
 
-def write_batch(cur: Cursor, readings: Sequence[Reading]) -> tuple[list[Reading], int | None]:
+def write_batch(
+    cur: Cursor, readings: Sequence[Reading], encoded: Sequence[tuple[Any, ...]] | None = None
+) -> tuple[list[Reading], int | None]:
     """Insert the readings not stored yet (keys unique within `readings`), inside the caller's
-    transaction; return those and the row id of the last one inserted (None: nothing new). The
+    transaction (`encoded`: the readings' insert parameters, one row each, if the caller made
+    them already); return those and the row id of the last one inserted (None: nothing new). The
     id comes from the connection's `last_insert_rowid()` (the insert's `lastrowid`), not from a
     `max(id)` over the table: row ids grow with each insert, so the last one inserted is the
     batch's position (see `SqlReadingStore.position`)."""
@@ -123,7 +126,10 @@ def write_batch(cur: Cursor, readings: Sequence[Reading]) -> tuple[list[Reading]
     new = [r for r in readings if r.key not in stored]
     if not new:
         return new, None
-    params = rows(new)
+    if encoded is None:
+        params = rows(new)
+    else:
+        params = [p for r, p in zip(readings, encoded, strict=True) if r.key not in stored]
     for lo in range(0, len(params), ROWS_PER_INSERT):
         part = params[lo : lo + ROWS_PER_INSERT]
         cur.execute(insert(len(part)), tuple(x for row in part for x in row))
@@ -147,13 +153,15 @@ class SqliteWriter:
             self._conn = conn
         return self._conn
 
-    def _write(self, readings: Sequence[Reading]) -> tuple[list[Reading], int | None]:
+    def _write(
+        self, readings: Sequence[Reading], encoded: Sequence[tuple[Any, ...]]
+    ) -> tuple[list[Reading], int | None]:
         conn = self._connection()
         cur = conn.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
             try:
-                out = write_batch(cur, readings)
+                out = write_batch(cur, readings, encoded)
                 cur.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -164,8 +172,14 @@ class SqliteWriter:
         return out
 
     async def write(self, readings: Sequence[Reading]) -> tuple[list[Reading], int | None]:
-        """Store a batch durably (one hand-off to the writer's thread); as `write_batch`."""
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._write, readings)
+        """Store a batch durably (one hand-off to the writer's thread); as `write_batch`. The
+        insert parameters are made here, on the caller's thread: that Python work on the writer
+        thread had to win the interpreter lock from the event loop, which made the write, and
+        so the acknowledgement, wait longer."""
+        encoded = rows(readings)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, self._write, readings, encoded
+        )
 
     def _close(self) -> None:
         if self._conn is not None:
