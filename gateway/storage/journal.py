@@ -16,17 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Final, cast
+from typing import Final
 
-from sqlalchemy import Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete
 
 from devices.kinds import Kind
-from devices.model import PatientKey, Reading
+from devices.model import Reading
 from gateway.storage.database import Database
-from gateway.storage.history import Bucket, EcgStrip
 from gateway.storage.progress import ProgressStore
-from gateway.storage.readings import VITAL_KINDS, ReadingStore, StoreUnavailableError
+from gateway.storage.readings import (
+    ReadingStore,
+    StoreUnavailableError,
+    feed_after,
+    feed_top,
+    insert_once,
+    reading_columns,
+)
 from gateway.storage.tables import JournalRow
 
 __all__ = ["JOURNAL_KINDS", "JournalledStore", "ReadingJournal"]
@@ -36,49 +41,17 @@ JOURNAL_KINDS: Final = frozenset({Kind.BP, Kind.GLUCOSE, Kind.HR, Kind.SPO2, Kin
 UNFOLLOWED_KEEP: Final = timedelta(days=7)
 
 
-def _row(r: Reading) -> dict[str, object]:
-    return {
-        "tenant": r.tenant,
-        "patient_id": r.patient_id,
-        "device_id": r.device_id,
-        "kind": r.kind.value,
-        "seq": r.seq,
-        "ts": r.ts,
-        "received_at": r.received_at,
-        "values": dict(r.values),
-        "attrs": dict(r.attrs),
-        "flags": ",".join(sorted(r.flags)),
-    }
-
-
-def _reading(row: JournalRow) -> Reading:
-    return Reading(
-        tenant=row.tenant,
-        device_id=row.device_id,
-        kind=Kind(row.kind),
-        seq=row.seq,
-        ts=row.ts,
-        received_at=row.received_at,
-        patient_id=row.patient_id,
-        values=row.values,
-        attrs=row.attrs,
-        flags=frozenset(f for f in row.flags.split(",") if f),
-    )
-
-
 class ReadingJournal:
     """`reading_journal`: a `ReadingFeed` of the vital-sign readings of elders."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        table = cast(Table, JournalRow.__table__)
-        insert = sqlite.insert if db.is_sqlite else postgresql.insert
-        self._stmt = insert(table).on_conflict_do_nothing(index_elements=["device_id", "seq"])
+        self._stmt = insert_once(db, JournalRow)
 
     async def add(self, readings: Iterable[Reading]) -> None:
         """Journal the followed readings of a batch (a reading already there is kept as it is);
         StoreUnavailableError when the database did not take them."""
-        rows = [_row(r) for r in readings if r.kind in JOURNAL_KINDS and r.patient_id]
+        rows = [reading_columns(r) for r in readings if r.kind in JOURNAL_KINDS and r.patient_id]
         if not rows:
             return
         try:
@@ -88,19 +61,10 @@ class ReadingJournal:
             raise StoreUnavailableError(f"reading journal write failed: {exc}") from exc
 
     async def stored_after(self, position: int, limit: int) -> list[tuple[int, Reading]]:
-        stmt = (
-            select(JournalRow)
-            .where(JournalRow.position > position)
-            .order_by(JournalRow.position)
-            .limit(limit)
-        )
-        async with self.db.session() as s:
-            rows = (await s.scalars(stmt)).all()
-        return [(r.position, _reading(r)) for r in rows]
+        return await feed_after(self.db, JournalRow.position, position, limit)
 
     async def top(self) -> int:
-        async with self.db.session() as s:
-            return int(await s.scalar(select(func.max(JournalRow.position))) or 0)
+        return await feed_top(self.db, JournalRow.position)
 
     async def prune(
         self, progress: ProgressStore, followers: Sequence[str], *, now: datetime
@@ -124,38 +88,15 @@ class JournalledStore:
     def __init__(self, inner: ReadingStore, journal: ReadingJournal) -> None:
         self.inner = inner
         self.journal = journal
+        # Reads are the backend's own.
+        self.query = inner.query
+        self.latest = inner.latest
+        self.aggregate = inner.aggregate
+        self.ecg_strip = inner.ecg_strip
 
     async def write(self, readings: Sequence[Reading]) -> list[Reading]:
         await self.journal.add(readings)  # first: a batch the backend took is always journaled
         return await self.inner.write(readings)
-
-    async def query(
-        self,
-        patient: PatientKey,
-        kind: Kind | None,
-        start: datetime,
-        end: datetime,
-        limit: int = 10000,
-    ) -> list[Reading]:
-        return await self.inner.query(patient, kind, start, end, limit)
-
-    async def latest(
-        self,
-        patient: PatientKey,
-        kinds: Iterable[Kind] = VITAL_KINDS,
-        since: datetime | None = None,
-    ) -> dict[Kind, Reading]:
-        return await self.inner.latest(patient, kinds, since)
-
-    async def aggregate(
-        self, patient: PatientKey, kind: Kind, start: datetime, end: datetime, every: timedelta
-    ) -> list[Bucket]:
-        return await self.inner.aggregate(patient, kind, start, end, every)
-
-    async def ecg_strip(
-        self, patient: PatientKey, start: datetime, end: datetime, device_id: str | None = None
-    ) -> EcgStrip | None:
-        return await self.inner.ecg_strip(patient, start, end, device_id)
 
     async def delete_before(self, kind: Kind, cutoff: datetime) -> int:
         return await self.inner.delete_before(kind, cutoff)

@@ -10,6 +10,8 @@ from typing import Any, Protocol, cast, runtime_checkable
 import numpy as np
 from sqlalchemy import ColumnElement, Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.dml import Insert
 
 from devices.kinds import Kind
 from devices.model import EcgChunk, PatientKey, Reading
@@ -23,7 +25,7 @@ from gateway.storage.history import (
     cut_strip,
     metric_names,
 )
-from gateway.storage.tables import ReadingRow
+from gateway.storage.tables import JournalRow, ReadingRow
 
 VITAL_KINDS = (Kind.BP, Kind.GLUCOSE, Kind.HR, Kind.SPO2, Kind.WEIGHT, Kind.STATUS)
 
@@ -86,6 +88,18 @@ def _of(patient: PatientKey) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
 def reading_to_row(r: Reading) -> dict[str, Any]:
     e = r.ecg
     return {
+        **reading_columns(r),
+        "ecg_fs": e.fs if e else None,
+        "ecg_gain": e.gain if e else None,
+        "ecg_baseline": e.baseline if e else None,
+        "ecg_lead": e.lead if e else None,
+        "ecg_samples": e.samples.astype("<i4").tobytes() if e else None,
+    }
+
+
+def reading_columns(r: Reading) -> dict[str, Any]:
+    """A reading's columns but the ECG ones: what `readings` and `reading_journal` share."""
+    return {
         "tenant": r.tenant,
         "patient_id": r.patient_id,
         "device_id": r.device_id,
@@ -96,17 +110,18 @@ def reading_to_row(r: Reading) -> dict[str, Any]:
         "values": dict(r.values),
         "attrs": dict(r.attrs),
         "flags": ",".join(sorted(r.flags)),
-        "ecg_fs": e.fs if e else None,
-        "ecg_gain": e.gain if e else None,
-        "ecg_baseline": e.baseline if e else None,
-        "ecg_lead": e.lead if e else None,
-        "ecg_samples": e.samples.astype("<i4").tobytes() if e else None,
     }
 
 
-def row_to_reading(row: ReadingRow) -> Reading:
+def row_to_reading(row: ReadingRow | JournalRow) -> Reading:
+    """The reading of a `readings` row, or of a `reading_journal` row (which has no ECG)."""
     ecg = None
-    if row.ecg_samples is not None and row.ecg_fs is not None and row.ecg_gain is not None:
+    if (
+        isinstance(row, ReadingRow)
+        and row.ecg_samples is not None
+        and row.ecg_fs is not None
+        and row.ecg_gain is not None
+    ):
         samples = np.frombuffer(row.ecg_samples, dtype="<i4").astype(np.int32)
         ecg = EcgChunk(row.ecg_fs, row.ecg_lead or "", row.ecg_gain, row.ecg_baseline or 0, samples)
     return Reading(
@@ -143,6 +158,34 @@ class PositionedStore(Protocol):
     async def top(self) -> int: ...
 
 
+def insert_once(db: Database, entity: type[ReadingRow] | type[JournalRow]) -> Insert:
+    """An insert of readings into `entity`'s table that keeps a (device_id, seq) already there.
+
+    A Core insert on the table (not the ORM entity) skips the ORM bulk-persistence layer, which
+    would otherwise cost more than the database work on this hot path."""
+    insert = sqlite.insert if db.is_sqlite else postgresql.insert
+    return insert(cast(Table, entity.__table__)).on_conflict_do_nothing(
+        index_elements=["device_id", "seq"]
+    )
+
+
+async def feed_after(
+    db: Database, position: InstrumentedAttribute[int], after: int, limit: int
+) -> list[tuple[int, Reading]]:
+    """The readings of a table numbered by `position` (its column) stored after `after`, in
+    the order they were stored (a `ReadingFeed`)."""
+    stmt = select(position, position.class_).where(position > after).order_by(position)
+    async with db.session() as s:
+        rows = (await s.execute(stmt.limit(limit))).all()
+    return [(int(p), row_to_reading(r)) for p, r in rows]
+
+
+async def feed_top(db: Database, position: InstrumentedAttribute[int]) -> int:
+    """The highest `position` stored so far (0: empty)."""
+    async with db.session() as s:
+        return int(await s.scalar(select(func.max(position))) or 0)
+
+
 class SqlReadingStore:
     """Readings in the relational database, de-duplicated on (device_id, seq).
 
@@ -157,14 +200,9 @@ class SqlReadingStore:
         self._writer = (
             sqlite_batch.SqliteWriter(db.sqlite_file, sqlite_pragmas) if db.sqlite_file else None
         )
-        # A Core insert on the table (not the ORM entity) skips the ORM bulk-persistence layer,
-        # which would otherwise cost more than the database work on this hot path.
         table = cast(Table, ReadingRow.__table__)
-        insert = sqlite.insert if db.is_sqlite else postgresql.insert
-        self._stmt = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["device_id", "seq"])
-            .returning(table.c.id, table.c.device_id, table.c.seq)
+        self._stmt = insert_once(db, ReadingRow).returning(
+            table.c.id, table.c.device_id, table.c.seq
         )
 
     async def write(self, readings: Sequence[Reading]) -> list[Reading]:
@@ -203,17 +241,11 @@ class SqlReadingStore:
 
     async def stored_after(self, position: int, limit: int) -> list[tuple[int, Reading]]:
         """Readings stored after `position`, in the order they were stored."""
-        stmt = (
-            select(ReadingRow).where(ReadingRow.id > position).order_by(ReadingRow.id).limit(limit)
-        )
-        async with self.db.session() as s:
-            rows = (await s.scalars(stmt)).all()
-        return [(r.id, row_to_reading(r)) for r in rows]
+        return await feed_after(self.db, ReadingRow.id, position, limit)
 
     async def top(self) -> int:
         """The highest position stored so far (0: empty)."""
-        async with self.db.session() as s:
-            return int(await s.scalar(select(func.max(ReadingRow.id))) or 0)
+        return await feed_top(self.db, ReadingRow.id)
 
     async def query(
         self,
