@@ -78,6 +78,15 @@ def _device_doc(d: Device | None) -> dict[str, Any] | None:
     }
 
 
+def tenant_device(registry: DeviceRegistry, actor: Actor, device_id: str) -> Device:
+    """The device if it is registered to the actor's tenant: another tenant's is not found
+    alike, so a caller cannot even learn that it exists."""
+    d = registry.get(device_id)
+    if d is None or d.tenant != actor.tenant:
+        raise NotFoundError("device", device_id)
+    return d
+
+
 def _member_doc(m: Member) -> dict[str, Any]:
     contacts = [{"channel": c.channel, "address": c.address} for c in m.contacts]
     return {
@@ -197,13 +206,6 @@ class Admin:
         self.registry.put(new)
         return new
 
-    def _device(self, actor: Actor, device_id: str) -> Device:
-        """The device of the actor's tenant (another tenant's is not found)."""
-        d = self.registry.get(device_id)
-        if d is None or d.tenant != actor.tenant:
-            raise NotFoundError("device", device_id)
-        return d
-
     async def _bindable(self, actor: Actor, patient_id: str) -> None:
         """A device is bound only to an existing patient of the actor's own tenant."""
         p = await self.stores.patients.get_patient(PatientKey(actor.tenant, patient_id))
@@ -241,14 +243,14 @@ class Admin:
         self, actor: Actor, device_id: str, patient_id: str, since: datetime | None = None
     ) -> Device:
         """The device measures `patient_id` from `since` (default: now) on."""
-        old = self._device(actor, device_id)
+        old = tenant_device(self.registry, actor, device_id)
         await self._bindable(actor, patient_id)
         return await self._save_device(
             actor, "bind", old, old.bound_to(patient_id, since or self.clock())
         )
 
     async def retire_device(self, actor: Actor, device_id: str) -> Device:
-        old = self._device(actor, device_id)
+        old = tenant_device(self.registry, actor, device_id)
         return await self._save_device(actor, "retire", old, old.retired(self.clock()))
 
     # -- rosters --------------------------------------------------------------------------

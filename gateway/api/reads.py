@@ -17,6 +17,7 @@ from alerts.targets import Targets
 from devices.model import PatientKey
 from devices.registry import Device, DeviceRegistry
 from gateway.actor import Actor
+from gateway.admin import tenant_device
 from gateway.errors import NotFoundError
 from gateway.storage import ReadingStore, Stores
 from gateway.storage.patients import Patient
@@ -45,7 +46,4 @@ class Reads:
 
     def device(self, actor: Actor, device_id: str) -> Device:
         """The device if it is registered to the actor's tenant."""
-        d = self.registry.get(device_id)
-        if d is None or d.tenant != actor.tenant:
-            raise NotFoundError("device", device_id)
-        return d
+        return tenant_device(self.registry, actor, device_id)
