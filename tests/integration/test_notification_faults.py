@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -22,7 +21,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.model import utcnow
 from tests.integration.test_faults import (
-    REPO,
     TENANT,
     GatewayProcess,
     Message,
@@ -31,7 +29,8 @@ from tests.integration.test_faults import (
     stream,
     wait_until,
 )
-from tests.support.servers import Mosquitto, free_port, stop_process, wait_port
+from tests.support import webhook_receiver
+from tests.support.servers import Mosquitto, stop_process, wait_port
 from tests.support.wire import v1
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -120,13 +119,8 @@ def test_sigkill_while_crises_are_raised_loses_no_notification(
 ) -> None:
     seed = int(os.environ.get("HMG_FAULT_SEED", "20261204"))
     rnd = random.Random(seed)
-    hook_port = free_port()
     out = tmp_path / "webhook.jsonl"
-    receiver = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.webhook_receiver", str(hook_port), str(out),
-         SECRET, "0.2"],
-        cwd=REPO,
-    )  # fmt: skip
+    hook_port, receiver = webhook_receiver.start(out, SECRET, 0.2)
     watch = AlertWatch(mosquitto.port)
     gw = GatewayProcess(mosquitto, tmp_path / "gw")
     gw.env["HMG_WEBHOOK_URL"] = f"http://127.0.0.1:{hook_port}/hook"

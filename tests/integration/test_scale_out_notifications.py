@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_faults import REPO, stream
+from tests.integration.test_faults import stream
 from tests.integration.test_notification_faults import (
     CODE,
     SECRET,
@@ -36,8 +34,9 @@ from tests.integration.test_scale_out import (
     stop_all,
 )
 from tests.integration.test_scale_out import wait_until as wait
+from tests.support import webhook_receiver
 from tests.support.nats import nats_server
-from tests.support.servers import free_port, stop_process, wait_port
+from tests.support.servers import stop_process, wait_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -63,13 +62,8 @@ def test_workers_killed_while_crises_are_raised_lose_no_notification(
 ) -> None:
     seed = int(os.environ.get("HMG_FAULT_SEED", "20261204"))
     rnd = random.Random(seed)
-    hook_port = free_port()
     out = tmp_path / "webhook.jsonl"
-    receiver = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.webhook_receiver", str(hook_port), str(out),
-         SECRET, "0.2"],
-        cwd=REPO,
-    )  # fmt: skip
+    hook_port, receiver = webhook_receiver.start(out, SECRET, 0.2)
     patients = {f"cuff-{k:03d}" for k in range(100)}
     try:  # listening before five role processes start up beside it
         wait_port(hook_port, 60)

@@ -9,12 +9,27 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from gateway.notifiers import verify
+from tests.support.servers import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start(out: Path, secret: str, fail_share: float) -> tuple[int, subprocess.Popen[bytes]]:
+    """This receiver as its own process on a free port: the port and the process."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.webhook_receiver", str(port), str(out), secret,
+         str(fail_share)],
+        cwd=REPO,
+    )  # fmt: skip
+    return port, proc
 
 
 def serve(port: int, out: Path, secret: str, fail_share: float) -> None:
