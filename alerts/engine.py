@@ -58,6 +58,7 @@ class _Patient:
     with the patient's tenant (detectors know only the patient id)."""
 
     def __init__(self, key: PatientKey, detectors: list[Detector]) -> None:
+        self.key = key
         self.tenant = key.tenant
         self.detectors = detectors
         self.routes: dict[Kind, list[Detector]] = {}
@@ -104,13 +105,17 @@ class DetectionEngine:
         self._targets_for = targets_for or (lambda _pid: DEFAULT_TARGETS)
         self._settings = settings
         self._flags_for = flags_for or (lambda _pid: frozenset())
-        self._patients: dict[PatientKey, _Patient] = {}
+        # Keyed by the plain (tenant, patient id) tuple: it hashes and compares in C, and a
+        # reading's patient is looked up twice a reading on the ingest path (prepare, process).
+        self._patients: dict[tuple[str, str], _Patient] = {}
 
-    def _patient(self, key: PatientKey) -> _Patient:
-        p = self._patients.get(key)
+    def _patient(self, tenant: str, patient_id: str) -> _Patient:
+        p = self._patients.get((tenant, patient_id))
         if p is None:
+            key = PatientKey(tenant, patient_id)
             ctx = self._context(key)
-            p = self._patients[key] = _Patient(key, [f(ctx) for f in self._factories])
+            p = _Patient(key, [f(ctx) for f in self._factories])
+            self._patients[tenant, patient_id] = p
         return p
 
     @property
@@ -122,13 +127,15 @@ class DetectionEngine:
     ) -> dict[PatientKey, list[Detector]]:
         """Each patient's detector instances (all, or those of `patients`), for a snapshot.
         Detectors are plain objects over numbers and arrays, so they pickle."""
-        wanted = self._patients.keys() if patients is None else patients
-        return {k: self._patients[k].detectors for k in wanted if k in self._patients}
+        if patients is None:
+            return {p.key: p.detectors for p in self._patients.values()}
+        chosen = (self._patients.get((k.tenant, k.patient_id)) for k in patients)
+        return {p.key: p.detectors for p in chosen if p is not None}
 
     def import_state(self, state: Mapping[PatientKey, list[Detector]]) -> None:
         """Take over detector instances from a snapshot; current targets apply from now on."""
         for key, detectors in state.items():
-            self._patients[key] = _Patient(key, list(detectors))
+            self._patients[key.tenant, key.patient_id] = _Patient(key, list(detectors))
             self.retarget(key)
 
     def _context(self, key: PatientKey) -> PatientContext:
@@ -138,11 +145,11 @@ class DetectionEngine:
 
     def patients(self) -> list[PatientKey]:
         """The patients that have detector state."""
-        return list(self._patients)
+        return [p.key for p in self._patients.values()]
 
     def reset_patient(self, key: PatientKey) -> None:
         """Forget a patient's detector state (e.g. after the care team changed targets)."""
-        self._patients.pop(key, None)
+        self._patients.pop((key.tenant, key.patient_id), None)
 
     def retarget(self, key: PatientKey) -> None:
         """Apply new targets or care flags (`targets_for`/`flags_for` now answer differently)
@@ -150,7 +157,7 @@ class DetectionEngine:
 
         Detectors that hold their context as `ctx` get the new one; any other is rebuilt.
         """
-        p = self._patients.get(key)
+        p = self._patients.get((key.tenant, key.patient_id))
         if p is None:
             return
         ctx = self._context(key)
@@ -167,7 +174,7 @@ class DetectionEngine:
         for r in readings:
             if r.patient_id is None or r.flags & SKIP_FLAGS:
                 continue
-            p = self._patient(PatientKey(r.tenant, r.patient_id))  # as `process` would
+            p = self._patient(r.tenant, r.patient_id)  # as `process` would
             for cls, det in p.prepares.get(r.kind, ()):
                 mine = work.setdefault(cls, {}).setdefault(id(det), (det, []))
                 mine[1].append(r)
@@ -177,7 +184,7 @@ class DetectionEngine:
     def process(self, reading: Reading) -> list[AlertCandidate]:
         if reading.patient_id is None or reading.flags & SKIP_FLAGS:
             return []
-        p = self._patient(PatientKey(reading.tenant, reading.patient_id))
+        p = self._patient(reading.tenant, reading.patient_id)
         produced = [(d, c) for d in p.routes.get(reading.kind, ()) for c in d.update(reading)]
         return p.fan_out(produced)
 
@@ -190,7 +197,11 @@ class DetectionEngine:
         chosen = (
             self._patients.values()
             if patients is None
-            else [p for key in patients if (p := self._patients.get(key)) is not None]
+            else [
+                p
+                for key in patients
+                if (p := self._patients.get((key.tenant, key.patient_id))) is not None
+            ]
         )
         for p in chosen:
             out.extend(p.fan_out([(d, c) for d in p.detectors for c in d.tick(now)]))

@@ -24,7 +24,7 @@ from alerts.engine import DetectionEngine
 from alerts.model import Priority
 from alerts.policy import EscalationPolicy
 from alerts.targets import DEFAULT_TARGETS, Targets
-from devices.model import PatientKey, utcnow
+from devices.model import PatientKey, Reading, utcnow
 from devices.registry import DeviceRegistry
 from gateway.admin import Admin
 from gateway.consult import Consultations
@@ -127,6 +127,15 @@ class TargetBook:
 
     def targets_for(self, patient: PatientKey) -> Targets:
         return self.targets.get(patient, DEFAULT_TARGETS)
+
+    def urgent(self, r: Reading) -> bool:
+        """`is_urgent` at the reading's patient's targets (bound readings only). Asked once a
+        reading on the ingest path: no patient key is made while no patient has own targets."""
+        if r.patient_id is None:
+            return False
+        if not self.targets:
+            return is_urgent(r)
+        return is_urgent(r, self.targets.get(PatientKey(r.tenant, r.patient_id), DEFAULT_TARGETS))
 
     async def set_targets(self, patient: PatientKey, targets: Targets) -> None:
         self.targets[patient] = targets
@@ -313,7 +322,7 @@ def build(
         metrics=Metrics(),
         clock=clock,
         notifications=notifications,
-        urgent=lambda r: r.patient is not None and is_urgent(r, book.targets_for(r.patient)),
+        urgent=book.urgent,
     )
     recovery = None
     if isinstance(readings, PositionedStore):

@@ -39,7 +39,7 @@ def test_crisis_with_af_from_ecg_candidates() -> None:
     """The ECG analyser's `ecg.af` reaches the cv detector as an observed candidate."""
     e = DetectionEngine()
     e.process(bp(0, 195, 110, 88))
-    patient = e._patient(KEY)
+    patient = e._patient(KEY.tenant, KEY.patient_id)
     af = AlertCandidate(PID, "ecg.af", at(5), params={"hr": 132})
     out = patient.fan_out([(patient.detectors[0], af)])
     combined = [c for c in out if c.code == CRISIS_AF]
