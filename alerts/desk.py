@@ -125,8 +125,7 @@ class AlertDesk:
         self.escalator.hold(alert.alert_id, timer if alert.active else None)
 
     def mirror_timers(self, timers: Iterable[EscalationState]) -> None:
-        """Hold the owners' escalation timers as stored, in place of those held (the scaled-out
-        API role follows the store so the timers it shows are the owners')."""
+        """The owners' timers as stored, in place of those held (the scaled-out API role)."""
         self.escalator.hold_all(timers)
 
     # -- queries --------------------------------------------------------------------------
@@ -147,6 +146,10 @@ class AlertDesk:
 
     def timer(self, alert_id: str) -> EscalationState | None:
         return self.escalator.get(alert_id)
+
+    def held(self, alert_id: str) -> tuple[Alert | None, EscalationState | None]:
+        """The live alert and its timer in one look (an action puts them back if unsaved)."""
+        return self.find(alert_id), self.escalator.get(alert_id)
 
     def next_due(self) -> datetime | None:
         """When `tick` next has something to do (escalation or staleness); None: nothing."""

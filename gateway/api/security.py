@@ -4,8 +4,9 @@
 out). It looks the matched route up in `gateway.api.policy`: a route without a policy is refused;
 a public route passes; any other needs a verified bearer token (`Authorization: Bearer` only,
 never a cookie, so a cross-site form cannot act with it) whose role the route admits. The actor
-(user, role, tenant from the token; client = the token's client id plus the peer address) is then
-the only way a route learns who acts (`CurrentActor`), and the tenant every query is scoped to.
+(user, role, tenant from the token; client = the token's client id plus the peer address), the
+guard's result, is then the only way a route learns who acts (`CurrentActor`), and the tenant
+every query is scoped to.
 Reads of health data are recorded in the audit trail before they are served.
 """
 
@@ -90,15 +91,17 @@ def route_access(request: Request) -> tuple[str, Access | None]:
 
 async def guard(
     request: Request, auth: AuthorityDep, token: Annotated[str | None, Depends(bearer)]
-) -> None:
+) -> Actor | None:
     """Deny by default: 403 for a route without a policy, 401 without a valid token, 403 for
-    a role the route does not admit; the health-data read is audited before it is served."""
+    a role the route does not admit; the health-data read is audited before it is served.
+    The verified actor comes back (None on a public route): routes take it as `CurrentActor`,
+    the same call, since FastAPI solves a dependency once per request."""
     path, access = route_access(request)
     if access is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="no access policy for this route")
     if access.public:
         _spend(request, f"peer:{peer_of(request)}")
-        return
+        return None
     try:
         identity = await current_identity(request, auth, token)
     except HTTPException:
@@ -108,9 +111,9 @@ async def guard(
     _spend(request, f"{actor.tenant}/{actor.user}/{actor.client}")
     if actor.role not in access.roles:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="role not allowed")
-    request.state.actor = actor
     if access.audit_read:
         await _record_read(request, actor, path)
+    return actor
 
 
 def _spend(request: Request, client: str) -> None:
@@ -142,15 +145,9 @@ async def _record_read(request: Request, actor: Actor, path: str) -> None:
     await reads.stores.audit.record_read(entry)  # committed (with concurrent reads) before serving
 
 
-def current_actor(request: Request) -> Actor:
-    """The actor the guard verified for this request."""
-    actor: Actor | None = getattr(request.state, "actor", None)
-    if actor is None:  # a public route asked who calls: it must not act for anyone
-        raise _unauthorized()
-    return actor
-
-
-CurrentActor = Annotated[Actor, Depends(current_actor)]
+# The actor the guard verified for this request: the guard's own result, not a second lookup.
+# A public route never takes it (it must not act for anyone; `tests/gateway/api/test_policy.py`).
+CurrentActor = Annotated[Actor, Depends(guard)]
 
 
 def require(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:

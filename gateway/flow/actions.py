@@ -168,13 +168,16 @@ class Actions:
         alert of another tenant is not found."""
         return (await self._locate(alert_id, tenant))[0]
 
-    async def _locate(self, alert_id: str, tenant: str) -> tuple[Alert, Alert | None]:
-        """The alert (see `alert`) and the desk's live copy of it, if the desk holds it."""
-        live = self.desk.find(alert_id)
+    async def _locate(
+        self, alert_id: str, tenant: str
+    ) -> tuple[Alert, Alert | None, EscalationState | None]:
+        """The alert (see `alert`), and the desk's live copy and timer of it if it holds them
+        (asked of the desk once)."""
+        live, timer = self.desk.held(alert_id)
         a = live or await self.stores.alerts.get(alert_id)
         if a is None or a.tenant != tenant:
             raise NotFoundError("alert", alert_id)
-        return a, live
+        return a, live, timer
 
     async def referral(self, referral_id: str, tenant: str) -> Referral:
         """The referral, if it belongs to `tenant` (another tenant's is not found)."""
@@ -337,8 +340,7 @@ class Actions:
         """Steps 1 and 2 of the module doc: the alert (of the actor's tenant), then the desk's
         transition (what the desk held before is kept, to be put back if the change cannot be
         stored)."""
-        a, live = await self._locate(alert_id, actor.tenant)
-        timer = self.desk.timer(alert_id)
+        a, live, timer = await self._locate(alert_id, actor.tenant)
         try:
             done = act(a, self.clock())
         except ActionRefusedError as exc:

@@ -11,13 +11,17 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from alerts.model import AlertEvent, EventType, State
 from devices.registry import Binding, Device
 from gateway.actor import Role
 from gateway.api.app import create_app
+from gateway.api.limits import RateLimiter
 from gateway.api.policy import POLICY, PUBLIC_PATHS, access_for
+from gateway.api.security import guard
 from gateway.runtime.service import Gateway
 from gateway.runtime.settings import Settings
 from gateway.storage.patients import Patient
@@ -92,6 +96,47 @@ def test_every_route_has_a_policy_and_every_policy_a_route() -> None:
         if not isinstance(ctx.route, APIRoute)
     }
     assert others <= PUBLIC_PATHS
+
+
+def _takes_guard(d: Dependant) -> bool:
+    return any(s.call is guard or _takes_guard(s) for s in d.dependencies)
+
+
+def test_no_public_route_takes_the_actor() -> None:
+    """`CurrentActor` is the guard's result, None on a public route: no public route asks."""
+    app = create_app(Settings(mode="test"))
+    taking: dict[str, bool] = {}
+    for ctx in iter_route_contexts(app.routes):
+        route = ctx.route
+        if isinstance(route, APIRoute):
+            own = get_dependant(path=route.path_format, call=route.endpoint)
+            for m in route.methods or ():
+                access = access_for(m, route.path)
+                if access is not None and access.public:
+                    taking[f"{m} {route.path}"] = _takes_guard(own)
+            if route.path == "/alerts/{alert_id}/ack":
+                assert _takes_guard(own)  # the check sees `CurrentActor`
+    assert taking
+    assert not any(taking.values()), taking
+
+
+async def test_the_guard_runs_once_for_a_route_that_takes_the_actor(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    takes: list[str] = []
+    take = RateLimiter.take
+
+    def counted(self: RateLimiter, client: str) -> float | None:
+        takes.append(client)
+        return take(self, client)
+
+    monkeypatch.setattr(RateLimiter, "take", counted)
+    async with client(app) as c:
+        r = await c.post(
+            "/alerts/a-east/ack", json={}, headers=auth_headers(app, Role.CLINICIAN, "t-east")
+        )
+        assert r.status_code == 200, r.text
+    assert len(takes) == 1
 
 
 async def test_a_route_that_forgets_its_policy_is_refused(app: FastAPI) -> None:
