@@ -366,9 +366,8 @@ class Actions:
             async with self.stores.transaction() as tx:
                 if write is not None:
                     await write(tx)
-                await self.stores.alerts.save_events(done.events, done.actor.client or None, tx=tx)
-                if done.timers:
-                    await self.stores.timers.save(done.timers.saved, done.timers.deleted, tx=tx)
+                client = done.actor.client or None
+                await self.stores.alerts.save_events(done.events, client, timers=done.timers, tx=tx)
                 await self.stores.audit.append(entry, tx=tx)
                 staged = await self.notices.stage(done.events, tx)
         except Exception:

@@ -174,8 +174,7 @@ class Pipeline:
         notify = self.notifications
         try:
             async with stores.transaction() as tx:
-                await stores.alerts.save_events(result.events, client, tx=tx)
-                await stores.timers.save(result.timers.saved, result.timers.deleted, tx=tx)
+                await stores.alerts.save_events(result.events, client, timers=result.timers, tx=tx)
                 staged = await notify.stage(result.events, tx) if notify is not None else []
                 if progress is not None:
                     await stores.progress.advance(*progress, self.clock(), tx=tx)

@@ -11,10 +11,17 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.escalation import EscalationState
 from alerts.model import Alert, AlertEvent, EventType, Priority, State
+from alerts.outcome import TimerChanges
 from alerts.serialize import event_detail
 from gateway.storage.database import Database, Transaction
-from gateway.storage.tables import AlertAssignmentRow, AlertEventRow, AlertRow
+from gateway.storage.tables import (
+    AlertAssignmentRow,
+    AlertEventRow,
+    AlertRow,
+    EscalationTimerRow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +109,13 @@ class AlertStore:
         events: Sequence[AlertEvent],
         client: str | None = None,
         *,
+        timers: TimerChanges | None = None,
         tx: Transaction | None = None,
     ) -> None:
-        """Store each event's alert state and append the event to the alert's trail; a changed
-        assignee is stored as assigned by the event's actor."""
-        if not events:
+        """Store each event's alert state and append the event to the alert's trail (a changed
+        assignee is stored as assigned by the event's actor), then the escalation `timers` the
+        same change moved: one call writes an alert change."""
+        if not events and not timers:
             return
         async with self.db.writing(tx) as s:
             for e in events:
@@ -132,6 +141,8 @@ class AlertStore:
                     assigned = await s.get(AlertAssignmentRow, a.alert_id)
                     if assigned is None or assigned.assignee != a.assignee:
                         await _assign(s, a.alert_id, a.assignee, e.actor or "gateway", e.at)
+            if timers:
+                await save_timers(s, timers.saved, timers.deleted)
 
     async def assign(
         self,
@@ -262,3 +273,22 @@ class AlertStore:
             StoredEvent(r.alert_id, EventType(r.event), r.at, r.actor, r.client, r.detail)
             for r in rows
         ]
+
+
+async def save_timers(
+    s: AsyncSession, upserts: Sequence[EscalationState], deleted: Sequence[str]
+) -> None:
+    """Replace the changed escalation timers and drop the deleted ones (by alert id)."""
+    for alert_id in deleted:
+        row = await s.get(EscalationTimerRow, alert_id)
+        if row is not None:
+            await s.delete(row)
+    for t in upserts:
+        row = await s.get(EscalationTimerRow, t.alert_id)
+        if row is None:
+            row = EscalationTimerRow(alert_id=t.alert_id)
+            s.add(row)
+        row.tenant, row.patient_id, row.group = t.tenant, t.patient_id, t.group
+        row.priority, row.tier, row.due_at = t.priority.value, t.tier, t.due_at
+        row.reason, row.repeats, row.flags = t.reason, t.repeats, sorted(t.flags)
+        row.policy_version = t.policy_version

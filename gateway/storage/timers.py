@@ -1,4 +1,7 @@
-"""Pending escalation timers, one per active alert, so escalation survives a restart."""
+"""Pending escalation timers, one per active alert, so escalation survives a restart.
+
+An alert change writes its timers with its events (`AlertStore.save_events(timers=...)`); this
+store loads them, and writes those that move on their own (a restart's re-arming)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from sqlalchemy import select
 
 from alerts.escalation import EscalationState
 from alerts.model import Priority
+from gateway.storage.alerts import save_timers
 from gateway.storage.database import Database, Transaction
 from gateway.storage.tables import EscalationTimerRow
 
@@ -41,19 +45,7 @@ class TimerStore:
     ) -> None:
         """Replace the changed timers and drop the deleted ones (by alert id)."""
         async with self.db.writing(tx) as s:
-            for alert_id in deleted:
-                row = await s.get(EscalationTimerRow, alert_id)
-                if row is not None:
-                    await s.delete(row)
-            for t in upserts:
-                row = await s.get(EscalationTimerRow, t.alert_id)
-                if row is None:
-                    row = EscalationTimerRow(alert_id=t.alert_id)
-                    s.add(row)
-                row.tenant, row.patient_id, row.group = t.tenant, t.patient_id, t.group
-                row.priority, row.tier, row.due_at = t.priority.value, t.tier, t.due_at
-                row.reason, row.repeats, row.flags = t.reason, t.repeats, sorted(t.flags)
-                row.policy_version = t.policy_version
+            await save_timers(s, upserts, deleted)
 
     async def load(self) -> list[EscalationState]:
         async with self.db.session() as s:

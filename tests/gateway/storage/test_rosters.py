@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from alerts.escalation import EscalationState
 from alerts.model import AlertEvent, EventType, Priority
+from alerts.outcome import TimerChanges
 from alerts.referral import Referral, ReferralEvidence, ReferralState, Urgency
 from alerts.roster import CareTeam, Contact, Member, Rotation
 from devices.model import PatientKey
@@ -72,4 +73,13 @@ async def test_timers_saved_replaced_and_deleted(stores: Stores) -> None:
     await stores.timers.save([replace(timer, tier=2)], [])
     assert await stores.timers.load() == [replace(timer, tier=2)]
     await stores.timers.save([], ["a-1"])
+    assert await stores.timers.load() == []
+
+
+async def test_an_alert_change_writes_its_timers_with_its_events(stores: Stores) -> None:
+    timer = EscalationState("a-1", "t1", "p-1", "g", Priority.HIGH, 0, T0)
+    opened = [AlertEvent(EventType.OPENED, T0, alert())]
+    await stores.alerts.save_events(opened, timers=TimerChanges(saved=(timer,)))
+    assert await stores.timers.load() == [timer]
+    await stores.alerts.save_events([], timers=TimerChanges(deleted=("a-1",)))  # timers alone
     assert await stores.timers.load() == []
