@@ -217,8 +217,10 @@ class InactivityDetector:
         if hours is None:
             hours = self._hours[day] = np.zeros((2, SLOTS), dtype=bool)
             self._span[day] = [u % 24, u % 24]
-        hours[0, math.floor(u) % SLOTS] = True
-        hours[1, math.floor(u) % SLOTS] |= state == QUIET
+        slot = math.floor(u) % SLOTS
+        hours[0, slot] = True
+        if state == QUIET:  # a bool cell only ever turns on: no read-or-write of the cell
+            hours[1, slot] = True
         self._span[day][1] = u % 24
         self._states.setdefault(day, set()).add(state)
         if self._raised_at is not None:
