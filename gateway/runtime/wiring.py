@@ -23,14 +23,13 @@ from alerts.detectors import DEFAULT_SETTINGS, DetectorSettings
 from alerts.engine import DetectionEngine
 from alerts.model import Priority
 from alerts.policy import EscalationPolicy
-from alerts.targets import DEFAULT_TARGETS, Targets
-from devices.model import PatientKey, Reading, utcnow
+from alerts.targets import Targets
+from devices.model import PatientKey, utcnow
 from devices.registry import DeviceRegistry
 from gateway.admin import Admin
 from gateway.consult import Consultations
 from gateway.flow.actions import ActionPath, Actions
 from gateway.flow.intake import Intake, ReplayClock, emergency_callers, open_emergencies
-from gateway.flow.lanes import is_urgent
 from gateway.flow.pipeline import Pipeline
 from gateway.flow.recovery import SNAPSHOT_FILE, Recovery
 from gateway.link.ingest import MqttIngest
@@ -42,6 +41,7 @@ from gateway.notifiers.outbox import OutboxSender, channel_keys
 from gateway.notifiers.tiers import TierChannel
 from gateway.policies import load_policies
 from gateway.runtime.settings import Settings
+from gateway.runtime.targets import TargetBook
 from gateway.storage import Database, OutboxEntry, ReadingStore, SqlReadingStore, Stores
 from gateway.storage.journal import JournalledStore, ReadingJournal
 from gateway.storage.readings import PositionedStore, ReadingFeed
@@ -115,32 +115,6 @@ def make_engine(
 ) -> DetectionEngine:
     """Detectors that see each patient's targets and care context (the desk's flags)."""
     return DetectionEngine(detectors, targets_for, settings=settings, flags_for=desk.flags_of)
-
-
-class TargetBook:
-    """Care-team targets by patient (tenant and id); a change retargets the detectors that
-    follow the book."""
-
-    def __init__(self) -> None:
-        self.targets: dict[PatientKey, Targets] = {}
-        self.engines: list[DetectionEngine] = []
-
-    def targets_for(self, patient: PatientKey) -> Targets:
-        return self.targets.get(patient, DEFAULT_TARGETS)
-
-    def urgent(self, r: Reading) -> bool:
-        """`is_urgent` at the reading's patient's targets (bound readings only). Asked once a
-        reading on the ingest path: no patient key is made while no patient has own targets."""
-        if r.patient_id is None:
-            return False
-        if not self.targets:
-            return is_urgent(r)
-        return is_urgent(r, self.targets.get(PatientKey(r.tenant, r.patient_id), DEFAULT_TARGETS))
-
-    async def set_targets(self, patient: PatientKey, targets: Targets) -> None:
-        self.targets[patient] = targets
-        for engine in self.engines:
-            engine.retarget(patient)  # keeps open episodes so they still resolve
 
 
 @dataclass(frozen=True, slots=True)
