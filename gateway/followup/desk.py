@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from alerts.roster import Roster
 from devices.kinds import Kind
-from devices.model import PatientKey, Reading
+from devices.model import PatientKey
 from gateway.actor import Actor, system_actor
 from gateway.errors import NotFoundError
 from gateway.followup.notify import (
@@ -26,7 +26,7 @@ from gateway.followup.notify import (
     escalation_entry,
     failing_alert,
 )
-from gateway.followup.rules import FollowupRules, plan, routine_rule, to_escalate
+from gateway.followup.rules import BP_FIELDS, FollowupRules, plan, routine_rule, to_escalate
 from gateway.followup.settings import FollowupSettings
 from gateway.notifiers.base import Channel
 from gateway.notifiers.outbox import OutboxSender
@@ -35,7 +35,7 @@ from gateway.storage.audit import AuditEntry
 from gateway.storage.followups import FollowupStore, FollowupTask
 from gateway.storage.outbox import OutboxEntry
 from gateway.storage.patients import Patient
-from gateway.storage.readings import SqlReadingStore
+from gateway.storage.readings import SqlReadingStore, ValueSummary
 
 if TYPE_CHECKING:
     from gateway.runtime.service import Gateway
@@ -59,6 +59,9 @@ def team_lead(roster: Roster, team_id: str | None) -> str | None:
     return leads[0] if leads else team.members[0]
 
 
+NO_BP = ValueSummary.of([], BP_FIELDS)
+
+
 def _audit(actor: Actor, t: FollowupTask, action: str, now: datetime) -> AuditEntry:
     return AuditEntry.by(
         actor, now, action, "patient", t.patient_id,
@@ -67,38 +70,32 @@ def _audit(actor: Actor, t: FollowupTask, action: str, now: datetime) -> AuditEn
     )  # fmt: skip
 
 
-# The most BP readings of one elder a plan looks at (14 days of home readings are far fewer).
+# The most BP readings of one elder a plan looks at where the store cannot summarise them itself.
 BP_LIMIT = 2000
+# Elders planned between two yields to the event loop (a sweep never holds up a reading).
+SWEEP_SLICE = 100
 
 
 class _Sweep:
-    """What one step reads for every elder: each tenant's tasks in one query and, when the
-    readings store can answer for every patient at once (SQL), the BP readings of the longest
-    `uncontrolled_days` of any tenant in one more; else one elder at a time."""
+    """What one step reads for every elder: per tenant, its tasks in one query and, when the
+    readings store summarises in the database (SQL), every elder's BP of the last
+    `uncontrolled_days` in one grouped query; else one elder at a time."""
 
     def __init__(self, desk: FollowupDesk, now: datetime) -> None:
         self.desk = desk
         self.now = now
         self.batched = isinstance(desk.gw.readings, SqlReadingStore)
         self._tasks: dict[str, dict[str, list[FollowupTask]]] = {}
-        self._bp: dict[PatientKey, list[Reading]] | None = None
-        self._bp_since: datetime | None = None
+        self._bp: dict[str, dict[str, ValueSummary]] = {}
 
-    async def of(
-        self, p: Patient, rules: FollowupRules
-    ) -> tuple[list[FollowupTask], list[Reading]]:
+    async def of(self, p: Patient, rules: FollowupRules) -> tuple[list[FollowupTask], ValueSummary]:
         if not self.batched:
             return await self.desk._read(p, rules, self.now)
         if p.tenant not in self._tasks:
             self._tasks[p.tenant] = await self.desk.store.by_patient(p.tenant)
-        since = self.now - timedelta(days=rules.uncontrolled_days)
-        readings = self.desk.gw.readings
-        assert isinstance(readings, SqlReadingStore)
-        if self._bp is None or self._bp_since is None or since < self._bp_since:
-            self._bp_since = min(since, self._bp_since or since)
-            self._bp = await readings.query_kind(Kind.BP, self._bp_since, self.now)
-        mine = [r for r in self._bp.get(p.key, []) if r.ts >= since]
-        return self._tasks[p.tenant].get(p.patient_id, []), mine[:BP_LIMIT]
+            self._bp[p.tenant] = await self.desk._bp(p.tenant, None, rules, self.now)
+        bp = self._bp[p.tenant].get(p.patient_id, NO_BP)
+        return self._tasks[p.tenant].get(p.patient_id, []), bp
 
 
 class FollowupDesk:
@@ -133,7 +130,9 @@ class FollowupDesk:
         created = escalated = 0
         rosters: dict[str, Roster] = {}
         sweep = _Sweep(self, now)
-        for p in await self.gw.stores.patients.patients():
+        for i, p in enumerate(await self.gw.stores.patients.patients()):
+            if i % SWEEP_SLICE == SWEEP_SLICE - 1:
+                await asyncio.sleep(0)
             rules = self.settings.rules_for(p.tenant)
             tasks, bp = await sweep.of(p, rules)
             new = plan(p, tasks, bp, self.gw.targets_for(p.key), rules, now)
@@ -166,11 +165,24 @@ class FollowupDesk:
 
     async def _read(
         self, p: Patient, rules: FollowupRules, now: datetime
-    ) -> tuple[list[FollowupTask], list[Reading]]:
-        """One elder's tasks and BP readings of the last `uncontrolled_days`."""
+    ) -> tuple[list[FollowupTask], ValueSummary]:
+        """One elder's tasks and BP over the last `uncontrolled_days`."""
         tasks = await self.store.query(p.tenant, patient_id=p.patient_id)
+        bp = await self._bp(p.tenant, p.patient_id, rules, now)
+        return tasks, bp.get(p.patient_id, NO_BP)
+
+    async def _bp(
+        self, tenant: str, patient_id: str | None, rules: FollowupRules, now: datetime
+    ) -> dict[str, ValueSummary]:
+        """BP over the last `uncontrolled_days`: of one elder, or (SQL) of every elder of
+        `tenant`."""
         since = now - timedelta(days=rules.uncontrolled_days)
-        return tasks, await self.gw.readings.query(p.key, Kind.BP, since, now, BP_LIMIT)
+        readings = self.gw.readings
+        if isinstance(readings, SqlReadingStore):
+            return await readings.summaries(tenant, Kind.BP, BP_FIELDS, since, now, patient_id)
+        assert patient_id is not None
+        mine = await readings.query(PatientKey(tenant, patient_id), Kind.BP, since, now, BP_LIMIT)
+        return {patient_id: ValueSummary.of(mine, BP_FIELDS)}
 
     async def complete(self, actor: Actor, task_id: str, note: str | None) -> FollowupTask:
         """The follow-up was done (by `actor`); the elder's next routine one is planned at once."""
@@ -197,7 +209,7 @@ class FollowupDesk:
         routine = {routine_rule(c) for c in rules.per_year}
         if done.rule not in routine:
             return []
-        new = plan(p, [done], [], self.gw.targets_for(p.key), rules, self.gw.clock())
+        new = plan(p, [done], NO_BP, self.gw.targets_for(p.key), rules, self.gw.clock())
         return [n for n in new if n.rule == done.rule]
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -20,13 +20,13 @@ from types import MappingProxyType
 from typing import Final
 
 from alerts.targets import Targets
-from devices.kinds import Kind
-from devices.model import Reading
 from gateway.fhir.problems import problems_of
 from gateway.storage.followups import FollowupTask
 from gateway.storage.patients import Patient
+from gateway.storage.readings import ValueSummary
 
 __all__ = [
+    "BP_FIELDS",
     "UNCONTROLLED",
     "FollowupRules",
     "bp_uncontrolled",
@@ -73,29 +73,31 @@ def _task(p: Patient, rule: str, reason: str, now: datetime, due: datetime) -> F
     )
 
 
-def bp_uncontrolled(bp: Sequence[Reading], t: Targets, rules: FollowupRules, now: datetime) -> bool:
-    """Home BP above target over the last `uncontrolled_days`: enough readings, spanning the
-    period, whose mean systolic or diastolic is at or above the elder's target."""
-    start = now - timedelta(days=rules.uncontrolled_days)
-    inside = [r for r in bp if r.kind is Kind.BP and start <= r.ts <= now]
-    if len(inside) < rules.uncontrolled_min_readings:
+BP_FIELDS: Final = ("systolic", "diastolic")
+
+
+def bp_uncontrolled(bp: ValueSummary, t: Targets, rules: FollowupRules, now: datetime) -> bool:
+    """Home BP above target over the last `uncontrolled_days` (`bp` summarises that period):
+    enough readings, spanning the period, whose mean systolic or diastolic is at or above the
+    elder's target."""
+    if bp.count < rules.uncontrolled_min_readings or bp.first is None:
         return False
-    if min(r.ts for r in inside) > start + timedelta(days=1):
+    start = now - timedelta(days=rules.uncontrolled_days)
+    if bp.first > start + timedelta(days=1):
         return False  # not two weeks of readings yet
-    sys_ = sum(r.values.get("systolic", 0.0) for r in inside) / len(inside)
-    dia = sum(r.values.get("diastolic", 0.0) for r in inside) / len(inside)
-    return sys_ >= t.target_systolic or dia >= t.target_diastolic
+    return bp.means["systolic"] >= t.target_systolic or bp.means["diastolic"] >= t.target_diastolic
 
 
 def plan(
     p: Patient,
     tasks: Sequence[FollowupTask],
-    bp: Sequence[Reading],
+    bp: ValueSummary,
     targets: Targets,
     rules: FollowupRules,
     now: datetime,
 ) -> list[FollowupTask]:
-    """The tasks to add for `p` now, given its tasks so far and recent BP readings."""
+    """The tasks to add for `p` now, given its tasks so far and its BP over the last
+    `uncontrolled_days`."""
     conditions = {pr.known.key for pr in problems_of(p.profile.conditions) if pr.known}
     out: list[FollowupTask] = []
     for cond in rules.per_year:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -28,6 +29,25 @@ from gateway.storage.history import (
 from gateway.storage.tables import JournalRow, ReadingRow
 
 VITAL_KINDS = (Kind.BP, Kind.GLUCOSE, Kind.HR, Kind.SPO2, Kind.WEIGHT, Kind.STATUS)
+
+
+@dataclass(frozen=True, slots=True)
+class ValueSummary:
+    """A patient's readings of one kind over a period: how many, the first one's time and the
+    mean of each value field (a missing field counts as 0)."""
+
+    count: int
+    first: datetime | None
+    means: Mapping[str, float]
+
+    @classmethod
+    def of(cls, readings: Sequence[Reading], fields: Sequence[str]) -> ValueSummary:
+        n = len(readings)
+        return cls(
+            n,
+            min((r.ts for r in readings), default=None),
+            {f: sum(r.values.get(f, 0.0) for r in readings) / n if n else 0.0 for f in fields},
+        )
 
 
 class StoreUnavailableError(RuntimeError):
@@ -263,25 +283,39 @@ class SqlReadingStore:
             rows = (await s.scalars(stmt)).all()
         return [row_to_reading(r) for r in rows]
 
-    async def query_kind(
-        self, kind: Kind, start: datetime, end: datetime, limit: int | None = None
-    ) -> dict[PatientKey, list[Reading]]:
-        """Every patient's readings of `kind` in `[start, end)` (a sweep over all elders in one
-        query, on the (kind, ts) index): per patient as `query` gives them (at most `limit`)."""
+    async def summaries(
+        self,
+        tenant: str,
+        kind: Kind,
+        fields: Sequence[str],
+        start: datetime,
+        end: datetime,
+        patient_id: str | None = None,
+    ) -> dict[str, ValueSummary]:
+        """Per patient of `tenant` (or only `patient_id`): the count, first time and mean of each
+        of `fields` of its `kind` readings in `[start, end)`, computed by the database in one
+        grouped query (a missing field counts as 0). A sweep over every elder needs no more, and
+        never brings their readings into the process."""
+        means = [func.avg(func.coalesce(ReadingRow.values[f].as_float(), 0.0)) for f in fields]
         stmt = (
-            select(ReadingRow)
-            .where(ReadingRow.kind == kind.value, ReadingRow.ts >= start, ReadingRow.ts < end)
-            .order_by(ReadingRow.ts, ReadingRow.seq)
+            select(ReadingRow.patient_id, func.count(), func.min(ReadingRow.ts), *means)
+            .where(
+                ReadingRow.tenant == tenant,
+                ReadingRow.kind == kind.value,
+                ReadingRow.ts >= start,
+                ReadingRow.ts < end,
+                ReadingRow.patient_id != "",
+            )
+            .group_by(ReadingRow.patient_id)
         )
-        out: dict[PatientKey, list[Reading]] = {}
+        if patient_id is not None:
+            stmt = stmt.where(ReadingRow.patient_id == patient_id)
         async with self.db.session() as s:
-            for row in (await s.scalars(stmt)).all():
-                if not row.patient_id:
-                    continue
-                mine = out.setdefault(PatientKey(row.tenant, row.patient_id), [])
-                if limit is None or len(mine) < limit:
-                    mine.append(row_to_reading(row))
-        return out
+            rows = (await s.execute(stmt)).all()
+        return {
+            pid: ValueSummary(int(n), first, {f: float(m) for f, m in zip(fields, ms, strict=True)})
+            for pid, n, first, *ms in rows
+        }
 
     async def latest(
         self,

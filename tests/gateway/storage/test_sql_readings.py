@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from devices.kinds import Kind
 from gateway.storage import Database, SqlReadingStore
+from gateway.storage.readings import ValueSummary
 from tests.gateway.storage.helpers import FS, P1, P2, T0, bp, ecg_chunks, ecg_signal, glucose
 
 
@@ -90,21 +92,28 @@ async def test_retention_deletes_old_readings_of_one_kind(store: SqlReadingStore
     ]
 
 
-async def test_one_kind_for_every_patient_matches_each_patients_own_query(
-    store: SqlReadingStore,
-) -> None:
-    """The follow-up sweep reads every elder's BP in one query: per patient the same readings,
-    in the same order, as that patient's own range query (and at most `limit` of them)."""
+async def test_summaries_match_each_patients_own_readings(store: SqlReadingStore) -> None:
+    """The follow-up sweep summarises every elder's BP in one grouped query: per patient the
+    same count, first time and means as that patient's own range query gives, only the tenant's
+    patients, and one patient alone when asked."""
     await store.write(
         [bp(i, 120.0 + i, minutes=i, patient="p-1" if i % 3 else "p-2") for i in range(12)]
         + [glucose(100, 5.5, minutes=4)]
+        + [replace(bp(200, 190.0, minutes=5), tenant="t2", device_id="cuff-9")]
     )
     start, end = T0 + timedelta(minutes=1), T0 + timedelta(minutes=10)
-    every = await store.query_kind(Kind.BP, start, end)
-    assert set(every) == {P1, P2}
+    fields = ("systolic", "diastolic")
+    every = await store.summaries("t1", Kind.BP, fields, start, end)
+    assert set(every) == {P1.patient_id, P2.patient_id}
     for key in (P1, P2):
-        own = await store.query(key, Kind.BP, start, end)
-        assert [r.seq for r in every[key]] == [r.seq for r in own]
-        assert every[key] == own
-    few = await store.query_kind(Kind.BP, start, end, limit=2)
-    assert [r.seq for r in few[P1]] == [r.seq for r in every[P1][:2]]
+        own = ValueSummary.of(await store.query(key, Kind.BP, start, end), fields)
+        got = every[key.patient_id]
+        assert (got.count, got.first) == (own.count, own.first)
+        assert got.means == pytest.approx(own.means)
+    assert every[P1.patient_id].count == 6  # minutes 1, 2, 4, 5, 7, 8
+    alone = await store.summaries("t1", Kind.BP, fields, start, end, P2.patient_id)
+    assert set(alone) == {P2.patient_id}
+    assert alone[P2.patient_id] == every[P2.patient_id]
+    other = await store.summaries("t2", Kind.BP, fields, start, end)
+    assert set(other) == {"p-1"}
+    assert other["p-1"].means["systolic"] == pytest.approx(190.0)
