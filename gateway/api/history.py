@@ -68,7 +68,7 @@ class BucketOut(BaseModel):
 
 class HistoryOut(BaseModel):
     patient_id: str
-    kind: Kind
+    kind: Kind | None  # None: every kind
     start: str
     end: str
     every_s: float | None = None
@@ -100,21 +100,27 @@ async def history(
     reads: ReadsDep,
     actor: CurrentActor,
     patient_id: str,
-    kind: Kind,
+    kind: Kind | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
     every: Annotated[str | None, Query(description="aggregation window: 300s, 5m, 1h, 1d")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
+    samples: Annotated[bool, Query(description="with raw ECG samples (ranges of 10 min)")] = False,
 ) -> HistoryOut:
-    """Readings of one kind in [start, end) (default: the last 7 days); with `every`, windows of
-    mean/min/max/count per field (for ECG: heart rate from the derived beats, InfluxDB only)."""
-    start, end = history_range(reads.now, start, end, timedelta(days=7))
+    """The patient's readings measured in [start, end), of one kind or all (default: the last
+    7 days; with raw ECG samples, at most ten minutes; else at most a year). With `every` (one
+    kind), windows of mean/min/max/count per field instead (for ECG: heart rate from the derived
+    beats, InfluxDB only)."""
+    longest = MAX_STRIP if samples else MAX_RANGE
+    start, end = history_range(reads.now, start, end, min(timedelta(days=7), longest), longest)
     key = (await reads.patient(actor, patient_id)).key
     out = HistoryOut(patient_id=patient_id, kind=kind, start=format_ts(start), end=format_ts(end))
     if every is None:
         rows = await reads.readings.query(key, kind, start, end, limit)
-        out.readings = [ReadingOut.of(r) for r in rows]
+        out.readings = [ReadingOut.of(r, with_samples=samples) for r in rows]
         return out
+    if kind is None:
+        raise HTTPException(422, "aggregation (`every`) needs a `kind`")
     window = parse_every(every)
     if (end - start) / window > MAX_BUCKETS:
         raise HTTPException(422, f"more than {MAX_BUCKETS} windows: choose a larger `every`")

@@ -4,15 +4,12 @@ to share the record with the regional platform."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from devices.kinds import Kind
 from gateway.admin import PatientDetails
 from gateway.api.deps import AdminDep, ConsentDep, ReadsDep
-from gateway.api.history import MAX_RANGE, MAX_STRIP, history_range
 from gateway.api.paging import CursorParam, page, str_key
 from gateway.api.schemas import (
     MAX_LIST,
@@ -20,7 +17,6 @@ from gateway.api.schemas import (
     ConsentOut,
     PatientIn,
     PatientOut,
-    ReadingOut,
 )
 from gateway.api.security import CurrentActor
 from gateway.errors import NotFoundError
@@ -91,26 +87,6 @@ async def put_targets(
 ) -> PatientOut:
     """Care-team overrides of alert limits, e.g. `{"target_systolic": 150}` for a frail elder."""
     return _out(await admin.set_targets(actor, patient_id, body))
-
-
-@router.get("/{patient_id}/readings")
-async def readings(
-    reads: ReadsDep,
-    actor: CurrentActor,
-    patient_id: str,
-    kind: Kind | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    limit: int = Query(default=1000, ge=1, le=10_000),
-    samples: bool = False,
-) -> list[ReadingOut]:
-    """Readings measured in [start, end) (default: the last 24 hours; at most a year, or ten
-    minutes with ECG samples)."""
-    longest = MAX_STRIP if samples else MAX_RANGE
-    start, end = history_range(reads.now, start, end, timedelta(days=1), longest)
-    key = (await reads.patient(actor, patient_id)).key
-    rows = await reads.readings.query(key, kind, start, end, limit)
-    return [ReadingOut.of(r, with_samples=samples) for r in rows]
 
 
 @router.get("/{patient_id}/consent")

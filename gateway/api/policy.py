@@ -112,7 +112,6 @@ POLICY: Mapping[tuple[str, str], Access] = {
     ("GET", "/patients/{patient_id}/ecg/strip"): HEALTH_READ,
     ("GET", "/patients/{patient_id}/glycaemia"): HEALTH_READ,
     ("GET", "/patients/{patient_id}/limits"): _roles(C, ADMIN),
-    ("GET", "/patients/{patient_id}/readings"): HEALTH_READ,
     ("PUT", "/patients/{patient_id}/targets"): CLINICAL,
     ("GET", "/queue"): HEALTH_READ,
     ("GET", "/ready"): PUBLIC,

@@ -12,7 +12,7 @@ Writing:
 - `AuditStore.record_read(entry: AuditEntry) -> None`, the entry made by
   `AuditEntry.read(actor, at, patient_id, resource)`: a read of a patient's health data
   (`action="read"`, subject the patient, or another `subject_type=` such as an alert;
-  `detail.resource` what was read, e.g. `GET /patients/p-1/readings?kind=bp`). It returns once
+  `detail.resource` what was read, e.g. `GET /history/p-1/readings?kind=bp`). It returns once
   the row is committed; reads that arrive while a write is under way are committed together in
   the next transaction (group commit), so a busy dashboard costs one chain-head lock per batch,
   not one per read.

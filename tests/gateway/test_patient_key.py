@@ -146,7 +146,7 @@ async def test_each_tenants_clinician_sees_only_its_own_p001(tmp_path: Path) -> 
                 (WEST, west, "Li Lei", [120.0, 197.0]),
             ):
                 assert (await ok(c, f"/patients/{PID}", headers))["name"] == name
-                rows = await ok(c, f"/patients/{PID}/readings", headers)
+                rows = (await ok(c, f"/history/{PID}/readings", headers))["readings"]
                 assert [r["values"]["systolic"] for r in rows] == systolic
                 (alert,) = await ok(c, f"/alerts?patient_id={PID}", headers)
                 assert alert["code"] == CRISIS

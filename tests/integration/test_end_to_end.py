@@ -104,14 +104,14 @@ async def test_readings_and_alerts_flow_through_broker_and_api(
             r = await client.get("/deadletters", headers=ops)
             return (
                 len(r.json()) == 1
-                and len((await client.get("/patients/p-001/readings")).json()) == 3
+                and len((await client.get("/history/p-001/readings")).json()["readings"]) == 3
             )
 
         await wait_for(all_in)
-        bp = (await client.get("/patients/p-001/readings", params={"kind": "bp"})).json()
+        bp = (await client.get("/history/p-001/readings", params={"kind": "bp"})).json()["readings"]
         assert [r["seq"] for r in bp] == [1, 2, 3]  # the duplicate is stored once
         assert bp[1]["values"]["systolic"] == pytest.approx(25.6 * 7.50062)
-        glucose = (await client.get("/patients/p-002/readings")).json()
+        glucose = (await client.get("/history/p-002/readings")).json()["readings"]
         assert glucose[0]["values"]["glucose"] == pytest.approx(50 / 18.016)
         dead = (await client.get("/deadletters", headers=ops)).json()
         assert dead[0]["reason"] == "malformed"

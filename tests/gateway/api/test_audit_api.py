@@ -155,7 +155,7 @@ async def test_a_health_data_read_is_audited_and_committed_first(app: FastAPI) -
     query = "kind=bp&start=2026-11-22T00:00:00Z"
     async with client(app) as c:
         r = await c.get(
-            f"/patients/p-7/readings?{query}", headers=auth_headers(app, user="dr-li", tenant="t1")
+            f"/history/p-7/readings?{query}", headers=auth_headers(app, user="dr-li", tenant="t1")
         )
     assert r.status_code == 200, r.text
     (read,) = (await get(app, subject_id="p-7")).json()["entries"]
@@ -163,8 +163,8 @@ async def test_a_health_data_read_is_audited_and_committed_first(app: FastAPI) -
         "read", "dr-li", "t1", "patient",
     )  # fmt: skip
     assert read["detail"] == {
-        "resource": f"GET /patients/p-7/readings?{query}",
-        "route": "GET /patients/{patient_id}/readings",
+        "resource": f"GET /history/p-7/readings?{query}",
+        "route": "GET /history/{patient_id}/readings",
     }
     report = await verify_chain(gw.db)
     assert (report.ok, report.rows) == (True, 17)

@@ -48,9 +48,9 @@ async def test_lists_and_ranges_are_bounded(app: FastAPI) -> None:
         r = await c.get(f"/history/p-1/readings?kind=bp&{ages}", headers=h)
         assert r.status_code == 422
         assert "page through" in r.text
-        assert (await c.get(f"/patients/p-1/readings?{ages}", headers=h)).status_code == 422
+        assert (await c.get(f"/history/p-1/readings?{ages}", headers=h)).status_code == 422
         hour = "start=2026-11-29T07:00:00Z&end=2026-11-29T08:00:00Z"
-        raw = await c.get(f"/patients/p-1/readings?samples=true&{hour}", headers=h)
+        raw = await c.get(f"/history/p-1/readings?samples=true&{hour}", headers=h)
         assert raw.status_code == 422  # ECG samples only over short ranges
         fhir = await c.get("/fhir/Observation?patient=p-1&date=ge1826-01-01", headers=h)
         assert fhir.status_code == 400

@@ -39,6 +39,20 @@ async def check_history_api(gw: Gateway) -> None:
         assert agg["buckets"][1]["fields"]["systolic"]["mean"] == pytest.approx(107.0)
         bad = await c.get("/history/p-1/readings", params={"kind": "bp", "every": "5x", **rng})
         assert bad.status_code == 422
+        every_kind = (await c.get("/history/p-1/readings", params=rng)).json()
+        assert every_kind["kind"] is None
+        kinds = {r["kind"] for r in every_kind["readings"]}
+        assert kinds == {"bp", "glucose", "ecg"}
+        no_kind = await c.get("/history/p-1/readings", params={"every": "5m", **rng})
+        assert no_kind.status_code == 422  # windows are of one kind
+        minute = {"start": format_ts(T0), "end": format_ts(T0 + timedelta(minutes=1))}
+        ecg = await c.get(
+            "/history/p-1/readings", params={"kind": "ecg", "samples": "true", **minute}
+        )
+        assert ecg.status_code == 200, ecg.text
+        assert all(r["ecg"]["samples"] for r in ecg.json()["readings"])
+        too_long = await c.get("/history/p-1/readings", params={"samples": "true", **rng})
+        assert too_long.status_code == 422  # raw samples: ten minutes at most
         latest = (await c.get("/history/p-1/latest")).json()["latest"]
         assert latest["bp"]["seq"] == 9
         assert latest["glucose"]["values"] == {"glucose": 6.0}

@@ -184,7 +184,7 @@ async def test_reads_are_recorded_in_groups_and_committed_before_returning(
     monkeypatch.setattr(audit, "append_many", counted)
     await asyncio.gather(
         *(
-            audit.record_read(AuditEntry.read(LI, T0, f"p-{i}", f"GET /patients/p-{i}/readings"))
+            audit.record_read(AuditEntry.read(LI, T0, f"p-{i}", f"GET /history/p-{i}/readings"))
             for i in range(30)
         )
     )
@@ -193,7 +193,7 @@ async def test_reads_are_recorded_in_groups_and_committed_before_returning(
     reads = await audit.entries(actor="dr-li")
     assert {e.subject_id for e in reads} == {f"p-{i}" for i in range(30)}
     assert {(e.action, e.subject_type, e.tenant) for e in reads} == {("read", "patient", "t1")}
-    assert reads[0].detail["resource"].startswith("GET /patients/")
+    assert reads[0].detail["resource"].startswith("GET /history/")
     assert (await verify_chain(stores.db)).rows == 30
 
 
