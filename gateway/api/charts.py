@@ -17,11 +17,11 @@ from alerts.targets import DEFAULT_TARGETS, TargetError
 from devices.kinds import Kind
 from devices.timeparse import format_ts
 from gateway.api.deps import ReadsDep
+from gateway.api.history import MAX_STRIP, history_range
 from gateway.api.security import CurrentActor
 
 router = APIRouter(prefix="/patients", tags=["charts"])
 
-MAX_STRIP = timedelta(minutes=10)
 MAX_CHUNK_LIST = timedelta(days=2)
 
 
@@ -52,19 +52,13 @@ class EcgViewOut(BaseModel):
     lead: str
     fs: float
     start: str
+    end: str
     unit: str = "mV"
     samples: list[float]
     gaps: list[tuple[int, float]]
     beats: list[int]
     episodes: list[EpisodeOut]
     heart_rate: float | None
-
-
-def _bounds(start: datetime, end: datetime, longest: timedelta) -> None:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise HTTPException(422, "start and end need a UTC offset")
-    if not start < end <= start + longest:
-        raise HTTPException(422, f"start must be before end, at most {longest} apart")
 
 
 @router.get("/{patient_id}/limits")
@@ -83,7 +77,7 @@ async def ecg_chunks(
     reads: ReadsDep, actor: CurrentActor, patient_id: str, start: datetime, end: datetime
 ) -> list[ChunkOut]:
     """The stored ECG chunks measured in [start, end) (at most two days): the viewer's map."""
-    _bounds(start, end, MAX_CHUNK_LIST)
+    start, end = history_range(reads.now, start, end, MAX_CHUNK_LIST, MAX_CHUNK_LIST)
     key = (await reads.patient(actor, patient_id)).key
     rows = await reads.readings.query(key, Kind.ECG, start, end, 100_000)
     return [
@@ -139,7 +133,7 @@ async def ecg_view(
 ) -> EcgViewOut:
     """ECG of [start, end) (at most 10 minutes) in millivolts with the streaming analyser's
     beats and episodes (AF, pause, noise, ...) as sample indices of the strip."""
-    _bounds(start, end, MAX_STRIP)
+    start, end = history_range(reads.now, start, end, MAX_STRIP, MAX_STRIP)
     key = (await reads.patient(actor, patient_id)).key
     strip = await reads.readings.ecg_strip(key, start, end, device_id)
     if strip is None:
@@ -152,6 +146,7 @@ async def ecg_view(
         lead=strip.lead,
         fs=strip.fs,
         start=format_ts(strip.start),
+        end=format_ts(strip.end),
         samples=[round(float(v), 4) for v in strip.mv],
         gaps=list(strip.gaps),
         beats=found.beats,

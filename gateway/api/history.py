@@ -13,7 +13,6 @@ from pydantic import BaseModel
 
 from devices.kinds import Kind
 from devices.timeparse import format_ts
-from gateway.api.charts import StripAnalysis
 from gateway.api.deps import ReadsDep
 from gateway.api.schemas import ReadingOut
 from gateway.api.security import CurrentActor
@@ -81,20 +80,6 @@ class LatestOut(BaseModel):
     latest: dict[str, ReadingOut]
 
 
-class StripOut(BaseModel):
-    patient_id: str
-    device_id: str
-    lead: str
-    fs: float
-    start: str
-    end: str
-    unit: str = "mV"
-    samples: list[float]
-    gaps: list[tuple[int, float]]
-    beats: list[str]
-    heart_rate: float | None  # /min, median RR of the strip
-
-
 @router.get("/{patient_id}/readings")
 async def history(
     reads: ReadsDep,
@@ -148,35 +133,4 @@ async def latest(
     found = await reads.readings.latest(key, since=since)
     return LatestOut(
         patient_id=patient_id, latest={k.value: ReadingOut.of(r) for k, r in found.items()}
-    )
-
-
-@router.get("/{patient_id}/ecg")
-async def ecg_strip(
-    reads: ReadsDep,
-    actor: CurrentActor,
-    patient_id: str,
-    start: datetime,
-    end: datetime,
-    device_id: str | None = None,
-) -> StripOut:
-    """The ECG of [start, end) (at most 10 minutes) in millivolts, with the beats found in it:
-    the evidence strip for an ECG alert."""
-    start, end = history_range(reads.now, start, end, MAX_STRIP, MAX_STRIP)
-    key = (await reads.patient(actor, patient_id)).key
-    strip = await reads.readings.ecg_strip(key, start, end, device_id)
-    if strip is None:
-        raise HTTPException(404, "no ECG in that window")
-    found = StripAnalysis.of(strip.mv, strip.fs)
-    return StripOut(
-        patient_id=patient_id,
-        device_id=strip.device_id,
-        lead=strip.lead,
-        fs=strip.fs,
-        start=format_ts(strip.start),
-        end=format_ts(strip.end),
-        samples=[round(float(v), 4) for v in strip.mv],
-        gaps=list(strip.gaps),
-        beats=[format_ts(strip.start + timedelta(seconds=i / strip.fs)) for i in found.beats],
-        heart_rate=found.rate,
     )

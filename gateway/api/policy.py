@@ -99,7 +99,6 @@ POLICY: Mapping[tuple[str, str], Access] = {
     ("POST", "/followups/{task_id}/done"): CLINICAL,
     ("GET", "/followups/{task_id}/fhir"): HEALTH_READ,
     ("GET", "/health"): PUBLIC,
-    ("GET", "/history/{patient_id}/ecg"): HEALTH_READ,
     ("GET", "/history/{patient_id}/latest"): HEALTH_READ,
     ("GET", "/history/{patient_id}/readings"): HEALTH_READ,
     ("GET", "/metrics"): _roles(OPS),

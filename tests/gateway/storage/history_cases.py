@@ -57,7 +57,7 @@ async def check_history_api(gw: Gateway) -> None:
         assert latest["bp"]["seq"] == 9
         assert latest["glucose"]["values"] == {"glucose": 6.0}
         strip = await c.get(
-            "/history/p-1/ecg",
+            "/patients/p-1/ecg/strip",
             params={
                 "start": format_ts(T0 + timedelta(seconds=2)),
                 "end": format_ts(T0 + timedelta(seconds=12)),
@@ -70,7 +70,7 @@ async def check_history_api(gw: Gateway) -> None:
         assert 10 <= len(body["beats"]) <= 13
         assert body["heart_rate"] == pytest.approx(72.0, abs=2.0)
         none = await c.get(
-            "/history/p-1/ecg",
+            "/patients/p-1/ecg/strip",
             params={"start": format_ts(T0 - timedelta(minutes=5)), "end": format_ts(T0)},
         )
         assert none.status_code == 404
