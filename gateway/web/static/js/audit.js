@@ -4,7 +4,7 @@ import { api } from './api.js';
 import { t, translate } from './i18n.js';
 import { esc, time } from './format.js';
 import { errorText, field } from './ui.js';
-import { trailHtml } from './trail.js';
+import { openTrail } from './trail.js';
 
 let st = null;
 
@@ -25,7 +25,7 @@ export function mount(el) {
   const form = el.querySelector('#au-filters');
   form.addEventListener('submit', (ev) => { ev.preventDefault(); load(false); });
   el.querySelector('#au-more').addEventListener('click', () => load(true));
-  el.querySelector('#au-list').addEventListener('toggle', onToggle, true);
+  el.querySelector('#au-list').addEventListener('toggle', openTrail, true);
   load(false);
   const mine = st;
   return () => { mine.el = null; };
@@ -64,16 +64,4 @@ function row(e) {
     ? `<details data-trail="${esc(e.subject_id)}"><summary>${esc(t('history.audit'))}</summary><div class="trail"></div></details>` : '';
   return `<tr data-id="${esc(e.id)}" data-action="${esc(e.action)}"><td><time datetime="${esc(e.at)}">${esc(time(e.at))}</time></td><td>${who}</td>
     <td>${esc(t(`audit.${e.action}`))}</td><td>${esc(t(`subject.${e.subject_type}`))}</td><td><code>${esc(e.subject_id)}</code>${trail}</td></tr>`;
-}
-
-async function onToggle(ev) {
-  const d = ev.target;
-  if (!(d instanceof HTMLDetailsElement) || !d.open || d.dataset.loaded) return;
-  d.dataset.loaded = 'true';
-  const box = d.querySelector('.trail');
-  try {
-    box.innerHTML = trailHtml(await api(`/alerts/${encodeURIComponent(d.dataset.trail)}/audit`));
-  } catch (e) {
-    box.textContent = errorText(e);
-  }
 }

@@ -4,7 +4,7 @@ import { api } from './api.js';
 import { lang, t, translate } from './i18n.js';
 import { esc, time } from './format.js';
 import { errorText, field } from './ui.js';
-import { trailHtml } from './trail.js';
+import { openTrail } from './trail.js';
 
 const KINDS = ['bp', 'glucose', 'ecg', 'cv', 'emergency', 'device'];
 let st = null;
@@ -29,7 +29,7 @@ export function mount(el) {
   const form = el.querySelector('#hi-filters');
   form.addEventListener('submit', (ev) => { ev.preventDefault(); load(); });
   form.addEventListener('change', () => load());
-  el.querySelector('#hi-list').addEventListener('toggle', onToggle, true);
+  el.querySelector('#hi-list').addEventListener('toggle', openTrail, true);
   load();
   const mine = st;
   return () => { mine.el = null; };
@@ -84,16 +84,4 @@ function render(rows) {
       <td><time datetime="${esc(a.resolved_at)}">${esc(time(a.resolved_at))}</time></td>
       <td>${a.missed ? `<span class="stale">⚠ ${esc(t('alerts_history.missed_one'))}</span>` : esc(t('alerts_history.handled_by', { who: a.acknowledged_by || a.assignee || '—' }))}</td>
     </tr>`).join('')}</tbody></table>` : `<p class="empty">${esc(t('alerts_history.empty'))}</p>`;
-}
-
-async function onToggle(ev) {
-  const d = ev.target;
-  if (!(d instanceof HTMLDetailsElement) || !d.open || d.dataset.loaded) return;
-  d.dataset.loaded = 'true';
-  const box = d.querySelector('.trail');
-  try {
-    box.innerHTML = trailHtml(await api(`/alerts/${encodeURIComponent(d.dataset.trail)}/audit`));
-  } catch (e) {
-    box.textContent = errorText(e);
-  }
 }

@@ -1,6 +1,8 @@
 // An alert's audit trail as a table, shared by the patient page, the alert history and print.
+import { api } from './api.js';
 import { t } from './i18n.js';
 import { esc, time } from './format.js';
+import { errorText } from './ui.js';
 
 // One row per step: a clinician's action and the lifecycle event it produced are one step (the
 // action's comment joins the event's row); reads of the record are left to the audit page.
@@ -22,4 +24,18 @@ export function trailRows(entries) {
 export function trailHtml(entries) {
   const rows = trailRows(entries);
   return `<table><tbody>${rows.map((r) => `<tr data-action="${esc(r.action)}"><td><time datetime="${esc(r.at)}">${esc(time(r.at))}</time></td><td>${esc(t(`audit.${r.action}`))}</td><td>${esc(r.by || '—')}</td><td>${esc(r.text)}</td></tr>`).join('')}</tbody></table>`;
+}
+
+// A list's `toggle` listener: the first time an alert's <details data-trail="…"> opens, its
+// trail is fetched into the `.trail` box inside it.
+export async function openTrail(ev) {
+  const d = ev.target;
+  if (!(d instanceof HTMLDetailsElement) || !d.open || d.dataset.loaded) return;
+  d.dataset.loaded = 'true';
+  const box = d.querySelector('.trail');
+  try {
+    box.innerHTML = trailHtml(await api(`/alerts/${encodeURIComponent(d.dataset.trail)}/audit`));
+  } catch (e) {
+    box.textContent = errorText(e);
+  }
 }
