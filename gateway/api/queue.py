@@ -11,8 +11,8 @@ from pydantic import BaseModel
 from alerts.codes import urgency
 from alerts.combined import covering
 from alerts.model import Alert, State
-from alerts.serialize import alert_to_json
 from devices.timeparse import format_ts
+from gateway.api.alert_models import AlertOut
 from gateway.api.deps import ReadsDep
 from gateway.api.reads import Reads
 from gateway.api.security import CurrentActor
@@ -37,21 +37,9 @@ class TimerOut(BaseModel):
     next_action: str | None
 
 
-class QueueItemOut(BaseModel):
-    alert_id: str
-    patient_id: str
-    code: str
-    priority: str
-    state: str
-    opened_at: str
-    updated_at: str
-    source_ts: str
-    message: dict[str, str]
-    evidence: dict[str, object]
-    technical: bool
-    acknowledged_by: str | None
-    escalation_tier: int
-    assignee: str | None
+class QueueItemOut(AlertOut):
+    """An alert as `AlertOut` shows it, with what the queue adds."""
+
     escalation: TimerOut | None
     patient: PatientBrief
     needs_review: bool = False  # resolved before anyone acted: stays until a clinician reviews it
@@ -97,7 +85,6 @@ async def queue(reads: ReadsDep, actor: CurrentActor) -> QueueOut:
     patients = {p.patient_id: p for p in await reads.stores.patients.patients(actor.tenant)}
     items = []
     for a in alerts:
-        doc = alert_to_json(a)
         p = patients.get(a.patient_id)
         brief = PatientBrief(patient_id=a.patient_id)
         if p is not None:
@@ -111,7 +98,7 @@ async def queue(reads: ReadsDep, actor: CurrentActor) -> QueueOut:
         combined = covering(open_now, a) if a.active else None
         items.append(
             QueueItemOut(
-                **{k: doc[k] for k in QueueItemOut.model_fields if k in doc},
+                **AlertOut.of(a).model_dump(),
                 escalation=_timer(reads, a.alert_id),
                 patient=brief,
                 needs_review=a.alert_id in review,
