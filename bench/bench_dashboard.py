@@ -23,6 +23,7 @@ from devices.kinds import Kind
 from devices.model import EcgChunk, Reading, utcnow
 from gateway.actor import Role
 from gateway.runtime.settings import Settings
+from gateway.storage import AlertRecord
 from gateway.storage.patients import Patient
 from tests.alerts.ecg.ecg_synth import synth_ecg
 from tests.support.browser import LiveGateway, chromium, live_gateway, sign_in
@@ -60,7 +61,7 @@ def seed(gw: LiveGateway) -> None:
             evidence=evidence,
         )  # fmt: skip
         events.append(AlertEvent(EventType.OPENED, at, a))
-    gw.run(g.stores.alerts.save_events(events))
+    gw.run(g.stores.records.commit(AlertRecord(at=now, events=events)))
     rr = list(np.random.default_rng(1).uniform(0.45, 1.0, 90))
     adc = np.round(synth_ecg(FS, rr, atrial="f", seed=1)[: int(60 * FS)] * 200).astype(np.int32)
     start = now - timedelta(minutes=2)

@@ -48,7 +48,7 @@ from gateway.actor import Actor, Role
 from gateway.consult.window import alert_window, snapshot
 from gateway.errors import ConflictError, InvalidError, NotFoundError
 from gateway.flow.ports import Notifications
-from gateway.storage import AuditEntry, ReadingStore, Stores
+from gateway.storage import AlertRecord, AuditEntry, ReadingStore, Stores, Transaction
 from gateway.storage.consults import ConsultStore, StaleRequestError
 
 
@@ -301,16 +301,20 @@ class Consultations:
             before=_brief(before) if before else None, after=_brief(q),
         )  # fmt: skip
         events: Sequence[AlertEvent] = result.events
+
+        async def save_request(tx: Transaction) -> None:
+            await self.store.save(q, tx=tx, expect=before)
+
         try:
-            async with self.stores.transaction() as tx:
-                await self.store.save(q, tx=tx, expect=before)
-                if events:
-                    await self.stores.alerts.save_events(events, actor.client or None, tx=tx)
-                if result.timers:
-                    t = result.timers
-                    await self.stores.timers.save(t.saved, t.deleted, tx=tx)
-                await self.stores.audit.append(entry, tx=tx)
-                staged = await self.notices.stage(events, tx)
+            record = AlertRecord(
+                at=self.clock(),
+                events=events,
+                timers=result.timers,
+                client=actor.client or None,
+                audit=(entry,),
+                outbox=self.notices.entries(events),
+            )
+            staged = await self.stores.records.commit(record, also=save_request)
         except StaleRequestError as exc:
             self.desk.unsaved(result.timers)
             raise ConflictError("the request changed meanwhile: reload it") from exc

@@ -19,7 +19,7 @@ which the API answers with 409 (404). Administrators' actions have the same shap
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -41,6 +41,7 @@ from gateway.errors import ConflictError, InvalidError, NotFoundError
 from gateway.evidence import referral_evidence
 from gateway.flow.ports import Notifications
 from gateway.storage import AuditEntry, OutboxEntry, ReadingStore, Stores, Transaction
+from gateway.storage.record import AlertRecord, Write
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,6 @@ class LiveView(Protocol):
     def show(
         self, kind: str, at: datetime, alert: Alert, by: str | None, detail: Mapping[str, Any]
     ) -> None: ...
-
-
-Write = Callable[[Transaction], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,18 +356,21 @@ class Actions:
     async def _store(
         self, decided: _Decided, comment: str | None, write: Write | None = None
     ) -> tuple[AuditEntry, Sequence[OutboxEntry]]:
-        """The action's events, timers, audit row and notifications in one transaction (the
-        audit row and the stored notifications come back, these to be sent once committed)."""
+        """The action's events, timers, audit row and notifications as one alert record (one
+        transaction, with `write` first); the audit row and the stored notifications come back,
+        these to be sent once committed."""
         done = decided.result
         entry = _entry(done, comment)
         try:
-            async with self.stores.transaction() as tx:
-                if write is not None:
-                    await write(tx)
-                client = done.actor.client or None
-                await self.stores.alerts.save_events(done.events, client, timers=done.timers, tx=tx)
-                await self.stores.audit.append(entry, tx=tx)
-                staged = await self.notices.stage(done.events, tx)
+            record = AlertRecord(
+                at=self.clock(),
+                events=done.events,
+                timers=done.timers,
+                client=done.actor.client or None,
+                audit=(entry,),
+                outbox=self.notices.entries(done.events),
+            )
+            staged = await self.stores.records.commit(record, also=write)
         except Exception:
             # Nothing of the action is stored and nobody is told: the desk goes back to what it
             # held (an acknowledgement that was not recorded must not stop the escalation).

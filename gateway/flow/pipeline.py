@@ -6,8 +6,9 @@ decode -> store -> acknowledge -> detect -> desk -> record -> notify.
 3. acknowledge: `run` has the source (the MQTT link, transport only) PUBACK a stored batch.
 4. `detect` (sync): new readings through their patients' detectors (`alerts.engine`), the
    candidates into the alert desk (`alerts.desk`): alert events and escalation-timer changes.
-5. `record`: events, the timers they moved and their notifications in one transaction; then
-   the outbox sender delivers the notifications (`gateway.notifiers.outbox`).
+5. `record`: events, the timers they moved, their notifications and the progress as one alert
+   record (`gateway.storage.record`, one transaction); then the outbox sender delivers the
+   notifications (`gateway.notifiers.outbox`).
 
 `run` is live ingest (stages overlapped batch by batch), `handle` the same stages for one batch
 (API, tests), `finish` 4 and 5 for a stored batch, `tick` the clock's part and then 5. A replay
@@ -32,7 +33,9 @@ from gateway.flow.ports import BatchResult, Notifications, Source, deadletter_me
 from gateway.metrics import Metrics
 from gateway.notifiers.mqtt import Publisher
 from gateway.storage import (
+    AlertRecord,
     DeadLetter,
+    Progress,
     ReadingStore,
     Stores,
     StoreUnavailableError,
@@ -156,8 +159,9 @@ class Pipeline:
     async def record(
         self, result: DeskResult, client: str | None, progress: tuple[str, int] | None = None
     ) -> bool:
-        """Store the events and the timers they moved in one transaction, then notify. If the
-        store fails, nobody is told (the timers are kept to be stored with the next result).
+        """Store the events, the timers they moved and their notifications as one alert record
+        (`gateway.storage.record`: one transaction), then notify. If the store fails, nobody
+        is told (the timers are kept to be stored with the next result).
 
         `progress` (stream, position) says which readings these events complete; it is stored
         in the same transaction as events, so a restart knows exactly which stored readings
@@ -173,11 +177,15 @@ class Pipeline:
         _, stores = self._storage()
         notify = self.notifications
         try:
-            async with stores.transaction() as tx:
-                await stores.alerts.save_events(result.events, client, timers=result.timers, tx=tx)
-                staged = await notify.stage(result.events, tx) if notify is not None else []
-                if progress is not None:
-                    await stores.progress.advance(*progress, self.clock(), tx=tx)
+            record = AlertRecord(
+                at=self.clock(),
+                events=result.events,
+                timers=result.timers,
+                client=client,
+                outbox=notify.entries(result.events) if notify is not None else (),
+                progress=None if progress is None else Progress(*progress),
+            )
+            staged = await stores.records.commit(record)
         except Exception:
             log.exception("could not store %d alert events", len(result.events))
             self.desk.unsaved(result.timers)

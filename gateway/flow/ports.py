@@ -10,7 +10,7 @@ from typing import Protocol
 
 from alerts.model import AlertEvent
 from gateway.flow.intake import Inbound, Rejected
-from gateway.storage import OutboxEntry, Transaction
+from gateway.storage import OutboxEntry
 
 
 class Source(Protocol):
@@ -34,13 +34,11 @@ class Source(Protocol):
 
 class Notifications(Protocol):
     """Who tells the world of stored alert events (`gateway.notifiers.outbox.OutboxSender`):
-    `stage` stores their notifications in the transaction that stores the events (an event is
-    never stored without them), `send` delivers them once that transaction is committed. The
-    detection pipeline, the clinicians' actions and the consultations all go through it."""
+    `entries` are their notifications, stored with the events in one alert record (an event is
+    never stored without them), `send` delivers the stored ones once the record is committed.
+    The detection pipeline, the clinicians' actions and the consultations all go through it."""
 
-    async def stage(
-        self, events: Sequence[AlertEvent], tx: Transaction
-    ) -> Sequence[OutboxEntry]: ...
+    def entries(self, events: Sequence[AlertEvent]) -> Sequence[OutboxEntry]: ...
 
     async def send(self, events: Sequence[AlertEvent], staged: Sequence[OutboxEntry]) -> None: ...
 

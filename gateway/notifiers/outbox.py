@@ -1,11 +1,11 @@
 """At-least-once delivery of alert notifications on the broadcast channels (transactional outbox).
 
-Whoever stores alert events asks `entries` for their notifications (one per event and channel:
-MQTT alert topic, SSE, each webhook, and the escalation tier's people for an event that notifies
-a tier, `gateway.notifiers.tiers`) and writes them in the same transaction as the
-events (`OutboxStore.add`); once that transaction is committed it `hand`s them to the sender,
-which delivers them at once. So an alert event is never stored without its notifications, and a
-notification goes out only for a stored event.
+Whoever stores alert events asks `entries` for their notifications (`outbox_entries`, one per
+event and channel: MQTT alert topic, SSE, each webhook, and the escalation tier's people for an
+event that notifies a tier, `gateway.notifiers.tiers`) and writes them in the same transaction as
+the events (the alert record, `gateway.storage.record`); once that transaction is committed it
+`send`s them, and the sender delivers them at once. So an alert event is never stored without
+its notifications, and a notification goes out only for a stored event.
 
 Each channel has its own worker and queue, so a dead webhook receiver never holds up the MQTT
 alert topic. An entry is marked delivered when its channel confirmed it (the broker's PUBACK, a
@@ -78,6 +78,24 @@ def channel_keys(channels: Sequence[Channel]) -> dict[str, Channel]:
     return out
 
 
+def outbox_entries(
+    events: Sequence[AlertEvent], channels: Mapping[str, Channel], now: datetime
+) -> list[OutboxEntry]:
+    """The notifications of `events`, due `now`: one per event and channel that takes it (every
+    broadcast channel, the tier's channel for events that notify a tier; `channels` by key, as
+    `channel_keys` gives them). Pure: the alert record stores them with the events."""
+    out: dict[tuple[str, str], OutboxEntry] = {}
+    for e in events:
+        key = idempotency_key(e)
+        payload = {**event_to_json(e), "delivery_id": key}
+        for name, ch in channels.items():
+            if isinstance(ch, Selective) and not ch.wants(payload):
+                continue
+            alert_id, event = e.alert.alert_id, e.event.value
+            out[(key, name)] = OutboxEntry(key, name, alert_id, event, payload, now)
+    return list(out.values())
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -119,30 +137,14 @@ class OutboxSender:
 
     # -- what the writers call ----------------------------------------------------------------
     def entries(self, events: Sequence[AlertEvent]) -> list[OutboxEntry]:
-        """The notifications of `events`, to be stored with them (one per channel that takes
-        the event: every broadcast channel, the tier's channel for events that notify a tier)."""
-        now = self.clock()
-        out: dict[tuple[str, str], OutboxEntry] = {}
-        for e in events:
-            key = idempotency_key(e)
-            payload = {**event_to_json(e), "delivery_id": key}
-            for name, ch in self.channels.items():
-                if isinstance(ch, Selective) and not ch.wants(payload):
-                    continue
-                alert_id, event = e.alert.alert_id, e.event.value
-                out[(key, name)] = OutboxEntry(key, name, alert_id, event, payload, now)
-        return list(out.values())
-
-    async def stage(self, events: Sequence[AlertEvent], tx: Transaction) -> list[OutboxEntry]:
-        """The notifications of `events`, stored in the caller's transaction `tx` with the
-        events themselves; `send` them once it is committed."""
-        if not events:
-            return []
-        return await self.store.add(self.entries(events), self.clock(), tx=tx)
+        """The notifications of `events` on this sender's channels, due now (`outbox_entries`),
+        to be stored with the events."""
+        return outbox_entries(events, self.channels, self.clock()) if events else []
 
     async def send(self, events: Sequence[AlertEvent], staged: Sequence[OutboxEntry]) -> None:
-        """After the commit of `stage`'s transaction: deliver the stored notifications, then
-        tell the extra listeners (`sinks`) the events."""
+        """After the commit of the transaction that stored the events and their notifications
+        (`staged`, with their ids): deliver those, then tell the extra listeners (`sinks`) the
+        events."""
         self.hand(staged)
         for sink in self.sinks if events else ():
             try:

@@ -1,5 +1,6 @@
 """Durable storage, one store per concern: readings (SQL or InfluxDB), alerts and their events,
-escalation timers, audit, referrals, rosters, patients and devices, deliveries, dead letters.
+escalation timers, audit, referrals, rosters, patients and devices, deliveries, dead letters; and
+the alert record, everything one alert change writes in one transaction (`RecordStore.commit`).
 
 Tables are declared in `gateway.storage.tables`; row classes never leave this package (stores
 take and return domain values).
@@ -14,12 +15,14 @@ from gateway.storage.outbox import OutboxEntry, OutboxStore
 from gateway.storage.patients import Patient, PatientStore, Profile
 from gateway.storage.progress import ProgressStore
 from gateway.storage.readings import ReadingStore, SqlReadingStore, StoreUnavailableError
+from gateway.storage.record import AlertRecord, Progress, RecordStore, Write
 from gateway.storage.referrals import ReferralStore
 from gateway.storage.rosters import RosterStore
 from gateway.storage.stores import Stores
 from gateway.storage.timers import TimerStore
 
 __all__ = [
+    "AlertRecord",
     "AlertStore",
     "AuditEntry",
     "AuditStore",
@@ -33,8 +36,10 @@ __all__ = [
     "Patient",
     "PatientStore",
     "Profile",
+    "Progress",
     "ProgressStore",
     "ReadingStore",
+    "RecordStore",
     "ReferralStore",
     "RosterStore",
     "SqlReadingStore",
@@ -43,4 +48,5 @@ __all__ = [
     "Stores",
     "TimerStore",
     "Transaction",
+    "Write",
 ]

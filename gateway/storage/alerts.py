@@ -1,27 +1,21 @@
 """Alerts and their events: the current state of every alert, its assignee, and the trail of
-every transition (who, when, from which client)."""
+every transition (who, when, from which client). An alert change is written as an alert record
+(`gateway.storage.record`); this store reads alerts back, and writes what is not a transition
+(an assignment, a review)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.escalation import EscalationState
-from alerts.model import Alert, AlertEvent, EventType, Priority, State
-from alerts.outcome import TimerChanges
-from alerts.serialize import event_detail
+from alerts.model import Alert, EventType, Priority, State
 from gateway.storage.database import Database, Transaction
-from gateway.storage.tables import (
-    AlertAssignmentRow,
-    AlertEventRow,
-    AlertRow,
-    EscalationTimerRow,
-)
+from gateway.storage.record import assign
+from gateway.storage.tables import AlertAssignmentRow, AlertEventRow, AlertRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,42 +54,10 @@ def _alert_of(r: AlertRow, assignee: str | None) -> Alert:
     )
 
 
-def _alert_fields(a: Alert) -> dict[str, Any]:
-    return {
-        "tenant": a.tenant,
-        "patient_id": a.patient_id,
-        "code": a.code,
-        "group": a.group,
-        "priority": a.priority.value,
-        "state": a.state.value,
-        "technical": a.technical,
-        "opened_at": a.opened_at,
-        "updated_at": a.updated_at,
-        "source_ts": a.source_ts,
-        "resolved_at": a.resolved_at,
-        "acknowledged_at": a.acknowledged_at,
-        "acknowledged_by": a.acknowledged_by,
-        "escalation_tier": a.escalation_tier,
-        "updates": a.updates,
-        "message": dict(a.message),
-        "evidence": dict(a.evidence),
-    }
-
-
 def _with_assignee() -> Select[AlertRow, str | None]:
     return select(AlertRow, AlertAssignmentRow.assignee).outerjoin(
         AlertAssignmentRow, AlertAssignmentRow.alert_id == AlertRow.alert_id
     )
-
-
-async def _assign(
-    s: AsyncSession, alert_id: str, assignee: str | None, by: str, at: datetime
-) -> None:
-    row = await s.get(AlertAssignmentRow, alert_id)
-    if row is None:
-        row = AlertAssignmentRow(alert_id=alert_id)
-        s.add(row)
-    row.assignee, row.assigned_by, row.assigned_at = assignee, by, at
 
 
 class AlertStore:
@@ -103,46 +65,6 @@ class AlertStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-
-    async def save_events(
-        self,
-        events: Sequence[AlertEvent],
-        client: str | None = None,
-        *,
-        timers: TimerChanges | None = None,
-        tx: Transaction | None = None,
-    ) -> None:
-        """Store each event's alert state and append the event to the alert's trail (a changed
-        assignee is stored as assigned by the event's actor), then the escalation `timers` the
-        same change moved: one call writes an alert change."""
-        if not events and not timers:
-            return
-        async with self.db.writing(tx) as s:
-            for e in events:
-                a = e.alert
-                row = await s.get(AlertRow, a.alert_id)
-                if row is None:
-                    s.add(AlertRow(alert_id=a.alert_id, **_alert_fields(a)))
-                    await s.flush()
-                else:
-                    for key, value in _alert_fields(a).items():
-                        setattr(row, key, value)
-                s.add(
-                    AlertEventRow(
-                        alert_id=a.alert_id,
-                        event=e.event.value,
-                        at=e.at,
-                        actor=e.actor,
-                        client=client,
-                        detail=event_detail(e),
-                    )
-                )
-                if a.assignee is not None:
-                    assigned = await s.get(AlertAssignmentRow, a.alert_id)
-                    if assigned is None or assigned.assignee != a.assignee:
-                        await _assign(s, a.alert_id, a.assignee, e.actor or "gateway", e.at)
-            if timers:
-                await save_timers(s, timers.saved, timers.deleted)
 
     async def assign(
         self,
@@ -155,7 +77,7 @@ class AlertStore:
     ) -> None:
         """Who looks after the alert (None: nobody); not a transition of the alert."""
         async with self.db.writing(tx) as s:
-            await _assign(s, alert_id, assignee, by, at)
+            await assign(s, alert_id, assignee, by, at)
 
     async def active(self, tenant: str | None = None) -> list[Alert]:
         """Alerts not resolved (of one tenant, or of all when `tenant` is None)."""
@@ -273,22 +195,3 @@ class AlertStore:
             StoredEvent(r.alert_id, EventType(r.event), r.at, r.actor, r.client, r.detail)
             for r in rows
         ]
-
-
-async def save_timers(
-    s: AsyncSession, upserts: Sequence[EscalationState], deleted: Sequence[str]
-) -> None:
-    """Replace the changed escalation timers and drop the deleted ones (by alert id)."""
-    for alert_id in deleted:
-        row = await s.get(EscalationTimerRow, alert_id)
-        if row is not None:
-            await s.delete(row)
-    for t in upserts:
-        row = await s.get(EscalationTimerRow, t.alert_id)
-        if row is None:
-            row = EscalationTimerRow(alert_id=t.alert_id)
-            s.add(row)
-        row.tenant, row.patient_id, row.group = t.tenant, t.patient_id, t.group
-        row.priority, row.tier, row.due_at = t.priority.value, t.tier, t.due_at
-        row.reason, row.repeats, row.flags = t.reason, t.repeats, sorted(t.flags)
-        row.policy_version = t.policy_version

@@ -1,10 +1,10 @@
 """The notification outbox: what is still to be sent, stored with the alert events it belongs to.
 
-Detection writes one entry per alert event and broadcast channel in the transaction that stores
-the event (`add(..., tx=)`), so an event is never stored without its notifications, nor a
-notification sent for an event that was not stored. The sender marks an entry delivered once its
-channel confirmed it, or moves its next attempt on (`retry`); whatever is not delivered after a
-crash is found again by `pending`.
+An alert change writes one entry per alert event and channel in the transaction that stores the
+event (`gateway.storage.record`; other writers `add(..., tx=)`), so an event is never stored
+without its notifications, nor a notification sent for an event that was not stored. The sender
+marks an entry delivered once its channel confirmed it, or moves its next attempt on (`retry`);
+whatever is not delivered after a crash is found again by `pending`.
 
 Several processes may send from one store (the scaled-out workers, routers and API processes on
 PostgreSQL). `due_at` is then also a lease: a sender takes undelivered entries with `claim`, which
@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.storage.database import Database, Transaction
 from gateway.storage.tables import OutboxRow
@@ -50,6 +51,28 @@ def _entry_of(r: OutboxRow) -> OutboxEntry:
     )  # fmt: skip
 
 
+async def insert_entries(
+    s: AsyncSession, entries: Sequence[OutboxEntry], now: datetime
+) -> list[OutboxEntry]:
+    """Insert the entries, created `now`, in `s`'s transaction; returned with their ids (the one
+    statement of every writer: alert records, `OutboxStore.add`)."""
+    if not entries:
+        return []
+    rows = [
+        {"delivery_id": e.delivery_id, "channel": e.channel, "alert_id": e.alert_id,
+         "event": e.event, "payload": dict(e.payload), "created_at": now, "due_at": e.due_at,
+         "attempts": 0, "delivered_at": None, "last_error": None}
+        for e in entries
+    ]  # fmt: skip
+    t = cast(Table, OutboxRow.__table__)
+    result = await s.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows)
+    ids = [int(i) for i in result.scalars().all()]
+    return [
+        OutboxEntry(e.delivery_id, e.channel, e.alert_id, e.event, e.payload, e.due_at, i, 0, now)
+        for e, i in zip(entries, ids, strict=True)
+    ]
+
+
 class OutboxStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -61,23 +84,8 @@ class OutboxStore:
         """Store the entries (inside the caller's transaction if given); returned with ids."""
         if not entries:
             return []
-        t = self._table
-        rows = [
-            {"delivery_id": e.delivery_id, "channel": e.channel, "alert_id": e.alert_id,
-             "event": e.event, "payload": dict(e.payload), "created_at": now, "due_at": e.due_at,
-             "attempts": 0, "delivered_at": None, "last_error": None}
-            for e in entries
-        ]  # fmt: skip
         async with self.db.writing(tx) as s:
-            result = await s.execute(
-                insert(t).returning(t.c.id, sort_by_parameter_order=True), rows
-            )
-            ids = [int(i) for i in result.scalars().all()]
-        return [
-            OutboxEntry(e.delivery_id, e.channel, e.alert_id, e.event, e.payload, e.due_at, i,
-                        0, now)
-            for e, i in zip(entries, ids, strict=True)
-        ]  # fmt: skip
+            return await insert_entries(s, entries, now)
 
     async def pending(
         self,

@@ -2,8 +2,9 @@
 
 A stream is a scaled-out partition (`p.<n>`, positions are JetStream sequences) or the single
 gateway's readings table (`local`, positions are reading row ids). Detection stores each batch's
-alert events and the batch's last position in one transaction, so after a crash the gateway
-knows which stored readings have had their alerts stored and which have not.
+alert events and the batch's last position in one transaction (an alert record,
+`gateway.storage.record`), so after a crash the gateway knows which stored readings have had
+their alerts stored and which have not.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gateway.storage.database import Database, Transaction
+from gateway.storage.record import advance_to
 from gateway.storage.tables import StreamProgressRow
 
 
@@ -35,8 +37,4 @@ class ProgressStore:
     ) -> None:
         """Move `stream` to `seq`; never backwards (a late writer cannot undo progress)."""
         async with self.db.writing(tx) as s:
-            row = await s.get(StreamProgressRow, stream)
-            if row is None:
-                s.add(StreamProgressRow(stream=stream, seq=seq, updated_at=at))
-            elif seq > row.seq:
-                row.seq, row.updated_at = seq, at
+            await advance_to(s, stream, seq, at)

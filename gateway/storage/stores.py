@@ -18,6 +18,7 @@ from gateway.storage.notices import NoticeStore
 from gateway.storage.outbox import OutboxStore
 from gateway.storage.patients import PatientStore
 from gateway.storage.progress import ProgressStore
+from gateway.storage.record import RecordStore
 from gateway.storage.referrals import ReferralStore
 from gateway.storage.rosters import RosterStore
 from gateway.storage.timers import TimerStore
@@ -25,9 +26,10 @@ from gateway.storage.timers import TimerStore
 
 @dataclass(frozen=True, slots=True)
 class Stores:
-    """One store per concern. A change that spans concerns (an action and its audit entry,
-    alert events and their timers) writes through `transaction()` (the database's own
-    `Database.transaction`) so it commits as a whole."""
+    """One store per concern, and `records` for alert changes (`gateway.storage.record`: the
+    events, timers, audit entries, notifications and progress of one change, in one call).
+    Another change that spans concerns (a referral's answer and its audit entry) writes through
+    `transaction()` (the database's own `Database.transaction`) so it commits as a whole."""
 
     db: Database
     patients: PatientStore
@@ -44,6 +46,7 @@ class Stores:
     followups: FollowupStore
     notices: NoticeStore
     consents: ConsentStore
+    records: RecordStore
     transaction: Callable[[], AbstractAsyncContextManager[Transaction]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -67,4 +70,5 @@ class Stores:
             FollowupStore(db),
             NoticeStore(db),
             ConsentStore(db),
+            RecordStore(db),
         )

@@ -1,6 +1,6 @@
 """Pending escalation timers, one per active alert, so escalation survives a restart.
 
-An alert change writes its timers with its events (`AlertStore.save_events(timers=...)`); this
+An alert change writes its timers with its events (`gateway.storage.record.AlertRecord`); this
 store loads them, and writes those that move on their own (a restart's re-arming)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from alerts.escalation import EscalationState
 from alerts.model import Priority
-from gateway.storage.alerts import save_timers
 from gateway.storage.database import Database, Transaction
+from gateway.storage.record import save_timers
 from gateway.storage.tables import EscalationTimerRow
 
 

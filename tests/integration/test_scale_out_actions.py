@@ -23,7 +23,7 @@ import pytest
 from alerts.model import Alert, AlertEvent, EventType, Priority, State
 from devices.model import utcnow
 from gateway.scale.partition import partition_of
-from gateway.storage import Database, Stores
+from gateway.storage import AlertRecord, Database, Stores
 from tests.integration.test_scale_out import (
     PARTITIONS,
     TENANT,
@@ -215,7 +215,8 @@ def seed_alert(db_url: str, patient: str) -> Alert:
     async def save() -> None:
         db = Database(db_url)
         try:
-            await Stores.of(db).alerts.save_events([AlertEvent(EventType.OPENED, now, alert)])
+            opened = AlertEvent(EventType.OPENED, now, alert)
+            await Stores.of(db).records.commit(AlertRecord(at=now, events=[opened]))
         finally:
             await db.dispose()
 

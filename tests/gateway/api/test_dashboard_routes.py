@@ -15,6 +15,7 @@ from gateway.actor import Role
 from gateway.api.app import create_app
 from gateway.runtime.service import Gateway
 from gateway.runtime.settings import Settings
+from gateway.storage import AlertRecord
 from gateway.storage.patients import Patient
 from tests.support.api import client, crisis_alert
 from tests.support.auth import auth_headers
@@ -44,7 +45,7 @@ async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
         )
         for i, t in enumerate(("t-east", "t-west"))
     ]
-    await gw.stores.alerts.save_events(events)
+    await gw.stores.records.commit(AlertRecord(at=NOW, events=events))
     try:
         yield create_app(gateway=gw)
     finally:

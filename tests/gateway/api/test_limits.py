@@ -16,6 +16,7 @@ from gateway.api.app import create_app
 from gateway.api.limits import RateLimiter, StreamSlots
 from gateway.runtime.service import Gateway
 from gateway.runtime.settings import Settings
+from gateway.storage import AlertRecord
 from gateway.storage.patients import Patient
 from tests.support.api import client
 from tests.support.auth import auth_headers
@@ -123,12 +124,11 @@ async def test_lists_page_through_cursors_of_their_own_tenant(app: FastAPI) -> N
     for i in range(7):
         await gw.stores.patients.save_patient(Patient(f"p-{i + 2}", "t1", NOW))
     await gw.stores.patients.save_patient(Patient("q-other", "t2", NOW))
-    await gw.stores.alerts.save_events(
-        [
-            AlertEvent(EventType.OPENED, NOW, alert(f"a-{i}", "t1" if i % 2 else "t2", i))
-            for i in range(9)
-        ]
-    )
+    events = [
+        AlertEvent(EventType.OPENED, NOW, alert(f"a-{i}", "t1" if i % 2 else "t2", i))
+        for i in range(9)
+    ]
+    await gw.stores.records.commit(AlertRecord(at=NOW, events=events))
     h = auth_headers(app)
     async with client(app) as c:
         seen: list[str] = []

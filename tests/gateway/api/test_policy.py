@@ -24,6 +24,7 @@ from gateway.api.policy import POLICY, PUBLIC_PATHS, access_for
 from gateway.api.security import guard
 from gateway.runtime.service import Gateway
 from gateway.runtime.settings import Settings
+from gateway.storage import AlertRecord
 from gateway.storage.patients import Patient
 from tests.support.api import client, crisis_alert
 from tests.support.auth import auth_headers
@@ -71,7 +72,9 @@ async def gw(tmp_path: Path) -> AsyncIterator[Gateway]:
         await gw.stores.patients.save_device(dev, NOW)
         gw.registry.put(dev)
         a = crisis_alert(f"a-{side}", tenant, f"p-{side}", NOW)
-        await gw.stores.alerts.save_events([AlertEvent(EventType.OPENED, NOW, a)])
+        await gw.stores.records.commit(
+            AlertRecord(at=NOW, events=[AlertEvent(EventType.OPENED, NOW, a)])
+        )
         gw.desk.load([a], [])
     try:
         yield gw

@@ -17,6 +17,7 @@ from gateway.actor import Role
 from gateway.api.app import create_app
 from gateway.runtime.service import Gateway
 from gateway.runtime.settings import Settings
+from gateway.storage import AlertRecord
 from tests.support.auth import auth_headers
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -37,9 +38,9 @@ async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     other = episode("emergency.fall", tenant="t2")
     events = [cleared, seen, low, other]
     events += [resolve_alert(e.alert, later) for e in (cleared, low, other)]
-    await gw.stores.alerts.save_events(events)
+    await gw.stores.records.commit(AlertRecord(at=later, events=events))
     by_hand = resolve_alert(seen.alert, later, "dr.wang")  # a clinician closed it: seen
-    await gw.stores.alerts.save_events([by_hand])
+    await gw.stores.records.commit(AlertRecord(at=later, events=[by_hand]))
     try:
         yield create_app(gateway=gw)
     finally:
@@ -74,7 +75,7 @@ async def test_a_low_with_tachycardia_is_one_episode_on_the_queue(app: FastAPI) 
     # Another elder: a low beside a crisis with AF is not part of that combination.
     other_low = open_alert("t1", AlertCandidate("p-2", "glucose.low", T0), T0)
     other_cv = open_alert("t1", AlertCandidate("p-2", "cv.crisis_with_arrhythmia", T0), T0)
-    await gw.stores.alerts.save_events([low, combined, other_low, other_cv])
+    await gw.stores.records.commit(AlertRecord(at=T0, events=[low, combined, other_low, other_cv]))
     h = auth_headers(app, Role.CLINICIAN, "t1", "dr.li")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t", headers=h

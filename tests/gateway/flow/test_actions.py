@@ -21,7 +21,7 @@ from gateway.flow.intake import Inbound
 from gateway.policies import load_policy
 from gateway.runtime.service import Gateway
 from gateway.runtime.settings import Settings
-from gateway.storage import AuditEntry, Transaction
+from gateway.storage import record as alert_records
 from tests.support.wire import v1
 
 POLICY = load_policy(Path(__file__).resolve().parents[3] / "deploy" / "policies" / "demo.toml")
@@ -108,10 +108,10 @@ async def test_a_failed_store_keeps_the_whole_action_out_and_tells_nobody(
     timer = g.desk.timer(alert_id)
     assert timer is not None
 
-    async def broken(entry: AuditEntry, *, tx: Transaction | None = None) -> None:
-        raise OSError("disk full")
+    async def broken(*_: object) -> None:
+        raise OSError("disk full")  # the audit row, after the events and timers are written
 
-    monkeypatch.setattr(g.stores.audit, "append", broken)
+    monkeypatch.setattr(alert_records, "append_rows", broken)
     clock.now = T0 + timedelta(minutes=1)
     with pytest.raises(OSError, match="disk full"):
         await g.actions.resolve(DR, alert_id)
@@ -149,10 +149,10 @@ async def test_an_action_s_notifications_are_stored_with_it_and_outlive_a_crash(
     # An action whose transaction fails stores no notice either.
     before = len(await g.stores.outbox.of_alert(alert_id))
 
-    async def broken(entry: AuditEntry, *, tx: Transaction | None = None) -> None:
-        raise OSError("disk full")
+    async def broken(*_: object) -> None:
+        raise OSError("disk full")  # the audit row, after the events and timers are written
 
-    monkeypatch.setattr(g.stores.audit, "append", broken)
+    monkeypatch.setattr(alert_records, "append_rows", broken)
     with pytest.raises(OSError, match="disk full"):
         await g.actions.resolve(DR, alert_id)
     assert len(await g.stores.outbox.of_alert(alert_id)) == before

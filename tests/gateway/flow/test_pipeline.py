@@ -22,6 +22,7 @@ from gateway.flow.intake import Inbound, Intake
 from gateway.flow.pipeline import Pipeline
 from gateway.notifiers.outbox import OutboxSender
 from gateway.storage import Database, SqlReadingStore, Stores, StoreUnavailableError
+from gateway.storage import record as alert_records
 from tests.support.wire import v1
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -172,10 +173,10 @@ async def test_an_alert_store_failure_tells_nobody_and_keeps_the_timers(
     _, records = stores(pipeline)
 
     async def down(*_args: object, **_kw: object) -> None:
-        raise StoreUnavailableError("alerts database down")
+        raise StoreUnavailableError("alerts database down")  # the events are written by then
 
     with monkeypatch.context() as m:
-        m.setattr(records.alerts, "save_events", down)
+        m.setattr(alert_records, "insert_entries", down)
         result = await pipeline.handle([bp(1, 200, 125)])
     assert (result.stored, result.events, told.events) == (1, [], [])
     # The timer comes again with the next result and is stored then.

@@ -39,7 +39,7 @@ from gateway.runtime.settings import Settings
 from gateway.scale.action_routing import PartitionActions, RoutedActions
 from gateway.scale.action_wire import Act, ActionRequest, Verdict, action_subject
 from gateway.scale.partition import partition_of
-from gateway.storage import OutboxEntry, Transaction
+from gateway.storage import OutboxEntry
 from tests.support.auth import auth_headers
 from tests.support.nats import nats_server
 from tests.support.wire import v1
@@ -123,7 +123,7 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
 class Nobody:
     """The API process's notices: it must never notify (the owner does)."""
 
-    async def stage(self, events: Sequence[AlertEvent], tx: Transaction) -> list[OutboxEntry]:
+    def entries(self, events: Sequence[AlertEvent]) -> list[OutboxEntry]:
         if events:
             raise AssertionError(f"the API process notified {events}")
         return []

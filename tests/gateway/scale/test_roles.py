@@ -17,6 +17,7 @@ from gateway.runtime.service import Gateway
 from gateway.runtime.settings import Settings
 from gateway.scale.action_routing import RoutedActions
 from gateway.scale.roles import refresh_timers, route_actions, serve_api
+from gateway.storage import AlertRecord
 from tests.support.nats import nats_server
 from tests.support.servers import free_port
 
@@ -67,7 +68,7 @@ async def test_only_a_detecting_gateway_rearms_timers_in_the_store(tmp_path: Pat
     await gw.start(mqtt=False, detection=False)
     opened = gw.desk.observe([AlertCandidate("p-001", "bp.hypertensive_crisis", t0)], t0,
                              tenant="demo")  # fmt: skip
-    await gw.stores.alerts.save_events(opened.events)  # stored without its timer
+    await gw.stores.records.commit(AlertRecord(at=t0, events=opened.events))  # without its timer
     await gw.stop()
     for detection, timers in ((False, 0), (True, 1)):
         gw = Gateway(settings)

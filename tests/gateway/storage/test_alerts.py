@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from alerts.model import Alert, AlertEvent, EventType, Priority, State
-from gateway.storage import Stores
+from gateway.storage import AlertRecord, Stores
 from tests.gateway.storage.helpers import T0
 
 
@@ -30,7 +30,7 @@ def alert(state: State = State.OPEN, **kw: object) -> Alert:
 
 
 async def test_alerts_and_their_trail(stores: Stores) -> None:
-    store = stores.alerts
+    store, records = stores.alerts, stores.records
     opened = alert()
     acked = alert(
         State.ACKNOWLEDGED,
@@ -39,11 +39,10 @@ async def test_alerts_and_their_trail(stores: Stores) -> None:
         updated_at=T0 + timedelta(minutes=2),
         assignee="dr-li",
     )
-    await store.save_events([AlertEvent(EventType.OPENED, T0, opened)], client="gw")
-    await store.save_events(
-        [AlertEvent(EventType.ACKNOWLEDGED, T0 + timedelta(minutes=2), acked, actor="dr-li")],
-        client="api",
-    )
+    opening = [AlertEvent(EventType.OPENED, T0, opened)]
+    await records.commit(AlertRecord(at=T0, events=opening, client="gw"))
+    ack = AlertEvent(EventType.ACKNOWLEDGED, T0 + timedelta(minutes=2), acked, actor="dr-li")
+    await records.commit(AlertRecord(at=ack.at, events=[ack], client="api"))
     got = await store.get("a-1")
     assert got is not None
     assert got.state is State.ACKNOWLEDGED
@@ -63,13 +62,16 @@ async def test_alerts_and_their_trail(stores: Stores) -> None:
     ]
     assert trail[1].at == T0 + timedelta(minutes=2)
     resolved = replace(acked, state=State.RESOLVED, resolved_at=T0 + timedelta(hours=1))
-    await store.save_events([AlertEvent(EventType.RESOLVED, T0 + timedelta(hours=1), resolved)])
+    end = AlertEvent(EventType.RESOLVED, T0 + timedelta(hours=1), resolved)
+    await records.commit(AlertRecord(at=end.at, events=[end]))
     assert await store.active() == []
 
 
 async def test_assignment_is_kept_apart_from_the_trail(stores: Stores) -> None:
     store = stores.alerts
-    await store.save_events([AlertEvent(EventType.OPENED, T0, alert())])
+    await stores.records.commit(
+        AlertRecord(at=T0, events=[AlertEvent(EventType.OPENED, T0, alert())])
+    )
     await store.assign("a-1", "nurse-zhou", "dr-li", T0 + timedelta(minutes=1))
     got = await store.get("a-1")
     assert got is not None

@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 from alerts.model import AlertEvent, EventType
 from gateway.actor import Actor, Role
-from gateway.storage import AuditEntry, Stores
+from gateway.storage import AlertRecord, AuditEntry, OutboxEntry, Stores
+from gateway.storage import record as alert_records
 from gateway.storage.auditchain import GENESIS, row_hash, verify_chain
 from tests.gateway.storage.helpers import T0
 from tests.gateway.storage.test_alerts import alert
@@ -55,24 +56,24 @@ async def test_entries_filtered_by_subject_actor_tenant_and_time(stores: Stores)
     assert len(await audit.entries(since=T0 + timedelta(minutes=1))) == 2
 
 
-async def test_a_change_and_its_audit_entry_commit_together(stores: Stores) -> None:
+async def test_a_change_and_its_audit_entry_commit_together(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
     opened = AlertEvent(EventType.OPENED, T0, alert())
     entry = AuditEntry.by(LI, T0, "acknowledge", "alert", "a-1")
+    change = AlertRecord(at=T0, events=[opened], client="api", audit=(entry,))
 
-    async def fail_after_writing() -> None:
-        async with stores.transaction() as tx:
-            await stores.alerts.save_events([opened], "api", tx=tx)
-            await stores.audit.append(entry, tx=tx)
-            raise RuntimeError("failed before commit")
+    async def fail_after_writing(*_: object) -> list[OutboxEntry]:
+        raise RuntimeError("failed before commit")  # the events and the entry are written
 
-    with pytest.raises(RuntimeError):
-        await fail_after_writing()
+    with monkeypatch.context() as m:
+        m.setattr(alert_records, "insert_entries", fail_after_writing)
+        with pytest.raises(RuntimeError):
+            await stores.records.commit(change)
     assert await stores.alerts.get("a-1") is None
     assert await stores.audit.entries() == []
     assert (await verify_chain(stores.db)).rows == 0  # the rolled-back append left no link
-    async with stores.transaction() as tx:
-        await stores.alerts.save_events([opened], "api", tx=tx)
-        await stores.audit.append(entry, tx=tx)
+    await stores.records.commit(change)
     assert await stores.alerts.get("a-1") is not None
     assert await stores.audit.entries() == [entry]
     assert (await verify_chain(stores.db)).ok

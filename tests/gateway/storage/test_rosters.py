@@ -11,7 +11,7 @@ from alerts.outcome import TimerChanges
 from alerts.referral import Referral, ReferralEvidence, ReferralState, Urgency
 from alerts.roster import CareTeam, Contact, Member, Rotation
 from devices.model import PatientKey
-from gateway.storage import Patient, Stores
+from gateway.storage import AlertRecord, Patient, Stores
 from tests.gateway.storage.helpers import T0
 from tests.gateway.storage.test_alerts import alert
 
@@ -51,7 +51,9 @@ async def test_roster_parts_put_read_and_deleted_by_kind(stores: Stores) -> None
 
 
 async def test_referrals_saved_and_queried(stores: Stores) -> None:
-    await stores.alerts.save_events([AlertEvent(EventType.OPENED, T0, alert())])
+    await stores.records.commit(
+        AlertRecord(at=T0, events=[AlertEvent(EventType.OPENED, T0, alert())])
+    )
     r = Referral(
         "r-1", "a-1", "t1", "p-1", "City No.1", "Cardiology", "crisis", Urgency.STAT, True,
         "dr-li", T0, evidence=ReferralEvidence(start=T0 - timedelta(hours=24), end=T0),
@@ -67,7 +69,9 @@ async def test_referrals_saved_and_queried(stores: Stores) -> None:
 
 
 async def test_timers_saved_replaced_and_deleted(stores: Stores) -> None:
-    await stores.alerts.save_events([AlertEvent(EventType.OPENED, T0, alert())])
+    await stores.records.commit(
+        AlertRecord(at=T0, events=[AlertEvent(EventType.OPENED, T0, alert())])
+    )
     timer = EscalationState("a-1", "t1", "p-1", "g", Priority.HIGH, 1, T0, flags=frozenset({"x"}))
     await stores.timers.save([timer], [])
     await stores.timers.save([replace(timer, tier=2)], [])
@@ -79,7 +83,11 @@ async def test_timers_saved_replaced_and_deleted(stores: Stores) -> None:
 async def test_an_alert_change_writes_its_timers_with_its_events(stores: Stores) -> None:
     timer = EscalationState("a-1", "t1", "p-1", "g", Priority.HIGH, 0, T0)
     opened = [AlertEvent(EventType.OPENED, T0, alert())]
-    await stores.alerts.save_events(opened, timers=TimerChanges(saved=(timer,)))
+    await stores.records.commit(
+        AlertRecord(at=T0, events=opened, timers=TimerChanges(saved=(timer,)))
+    )
     assert await stores.timers.load() == [timer]
-    await stores.alerts.save_events([], timers=TimerChanges(deleted=("a-1",)))  # timers alone
+    await stores.records.commit(
+        AlertRecord(at=T0, timers=TimerChanges(deleted=("a-1",)))
+    )  # timers alone
     assert await stores.timers.load() == []

@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from alerts.lifecycle import open_alert, resolve_alert
 from alerts.model import AlertCandidate, AlertEvent
+from gateway.storage import AlertRecord
 from tests.gateway.web.conftest import CLINICIAN, PASSWORD, TENANT, add_patient
 from tests.support.browser import LiveGateway, screenshot, sign_in
 
@@ -27,8 +28,8 @@ def seed_history(gw: LiveGateway, patient_id: str) -> dict[str, str]:
     events = list(opened.values())
     events += [resolve_alert(opened[c].alert, later) for c in ("ecg.af", "glucose.high")]
     events.append(resolve_alert(opened["bp.hypertensive_crisis"].alert, later, CLINICIAN))
-    store = gw.app.state.gateway.stores.alerts
-    gw.run(store.save_events(events))
+    records = gw.app.state.gateway.stores.records
+    gw.run(records.commit(AlertRecord(at=later, events=events)))
     return {code: e.alert.alert_id for code, e in opened.items()}
 
 
