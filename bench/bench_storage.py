@@ -29,8 +29,9 @@ import numpy as np
 
 from devices.kinds import Kind
 from devices.model import EcgChunk, PatientKey, Reading
+from gateway.runtime.settings import InfluxSettings
 from gateway.storage import Database, ReadingStore, SqlReadingStore
-from gateway.storage.influx import InfluxConfig, InfluxReadingStore
+from gateway.storage.influx import InfluxReadingStore
 from gateway.storage.journal import JournalledStore, ReadingJournal
 from tests.support.influx import influxd_server, victoria_server
 from tests.support.postgres import throwaway_database
@@ -118,7 +119,7 @@ async def influx_v1(
 ) -> tuple[float, float, float]:
     """`journal`: a SQLite URL for the reading journal the gateway keeps beside InfluxDB."""
     name = f"bench{int(derive_beats)}{'j' if journal else ''}"
-    influx = InfluxReadingStore(InfluxConfig(url=url, database=name), derive_beats=derive_beats)
+    influx = InfluxReadingStore(InfluxSettings(url=url, database=name), derive_beats=derive_beats)
     db = Database(journal) if journal else None
     store: ReadingStore = influx
     if db is not None:
@@ -133,7 +134,7 @@ async def influx_v1(
 
 
 async def influx_v2(url: str, readings: list[Reading]) -> tuple[float, float, float]:
-    store = InfluxReadingStore(InfluxConfig(url=url, mode="v2", token="bench", bucket="bench"))
+    store = InfluxReadingStore(InfluxSettings(url=url, mode="v2", token="bench", bucket="bench"))
     try:
         rate = await write_all(store, readings)
     finally:

@@ -65,27 +65,9 @@ def make_reading_store(settings: Settings, db: Database) -> ReadingStore:
     if settings.storage.readings_backend == "sql":
         return SqlReadingStore(db)
     if settings.storage.readings_backend == "influx":
-        from gateway.storage.influx import InfluxConfig, InfluxReadingStore
+        from gateway.storage.influx import InfluxReadingStore
 
-        s = settings
-        return InfluxReadingStore(
-            InfluxConfig(
-                url=s.influx.url,
-                mode=s.influx.mode,
-                database=s.influx.database,
-                retention_policy=s.influx.retention_policy,
-                username=s.influx.username,
-                password=s.influx.password,
-                token=s.influx.token,
-                org=s.influx.org,
-                bucket=s.influx.bucket,
-                query_url=s.influx.query_url,
-                batch_points=s.influx.batch_points,
-                timeout_s=s.influx.timeout_s,
-                create_database=s.influx.create_database,
-            ),
-            derive_beats=s.influx.derive_beats,
-        )
+        return InfluxReadingStore(settings.influx, derive_beats=settings.influx.derive_beats)
     raise ValueError(f"readings backend {settings.storage.readings_backend!r} is not available")
 
 

@@ -21,9 +21,8 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -53,22 +52,36 @@ from gateway.storage.readings import VITAL_KINDS, StoreUnavailableError
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class InfluxConfig:
-    url: str = "http://127.0.0.1:8086"
-    mode: Literal["v1", "v2"] = "v1"
-    database: str = "hmg"  # v1 database (v2: the DBRP-mapped name used by /query)
-    retention_policy: str = ""
-    username: str | None = None
-    password: str | None = None
-    token: str | None = None
-    org: str = "hmg"
-    bucket: str = "hmg"
-    query_url: str = ""  # default: url
-    batch_points: int = 5000
-    timeout_s: float = 10.0
-    create_database: bool = True  # v1: CREATE DATABASE on first write
-    recent_keys: int = 200_000
+class InfluxConfig(Protocol):
+    """Where and how to reach InfluxDB: the service settings' `influx` section
+    (`gateway.runtime.settings.InfluxSettings`, where each default is declared)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def mode(self) -> Literal["v1", "v2"]: ...
+    @property
+    def database(self) -> str: ...  # v1 database (v2: the DBRP-mapped name used by /query)
+    @property
+    def retention_policy(self) -> str: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def token(self) -> str | None: ...
+    @property
+    def org(self) -> str: ...
+    @property
+    def bucket(self) -> str: ...
+    @property
+    def query_url(self) -> str: ...  # "": the write url
+    @property
+    def batch_points(self) -> int: ...
+    @property
+    def timeout_s(self) -> float: ...
+    @property
+    def create_database(self) -> bool: ...  # v1: CREATE DATABASE on first write
 
 
 def _q(v: str) -> str:
@@ -94,8 +107,11 @@ def _beat_line(b: Beat) -> str:
 class InfluxReadingStore:
     """`ReadingStore` on InfluxDB (v1 or v2 write API, InfluxQL reads)."""
 
-    def __init__(self, config: InfluxConfig, *, derive_beats: bool = True) -> None:
+    def __init__(
+        self, config: InfluxConfig, *, derive_beats: bool = True, recent_keys: int = 200_000
+    ) -> None:
         self.config = config
+        self.recent_keys = recent_keys
         headers = {}
         if config.token:
             headers["Authorization"] = f"Token {config.token}"
@@ -141,7 +157,7 @@ class InfluxReadingStore:
             for k in unique:
                 self._recent[k] = None
                 self._recent.move_to_end(k)
-            while len(self._recent) > self.config.recent_keys:
+            while len(self._recent) > self.recent_keys:
                 self._recent.popitem(last=False)
         return new
 

@@ -12,9 +12,9 @@ import pytest
 
 from devices.kinds import Kind
 from gateway.runtime.service import Gateway
-from gateway.runtime.settings import Settings
+from gateway.runtime.settings import InfluxSettings, Settings
 from gateway.storage import StoreUnavailableError
-from gateway.storage.influx import InfluxConfig, InfluxReadingStore
+from gateway.storage.influx import InfluxReadingStore
 from tests.gateway.storage.helpers import FS, P1, P2, T0, bp, ecg_chunks, ecg_signal, glucose
 from tests.gateway.storage.history_cases import check_history_api
 from tests.support.influx import InfluxD
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 def make_store(server: InfluxD, **kw: object) -> InfluxReadingStore:
     db = kw.pop("database", None) or f"hmg_{secrets.token_hex(4)}"
-    return InfluxReadingStore(InfluxConfig(url=server.url, database=str(db), **kw))  # type: ignore[arg-type]
+    return InfluxReadingStore(InfluxSettings(url=server.url, database=str(db), **kw))
 
 
 @pytest.fixture

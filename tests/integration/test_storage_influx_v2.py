@@ -10,8 +10,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from gateway.runtime.settings import InfluxSettings
 from gateway.storage import StoreUnavailableError
-from gateway.storage.influx import InfluxConfig, InfluxReadingStore
+from gateway.storage.influx import InfluxReadingStore
 from gateway.storage.lineproto import epoch_us
 from tests.gateway.storage.helpers import T0, bp, ecg_chunks, glucose
 from tests.support.influx import VictoriaMetrics
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 def v2_store(vm: VictoriaMetrics) -> InfluxReadingStore:
     return InfluxReadingStore(
-        InfluxConfig(url=vm.url, mode="v2", token="test-token", org="hmg", bucket="readings")
+        InfluxSettings(url=vm.url, mode="v2", token="test-token", org="hmg", bucket="readings")
     )
 
 
