@@ -26,6 +26,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from alerts.detectors.base import DetectorSettings
 from gateway.link.messages import LinkConfig
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "password"})
@@ -134,13 +135,18 @@ class IngestSettings(Section):
     auto_register: bool = False
 
 
+_DETECT = DetectorSettings()
+
+
 class DetectionSettings(Section):
     """Which detectors run, the parameters shared by all patients (per-patient limits are
     care-team targets) and the timer tick."""
 
     detectors: list[str] | None = None  # None: every registered detector
-    bp_repeat_window_s: float = Field(default=900.0, gt=0)  # await a repeat BP this long
-    cv_window_s: float = Field(default=1800.0, gt=0)  # conditions this close in time combine
+    # Await a repeat BP this long; conditions this close in time combine (defaults: the
+    # detectors' own, `alerts.detectors.base.DetectorSettings`).
+    bp_repeat_window_s: float = Field(default=_DETECT.bp_repeat_window.total_seconds(), gt=0)
+    cv_window_s: float = Field(default=_DETECT.cv_window.total_seconds(), gt=0)
     cv_priorities: dict[str, Literal["high", "medium", "low"]] = Field(default_factory=dict)
     tick_interval_s: float = Field(default=5.0, gt=0)
 
