@@ -114,8 +114,9 @@ class TokenIssuer:
         keys: KeyRing,
         issuer: str,
         audience: str,
-        ttl_s: int = 900,
-        refresh_ttl_s: int = 8 * 3600,
+        *,
+        ttl_s: int,
+        refresh_ttl_s: int,
         clock: Clock = _now,
     ) -> None:
         self.keys = keys

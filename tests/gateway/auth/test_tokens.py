@@ -132,7 +132,7 @@ def test_embedded_issuer_round_trip_and_its_refresh_token(tmp_path: Path) -> Non
     now = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
     clock = [now]
     keys = KeyRing(tmp_path / "auth")
-    issuer = TokenIssuer(keys, LOCAL, "hmg-api", ttl_s=900, clock=lambda: clock[0])
+    issuer = TokenIssuer(keys, LOCAL, "hmg-api", ttl_s=900, refresh_ttl_s=0, clock=lambda: clock[0])
     v = TokenVerifier(local=keys, issuer=LOCAL, audience="hmg-api", clock=lambda: clock[0])
     token = issuer.access_token(_account(), "dashboard")
     who = v.verify(token)
@@ -157,7 +157,7 @@ def test_embedded_keys_are_owner_only_and_rotate(tmp_path: Path) -> None:
     assert (tmp_path / "auth").stat().st_mode & 0o777 == 0o700
     (pem,) = (tmp_path / "auth").glob("signing-*.pem")
     assert pem.stat().st_mode & 0o777 == 0o600
-    issuer = TokenIssuer(keys, LOCAL, "hmg-api")
+    issuer = TokenIssuer(keys, LOCAL, "hmg-api", ttl_s=900, refresh_ttl_s=0)
     old = issuer.mint("dr.wang", Role.CLINICIAN, "t1")
     keys.rotate()
     reloaded = KeyRing(tmp_path / "auth")
@@ -165,7 +165,9 @@ def test_embedded_keys_are_owner_only_and_rotate(tmp_path: Path) -> None:
     assert [k["kid"] for k in reloaded.jwks()["keys"]] == [keys.current.kid, keys.keys[0].kid]
     v = TokenVerifier(local=reloaded, issuer=LOCAL, audience="hmg-api")
     assert v.verify(old).user == "dr.wang"  # signed before the rotation, still valid
-    other = TokenIssuer(KeyRing(tmp_path / "elsewhere"), LOCAL, "hmg-api")
+    other = TokenIssuer(
+        KeyRing(tmp_path / "elsewhere"), LOCAL, "hmg-api", ttl_s=900, refresh_ttl_s=0
+    )
     assert reason(v, other.mint("dr.wang", Role.ADMIN, "t1")) == "unknown_key"
     forged = old.split(".")
     body = json.loads(base64.urlsafe_b64decode(forged[1] + "=="))
