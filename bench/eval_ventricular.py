@@ -66,13 +66,19 @@ def training(recs: list[Record]) -> tuple[F64, F64]:
     """Features (beats x `FEATURES`) and VEB labels of the scored beats outside noisy stretches."""
     xs, ys = [], []
     for r in recs:
-        keep = np.asarray(
-            [r.ref[i] != "" and r.ref[i] not in UNSCORED and not r.noisy[i] for i in r.traced]
-        )
+        keep = trainable(r)
         if keep.any():
             xs.append(r.features[keep])
             ys.append(np.asarray([r.ref[i] in VEB for i in r.traced[keep]], dtype=np.float64))
     return np.concatenate(xs), np.concatenate(ys)
+
+
+def trainable(r: Record) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Per traced beat: matched to a scored reference beat, outside noisy stretches."""
+    return np.asarray(
+        [r.ref[i] != "" and r.ref[i] not in UNSCORED and not r.noisy[i] for i in r.traced],
+        dtype=bool,
+    )
 
 
 def fit(recs: list[Record]) -> VebModel:
@@ -81,10 +87,16 @@ def fit(recs: list[Record]) -> VebModel:
 
 def labels_with(rec: Record, model: VebModel) -> list[str]:
     """The record's beat labels as the streaming analyser gives them with `model`."""
+    calls = model.prob(rec.features.T) > model.threshold if rec.traced.size else np.zeros(0, bool)
+    return labels_from(rec, calls)
+
+
+def labels_from(rec: Record, is_v: np.ndarray[Any, np.dtype[np.bool_]]) -> list[str]:
+    """The record's beat labels from a model's call on each traced beat (`rec.traced` order),
+    with the analyser's own rules (`settle`)."""
     out = ["Q"] * len(rec.stream)
     off = [False] * len(out)
     if rec.traced.size:
-        is_v = model.prob(rec.features.T) > model.threshold
         unlike = (rec.features[:, 0] > math.log(_UNLIKE - MATCH_CORR)).tolist()
         for i, v, u in zip(rec.traced.tolist(), is_v.tolist(), unlike, strict=True):
             if not rec.noisy[i]:
