@@ -88,7 +88,7 @@ def get_metrics(request: Request) -> Metrics:
 
 
 def get_followups(request: Request) -> FollowupDesk:
-    return get_gateway(request).followups
+    return _runtime(request).followups
 
 
 ActionsDep = Annotated[ActionPath, Depends(get_actions)]

@@ -1,7 +1,7 @@
 """The follow-up desk: brings every elder's plan up to date, escalates what is overdue, and
 records a follow-up done — each change with its audit row, in one transaction.
 
-`step` runs every `interval_s` (and can be driven on virtual time: it reads the gateway's clock).
+`step` runs every `interval_s` (and can be driven on virtual time: it reads the clock it is given).
 An overdue task is escalated once to the lead of the elder's family-doctor team (the team member
 whose roster role is `lead`, else the team's first member).
 """
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from alerts.roster import Roster
+from alerts.targets import Targets
 from devices.kinds import Kind
 from devices.model import PatientKey
 from gateway.actor import Actor, system_actor
@@ -30,15 +30,13 @@ from gateway.followup.rules import BP_FIELDS, FollowupRules, plan, routine_rule,
 from gateway.followup.settings import FollowupSettings
 from gateway.notifiers.base import Channel
 from gateway.notifiers.outbox import OutboxSender
-from gateway.runtime.jobs import raise_later, run_job
+from gateway.runtime.jobs import RaiseNow, raise_later, run_job
+from gateway.storage import ReadingStore, Stores
 from gateway.storage.audit import AuditEntry
-from gateway.storage.followups import FollowupStore, FollowupTask
+from gateway.storage.followups import FollowupTask
 from gateway.storage.outbox import OutboxEntry
 from gateway.storage.patients import Patient
 from gateway.storage.readings import SqlReadingStore, ValueSummary
-
-if TYPE_CHECKING:
-    from gateway.runtime.service import Gateway
 
 __all__ = ["FollowupDesk", "StepResult", "team_lead"]
 
@@ -84,7 +82,7 @@ class _Sweep:
     def __init__(self, desk: FollowupDesk, now: datetime) -> None:
         self.desk = desk
         self.now = now
-        self.batched = isinstance(desk.gw.readings, SqlReadingStore)
+        self.batched = isinstance(desk.readings, SqlReadingStore)
         self._tasks: dict[str, dict[str, list[FollowupTask]]] = {}
         self._bp: dict[str, dict[str, ValueSummary]] = {}
 
@@ -99,22 +97,34 @@ class _Sweep:
 
 
 class FollowupDesk:
+    """Elders' follow-up plans over the stores, against each elder's targets; a lead nobody
+    could be told of an overdue task raises a technical alert through `raise_now`."""
+
     def __init__(
         self,
-        gw: Gateway,
-        settings: FollowupSettings | None = None,
+        settings: FollowupSettings,
+        *,
+        stores: Stores,
+        readings: ReadingStore,
+        targets_for: Callable[[PatientKey], Targets],
+        clock: Callable[[], datetime],
+        raise_now: RaiseNow,
         personal: Sequence[Channel] = (),
     ) -> None:
-        self.gw = gw
-        self.settings = settings or FollowupSettings()
-        self.store = FollowupStore(gw.db)
+        self.settings = settings
+        self.stores = stores
+        self.readings = readings
+        self.targets_for = targets_for
+        self.clock = clock
+        self.raise_now = raise_now
+        self.store = stores.followups
         # The team lead hears of an overdue follow-up through the outbox (`followup` channel).
         self.sender = OutboxSender(
-            gw.stores.outbox,
-            {CHANNEL: LeadChannel(personal, gw.stores.rosters.roster)},
-            deliveries=gw.stores.deliveries,
+            stores.outbox,
+            {CHANNEL: LeadChannel(personal, stores.rosters.roster)},
+            deliveries=stores.deliveries,
             on_failing=self._failing,
-            clock=gw.clock,
+            clock=clock,
             max_backoff_s=600.0,
             per_entry=True,  # a lead nobody can reach holds up no other team's lead
         )
@@ -126,38 +136,38 @@ class FollowupDesk:
         The sweep reads every elder's tasks and recent BP in a few queries (`_Sweep`); an elder
         whose plan then calls for a change is read again on its own before anything is written,
         so a task a clinician completed meanwhile is never overwritten from the sweep's copy."""
-        now = self.gw.clock()
+        now = self.clock()
         created = escalated = 0
         rosters: dict[str, Roster] = {}
         sweep = _Sweep(self, now)
-        for i, p in enumerate(await self.gw.stores.patients.patients()):
+        for i, p in enumerate(await self.stores.patients.patients()):
             if i % SWEEP_SLICE == SWEEP_SLICE - 1:
                 await asyncio.sleep(0)
             rules = self.settings.rules_for(p.tenant)
             tasks, bp = await sweep.of(p, rules)
-            new = plan(p, tasks, bp, self.gw.targets_for(p.key), rules, now)
+            new = plan(p, tasks, bp, self.targets_for(p.key), rules, now)
             late = to_escalate(tasks, rules, now)
             if (new or late) and sweep.batched:
                 tasks, bp = await self._read(p, rules, now)
-                new = plan(p, tasks, bp, self.gw.targets_for(p.key), rules, now)
+                new = plan(p, tasks, bp, self.targets_for(p.key), rules, now)
                 late = to_escalate(tasks, rules, now)
             if late and p.tenant not in rosters:
-                rosters[p.tenant] = await self.gw.stores.rosters.roster(p.tenant)
+                rosters[p.tenant] = await self.stores.rosters.roster(p.tenant)
             lead = team_lead(rosters[p.tenant], p.care_team) if late else None
             raised = [replace(t, escalated_at=now, escalated_to=lead) for t in late]
             if not new and not raised:
                 continue
             actor = system_actor(p.tenant, "followup")
             told = [escalation_entry(t, now) for t in raised if t.escalated_to]
-            async with self.gw.stores.transaction() as tx:
+            async with self.stores.transaction() as tx:
                 for t in new:
                     await self.store.put(t, tx=tx)
-                    await self.gw.stores.audit.append(_audit(actor, t, "followup.plan", now), tx=tx)
+                    await self.stores.audit.append(_audit(actor, t, "followup.plan", now), tx=tx)
                 for t in raised:
                     await self.store.put(t, tx=tx)
                     entry = _audit(actor, t, "followup.escalate", now)
-                    await self.gw.stores.audit.append(entry, tx=tx)
-                stored = await self.gw.stores.outbox.add(told, now, tx=tx)
+                    await self.stores.audit.append(entry, tx=tx)
+                stored = await self.stores.outbox.add(told, now, tx=tx)
             self.sender.hand(stored)
             created += len(new)
             escalated += len(raised)
@@ -177,7 +187,7 @@ class FollowupDesk:
         """BP over the last `uncontrolled_days`: of one elder, or (SQL) of every elder of
         `tenant`."""
         since = now - timedelta(days=rules.uncontrolled_days)
-        readings = self.gw.readings
+        readings = self.readings
         if isinstance(readings, SqlReadingStore):
             return await readings.summaries(tenant, Kind.BP, BP_FIELDS, since, now, patient_id)
         assert patient_id is not None
@@ -191,17 +201,17 @@ class FollowupDesk:
             raise NotFoundError("follow-up", task_id)
         if t.done_at is not None:
             return t
-        now = self.gw.clock()
+        now = self.clock()
         done = replace(t, done_at=now, done_by=actor.user, note=note)
-        p = await self.gw.stores.patients.get_patient(PatientKey(actor.tenant, t.patient_id))
+        p = await self.stores.patients.get_patient(PatientKey(actor.tenant, t.patient_id))
         nxt = self._next(p, done) if p is not None else []
-        async with self.gw.stores.transaction() as tx:
+        async with self.stores.transaction() as tx:
             await self.store.put(done, tx=tx)
-            await self.gw.stores.audit.append(_audit(actor, done, "followup.done", now), tx=tx)
+            await self.stores.audit.append(_audit(actor, done, "followup.done", now), tx=tx)
             for n in nxt:
                 await self.store.put(n, tx=tx)
                 entry = _audit(system_actor(actor.tenant, "followup"), n, "followup.plan", now)
-                await self.gw.stores.audit.append(entry, tx=tx)
+                await self.stores.audit.append(entry, tx=tx)
         return done
 
     def _next(self, p: Patient, done: FollowupTask) -> list[FollowupTask]:
@@ -209,12 +219,12 @@ class FollowupDesk:
         routine = {routine_rule(c) for c in rules.per_year}
         if done.rule not in routine:
             return []
-        new = plan(p, [done], NO_BP, self.gw.targets_for(p.key), rules, self.gw.clock())
+        new = plan(p, [done], NO_BP, self.targets_for(p.key), rules, self.clock())
         return [n for n in new if n.rule == done.rule]
 
     async def run(self, stop: asyncio.Event) -> None:
         await run_job("follow-up step", self.step, self.sender, stop, self.settings.interval_s)
 
     def _failing(self, entry: OutboxEntry, error: str) -> None:
-        cand, tenant = failing_alert(entry, error, self.gw.clock())
-        raise_later(self.gw.pipeline.raise_now, self._background, cand, tenant)
+        cand, tenant = failing_alert(entry, error, self.clock())
+        raise_later(self.raise_now, self._background, cand, tenant)

@@ -17,7 +17,6 @@ from gateway.fhir.push import STREAM as PUSH_STREAM
 from gateway.fhir.push import PlatformPush
 from gateway.flow.actions import ActionPath
 from gateway.flow.recovery import Recovery
-from gateway.followup.desk import FollowupDesk
 from gateway.link.ingest import MqttIngest
 from gateway.notifiers import MqttTopicChannel, NotifierConfig
 from gateway.notifiers.base import AlertSink
@@ -71,7 +70,7 @@ class Gateway:
         self.recovery = rt.recovery
         # The record's push to the regional platform (None unless HMG_PLATFORM_URL is set).
         self.platform: PlatformPush | None = PlatformPush.configured(self)
-        self.followups = FollowupDesk(self, personal=rt.channels)
+        self.followups = rt.followups
         # Results notices to elders and families (on when SMS or e-mail is configured).
         self.results: ResultsDesk | None = ResultsDesk.configured(self, rt.channels)
         self._stop = asyncio.Event()

@@ -32,6 +32,7 @@ from gateway.flow.actions import ActionPath, Actions
 from gateway.flow.intake import Intake, ReplayClock, emergency_callers, open_emergencies
 from gateway.flow.pipeline import Pipeline
 from gateway.flow.recovery import SNAPSHOT_FILE, Recovery
+from gateway.followup.desk import FollowupDesk
 from gateway.link.ingest import MqttIngest
 from gateway.metrics import Metrics
 from gateway.notifiers import Channel, NotifierConfig, SseChannel, build_channels
@@ -40,6 +41,7 @@ from gateway.notifiers.failing import channel_failed
 from gateway.notifiers.outbox import OutboxSender, channel_keys
 from gateway.notifiers.tiers import TierChannel
 from gateway.policies import load_policies
+from gateway.runtime.services import build_services
 from gateway.runtime.settings import Settings
 from gateway.runtime.targets import TargetBook
 from gateway.storage import Database, OutboxEntry, ReadingStore, SqlReadingStore, Stores
@@ -138,6 +140,7 @@ class Runtime:
     actions: ActionPath
     consult: Consultations
     recovery: Recovery | None
+    followups: FollowupDesk
     ingest: MqttIngest | None = None  # the MQTT link, once the single gateway starts it
     background: set[asyncio.Task[None]] = field(default_factory=set)
     units: list[Partition] = field(default_factory=list)  # a worker's partitions, while held
@@ -290,6 +293,14 @@ def build(
             settings.snapshot_key,
             clock,
         )
+    services = build_services(
+        stores=stores,
+        readings=readings,
+        targets_for=book.targets_for,
+        clock=clock,
+        raise_now=pipeline.raise_now,
+        personal=channels,
+    )
     runtime = Runtime(
         settings=settings,
         role=role,
@@ -322,6 +333,7 @@ def build(
         ),
         consult=Consultations(stores, desk, notifications, readings, clock),
         recovery=recovery,
+        followups=services.followups,
         background=background,
     )
     return runtime

@@ -1,0 +1,50 @@
+"""The gateway's jobs beside detection, built by `gateway.runtime.wiring.build` from the
+runtime's parts: each takes only what it uses (the stores, the readings, the care-team targets,
+the clock, the pipeline's `raise_now` for a technical alert), never the running gateway. Each
+reads its own settings (`HMG_FOLLOWUP_*`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from alerts.targets import Targets
+from devices.model import PatientKey
+from gateway.followup.desk import FollowupDesk
+from gateway.followup.settings import FollowupSettings
+from gateway.notifiers.base import Channel
+from gateway.runtime.jobs import RaiseNow
+from gateway.storage import ReadingStore, Stores
+
+__all__ = ["Services", "build_services"]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The follow-up desk."""
+
+    followups: FollowupDesk
+
+
+def build_services(
+    *,
+    stores: Stores,
+    readings: ReadingStore,
+    targets_for: Callable[[PatientKey], Targets],
+    clock: Callable[[], datetime],
+    raise_now: RaiseNow,
+    personal: Sequence[Channel],
+) -> Services:
+    """The jobs over these parts; `personal` are the notification channels (SMS, e-mail) that
+    reach people."""
+    followups = FollowupDesk(
+        FollowupSettings(),
+        stores=stores,
+        readings=readings,
+        targets_for=targets_for,
+        clock=clock,
+        raise_now=raise_now,
+        personal=personal,
+    )
+    return Services(followups=followups)
