@@ -23,26 +23,27 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
+from alerts.targets import Targets
 from devices.kinds import Kind
 from devices.model import PatientKey, Reading
+from devices.registry import DeviceRegistry
 from gateway.actor import system_actor
 from gateway.notifiers.base import Channel, Notification, Receipt
 from gateway.notifiers.failing import failing_channel
 from gateway.notifiers.outbox import OutboxSender
 from gateway.results.compose import averages, compose
 from gateway.results.settings import ResultsSettings
-from gateway.runtime.jobs import raise_later, run_job
+from gateway.runtime.jobs import RaiseNow, raise_later, run_job
+from gateway.storage import ReadingStore, Stores
 from gateway.storage.audit import AuditEntry
 from gateway.storage.deliveries import Delivery
-from gateway.storage.notices import NoticeStore, ResultsNotice
+from gateway.storage.notices import ResultsNotice
 from gateway.storage.outbox import OutboxEntry
-
-if TYPE_CHECKING:
-    from gateway.runtime.service import Gateway
+from gateway.storage.readings import ReadingFeed
 
 __all__ = ["CHANNEL", "STREAM", "ResultsDesk", "visits"]
 
@@ -85,9 +86,8 @@ class ResultsChannel:
         self.channels = {c.name: c for c in personal if c.personal}
 
     async def deliver(self, n: Notification) -> Receipt:
-        gw = self.desk.gw
         tenant, pid = str(n.payload["tenant"]), str(n.payload["patient_id"])
-        roster = await gw.stores.rosters.roster(tenant)
+        roster = await self.desk.stores.rosters.roster(tenant)
         people = roster.emergency_contacts.get(pid, ())
         error = "no contact recorded for the elder" if not people else "no contact reached"
         for person in people:
@@ -107,45 +107,61 @@ class ResultsChannel:
         except Exception as exc:  # a broken channel is a failed delivery, not a crash
             log.exception("channel %s failed", ch.name)
             r = Receipt(ch.name, n.address or "", False, error=type(exc).__name__)
-        await self.desk.gw.stores.deliveries.record(
+        await self.desk.stores.deliveries.record(
             Delivery(key=n.key, alert_id=str(n.payload["notice_id"]), event="notice",
                      channel=r.channel, target=r.target, status="delivered" if r.ok else "failed",
-                     attempts=r.attempts, at=self.desk.gw.clock(), error=r.error,
+                     attempts=r.attempts, at=self.desk.clock(), error=r.error,
                      receipt=dict(r.detail))
         )  # fmt: skip
         return r
 
 
 class ResultsDesk:
-    def __init__(self, gw: Gateway, settings: ResultsSettings, personal: Sequence[Channel]) -> None:
-        self.gw = gw
+    """Results notices of kiosk visits and home series, read from the reading `feed` and the
+    stores, composed against each elder's targets; an elder nobody could be told raises a
+    technical alert through `raise_now`."""
+
+    def __init__(
+        self,
+        settings: ResultsSettings,
+        *,
+        stores: Stores,
+        readings: ReadingStore,
+        feed: ReadingFeed,
+        registry: DeviceRegistry,
+        targets_for: Callable[[PatientKey], Targets],
+        clock: Callable[[], datetime],
+        raise_now: RaiseNow,
+        personal: Sequence[Channel],
+    ) -> None:
         self.settings = settings
-        self.store = NoticeStore(gw.db)
+        self.stores = stores
+        self.readings = readings
+        self.feed = feed
+        self.registry = registry
+        self.targets_for = targets_for
+        self.clock = clock
+        self.raise_now = raise_now
+        self.store = stores.notices
         self.channel = ResultsChannel(self, personal)
         self.sender = OutboxSender(
-            gw.stores.outbox,
+            stores.outbox,
             {CHANNEL: self.channel},
             on_failing=self._failing,
-            clock=gw.clock,
+            clock=clock,
             max_backoff_s=settings.max_backoff_s,
             per_entry=True,  # an elder nobody can reach holds up no other elder's notice
         )
         self._background: set[asyncio.Task[None]] = set()
         self._next_series = 0.0  # monotonic time of the next home-series check
 
-    @classmethod
-    def configured(cls, gw: Gateway, personal: Sequence[Channel]) -> ResultsDesk | None:
-        s = ResultsSettings()
-        on = s.enabled if s.enabled is not None else any(c.personal for c in personal)
-        return cls(gw, s, personal) if on else None
-
     async def attempted(self, n: Notification, to: str | None, error: str | None) -> Receipt:
         """Record one delivery attempt of a notice (and audit it)."""
-        now = self.gw.clock()
+        now = self.clock()
         notice_id, tenant = str(n.payload["notice_id"]), str(n.payload["tenant"])
         await self.store.attempted(notice_id, now, to, error)
         outcome = "failed" if error else "delivered"
-        await self.gw.stores.audit.append(
+        await self.stores.audit.append(
             AuditEntry.by(
                 system_actor(tenant, "results"), now, f"results.notice.{outcome}", "patient",
                 str(n.payload["patient_id"]), {"notice_id": notice_id, "to": to, "error": error},
@@ -155,16 +171,16 @@ class ResultsDesk:
 
     async def gather(self) -> int:
         """Notices for the kiosk visits that ended since the last step; how many."""
-        progress = self.gw.stores.progress
+        progress = self.stores.progress
         position = await progress.get(STREAM)
-        now = self.gw.clock()
+        now = self.clock()
         cutoff = now.timestamp() - self.settings.quiet_s
         last, taken = position, []
-        for pos, r in await self.gw.feed.stored_after(position, SCAN_MAX):
+        for pos, r in await self.feed.stored_after(position, SCAN_MAX):
             if r.received_at.timestamp() > cutoff:
                 break
             last = pos
-            device = self.gw.registry.get(r.device_id)
+            device = self.registry.get(r.device_id)
             if r.patient_id and device is not None and device.kiosk:
                 taken.append(r)
         if last == position:
@@ -176,10 +192,10 @@ class ResultsDesk:
     async def home_series(self) -> int:
         """A notice for each elder whose home readings of the last `home_series_days` (since
         their last home notice) make a series; how many."""
-        now = self.gw.clock()
+        now = self.clock()
         span = timedelta(days=self.settings.home_series_days)
         made: list[ResultsNotice] = []
-        for p in await self.gw.stores.patients.patients():
+        for p in await self.stores.patients.patients():
             last = await self.store.latest(p.tenant, p.patient_id, "home")
             if last is not None and now - last.created_at < span:
                 continue
@@ -187,8 +203,8 @@ class ResultsDesk:
             series = [
                 r
                 for kind in HOME_KINDS
-                for r in await self.gw.readings.query(p.key, kind, since, now, 500)
-                if (d := self.gw.registry.get(r.device_id)) is not None and not d.kiosk
+                for r in await self.readings.query(p.key, kind, since, now, 500)
+                if (d := self.registry.get(r.device_id)) is not None and not d.kiosk
             ]
             if len(series) < self.settings.home_min_readings:
                 continue
@@ -197,7 +213,7 @@ class ResultsDesk:
                 ResultsNotice(
                     f"rn-{uuid.uuid5(_NS, key)}", p.tenant, p.patient_id, "home", since, now,
                     now + self.settings.deadline(p.tenant),
-                    compose(averages(series), self.gw.targets_for(p.key), "home"),
+                    compose(averages(series), self.targets_for(p.key), "home"),
                 )
             )  # fmt: skip
         await self._store(made, now, None)
@@ -211,10 +227,10 @@ class ResultsDesk:
             OutboxEntry(n.notice_id, CHANNEL, n.notice_id, "notice", self._payload(n), now)
             for n in notices
         ]
-        async with self.gw.stores.transaction() as tx:
+        async with self.stores.transaction() as tx:
             for n in notices:
                 await self.store.add(n, tx=tx)
-                await self.gw.stores.audit.append(
+                await self.stores.audit.append(
                     AuditEntry.by(
                         system_actor(n.tenant, "results"), now, "results.notice.composed",
                         "patient", n.patient_id,
@@ -223,9 +239,9 @@ class ResultsDesk:
                     ),
                     tx=tx,
                 )  # fmt: skip
-            stored = await self.gw.stores.outbox.add(entries, now, tx=tx)
+            stored = await self.stores.outbox.add(entries, now, tx=tx)
             if position is not None:
-                await self.gw.stores.progress.advance(STREAM, position, now, tx=tx)
+                await self.stores.progress.advance(STREAM, position, now, tx=tx)
         self.sender.hand(stored)
 
     def _notice(self, visit: list[Reading], now: datetime) -> ResultsNotice:
@@ -235,7 +251,7 @@ class ResultsDesk:
         return ResultsNotice(
             f"rn-{uuid.uuid5(_NS, key)}", first.tenant, pid, "kiosk", first.ts, now,
             now + self.settings.deadline(first.tenant),
-            compose(visit, self.gw.targets_for(PatientKey(first.tenant, pid))),
+            compose(visit, self.targets_for(PatientKey(first.tenant, pid))),
         )  # fmt: skip
 
     @staticmethod
@@ -257,7 +273,7 @@ class ResultsDesk:
         """Nobody could be told the results, three times running: a technical alert."""
         pid, tenant = str(entry.payload["patient_id"]), str(entry.payload["tenant"])
         cand = failing_channel(
-            CHANNEL, pid, tenant, error, self.gw.clock(), entry.attempts + 1,
+            CHANNEL, pid, tenant, error, self.clock(), entry.attempts + 1,
             notice_id=entry.delivery_id,
         )  # fmt: skip
-        raise_later(self.gw.pipeline.raise_now, self._background, cand, tenant)
+        raise_later(self.raise_now, self._background, cand, tenant)

@@ -21,7 +21,6 @@ from gateway.link.ingest import MqttIngest
 from gateway.notifiers import MqttTopicChannel, NotifierConfig
 from gateway.notifiers.base import AlertSink
 from gateway.results.desk import STREAM as RESULTS_STREAM
-from gateway.results.desk import ResultsDesk
 from gateway.runtime.settings import Settings
 from gateway.runtime.wiring import Role, build
 
@@ -71,8 +70,7 @@ class Gateway:
         # The record's push to the regional platform (None unless HMG_PLATFORM_URL is set).
         self.platform: PlatformPush | None = PlatformPush.configured(self)
         self.followups = rt.followups
-        # Results notices to elders and families (on when SMS or e-mail is configured).
-        self.results: ResultsDesk | None = ResultsDesk.configured(self, rt.channels)
+        self.results = rt.results  # None unless SMS or e-mail is configured (or HMG_RESULTS_*)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.sending: asyncio.Task[None] | None = None  # the outbox sender

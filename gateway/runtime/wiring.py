@@ -41,6 +41,7 @@ from gateway.notifiers.failing import channel_failed
 from gateway.notifiers.outbox import OutboxSender, channel_keys
 from gateway.notifiers.tiers import TierChannel
 from gateway.policies import load_policies
+from gateway.results.desk import ResultsDesk
 from gateway.runtime.services import build_services
 from gateway.runtime.settings import Settings
 from gateway.runtime.targets import TargetBook
@@ -141,6 +142,7 @@ class Runtime:
     consult: Consultations
     recovery: Recovery | None
     followups: FollowupDesk
+    results: ResultsDesk | None  # results notices to elders and families (None when off)
     ingest: MqttIngest | None = None  # the MQTT link, once the single gateway starts it
     background: set[asyncio.Task[None]] = field(default_factory=set)
     units: list[Partition] = field(default_factory=list)  # a worker's partitions, while held
@@ -296,6 +298,8 @@ def build(
     services = build_services(
         stores=stores,
         readings=readings,
+        feed=feed,
+        registry=registry,
         targets_for=book.targets_for,
         clock=clock,
         raise_now=pipeline.raise_now,
@@ -334,6 +338,7 @@ def build(
         consult=Consultations(stores, desk, notifications, readings, clock),
         recovery=recovery,
         followups=services.followups,
+        results=services.results,
         background=background,
     )
     return runtime
