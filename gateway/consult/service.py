@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -41,13 +41,13 @@ from alerts.consult import (
     turnaround,
 )
 from alerts.desk import ActionRefusedError, AlertDesk
-from alerts.model import AlertCandidate, AlertEvent, Priority
+from alerts.model import AlertCandidate, Priority
 from alerts.outcome import DeskResult
 from devices.model import PatientKey
 from gateway.actor import Actor, Role
 from gateway.consult.window import alert_window, snapshot
 from gateway.errors import ConflictError, InvalidError, NotFoundError
-from gateway.flow.ports import Notifications
+from gateway.flow.ports import AlertOutbox
 from gateway.storage import AlertRecord, AuditEntry, ReadingStore, Stores, Transaction
 from gateway.storage.consults import ConsultStore, StaleRequestError
 
@@ -57,11 +57,11 @@ class Consultations:
         self,
         stores: Stores,
         desk: AlertDesk,
-        notices: Notifications,
+        outbox: AlertOutbox,
         readings: ReadingStore,
         clock: Callable[[], datetime],
     ) -> None:
-        self.stores, self.desk, self.notices = stores, desk, notices
+        self.stores, self.desk, self.outbox = stores, desk, outbox
         self.readings, self.clock = readings, clock
         self.store = ConsultStore(stores.db)
         self._serial = asyncio.Lock()
@@ -300,28 +300,25 @@ class Consultations:
             {"patient": q.patient_id, "tenant": q.tenant, "centre": q.centre_id},
             before=_brief(before) if before else None, after=_brief(q),
         )  # fmt: skip
-        events: Sequence[AlertEvent] = result.events
 
         async def save_request(tx: Transaction) -> None:
             await self.store.save(q, tx=tx, expect=before)
 
+        record = AlertRecord(
+            at=self.clock(),
+            events=result.events,
+            timers=result.timers,
+            client=actor.client or None,
+            audit=(entry,),
+        )
         try:
-            record = AlertRecord(
-                at=self.clock(),
-                events=events,
-                timers=result.timers,
-                client=actor.client or None,
-                audit=(entry,),
-                outbox=self.notices.entries(events),
-            )
-            staged = await self.stores.records.commit(record, also=save_request)
+            await self.outbox.record(record, also=save_request)
         except StaleRequestError as exc:
             self.desk.unsaved(result.timers)
             raise ConflictError("the request changed meanwhile: reload it") from exc
         except Exception:
             self.desk.unsaved(result.timers)
             raise
-        await self.notices.send(events, staged)
         return q
 
 

@@ -19,7 +19,7 @@ which the API answers with 409 (404). Administrators' actions have the same shap
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -39,8 +39,8 @@ from alerts.referral import (
 from gateway.actor import Actor
 from gateway.errors import ConflictError, InvalidError, NotFoundError
 from gateway.evidence import referral_evidence
-from gateway.flow.ports import Notifications
-from gateway.storage import AuditEntry, OutboxEntry, ReadingStore, Stores, Transaction
+from gateway.flow.ports import AlertOutbox
+from gateway.storage import AuditEntry, ReadingStore, Stores, Transaction
 from gateway.storage.record import AlertRecord, Write
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class _Decided:
 
 
 class Actions:
-    """The clinicians' actions over the alert desk, the stores and the notifiers."""
+    """The clinicians' actions over the alert desk, the stores and the alert outbox."""
 
     def __init__(
         self,
@@ -149,14 +149,14 @@ class Actions:
         desk: AlertDesk,
         stores: Stores,
         readings: ReadingStore,
-        notices: Notifications,
+        outbox: AlertOutbox,
         clock: Callable[[], datetime],
         view: LiveView | None = None,
     ) -> None:
         self.desk = desk
         self.stores = stores
         self.readings = readings
-        self.notices = notices
+        self.outbox = outbox
         self.clock = clock
         self.view = view
 
@@ -285,8 +285,7 @@ class Actions:
         done = await self._decide(
             actor, alert_id, lambda a, now: self.desk.comment(a, actor, now, text)
         )
-        entry, _ = await self._store(done, None)  # no event: nothing to notify
-        return entry
+        return await self._store(done, None)  # no event: nothing to notify
 
     async def assign(self, actor: Actor, alert_id: str, assignee: str | None) -> Alert:
         """Who looks after the alert (None: nobody). Not a lifecycle event: nobody is notified
@@ -349,28 +348,26 @@ class Actions:
         self, decided: _Decided, comment: str | None, write: Write | None = None
     ) -> Alert:
         """Steps 3 and 4 of the module doc for one desk result."""
-        _, staged = await self._store(decided, comment, write)
-        await self.notices.send(decided.result.events, staged)
+        await self._store(decided, comment, write)
         return decided.result.alert
 
     async def _store(
         self, decided: _Decided, comment: str | None, write: Write | None = None
-    ) -> tuple[AuditEntry, Sequence[OutboxEntry]]:
+    ) -> AuditEntry:
         """The action's events, timers, audit row and notifications as one alert record (one
-        transaction, with `write` first); the audit row and the stored notifications come back,
-        these to be sent once committed."""
+        transaction, with `write` first), the notifications sent once it is committed; the
+        audit row comes back."""
         done = decided.result
         entry = _entry(done, comment)
+        record = AlertRecord(
+            at=self.clock(),
+            events=done.events,
+            timers=done.timers,
+            client=done.actor.client or None,
+            audit=(entry,),
+        )
         try:
-            record = AlertRecord(
-                at=self.clock(),
-                events=done.events,
-                timers=done.timers,
-                client=done.actor.client or None,
-                audit=(entry,),
-                outbox=self.notices.entries(done.events),
-            )
-            staged = await self.stores.records.commit(record, also=write)
+            await self.outbox.record(record, also=write)
         except Exception:
             # Nothing of the action is stored and nobody is told: the desk goes back to what it
             # held (an acknowledgement that was not recorded must not stop the escalation).
@@ -380,7 +377,7 @@ class Actions:
                 self.desk.load([decided.alert], timers)
             log.exception("could not store %s of alert %s", done.act.value, done.alert.alert_id)
             raise
-        return entry, staged
+        return entry
 
 
 def _entry(done: ActionResult, comment: str | None) -> AuditEntry:

@@ -6,9 +6,9 @@ decode -> store -> acknowledge -> detect -> desk -> record -> notify.
 3. acknowledge: `run` has the source (the MQTT link, transport only) PUBACK a stored batch.
 4. `detect` (sync): new readings through their patients' detectors (`alerts.engine`), the
    candidates into the alert desk (`alerts.desk`): alert events and escalation-timer changes.
-5. `record`: events, the timers they moved, their notifications and the progress as one alert
-   record (`gateway.storage.record`, one transaction); then the outbox sender delivers the
-   notifications (`gateway.notifiers.outbox`).
+5. `record`: events, the timers they moved and the progress as one alert record, written by the
+   outbox (`gateway.notifiers.outbox`) with their notifications in one transaction
+   (`gateway.storage.record`) and delivered once committed.
 
 `run` is live ingest (stages overlapped batch by batch), `handle` the same stages for one batch
 (API, tests), `finish` 4 and 5 for a stored batch, `tick` the clock's part and then 5. A replay
@@ -29,7 +29,7 @@ from alerts.model import AlertCandidate, AlertEvent
 from devices.model import Reading, deadletter_topic, utcnow
 from gateway.flow.intake import Decoded, Inbound, Intake, Rejected
 from gateway.flow.lanes import SLICE_S, is_urgent, split_lanes
-from gateway.flow.ports import BatchResult, Notifications, Source, deadletter_message
+from gateway.flow.ports import AlertOutbox, BatchResult, Source, deadletter_message
 from gateway.metrics import Metrics
 from gateway.notifiers.mqtt import Publisher
 from gateway.storage import (
@@ -55,8 +55,8 @@ TICK_STEP = 250
 class Pipeline:
     """The stages above over one intake, detection engine and alert desk.
 
-    `readings`/`stores` are the storage (absent in a replay, which never stores). With
-    `notifications` (the outbox), every event's notifications (broadcast channels and the
+    `readings`/`stores` are the storage and `outbox` records the alert changes (absent in a
+    replay, which never stores): every event's notifications (broadcast channels and the
     escalation tier's people) are stored in the event's own transaction and sent once it is
     committed. `publisher` (the MQTT link, once it runs) takes the dead-letter topic.
     """
@@ -72,12 +72,12 @@ class Pipeline:
         publisher: Publisher | None = None,
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utcnow,
-        notifications: Notifications | None = None,
+        outbox: AlertOutbox | None = None,
         urgent: Callable[[Reading], bool] = is_urgent,
     ) -> None:
         self.intake = intake
         self.urgent = urgent
-        self.notifications = notifications
+        self.outbox = outbox
         self.engine = engine
         self.desk = desk
         self.readings = readings
@@ -160,8 +160,8 @@ class Pipeline:
         self, result: DeskResult, client: str | None, progress: tuple[str, int] | None = None
     ) -> bool:
         """Store the events, the timers they moved and their notifications as one alert record
-        (`gateway.storage.record`: one transaction), then notify. If the store fails, nobody
-        is told (the timers are kept to be stored with the next result).
+        (one transaction), then notify, through the outbox. If the store fails, nobody is told
+        (the timers are kept to be stored with the next result).
 
         `progress` (stream, position) says which readings these events complete; it is stored
         in the same transaction as events, so a restart knows exactly which stored readings
@@ -174,18 +174,17 @@ class Pipeline:
             return True
         if not result:
             return True
-        _, stores = self._storage()
-        notify = self.notifications
+        if self.outbox is None:
+            raise RuntimeError("this pipeline has no outbox (a replay only decodes and detects)")
+        record = AlertRecord(
+            at=self.clock(),
+            events=result.events,
+            timers=result.timers,
+            client=client,
+            progress=None if progress is None else Progress(*progress),
+        )
         try:
-            record = AlertRecord(
-                at=self.clock(),
-                events=result.events,
-                timers=result.timers,
-                client=client,
-                outbox=notify.entries(result.events) if notify is not None else (),
-                progress=None if progress is None else Progress(*progress),
-            )
-            staged = await stores.records.commit(record)
+            await self.outbox.record(record)
         except Exception:
             log.exception("could not store %d alert events", len(result.events))
             self.desk.unsaved(result.timers)
@@ -195,8 +194,6 @@ class Pipeline:
         if progress is not None:
             self._advance(progress[1])
             self._saved = self.position
-        if notify is not None:
-            await notify.send(result.events, staged)
         return True
 
     def _advance(self, position: int) -> None:

@@ -1,16 +1,15 @@
-"""What the pipeline talks to (`gateway.flow.pipeline`): its live source and the notification
+"""What the pipeline talks to (`gateway.flow.pipeline`): its live source and the alert
 outbox; what a batch gives back; a rejected message as its dead-letter topic has it."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from alerts.model import AlertEvent
 from gateway.flow.intake import Inbound, Rejected
-from gateway.storage import OutboxEntry
+from gateway.storage import AlertRecord, Write
 
 
 class Source(Protocol):
@@ -32,15 +31,13 @@ class Source(Protocol):
         ...
 
 
-class Notifications(Protocol):
-    """Who tells the world of stored alert events (`gateway.notifiers.outbox.OutboxSender`):
-    `entries` are their notifications, stored with the events in one alert record (an event is
-    never stored without them), `send` delivers the stored ones once the record is committed.
+class AlertOutbox(Protocol):
+    """Where alert changes are written and then told (`gateway.notifiers.outbox.OutboxSender`,
+    the transactional outbox): `record` stores the change with its events' notifications in one
+    transaction (an event is never stored without them) and sends them once it is committed.
     The detection pipeline, the clinicians' actions and the consultations all go through it."""
 
-    def entries(self, events: Sequence[AlertEvent]) -> Sequence[OutboxEntry]: ...
-
-    async def send(self, events: Sequence[AlertEvent], staged: Sequence[OutboxEntry]) -> None: ...
+    async def record(self, record: AlertRecord, *, also: Write | None = None) -> None: ...
 
 
 def deadletter_message(d: Rejected) -> bytes:

@@ -1,11 +1,13 @@
 """At-least-once delivery of alert notifications on the broadcast channels (transactional outbox).
 
-Whoever stores alert events asks `entries` for their notifications (`outbox_entries`, one per
-event and channel: MQTT alert topic, SSE, each webhook, and the escalation tier's people for an
-event that notifies a tier, `gateway.notifiers.tiers`) and writes them in the same transaction as
-the events (the alert record, `gateway.storage.record`); once that transaction is committed it
-`send`s them, and the sender delivers them at once. So an alert event is never stored without
-its notifications, and a notification goes out only for a stored event.
+Whoever changes alerts (detection, a clinician's action, a consultation) hands the change to
+`OutboxSender.record`: the events' notifications (`outbox_entries`, one per event and channel:
+MQTT alert topic, SSE, each webhook, and the escalation tier's people for an event that notifies
+a tier, `gateway.notifiers.tiers`) are written with the change in its one transaction (the alert
+record, `gateway.storage.record`), and once that is committed the sender delivers them at once.
+So an alert event is never stored without its notifications, and a notification goes out only
+for a stored event. Other writers of the outbox (the platform push, the results notices, the
+follow-ups) store their own entries and `hand` them over once committed.
 
 Each channel has its own worker and queue, so a dead webhook receiver never holds up the MQTT
 alert topic. An entry is marked delivered when its channel confirmed it (the broker's PUBACK, a
@@ -49,6 +51,7 @@ from gateway.notifiers.base import AlertSink, Channel, Notification, Receipt, id
 from gateway.storage.database import Transaction
 from gateway.storage.deliveries import Delivery, DeliveryStore
 from gateway.storage.outbox import OutboxEntry, OutboxStore
+from gateway.storage.record import AlertRecord, RecordStore, Write
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,7 @@ class OutboxSender:
         store: OutboxStore,
         channels: Mapping[str, Channel],
         *,
+        records: RecordStore | None = None,
         deliveries: DeliveryStore | None = None,
         on_failing: Callable[[OutboxEntry, str], None] | None = None,
         sinks: Sequence[AlertSink] = (),
@@ -115,6 +119,7 @@ class OutboxSender:
         lease_s: float = 10.0,
     ) -> None:
         self.store = store
+        self.records = records
         self.channels = dict(channels)
         self.deliveries = deliveries
         self.on_failing = on_failing
@@ -136,16 +141,16 @@ class OutboxSender:
         self.delivered = 0
 
     # -- what the writers call ----------------------------------------------------------------
-    def entries(self, events: Sequence[AlertEvent]) -> list[OutboxEntry]:
-        """The notifications of `events` on this sender's channels, due now (`outbox_entries`),
-        to be stored with the events."""
-        return outbox_entries(events, self.channels, self.clock()) if events else []
-
-    async def send(self, events: Sequence[AlertEvent], staged: Sequence[OutboxEntry]) -> None:
-        """After the commit of the transaction that stored the events and their notifications
-        (`staged`, with their ids): deliver those, then tell the extra listeners (`sinks`) the
-        events."""
-        self.hand(staged)
+    async def record(self, record: AlertRecord, *, also: Write | None = None) -> None:
+        """Write one alert change (`record`, and `also` first) with its events' notifications in
+        one transaction (`RecordStore.commit`), then deliver those and tell the extra listeners
+        (`sinks`) the events. If the write fails, its error is raised: nothing is stored and
+        nobody is told."""
+        if self.records is None:
+            raise RuntimeError("this sender records no alert changes (it has no record store)")
+        events = record.events
+        outbox = outbox_entries(events, self.channels, record.at) if events else []
+        self.hand(await self.records.commit(replace(record, outbox=outbox), also=also))
         for sink in self.sinks if events else ():
             try:
                 await sink.send(events)

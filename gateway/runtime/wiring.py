@@ -159,7 +159,7 @@ class Runtime:
             desk=desk,
             stores=self.stores,
             readings=self.readings,
-            notices=self.notifications,
+            outbox=self.notifications,
             clock=self.clock,
         )
         unit = Partition(engine, desk, pipeline, actions)
@@ -189,7 +189,7 @@ class Runtime:
             stores=self.stores,
             metrics=self.metrics,
             clock=self.clock,
-            notifications=notifications,
+            outbox=notifications,
         )
 
 
@@ -269,6 +269,7 @@ def build(
     notifications = OutboxSender(
         stores.outbox,
         channel_keys([*channels, tier]),
+        records=stores.records,
         deliveries=stores.deliveries,
         on_failing=channel_failing,
         sinks=sinks,
@@ -282,7 +283,7 @@ def build(
         stores=stores,
         metrics=Metrics(),
         clock=clock,
-        notifications=notifications,
+        outbox=notifications,
         urgent=book.urgent,
     )
     recovery = None
@@ -331,7 +332,7 @@ def build(
             desk=desk,
             stores=stores,
             readings=readings,
-            notices=notifications,
+            outbox=notifications,
             clock=clock,
             view=sse,
         ),

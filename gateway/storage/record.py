@@ -2,7 +2,8 @@
 
 Detection (`gateway.flow.pipeline`), a clinician's action (`gateway.flow.actions`) and a
 consultation step (`gateway.consult`) each change alerts the same way, and each makes one call
-for it: `RecordStore.commit(AlertRecord(...))`. The record holds
+for it: `OutboxSender.record(AlertRecord(...))` (`gateway.notifiers.outbox`), which adds the
+events' notifications and writes the whole with `RecordStore.commit`. The record holds
 
 - the lifecycle events: each event's alert as it is now, the event on the alert's trail, and
   the alert's assignee when the event changed it;

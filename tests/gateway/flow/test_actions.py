@@ -136,10 +136,10 @@ async def test_an_action_s_notifications_are_stored_with_it_and_outlive_a_crash(
     g, clock, _ = gw
     alert_id = await crisis(g)
 
-    async def killed(*_: object) -> None:
+    def killed(*_: object) -> None:
         raise RuntimeError("the process died after the commit")
 
-    monkeypatch.setattr(g.notifications, "send", killed)
+    monkeypatch.setattr(g.notifications, "hand", killed)
     clock.now = T0 + timedelta(minutes=2)
     with pytest.raises(RuntimeError, match="died"):
         await g.actions.acknowledge(DR, alert_id)

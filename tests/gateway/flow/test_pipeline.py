@@ -100,8 +100,12 @@ async def pipeline(tmp_path: Path) -> AsyncIterator[Pipeline]:
         AlertDesk(default_policy=POLICY),
         readings=FlakyStore(db),
         stores=Stores.of(db),
-        notifications=OutboxSender(
-            Stores.of(db).outbox, {}, sinks=[Told(Stores.of(db))], clock=lambda: T0
+        outbox=OutboxSender(
+            Stores.of(db).outbox,
+            {},
+            records=Stores.of(db).records,
+            sinks=[Told(Stores.of(db))],
+            clock=lambda: T0,
         ),
         clock=lambda: T0,
     )
@@ -110,8 +114,8 @@ async def pipeline(tmp_path: Path) -> AsyncIterator[Pipeline]:
 
 def told_of(p: Pipeline) -> Told:
     """The listener the outbox tells once the events are stored."""
-    assert isinstance(p.notifications, OutboxSender)
-    told = p.notifications.sinks[0]
+    assert isinstance(p.outbox, OutboxSender)
+    told = p.outbox.sinks[0]
     assert isinstance(told, Told)
     return told
 

@@ -16,8 +16,8 @@ from alerts.lifecycle import open_alert
 from alerts.model import AlertCandidate, AlertEvent
 from gateway.notifiers import Notification, Receipt, idempotency_key
 from gateway.notifiers.failing import CHANNEL_FAILED, channel_failed
-from gateway.notifiers.outbox import OutboxSender, channel_keys
-from gateway.storage import Database, OutboxEntry, Stores
+from gateway.notifiers.outbox import OutboxSender, channel_keys, outbox_entries
+from gateway.storage import AlertRecord, Database, OutboxEntry, Stores, Transaction
 
 T0 = datetime(2026, 12, 4, 5, 0, tzinfo=UTC)
 
@@ -56,9 +56,9 @@ async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
 
 
 async def write(stores: Stores, sender: OutboxSender, events: list[AlertEvent]) -> None:
-    """What the pipeline does: entries stored in the events' transaction, then handed over."""
+    """What an outbox writer does: entries stored in one transaction, then handed over."""
     async with stores.transaction() as tx:
-        stored = await stores.outbox.add(sender.entries(events), T0, tx=tx)
+        stored = await stores.outbox.add(outbox_entries(events, sender.channels, T0), T0, tx=tx)
     sender.hand(stored)
 
 
@@ -97,6 +97,39 @@ async def test_delivered_once_marked_and_logged_with_the_delivery_id(stores: Sto
         ("mqtt", "delivered", idempotency_key(events[0])),
         ("webhook", "delivered", idempotency_key(events[0])),
     ]
+
+
+async def test_record_stores_the_change_with_its_notifications_then_sends_them(
+    stores: Stores,
+) -> None:
+    mqtt = Fake("mqtt")
+    sender = OutboxSender(stores.outbox, {"mqtt": mqtt}, records=stores.records)
+    stop = asyncio.Event()
+    run = asyncio.create_task(sender.run(stop))
+    await asyncio.sleep(0)
+    opened = crisis("p-1")
+    await sender.record(AlertRecord(at=T0, events=[opened], client="gateway"))
+    await until(lambda: mqtt.got == [idempotency_key(opened)])
+    assert await stores.alerts.get(opened.alert.alert_id) == opened.alert
+
+    async def refuse(tx: Transaction) -> None:
+        raise RuntimeError("the other write of the change fails")
+
+    other = crisis("p-2")
+    with pytest.raises(RuntimeError, match="other write"):
+        await sender.record(AlertRecord(at=T0, events=[other]), also=refuse)
+    await asyncio.sleep(0.05)
+    assert mqtt.got == [idempotency_key(opened)]  # nobody told of what was not stored
+    assert await stores.alerts.get(other.alert.alert_id) is None
+    assert await stores.outbox.of_alert(other.alert.alert_id) == []
+    stop.set()
+    await run
+
+
+async def test_a_sender_without_a_record_store_records_nothing(stores: Stores) -> None:
+    sender = OutboxSender(stores.outbox, {"mqtt": Fake("mqtt")})
+    with pytest.raises(RuntimeError, match="no record store"):
+        await sender.record(AlertRecord(at=T0, events=[crisis("p-1")]))
 
 
 async def test_a_failing_channel_backs_off_retries_and_is_reported_alone(stores: Stores) -> None:

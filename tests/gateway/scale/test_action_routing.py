@@ -39,7 +39,7 @@ from gateway.runtime.settings import Settings
 from gateway.scale.action_routing import PartitionActions, RoutedActions
 from gateway.scale.action_wire import Act, ActionRequest, Verdict, action_subject
 from gateway.scale.partition import partition_of
-from gateway.storage import OutboxEntry
+from gateway.storage import AlertRecord, RecordStore, Write
 from tests.support.auth import auth_headers
 from tests.support.nats import nats_server
 from tests.support.wire import v1
@@ -108,7 +108,11 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
     await gw.pipeline.handle([Inbound("hm/v1/demo/cuff-1/bp", v1("cuff-1", "bp", 1, data, T0), T0)])
     # The API process: the same stores, a desk of its own that only mirrors the owners' answers.
     api_local = Actions(
-        desk=AlertDesk(), stores=gw.stores, readings=gw.readings, notices=Nobody(), clock=clock
+        desk=AlertDesk(),
+        stores=gw.stores,
+        readings=gw.readings,
+        outbox=Nobody(gw.stores.records),
+        clock=clock,
     )
     with nats_server(tmp_path / "nats") as node:
         nc = await nats.connect(node.url)
@@ -121,15 +125,16 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
 
 
 class Nobody:
-    """The API process's notices: it must never notify (the owner does)."""
+    """The API process's outbox: it records what the API process itself writes, and must never
+    notify (the owner does)."""
 
-    def entries(self, events: Sequence[AlertEvent]) -> list[OutboxEntry]:
-        if events:
-            raise AssertionError(f"the API process notified {events}")
-        return []
+    def __init__(self, records: RecordStore) -> None:
+        self.records = records
 
-    async def send(self, events: Sequence[AlertEvent], staged: Sequence[OutboxEntry]) -> None:
-        raise AssertionError(f"the API process notified {events}")
+    async def record(self, record: AlertRecord, *, also: Write | None = None) -> None:
+        if record.events:
+            raise AssertionError(f"the API process notified {record.events}")
+        await self.records.commit(record, also=also)
 
 
 def alert_id(s: Setup) -> str:
