@@ -39,20 +39,20 @@ from gateway.api.security import guard
 from gateway.auth.authority import Authority, Owner
 from gateway.runtime.service import Gateway
 from gateway.runtime.settings import Settings
-from gateway.runtime.wiring import Role
+from gateway.runtime.wiring import Role, Runtime
 from gateway.storage.accounts import AccountStore
 from gateway.storage.audit import AuditEntry
 from gateway.web import mount_dashboard
 
 
-def authority_for(gw: Gateway) -> Authority:
-    """The access authority of a gateway: its accounts, keys and audit trail."""
+def authority_for(rt: Runtime) -> Authority:
+    """The access authority of a runtime: its accounts, keys and audit trail."""
 
     async def audit(
         action: str, name: str, peer: str, detail: Mapping[str, Any], owner: Owner | None
     ) -> None:
         entry = AuditEntry(
-            at=gw.clock(),
+            at=rt.clock(),
             actor=name,
             role=owner.role if owner else None,
             tenant=owner.tenant if owner else None,
@@ -62,9 +62,9 @@ def authority_for(gw: Gateway) -> Authority:
             subject_id=name,
             detail=detail,
         )
-        await gw.stores.audit.append(entry)
+        await rt.stores.audit.append(entry)
 
-    return Authority.from_settings(gw.settings, AccountStore(gw.db), audit, clock=gw.clock)
+    return Authority.from_settings(rt.settings, AccountStore(rt.db), audit, clock=rt.clock)
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
@@ -124,7 +124,7 @@ def create_app(
                 on_started()
         app.state.gateway = gw
         if gateway is None:
-            app.state.auth = authority_for(gw)
+            app.state.auth = authority_for(gw.runtime)
         try:
             yield
         finally:
@@ -151,5 +151,5 @@ def create_app(
     mount_dashboard(app)
     if gateway is not None:
         app.state.gateway = gateway
-        app.state.auth = authority_for(gateway)
+        app.state.auth = authority_for(gateway.runtime)
     return app

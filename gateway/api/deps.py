@@ -31,14 +31,10 @@ from gateway.runtime.wiring import Runtime
 from gateway.storage import Database
 
 
-def get_gateway(request: Request) -> Gateway:
-    """The running service (no route takes it whole)."""
-    gw: Gateway = request.app.state.gateway
-    return gw
-
-
 def _runtime(request: Request) -> Runtime:
-    return get_gateway(request).runtime
+    """The running service's parts (no route takes the gateway whole)."""
+    gw: Gateway = request.app.state.gateway
+    return gw.runtime
 
 
 def get_actions(request: Request) -> ActionPath:
@@ -71,7 +67,8 @@ def get_live(request: Request) -> SseChannel:
 
 
 def get_consent_parts(request: Request) -> ConsentParts:
-    return get_gateway(request)
+    """The stores, the platform push and the clock: the runtime's own."""
+    return _runtime(request)
 
 
 def get_database(request: Request) -> Database:

@@ -51,17 +51,17 @@ async def consent_of(stores: Stores, tenant: str, patient_id: str) -> Consent | 
 
 
 async def record_consent(
-    gw: ConsentParts, actor: Actor, patient_id: str, status: ConsentStatus, note: str | None
+    parts: ConsentParts, actor: Actor, patient_id: str, status: ConsentStatus, note: str | None
 ) -> Consent:
     """Record the elder's consent (or its withdrawal) as told by `actor`, audited."""
-    before = await consent_of(gw.stores, actor.tenant, patient_id)
-    now = gw.clock()
+    before = await consent_of(parts.stores, actor.tenant, patient_id)
+    now = parts.clock()
     c = Consent(actor.tenant, patient_id, status, now, actor.user, note)
     action = "consent.record" if c.shares else "consent.withdraw"
-    platform = gw.platform
-    async with gw.stores.transaction() as tx:
-        await gw.stores.consents.put(c, tx=tx)
-        await gw.stores.audit.append(
+    platform = parts.platform
+    async with parts.stores.transaction() as tx:
+        await parts.stores.consents.put(c, tx=tx)
+        await parts.stores.audit.append(
             AuditEntry.by(
                 actor, now, action, "patient", patient_id,
                 before=_state(before), after=_state(c),

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from devices.model import Reading
+from alerts.targets import Targets
+from devices.model import PatientKey, Reading
 from gateway.errors import NotFoundError
 from gateway.fhir import resources as res
 from gateway.fhir.platform import CHANNEL, PlatformChannel
@@ -36,13 +37,12 @@ from gateway.fhir.settings import PlatformSettings
 from gateway.fhir.summary import summary_document
 from gateway.notifiers.failing import failing_channel
 from gateway.notifiers.outbox import OutboxSender
-from gateway.runtime.jobs import raise_later, run_job
+from gateway.runtime.jobs import RaiseNow, raise_later, run_job
+from gateway.storage import ReadingStore, Stores
 from gateway.storage.consents import Consent
 from gateway.storage.database import Transaction
 from gateway.storage.outbox import OutboxEntry
-
-if TYPE_CHECKING:
-    from gateway.runtime.service import Gateway
+from gateway.storage.readings import ReadingFeed
 
 __all__ = ["STREAM", "PlatformPush", "transaction"]
 
@@ -65,28 +65,41 @@ def transaction(base: str, resources: Sequence[dict[str, Any]]) -> dict[str, Any
 
 
 class PlatformPush:
-    def __init__(self, gw: Gateway, settings: PlatformSettings) -> None:
+    """The push to the platform `settings.url` names, of what the stores and the reading `feed`
+    hold, with each elder's summary against their targets; a push the platform keeps refusing
+    raises a technical alert through `raise_now`."""
+
+    def __init__(
+        self,
+        settings: PlatformSettings,
+        *,
+        stores: Stores,
+        readings: ReadingStore,
+        feed: ReadingFeed,
+        targets_for: Callable[[PatientKey], Targets],
+        clock: Callable[[], datetime],
+        raise_now: RaiseNow,
+    ) -> None:
         assert settings.url
-        self.gw = gw
         self.settings = settings
+        self.stores = stores
+        self.readings = readings
+        self.feed = feed
+        self.targets_for = targets_for
+        self.clock = clock
+        self.raise_now = raise_now
         self.base = settings.url.rstrip("/")
-        self.consents = gw.stores.consents
-        self.channel = PlatformChannel(settings, self.consents, gw.stores.audit, gw.clock)
+        self.consents = stores.consents
+        self.channel = PlatformChannel(settings, self.consents, stores.audit, clock)
         self.sender = OutboxSender(
-            gw.stores.outbox,
+            stores.outbox,
             {CHANNEL: self.channel},
-            deliveries=gw.stores.deliveries,
+            deliveries=stores.deliveries,
             on_failing=self._failing,
-            clock=gw.clock,
+            clock=clock,
             max_backoff_s=settings.max_backoff_s,
         )
         self._background: set[asyncio.Task[None]] = set()
-
-    @classmethod
-    def configured(cls, gw: Gateway) -> PlatformPush | None:
-        """The push of `HMG_PLATFORM_*` settings, or None when no platform is configured."""
-        s = PlatformSettings()
-        return cls(gw, s) if s.enabled else None
 
     # -- building pushes --------------------------------------------------------------------
     def _pushes(
@@ -97,7 +110,7 @@ class PlatformPush:
         if rec.consent is not None:  # the consent the platform may check the sharing against
             head.append(res.consent(rec.consent))
         doc = summary_document(
-            rec, self.gw.targets_for(p.key), self.settings.summary_lang, self.base, now
+            rec, self.targets_for(p.key), self.settings.summary_lang, self.base, now
         )
         chunks = [
             readings[i : i + self.settings.batch_max]
@@ -120,10 +133,10 @@ class PlatformPush:
     async def share_record(self, consent: Consent, *, tx: Transaction) -> list[OutboxEntry]:
         """Queue the elder's whole record (the last 90 days) with the `consent` being recorded,
         in the caller's transaction; hand the returned entries to `hand` once it is committed."""
-        now = self.gw.clock()
+        now = self.clock()
         rec = await load_record(
-            self.gw.stores,
-            self.gw.readings,
+            self.stores,
+            self.readings,
             consent.tenant,
             consent.patient_id,
             now - RECORD_WINDOW,
@@ -131,9 +144,7 @@ class PlatformPush:
         )
         rec = replace(rec, consent=consent)  # not yet committed: not read back
         key = f"record.{int(now.timestamp() * 1000)}"
-        return await self.gw.stores.outbox.add(
-            self._pushes(rec, rec.readings, key, now), now, tx=tx
-        )
+        return await self.stores.outbox.add(self._pushes(rec, rec.readings, key, now), now, tx=tx)
 
     def hand(self, stored: Sequence[OutboxEntry]) -> None:
         self.sender.hand(stored)
@@ -141,9 +152,9 @@ class PlatformPush:
     async def gather(self) -> int:
         """Queue the readings stored since the last step for the elders who consent; how many
         pushes were queued."""
-        progress = self.gw.stores.progress
+        progress = self.stores.progress
         position = await progress.get(STREAM)
-        found = await self.gw.feed.stored_after(position, SCAN_MAX)
+        found = await self.feed.stored_after(position, SCAN_MAX)
         if not found:
             return 0
         sharing = await self.consents.sharing()
@@ -152,19 +163,19 @@ class PlatformPush:
             key = (r.tenant, r.patient_id or "")
             if r.kind in RECORD_KINDS and key in sharing:
                 by_patient.setdefault(key, []).append(r)
-        now = self.gw.clock()
+        now = self.clock()
         last = found[-1][0]
         entries: list[OutboxEntry] = []
         for (tenant, pid), readings in by_patient.items():
             try:
                 rec = await load_record(
-                    self.gw.stores, self.gw.readings, tenant, pid, now - timedelta(days=1), now
+                    self.stores, self.readings, tenant, pid, now - timedelta(days=1), now
                 )
             except NotFoundError:
                 continue
             entries += self._pushes(rec, readings, f"{position + 1}-{last}", now)
-        async with self.gw.stores.transaction() as tx:
-            stored = await self.gw.stores.outbox.add(entries, now, tx=tx)
+        async with self.stores.transaction() as tx:
+            stored = await self.stores.outbox.add(entries, now, tx=tx)
             await progress.advance(STREAM, last, now, tx=tx)
         self.sender.hand(stored)
         return len(stored)
@@ -187,7 +198,7 @@ class PlatformPush:
         (the outbox row's subject is the elder)."""
         tenant = str(entry.payload["tenant"])
         cand = failing_channel(
-            CHANNEL, entry.alert_id, tenant, error, self.gw.clock(), entry.attempts + 1,
+            CHANNEL, entry.alert_id, tenant, error, self.clock(), entry.attempts + 1,
             delivery_id=entry.delivery_id,
         )  # fmt: skip
-        raise_later(self.gw.pipeline.raise_now, self._background, cand, tenant)
+        raise_later(self.raise_now, self._background, cand, tenant)

@@ -11,10 +11,9 @@ from datetime import datetime
 
 from alerts.desk import DeskResult
 from alerts.policy import EscalationPolicy
-from alerts.targets import DEFAULT_TARGETS, Targets
-from devices.model import PatientKey, utcnow
+from alerts.targets import DEFAULT_TARGETS
+from devices.model import utcnow
 from gateway.fhir.push import STREAM as PUSH_STREAM
-from gateway.fhir.push import PlatformPush
 from gateway.flow.actions import ActionPath
 from gateway.flow.recovery import Recovery
 from gateway.link.ingest import MqttIngest
@@ -54,7 +53,6 @@ class Gateway:
         self.db = rt.db
         self.stores = rt.stores
         self.readings = rt.readings
-        self.feed = rt.feed  # what the push and the results notices follow
         self.registry = rt.registry
         self.metrics = rt.metrics
         self.policies = rt.policies
@@ -67,8 +65,7 @@ class Gateway:
         self.pipeline = rt.pipeline
         self.consult = rt.consult
         self.recovery = rt.recovery
-        # The record's push to the regional platform (None unless HMG_PLATFORM_URL is set).
-        self.platform: PlatformPush | None = PlatformPush.configured(self)
+        self.platform = rt.platform  # None unless HMG_PLATFORM_URL is set
         self.followups = rt.followups
         self.results = rt.results  # None unless SMS or e-mail is configured (or HMG_RESULTS_*)
         self._stop = asyncio.Event()
@@ -87,9 +84,6 @@ class Gateway:
     @property
     def ingest(self) -> MqttIngest | None:
         return self.runtime.ingest
-
-    def targets_for(self, patient: PatientKey) -> Targets:
-        return self.runtime.book.targets_for(patient)
 
     async def refresh_patient_flags(self) -> None:
         """Patient context for escalation and detectors (lives_alone, disability) from the

@@ -1,7 +1,7 @@
 """The gateway's jobs beside detection, built by `gateway.runtime.wiring.build` from the
 runtime's parts: each takes only what it uses (the stores, the readings, the care-team targets,
 the clock, the pipeline's `raise_now` for a technical alert), never the running gateway. Each
-reads its own settings (`HMG_FOLLOWUP_*`, `HMG_RESULTS_*`)."""
+reads its own settings (`HMG_PLATFORM_*`, `HMG_FOLLOWUP_*`, `HMG_RESULTS_*`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from datetime import datetime
 from alerts.targets import Targets
 from devices.model import PatientKey
 from devices.registry import DeviceRegistry
+from gateway.fhir.push import PlatformPush
+from gateway.fhir.settings import PlatformSettings
 from gateway.followup.desk import FollowupDesk
 from gateway.followup.settings import FollowupSettings
 from gateway.notifiers.base import Channel
@@ -26,8 +28,10 @@ __all__ = ["Services", "build_services"]
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """The follow-up desk, and the results notices (None when off)."""
+    """The record's push to the regional platform and the results notices (None when off),
+    and the follow-up desk."""
 
+    platform: PlatformPush | None
     followups: FollowupDesk
     results: ResultsDesk | None
 
@@ -45,6 +49,20 @@ def build_services(
 ) -> Services:
     """The jobs over these parts; `personal` are the notification channels (SMS, e-mail) that
     reach people."""
+    ps = PlatformSettings()
+    platform = (
+        PlatformPush(
+            ps,
+            stores=stores,
+            readings=readings,
+            feed=feed,
+            targets_for=targets_for,
+            clock=clock,
+            raise_now=raise_now,
+        )
+        if ps.enabled  # HMG_PLATFORM_URL names the platform
+        else None
+    )
     followups = FollowupDesk(
         FollowupSettings(),
         stores=stores,
@@ -72,4 +90,4 @@ def build_services(
         if on
         else None
     )
-    return Services(followups=followups, results=results)
+    return Services(platform=platform, followups=followups, results=results)

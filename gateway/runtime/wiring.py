@@ -28,6 +28,7 @@ from devices.model import PatientKey, utcnow
 from devices.registry import DeviceRegistry
 from gateway.admin import Admin
 from gateway.consult import Consultations
+from gateway.fhir.push import PlatformPush
 from gateway.flow.actions import ActionPath, Actions
 from gateway.flow.intake import Intake, ReplayClock, emergency_callers, open_emergencies
 from gateway.flow.pipeline import Pipeline
@@ -141,6 +142,7 @@ class Runtime:
     actions: ActionPath
     consult: Consultations
     recovery: Recovery | None
+    platform: PlatformPush | None  # the record's push to the regional platform (None when off)
     followups: FollowupDesk
     results: ResultsDesk | None  # results notices to elders and families (None when off)
     ingest: MqttIngest | None = None  # the MQTT link, once the single gateway starts it
@@ -338,6 +340,7 @@ def build(
         ),
         consult=Consultations(stores, desk, notifications, readings, clock),
         recovery=recovery,
+        platform=services.platform,
         followups=services.followups,
         results=services.results,
         background=background,
