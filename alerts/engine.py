@@ -6,12 +6,14 @@ detectors ran, every candidate the *other* detectors produced for the same patie
 
 `prepare` lets detectors that implement `alerts.detectors.base.Prepares` compute a batch's
 numeric work in one block before its readings go through `process` one by one (a cache: the
-candidates are the same with or without it).
+candidates are the same with or without it); `detect` is the two together, one reading's
+candidates at a time. `lanes` splits a batch into its urgent and bulk lanes (`alerts.urgency`)
+at each patient's targets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TypeGuard, cast
@@ -20,6 +22,7 @@ from alerts.detectors import DETECTORS, Detector, DetectorFactory, PatientContex
 from alerts.detectors.base import DEFAULT_SETTINGS, DetectorSettings, Observer, Prepares
 from alerts.model import AlertCandidate
 from alerts.targets import DEFAULT_TARGETS, Targets
+from alerts.urgency import TARGETED_KINDS, is_urgent, split_lanes
 from devices.kinds import Kind
 from devices.model import PatientKey, Reading
 
@@ -166,6 +169,24 @@ class DetectionEngine:
                 d.ctx = ctx  # type: ignore[attr-defined]
         else:
             self.reset_patient(key)
+
+    def lanes(self, readings: Sequence[Reading]) -> tuple[list[Reading], list[Reading]]:
+        """(urgent lane, bulk lane) of `readings` (`alerts.urgency.split_lanes`), each in arrival
+        order, every reading judged at its patient's targets."""
+        return split_lanes(readings, self._urgent)
+
+    def _urgent(self, r: Reading) -> bool:
+        """`is_urgent` at the patient's targets, looked up only for kinds that depend on them."""
+        if r.patient_id is None or r.kind not in TARGETED_KINDS:
+            return is_urgent(r)
+        return is_urgent(r, self._targets_for(PatientKey(r.tenant, r.patient_id)))
+
+    def detect(self, readings: Sequence[Reading]) -> Iterator[tuple[Reading, list[AlertCandidate]]]:
+        """Each reading of `readings` with its candidates, in order: the whole of `readings` is
+        prepared at once (`prepare`), then each reading goes through `process` as it is taken (a
+        caller may take them a slice at a time; the engine serves nothing else meanwhile)."""
+        self.prepare(readings)
+        return ((r, self.process(r)) for r in readings)
 
     def prepare(self, readings: Sequence[Reading]) -> None:
         """Before `readings` go through `process` in this order: each block-preparing detector

@@ -1,2 +1,2 @@
-"""The data path: intake (decode), the pipeline and its stage order, lanes, the clinicians' action
-path, and detection recovery."""
+"""The data path: intake (decode), the pipeline and its stage order, the clinicians' action path,
+and detection recovery."""

@@ -6,6 +6,9 @@ decode -> store -> acknowledge -> detect -> desk -> record -> notify.
 3. acknowledge: `run` has the source (the MQTT link, transport only) PUBACK a stored batch.
 4. `detect` (sync): new readings through their patients' detectors (`alerts.engine`), the
    candidates into the alert desk (`alerts.desk`): alert events and escalation-timer changes.
+   A stored batch goes in two lanes the engine splits (`alerts.urgency`): the urgent lane is
+   detected and recorded first, then the bulk lane in slices of at most `SLICE_S` of work, with
+   a yield to the event loop after each.
 5. `record`: events, the timers they moved and the progress as one alert record, written by the
    outbox (`gateway.notifiers.outbox`) with their notifications in one transaction
    (`gateway.storage.record`) and delivered once committed.
@@ -20,15 +23,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from itertools import islice
 
 from alerts.desk import AlertDesk, DeskResult
 from alerts.engine import DetectionEngine
 from alerts.model import AlertCandidate, AlertEvent
 from devices.model import Reading, deadletter_topic, utcnow
 from gateway.flow.intake import Decoded, Inbound, Intake, Rejected
-from gateway.flow.lanes import SLICE_S, is_urgent, split_lanes
 from gateway.flow.ports import AlertOutbox, BatchResult, Source, deadletter_message
 from gateway.metrics import Metrics
 from gateway.notifiers.mqtt import Publisher
@@ -46,8 +49,9 @@ log = logging.getLogger(__name__)
 
 # The progress stream of the single gateway: positions are the readings table's row ids.
 LOCAL_STREAM = "local"
-# Bulk detection goes this many readings at a time between clock checks (`gateway.flow.lanes`); a
-# tick takes the detectors' timeouts this many patients at a time.
+# Bulk detection yields to the event loop after this much work, checking the clock every
+# `BULK_STEP` readings; a tick takes the detectors' timeouts this many patients at a time.
+SLICE_S = 0.02
 BULK_STEP = 8
 TICK_STEP = 250
 
@@ -73,10 +77,8 @@ class Pipeline:
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utcnow,
         outbox: AlertOutbox | None = None,
-        urgent: Callable[[Reading], bool] = is_urgent,
     ) -> None:
         self.intake = intake
-        self.urgent = urgent
         self.outbox = outbox
         self.engine = engine
         self.desk = desk
@@ -132,19 +134,17 @@ class Pipeline:
         """Each reading through its patient's detectors, their candidates into the desk at the
         pipeline's clock. The staleness watch sees each device on the server clock (its
         receive time; the replay clock in a replay); shared kiosks are not watched. The
-        detectors first prepare the whole of `readings` in blocks (`DetectionEngine.prepare`)."""
-        self.engine.prepare(readings)
-        return self._detect(readings)
+        detectors first prepare the whole of `readings` in blocks (`DetectionEngine.detect`)."""
+        return self._observe(self.engine.detect(readings))
 
-    def _detect(self, readings: Sequence[Reading]) -> DeskResult:
-        """`detect` without the preparation (a lane prepared as a whole goes slice by slice)."""
+    def _observe(self, detected: Iterable[tuple[Reading, list[AlertCandidate]]]) -> DeskResult:
+        """The desk's part of `detect` (a lane detected as a whole goes in slice by slice)."""
         now = self.clock()
         replaying = self.intake.replaying
         result = DeskResult()
-        for r in readings:
+        for r, candidates in detected:
             if r.patient_id is None:
                 continue
-            candidates = self.engine.process(r)
             seen_at = None
             if not self.intake.is_kiosk(r.device_id):
                 seen_at = now if replaying else r.received_at
@@ -239,11 +239,11 @@ class Pipeline:
     async def _detect_in_lanes(
         self, new: Sequence[Reading], progress: tuple[str, int] | None
     ) -> list[AlertEvent]:
-        """Detection of a stored batch in two lanes (`gateway.flow.lanes`): the urgent lane's alerts
-        stored and handed to the sender first, then the bulk lane in slices of bounded work
-        with a yield to the event loop after each (its alerts recorded slice by slice); the
-        batch's progress goes with the last record. Called with `detecting` held."""
-        lane, bulk = split_lanes(new, self.urgent)
+        """Detection of a stored batch in the engine's two lanes (`DetectionEngine.lanes`): the
+        urgent lane's alerts stored and handed to the sender first, then the bulk lane in slices
+        of bounded work with a yield to the event loop after each (its alerts recorded slice by
+        slice); the batch's progress goes with the last record. Called with `detecting` held."""
+        lane, bulk = self.engine.lanes(new)
         events: list[AlertEvent] = []
         if lane:
             urgent = self.detect(lane)
@@ -254,10 +254,10 @@ class Pipeline:
             # (their alerts are stored already, so nothing is raised twice).
             events += await self._record_detected(urgent, None)
         pending = DeskResult()
-        self.engine.prepare(bulk)
+        detected = self.engine.detect(bulk)
         deadline = time.perf_counter() + SLICE_S
         for lo in range(0, len(bulk), BULK_STEP):
-            pending = pending.then(self._detect(bulk[lo : lo + BULK_STEP]))
+            pending = pending.then(self._observe(islice(detected, BULK_STEP)))
             if time.perf_counter() >= deadline and lo + BULK_STEP < len(bulk):
                 if pending:
                     events += await self._record_detected(pending, None)

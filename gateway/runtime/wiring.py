@@ -286,7 +286,6 @@ def build(
         metrics=Metrics(),
         clock=clock,
         outbox=notifications,
-        urgent=book.urgent,
     )
     recovery = None
     if isinstance(readings, PositionedStore):

@@ -10,7 +10,7 @@ text), so the ORM reads these rows like any other. De-duplication stays in the d
 `SqliteWriter` runs a batch's whole write (lookup, insert, commit) in one call on a thread and
 connection of its own. Through the async driver every statement is several hand-offs between
 the event loop and the driver's thread, and each hand-off back waits until the event loop is
-free again: while detection works through a batch in slices (`gateway.flow.lanes.SLICE_S`), the
+free again: while detection works through a batch in slices (`gateway.flow.pipeline.SLICE_S`), the
 next batch's durable write (and so its acknowledgement) took a dozen slices instead of one.
 """
 

@@ -1,8 +1,12 @@
 """Pipeline on a real SQLite file: store first, detect only what is new, never ack a failure;
-events and the escalation timers they move are stored together, before anyone is told."""
+events and the escalation timers they move are stored together, before anyone is told. The urgent
+lane: a crisis reading's alert is stored and handed to the sender before the rest of its batch is
+analysed, the bulk of the batch yields to the event loop, and lanes never change which alerts are
+raised."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,11 +20,13 @@ from alerts.engine import DetectionEngine
 from alerts.model import AlertCandidate, AlertEvent
 from alerts.policy import parse_policy_text
 from devices.kinds import Kind
-from devices.model import PatientKey, Reading
+from devices.model import PatientKey, Reading, utcnow
 from devices.registry import DeviceRegistry
 from gateway.flow.intake import Inbound, Intake
-from gateway.flow.pipeline import Pipeline
+from gateway.flow.pipeline import BULK_STEP, SLICE_S, Pipeline
 from gateway.notifiers.outbox import OutboxSender
+from gateway.runtime.service import Gateway
+from gateway.runtime.settings import Settings
 from gateway.storage import Database, SqlReadingStore, Stores, StoreUnavailableError
 from gateway.storage import record as alert_records
 from tests.support.wire import v1
@@ -208,3 +214,89 @@ async def test_late_reading_is_stored_but_not_alerted(pipeline: Pipeline) -> Non
         PatientKey("t", "cuff-1"), None, T0 - timedelta(1), T0 + timedelta(1)
     )
     assert rows[0].flags == frozenset({"late"})
+
+
+# -- the two lanes ------------------------------------------------------------------------
+
+
+def msg(device: str, kind: str, seq: int, data: dict[str, object], at: datetime) -> Inbound:
+    ts = (at + timedelta(seconds=seq)).isoformat()
+    return Inbound(f"hm/v1/t/{device}/{kind}", v1(device, kind, seq, data, ts), utcnow())
+
+
+def mixed_batch() -> list[Inbound]:
+    """300 routine glucose readings, then one cuff's elevated reading and its crisis, measured
+    two minutes ago (now, not when the module was imported: a late reading is never analysed)."""
+    at = utcnow() - timedelta(minutes=2)
+    out = [
+        msg(f"cgm-{i:03d}", "glucose", 1, {"value": 6.0, "unit": "mmol/L", "source": "cgm"}, at)
+        for i in range(300)
+    ]
+    out.append(msg("cuff-x", "bp", 1, {"systolic": 168, "diastolic": 102, "unit": "mmHg"}, at))
+    out.append(msg("cuff-x", "bp", 2, {"systolic": 196, "diastolic": 124, "unit": "mmHg"}, at))
+    return out
+
+
+@pytest.fixture
+async def gw(tmp_path: Path) -> AsyncIterator[Gateway]:
+    g = Gateway(Settings(mode="test", data_dir=tmp_path, auto_register=True))
+    await g.start(mqtt=False)
+    yield g
+    await g.stop()
+
+
+async def test_the_crisis_is_recorded_first_and_the_bulk_yields(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert SLICE_S > 0
+    monkeypatch.setattr("gateway.flow.pipeline.SLICE_S", 0.0)  # yield after every bulk step
+    recorded: list[tuple[int, list[str]]] = []  # (readings analysed by then, codes)
+    real, process = gw.pipeline.record, gw.pipeline.engine.process
+    analysed: list[Reading] = []
+    ticks = 0
+
+    async def spy(result, client, progress=None):  # type: ignore[no-untyped-def]
+        recorded.append((len(analysed), [e.alert.code for e in result.events]))
+        return await real(result, client, progress)
+
+    def counted(r: Reading) -> list[AlertCandidate]:
+        analysed.append(r)
+        return process(r)
+
+    async def probe() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    monkeypatch.setattr(gw.pipeline, "record", spy)
+    monkeypatch.setattr(gw.pipeline.engine, "process", counted)
+    running = asyncio.create_task(probe())
+    await asyncio.sleep(0)
+    before = ticks
+    done = await gw.pipeline.handle(mixed_batch())
+    running.cancel()
+    assert done.stored == 302
+    assert recorded[0] == (2, ["bp.hypertensive_crisis"])  # before any glucose was analysed
+    assert ticks - before >= 300 // BULK_STEP  # the loop ran between the slices
+    stored = await gw.stores.outbox.pending(utcnow() + timedelta(hours=1))
+    assert all(e.event == "opened" for e in stored)
+
+
+async def test_lanes_raise_the_same_alerts_as_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same batch through a gateway with and without lanes: the same alerts."""
+    found = []
+    for k, lanes in enumerate((True, False)):
+        g = Gateway(Settings(mode="test", data_dir=tmp_path / str(k), auto_register=True))
+        if not lanes:  # every reading in the bulk lane
+            monkeypatch.setattr(g.pipeline.engine, "lanes", lambda rs: ([], list(rs)))
+        await g.start(mqtt=False)
+        try:
+            await g.pipeline.handle(mixed_batch())
+            found.append(sorted((a.patient_id, a.code) for a in await g.stores.alerts.active()))
+        finally:
+            await g.stop()
+    assert found[0] == found[1]
+    assert ("cuff-x", "bp.hypertensive_crisis") in found[0]

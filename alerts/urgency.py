@@ -2,10 +2,10 @@
 
 A batch's detection runs in two lanes. The *urgent* lane holds every reading of each patient who
 has an urgent reading in the batch (an emergency call or fall, a blood pressure at crisis level,
-an urgent-low glucose, a heart rate or SpO2 far out of range), in arrival order; it is detected,
-stored and handed to the notification sender before anything else of the batch. The *bulk* lane
-(everyone else: routine vitals, ECG chunks) follows in slices of at most `SLICE_S` of work, each
-followed by a yield to the event loop, so storing, acknowledging and sending go on meanwhile.
+an urgent-low glucose, a heart rate or SpO2 far out of range), in arrival order; it is detected
+first, so its alerts are stored and sent before anything else of the batch is analysed. The
+*bulk* lane (everyone else: routine vitals, ECG chunks) follows, a slice at a time. Urgency is
+judged at the patient's own targets (`DetectionEngine.lanes`).
 
 Detectors keep their state per patient, and a patient's readings all go to one lane in arrival
 order, so each detector sees exactly the sequence it would have seen without lanes: the lanes
@@ -20,13 +20,13 @@ from alerts.targets import DEFAULT_TARGETS, Targets
 from devices.kinds import Kind
 from devices.model import Reading
 
-# Bulk detection yields to the event loop after this much work.
-SLICE_S = 0.02
 # Far out of range whatever the patient's targets (the targets' crisis limits apply as well).
 SPO2_URGENT = 88.0
 HR_URGENT_LOW = 40.0
 HR_URGENT_HIGH = 150.0
 URGENT_EVENTS = frozenset({"sos", "fall"})
+# The kinds whose urgency depends on the patient's targets (the others' never does).
+TARGETED_KINDS = frozenset({Kind.BP, Kind.GLUCOSE, Kind.HR})
 
 
 def is_urgent(r: Reading, targets: Targets = DEFAULT_TARGETS) -> bool:
