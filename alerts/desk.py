@@ -2,10 +2,13 @@
 
 Detector candidates come in through `observe`, the clock through `tick`, and clinicians through
 one method per action (`acknowledge`, `resolve`, `comment`, `assign`, `escalate`, `refer`,
-`snooze`). Each call returns a typed result: the alert events it produced, in order, and the
-escalation timers it changed, which the caller persists together (one transaction) before
-anyone is notified. The desk does no I/O and never reads a clock: `now` is always passed in, so
-the live gateway, `hmg replay` and the tests drive the same object on real or virtual time.
+`snooze`, `dispatch`, `arrive`). A lifecycle action names the alert by id and acts on the desk's
+live copy of the actor's tenant (`NotHeldError` when there is none). Each call returns a typed
+result: the alert events it produced, in order, the escalation timers it changed, which the
+caller persists together (one transaction) before anyone is notified, and what the desk held
+before, to put back if that fails. The desk does no I/O and never reads a clock: `now` is
+always passed in, so the live gateway, `hmg replay` and the tests drive the same object on real
+or virtual time.
 
 The transitions themselves are small pure functions (`alerts.lifecycle` for alerts,
 `alerts.escalation` for timers); the desk only routes: candidate -> book -> timers, action ->
@@ -21,7 +24,7 @@ new transition function plus a method here that goes through `_act`.
 >>> [e.event.value for e in opened.events]
 ['opened']
 >>> dr = Actor("dr.li", Role.CLINICIAN, "t")
->>> ack = desk.acknowledge(opened.events[0].alert, dr, t0 + timedelta(minutes=2))
+>>> ack = desk.acknowledge(opened.events[0].alert.alert_id, dr, t0 + timedelta(minutes=2))
 >>> (ack.alert.state.value, ack.alert.acknowledged_by)
 ('acknowledged', 'dr.li')
 """
@@ -49,10 +52,13 @@ from alerts.model import Action, Alert, AlertCandidate, AlertEvent, State
 from alerts.outcome import (
     NO_TIMERS,
     NOTHING,
+    NOTHING_HELD,
     Act,
     ActionRefusedError,
     ActionResult,
     DeskResult,
+    Held,
+    NotHeldError,
     TimerChanges,
 )
 from alerts.policy import EscalationPolicy
@@ -64,6 +70,7 @@ __all__ = [
     "ActionResult",
     "AlertDesk",
     "DeskResult",
+    "NotHeldError",
     "TimerChanges",
 ]
 
@@ -147,10 +154,6 @@ class AlertDesk:
     def timer(self, alert_id: str) -> EscalationState | None:
         return self.escalator.get(alert_id)
 
-    def held(self, alert_id: str) -> tuple[Alert | None, EscalationState | None]:
-        """The live alert and its timer in one look (an action puts them back if unsaved)."""
-        return self.find(alert_id), self.escalator.get(alert_id)
-
     def next_due(self) -> datetime | None:
         """When `tick` next has something to do (escalation or staleness); None: nothing."""
         dues = [d for d in (self.escalator.next_due(), self.stale.next_due()) if d is not None]
@@ -206,63 +209,54 @@ class AlertDesk:
         self.escalator.unsaved([t.alert_id for t in timers.saved] + list(timers.deleted))
 
     # -- clinicians' actions --------------------------------------------------------------
-    def acknowledge(self, alert: Alert, by: Actor, now: datetime) -> ActionResult:
+    def acknowledge(self, alert_id: str, by: Actor, now: datetime) -> ActionResult:
         return self._act(
-            Act.ACKNOWLEDGE, alert, by, now, lambda a: acknowledge_alert(a, by.user, now)
+            Act.ACKNOWLEDGE, alert_id, by, now, lambda a: acknowledge_alert(a, by.user, now)
         )
 
     def resolve(
-        self, alert: Alert, by: Actor, now: datetime, outcome: Outcome | None = None
+        self, alert_id: str, by: Actor, now: datetime, outcome: Outcome | None = None
     ) -> ActionResult:
         """Resolve by hand; an emergency call is resolved only with its outcome."""
-        if alert.emergency and outcome is None:
-            raise ActionRefusedError(
-                Act.RESOLVE, alert.alert_id, "an emergency call is resolved with its outcome"
-            )
-        note = {"outcome": outcome.value} if outcome is not None else {}
-        return self._act(
-            Act.RESOLVE, alert, by, now, lambda a: resolve_alert(a, now, by.user, outcome=outcome),
-            note,
-        )  # fmt: skip
 
-    def dispatch(self, alert: Alert, by: Actor, now: datetime, dispatch: Dispatch) -> ActionResult:
+        def resolve(a: Alert) -> AlertEvent:
+            if a.emergency and outcome is None:
+                raise ValueError("an emergency call is resolved with its outcome")
+            return resolve_alert(a, now, by.user, outcome=outcome)
+
+        note = {"outcome": outcome.value} if outcome is not None else {}
+        return self._act(Act.RESOLVE, alert_id, by, now, resolve, note)
+
+    def dispatch(self, alert_id: str, by: Actor, now: datetime, dispatch: Dispatch) -> ActionResult:
         """Help sent to an emergency call (see `alerts.emergency`)."""
         return self._act(
-            Act.DISPATCH,
-            alert,
-            by,
-            now,
-            lambda a: dispatch_alert(a, by.user, now, dispatch),
+            Act.DISPATCH, alert_id, by, now, lambda a: dispatch_alert(a, by.user, now, dispatch),
             dispatch.to_json(),
-        )
+        )  # fmt: skip
 
-    def arrive(self, alert: Alert, by: Actor, now: datetime) -> ActionResult:
+    def arrive(self, alert_id: str, by: Actor, now: datetime) -> ActionResult:
         """Help is there, as the responder confirms on the page."""
         return self._act(
-            Act.ARRIVE, alert, by, now, lambda a: arrive_alert(a, by.user, now, "page")
+            Act.ARRIVE, alert_id, by, now, lambda a: arrive_alert(a, by.user, now, "page")
         )
 
-    def refer(self, alert: Alert, by: Actor, now: datetime, referral_id: str) -> ActionResult:
+    def refer(self, alert_id: str, by: Actor, now: datetime, referral_id: str) -> ActionResult:
         """The alert is handed over to a hospital (the referral itself is the caller's record)."""
         return self._act(
-            Act.REFER,
-            alert,
-            by,
-            now,
-            lambda a: refer_alert(a, by.user, now, referral_id),
+            Act.REFER, alert_id, by, now, lambda a: refer_alert(a, by.user, now, referral_id),
             {"referral_id": referral_id},
-        )
+        )  # fmt: skip
 
-    def escalate(self, alert: Alert, by: Actor, now: datetime) -> ActionResult:
+    def escalate(self, alert_id: str, by: Actor, now: datetime) -> ActionResult:
         """Escalate by hand to the next tier (the last one stays the last). Raises
         `ActionRefusedError` for a resolved alert or a tenant without an escalation policy."""
-        current = self._current(Act.ESCALATE, alert)
+        current, held = self._current(Act.ESCALATE, alert_id, by)
         try:
             event = self.escalator.escalate(current, now, by.user)
         except LookupError as exc:
-            raise ActionRefusedError(Act.ESCALATE, alert.alert_id, str(exc)) from exc
+            raise ActionRefusedError(Act.ESCALATE, alert_id, str(exc)) from exc
         self._book(current.tenant).record(event)
-        return self._action(Act.ESCALATE, by, now, event.alert, (event,))
+        return self._action(Act.ESCALATE, by, now, event.alert, (event,), held=held)
 
     def comment(self, alert: Alert, by: Actor, now: datetime, text: str) -> ActionResult:
         """A note on the alert, resolved or not; it changes nothing but the audit trail."""
@@ -276,22 +270,23 @@ class AlertDesk:
         audited, never notified; resolved alerts may be assigned too (follow-up)."""
         live = self.find(alert.alert_id)
         new = assign_alert(live or alert, assignee, now)
+        held = NOTHING_HELD if live is None else Held(live, self.escalator.get(live.alert_id))
         if live is not None:
             self._book(new.tenant).keep(new)
-        return self._action(Act.ASSIGN, by, now, new, (), {"to": assignee})
+        return self._action(Act.ASSIGN, by, now, new, (), {"to": assignee}, held)
 
-    def snooze(self, alert: Alert, by: Actor, now: datetime, until: datetime) -> ActionResult:
+    def snooze(self, alert_id: str, by: Actor, now: datetime, until: datetime) -> ActionResult:
         """Put notification off until `until`: no tier moves or repeats before then, and then
         the current tier hears again. The alert's state does not change (it is not
         acknowledged). Raises `ActionRefusedError` when there is nothing to put off."""
-        current = self._current(Act.SNOOZE, alert)
+        current, held = self._current(Act.SNOOZE, alert_id, by)
         if until <= now:
-            raise ActionRefusedError(Act.SNOOZE, alert.alert_id, "snooze must end in the future")
+            raise ActionRefusedError(Act.SNOOZE, alert_id, "snooze must end in the future")
         try:
             self.escalator.snooze(current, until)
         except LookupError as exc:
-            raise ActionRefusedError(Act.SNOOZE, alert.alert_id, str(exc)) from exc
-        return self._action(Act.SNOOZE, by, now, current, (), {"until": until.isoformat()})
+            raise ActionRefusedError(Act.SNOOZE, alert_id, str(exc)) from exc
+        return self._action(Act.SNOOZE, by, now, current, (), {"until": until.isoformat()}, held)
 
     # -- internals ------------------------------------------------------------------------
     def _book(self, tenant: str) -> AlertBook:
@@ -300,29 +295,32 @@ class AlertDesk:
             book = self._books[tenant] = AlertBook(tenant)
         return book
 
-    def _current(self, act: Act, alert: Alert) -> Alert:
-        """The desk's live copy of an alert an action is about; refused once resolved."""
-        current = self.find(alert.alert_id)
+    def _current(self, act: Act, alert_id: str, by: Actor) -> tuple[Alert, Held]:
+        """The live copy of the alert an action is about, in the actor's tenant's book, and
+        what the desk holds of it now; `NotHeldError` when it holds none."""
+        book = self._books.get(by.tenant)
+        current = None if book is None else book.by_id(alert_id)
         if current is None:
-            raise ActionRefusedError(act, alert.alert_id, f"alert {alert.alert_id} is resolved")
-        return current
+            raise NotHeldError(act, alert_id, f"alert {alert_id} is not active")
+        return current, Held(current, self.escalator.get(alert_id))
 
     def _act(
         self,
         act: Act,
-        alert: Alert,
+        alert_id: str,
         by: Actor,
         now: datetime,
         transition: Callable[[Alert], AlertEvent],
         note: Mapping[str, Any] | None = None,
     ) -> ActionResult:
         """A lifecycle action: the pure transition on the live alert, then book and timers."""
+        current, held = self._current(act, alert_id, by)
         try:
-            event = transition(self._current(act, alert))
+            event = transition(current)
         except ValueError as exc:  # the transition refuses the alert as it is
-            raise ActionRefusedError(act, alert.alert_id, str(exc)) from exc
+            raise ActionRefusedError(act, alert_id, str(exc)) from exc
         event = self._record(event)
-        return self._action(act, by, now, event.alert, (event,), note or {})
+        return self._action(act, by, now, event.alert, (event,), note, held)
 
     def _action(
         self,
@@ -332,8 +330,10 @@ class AlertDesk:
         alert: Alert,
         events: tuple[AlertEvent, ...],
         note: Mapping[str, Any] | None = None,
+        held: Held = NOTHING_HELD,
     ) -> ActionResult:
-        return ActionResult(act, by, now, alert, events, self._timer_changes(), note or {})
+        timers = self._timer_changes()
+        return ActionResult(act, by, now, alert, events, timers, note or {}, held)
 
     def _record(self, event: AlertEvent) -> AlertEvent:
         """An event into its book; the timers follow (the event comes back with the tier it

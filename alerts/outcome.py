@@ -78,13 +78,23 @@ class Act(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Held:
+    """The desk's live copy of an alert and its escalation timer before an action changed them
+    (none for an action that changed nothing the desk holds)."""
+
+    alert: Alert | None = None
+    timer: EscalationState | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ActionResult:
     """What one clinician's action did.
 
     `alert` is the alert as it is now; `events` the lifecycle events to store and notify (none
     for bookkeeping actions: comment, assign, snooze); `timers` the escalation timers to store
     with them; `note` what the audit row keeps beyond who, when and what (e.g. the comment text,
-    the new assignee).
+    the new assignee); `held` what the desk held before, to put back if the action cannot be
+    stored.
     """
 
     act: Act
@@ -94,6 +104,11 @@ class ActionResult:
     events: tuple[AlertEvent, ...] = ()
     timers: TimerChanges = field(default_factory=TimerChanges)
     note: Mapping[str, Any] = field(default_factory=dict)
+    held: Held = field(default_factory=Held)
+
+
+# What an action that changed nothing the desk holds would put back.
+NOTHING_HELD: Final = Held()
 
 
 class ActionRefusedError(ValueError):
@@ -104,3 +119,8 @@ class ActionRefusedError(ValueError):
         self.act = act
         self.alert_id = alert_id
         self.detail = detail
+
+
+class NotHeldError(ActionRefusedError):
+    """The desk holds no active alert with that id for the actor's tenant: it is unknown,
+    another tenant's or resolved (the stored alerts tell which)."""

@@ -142,7 +142,7 @@ def _act(pipe: Pipeline, lineno: int, doc: dict[str, Any], key: str) -> Iterator
     body = doc[key]
     try:
         if key == "ack":
-            done = desk.acknowledge(alert, actor, at)
+            done = desk.acknowledge(alert.alert_id, actor, at)
         elif key == "dispatch":
             going = Dispatch(
                 Responder(str(body.get("responder", "community"))),
@@ -150,12 +150,12 @@ def _act(pipe: Pipeline, lineno: int, doc: dict[str, Any], key: str) -> Iterator
                 body.get("contact"),
                 at + timedelta(minutes=float(body.get("eta_minutes", 30))),
             )
-            done = desk.dispatch(alert, actor, at, going)
+            done = desk.dispatch(alert.alert_id, actor, at, going)
         elif key == "arrive":
-            done = desk.arrive(alert, actor, at)
+            done = desk.arrive(alert.alert_id, actor, at)
         else:
             outcome = Outcome(body["outcome"]) if "outcome" in body else None
-            done = desk.resolve(alert, actor, at, outcome)
+            done = desk.resolve(alert.alert_id, actor, at, outcome)
     except ActionRefusedError as exc:
         raise ReplayLineError(lineno, f"{key!r}: {exc.detail}") from exc
     except (ValueError, TypeError) as exc:

@@ -282,7 +282,7 @@ class Consultations:
             return DeskResult()
         by = Actor(actor.user, actor.role, alert.tenant, actor.client)
         try:
-            done = self.desk.resolve(alert, by, self.clock())
+            done = self.desk.resolve(alert.alert_id, by, self.clock())
         except ActionRefusedError:
             return DeskResult()
         return DeskResult(done.events, done.timers)

@@ -2,13 +2,14 @@
 
 Whoever asks (the API today, the dashboard and emergency calls through it), an action goes:
 
-1. **check**: the subject exists (the desk's live alert, else the stored one) and the request
-   makes sense;
-2. **transition**: the alert desk applies the action (`alerts.desk.AlertDesk`) and says what it
-   did: the alert as it is now, the lifecycle events, the escalation timers it moved;
-3. **persist**: the events, the timers, what else the action changes (an assignment, a referral)
+1. **transition**: the alert desk applies the action to its live copy of the actor's tenant's
+   alert (`alerts.desk.AlertDesk`) and says what it did: the alert as it is now, the lifecycle
+   events, the escalation timers it moved, what it held before. If the desk holds no such
+   alert, the stored alerts tell an unknown one (or another tenant's) from a resolved one;
+2. **persist**: the events, the timers, what else the action changes (an assignment, a referral)
    and the action's audit entry, in one transaction: all of it or none of it;
-4. **notify**: the lifecycle events go to the notification channels, only once stored.
+3. **notify**: the lifecycle events go to the notification channels, only once stored (the
+   alert outbox does both, `gateway.notifiers.outbox.OutboxSender.record`).
 
 Bookkeeping actions (comment, assign, snooze) produce no lifecycle event: they are audited and
 never notified. A refused action raises `gateway.errors.ConflictError` (or `NotFoundError`),
@@ -24,9 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from alerts.desk import ActionRefusedError, ActionResult, AlertDesk
+from alerts.desk import ActionRefusedError, ActionResult, AlertDesk, NotHeldError
 from alerts.emergency import Dispatch, Outcome
-from alerts.escalation import EscalationState
 from alerts.model import Alert
 from alerts.referral import (
     Referral,
@@ -131,15 +131,6 @@ async def review(stores: Stores, actor: Actor, alert_id: str, now: datetime) -> 
     return reviewed
 
 
-@dataclass(frozen=True, slots=True)
-class _Decided:
-    """The desk's result of an action, and the live alert and timer it held before."""
-
-    result: ActionResult
-    alert: Alert | None
-    timer: EscalationState | None
-
-
 class Actions:
     """The clinicians' actions over the alert desk, the stores and the alert outbox."""
 
@@ -164,18 +155,10 @@ class Actions:
     async def alert(self, alert_id: str, tenant: str) -> Alert:
         """The alert as it is: the desk's live copy while active, else the stored one; an
         alert of another tenant is not found."""
-        return (await self._locate(alert_id, tenant))[0]
-
-    async def _locate(
-        self, alert_id: str, tenant: str
-    ) -> tuple[Alert, Alert | None, EscalationState | None]:
-        """The alert (see `alert`), and the desk's live copy and timer of it if it holds them
-        (asked of the desk once)."""
-        live, timer = self.desk.held(alert_id)
-        a = live or await self.stores.alerts.get(alert_id)
+        a = self.desk.find(alert_id) or await self.stores.alerts.get(alert_id)
         if a is None or a.tenant != tenant:
             raise NotFoundError("alert", alert_id)
-        return a, live, timer
+        return a
 
     async def referral(self, referral_id: str, tenant: str) -> Referral:
         """The referral, if it belongs to `tenant` (another tenant's is not found)."""
@@ -189,7 +172,7 @@ class Actions:
         """Someone is on it: escalation stops (the acknowledging clinician is assigned if
         nobody was)."""
         done = await self._decide(
-            actor, alert_id, lambda a, now: self.desk.acknowledge(a, actor, now)
+            actor, alert_id, lambda now: self.desk.acknowledge(alert_id, actor, now)
         )
         return await self._commit(done, comment)
 
@@ -216,7 +199,7 @@ class Actions:
             )
             referral = await self._referral(a, actor, request)
         done = await self._decide(
-            actor, alert_id, lambda a, now: self.desk.resolve(a, actor, now, outcome)
+            actor, alert_id, lambda now: self.desk.resolve(alert_id, actor, now, outcome)
         )
         if outcome is not Outcome.TAKEN_TO_HOSPITAL:
             return await self._commit(done, comment)
@@ -225,18 +208,22 @@ class Actions:
     async def dispatch(self, actor: Actor, alert_id: str, dispatch: Dispatch) -> Alert:
         """Help sent to an emergency call: who, and when they are expected on site."""
         done = await self._decide(
-            actor, alert_id, lambda a, now: self.desk.dispatch(a, actor, now, dispatch)
+            actor, alert_id, lambda now: self.desk.dispatch(alert_id, actor, now, dispatch)
         )
         return await self._commit(done, None)
 
     async def arrive(self, actor: Actor, alert_id: str) -> Alert:
         """Help is at the elder's home (confirmed on the page)."""
-        done = await self._decide(actor, alert_id, lambda a, now: self.desk.arrive(a, actor, now))
+        done = await self._decide(
+            actor, alert_id, lambda now: self.desk.arrive(alert_id, actor, now)
+        )
         return await self._commit(done, None)
 
     async def escalate(self, actor: Actor, alert_id: str, comment: str | None = None) -> Alert:
         """Move to the next tier of the escalation policy now."""
-        done = await self._decide(actor, alert_id, lambda a, now: self.desk.escalate(a, actor, now))
+        done = await self._decide(
+            actor, alert_id, lambda now: self.desk.escalate(alert_id, actor, now)
+        )
         return await self._commit(done, comment)
 
     async def refer(self, actor: Actor, alert_id: str, request: ReferralRequest) -> Referral:
@@ -248,7 +235,7 @@ class Actions:
         referral = await self._referral(a, actor, request)
         now = referral.requested_at
         done = await self._decide(
-            actor, alert_id, lambda live, _: self.desk.refer(live, actor, now, referral.referral_id)
+            actor, alert_id, lambda _: self.desk.refer(alert_id, actor, now, referral.referral_id)
         )
         await self._commit(done, None, self._saving(referral))
         return referral
@@ -282,8 +269,9 @@ class Actions:
     # -- bookkeeping actions --------------------------------------------------------------
     async def comment(self, actor: Actor, alert_id: str, text: str) -> AuditEntry:
         """A note on the alert (resolved or not); it changes nothing but the audit trail."""
+        a = await self.alert(alert_id, actor.tenant)
         done = await self._decide(
-            actor, alert_id, lambda a, now: self.desk.comment(a, actor, now, text)
+            actor, alert_id, lambda now: self.desk.comment(a, actor, now, text)
         )
         return await self._store(done, None)  # no event: nothing to notify
 
@@ -291,12 +279,13 @@ class Actions:
         """Who looks after the alert (None: nobody). Not a lifecycle event: nobody is notified
         (an assignment neither worsens nor changes the alert), the audit trail keeps it and the
         open dashboards see it (`assigned` on the live view)."""
+        a = await self.alert(alert_id, actor.tenant)
         done = await self._decide(
-            actor, alert_id, lambda a, now: self.desk.assign(a, actor, now, assignee)
+            actor, alert_id, lambda now: self.desk.assign(a, actor, now, assignee)
         )
 
         async def save_assignment(tx: Transaction) -> None:
-            await self.stores.alerts.assign(alert_id, assignee, actor.user, done.result.at, tx=tx)
+            await self.stores.alerts.assign(alert_id, assignee, actor.user, done.at, tx=tx)
 
         alert = await self._commit(done, None, save_assignment)
         if self.view is not None:
@@ -308,7 +297,7 @@ class Actions:
     ) -> Alert:
         """Put notification off until `until` (the alert stays as it is, unacknowledged)."""
         done = await self._decide(
-            actor, alert_id, lambda a, now: self.desk.snooze(a, actor, now, until)
+            actor, alert_id, lambda now: self.desk.snooze(alert_id, actor, now, until)
         )
         return await self._commit(done, comment)
 
@@ -332,32 +321,32 @@ class Actions:
 
     # -- the path -------------------------------------------------------------------------
     async def _decide(
-        self, actor: Actor, alert_id: str, act: Callable[[Alert, datetime], ActionResult]
-    ) -> _Decided:
-        """Steps 1 and 2 of the module doc: the alert (of the actor's tenant), then the desk's
-        transition (what the desk held before is kept, to be put back if the change cannot be
-        stored)."""
-        a, live, timer = await self._locate(alert_id, actor.tenant)
+        self, actor: Actor, alert_id: str, act: Callable[[datetime], ActionResult]
+    ) -> ActionResult:
+        """Step 1 of the module doc: the desk's transition, in one call. If the desk holds no
+        active alert of that id for the actor's tenant, the stored one says why: unknown or
+        another tenant's (`NotFoundError`), or over (`ConflictError`)."""
         try:
-            done = act(a, self.clock())
+            return act(self.clock())
+        except NotHeldError as exc:
+            await self.alert(alert_id, actor.tenant)
+            raise ConflictError(f"alert {alert_id} is resolved") from exc
         except ActionRefusedError as exc:
             raise ConflictError(exc.detail) from exc
-        return _Decided(done, live, timer)
 
     async def _commit(
-        self, decided: _Decided, comment: str | None, write: Write | None = None
+        self, done: ActionResult, comment: str | None, write: Write | None = None
     ) -> Alert:
-        """Steps 3 and 4 of the module doc for one desk result."""
-        await self._store(decided, comment, write)
-        return decided.result.alert
+        """Steps 2 and 3 of the module doc for one desk result."""
+        await self._store(done, comment, write)
+        return done.alert
 
     async def _store(
-        self, decided: _Decided, comment: str | None, write: Write | None = None
+        self, done: ActionResult, comment: str | None, write: Write | None = None
     ) -> AuditEntry:
         """The action's events, timers, audit row and notifications as one alert record (one
         transaction, with `write` first), the notifications sent once it is committed; the
         audit row comes back."""
-        done = decided.result
         entry = _entry(done, comment)
         record = AlertRecord(
             at=self.clock(),
@@ -372,9 +361,9 @@ class Actions:
             # Nothing of the action is stored and nobody is told: the desk goes back to what it
             # held (an acknowledgement that was not recorded must not stop the escalation).
             self.desk.unsaved(done.timers)
-            if decided.alert is not None:
-                timers = [decided.timer] if decided.timer is not None else []
-                self.desk.load([decided.alert], timers)
+            if done.held.alert is not None:
+                timers = [done.held.timer] if done.held.timer is not None else []
+                self.desk.load([done.held.alert], timers)
             log.exception("could not store %s of alert %s", done.act.value, done.alert.alert_id)
             raise
         return entry

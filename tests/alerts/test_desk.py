@@ -9,9 +9,18 @@ from pathlib import Path
 import pytest
 
 from alerts.actor import Actor, Role
-from alerts.desk import Act, ActionRefusedError, ActionResult, AlertDesk, DeskResult, TimerChanges
+from alerts.desk import (
+    Act,
+    ActionRefusedError,
+    ActionResult,
+    AlertDesk,
+    DeskResult,
+    NotHeldError,
+    TimerChanges,
+)
 from alerts.escalation import EscalationState
 from alerts.model import Action, Alert, AlertCandidate, AlertEvent, EventType, Priority, State
+from alerts.outcome import NO_TIMERS
 from alerts.policy import parse_policy_text
 from devices.kinds import Kind
 from devices.model import PatientKey, Reading
@@ -98,7 +107,7 @@ def test_acknowledgement_stops_escalation_until_the_silence_expires() -> None:
     d = desk()
     raise_(d, T0)
     assert run_until(d, minutes(5)) == []
-    done = d.acknowledge(live(d), DR_LI, minutes(5))
+    done = d.acknowledge(live(d).alert_id, DR_LI, minutes(5))
     assert done.act is Act.ACKNOWLEDGE
     assert [(e.event, e.actor) for e in done.events] == [(EventType.ACKNOWLEDGED, "dr.li")]
     assert (done.alert.state, done.alert.assignee) == (State.ACKNOWLEDGED, "dr.li")
@@ -114,7 +123,7 @@ def test_acknowledgement_stops_escalation_until_the_silence_expires() -> None:
 def test_resolution_by_hand_clears_the_timer() -> None:
     d = desk()
     opened = raise_(d, T0)
-    done = d.resolve(live(d), DR_LI, minutes(3))
+    done = d.resolve(live(d).alert_id, DR_LI, minutes(3))
     assert [e.event for e in done.events] == [EventType.RESOLVED]
     assert done.timers.deleted == (opened.alert.alert_id,)
     assert d.find(opened.alert.alert_id) is None
@@ -145,7 +154,7 @@ def test_living_alone_elder_escalates_faster_with_emergency_contact() -> None:
 def test_worse_condition_reopens_notification_after_acknowledgement() -> None:
     d = desk()
     raise_(d, T0, "bp.hypotension")  # medium: 1 h deadline at tier 0
-    d.acknowledge(live(d, "bp.hypotension"), DR_LI, minutes(1))
+    d.acknowledge(live(d, "bp.hypotension").alert_id, DR_LI, minutes(1))
     worse = raise_(d, minutes(2), "bp.hypotension", priority=Priority.HIGH)
     assert (worse.event, worse.worse, worse.alert.state) == (EventType.UPDATED, True, State.OPEN)
     assert worse.escalation is not None
@@ -199,7 +208,7 @@ def test_a_tenant_without_policy_keeps_alerts_but_never_escalates() -> None:
     assert opened.escalation is None
     assert d.tick(minutes(60)) == DeskResult()
     with pytest.raises(ActionRefusedError, match="no escalation policy") as refused:
-        d.escalate(opened.alert, DR_LI, minutes(1))
+        d.escalate(opened.alert.alert_id, DR_LI, minutes(1))
     assert refused.value.act is Act.ESCALATE
 
 
@@ -207,7 +216,7 @@ def test_a_tenant_without_policy_keeps_alerts_but_never_escalates() -> None:
 def test_manual_escalation_and_a_restarted_desk_continues() -> None:
     d = desk()
     opened = raise_(d, T0)
-    done = d.escalate(live(d), DR_LI, minutes(2))
+    done = d.escalate(live(d).alert_id, DR_LI, minutes(2))
     (ev,) = done.events
     assert (ev.event, ev.actor, ev.alert.escalation_tier) == (EventType.ESCALATED, "dr.li", 1)
     assert ev.escalation is not None
@@ -233,7 +242,7 @@ def test_a_restart_rearms_alerts_whose_timer_was_lost() -> None:
 def test_referral_stops_notification_like_an_acknowledgement() -> None:
     d = desk()
     raise_(d, T0)
-    done = d.refer(live(d), DR_LI, minutes(3), "ref-1")
+    done = d.refer(live(d).alert_id, DR_LI, minutes(3), "ref-1")
     (ev,) = done.events
     assert (ev.event, ev.detail, ev.alert.state) == (
         EventType.REFERRED,
@@ -248,7 +257,7 @@ def test_referral_stops_notification_like_an_acknowledgement() -> None:
 def test_snooze_puts_notification_off_then_the_tier_hears_again() -> None:
     d = desk()
     raise_(d, T0)
-    done = d.snooze(live(d), DR_LI, minutes(2), until=minutes(25))
+    done = d.snooze(live(d).alert_id, DR_LI, minutes(2), until=minutes(25))
     assert (done.act, done.events, done.alert.state) == (Act.SNOOZE, (), State.OPEN)
     assert [(t.reason, t.due_at) for t in done.timers.saved] == [("snoozed", minutes(25))]
     assert run_until(d, minutes(24)) == []  # no tier-1 escalation at 10 min
@@ -263,7 +272,7 @@ def test_snooze_is_refused_when_there_is_nothing_to_put_off() -> None:
     d = desk()
     raise_(d, T0)
     with pytest.raises(ActionRefusedError, match="future"):
-        d.snooze(live(d), DR_LI, minutes(2), until=minutes(2))
+        d.snooze(live(d).alert_id, DR_LI, minutes(2), until=minutes(2))
     d.observe(
         [
             AlertCandidate(
@@ -274,7 +283,7 @@ def test_snooze_is_refused_when_there_is_nothing_to_put_off() -> None:
         tenant="demo",
     )
     with pytest.raises(ActionRefusedError, match="no escalation timer"):
-        d.snooze(live(d, "device.battery_low"), DR_LI, minutes(2), until=minutes(30))
+        d.snooze(live(d, "device.battery_low").alert_id, DR_LI, minutes(2), until=minutes(30))
 
 
 def test_assignment_and_comments_are_bookkeeping_without_events() -> None:
@@ -296,7 +305,7 @@ def test_assignment_and_comments_are_bookkeeping_without_events() -> None:
     with pytest.raises(ActionRefusedError):
         d.comment(live(d), DR_LI, minutes(2), "  ")
     # A resolved alert can still be assigned and commented on (follow-up); it stays resolved.
-    resolved = d.resolve(live(d), DR_LI, minutes(3)).alert
+    resolved = d.resolve(live(d).alert_id, DR_LI, minutes(3)).alert
     later = d.assign(resolved, DR_LI, minutes(4), "dr.zhao")
     assert (later.alert.state, later.alert.assignee) == (State.RESOLVED, "dr.zhao")
     assert d.find(opened.alert.alert_id) is None
@@ -306,18 +315,48 @@ def test_assignment_and_comments_are_bookkeeping_without_events() -> None:
 def test_lifecycle_actions_on_a_resolved_alert_are_refused() -> None:
     d = desk()
     raise_(d, T0)
-    resolved = d.resolve(live(d), DR_LI, minutes(1)).alert
+    resolved = d.resolve(live(d).alert_id, DR_LI, minutes(1)).alert
     calls: list[tuple[Act, Callable[[], ActionResult]]] = [
-        (Act.ACKNOWLEDGE, lambda: d.acknowledge(resolved, DR_LI, minutes(2))),
-        (Act.RESOLVE, lambda: d.resolve(resolved, DR_LI, minutes(2))),
-        (Act.ESCALATE, lambda: d.escalate(resolved, DR_LI, minutes(2))),
-        (Act.REFER, lambda: d.refer(resolved, DR_LI, minutes(2), "ref-2")),
-        (Act.SNOOZE, lambda: d.snooze(resolved, DR_LI, minutes(2), minutes(9))),
+        (Act.ACKNOWLEDGE, lambda: d.acknowledge(resolved.alert_id, DR_LI, minutes(2))),
+        (Act.RESOLVE, lambda: d.resolve(resolved.alert_id, DR_LI, minutes(2))),
+        (Act.ESCALATE, lambda: d.escalate(resolved.alert_id, DR_LI, minutes(2))),
+        (Act.REFER, lambda: d.refer(resolved.alert_id, DR_LI, minutes(2), "ref-2")),
+        (Act.SNOOZE, lambda: d.snooze(resolved.alert_id, DR_LI, minutes(2), minutes(9))),
     ]
     for act, call in calls:
-        with pytest.raises(ActionRefusedError, match="resolved") as refused:
+        with pytest.raises(NotHeldError, match="not active") as refused:
             call()
         assert (refused.value.act, refused.value.alert_id) == (act, resolved.alert_id)
+
+
+def test_an_action_on_another_tenants_alert_finds_nothing_and_changes_nothing() -> None:
+    d = desk()
+    raise_(d, T0)
+    alert = live(d)
+    stranger = Actor("dr.other", Role.CLINICIAN, "another-tenant")
+    timer = d.timer(alert.alert_id)
+    calls: list[Callable[[], ActionResult]] = [
+        lambda: d.acknowledge(alert.alert_id, stranger, minutes(1)),
+        lambda: d.escalate(alert.alert_id, stranger, minutes(1)),
+        lambda: d.snooze(alert.alert_id, stranger, minutes(1), minutes(30)),
+    ]
+    for call in calls:
+        with pytest.raises(NotHeldError):
+            call()
+    assert (live(d), d.timer(alert.alert_id), d.pending()) == (alert, timer, NO_TIMERS)
+
+
+def test_an_action_says_what_the_desk_held_before_it() -> None:
+    d = desk()
+    raise_(d, T0)
+    before, timer = live(d), d.timer(live(d).alert_id)
+    assert timer is not None
+    done = d.acknowledge(before.alert_id, DR_LI, minutes(2))
+    assert (done.held.alert, done.held.timer) == (before, timer)
+    assert done.alert.state is State.ACKNOWLEDGED
+    assert d.timer(before.alert_id) != timer  # the acknowledgement moved the escalation
+    d.load([before], [timer])  # what a caller does when the acknowledgement is not stored
+    assert (live(d), d.timer(before.alert_id)) == (before, timer)
 
 
 def test_an_action_applies_to_the_desks_live_copy_not_a_stale_one() -> None:
@@ -325,7 +364,7 @@ def test_an_action_applies_to_the_desks_live_copy_not_a_stale_one() -> None:
     stale_copy = raise_(d, T0).alert
     raise_(d, minutes(1), priority=Priority.HIGH)
     d.assign(live(d), DR_LI, minutes(2), "dr.wang")
-    done = d.acknowledge(stale_copy, DR_LI, minutes(3))
+    done = d.acknowledge(stale_copy.alert_id, DR_LI, minutes(3))
     assert (done.alert.updates, done.alert.assignee) == (1, "dr.wang")
 
 
@@ -422,12 +461,12 @@ def test_a_mirror_holds_the_owners_copy_and_reports_nothing_to_store() -> None:
     owner, copy = desk(), desk()
     opened = raise_(owner, T0)
     owner.pending()
-    acked = owner.acknowledge(opened.alert, DR_LI, minutes(2))
+    acked = owner.acknowledge(opened.alert.alert_id, DR_LI, minutes(2))
     copy.mirror(acked.alert, owner.timer(acked.alert.alert_id))
     assert copy.find(acked.alert.alert_id) == acked.alert
     assert copy.timer(acked.alert.alert_id) == owner.timer(acked.alert.alert_id)
     assert not copy.pending()  # the owner stored it; the copy never writes it again
-    resolved = owner.resolve(acked.alert, DR_LI, minutes(3))
+    resolved = owner.resolve(acked.alert.alert_id, DR_LI, minutes(3))
     copy.mirror(resolved.alert, None)
     assert copy.find(acked.alert.alert_id) is None
     assert copy.timer(acked.alert.alert_id) is None

@@ -54,7 +54,7 @@ def test_an_unanswered_call_reaches_the_next_tier_and_the_contacts_at_once() -> 
     (again,) = run_until(d, at(120))  # the next tier has the same minute
     assert again.escalation is not None
     assert again.escalation.tier_name == "emergency"
-    d.acknowledge(d.find(call.alert_id) or call, OP, at(130))
+    d.acknowledge(call.alert_id, OP, at(130))
     assert all(
         e.escalation and e.escalation.reason != "answer_missed" for e in run_until(d, at(600))
     )
@@ -63,10 +63,10 @@ def test_an_unanswered_call_reaches_the_next_tier_and_the_contacts_at_once() -> 
 def test_dispatched_help_that_does_not_arrive_is_raised_again_until_it_does() -> None:
     d = AlertDesk({"demo": POLICY})
     call = sos(d)
-    ack = d.acknowledge(call, OP, at(40))
+    ack = d.acknowledge(call.alert_id, OP, at(40))
     assert d.timer(call.alert_id) is not None
     going = Dispatch(Responder.COMMUNITY, "Li Ming", "+8613800000001", at(40 + 20 * 60))
-    sent = d.dispatch(ack.alert, OP, at(50), going)
+    sent = d.dispatch(ack.alert.alert_id, OP, at(50), going)
     assert [e.event for e in sent.events] == [EventType.DISPATCHED]
     assert sent.alert.state is State.DISPATCHED
     assert Dispatch.of(sent.alert) == going
@@ -81,7 +81,7 @@ def test_dispatched_help_that_does_not_arrive_is_raised_again_until_it_does() ->
     (later,) = run_until(d, going.expected_at + timedelta(minutes=10))
     assert later.escalation is not None
     assert later.escalation.reason == "no_arrival"
-    there = d.arrive(later.alert, Actor("li.ming", Role.CLINICIAN, "demo"), at(33 * 60))
+    there = d.arrive(later.alert.alert_id, Actor("li.ming", Role.CLINICIAN, "demo"), at(33 * 60))
     assert there.alert.state is State.ARRIVED
     assert arrived_at(there.alert) == at(33 * 60)
     assert d.timer(call.alert_id) is None
@@ -91,7 +91,7 @@ def test_dispatched_help_that_does_not_arrive_is_raised_again_until_it_does() ->
 def test_an_answered_call_without_a_dispatch_is_due_on_site_in_the_policys_time() -> None:
     d = AlertDesk({"demo": POLICY})
     call = sos(d)
-    d.acknowledge(call, OP, at(30))
+    d.acknowledge(call.alert_id, OP, at(30))
     (late,) = run_until(d, at(30 + 30 * 60))
     assert late.escalation is not None
     assert (late.at, late.escalation.reason) == (at(30 + 30 * 60), "no_arrival")
@@ -100,7 +100,7 @@ def test_an_answered_call_without_a_dispatch_is_due_on_site_in_the_policys_time(
 def test_the_home_units_button_confirms_arrival_on_every_open_call() -> None:
     d = AlertDesk({"demo": POLICY})
     call = sos(d)
-    d.acknowledge(call, OP, at(30))
+    d.acknowledge(call.alert_id, OP, at(30))
     button = AlertCandidate(
         "p-001", "emergency.arrival", at(900), Action.ARRIVE, by="home_unit:hub-1"
     )
@@ -116,27 +116,27 @@ def test_the_loop_refuses_steps_out_of_order_and_resolves_only_with_an_outcome()
     call = sos(d)
     going = Dispatch(Responder.AMBULANCE, "120", None, at(900))
     with pytest.raises(ActionRefusedError, match="acknowledge the call"):
-        d.dispatch(call, OP, at(10), going)
+        d.dispatch(call.alert_id, OP, at(10), going)
     with pytest.raises(ActionRefusedError, match="outcome"):
-        d.resolve(call, OP, at(20))
-    done = d.resolve(call, OP, at(20), Outcome.FALSE_ALARM)
+        d.resolve(call.alert_id, OP, at(20))
+    done = d.resolve(call.alert_id, OP, at(20), Outcome.FALSE_ALARM)
     assert done.alert.state is State.RESOLVED
     assert done.events[0].detail == {"outcome": "false_alarm"}
     assert d.timer(call.alert_id) is None
     crisis = d.observe(
         [AlertCandidate("p-001", "bp.hypertensive_crisis", T0)], T0, tenant="demo"
     ).events[0]
-    ack = d.acknowledge(crisis.alert, OP, at(5))
+    ack = d.acknowledge(crisis.alert.alert_id, OP, at(5))
     with pytest.raises(ActionRefusedError, match="no emergency"):
-        d.dispatch(ack.alert, OP, at(6), going)
+        d.dispatch(ack.alert.alert_id, OP, at(6), going)
 
 
 def test_timers_of_an_open_call_come_back_after_a_restart() -> None:
     d = AlertDesk({"demo": POLICY})
     call = sos(d)
-    ack = d.acknowledge(call, OP, at(30))
+    ack = d.acknowledge(call.alert_id, OP, at(30))
     going = Dispatch(Responder.FAMILY, "Daughter", None, at(1200))
-    sent = d.dispatch(ack.alert, OP, at(40), going)
+    sent = d.dispatch(ack.alert.alert_id, OP, at(40), going)
     again = AlertDesk({"demo": POLICY})
     again.load([sent.alert], [])  # the timer itself was lost: it is rebuilt from the alert
     timer = again.timer(call.alert_id)

@@ -5,6 +5,7 @@ together before anyone is notified; a failed store keeps all of it out and tells
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,28 @@ async def test_acknowledge_stores_event_timer_and_audit_then_notifies(
     assert timers.get(alert_id) == g.desk.timer(alert_id)
     with pytest.raises(NotFoundError):
         await g.actions.acknowledge(DR, "no-such-alert")
+
+
+async def test_another_tenants_alert_is_not_found_and_a_resolved_one_is_a_conflict(
+    gw: tuple[Gateway, Clock, Told],
+) -> None:
+    g, clock, _ = gw
+    alert_id = await crisis(g)
+    held = (g.desk.find(alert_id), g.desk.timer(alert_id))
+    stranger = replace(DR, tenant="another-tenant")
+    for act in (
+        lambda: g.actions.acknowledge(stranger, alert_id),
+        lambda: g.actions.escalate(stranger, alert_id),
+        lambda: g.actions.comment(stranger, alert_id, "not mine"),
+    ):
+        with pytest.raises(NotFoundError):
+            await act()
+    assert (g.desk.find(alert_id), g.desk.timer(alert_id)) == held
+    assert await g.stores.audit.entries(subject_id=alert_id) == []
+    clock.now = T0 + timedelta(minutes=1)
+    await g.actions.resolve(DR, alert_id)
+    with pytest.raises(ConflictError, match="resolved"):
+        await g.actions.acknowledge(DR, alert_id)
 
 
 async def test_a_failed_store_keeps_the_whole_action_out_and_tells_nobody(
