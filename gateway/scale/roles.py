@@ -83,7 +83,7 @@ async def run_role(role: str, settings: Settings, worker_id: str | None = None) 
         elif role == "worker":
             wid = worker_id or settings.scale.worker_id or socket.gethostname()
             ws = WorkerSettings.of(settings)
-            await Worker(gw, nc, wid, ws, settings.snapshot_key).run(stop)
+            await Worker(gw.runtime, nc, wid, ws, settings.snapshot_key).run(stop)
         else:
             raise ValueError(f"unknown role {role!r}")
     finally:

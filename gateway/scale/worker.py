@@ -39,10 +39,10 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import ObjectNotFoundError
 from nats.js.object_store import ObjectStore
 
-from alerts.desk import AlertDesk, DeskResult
+from alerts.desk import DeskResult
 from devices.model import utcnow
-from gateway.runtime.service import Gateway
 from gateway.runtime.settings import Settings
+from gateway.runtime.wiring import Runtime
 from gateway.scale.action_routing import PartitionActions
 from gateway.scale.envelope import EnvelopeError, unpack
 from gateway.scale.leases import Membership
@@ -84,7 +84,7 @@ class PartitionRunner:
     def __init__(
         self,
         partition: int,
-        gw: Gateway,
+        runtime: Runtime,
         nc: NatsClient,
         snapshots: ObjectStore,
         settings: WorkerSettings,
@@ -92,14 +92,13 @@ class PartitionRunner:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.partition = partition
-        self.gw = gw
+        self.runtime = runtime
         self.nc = nc
         self.snapshots = snapshots
         self.settings = settings
         self.key = key
         self.clock = clock
-        self.desk = AlertDesk(gw.policies, default_policy=gw.policies.get("*"))
-        unit = self.unit = gw.runtime.partition()  # wired like the single gateway's own
+        unit = self.unit = runtime.partition()  # wired like the single gateway's own
         self.engine = unit.engine
         self.desk = unit.desk
         self.pipeline = unit.pipeline
@@ -135,7 +134,7 @@ class PartitionRunner:
                 state, self.snap_seq = snap.state, snap.seq
         if state is not None:
             state.restore(self.engine, self.desk)
-        stores = self.gw.stores
+        stores = self.runtime.stores
         active = [a for a in await stores.alerts.active() if self._mine(a.tenant, a.patient_id)]
         ids = {a.alert_id for a in active}
         timers = [t for t in await stores.timers.load() if t.alert_id in ids]
@@ -234,14 +233,14 @@ class Worker:
 
     def __init__(
         self,
-        gw: Gateway,
+        runtime: Runtime,
         nc: NatsClient,
         worker_id: str,
         settings: WorkerSettings,
         key: bytes,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.gw = gw
+        self.runtime = runtime
         self.nc = nc
         self.worker_id = worker_id
         self.settings = settings
@@ -317,7 +316,7 @@ class Worker:
     async def _start(self, p: int) -> None:
         assert self._snapshots is not None
         runner = PartitionRunner(
-            p, self.gw, self.nc, self._snapshots, self.settings, self.key, self.clock
+            p, self.runtime, self.nc, self._snapshots, self.settings, self.key, self.clock
         )
         await runner.restore()
         stop = asyncio.Event()
@@ -351,7 +350,7 @@ class Worker:
         stop.set()
         with contextlib.suppress(Exception):
             await task
-        self.gw.runtime.drop(runner.unit)
+        self.runtime.drop(runner.unit)
         return runner
 
     async def _release(self, p: int, *, snapshot: bool) -> None:

@@ -37,7 +37,7 @@ async def test_a_partitions_detectors_know_who_lives_alone(tmp_path: Path) -> No
             try:
                 snapshots = await nc.jetstream().create_object_store(SNAPSHOT_BUCKET)
                 ws = WorkerSettings.of(settings)
-                runner = PartitionRunner(0, gw, nc, snapshots, ws, settings.snapshot_key)
+                runner = PartitionRunner(0, gw.runtime, nc, snapshots, ws, settings.snapshot_key)
                 await runner.restore()
                 reading = Reading(
                     "t1", "cuff-1", Kind.BP, 1, now - timedelta(seconds=5), now, "p-001",
