@@ -32,7 +32,8 @@ JOURNAL_PRUNE_S = 60.0  # how often the reading journal drops what its followers
 
 class Gateway:
     """Runs a `Runtime` (`gateway.runtime.wiring.build`): `start`/`stop` bracket its life,
-    with the MQTT ingest, the timers, the detector snapshots and the retention job."""
+    with the MQTT ingest, the timers, the detector snapshots, the retention job and the
+    runtime's jobs beside detection (`platform`, `followups`, `results`)."""
 
     def __init__(
         self,

@@ -2,11 +2,12 @@
 
 `build(settings, role)` gives a `Runtime`: storage, registry, care-team targets, the detection
 unit (intake -> engine -> desk -> pipeline), the notification outbox (broadcast channels and
-the escalation tiers' people), the clinicians' action path, ECG consultations and the detector
-recovery. The single
-gateway (`gateway.runtime.service.Gateway`), the API app, the demo, the scaled-out roles and their
-workers' partitions (`Runtime.partition`) and `hmg replay` (`replay_pipeline`) all take their parts
-from here, so a detection unit is wired the same way wherever it runs.
+the escalation tiers' people), the clinicians' action path, ECG consultations, the detector
+recovery and the jobs beside detection (platform push, follow-ups, results notices:
+`gateway.runtime.services`). The single gateway (`gateway.runtime.service.Gateway`), the API
+app, the demo, the scaled-out roles and their workers' partitions (`Runtime.partition`) and
+`hmg replay` (`replay_pipeline`) all take their parts from here, so a detection unit is wired
+the same way wherever it runs.
 """
 
 from __future__ import annotations
