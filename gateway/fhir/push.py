@@ -94,7 +94,7 @@ class PlatformPush:
         self.sender = OutboxSender(
             stores.outbox,
             {CHANNEL: self.channel},
-            deliveries=stores.deliveries,
+            log_deliveries=True,
             on_failing=self._failing,
             clock=clock,
             max_backoff_s=settings.max_backoff_s,

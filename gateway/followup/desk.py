@@ -122,7 +122,7 @@ class FollowupDesk:
         self.sender = OutboxSender(
             stores.outbox,
             {CHANNEL: LeadChannel(personal, stores.rosters.roster)},
-            deliveries=stores.deliveries,
+            log_deliveries=True,
             on_failing=self._failing,
             clock=clock,
             max_backoff_s=600.0,

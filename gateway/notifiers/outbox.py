@@ -48,8 +48,7 @@ from alerts.model import AlertEvent
 from alerts.serialize import event_to_json
 from devices.model import utcnow
 from gateway.notifiers.base import AlertSink, Channel, Notification, Receipt, idempotency_key
-from gateway.storage.database import Transaction
-from gateway.storage.deliveries import Delivery, DeliveryStore
+from gateway.storage.deliveries import Delivery
 from gateway.storage.outbox import OutboxEntry, OutboxStore
 from gateway.storage.record import AlertRecord, RecordStore, Write
 
@@ -106,7 +105,7 @@ class OutboxSender:
         channels: Mapping[str, Channel],
         *,
         records: RecordStore | None = None,
-        deliveries: DeliveryStore | None = None,
+        log_deliveries: bool = False,
         on_failing: Callable[[OutboxEntry, str], None] | None = None,
         sinks: Sequence[AlertSink] = (),
         clock: Callable[[], datetime] = utcnow,
@@ -121,7 +120,7 @@ class OutboxSender:
         self.store = store
         self.records = records
         self.channels = dict(channels)
-        self.deliveries = deliveries
+        self.log_deliveries = log_deliveries
         self.on_failing = on_failing
         self.sinks = list(sinks)
         self.clock = clock
@@ -312,14 +311,13 @@ class OutboxSender:
         attempts = entry.attempts + 1
         error = receipt.error or "failed"
         log.warning("outbox: %s delivery of %s failed (%s)", key, entry.delivery_id, error)
+        # Held here (unless per entry: the sweep claims it again when due), so no other sender
+        # takes it before this one's lease runs out.
+        held_s = 0.0 if self.per_entry else self.lease_s
+        due = self.clock() + timedelta(seconds=max(delay, held_s))
+        logged = [self._delivery(entry, receipt)] if self.log_deliveries else []
         try:
-            async with self.store.db.transaction() as tx:
-                # Held here (unless per entry: the sweep claims it again when due), so no other
-                # sender takes it before this one's lease runs out.
-                held_s = 0.0 if self.per_entry else self.lease_s
-                due = self.clock() + timedelta(seconds=max(delay, held_s))
-                await self.store.retry(entry.id, attempts, due, error, tx=tx)
-                await self._log(entry, receipt, tx)
+            await self.store.retry(entry.id, attempts, due, error, logged)
         except Exception:
             log.exception("outbox: could not store a failed attempt of %s", entry.delivery_id)
         if attempts == self.fail_after and self.on_failing is not None:
@@ -347,11 +345,9 @@ class OutboxSender:
             return Receipt(ch.name, "", False, error=type(exc).__name__)
 
     async def _settle(self, done: Sequence[tuple[OutboxEntry, Receipt]]) -> None:
+        logged = [self._delivery(e, r) for e, r in done] if self.log_deliveries else []
         try:
-            async with self.store.db.transaction() as tx:
-                await self.store.delivered([e.id for e, _ in done], self.clock(), tx=tx)
-                for entry, receipt in done:
-                    await self._log(entry, receipt, tx)
+            await self.store.settle([e.id for e, _ in done], self.clock(), logged)
         except Exception:  # they stay undelivered in the store: the sweep sends them again
             log.exception("outbox: could not mark %d notifications delivered", len(done))
         self.delivered += len(done)
@@ -360,23 +356,18 @@ class OutboxSender:
         if not self._held:
             self._idle.set()
 
-    async def _log(self, entry: OutboxEntry, r: Receipt, tx: Transaction) -> None:
-        """The delivery log (`notification_deliveries`): attempts count the channel's own tries
-        of this delivery after the outbox's earlier ones."""
-        if self.deliveries is None:
-            return
-        await self.deliveries.record(
-            Delivery(
-                key=entry.delivery_id,
-                alert_id=entry.alert_id,
-                event=entry.event,
-                channel=r.channel,
-                target=r.target,
-                status="delivered" if r.ok else "failed",
-                attempts=entry.attempts + r.attempts,
-                at=self.clock(),
-                error=r.error,
-                receipt=dict(r.detail),
-            ),
-            tx=tx,
+    def _delivery(self, entry: OutboxEntry, r: Receipt) -> Delivery:
+        """The delivery log's row (`notification_deliveries`): attempts count the channel's own
+        tries of this delivery after the outbox's earlier ones."""
+        return Delivery(
+            key=entry.delivery_id,
+            alert_id=entry.alert_id,
+            event=entry.event,
+            channel=r.channel,
+            target=r.target,
+            status="delivered" if r.ok else "failed",
+            attempts=entry.attempts + r.attempts,
+            at=self.clock(),
+            error=r.error,
+            receipt=dict(r.detail),
         )

@@ -273,7 +273,7 @@ def build(
         stores.outbox,
         channel_keys([*channels, tier]),
         records=stores.records,
-        deliveries=stores.deliveries,
+        log_deliveries=True,
         on_failing=channel_failing,
         sinks=sinks,
         clock=clock,

@@ -36,26 +36,23 @@ def _delivery_of(r: DeliveryRow) -> Delivery:
     )  # fmt: skip
 
 
+def delivery_row(d: Delivery) -> DeliveryRow:
+    """The log row of a delivery (written here and with the outbox's delivery marks,
+    `gateway.storage.outbox.OutboxStore.settle`)."""
+    return DeliveryRow(
+        idempotency_key=d.key, alert_id=d.alert_id, event=d.event, channel=d.channel,
+        target=d.target, status=d.status, attempts=d.attempts, at=d.at, error=d.error,
+        receipt=dict(d.receipt),
+    )  # fmt: skip
+
+
 class DeliveryStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def record(self, d: Delivery, *, tx: Transaction | None = None) -> None:
         async with self.db.writing(tx) as s:
-            s.add(
-                DeliveryRow(
-                    idempotency_key=d.key,
-                    alert_id=d.alert_id,
-                    event=d.event,
-                    channel=d.channel,
-                    target=d.target,
-                    status=d.status,
-                    attempts=d.attempts,
-                    at=d.at,
-                    error=d.error,
-                    receipt=dict(d.receipt),
-                )
-            )
+            s.add(delivery_row(d))
 
     async def of_alert(self, alert_id: str) -> list[Delivery]:
         """Every delivery of the alert's events, oldest first."""

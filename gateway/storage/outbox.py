@@ -24,6 +24,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.storage.database import Database, Transaction
+from gateway.storage.deliveries import Delivery, delivery_row
 from gateway.storage.tables import OutboxRow
 
 
@@ -155,15 +156,14 @@ class OutboxStore:
                 .values(due_at=until)
             )
 
-    async def delivered(
-        self, ids: Sequence[int], at: datetime, *, tx: Transaction | None = None
-    ) -> None:
-        """Mark entries sent (their channel confirmed them)."""
-        if not ids:
-            return
-        stmt = update(OutboxRow).where(OutboxRow.id.in_(list(ids))).values(delivered_at=at)
-        async with self.db.writing(tx) as s:
-            await s.execute(stmt)
+    async def settle(self, ids: Sequence[int], at: datetime, log: Sequence[Delivery] = ()) -> None:
+        """Mark entries sent (their channel confirmed them) and write the delivery log of the
+        attempts (`gateway.storage.deliveries`), in one transaction."""
+        async with self.db.writing(None) as s:
+            if ids:
+                stmt = update(OutboxRow).where(OutboxRow.id.in_(list(ids))).values(delivered_at=at)
+                await s.execute(stmt)
+            s.add_all([delivery_row(d) for d in log])
 
     async def retry(
         self,
@@ -171,17 +171,18 @@ class OutboxStore:
         attempts: int,
         due_at: datetime,
         error: str,
-        *,
-        tx: Transaction | None = None,
+        log: Sequence[Delivery] = (),
     ) -> None:
-        """A failed attempt: the next one is due at `due_at`."""
+        """A failed attempt: the next one is due at `due_at`; the delivery log of the attempt
+        in the same transaction."""
         stmt = (
             update(OutboxRow)
             .where(OutboxRow.id == entry_id)
             .values(attempts=attempts, due_at=due_at, last_error=error[:2000])
         )
-        async with self.db.writing(tx) as s:
+        async with self.db.writing(None) as s:
             await s.execute(stmt)
+            s.add_all([delivery_row(d) for d in log])
 
     async def of_alert(self, alert_id: str) -> list[tuple[OutboxEntry, datetime | None]]:
         """Every entry of the alert's events with its delivery time (None: not yet), oldest

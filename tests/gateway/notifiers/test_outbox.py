@@ -79,9 +79,7 @@ def test_each_webhook_gets_its_own_key_and_personal_channels_none() -> None:
 
 async def test_delivered_once_marked_and_logged_with_the_delivery_id(stores: Stores) -> None:
     mqtt, hook = Fake("mqtt"), Fake("webhook")
-    sender = OutboxSender(
-        stores.outbox, {"mqtt": mqtt, "webhook": hook}, deliveries=stores.deliveries
-    )
+    sender = OutboxSender(stores.outbox, {"mqtt": mqtt, "webhook": hook}, log_deliveries=True)
     stop = asyncio.Event()
     run = asyncio.create_task(sender.run(stop))
     await asyncio.sleep(0)

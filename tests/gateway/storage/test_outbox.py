@@ -5,11 +5,13 @@ time."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import StatementError
 
 from gateway.storage import Database, OutboxEntry, OutboxStore, Stores
+from gateway.storage.deliveries import Delivery
 from tests.gateway.storage.helpers import T0
 
 
@@ -26,7 +28,7 @@ async def test_entries_pending_until_delivered_and_retries_wait_their_turn(
     assert [(e.delivery_id, e.channel) for e in await box.pending(T0)] == [
         ("k1", "mqtt"), ("k1", "webhook"), ("k2", "mqtt"),
     ]  # fmt: skip
-    await box.delivered([stored[0].id], T0)
+    await box.settle([stored[0].id], T0)
     await box.retry(stored[1].id, 1, T0 + timedelta(seconds=30), "HTTP 503")
     assert [e.delivery_id for e in await box.pending(T0)] == ["k2"]
     later = await box.pending(T0 + timedelta(seconds=30))
@@ -54,12 +56,29 @@ async def test_entries_are_written_with_their_transaction_or_not_at_all(stores: 
     assert [e.delivery_id for e in await stores.outbox.pending(T0)] == ["kept"]
 
 
+async def test_settle_marks_and_logs_together_or_not_at_all(stores: Stores) -> None:
+    box = stores.outbox
+    first, second = await box.add([entry("k1"), entry("k2")], T0)
+
+    def delivery(key: str, at: datetime = T0) -> Delivery:
+        return Delivery(key, "a-1", "opened", "mqtt", "hm/alerts", "delivered", 1, at)
+
+    await box.settle([first.id], T0, [delivery("k1")])
+    assert [e.delivery_id for e in await box.pending(T0)] == ["k2"]
+    assert [d.key for d in await stores.deliveries.of_alert("a-1")] == ["k1"]
+    naive = delivery("k2", T0.replace(tzinfo=None))  # the log row is refused
+    with pytest.raises(StatementError, match="naive datetime"):
+        await box.settle([second.id], T0, [naive])
+    assert [e.delivery_id for e in await box.pending(T0)] == ["k2"]  # not marked either
+    assert [d.key for d in await stores.deliveries.of_alert("a-1")] == ["k1"]
+
+
 async def test_a_claim_leases_entries_to_one_sender_until_the_lease_runs_out(
     stores: Stores,
 ) -> None:
     box = stores.outbox
     stored = await box.add([entry("k1"), entry("k2"), entry("k3", "webhook")], T0)
-    await box.delivered([stored[1].id], T0)
+    await box.settle([stored[1].id], T0)
     until = T0 + timedelta(seconds=10)
     taken = await box.claim(T0, until, channels=["mqtt"])
     assert [(e.delivery_id, e.due_at) for e in taken] == [("k1", until)]  # not the delivered
