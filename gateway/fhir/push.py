@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.targets import Targets
-from devices.model import PatientKey, Reading
+from devices.model import Reading
 from gateway.errors import NotFoundError
 from gateway.fhir import resources as res
 from gateway.fhir.platform import CHANNEL, PlatformChannel
@@ -37,12 +36,10 @@ from gateway.fhir.settings import PlatformSettings
 from gateway.fhir.summary import summary_document
 from gateway.notifiers.failing import failing_channel
 from gateway.notifiers.outbox import OutboxSender
-from gateway.runtime.jobs import RaiseNow, raise_later, run_job
-from gateway.storage import ReadingStore, Stores
+from gateway.runtime.jobs import JobParts, raise_later, run_job
 from gateway.storage.consents import Consent
 from gateway.storage.database import Transaction
 from gateway.storage.outbox import OutboxEntry
-from gateway.storage.readings import ReadingFeed
 
 __all__ = ["STREAM", "PlatformPush", "transaction"]
 
@@ -69,34 +66,24 @@ class PlatformPush:
     hold, with each elder's summary against their targets; a push the platform keeps refusing
     raises a technical alert through `raise_now`."""
 
-    def __init__(
-        self,
-        settings: PlatformSettings,
-        *,
-        stores: Stores,
-        readings: ReadingStore,
-        feed: ReadingFeed,
-        targets_for: Callable[[PatientKey], Targets],
-        clock: Callable[[], datetime],
-        raise_now: RaiseNow,
-    ) -> None:
+    def __init__(self, settings: PlatformSettings, parts: JobParts) -> None:
         assert settings.url
         self.settings = settings
-        self.stores = stores
-        self.readings = readings
-        self.feed = feed
-        self.targets_for = targets_for
-        self.clock = clock
-        self.raise_now = raise_now
+        self.stores = parts.stores
+        self.readings = parts.readings
+        self.feed = parts.feed
+        self.targets_for = parts.targets_for
+        self.clock = parts.clock
+        self.raise_now = parts.raise_now
         self.base = settings.url.rstrip("/")
-        self.consents = stores.consents
-        self.channel = PlatformChannel(settings, self.consents, stores.audit, clock)
+        self.consents = parts.stores.consents
+        self.channel = PlatformChannel(settings, self.consents, parts.stores.audit, parts.clock)
         self.sender = OutboxSender(
-            stores.outbox,
+            parts.stores.outbox,
             {CHANNEL: self.channel},
             log_deliveries=True,
             on_failing=self._failing,
-            clock=clock,
+            clock=parts.clock,
             max_backoff_s=settings.max_backoff_s,
         )
         self._background: set[asyncio.Task[None]] = set()

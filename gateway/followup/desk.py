@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from alerts.roster import Roster
-from alerts.targets import Targets
 from devices.kinds import Kind
 from devices.model import PatientKey
 from gateway.actor import Actor, system_actor
@@ -28,10 +26,8 @@ from gateway.followup.notify import (
 )
 from gateway.followup.rules import BP_FIELDS, FollowupRules, plan, routine_rule, to_escalate
 from gateway.followup.settings import FollowupSettings
-from gateway.notifiers.base import Channel
 from gateway.notifiers.outbox import OutboxSender
-from gateway.runtime.jobs import RaiseNow, raise_later, run_job
-from gateway.storage import ReadingStore, Stores
+from gateway.runtime.jobs import JobParts, raise_later, run_job
 from gateway.storage.audit import AuditEntry
 from gateway.storage.followups import FollowupTask
 from gateway.storage.outbox import OutboxEntry
@@ -100,31 +96,21 @@ class FollowupDesk:
     """Elders' follow-up plans over the stores, against each elder's targets; a lead nobody
     could be told of an overdue task raises a technical alert through `raise_now`."""
 
-    def __init__(
-        self,
-        settings: FollowupSettings,
-        *,
-        stores: Stores,
-        readings: ReadingStore,
-        targets_for: Callable[[PatientKey], Targets],
-        clock: Callable[[], datetime],
-        raise_now: RaiseNow,
-        personal: Sequence[Channel] = (),
-    ) -> None:
+    def __init__(self, settings: FollowupSettings, parts: JobParts) -> None:
         self.settings = settings
-        self.stores = stores
-        self.readings = readings
-        self.targets_for = targets_for
-        self.clock = clock
-        self.raise_now = raise_now
-        self.store = stores.followups
+        self.stores = parts.stores
+        self.readings = parts.readings
+        self.targets_for = parts.targets_for
+        self.clock = parts.clock
+        self.raise_now = parts.raise_now
+        self.store = parts.stores.followups
         # The team lead hears of an overdue follow-up through the outbox (`followup` channel).
         self.sender = OutboxSender(
-            stores.outbox,
-            {CHANNEL: LeadChannel(personal, stores.rosters.roster)},
+            parts.stores.outbox,
+            {CHANNEL: LeadChannel(parts.personal, parts.stores.rosters.roster)},
             log_deliveries=True,
             on_failing=self._failing,
-            clock=clock,
+            clock=parts.clock,
             max_backoff_s=600.0,
             per_entry=True,  # a lead nobody can reach holds up no other team's lead
         )

@@ -23,27 +23,23 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
-from alerts.targets import Targets
 from devices.kinds import Kind
 from devices.model import PatientKey, Reading
-from devices.registry import DeviceRegistry
 from gateway.actor import system_actor
 from gateway.notifiers.base import Channel, Notification, Receipt
 from gateway.notifiers.failing import failing_channel
 from gateway.notifiers.outbox import OutboxSender
 from gateway.results.compose import averages, compose
 from gateway.results.settings import ResultsSettings
-from gateway.runtime.jobs import RaiseNow, raise_later, run_job
-from gateway.storage import ReadingStore, Stores
+from gateway.runtime.jobs import JobParts, raise_later, run_job
 from gateway.storage.audit import AuditEntry
 from gateway.storage.deliveries import Delivery
 from gateway.storage.notices import ResultsNotice
 from gateway.storage.outbox import OutboxEntry
-from gateway.storage.readings import ReadingFeed
 
 __all__ = ["CHANNEL", "STREAM", "ResultsDesk", "visits"]
 
@@ -121,34 +117,22 @@ class ResultsDesk:
     stores, composed against each elder's targets; an elder nobody could be told raises a
     technical alert through `raise_now`."""
 
-    def __init__(
-        self,
-        settings: ResultsSettings,
-        *,
-        stores: Stores,
-        readings: ReadingStore,
-        feed: ReadingFeed,
-        registry: DeviceRegistry,
-        targets_for: Callable[[PatientKey], Targets],
-        clock: Callable[[], datetime],
-        raise_now: RaiseNow,
-        personal: Sequence[Channel],
-    ) -> None:
+    def __init__(self, settings: ResultsSettings, parts: JobParts) -> None:
         self.settings = settings
-        self.stores = stores
-        self.readings = readings
-        self.feed = feed
-        self.registry = registry
-        self.targets_for = targets_for
-        self.clock = clock
-        self.raise_now = raise_now
-        self.store = stores.notices
-        self.channel = ResultsChannel(self, personal)
+        self.stores = parts.stores
+        self.readings = parts.readings
+        self.feed = parts.feed
+        self.registry = parts.registry
+        self.targets_for = parts.targets_for
+        self.clock = parts.clock
+        self.raise_now = parts.raise_now
+        self.store = parts.stores.notices
+        self.channel = ResultsChannel(self, parts.personal)
         self.sender = OutboxSender(
-            stores.outbox,
+            parts.stores.outbox,
             {CHANNEL: self.channel},
             on_failing=self._failing,
-            clock=clock,
+            clock=parts.clock,
             max_backoff_s=settings.max_backoff_s,
             per_entry=True,  # an elder nobody can reach holds up no other elder's notice
         )

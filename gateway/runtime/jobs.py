@@ -8,14 +8,39 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from alerts.model import AlertCandidate
+from alerts.targets import Targets
+from devices.model import PatientKey
+from devices.registry import DeviceRegistry
+from gateway.notifiers.base import Channel
 from gateway.notifiers.outbox import OutboxSender
+from gateway.storage import ReadingStore, Stores
+from gateway.storage.readings import ReadingFeed
 
 log = logging.getLogger(__name__)
 
 RaiseNow = Callable[[Sequence[AlertCandidate], str], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobParts:
+    """What the jobs read and write, from the composition root (never the running gateway):
+    the stores, the readings and their `feed` (what was stored since a job last looked), the
+    device `registry`, the care-team targets, the clock, the pipeline's `raise_now` for a
+    technical alert, and the `personal` channels (SMS, e-mail) that reach people."""
+
+    stores: Stores
+    readings: ReadingStore
+    feed: ReadingFeed
+    registry: DeviceRegistry
+    targets_for: Callable[[PatientKey], Targets]
+    clock: Callable[[], datetime]
+    raise_now: RaiseNow
+    personal: Sequence[Channel] = ()
 
 
 async def run_job(

@@ -44,6 +44,7 @@ from gateway.notifiers.outbox import OutboxSender, channel_keys
 from gateway.notifiers.tiers import TierChannel
 from gateway.policies import load_policies
 from gateway.results.desk import ResultsDesk
+from gateway.runtime.jobs import JobParts
 from gateway.runtime.services import build_services
 from gateway.runtime.settings import Settings
 from gateway.runtime.targets import TargetBook
@@ -299,14 +300,16 @@ def build(
             clock,
         )
     services = build_services(
-        stores=stores,
-        readings=readings,
-        feed=feed,
-        registry=registry,
-        targets_for=book.targets_for,
-        clock=clock,
-        raise_now=pipeline.raise_now,
-        personal=channels,
+        JobParts(
+            stores=stores,
+            readings=readings,
+            feed=feed,
+            registry=registry,
+            targets_for=book.targets_for,
+            clock=clock,
+            raise_now=pipeline.raise_now,
+            personal=channels,
+        )
     )
     runtime = Runtime(
         settings=settings,
