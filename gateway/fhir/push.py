@@ -36,7 +36,7 @@ from gateway.fhir.settings import PlatformSettings
 from gateway.fhir.summary import summary_document
 from gateway.notifiers.failing import failing_channel
 from gateway.notifiers.outbox import OutboxSender
-from gateway.runtime.jobs import JobParts, raise_later, run_job
+from gateway.runtime.jobs import Job, JobParts, raise_later, run_job
 from gateway.storage.consents import Consent
 from gateway.storage.database import Transaction
 from gateway.storage.outbox import OutboxEntry
@@ -61,20 +61,16 @@ def transaction(base: str, resources: Sequence[dict[str, Any]]) -> dict[str, Any
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
-class PlatformPush:
+class PlatformPush(Job):
     """The push to the platform `settings.url` names, of what the stores and the reading `feed`
     hold, with each elder's summary against their targets; a push the platform keeps refusing
     raises a technical alert through `raise_now`."""
 
     def __init__(self, settings: PlatformSettings, parts: JobParts) -> None:
         assert settings.url
+        super().__init__(parts)
         self.settings = settings
-        self.stores = parts.stores
-        self.readings = parts.readings
         self.feed = parts.feed
-        self.targets_for = parts.targets_for
-        self.clock = parts.clock
-        self.raise_now = parts.raise_now
         self.base = settings.url.rstrip("/")
         self.consents = parts.stores.consents
         self.channel = PlatformChannel(settings, self.consents, parts.stores.audit, parts.clock)

@@ -27,7 +27,7 @@ from gateway.followup.notify import (
 from gateway.followup.rules import BP_FIELDS, FollowupRules, plan, routine_rule, to_escalate
 from gateway.followup.settings import FollowupSettings
 from gateway.notifiers.outbox import OutboxSender
-from gateway.runtime.jobs import JobParts, raise_later, run_job
+from gateway.runtime.jobs import Job, JobParts, raise_later, run_job
 from gateway.storage.audit import AuditEntry
 from gateway.storage.followups import FollowupTask
 from gateway.storage.outbox import OutboxEntry
@@ -92,17 +92,13 @@ class _Sweep:
         return self._tasks[p.tenant].get(p.patient_id, []), bp
 
 
-class FollowupDesk:
+class FollowupDesk(Job):
     """Elders' follow-up plans over the stores, against each elder's targets; a lead nobody
     could be told of an overdue task raises a technical alert through `raise_now`."""
 
     def __init__(self, settings: FollowupSettings, parts: JobParts) -> None:
+        super().__init__(parts)
         self.settings = settings
-        self.stores = parts.stores
-        self.readings = parts.readings
-        self.targets_for = parts.targets_for
-        self.clock = parts.clock
-        self.raise_now = parts.raise_now
         self.store = parts.stores.followups
         # The team lead hears of an overdue follow-up through the outbox (`followup` channel).
         self.sender = OutboxSender(

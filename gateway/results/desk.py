@@ -35,7 +35,7 @@ from gateway.notifiers.failing import failing_channel
 from gateway.notifiers.outbox import OutboxSender
 from gateway.results.compose import averages, compose
 from gateway.results.settings import ResultsSettings
-from gateway.runtime.jobs import JobParts, raise_later, run_job
+from gateway.runtime.jobs import Job, JobParts, raise_later, run_job
 from gateway.storage.audit import AuditEntry
 from gateway.storage.deliveries import Delivery
 from gateway.storage.notices import ResultsNotice
@@ -112,20 +112,16 @@ class ResultsChannel:
         return r
 
 
-class ResultsDesk:
+class ResultsDesk(Job):
     """Results notices of kiosk visits and home series, read from the reading `feed` and the
     stores, composed against each elder's targets; an elder nobody could be told raises a
     technical alert through `raise_now`."""
 
     def __init__(self, settings: ResultsSettings, parts: JobParts) -> None:
+        super().__init__(parts)
         self.settings = settings
-        self.stores = parts.stores
-        self.readings = parts.readings
         self.feed = parts.feed
         self.registry = parts.registry
-        self.targets_for = parts.targets_for
-        self.clock = parts.clock
-        self.raise_now = parts.raise_now
         self.store = parts.stores.notices
         self.channel = ResultsChannel(self, parts.personal)
         self.sender = OutboxSender(

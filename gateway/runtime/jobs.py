@@ -43,6 +43,19 @@ class JobParts:
     personal: Sequence[Channel] = ()
 
 
+class Job:
+    """A job over the runtime's `parts`, with what every job's steps read at hand: the stores,
+    the readings, the targets lookup, the clock and `raise_now`."""
+
+    def __init__(self, parts: JobParts) -> None:
+        self.parts = parts
+        self.stores = parts.stores
+        self.readings = parts.readings
+        self.targets_for = parts.targets_for
+        self.clock = parts.clock
+        self.raise_now = parts.raise_now
+
+
 async def run_job(
     what: str,
     step: Callable[[], Awaitable[object]],
